@@ -1,0 +1,23 @@
+//! spud's capability model.
+//!
+//! A component *requests* capabilities in its [`Manifest`] (embedded by the SDK or in a sidecar
+//! file); the operator *grants* them in a [`Policy`] file; what a call may actually use is the
+//! [`Grant`] computed by [`effective`]: requested ∩ granted, nothing by default. The same
+//! intersection narrows a parent's grant for a child ([`Grant::narrow`]).
+//!
+//! Everything here is pure data and logic: no wasmtime, no sockets, no clocks. The sandbox turns
+//! a [`Grant`] into a WASI context and asks this crate whether each action is allowed.
+
+mod effective;
+mod limits;
+mod manifest;
+mod network;
+mod policy;
+
+pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
+pub use limits::{Limits, ResolvedLimits};
+pub use manifest::{Access, FileRequest, Manifest, ManifestError, Requests, SocketRequests};
+pub use network::{
+    is_public_address, HostPattern, NetPattern, PatternError, PortPattern, Scheme, SocketPattern,
+};
+pub use policy::{AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyError, ToolPolicy};
