@@ -1,0 +1,73 @@
+//! `spud audit verify|tail`.
+
+use super::{fail, print_json, EXIT_USAGE};
+use clap::Subcommand;
+use spud::Home;
+use std::path::Path;
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; reports edited, deleted, inserted, reordered or truncated records.
+    Verify {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        /// Log file (default: the one in spud's home).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Print the last records.
+    Tail {
+        /// How many.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+        /// JSON output (one array).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
+    let home = Home::resolve(home);
+    match cmd {
+        AuditCommand::Verify { json, file } => {
+            let path = file.unwrap_or_else(|| home.audit_file());
+            match spud::audit::verify(&path) {
+                Ok(report) => {
+                    let intact = report.problems.is_empty();
+                    if json {
+                        print_json(&serde_json::json!({
+                            "file": path, "records": report.records, "intact": intact,
+                            "problems": report.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                        }));
+                    } else if intact {
+                        println!("{}: {} records, chain intact", path.display(), report.records);
+                    } else {
+                        println!("{}: {} records, {} problems:", path.display(), report.records, report.problems.len());
+                        for p in &report.problems {
+                            println!("  {p}");
+                        }
+                    }
+                    if intact { 0 } else { 1 }
+                }
+                Err(e) => fail(&e.to_string(), EXIT_USAGE),
+            }
+        }
+        AuditCommand::Tail { lines, json } => match spud::audit::tail(&home.audit_file(), lines) {
+            Ok(records) => {
+                if json {
+                    print_json(&records);
+                } else {
+                    for r in records {
+                        match serde_json::to_string(&r) {
+                            Ok(s) => println!("{s}"),
+                            Err(e) => eprintln!("error: {e}"),
+                        }
+                    }
+                }
+                0
+            }
+            Err(e) => fail(&e.to_string(), EXIT_USAGE),
+        },
+    }
+}

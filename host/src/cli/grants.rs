@@ -1,0 +1,64 @@
+//! `spud grants`: what an auditor signs off on.
+
+use super::print_json;
+use spud::Spud;
+
+#[derive(clap::Args)]
+pub struct GrantsArgs {
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
+    let reg = spud.registry();
+    let rows: Vec<_> = reg
+        .plugins
+        .values()
+        .map(|e| {
+            let eff = spud.effective(e);
+            serde_json::json!({
+                "plugin": e.name,
+                "sha256": e.digest,
+                "source": e.source,
+                "tools": e.tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+                "requested": e.manifest.requests,
+                "granted": spud.policy().tools.get(&e.name),
+                "effective": eff.grant,
+                "not_granted": eff.not_granted,
+            })
+        })
+        .collect();
+    if args.json {
+        print_json(&serde_json::json!({ "policy": spud.policy().source, "plugins": rows }));
+        return 0;
+    }
+    println!("policy: {}", spud.policy().source_name());
+    for e in reg.plugins.values() {
+        let eff = spud.effective(e);
+        let g = &eff.grant;
+        println!("\n{}  sha256:{}", e.name, e.digest);
+        let files: Vec<String> = g.files.iter().map(|f| format!("{} -> {} ({})", f.host.display(), f.guest, f.access)).collect();
+        let net: Vec<String> = g.network.iter().map(|n| n.to_string()).collect();
+        let env: Vec<&str> = g.env.iter().map(|v| v.name()).collect();
+        let tcp: Vec<String> = g.sockets.tcp_connect.iter().map(|n| n.to_string()).collect();
+        let none = |v: Vec<String>| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        println!("  files:    {}", none(files));
+        println!("  network:  {}", none(net));
+        println!("  env:      {}", none(env.iter().map(|s| s.to_string()).collect()));
+        println!("  sockets:  tcp {}; dns {}", none(tcp), if g.sockets.dns { "yes" } else { "no" });
+        let l = g.limits;
+        println!(
+            "  limits:   memory {} MiB, fuel {}, timeout {} ms, stdout {} B, stderr {} B, result {} B",
+            l.memory_mb, l.fuel, l.timeout_ms, l.stdout_bytes, l.stderr_bytes, l.result_bytes
+        );
+        println!("  audit:    payloads {:?}", g.payloads);
+        for n in &eff.not_granted {
+            println!("  requested, not granted: {n}");
+        }
+    }
+    if reg.plugins.is_empty() {
+        println!("no plugins registered");
+    }
+    0
+}

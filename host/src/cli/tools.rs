@@ -1,0 +1,113 @@
+//! `spud tools add|list|show|remove`.
+
+use super::{fail, print_json, EXIT_USAGE};
+use clap::Subcommand;
+use spud::runtime::RegistryError;
+use spud::{Spud, SpudError};
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum ToolsCommand {
+    /// Validate, precompile and register a component (`.wasm`).
+    Add {
+        /// The component file.
+        file: PathBuf,
+        /// Plugin name (default: the manifest's name, else the file name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Sidecar manifest for components built without the SDK (default: FILE's stem + `.spud.toml`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Print the registered entry as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List registered tools.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tool (`plugin.function`) or all tools of a plugin, with schemas.
+    Show {
+        /// Tool or plugin name.
+        name: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unregister a plugin.
+    Remove {
+        /// Plugin name.
+        plugin: String,
+    },
+}
+
+pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
+    match cmd {
+        ToolsCommand::Add { file, name, manifest, json } => match spud.add(&file, name.as_deref(), manifest.as_deref()).await {
+            Ok(entry) => {
+                if json {
+                    print_json(&entry);
+                } else {
+                    println!("registered {} ({} tools) sha256:{}", entry.name, entry.tools.len(), entry.digest);
+                    for t in &entry.tools {
+                        println!("  {}", t.name);
+                    }
+                }
+                0
+            }
+            Err(e) => fail(&e.to_string(), EXIT_USAGE),
+        },
+        ToolsCommand::List { json } => {
+            let reg = spud.registry();
+            let tools: Vec<_> = reg.plugins.values().flat_map(|e| e.tools.iter().map(move |t| (e, t))).collect();
+            if json {
+                let rows: Vec<_> = tools
+                    .iter()
+                    .map(|(e, t)| serde_json::json!({"name": t.name, "plugin": e.name, "digest": e.digest, "description": t.description, "unavailable": t.unavailable}))
+                    .collect();
+                print_json(&rows);
+            } else if tools.is_empty() {
+                println!("no tools registered; add one with `spud tools add FILE.wasm`");
+            } else {
+                let width = tools.iter().map(|(_, t)| t.name.len()).max().unwrap_or(0);
+                for (_, t) in tools {
+                    let first = t.description.lines().next().unwrap_or("");
+                    let note = t.unavailable.as_deref().map(|u| format!(" [not callable: {u}]")).unwrap_or_default();
+                    println!("{:width$}  {first}{note}", t.name);
+                }
+            }
+            0
+        }
+        ToolsCommand::Show { name, json } => {
+            let reg = spud.registry();
+            let tools: Vec<_> = match reg.find_tool(&name) {
+                Ok((_, t)) => vec![t.clone()],
+                Err(_) => match reg.get(&name) {
+                    Ok(e) => e.tools.clone(),
+                    Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+                },
+            };
+            if json {
+                print_json(&tools);
+            } else {
+                for t in tools {
+                    println!("{}\n  {}\n  input: {}", t.name, t.description.replace('\n', "\n  "), t.input_schema);
+                    if let Some(o) = &t.output_schema {
+                        println!("  output: {o}");
+                    }
+                }
+            }
+            0
+        }
+        ToolsCommand::Remove { plugin } => match spud.remove(&plugin) {
+            Ok(e) => {
+                println!("removed {} (sha256:{})", e.name, e.digest);
+                0
+            }
+            Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => fail(&e.to_string(), EXIT_USAGE),
+            Err(e) => fail(&e.to_string(), 1),
+        },
+    }
+}

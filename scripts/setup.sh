@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs what spud needs to build: the wasm32-wasip2 Rust target. Idempotent.
+set -euo pipefail
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  echo "setup: adding the wasm32-wasip2 target" >&2
+  rustup target add wasm32-wasip2 >&2
+fi

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test: builds the guest components (plugins and test components) for
+# wasm32-wasip2, then the whole host-side test suite against them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+./scripts/build-guests.sh
+cargo test --workspace --exclude spud-sdk-macros --exclude spud-plugin-fs --exclude spud-plugin-http \
+  --exclude spud-plugin-json --exclude hostile --exclude typed "$@"

@@ -1,0 +1,112 @@
+//! Benchmarks of the sandboxed tool runtime. Run with
+//! `cargo bench -p spud-tests --bench call_overhead` after `scripts/build-guests.sh`.
+//!
+//! 1. Per-call overhead of a fresh sandbox for a trivial tool (`hostile.echo`): instantiate +
+//!    call + drop + audit record, through the same `Spud::call` every entry point uses.
+//! 2. Calls per second with two concurrent callers (both cores).
+//! 3. `spud call` as a whole process on a registered tool (needs the release binary).
+//! 4. The cost of fuel metering: a CPU-bound guest loop with and without it.
+
+use serde_json::json;
+use spud::{Spud, SpudOptions};
+use spud_tests::{guest, home, sidecar, workspace};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let dir = home();
+    let spud_home = dir.path().join("spud");
+    let spud = Arc::new(
+        Spud::open(SpudOptions { home: Some(spud_home.clone()), policy: None, principal: Some("bench".into()) }).expect("open"),
+    );
+    rt.block_on(spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))).expect("add");
+    let input = json!({"s": "x"});
+
+    // 1. Sequential per-call latency.
+    let n = 5000;
+    rt.block_on(async {
+        for _ in 0..500 {
+            spud.call("hostile.echo", &input).await.expect("call");
+        }
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            let r = spud.call("hostile.echo", &input).await.expect("call");
+            times.push(t.elapsed());
+            assert!(r.outcome.is_ok());
+        }
+        times.sort();
+        println!(
+            "fresh sandbox per call (instantiate+call+drop+audit), {n} calls: p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs",
+            us(percentile(&times, 0.5)),
+            us(percentile(&times, 0.9)),
+            us(percentile(&times, 0.99))
+        );
+    });
+
+    // 2. Throughput with two concurrent callers.
+    let per_task = 10_000;
+    let t = Instant::now();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let spud = spud.clone();
+            let input = input.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..per_task {
+                    spud.call("hostile.echo", &input).await.expect("call");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+    });
+    let secs = t.elapsed().as_secs_f64();
+    println!("throughput, 2 concurrent callers: {:.0} calls/s ({} calls in {:.2} s)", (2 * per_task) as f64 / secs, 2 * per_task, secs);
+
+    // 3. `spud call` as a process.
+    let bin = workspace().join("target/release/spud");
+    if bin.exists() {
+        let mut times = Vec::new();
+        for i in 0..40 {
+            let t = Instant::now();
+            let out = std::process::Command::new(&bin)
+                .args(["--home", &spud_home.display().to_string(), "call", "hostile.echo", r#"{"s":"x"}"#])
+                .output()
+                .expect("spawn spud");
+            let d = t.elapsed();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            if i >= 5 {
+                times.push(d);
+            }
+        }
+        times.sort();
+        println!(
+            "`spud call hostile.echo` as a process ({} runs): p50 {:.2} ms, p90 {:.2} ms",
+            times.len(),
+            us(percentile(&times, 0.5)) / 1000.0,
+            us(percentile(&times, 0.9)) / 1000.0
+        );
+    } else {
+        println!("`spud call` process timing skipped: build target/release/spud first (cargo build --release -p spud)");
+    }
+
+    // 4. Fuel metering cost on a CPU-bound loop.
+    let (with, without) = spud_tests::bench_support::fuel_ratio(&guest("hostile"), 20_000_000, 15);
+    println!(
+        "fuel metering on a CPU-bound loop (spin 20M iterations, median of 15): with {:.1} ms, without {:.1} ms, ratio {:.2}x",
+        with.as_secs_f64() * 1e3,
+        without.as_secs_f64() * 1e3,
+        with.as_secs_f64() / without.as_secs_f64()
+    );
+}

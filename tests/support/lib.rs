@@ -1,0 +1,183 @@
+//! Shared helpers for spud's integration tests: where the built guest components are, a real
+//! HTTP server on 127.0.0.1, and a fresh spud home per test.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Path of a built guest component (`fs`, `http`, `json`, `hostile`, `typed`).
+/// Guests are built by `scripts/build-guests.sh` (which `scripts/test.sh` runs first).
+pub fn guest(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
+    let target = if target.is_absolute() { target } else { workspace().join(target) };
+    let p = target.join("guests").join(format!("{name}.wasm"));
+    assert!(p.exists(), "{} is missing: run scripts/build-guests.sh (scripts/test.sh does) first", p.display());
+    p
+}
+
+/// Sidecar manifest of a test component.
+pub fn sidecar(name: &str) -> PathBuf {
+    workspace().join("tests/components").join(name).join(format!("{name}.spud.toml"))
+}
+
+/// A request the test server saw.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    /// Request line, e.g. `GET /x HTTP/1.1`.
+    pub line: String,
+    /// Host header.
+    pub host: String,
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for tests. `GET /redirect?to=URL` answers 302 to URL;
+/// everything else answers 200 with body `hello from test server`.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Requests seen so far.
+    pub seen: Arc<Mutex<Vec<SeenRequest>>>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl TestServer {
+    /// Starts the server on an ephemeral port.
+    pub fn start() -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local addr");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (s, h) = (seen.clone(), hits.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (s, h) = (s.clone(), h.clone());
+                std::thread::spawn(move || serve(stream, &s, &h));
+            }
+        });
+        TestServer { addr, seen, hits }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Number of requests answered.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(stream: TcpStream, seen: &Mutex<Vec<SeenRequest>>, hits: &AtomicUsize) {
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut stream = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut host = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end().to_string();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                match k.to_ascii_lowercase().as_str() {
+                    "host" => host = v.trim().to_string(),
+                    "content-length" => length = v.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let line = line.trim_end().to_string();
+        let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+        seen.lock().expect("lock").push(SeenRequest { line, host });
+        hits.fetch_add(1, Ordering::SeqCst);
+        let response = match path.split_once("/redirect?to=") {
+            Some((_, to)) => format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n"),
+            None => {
+                let body = "hello from test server";
+                format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+            }
+        };
+        if stream.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// A fresh home folder for one test.
+pub fn home() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Writes `policy` (TOML) into `dir/policy.toml` and returns its path.
+pub fn write_policy(dir: &Path, policy: &str) -> PathBuf {
+    let p = dir.join("policy.toml");
+    std::fs::write(&p, policy).expect("write policy");
+    p
+}
+
+/// Helpers for the benchmarks.
+pub mod bench_support {
+    use spud::policy::Grant;
+    use spud::sandbox::{CallEnv, HostState};
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+    use wasmtime::component::{Component, Val};
+    use wasmtime::{Engine, Store};
+
+    /// Median time of `hostile.spin(iterations)` on spud's engine configuration with fuel
+    /// metering on and off: (with, without).
+    pub fn fuel_ratio(wasm: &Path, iterations: u64, runs: usize) -> (Duration, Duration) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let measure = |fuel: bool| -> Duration {
+            let engine = Engine::new(&spud::runtime::config(fuel)).expect("engine");
+            let component = Component::from_file(&engine, wasm).expect("compile");
+            let linker = spud::runtime::linker::build(&engine).expect("linker");
+            let pre = linker.instantiate_pre(&component).expect("pre");
+            let mut times = Vec::new();
+            for _ in 0..runs + 2 {
+                let env = CallEnv { plugin: "bench", resolver: spud::sandbox::system_resolver() };
+                let state = HostState::new(&Grant::none(), &env).expect("state");
+                let mut store = Store::new(&engine, state);
+                if fuel {
+                    store.set_fuel(u64::MAX).expect("fuel");
+                }
+                store.set_epoch_deadline(u64::MAX);
+                let elapsed = rt.block_on(async {
+                    let instance = pre.instantiate_async(&mut store).await.expect("instantiate");
+                    let func = instance.get_func(&mut store, "spin").expect("spin export");
+                    let mut out = [Val::U64(0)];
+                    let t = Instant::now();
+                    func.call_async(&mut store, &[Val::U64(iterations)], &mut out).await.expect("call");
+                    t.elapsed()
+                });
+                times.push(elapsed);
+            }
+            times.drain(..2);
+            times.sort();
+            times[times.len() / 2]
+        };
+        (measure(true), measure(false))
+    }
+}
