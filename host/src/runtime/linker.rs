@@ -1,5 +1,7 @@
-//! The host side of every import a tool may use: WASI 0.2 (async) and wasi-http, with a shim
-//! in front of DNS lookups so a refused lookup is recorded like every other decision.
+//! The host side of every import a tool may use: WASI 0.2 (async) and wasi-http, with shims in
+//! front of file opens and DNS lookups so those decisions are recorded like every other one.
+//! The shims decide nothing themselves: cap-std and the WASI context enforce the grant; the
+//! shims only watch what they decide.
 
 use crate::sandbox::journal::Capability;
 use crate::sandbox::HostState;
@@ -7,6 +9,10 @@ use wasmtime::component::{Linker, Resource};
 use wasmtime::Engine;
 use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::ResolveAddressStream;
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, Network};
+use wasmtime_wasi::filesystem::WasiFilesystemView;
+use wasmtime_wasi::p2::bindings::filesystem::types::{
+    Descriptor, DescriptorFlags, ErrorCode as FsErrorCode, HostDescriptor, OpenFlags, PathFlags,
+};
 use wasmtime_wasi::sockets::WasiSocketsView;
 
 /// Interfaces the host provides (any 0.2.x version).
@@ -44,6 +50,39 @@ pub fn build(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
                 Ok(stream) => Ok((Ok(stream),)),
                 Err(e) => Ok((Err(view.convert_error_code(e)?),)),
             }
+        },
+    )?;
+    linker.instance("wasi:filesystem/types@0.2.12")?.func_wrap_async(
+        "[method]descriptor.open-at",
+        |mut store, (fd, path_flags, path, oflags, flags): (Resource<Descriptor>, PathFlags, String, OpenFlags, DescriptorFlags)| {
+            Box::new(async move {
+                let writes = flags.contains(DescriptorFlags::WRITE)
+                    || oflags.intersects(OpenFlags::CREATE | OpenFlags::TRUNCATE);
+                let target = format!("{path} ({})", if writes { "write" } else { "read" });
+                let state: &mut HostState = store.data_mut();
+                let journal = state.journal.clone();
+                let files = state.files_summary.clone();
+                let mut view = state.filesystem();
+                use wasmtime_wasi::p2::bindings::filesystem::types::Host as _;
+                match view.open_at(fd, path_flags, path, oflags, flags).await {
+                    Ok(fd) => {
+                        journal.allow(Capability::File, &target, format!("granted by files: {files}"));
+                        Ok((Ok(fd),))
+                    }
+                    Err(e) => {
+                        let code = view.convert_error_code(e)?;
+                        if matches!(code, FsErrorCode::NotPermitted | FsErrorCode::Access | FsErrorCode::ReadOnly) {
+                            let why = if writes {
+                                "writing needs `access = \"read-write\"` on a granted directory that contains the path"
+                            } else {
+                                "the path leaves the granted directories (by `..` or a symlink)"
+                            };
+                            journal.deny(Capability::File, &target, format!("{why}; granted files: {files}"));
+                        }
+                        Ok((Err(code),))
+                    }
+                }
+            })
         },
     )?;
     Ok(linker)

@@ -48,6 +48,8 @@ pub struct HostState {
     pub journal: Arc<Journal>,
     /// Whether DNS lookups are granted (checked by the lookup shim).
     pub dns_allowed: bool,
+    /// The granted directories in words, for file decisions.
+    pub files_summary: Arc<str>,
     /// Captured stdout.
     pub stdout: Capture,
     /// Captured stderr.
@@ -147,8 +149,16 @@ impl HostState {
             memory: MemoryCap { max_bytes, refused: None },
             journal,
             dns_allowed: grant.sockets.dns,
+            files_summary: files_summary(grant),
             stdout,
             stderr,
         })
     }
+}
+
+fn files_summary(grant: &Grant) -> Arc<str> {
+    if grant.files.is_empty() {
+        return "none".into();
+    }
+    grant.files.iter().map(|f| format!("{} ({})", f.guest, f.access)).collect::<Vec<_>>().join(", ").into()
 }
