@@ -1,0 +1,146 @@
+//! What the audit log records.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Arguments or results: a digest and size by default (data minimization), the JSON itself only
+/// when the policy asks for raw payloads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    /// sha256 of the serialized JSON.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// The JSON itself, when kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<serde_json::Value>,
+}
+
+impl Payload {
+    /// Digest and size only.
+    pub fn digest_of(bytes: &[u8]) -> Payload {
+        Payload {
+            sha256: hex::encode(Sha256::digest(bytes)),
+            bytes: bytes.len() as u64,
+            raw: None,
+        }
+    }
+
+    /// Digest, size and the value.
+    pub fn with_raw(value: serde_json::Value) -> Payload {
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        Payload {
+            raw: Some(value),
+            ..Payload::digest_of(&bytes)
+        }
+    }
+}
+
+/// One tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallEvent {
+    /// Unique id, shared with the call's capability records.
+    pub call_id: String,
+    /// `plugin.function`.
+    pub tool: String,
+    /// Component sha256.
+    pub digest: String,
+    /// Who called (e.g. `cli`, an MCP principal).
+    pub principal: String,
+    /// Outcome kind (`ok`, `tool_error`, `denied`, `fuel_exhausted`, …).
+    pub outcome: String,
+    /// The outcome in words, when not ok.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Argument bytes.
+    pub bytes_in: u64,
+    /// Result bytes.
+    pub bytes_out: u64,
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// Wall time, µs.
+    pub duration_us: u64,
+    /// Arguments.
+    pub args: Payload,
+    /// Result.
+    pub result: Payload,
+}
+
+/// One capability decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapabilityEvent {
+    /// The call it happened in.
+    pub call_id: String,
+    /// `plugin.function`.
+    pub tool: String,
+    /// Component sha256.
+    pub digest: String,
+    /// `file`, `http`, `socket`, `dns` or `limit`.
+    pub capability: String,
+    /// What was attempted.
+    pub target: String,
+    /// `allowed` or `denied`.
+    pub decision: String,
+    /// The grant that allowed it, or the one that would.
+    pub reason: String,
+}
+
+/// A plugin added or removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistryEvent {
+    /// `add` or `remove`.
+    pub action: String,
+    /// Plugin name.
+    pub plugin: String,
+    /// Component sha256.
+    pub digest: String,
+}
+
+/// Anything the log records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A tool call.
+    Call(CallEvent),
+    /// A capability decision.
+    Capability(CapabilityEvent),
+    /// A registry change.
+    Registry(RegistryEvent),
+}
+
+impl Event {
+    /// A call record.
+    pub fn call(call: CallEvent) -> Event {
+        Event::Call(call)
+    }
+
+    /// A capability decision record.
+    pub fn capability(
+        call_id: &str,
+        tool: &str,
+        digest: &str,
+        capability: &str,
+        target: &str,
+        allowed: bool,
+        reason: &str,
+    ) -> Event {
+        Event::Capability(CapabilityEvent {
+            call_id: call_id.into(),
+            tool: tool.into(),
+            digest: digest.into(),
+            capability: capability.into(),
+            target: target.into(),
+            decision: if allowed { "allowed" } else { "denied" }.into(),
+            reason: reason.into(),
+        })
+    }
+
+    /// A registry record.
+    pub fn registry(action: &str, plugin: &str, digest: &str) -> Event {
+        Event::Registry(RegistryEvent {
+            action: action.into(),
+            plugin: plugin.into(),
+            digest: digest.into(),
+        })
+    }
+}
