@@ -57,7 +57,7 @@ impl ResolvedLimits {
 
     /// Hard ceiling for memory, whatever a policy says: the pooling allocator reserves this
     /// much address space per instance slot.
-    pub const MAX_MEMORY_MB: u64 = 4096;
+    pub const MAX_MEMORY_MB: u64 = 1024;
 
     /// `min(requested, ceiling)` per field, where the ceiling is the operator's value, else the
     /// policy default, else the built-in default.

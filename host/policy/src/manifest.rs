@@ -106,6 +106,10 @@ pub struct Manifest {
     /// What the component asks for.
     #[serde(default)]
     pub requests: Requests,
+    /// WIT source of a plain component (file or folder, relative to the sidecar), read for the
+    /// doc comments that become tool descriptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wit: Option<String>,
     /// Tools (SDK components only; plain components get theirs from WIT).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolDescriptor>,

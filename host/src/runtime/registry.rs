@@ -163,8 +163,9 @@ impl Registry {
                 (true, m, tools)
             }
             None => {
-                let m = read_sidecar(path, manifest)?;
-                (false, m, plain_tools(runtime, &component, &bytes))
+                let (m, sidecar) = read_sidecar(path, manifest)?;
+                let wit = m.wit.as_ref().map(|w| sidecar.as_deref().and_then(Path::parent).unwrap_or(Path::new(".")).join(w));
+                (false, m.clone(), plain_tools(runtime, &component, &bytes, wit.as_deref())?)
             }
         };
         if tools.is_empty() {
@@ -207,7 +208,7 @@ impl Registry {
     }
 }
 
-fn read_sidecar(path: &Path, explicit: Option<&Path>) -> Result<Manifest, RegistryError> {
+fn read_sidecar(path: &Path, explicit: Option<&Path>) -> Result<(Manifest, Option<PathBuf>), RegistryError> {
     let candidate = match explicit {
         Some(p) => Some(p.to_path_buf()),
         None => {
@@ -216,24 +217,36 @@ fn read_sidecar(path: &Path, explicit: Option<&Path>) -> Result<Manifest, Regist
             p.exists().then_some(p)
         }
     };
-    let Some(file) = candidate else { return Ok(Manifest::default()) };
+    let Some(file) = candidate else { return Ok((Manifest::default(), None)) };
     let src = std::fs::read_to_string(&file)
         .map_err(|e| LoadError::Other(anyhow::anyhow!("cannot read manifest {}: {e}", file.display())))?;
-    Manifest::from_toml(&src, &file.display().to_string())
-        .map_err(|source| LoadError::Manifest { file: file.display().to_string(), source }.into())
+    let m = Manifest::from_toml(&src, &file.display().to_string())
+        .map_err(|source| LoadError::Manifest { file: file.display().to_string(), source })?;
+    Ok((m, Some(file)))
 }
 
-fn plain_tools(runtime: &Runtime, component: &wasmtime::component::Component, bytes: &[u8]) -> Vec<ToolInfo> {
+/// Tools of a plain component. Descriptions come from WIT docs embedded in the component, or
+/// from the WIT source named by the sidecar's `wit`.
+fn plain_tools(
+    runtime: &Runtime,
+    component: &wasmtime::component::Component,
+    bytes: &[u8],
+    wit: Option<&Path>,
+) -> Result<Vec<ToolInfo>, RegistryError> {
     let functions = plugin::plain_functions(runtime.engine(), component);
-    let docs: BTreeMap<(Option<String>, String), String> = spud_schema::exported_functions(bytes)
+    let mut docs: BTreeMap<(Option<String>, String), String> = spud_schema::exported_functions(bytes)
         .map(|fs| {
             fs.into_iter()
                 .filter_map(|f| f.sig.docs.clone().map(|d| ((f.interface.clone(), f.sig.name.clone()), d)))
                 .collect()
         })
         .unwrap_or_default();
+    if let Some(wit) = wit {
+        let from_source = spud_schema::docs_from_wit(wit).map_err(|e| LoadError::Other(anyhow::anyhow!("{e}")))?;
+        docs.extend(from_source);
+    }
     let names = plugin::short_names(&functions.iter().map(|(f, _, _)| f.clone()).collect::<Vec<_>>());
-    functions
+    Ok(functions
         .into_iter()
         .filter(|(f, _, _)| !f.starts_with(SDK_INTERFACE))
         .map(|(function, _, mut sig)| {
@@ -242,7 +255,9 @@ fn plain_tools(runtime: &Runtime, component: &wasmtime::component::Component, by
                 None => (None, function.clone()),
             };
             sig.docs = docs.get(&(iface, fname)).cloned();
-            let description = sig.docs.clone().unwrap_or_else(|| format!("`{function}` (no documentation in the component's WIT)"));
+            let description = sig.docs.clone().unwrap_or_else(|| {
+                format!("`{function}` (undocumented: name the WIT source with `wit = \"…\"` in the sidecar manifest)")
+            });
             ToolInfo {
                 name: names.get(&function).cloned().unwrap_or_else(|| function.clone()),
                 function,
@@ -252,7 +267,7 @@ fn plain_tools(runtime: &Runtime, component: &wasmtime::component::Component, by
                 unavailable: spud_schema::is_callable(&sig).err(),
             }
         })
-        .collect()
+        .collect())
 }
 
 fn now_ms() -> u64 {
