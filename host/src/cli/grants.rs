@@ -52,7 +52,7 @@ pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
             "  limits:   memory {} MiB, fuel {}, timeout {} ms, stdout {} B, stderr {} B, result {} B",
             l.memory_mb, l.fuel, l.timeout_ms, l.stdout_bytes, l.stderr_bytes, l.result_bytes
         );
-        println!("  audit:    payloads {:?}", g.payloads);
+        println!("  audit:    payloads {}", match g.payloads { spud::policy::Payloads::Digest => "digest (sha256 + size)", spud::policy::Payloads::Raw => "raw" });
         for n in &eff.not_granted {
             println!("  requested, not granted: {n}");
         }

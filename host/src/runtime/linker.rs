@@ -85,5 +85,46 @@ pub fn build(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
             })
         },
     )?;
+    for (method, verb) in [
+        ("[method]descriptor.create-directory-at", "create directory"),
+        ("[method]descriptor.remove-directory-at", "remove directory"),
+        ("[method]descriptor.unlink-file-at", "delete"),
+    ] {
+        linker.instance("wasi:filesystem/types@0.2.12")?.func_wrap_async(
+            method,
+            move |mut store, (fd, path): (Resource<Descriptor>, String)| {
+                Box::new(async move {
+                    let target = format!("{path} ({verb})");
+                    let state: &mut HostState = store.data_mut();
+                    let journal = state.journal.clone();
+                    let files = state.files_summary.clone();
+                    let mut view = state.filesystem();
+                    use wasmtime_wasi::p2::bindings::filesystem::types::Host as _;
+                    let result = match verb {
+                        "create directory" => view.create_directory_at(fd, path).await,
+                        "remove directory" => view.remove_directory_at(fd, path).await,
+                        _ => view.unlink_file_at(fd, path).await,
+                    };
+                    match result {
+                        Ok(()) => {
+                            journal.allow(Capability::File, &target, format!("granted by files: {files}"));
+                            Ok((Ok(()),))
+                        }
+                        Err(e) => {
+                            let code = view.convert_error_code(e)?;
+                            if matches!(code, FsErrorCode::NotPermitted | FsErrorCode::Access | FsErrorCode::ReadOnly) {
+                                journal.deny(
+                                    Capability::File,
+                                    &target,
+                                    format!("changing files needs `access = \"read-write\"` on a granted directory that contains the path; granted files: {files}"),
+                                );
+                            }
+                            Ok((Err(code),))
+                        }
+                    }
+                })
+            },
+        )?;
+    }
     Ok(linker)
 }
