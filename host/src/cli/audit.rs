@@ -58,11 +58,14 @@ pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
                 if json {
                     print_json(&records);
                 } else {
+                    use spud::audit::Event;
                     for r in records {
-                        match serde_json::to_string(&r) {
-                            Ok(s) => println!("{s}"),
-                            Err(e) => eprintln!("error: {e}"),
-                        }
+                        let line = match &r.event {
+                            Event::Call(c) => format!("call {} [{}] by {} fuel {} {} µs", c.tool, c.outcome, c.principal, c.fuel_used, c.duration_us),
+                            Event::Capability(c) => format!("{} {} {}: {} ({})", c.capability, c.decision, c.tool, c.target, c.reason),
+                            Event::Registry(g) => format!("registry {} {} sha256:{}", g.action, g.plugin, g.digest),
+                        };
+                        println!("{:>6} {} {line}", r.seq, r.time);
                     }
                 }
                 0

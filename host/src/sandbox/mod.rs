@@ -48,6 +48,10 @@ pub struct CallReport {
     pub net_bytes_out: u64,
 }
 
+/// Prefix of the errors SDK components return for input that does not match the tool's input
+/// type (see `wit/spud-tool.wit`).
+pub const SDK_INVALID_INPUT: &str = "invalid input for tool";
+
 /// Raw result of running one export.
 struct Run {
     result: Result<Vec<Val>, wasmtime::Error>,
@@ -194,6 +198,8 @@ fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
             other => Err(serde_json::Value::String(format!("unexpected SDK result {other:?}"))),
         },
         (Target::Sdk { .. }, Some(Val::Result(Err(Some(e))))) => match &**e {
+            // The SDK's input check ran inside the guest; nothing else happened.
+            Val::String(s) if s.starts_with(SDK_INVALID_INPUT) => return Outcome::InvalidInput { message: s.clone() },
             Val::String(s) => Err(serde_json::Value::String(s.clone())),
             other => Err(serde_json::Value::String(format!("{other:?}"))),
         },

@@ -103,6 +103,7 @@ impl Outcome {
                 serde_json::Value::String(s) => format!("the tool returned an error: {s}"),
                 other => format!("the tool returned an error: {other}"),
             },
+            Outcome::InvalidInput { message } if message.starts_with("invalid input") => message.clone(),
             Outcome::InvalidInput { message } => format!("invalid input: {message}"),
             Outcome::Denied { denial } => format!("denied: {} — {}", denial.target, denial.reason),
             Outcome::FuelExhausted { fuel } => format!(
