@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build-guests.sh
+# The CLI tests run the spud binary itself.
+cargo build -p spud
 cargo test "$@"

@@ -1,0 +1,170 @@
+//! The `spud` command as users run it: registration errors, exit codes, policy errors with
+//! positions, the precompile cache, `grants`, and audit verification after tampering.
+
+use serde_json::Value;
+use spud_tests::{guest, home, workspace};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn spud_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
+    let target = if target.is_absolute() { target } else { workspace().join(target) };
+    let bin = target.join("debug/spud");
+    assert!(bin.exists(), "{} is missing: run `cargo build -p spud` (scripts/test.sh does)", bin.display());
+    bin
+}
+
+fn spud(home: &Path, args: &[&str]) -> Output {
+    Command::new(spud_bin()).arg("--home").arg(home).args(args).env_remove("SPUD_POLICY").output().expect("run spud")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn component_importing(dir: &Path, wit: &str) -> PathBuf {
+    let mut resolve = wit_parser::Resolve::default();
+    let pkg = resolve.push_str("x.wit", wit).unwrap();
+    let world = resolve.select_world(&[pkg], None).unwrap();
+    let mut module = wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
+    let bytes = wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap();
+    let path = dir.join("imports.wasm");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn registration_says_what_is_wrong() {
+    let h = home();
+    let not_wasm = h.path().join("notes.wasm");
+    std::fs::write(&not_wasm, "hello").unwrap();
+    let o = spud(h.path(), &["tools", "add", not_wasm.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("is not a WebAssembly file"), "{}", text(&o));
+
+    let core = h.path().join("core.wasm");
+    std::fs::write(&core, wat::parse_str("(module (func (export \"f\")))").unwrap()).unwrap();
+    let o = spud(h.path(), &["tools", "add", core.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("core WebAssembly module, not a component"), "{}", text(&o));
+
+    let imports = component_importing(
+        h.path(),
+        "package test:imp;\ninterface secret { steal: func() -> string; }\nworld w { import secret; export run: func() -> string; }",
+    );
+    let o = spud(h.path(), &["tools", "add", imports.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("imports test:imp/secret which spud does not provide"), "{}", text(&o));
+
+    let o = spud(h.path(), &["tools", "list", "--json"]);
+    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), serde_json::json!([]));
+}
+
+#[test]
+fn exit_codes_and_policy_errors() {
+    let h = home();
+    let data = h.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("a.txt"), "alpha").unwrap();
+    for p in ["fs", "json"] {
+        let o = spud(h.path(), &["tools", "add", guest(p).to_str().unwrap()]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let policy = h.path().join("policy.toml");
+    std::fs::write(&policy, "[tools.fs]\nfiles = [{ host = \"data\", guest = \"/data\", access = \"read-only\" }]\n[tools.json]\nlimits = { fuel = 20000 }\n").unwrap();
+    let p = policy.to_str().unwrap();
+
+    let o = spud(h.path(), &["--policy", p, "call", "fs.read", r#"{"path": "/data/a.txt"}"#]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap()["content"], "alpha");
+
+    let o = spud(h.path(), &["--policy", p, "call", "fs.write", r#"{"path": "/data/b.txt", "content": "x"}"#]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("read-write"), "{}", text(&o));
+
+    let o = spud(h.path(), &["--policy", p, "call", "json.query", r#"{"document": [1,2,3], "path": "$[*]"}"#]);
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    assert!(text(&o).contains("fuel"), "{}", text(&o));
+
+    let o = spud(h.path(), &["--policy", p, "call", "fs.read", "{not json"]);
+    assert_eq!(code(&o), 2);
+    let o = spud(h.path(), &["--policy", p, "call", "fs.raed", "{}"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("did you mean"), "{}", text(&o));
+    let o = spud(h.path(), &["--policy", p, "call", "fs.read", r#"{"path": 1}"#]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+
+    std::fs::write(&policy, "[tools.fs]\nnetwork = [\n  \"https://ok.example.com\",\n  \"ftp://nope\",\n]\n").unwrap();
+    let o = spud(h.path(), &["--policy", p, "grants"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains(&format!("{p}:4:3:")), "{}", text(&o));
+}
+
+#[test]
+fn grants_show_requested_granted_and_effective() {
+    let h = home();
+    spud(h.path(), &["tools", "add", guest("fs").to_str().unwrap()]);
+    let data = h.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    let policy = h.path().join("policy.toml");
+    std::fs::write(&policy, "[tools.fs]\nfiles = [{ host = \"d\", guest = \"/data\", access = \"read-only\" }]\n").unwrap();
+    let o = spud(h.path(), &["--policy", policy.to_str().unwrap(), "grants", "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fs = &v["plugins"][0];
+    assert_eq!(fs["plugin"], "fs");
+    assert_eq!(fs["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(fs["requested"]["files"][0]["access"], "read-write");
+    assert_eq!(fs["effective"]["files"][0]["access"], "read-only");
+    assert_eq!(fs["not_granted"][0]["kind"], "file");
+    assert!(fs["effective"]["limits"]["fuel"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn precompiled_cache_is_reused_and_a_corrupt_entry_rebuilt() {
+    let h = home();
+    let o = spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let cache = h.path().join("cache");
+    let artifact = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .expect("a precompiled artifact");
+    let before = std::fs::metadata(&artifact).unwrap().modified().unwrap();
+    let call = |h: &Path| spud(h, &["call", "json.query", r#"{"document": {"a": 1}, "path": "$.a"}"#]);
+    assert_eq!(code(&call(h.path())), 0);
+    assert_eq!(std::fs::metadata(&artifact).unwrap().modified().unwrap(), before, "a cache hit must not recompile");
+
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&artifact, &bytes).unwrap();
+    let o = call(h.path());
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_ne!(std::fs::read(&artifact).unwrap(), bytes, "the corrupt artifact was rebuilt");
+}
+
+#[test]
+fn audit_verify_reports_tampering() {
+    let h = home();
+    spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()]);
+    for _ in 0..3 {
+        spud(h.path(), &["call", "json.query", r#"{"document": [1], "path": "$[0]"}"#]);
+    }
+    let o = spud(h.path(), &["audit", "verify", "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap()["intact"], true);
+    let log = h.path().join("audit/audit.jsonl");
+    let edited = std::fs::read_to_string(&log).unwrap().replacen("\"principal\":\"cli\"", "\"principal\":\"eve\"", 1);
+    std::fs::write(&log, edited).unwrap();
+    let o = spud(h.path(), &["audit", "verify"]);
+    assert_eq!(code(&o), 1);
+    assert!(text(&o).contains("was edited"), "{}", text(&o));
+}
