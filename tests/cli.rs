@@ -7,19 +7,39 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn spud_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
-    let target = if target.is_absolute() { target } else { workspace().join(target) };
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let target = if target.is_absolute() {
+        target
+    } else {
+        workspace().join(target)
+    };
     let bin = target.join("debug/spud");
-    assert!(bin.exists(), "{} is missing: run `cargo build -p spud` (scripts/test.sh does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p spud` (scripts/test.sh does)",
+        bin.display()
+    );
     bin
 }
 
 fn spud(home: &Path, args: &[&str]) -> Output {
-    Command::new(spud_bin()).arg("--home").arg(home).args(args).env_remove("SPUD_POLICY").output().expect("run spud")
+    Command::new(spud_bin())
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("SPUD_POLICY")
+        .output()
+        .expect("run spud")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn code(o: &Output) -> i32 {
@@ -30,9 +50,21 @@ fn component_importing(dir: &Path, wit: &str) -> PathBuf {
     let mut resolve = wit_parser::Resolve::default();
     let pkg = resolve.push_str("x.wit", wit).unwrap();
     let world = resolve.select_world(&[pkg], None).unwrap();
-    let mut module = wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
-    let bytes = wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap();
+    let mut module =
+        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .unwrap();
+    let bytes = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap();
     let path = dir.join("imports.wasm");
     std::fs::write(&path, bytes).unwrap();
     path
@@ -45,13 +77,25 @@ fn registration_says_what_is_wrong() {
     std::fs::write(&not_wasm, "hello").unwrap();
     let o = spud(h.path(), &["tools", "add", not_wasm.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
-    assert!(text(&o).contains("is not a WebAssembly file"), "{}", text(&o));
+    assert!(
+        text(&o).contains("is not a WebAssembly file"),
+        "{}",
+        text(&o)
+    );
 
     let core = h.path().join("core.wasm");
-    std::fs::write(&core, wat::parse_str("(module (func (export \"f\")))").unwrap()).unwrap();
+    std::fs::write(
+        &core,
+        wat::parse_str("(module (func (export \"f\")))").unwrap(),
+    )
+    .unwrap();
     let o = spud(h.path(), &["tools", "add", core.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
-    assert!(text(&o).contains("core WebAssembly module, not a component"), "{}", text(&o));
+    assert!(
+        text(&o).contains("core WebAssembly module, not a component"),
+        "{}",
+        text(&o)
+    );
 
     let imports = component_importing(
         h.path(),
@@ -59,10 +103,17 @@ fn registration_says_what_is_wrong() {
     );
     let o = spud(h.path(), &["tools", "add", imports.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
-    assert!(text(&o).contains("imports test:imp/secret which spud does not provide"), "{}", text(&o));
+    assert!(
+        text(&o).contains("imports test:imp/secret which spud does not provide"),
+        "{}",
+        text(&o)
+    );
 
     let o = spud(h.path(), &["tools", "list", "--json"]);
-    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), serde_json::json!([]));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout).unwrap(),
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -79,15 +130,45 @@ fn exit_codes_and_policy_errors() {
     std::fs::write(&policy, "[tools.fs]\nfiles = [{ host = \"data\", guest = \"/data\", access = \"read-only\" }]\n[tools.json]\nlimits = { fuel = 20000 }\n").unwrap();
     let p = policy.to_str().unwrap();
 
-    let o = spud(h.path(), &["--policy", p, "call", "fs.read", r#"{"path": "/data/a.txt"}"#]);
+    let o = spud(
+        h.path(),
+        &[
+            "--policy",
+            p,
+            "call",
+            "fs.read",
+            r#"{"path": "/data/a.txt"}"#,
+        ],
+    );
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap()["content"], "alpha");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["content"],
+        "alpha"
+    );
 
-    let o = spud(h.path(), &["--policy", p, "call", "fs.write", r#"{"path": "/data/b.txt", "content": "x"}"#]);
+    let o = spud(
+        h.path(),
+        &[
+            "--policy",
+            p,
+            "call",
+            "fs.write",
+            r#"{"path": "/data/b.txt", "content": "x"}"#,
+        ],
+    );
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(text(&o).contains("read-write"), "{}", text(&o));
 
-    let o = spud(h.path(), &["--policy", p, "call", "json.query", r#"{"document": [1,2,3], "path": "$[*]"}"#]);
+    let o = spud(
+        h.path(),
+        &[
+            "--policy",
+            p,
+            "call",
+            "json.query",
+            r#"{"document": [1,2,3], "path": "$[*]"}"#,
+        ],
+    );
     assert_eq!(code(&o), 4, "{}", text(&o));
     assert!(text(&o).contains("fuel"), "{}", text(&o));
 
@@ -96,10 +177,17 @@ fn exit_codes_and_policy_errors() {
     let o = spud(h.path(), &["--policy", p, "call", "fs.raed", "{}"]);
     assert_eq!(code(&o), 2);
     assert!(text(&o).contains("did you mean"), "{}", text(&o));
-    let o = spud(h.path(), &["--policy", p, "call", "fs.read", r#"{"path": 1}"#]);
+    let o = spud(
+        h.path(),
+        &["--policy", p, "call", "fs.read", r#"{"path": 1}"#],
+    );
     assert_eq!(code(&o), 2, "{}", text(&o));
 
-    std::fs::write(&policy, "[tools.fs]\nnetwork = [\n  \"https://ok.example.com\",\n  \"ftp://nope\",\n]\n").unwrap();
+    std::fs::write(
+        &policy,
+        "[tools.fs]\nnetwork = [\n  \"https://ok.example.com\",\n  \"ftp://nope\",\n]\n",
+    )
+    .unwrap();
     let o = spud(h.path(), &["--policy", p, "grants"]);
     assert_eq!(code(&o), 2);
     assert!(text(&o).contains(&format!("{p}:4:3:")), "{}", text(&o));
@@ -112,8 +200,15 @@ fn grants_show_requested_granted_and_effective() {
     let data = h.path().join("d");
     std::fs::create_dir_all(&data).unwrap();
     let policy = h.path().join("policy.toml");
-    std::fs::write(&policy, "[tools.fs]\nfiles = [{ host = \"d\", guest = \"/data\", access = \"read-only\" }]\n").unwrap();
-    let o = spud(h.path(), &["--policy", policy.to_str().unwrap(), "grants", "--json"]);
+    std::fs::write(
+        &policy,
+        "[tools.fs]\nfiles = [{ host = \"d\", guest = \"/data\", access = \"read-only\" }]\n",
+    )
+    .unwrap();
+    let o = spud(
+        h.path(),
+        &["--policy", policy.to_str().unwrap(), "grants", "--json"],
+    );
     assert_eq!(code(&o), 0, "{}", text(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let fs = &v["plugins"][0];
@@ -138,9 +233,22 @@ fn precompiled_cache_is_reused_and_a_corrupt_entry_rebuilt() {
         .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
         .expect("a precompiled artifact");
     let before = std::fs::metadata(&artifact).unwrap().modified().unwrap();
-    let call = |h: &Path| spud(h, &["call", "json.query", r#"{"document": {"a": 1}, "path": "$.a"}"#]);
+    let call = |h: &Path| {
+        spud(
+            h,
+            &[
+                "call",
+                "json.query",
+                r#"{"document": {"a": 1}, "path": "$.a"}"#,
+            ],
+        )
+    };
     assert_eq!(code(&call(h.path())), 0);
-    assert_eq!(std::fs::metadata(&artifact).unwrap().modified().unwrap(), before, "a cache hit must not recompile");
+    assert_eq!(
+        std::fs::metadata(&artifact).unwrap().modified().unwrap(),
+        before,
+        "a cache hit must not recompile"
+    );
 
     let mut bytes = std::fs::read(&artifact).unwrap();
     let mid = bytes.len() / 2;
@@ -148,7 +256,11 @@ fn precompiled_cache_is_reused_and_a_corrupt_entry_rebuilt() {
     std::fs::write(&artifact, &bytes).unwrap();
     let o = call(h.path());
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert_ne!(std::fs::read(&artifact).unwrap(), bytes, "the corrupt artifact was rebuilt");
+    assert_ne!(
+        std::fs::read(&artifact).unwrap(),
+        bytes,
+        "the corrupt artifact was rebuilt"
+    );
 }
 
 #[test]
@@ -156,13 +268,23 @@ fn audit_verify_reports_tampering() {
     let h = home();
     spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()]);
     for _ in 0..3 {
-        spud(h.path(), &["call", "json.query", r#"{"document": [1], "path": "$[0]"}"#]);
+        spud(
+            h.path(),
+            &["call", "json.query", r#"{"document": [1], "path": "$[0]"}"#],
+        );
     }
     let o = spud(h.path(), &["audit", "verify", "--json"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap()["intact"], true);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["intact"],
+        true
+    );
     let log = h.path().join("audit/audit.jsonl");
-    let edited = std::fs::read_to_string(&log).unwrap().replacen("\"principal\":\"cli\"", "\"principal\":\"eve\"", 1);
+    let edited = std::fs::read_to_string(&log).unwrap().replacen(
+        "\"principal\":\"cli\"",
+        "\"principal\":\"eve\"",
+        1,
+    );
     std::fs::write(&log, edited).unwrap();
     let o = spud(h.path(), &["audit", "verify"]);
     assert_eq!(code(&o), 1);

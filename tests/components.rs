@@ -9,8 +9,15 @@ use spud_tests::{guest, home, sidecar};
 
 async fn typed() -> (Spud, tempfile::TempDir) {
     let h = home();
-    let spud = Spud::open(SpudOptions { home: Some(h.path().to_path_buf()), policy: None, principal: None }).unwrap();
-    spud.add(&guest("typed"), None, Some(&sidecar("typed"))).await.unwrap();
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().to_path_buf()),
+        policy: None,
+        principal: None,
+    })
+    .unwrap();
+    spud.add(&guest("typed"), None, Some(&sidecar("typed")))
+        .await
+        .unwrap();
     (spud, h)
 }
 
@@ -27,7 +34,15 @@ async fn every_export_is_a_documented_tool() {
     let reg = spud.registry();
     let entry = reg.get("typed").unwrap();
     let names: Vec<&str> = entry.tools.iter().map(|t| t.name.as_str()).collect();
-    for n in ["typed.area", "typed.echo-everything", "typed.describe-flags", "typed.first-char", "typed.checked-div", "typed.max-ints", "typed.min-ints"] {
+    for n in [
+        "typed.area",
+        "typed.echo-everything",
+        "typed.describe-flags",
+        "typed.first-char",
+        "typed.checked-div",
+        "typed.max-ints",
+        "typed.min-ints",
+    ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
     let (_, area) = reg.find_tool("typed.area").unwrap();
@@ -40,8 +55,13 @@ async fn every_export_is_a_documented_tool() {
     assert_eq!(props["g"]["maximum"], json!(u64::MAX));
     assert_eq!(props["color"]["enum"], json!(["red", "green", "blue"]));
     assert_eq!(props["letter"]["maxLength"], json!(1));
-    let required = everything.input_schema["properties"]["x"]["required"].as_array().unwrap();
-    assert!(!required.contains(&json!("note")), "option fields are optional");
+    let required = everything.input_schema["properties"]["x"]["required"]
+        .as_array()
+        .unwrap();
+    assert!(
+        !required.contains(&json!("note")),
+        "option fields are optional"
+    );
 }
 
 #[tokio::test]
@@ -55,30 +75,71 @@ async fn values_round_trip_through_the_component() {
         "perms": ["read", "execute"], "note": null, "maybe-maybe": {"some": null},
         "outcome": {"err": "nope"}, "ok-only": {"ok": "fine"}, "err-only": {"ok": null}, "neither": {"err": null}
     });
-    let r = spud.call("typed.echo-everything", &json!({"x": everything})).await.unwrap();
+    let r = spud
+        .call("typed.echo-everything", &json!({"x": everything}))
+        .await
+        .unwrap();
     assert_eq!(ok(&r.outcome), &everything);
 
-    let r = spud.call("typed.area", &json!({"s": {"circle": 1.0}})).await.unwrap();
+    let r = spud
+        .call("typed.area", &json!({"s": {"circle": 1.0}}))
+        .await
+        .unwrap();
     assert!((ok(&r.outcome).as_f64().unwrap() - std::f64::consts::PI).abs() < 1e-12);
-    let r = spud.call("typed.area", &json!({"s": {"empty": null}})).await.unwrap();
+    let r = spud
+        .call("typed.area", &json!({"s": {"empty": null}}))
+        .await
+        .unwrap();
     assert_eq!(ok(&r.outcome), &json!(0.0));
-    let r = spud.call("typed.describe-flags", &json!({"p": ["write", "read"]})).await.unwrap();
+    let r = spud
+        .call("typed.describe-flags", &json!({"p": ["write", "read"]}))
+        .await
+        .unwrap();
     assert_eq!(ok(&r.outcome), &json!(["read", "write"]));
-    let r = spud.call("typed.first-char", &json!({"s": ""})).await.unwrap();
+    let r = spud
+        .call("typed.first-char", &json!({"s": ""}))
+        .await
+        .unwrap();
     assert_eq!(ok(&r.outcome), &json!(null));
     let r = spud.call("typed.max-ints", &json!({})).await.unwrap();
-    assert_eq!(ok(&r.outcome), &json!([255, 127, 65535, 32767, 4294967295u64, 2147483647, u64::MAX, i64::MAX]));
+    assert_eq!(
+        ok(&r.outcome),
+        &json!([
+            255,
+            127,
+            65535,
+            32767,
+            4294967295u64,
+            2147483647,
+            u64::MAX,
+            i64::MAX
+        ])
+    );
     let r = spud.call("typed.min-ints", &json!({})).await.unwrap();
-    assert_eq!(ok(&r.outcome), &json!([0, -128, 0, -32768, 0, -2147483648i64, 0, i64::MIN]));
+    assert_eq!(
+        ok(&r.outcome),
+        &json!([0, -128, 0, -32768, 0, -2147483648i64, 0, i64::MIN])
+    );
 }
 
 #[tokio::test]
 async fn errors_are_typed() {
     let (spud, _h) = typed().await;
-    let r = spud.call("typed.checked-div", &json!({"a": 7, "b": 2})).await.unwrap();
+    let r = spud
+        .call("typed.checked-div", &json!({"a": 7, "b": 2}))
+        .await
+        .unwrap();
     assert_eq!(ok(&r.outcome), &json!(3));
-    let r = spud.call("typed.checked-div", &json!({"a": 7, "b": 0})).await.unwrap();
-    assert_eq!(r.outcome, Outcome::ToolError { error: json!("cannot divide 7 by 0") });
+    let r = spud
+        .call("typed.checked-div", &json!({"a": 7, "b": 0}))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.outcome,
+        Outcome::ToolError {
+            error: json!("cannot divide 7 by 0")
+        }
+    );
 
     let bad = |input: Value| {
         let spud = &spud;
@@ -89,10 +150,21 @@ async fn errors_are_typed() {
             }
         }
     };
-    assert!(bad(json!({"s": {"circle": "big"}})).await.starts_with("$.s.circle: expected a number"));
-    assert!(bad(json!({"s": {"hexagon": 1}})).await.contains("one of the cases circle, rectangle, empty"));
-    assert!(bad(json!({"s": {"rectangle": [{"x": 0, "y": 0}]}})).await.starts_with("$.s.rectangle: expected an array of exactly 2 items"));
+    assert!(bad(json!({"s": {"circle": "big"}}))
+        .await
+        .starts_with("$.s.circle: expected a number"));
+    assert!(bad(json!({"s": {"hexagon": 1}}))
+        .await
+        .contains("one of the cases circle, rectangle, empty"));
+    assert!(bad(json!({"s": {"rectangle": [{"x": 0, "y": 0}]}}))
+        .await
+        .starts_with("$.s.rectangle: expected an array of exactly 2 items"));
     assert!(bad(json!({})).await.starts_with("$.s: expected"));
-    let r = spud.call("typed.checked-div", &json!({"a": 2147483648u64, "b": 1})).await.unwrap();
-    assert!(matches!(r.outcome, Outcome::InvalidInput { ref message } if message.starts_with("$.a: expected an integer in -2147483648..=2147483647")));
+    let r = spud
+        .call("typed.checked-div", &json!({"a": 2147483648u64, "b": 1}))
+        .await
+        .unwrap();
+    assert!(
+        matches!(r.outcome, Outcome::InvalidInput { ref message } if message.starts_with("$.a: expected an integer in -2147483648..=2147483647"))
+    );
 }

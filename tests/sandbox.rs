@@ -2,7 +2,7 @@
 //! typed outcome and an audit record, and the same host must then serve a normal call.
 
 use serde_json::json;
-use spud::sandbox::{Capability, CallReport, Outcome, StaticResolver};
+use spud::sandbox::{CallReport, Capability, Outcome, StaticResolver};
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, sidecar, write_policy, TestServer};
 use std::collections::HashMap;
@@ -40,21 +40,51 @@ limits = {{ fuel = 1_000_000_000_000, timeout_ms = 300 }}
 "#
         ),
     );
-    let resolver = StaticResolver(HashMap::from([("evil.localtest.me".to_string(), vec!["127.0.0.1".parse().unwrap()])]));
-    let spud = Spud::open(SpudOptions { home: Some(home.path().join("spud")), policy: Some(policy), principal: Some("test".into()) })
-        .unwrap()
-        .with_resolver(Arc::new(resolver));
-    spud.add(&guest("hostile"), None, Some(&sidecar("hostile"))).await.unwrap();
-    spud.add(&guest("hostile"), Some("slowpoke"), Some(&sidecar("hostile"))).await.unwrap();
-    Fixture { spud, data, server, _home: home }
+    let resolver = StaticResolver(HashMap::from([(
+        "evil.localtest.me".to_string(),
+        vec!["127.0.0.1".parse().unwrap()],
+    )]));
+    let spud = Spud::open(SpudOptions {
+        home: Some(home.path().join("spud")),
+        policy: Some(policy),
+        principal: Some("test".into()),
+    })
+    .unwrap()
+    .with_resolver(Arc::new(resolver));
+    spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))
+        .await
+        .unwrap();
+    spud.add(
+        &guest("hostile"),
+        Some("slowpoke"),
+        Some(&sidecar("hostile")),
+    )
+    .await
+    .unwrap();
+    Fixture {
+        spud,
+        data,
+        server,
+        _home: home,
+    }
 }
 
 impl Fixture {
     async fn call(&self, tool: &str, input: serde_json::Value) -> CallReport {
         let r = self.spud.call(tool, &input).await.unwrap();
         // Whatever happened, the same host serves a normal call next.
-        let echo = self.spud.call("hostile.echo", &json!({"s": "still here"})).await.unwrap();
-        assert_eq!(echo.outcome, Outcome::Ok { value: json!("still here") }, "host stopped serving after {tool}");
+        let echo = self
+            .spud
+            .call("hostile.echo", &json!({"s": "still here"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            echo.outcome,
+            Outcome::Ok {
+                value: json!("still here")
+            },
+            "host stopped serving after {tool}"
+        );
         r
     }
 }
@@ -83,8 +113,15 @@ async fn every_escape_is_contained() {
     let port = f.server.addr.port();
 
     // Files: only /data, read-only, no escape by absolute path, `..` or a planted symlink.
-    let ok = f.call("hostile.read-file", json!({"path": "/data/ok.txt"})).await;
-    assert_eq!(ok.outcome, Outcome::Ok { value: json!("fine") });
+    let ok = f
+        .call("hostile.read-file", json!({"path": "/data/ok.txt"}))
+        .await;
+    assert_eq!(
+        ok.outcome,
+        Outcome::Ok {
+            value: json!("fine")
+        }
+    );
     // Paths outside every preopen never reach the host: the guest's libc finds no directory
     // for them. Escapes from inside a granted directory reach the host and are refused there.
     for path in ["/etc/passwd", "../etc/passwd"] {
@@ -95,40 +132,107 @@ async fn every_escape_is_contained() {
     for path in ["/data/../../etc/passwd", "/data/link-to-etc/passwd"] {
         let r = f.call("hostile.read-file", json!({ "path": path })).await;
         let reason = denial(&r, Capability::File);
-        assert!(reason.contains("leaves the granted directories"), "{path}: {reason}");
+        assert!(
+            reason.contains("leaves the granted directories"),
+            "{path}: {reason}"
+        );
     }
-    let r = f.call("hostile.write-file", json!({"path": "/data/new.txt", "content": "x"})).await;
+    let r = f
+        .call(
+            "hostile.write-file",
+            json!({"path": "/data/new.txt", "content": "x"}),
+        )
+        .await;
     let reason = denial(&r, Capability::File);
     assert!(reason.contains("read-write"), "{reason}");
-    assert!(!f.data.join("new.txt").exists(), "a read-only grant was written to");
+    assert!(
+        !f.data.join("new.txt").exists(),
+        "a read-only grant was written to"
+    );
     let r = f.call("hostile.list-dir", json!({"path": "/"})).await;
     tool_error_text(&r);
 
     // Nothing inherited: only the granted variable, no args, empty stdin.
     let r = f.call("hostile.get-env", json!({"name": "HOME"})).await;
     assert_eq!(r.outcome, Outcome::Ok { value: json!(null) });
-    let r = f.call("hostile.get-env", json!({"name": "GRANTED_VAR"})).await;
-    assert_eq!(r.outcome, Outcome::Ok { value: json!("yes") });
-    assert_eq!(f.call("hostile.env-count", json!({})).await.outcome, Outcome::Ok { value: json!(1) });
-    assert_eq!(f.call("hostile.args-count", json!({})).await.outcome, Outcome::Ok { value: json!(0) });
+    let r = f
+        .call("hostile.get-env", json!({"name": "GRANTED_VAR"}))
+        .await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Ok {
+            value: json!("yes")
+        }
+    );
+    assert_eq!(
+        f.call("hostile.env-count", json!({})).await.outcome,
+        Outcome::Ok { value: json!(1) }
+    );
+    assert_eq!(
+        f.call("hostile.args-count", json!({})).await.outcome,
+        Outcome::Ok { value: json!(0) }
+    );
 
     // HTTP: the granted destination works; host, port, scheme and resolved address are enforced.
-    let r = f.call("hostile.http-get", json!({"url": format!("http://127.0.0.1:{port}/ok")})).await;
+    let r = f
+        .call(
+            "hostile.http-get",
+            json!({"url": format!("http://127.0.0.1:{port}/ok")}),
+        )
+        .await;
     assert_eq!(r.outcome, Outcome::Ok { value: json!(200) });
     let hits = f.server.hits();
-    let reason = denial(&f.call("hostile.http-get", json!({"url": "http://10.1.2.3/"})).await, Capability::Http);
-    assert!(reason.contains("network = [\"http://10.1.2.3\"]") && reason.contains("[tools.hostile]"), "{reason}");
-    denial(&f.call("hostile.http-get", json!({"url": format!("http://127.0.0.1:{}/", port + 1)})).await, Capability::Http);
-    denial(&f.call("hostile.http-get", json!({"url": format!("https://127.0.0.1:{port}/")})).await, Capability::Http);
-    let reason =
-        denial(&f.call("hostile.http-get", json!({"url": format!("http://evil.localtest.me:{port}/")})).await, Capability::Http);
+    let reason = denial(
+        &f.call("hostile.http-get", json!({"url": "http://10.1.2.3/"}))
+            .await,
+        Capability::Http,
+    );
+    assert!(
+        reason.contains("network = [\"http://10.1.2.3\"]") && reason.contains("[tools.hostile]"),
+        "{reason}"
+    );
+    denial(
+        &f.call(
+            "hostile.http-get",
+            json!({"url": format!("http://127.0.0.1:{}/", port + 1)}),
+        )
+        .await,
+        Capability::Http,
+    );
+    denial(
+        &f.call(
+            "hostile.http-get",
+            json!({"url": format!("https://127.0.0.1:{port}/")}),
+        )
+        .await,
+        Capability::Http,
+    );
+    let reason = denial(
+        &f.call(
+            "hostile.http-get",
+            json!({"url": format!("http://evil.localtest.me:{port}/")}),
+        )
+        .await,
+        Capability::Http,
+    );
     assert!(reason.contains("not a public address"), "{reason}");
     assert_eq!(f.server.hits(), hits, "a denied request reached the server");
 
     // Raw sockets and DNS are denied unless granted.
-    let reason = denial(&f.call("hostile.tcp-connect", json!({"addr": format!("127.0.0.1:{port}")})).await, Capability::Socket);
+    let reason = denial(
+        &f.call(
+            "hostile.tcp-connect",
+            json!({"addr": format!("127.0.0.1:{port}")}),
+        )
+        .await,
+        Capability::Socket,
+    );
     assert!(reason.contains("tcp_connect"), "{reason}");
-    denial(&f.call("hostile.dns-lookup", json!({"name": "example.com"})).await, Capability::Dns);
+    denial(
+        &f.call("hostile.dns-lookup", json!({"name": "example.com"}))
+            .await,
+        Capability::Dns,
+    );
 
     // Compute and memory limits.
     let r = f.call("hostile.spin-forever", json!({})).await;
@@ -136,22 +240,52 @@ async fn every_escape_is_contained() {
     let r = f.call("slowpoke.spin-forever", json!({})).await;
     assert_eq!(r.outcome, Outcome::Deadline { timeout_ms: 300 });
     let r = f.call("hostile.alloc-mb", json!({"mb": 100})).await;
-    assert!(matches!(r.outcome, Outcome::MemoryLimit { limit_mb: 32, .. }), "{:?}", r.outcome);
-    let r = f.call("hostile.recurse", json!({"depth": 100_000_000u32})).await;
-    assert!(matches!(&r.outcome, Outcome::Trap { message } if message.contains("stack overflow")), "{:?}", r.outcome);
+    assert!(
+        matches!(r.outcome, Outcome::MemoryLimit { limit_mb: 32, .. }),
+        "{:?}",
+        r.outcome
+    );
+    let r = f
+        .call("hostile.recurse", json!({"depth": 100_000_000u32}))
+        .await;
+    assert!(
+        matches!(&r.outcome, Outcome::Trap { message } if message.contains("stack overflow")),
+        "{:?}",
+        r.outcome
+    );
 
     // Output limits: stdout truncated and flagged, an oversized result refused.
-    let r = f.call("hostile.flood-stdout", json!({"bytes": 1_000_000})).await;
+    let r = f
+        .call("hostile.flood-stdout", json!({"bytes": 1_000_000}))
+        .await;
     assert!(r.outcome.is_ok(), "{:?}", r.outcome);
     assert_eq!(r.stdout.len(), 4096);
     assert!(r.stdout_dropped > 900_000);
-    assert!(r.decisions.iter().any(|d| d.capability == Capability::Limit));
-    let r = f.call("hostile.huge-result", json!({"bytes": 1_000_000})).await;
-    assert!(matches!(r.outcome, Outcome::OutputLimit { limit_bytes: 65536, .. }), "{:?}", r.outcome);
+    assert!(r
+        .decisions
+        .iter()
+        .any(|d| d.capability == Capability::Limit));
+    let r = f
+        .call("hostile.huge-result", json!({"bytes": 1_000_000}))
+        .await;
+    assert!(
+        matches!(
+            r.outcome,
+            Outcome::OutputLimit {
+                limit_bytes: 65536,
+                ..
+            }
+        ),
+        "{:?}",
+        r.outcome
+    );
 
     // No state survives between calls.
     for _ in 0..3 {
-        assert_eq!(f.call("hostile.counter", json!({})).await.outcome, Outcome::Ok { value: json!(1) });
+        assert_eq!(
+            f.call("hostile.counter", json!({})).await.outcome,
+            Outcome::Ok { value: json!(1) }
+        );
     }
 
     // Every decision is in the audit log, and the chain is intact.
@@ -160,7 +294,17 @@ async fn every_escape_is_contained() {
     let report = spud::audit::verify(&path).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     let log = std::fs::read_to_string(&path).unwrap();
-    for needle in ["\"decision\":\"denied\"", "\"capability\":\"file\"", "\"capability\":\"http\"", "\"capability\":\"socket\"", "\"capability\":\"dns\"", "fuel_exhausted", "memory_limit", "output_limit", "\"deadline\""] {
+    for needle in [
+        "\"decision\":\"denied\"",
+        "\"capability\":\"file\"",
+        "\"capability\":\"http\"",
+        "\"capability\":\"socket\"",
+        "\"capability\":\"dns\"",
+        "fuel_exhausted",
+        "memory_limit",
+        "output_limit",
+        "\"deadline\"",
+    ] {
         assert!(log.contains(needle), "audit log lacks {needle}");
     }
 }
@@ -168,12 +312,20 @@ async fn every_escape_is_contained() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_names_the_field() {
     let f = fixture().await;
-    let r = f.spud.call("hostile.alloc-mb", &json!({"mb": -1})).await.unwrap();
+    let r = f
+        .spud
+        .call("hostile.alloc-mb", &json!({"mb": -1}))
+        .await
+        .unwrap();
     match r.outcome {
         Outcome::InvalidInput { message } => assert!(message.contains("mb"), "{message}"),
         other => panic!("{other:?}"),
     }
     let r = f.spud.call("hostile.echo", &json!({})).await.unwrap();
-    assert!(matches!(r.outcome, Outcome::InvalidInput { .. }), "{:?}", r.outcome);
+    assert!(
+        matches!(r.outcome, Outcome::InvalidInput { .. }),
+        "{:?}",
+        r.outcome
+    );
     assert!(f.spud.call("hostile.nope", &json!({})).await.is_err());
 }

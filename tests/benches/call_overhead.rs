@@ -22,13 +22,23 @@ fn us(d: Duration) -> f64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = home();
     let spud_home = dir.path().join("spud");
     let spud = Arc::new(
-        Spud::open(SpudOptions { home: Some(spud_home.clone()), policy: None, principal: Some("bench".into()) }).expect("open"),
+        Spud::open(SpudOptions {
+            home: Some(spud_home.clone()),
+            policy: None,
+            principal: Some("bench".into()),
+        })
+        .expect("open"),
     );
-    rt.block_on(spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))).expect("add");
+    rt.block_on(spud.add(&guest("hostile"), None, Some(&sidecar("hostile"))))
+        .expect("add");
     let input = json!({"s": "x"});
 
     // 1. Sequential per-call latency.
@@ -72,7 +82,12 @@ fn main() {
         }
     });
     let secs = t.elapsed().as_secs_f64();
-    println!("throughput, 2 concurrent callers: {:.0} calls/s ({} calls in {:.2} s)", (2 * per_task) as f64 / secs, 2 * per_task, secs);
+    println!(
+        "throughput, 2 concurrent callers: {:.0} calls/s ({} calls in {:.2} s)",
+        (2 * per_task) as f64 / secs,
+        2 * per_task,
+        secs
+    );
 
     // 3. `spud call` as a process.
     let bin = workspace().join("target/release/spud");
@@ -81,11 +96,21 @@ fn main() {
         for i in 0..40 {
             let t = Instant::now();
             let out = std::process::Command::new(&bin)
-                .args(["--home", &spud_home.display().to_string(), "call", "hostile.echo", r#"{"s":"x"}"#])
+                .args([
+                    "--home",
+                    &spud_home.display().to_string(),
+                    "call",
+                    "hostile.echo",
+                    r#"{"s":"x"}"#,
+                ])
                 .output()
                 .expect("spawn spud");
             let d = t.elapsed();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             if i >= 5 {
                 times.push(d);
             }

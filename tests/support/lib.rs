@@ -9,22 +9,38 @@ use std::sync::{Arc, Mutex};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Path of a built guest component (`fs`, `http`, `json`, `hostile`, `typed`).
 /// Guests are built by `scripts/build-guests.sh` (which `scripts/test.sh` runs first).
 pub fn guest(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
-    let target = if target.is_absolute() { target } else { workspace().join(target) };
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let target = if target.is_absolute() {
+        target
+    } else {
+        workspace().join(target)
+    };
     let p = target.join("guests").join(format!("{name}.wasm"));
-    assert!(p.exists(), "{} is missing: run scripts/build-guests.sh (scripts/test.sh does) first", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/build-guests.sh (scripts/test.sh does) first",
+        p.display()
+    );
     p
 }
 
 /// Sidecar manifest of a test component.
 pub fn sidecar(name: &str) -> PathBuf {
-    workspace().join("tests/components").join(name).join(format!("{name}.spud.toml"))
+    workspace()
+        .join("tests/components")
+        .join(name)
+        .join(format!("{name}.spud.toml"))
 }
 
 /// A request the test server saw.
@@ -113,7 +129,9 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<SeenRequest>>, hits: &AtomicUsize) 
         seen.lock().expect("lock").push(SeenRequest { line, host });
         hits.fetch_add(1, Ordering::SeqCst);
         let response = match path.split_once("/redirect?to=") {
-            Some((_, to)) => format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n"),
+            Some((_, to)) => {
+                format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+            }
             None => {
                 let body = "hello from test server";
                 format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len())
@@ -149,7 +167,10 @@ pub mod bench_support {
     /// Median time of `hostile.spin(iterations)` on spud's engine configuration with fuel
     /// metering on and off: (with, without).
     pub fn fuel_ratio(wasm: &Path, iterations: u64, runs: usize) -> (Duration, Duration) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         let measure = |fuel: bool| -> Duration {
             let engine = Engine::new(&spud::runtime::config(fuel)).expect("engine");
             let component = Component::from_file(&engine, wasm).expect("compile");
@@ -157,7 +178,10 @@ pub mod bench_support {
             let pre = linker.instantiate_pre(&component).expect("pre");
             let mut times = Vec::new();
             for _ in 0..runs + 2 {
-                let env = CallEnv { plugin: "bench", resolver: spud::sandbox::system_resolver() };
+                let env = CallEnv {
+                    plugin: "bench",
+                    resolver: spud::sandbox::system_resolver(),
+                };
                 let state = HostState::new(&Grant::none(), &env).expect("state");
                 let mut store = Store::new(&engine, state);
                 if fuel {
@@ -165,11 +189,16 @@ pub mod bench_support {
                 }
                 store.set_epoch_deadline(u64::MAX);
                 let elapsed = rt.block_on(async {
-                    let instance = pre.instantiate_async(&mut store).await.expect("instantiate");
+                    let instance = pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .expect("instantiate");
                     let func = instance.get_func(&mut store, "spin").expect("spin export");
                     let mut out = [Val::U64(0)];
                     let t = Instant::now();
-                    func.call_async(&mut store, &[Val::U64(iterations)], &mut out).await.expect("call");
+                    func.call_async(&mut store, &[Val::U64(iterations)], &mut out)
+                        .await
+                        .expect("call");
                     t.elapsed()
                 });
                 times.push(elapsed);

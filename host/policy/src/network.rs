@@ -72,6 +72,9 @@ pub enum HostPattern {
     Subdomains(String),
     /// An IP literal.
     Ip(IpAddr),
+    /// `*`: any host. Meant for manifests ("whatever the operator grants"); in a policy it
+    /// grants every public address, since non-public ones still need to be named.
+    Any,
 }
 
 impl HostPattern {
@@ -86,6 +89,9 @@ impl HostPattern {
             return Ok(HostPattern::Ip(IpAddr::V4(ip)));
         }
         let host = normalize_name(host);
+        if host == "*" {
+            return Ok(HostPattern::Any);
+        }
         if let Some(suffix) = host.strip_prefix("*.") {
             check_name(pattern, suffix)?;
             return Ok(HostPattern::Subdomains(suffix.to_string()));
@@ -101,6 +107,7 @@ impl HostPattern {
     pub fn matches(&self, host: &str) -> bool {
         let host_ip = parse_ip_host(host);
         match (self, host_ip) {
+            (HostPattern::Any, _) => true,
             (HostPattern::Ip(ip), Some(h)) => *ip == h,
             (HostPattern::Ip(_), None) | (_, Some(_)) => false,
             (HostPattern::Exact(name), None) => *name == normalize_name(host),
@@ -117,6 +124,7 @@ impl HostPattern {
     pub fn intersect(&self, other: &HostPattern) -> Option<HostPattern> {
         use HostPattern::*;
         match (self, other) {
+            (Any, x) | (x, Any) => Some(x.clone()),
             (Ip(a), Ip(b)) => (a == b).then(|| Ip(*a)),
             (Ip(_), _) | (_, Ip(_)) => None,
             (Exact(a), Exact(b)) => (a == b).then(|| Exact(a.clone())),
@@ -141,7 +149,7 @@ impl HostPattern {
         match self {
             HostPattern::Ip(ip) => canonical_ip(*ip) == canonical_ip(addr),
             HostPattern::Exact(name) => name == "localhost" && canonical_ip(addr).is_loopback(),
-            HostPattern::Subdomains(_) => false,
+            HostPattern::Subdomains(_) | HostPattern::Any => false,
         }
     }
 }
@@ -153,6 +161,7 @@ impl fmt::Display for HostPattern {
             HostPattern::Subdomains(s) => write!(f, "*.{s}"),
             HostPattern::Ip(IpAddr::V4(ip)) => write!(f, "{ip}"),
             HostPattern::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+            HostPattern::Any => f.write_str("*"),
         }
     }
 }
@@ -497,6 +506,15 @@ mod tests {
         assert_eq!(i("http://h", "https://h"), None);
         assert_eq!(i("http://h:1", "http://h:2"), None);
         assert_eq!(i("https://*.example.com", "https://example.com"), None);
+        assert_eq!(
+            i("https://*:*", "https://api.example.com").as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            i("http://*:*", "http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert!(!p("http://*:*").permits_address("127.0.0.1".parse().unwrap()));
     }
 
     #[test]
@@ -517,7 +535,7 @@ mod tests {
             a in 0usize..6, b in 0usize..6, host in 0usize..5, port in 0usize..4, https in proptest::bool::ANY
         ) {
             let pats = ["http://*.example.com:*", "http://a.example.com", "https://*.example.com",
-                        "http://*.a.example.com:8080", "http://example.com:*", "https://a.example.com:*"];
+                        "http://*.a.example.com:8080", "http://example.com:*", "https://*:*"];
             let hosts = ["a.example.com", "example.com", "b.a.example.com", "x.org", "a.b.example.com"];
             let ports = [80u16, 443, 8080, 9];
             let (pa, pb) = (p(pats[a]), p(pats[b]));

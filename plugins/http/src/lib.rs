@@ -1,5 +1,5 @@
-//! spud's first-party HTTP tool. It requests no network access: the operator grants hosts in
-//! the policy. Redirects are followed one hop at a time, so the host checks every hop.
+//! spud's first-party HTTP tool. It requests any HTTP(S) destination (`http://*:*`,
+//! `https://*:*`), so what it can reach is exactly what the operator grants in the policy. Redirects are followed one hop at a time, so the host checks every hop.
 
 mod transport;
 mod url;
@@ -18,7 +18,7 @@ const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authori
 spud_sdk::export_plugin! {
     name: "http",
     description: "Fetch URLs over HTTP(S); only hosts the operator grants are reachable.",
-    requests: Requests::new().limits(
+    requests: Requests::new().network("http://*:*").network("https://*:*").limits(
         Limits::new()
             .memory_mb(64)
             .fuel(5_000_000_000)

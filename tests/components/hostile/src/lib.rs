@@ -27,7 +27,10 @@ impl Guest for Hostile {
 
     fn list_dir(path: String) -> Result<Vec<String>, String> {
         let entries = std::fs::read_dir(&path).map_err(err)?;
-        Ok(entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        Ok(entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect())
     }
 
     fn get_env(name: String) -> Option<String> {
@@ -57,10 +60,20 @@ impl Guest for Hostile {
             None => (rest, "/"),
         };
         let request = OutgoingRequest::new(Fields::new());
-        let scheme = if scheme == "https" { Scheme::Https } else { Scheme::Http };
-        request.set_scheme(Some(&scheme)).map_err(|()| "bad scheme")?;
-        request.set_authority(Some(authority)).map_err(|()| "bad authority")?;
-        request.set_path_with_query(Some(path)).map_err(|()| "bad path")?;
+        let scheme = if scheme == "https" {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
+        request
+            .set_scheme(Some(&scheme))
+            .map_err(|()| "bad scheme")?;
+        request
+            .set_authority(Some(authority))
+            .map_err(|()| "bad authority")?;
+        request
+            .set_path_with_query(Some(path))
+            .map_err(|()| "bad path")?;
         let response = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
         response.subscribe().block();
         match response.get() {
@@ -76,18 +89,28 @@ impl Guest for Hostile {
         use wasip2::sockets::{instance_network, tcp_create_socket};
         let a: std::net::SocketAddrV4 = addr.parse().map_err(err)?;
         let network = instance_network::instance_network();
-        let socket = tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4).map_err(|e| format!("{e:?}"))?;
+        let socket = tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4)
+            .map_err(|e| format!("{e:?}"))?;
         let o = a.ip().octets();
-        let target = IpSocketAddress::Ipv4(Ipv4SocketAddress { port: a.port(), address: (o[0], o[1], o[2], o[3]) });
-        socket.start_connect(&network, target).map_err(|e| format!("{e:?}"))?;
+        let target = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+            port: a.port(),
+            address: (o[0], o[1], o[2], o[3]),
+        });
+        socket
+            .start_connect(&network, target)
+            .map_err(|e| format!("{e:?}"))?;
         socket.subscribe().block();
-        socket.finish_connect().map(|_| ()).map_err(|e| format!("{e:?}"))
+        socket
+            .finish_connect()
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
     }
 
     fn dns_lookup(name: String) -> Result<Vec<String>, String> {
         use wasip2::sockets::{instance_network, ip_name_lookup};
         let network = instance_network::instance_network();
-        let stream = ip_name_lookup::resolve_addresses(&network, &name).map_err(|e| format!("{e:?}"))?;
+        let stream =
+            ip_name_lookup::resolve_addresses(&network, &name).map_err(|e| format!("{e:?}"))?;
         let mut out = Vec::new();
         loop {
             match stream.resolve_next_address() {

@@ -22,7 +22,11 @@ impl exports::example::typed::shapes::Guest for Typed {
 
     fn describe_flags(p: Permissions) -> Vec<String> {
         let mut out = Vec::new();
-        for (flag, name) in [(Permissions::READ, "read"), (Permissions::WRITE, "write"), (Permissions::EXECUTE, "execute")] {
+        for (flag, name) in [
+            (Permissions::READ, "read"),
+            (Permissions::WRITE, "write"),
+            (Permissions::EXECUTE, "execute"),
+        ] {
             if p.contains(flag) {
                 out.push(name.to_string());
             }
@@ -37,15 +41,34 @@ impl exports::example::typed::shapes::Guest for Typed {
 
 impl Guest for Typed {
     fn checked_div(a: i32, b: i32) -> Result<i32, String> {
-        a.checked_div(b).ok_or_else(|| format!("cannot divide {a} by {b}"))
+        a.checked_div(b)
+            .ok_or_else(|| format!("cannot divide {a} by {b}"))
     }
 
     fn max_ints() -> (u8, i8, u16, i16, u32, i32, u64, i64) {
-        (u8::MAX, i8::MAX, u16::MAX, i16::MAX, u32::MAX, i32::MAX, u64::MAX, i64::MAX)
+        (
+            u8::MAX,
+            i8::MAX,
+            u16::MAX,
+            i16::MAX,
+            u32::MAX,
+            i32::MAX,
+            u64::MAX,
+            i64::MAX,
+        )
     }
 
     fn min_ints() -> (u8, i8, u16, i16, u32, i32, u64, i64) {
-        (u8::MIN, i8::MIN, u16::MIN, i16::MIN, u32::MIN, i32::MIN, u64::MIN, i64::MIN)
+        (
+            u8::MIN,
+            i8::MIN,
+            u16::MIN,
+            i16::MIN,
+            u32::MIN,
+            i32::MIN,
+            u64::MIN,
+            i64::MIN,
+        )
     }
 }
 
