@@ -115,10 +115,18 @@ impl Spud {
     }
 
     /// Registers a component file.
-    pub async fn add(&self, path: &Path, name: Option<&str>, manifest: Option<&Path>) -> Result<Entry, SpudError> {
+    pub async fn add(
+        &self,
+        path: &Path,
+        name: Option<&str>,
+        manifest: Option<&Path>,
+    ) -> Result<Entry, SpudError> {
         let mut reg = (*self.registry()).clone();
-        let entry = reg.add(&self.home, &self.runtime, path, name, manifest).await?;
-        self.audit.append(Event::registry("add", &entry.name, &entry.digest))?;
+        let entry = reg
+            .add(&self.home, &self.runtime, path, name, manifest)
+            .await?;
+        self.audit
+            .append(Event::registry("add", &entry.name, &entry.digest))?;
         if let Ok(mut r) = self.registry.lock() {
             *r = Arc::new(reg);
         }
@@ -132,7 +140,8 @@ impl Spud {
     pub fn remove(&self, plugin: &str) -> Result<Entry, SpudError> {
         let mut reg = (*self.registry()).clone();
         let entry = reg.remove(&self.home, &self.runtime, plugin)?;
-        self.audit.append(Event::registry("remove", &entry.name, &entry.digest))?;
+        self.audit
+            .append(Event::registry("remove", &entry.name, &entry.digest))?;
         if let Ok(mut r) = self.registry.lock() {
             *r = Arc::new(reg);
         }
@@ -153,9 +162,16 @@ impl Spud {
             return Ok(p);
         }
         let entry = self.registry().get(name)?.clone();
-        let plugin = self.runtime.load(&self.home, &entry).map_err(RegistryError::from)?;
+        let plugin = self
+            .runtime
+            .load(&self.home, &entry)
+            .map_err(RegistryError::from)?;
         let grant = self.effective(&entry).grant;
-        let loaded = Arc::new(Loaded { plugin, grant, entry });
+        let loaded = Arc::new(Loaded {
+            plugin,
+            grant,
+            entry,
+        });
         if let Ok(mut m) = self.plugins.lock() {
             m.insert(name.to_string(), loaded.clone());
         }
@@ -163,27 +179,67 @@ impl Spud {
     }
 
     /// Calls `tool` (`plugin.function`) with JSON `input` and records it in the audit log.
-    pub async fn call(&self, tool: &str, input: &serde_json::Value) -> Result<CallReport, SpudError> {
-        let unknown = || SpudError::from(self.registry().find_tool(tool).err().unwrap_or(RegistryError::Unknown { name: tool.into(), known: vec![] }));
+    pub async fn call(
+        &self,
+        tool: &str,
+        input: &serde_json::Value,
+    ) -> Result<CallReport, SpudError> {
+        let unknown = || {
+            SpudError::from(self.registry().find_tool(tool).err().unwrap_or(
+                RegistryError::Unknown {
+                    name: tool.into(),
+                    known: vec![],
+                },
+            ))
+        };
         let plugin_name = tool.split_once('.').map(|(p, _)| p).ok_or_else(unknown)?;
         if self.registry().get(plugin_name).is_err() {
             return Err(unknown());
         }
         let loaded = self.loaded(plugin_name)?;
-        let info = loaded.entry.tools.iter().find(|t| t.name == tool).ok_or_else(unknown)?;
-        let tool_def = loaded.plugin.tools.get(&info.function).ok_or_else(unknown)?;
-        let env = CallEnv { plugin: &loaded.entry.name, resolver: self.resolver.clone() };
+        let info = loaded
+            .entry
+            .tools
+            .iter()
+            .find(|t| t.name == tool)
+            .ok_or_else(unknown)?;
+        let tool_def = loaded
+            .plugin
+            .tools
+            .get(&info.function)
+            .ok_or_else(unknown)?;
+        let env = CallEnv {
+            plugin: &loaded.entry.name,
+            resolver: self.resolver.clone(),
+        };
         let report = sandbox::call(&loaded.plugin, tool_def, input, &loaded.grant, &env).await;
         self.record(tool, &loaded.entry, input, &report, loaded.grant.payloads)?;
         Ok(report)
     }
 
-    fn record(&self, tool: &str, entry: &Entry, input: &serde_json::Value, r: &CallReport, payloads: Payloads) -> Result<(), SpudError> {
+    fn record(
+        &self,
+        tool: &str,
+        entry: &Entry,
+        input: &serde_json::Value,
+        r: &CallReport,
+        payloads: Payloads,
+    ) -> Result<(), SpudError> {
         let call_id = new_call_id();
         let mut events: Vec<Event> = r
             .decisions
             .iter()
-            .map(|d| Event::capability(&call_id, tool, &entry.digest, d.capability.as_str(), &d.target, d.allowed, &d.reason))
+            .map(|d| {
+                Event::capability(
+                    &call_id,
+                    tool,
+                    &entry.digest,
+                    d.capability.as_str(),
+                    &d.target,
+                    d.allowed,
+                    &d.reason,
+                )
+            })
             .collect();
         let args = serde_json::to_vec(input).unwrap_or_default();
         let (result_json, message) = match &r.outcome {
@@ -194,7 +250,10 @@ impl Spud {
         let result = serde_json::to_vec(&result_json).unwrap_or_default();
         let (args_p, result_p) = match payloads {
             Payloads::Digest => (Payload::digest_of(&args), Payload::digest_of(&result)),
-            Payloads::Raw => (Payload::with_raw(input.clone()), Payload::with_raw(result_json)),
+            Payloads::Raw => (
+                Payload::with_raw(input.clone()),
+                Payload::with_raw(result_json),
+            ),
         };
         events.push(Event::call(spud_audit::CallEvent {
             call_id,
@@ -218,6 +277,13 @@ impl Spud {
 fn new_call_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("{:x}-{:x}-{}", now, std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{:x}-{:x}-{}",
+        now,
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

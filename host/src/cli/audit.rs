@@ -41,14 +41,27 @@ pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
                             "problems": report.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
                         }));
                     } else if intact {
-                        println!("{}: {} records, chain intact", path.display(), report.records);
+                        println!(
+                            "{}: {} records, chain intact",
+                            path.display(),
+                            report.records
+                        );
                     } else {
-                        println!("{}: {} records, {} problems:", path.display(), report.records, report.problems.len());
+                        println!(
+                            "{}: {} records, {} problems:",
+                            path.display(),
+                            report.records,
+                            report.problems.len()
+                        );
                         for p in &report.problems {
                             println!("  {p}");
                         }
                     }
-                    if intact { 0 } else { 1 }
+                    if intact {
+                        0
+                    } else {
+                        1
+                    }
                 }
                 Err(e) => fail(&e.to_string(), EXIT_USAGE),
             }
@@ -61,9 +74,17 @@ pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
                     use spud::audit::Event;
                     for r in records {
                         let line = match &r.event {
-                            Event::Call(c) => format!("call {} [{}] by {} fuel {} {} µs", c.tool, c.outcome, c.principal, c.fuel_used, c.duration_us),
-                            Event::Capability(c) => format!("{} {} {}: {} ({})", c.capability, c.decision, c.tool, c.target, c.reason),
-                            Event::Registry(g) => format!("registry {} {} sha256:{}", g.action, g.plugin, g.digest),
+                            Event::Call(c) => format!(
+                                "call {} [{}] by {} fuel {} {} µs",
+                                c.tool, c.outcome, c.principal, c.fuel_used, c.duration_us
+                            ),
+                            Event::Capability(c) => format!(
+                                "{} {} {}: {} ({})",
+                                c.capability, c.decision, c.tool, c.target, c.reason
+                            ),
+                            Event::Registry(g) => {
+                                format!("registry {} {} sha256:{}", g.action, g.plugin, g.digest)
+                            }
                         };
                         println!("{:>6} {} {line}", r.seq, r.time);
                     }

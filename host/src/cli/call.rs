@@ -31,11 +31,18 @@ pub async fn run(spud: &Spud, args: CallArgs) -> i32 {
     };
     let input: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
-        Err(e) => return fail(&format!("the arguments are not valid JSON: {e}"), EXIT_USAGE),
+        Err(e) => {
+            return fail(
+                &format!("the arguments are not valid JSON: {e}"),
+                EXIT_USAGE,
+            )
+        }
     };
     let report = match spud.call(&args.tool, &input).await {
         Ok(r) => r,
-        Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => return fail(&e.to_string(), EXIT_USAGE),
+        Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => {
+            return fail(&e.to_string(), EXIT_USAGE)
+        }
         Err(e) => return fail(&e.to_string(), 1),
     };
     let code = report.outcome.exit_code();
@@ -49,7 +56,10 @@ pub async fn run(spud: &Spud, args: CallArgs) -> i32 {
     if !report.stderr.is_empty() {
         eprintln!("--- tool stderr ---\n{}", report.stderr.trim_end());
     }
-    for (what, n) in [("stdout", report.stdout_dropped), ("stderr", report.stderr_dropped)] {
+    for (what, n) in [
+        ("stdout", report.stdout_dropped),
+        ("stderr", report.stderr_dropped),
+    ] {
         if n > 0 {
             eprintln!("note: {n} bytes of {what} past the limit were dropped");
         }

@@ -38,21 +38,49 @@ pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
         let eff = spud.effective(e);
         let g = &eff.grant;
         println!("\n{}  sha256:{}", e.name, e.digest);
-        let files: Vec<String> = g.files.iter().map(|f| format!("{} -> {} ({})", f.host.display(), f.guest, f.access)).collect();
+        let files: Vec<String> = g
+            .files
+            .iter()
+            .map(|f| format!("{} -> {} ({})", f.host.display(), f.guest, f.access))
+            .collect();
         let net: Vec<String> = g.network.iter().map(|n| n.to_string()).collect();
         let env: Vec<&str> = g.env.iter().map(|v| v.name()).collect();
-        let tcp: Vec<String> = g.sockets.tcp_connect.iter().map(|n| n.to_string()).collect();
-        let none = |v: Vec<String>| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        let tcp: Vec<String> = g
+            .sockets
+            .tcp_connect
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let none = |v: Vec<String>| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
         println!("  files:    {}", none(files));
         println!("  network:  {}", none(net));
-        println!("  env:      {}", none(env.iter().map(|s| s.to_string()).collect()));
-        println!("  sockets:  tcp {}; dns {}", none(tcp), if g.sockets.dns { "yes" } else { "no" });
+        println!(
+            "  env:      {}",
+            none(env.iter().map(|s| s.to_string()).collect())
+        );
+        println!(
+            "  sockets:  tcp {}; dns {}",
+            none(tcp),
+            if g.sockets.dns { "yes" } else { "no" }
+        );
         let l = g.limits;
         println!(
             "  limits:   memory {} MiB, fuel {}, timeout {} ms, stdout {} B, stderr {} B, result {} B",
             l.memory_mb, l.fuel, l.timeout_ms, l.stdout_bytes, l.stderr_bytes, l.result_bytes
         );
-        println!("  audit:    payloads {}", match g.payloads { spud::policy::Payloads::Digest => "digest (sha256 + size)", spud::policy::Payloads::Raw => "raw" });
+        println!(
+            "  audit:    payloads {}",
+            match g.payloads {
+                spud::policy::Payloads::Digest => "digest (sha256 + size)",
+                spud::policy::Payloads::Raw => "raw",
+            }
+        );
         for n in &eff.not_granted {
             println!("  requested, not granted: {n}");
         }

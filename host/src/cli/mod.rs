@@ -54,10 +54,15 @@ pub fn main() -> i32 {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -68,7 +73,13 @@ pub fn main() -> i32 {
 }
 
 async fn run(cli: Cli) -> i32 {
-    let open = || Spud::open(SpudOptions { home: cli.home.clone(), policy: cli.policy.clone(), principal: Some("cli".into()) });
+    let open = || {
+        Spud::open(SpudOptions {
+            home: cli.home.clone(),
+            policy: cli.policy.clone(),
+            principal: Some("cli".into()),
+        })
+    };
     match cli.command {
         Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref()),
         command => {

@@ -45,12 +45,22 @@ pub enum ToolsCommand {
 
 pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
     match cmd {
-        ToolsCommand::Add { file, name, manifest, json } => match spud.add(&file, name.as_deref(), manifest.as_deref()).await {
+        ToolsCommand::Add {
+            file,
+            name,
+            manifest,
+            json,
+        } => match spud.add(&file, name.as_deref(), manifest.as_deref()).await {
             Ok(entry) => {
                 if json {
                     print_json(&entry);
                 } else {
-                    println!("registered {} ({} tools) sha256:{}", entry.name, entry.tools.len(), entry.digest);
+                    println!(
+                        "registered {} ({} tools) sha256:{}",
+                        entry.name,
+                        entry.tools.len(),
+                        entry.digest
+                    );
                     for t in &entry.tools {
                         println!("  {}", t.name);
                     }
@@ -61,7 +71,11 @@ pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
         },
         ToolsCommand::List { json } => {
             let reg = spud.registry();
-            let tools: Vec<_> = reg.plugins.values().flat_map(|e| e.tools.iter().map(move |t| (e, t))).collect();
+            let tools: Vec<_> = reg
+                .plugins
+                .values()
+                .flat_map(|e| e.tools.iter().map(move |t| (e, t)))
+                .collect();
             if json {
                 let rows: Vec<_> = tools
                     .iter()
@@ -74,7 +88,11 @@ pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
                 let width = tools.iter().map(|(_, t)| t.name.len()).max().unwrap_or(0);
                 for (_, t) in tools {
                     let first = t.description.lines().next().unwrap_or("");
-                    let note = t.unavailable.as_deref().map(|u| format!(" [not callable: {u}]")).unwrap_or_default();
+                    let note = t
+                        .unavailable
+                        .as_deref()
+                        .map(|u| format!(" [not callable: {u}]"))
+                        .unwrap_or_default();
                     println!("{:width$}  {first}{note}", t.name);
                 }
             }
@@ -93,7 +111,12 @@ pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
                 print_json(&tools);
             } else {
                 for t in tools {
-                    println!("{}\n  {}\n  input: {}", t.name, t.description.replace('\n', "\n  "), t.input_schema);
+                    println!(
+                        "{}\n  {}\n  input: {}",
+                        t.name,
+                        t.description.replace('\n', "\n  "),
+                        t.input_schema
+                    );
                     if let Some(o) = &t.output_schema {
                         println!("  output: {o}");
                     }
@@ -106,7 +129,9 @@ pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
                 println!("removed {} (sha256:{})", e.name, e.digest);
                 0
             }
-            Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => fail(&e.to_string(), EXIT_USAGE),
+            Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => {
+                fail(&e.to_string(), EXIT_USAGE)
+            }
             Err(e) => fail(&e.to_string(), 1),
         },
     }

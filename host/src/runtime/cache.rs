@@ -31,7 +31,10 @@ pub struct ArtifactCache {
 impl ArtifactCache {
     /// A cache in `dir` for an engine with compatibility key `engine_key`.
     pub fn new(dir: impl Into<PathBuf>, engine_key: impl Into<String>) -> ArtifactCache {
-        ArtifactCache { dir: dir.into(), engine_key: engine_key.into() }
+        ArtifactCache {
+            dir: dir.into(),
+            engine_key: engine_key.into(),
+        }
     }
 
     /// Path of the artifact for a component digest.
@@ -55,12 +58,22 @@ impl ArtifactCache {
         if had_entry {
             match self.try_load(engine, &path) {
                 Ok(c) => return Ok((c, CacheOutcome::Hit)),
-                Err(e) => tracing::warn!("cache entry {} is unusable ({e:#}); rebuilding", path.display()),
+                Err(e) => tracing::warn!(
+                    "cache entry {} is unusable ({e:#}); rebuilding",
+                    path.display()
+                ),
             }
         }
         let bytes = wasm()?;
         let component = self.compile_and_store(engine, &bytes, &path)?;
-        Ok((component, if had_entry { CacheOutcome::Rebuilt } else { CacheOutcome::Compiled }))
+        Ok((
+            component,
+            if had_entry {
+                CacheOutcome::Rebuilt
+            } else {
+                CacheOutcome::Compiled
+            },
+        ))
     }
 
     fn try_load(&self, engine: &wasmtime::Engine, path: &Path) -> anyhow::Result<Component> {
@@ -74,7 +87,12 @@ impl ArtifactCache {
         Ok(component)
     }
 
-    fn compile_and_store(&self, engine: &wasmtime::Engine, wasm: &[u8], path: &Path) -> anyhow::Result<Component> {
+    fn compile_and_store(
+        &self,
+        engine: &wasmtime::Engine,
+        wasm: &[u8],
+        path: &Path,
+    ) -> anyhow::Result<Component> {
         std::fs::create_dir_all(&self.dir)?;
         let artifact = engine.precompile_component(wasm)?;
         let sum = hex::encode(Sha256::digest(&artifact));

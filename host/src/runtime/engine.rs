@@ -36,16 +36,21 @@ impl SpudEngine {
         let engine = Engine::new(&config(true))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (e, s) = (engine.weak(), stop.clone());
-        std::thread::Builder::new().name("spud-epoch".into()).spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                match e.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => break,
+        std::thread::Builder::new()
+            .name("spud-epoch".into())
+            .spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match e.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
                 }
-            }
-        })?;
-        Ok(SpudEngine { engine, _ticker: Arc::new(Ticker { stop }) })
+            })?;
+        Ok(SpudEngine {
+            engine,
+            _ticker: Arc::new(Ticker { stop }),
+        })
     }
 
     /// The wasmtime engine.

@@ -30,7 +30,11 @@ impl Runtime {
         let engine = SpudEngine::new()?;
         let linker = linker::build(engine.engine())?;
         let cache = ArtifactCache::new(home.cache_dir(), engine.compatibility_key());
-        Ok(Runtime { engine, linker, cache })
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+        })
     }
 
     /// The wasmtime engine.
@@ -44,15 +48,26 @@ impl Runtime {
     }
 
     /// Compiles (or loads from cache) the component with `digest`.
-    pub fn component(&self, digest: &str, wasm: impl FnOnce() -> std::io::Result<Vec<u8>>) -> anyhow::Result<(Component, CacheOutcome)> {
+    pub fn component(
+        &self,
+        digest: &str,
+        wasm: impl FnOnce() -> std::io::Result<Vec<u8>>,
+    ) -> anyhow::Result<(Component, CacheOutcome)> {
         self.cache.load(self.engine(), digest, wasm)
     }
 
     /// Links a component, naming unsupported imports precisely.
-    pub fn link(&self, file: &str, component: &Component) -> Result<wasmtime::component::InstancePre<HostState>, LoadError> {
+    pub fn link(
+        &self,
+        file: &str,
+        component: &Component,
+    ) -> Result<wasmtime::component::InstancePre<HostState>, LoadError> {
         let missing = plugin::unsupported_imports(self.engine(), component);
         if !missing.is_empty() {
-            return Err(LoadError::UnsupportedImports { file: file.into(), imports: missing });
+            return Err(LoadError::UnsupportedImports {
+                file: file.into(),
+                imports: missing,
+            });
         }
         plugin::prepare(&self.linker, component).map_err(LoadError::Other)
     }
@@ -62,21 +77,48 @@ impl Runtime {
         let wasm_path = home.components_dir().join(format!("{}.wasm", entry.digest));
         let (component, _) = self.component(&entry.digest, || std::fs::read(&wasm_path))?;
         let pre = self.link(&entry.source, &component)?;
-        let infos: BTreeMap<&str, &ToolInfo> = entry.tools.iter().map(|t| (t.function.as_str(), t)).collect();
+        let infos: BTreeMap<&str, &ToolInfo> = entry
+            .tools
+            .iter()
+            .map(|t| (t.function.as_str(), t))
+            .collect();
         let mut tools = BTreeMap::new();
         if entry.sdk {
-            let (call, _) = plugin::sdk_exports(&component)
-                .ok_or_else(|| LoadError::Other(anyhow::anyhow!("{} no longer exports {}", entry.source, plugin::SDK_INTERFACE)))?;
+            let (call, _) = plugin::sdk_exports(&component).ok_or_else(|| {
+                LoadError::Other(anyhow::anyhow!(
+                    "{} no longer exports {}",
+                    entry.source,
+                    plugin::SDK_INTERFACE
+                ))
+            })?;
             for info in &entry.tools {
-                tools.insert(info.function.clone(), Tool { info: info.clone(), target: Target::Sdk { call } });
+                tools.insert(
+                    info.function.clone(),
+                    Tool {
+                        info: info.clone(),
+                        target: Target::Sdk { call },
+                    },
+                );
             }
         } else {
             for (function, export, sig) in plugin::plain_functions(self.engine(), &component) {
                 if let Some(info) = infos.get(function.as_str()) {
-                    tools.insert(function.clone(), Tool { info: (*info).clone(), target: Target::Plain { export, sig } });
+                    tools.insert(
+                        function.clone(),
+                        Tool {
+                            info: (*info).clone(),
+                            target: Target::Plain { export, sig },
+                        },
+                    );
                 }
             }
         }
-        Ok(Plugin { name: entry.name.clone(), digest: entry.digest.clone(), manifest: entry.manifest.clone(), tools, pre })
+        Ok(Plugin {
+            name: entry.name.clone(),
+            digest: entry.digest.clone(),
+            manifest: entry.manifest.clone(),
+            tools,
+            pre,
+        })
     }
 }

@@ -137,7 +137,12 @@ pub fn validate_bytes(file: &str, bytes: &[u8]) -> Result<(), LoadError> {
         return Err(LoadError::CoreModule { file: file.into() });
     }
     let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
-    validator.validate_all(bytes).map_err(|e| LoadError::Invalid { file: file.into(), reason: e.to_string() })?;
+    validator
+        .validate_all(bytes)
+        .map_err(|e| LoadError::Invalid {
+            file: file.into(),
+            reason: e.to_string(),
+        })?;
     Ok(())
 }
 
@@ -161,21 +166,34 @@ pub fn sdk_exports(component: &Component) -> Option<(ComponentExportIndex, Compo
 
 /// Every exported function of a plain component: (function name, export index, signature).
 /// Functions inside exported interfaces are named `interface#function`.
-pub fn plain_functions(engine: &Engine, component: &Component) -> Vec<(String, ComponentExportIndex, FuncSig)> {
+pub fn plain_functions(
+    engine: &Engine,
+    component: &Component,
+) -> Vec<(String, ComponentExportIndex, FuncSig)> {
     let mut out = Vec::new();
     for (name, item) in component.component_type().exports(engine) {
         match item.ty {
             ComponentItem::ComponentFunc(f) => {
                 if let Some(idx) = component.get_export_index(None, name) {
-                    out.push((name.to_string(), idx, spud_schema::wasmtime_bridge::func_sig(name, &f)));
+                    out.push((
+                        name.to_string(),
+                        idx,
+                        spud_schema::wasmtime_bridge::func_sig(name, &f),
+                    ));
                 }
             }
             ComponentItem::ComponentInstance(inst) => {
-                let Some(iface) = component.get_export_index(None, name) else { continue };
+                let Some(iface) = component.get_export_index(None, name) else {
+                    continue;
+                };
                 for (fname, fitem) in inst.exports(engine) {
                     if let ComponentItem::ComponentFunc(f) = fitem.ty {
                         if let Some(idx) = component.get_export_index(Some(&iface), fname) {
-                            out.push((format!("{name}#{fname}"), idx, spud_schema::wasmtime_bridge::func_sig(fname, &f)));
+                            out.push((
+                                format!("{name}#{fname}"),
+                                idx,
+                                spud_schema::wasmtime_bridge::func_sig(fname, &f),
+                            ));
                         }
                     }
                 }
@@ -212,7 +230,10 @@ pub fn short_names(functions: &[String]) -> BTreeMap<String, String> {
 }
 
 /// Links `component` into an `InstancePre`.
-pub fn prepare(linker: &Linker<HostState>, component: &Component) -> anyhow::Result<InstancePre<HostState>> {
+pub fn prepare(
+    linker: &Linker<HostState>,
+    component: &Component,
+) -> anyhow::Result<InstancePre<HostState>> {
     Ok(linker.instantiate_pre(component)?)
 }
 
@@ -230,8 +251,14 @@ mod tests {
 
     #[test]
     fn rejects_non_components() {
-        assert!(matches!(validate_bytes("f", b"hello world"), Err(LoadError::NotWasm { .. })));
+        assert!(matches!(
+            validate_bytes("f", b"hello world"),
+            Err(LoadError::NotWasm { .. })
+        ));
         let core = [0, b'a', b's', b'm', 1, 0, 0, 0];
-        assert!(matches!(validate_bytes("f", &core), Err(LoadError::CoreModule { .. })));
+        assert!(matches!(
+            validate_bytes("f", &core),
+            Err(LoadError::CoreModule { .. })
+        ));
     }
 }

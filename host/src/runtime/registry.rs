@@ -80,8 +80,10 @@ impl Registry {
     pub fn load(home: &Home) -> Result<Registry, RegistryError> {
         let file = home.registry_file();
         match std::fs::read_to_string(&file) {
-            Ok(s) => serde_json::from_str(&s)
-                .map_err(|e| RegistryError::Corrupt { file: file.display().to_string(), reason: e.to_string() }),
+            Ok(s) => serde_json::from_str(&s).map_err(|e| RegistryError::Corrupt {
+                file: file.display().to_string(),
+                reason: e.to_string(),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Registry::default()),
             Err(e) => Err(e.into()),
         }
@@ -100,15 +102,27 @@ impl Registry {
 
     /// The entry for `plugin`.
     pub fn get(&self, plugin: &str) -> Result<&Entry, RegistryError> {
-        self.plugins.get(plugin).ok_or_else(|| RegistryError::Unknown { name: plugin.into(), known: self.close_to(plugin) })
+        self.plugins
+            .get(plugin)
+            .ok_or_else(|| RegistryError::Unknown {
+                name: plugin.into(),
+                known: self.close_to(plugin),
+            })
     }
 
     /// Splits `plugin.tool` and finds both.
     pub fn find_tool(&self, full: &str) -> Result<(&Entry, &ToolInfo), RegistryError> {
-        let unknown = || RegistryError::Unknown { name: full.into(), known: self.close_to(full) };
+        let unknown = || RegistryError::Unknown {
+            name: full.into(),
+            known: self.close_to(full),
+        };
         let (p, _) = full.split_once('.').ok_or_else(unknown)?;
         let entry = self.plugins.get(p).ok_or_else(unknown)?;
-        let tool = entry.tools.iter().find(|t| t.name == full).ok_or_else(unknown)?;
+        let tool = entry
+            .tools
+            .iter()
+            .find(|t| t.name == full)
+            .ok_or_else(unknown)?;
         Ok((entry, tool))
     }
 
@@ -118,7 +132,9 @@ impl Registry {
             .plugins
             .values()
             .flat_map(|e| e.tools.iter().map(|t| t.name.clone()))
-            .filter(|t| t.starts_with(prefix) || t.contains(name.rsplit('.').next().unwrap_or(name)))
+            .filter(|t| {
+                t.starts_with(prefix) || t.contains(name.rsplit('.').next().unwrap_or(name))
+            })
             .collect();
         all.truncate(5);
         all
@@ -135,18 +151,35 @@ impl Registry {
         manifest: Option<&Path>,
     ) -> Result<Entry, RegistryError> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Other(anyhow::anyhow!("cannot read {file}: {e}")))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| LoadError::Other(anyhow::anyhow!("cannot read {file}: {e}")))?;
         plugin::validate_bytes(&file, &bytes)?;
         let digest = super::sha256_hex(&bytes);
-        let (component, _) = runtime.component(&digest, || Ok(bytes.clone())).map_err(LoadError::Other)?;
+        let (component, _) = runtime
+            .component(&digest, || Ok(bytes.clone()))
+            .map_err(LoadError::Other)?;
         let pre = runtime.link(&file, &component)?;
 
         let (sdk, manifest, mut tools) = match plugin::sdk_exports(&component) {
             Some((call, manifest_idx)) => {
-                let probe = Plugin { name: String::new(), digest: digest.clone(), manifest: Manifest::default(), tools: BTreeMap::new(), pre };
-                let env = CallEnv { plugin: "(registering)", resolver: sandbox::system_resolver() };
-                let json = sandbox::read_sdk_manifest(&probe, &manifest_idx, &env).await.map_err(LoadError::Other)?;
-                let m = Manifest::from_json(&json).map_err(|source| LoadError::Manifest { file: file.clone(), source })?;
+                let probe = Plugin {
+                    name: String::new(),
+                    digest: digest.clone(),
+                    manifest: Manifest::default(),
+                    tools: BTreeMap::new(),
+                    pre,
+                };
+                let env = CallEnv {
+                    plugin: "(registering)",
+                    resolver: sandbox::system_resolver(),
+                };
+                let json = sandbox::read_sdk_manifest(&probe, &manifest_idx, &env)
+                    .await
+                    .map_err(LoadError::Other)?;
+                let m = Manifest::from_json(&json).map_err(|source| LoadError::Manifest {
+                    file: file.clone(),
+                    source,
+                })?;
                 let _ = call;
                 let tools = m
                     .tools
@@ -164,17 +197,36 @@ impl Registry {
             }
             None => {
                 let (m, sidecar) = read_sidecar(path, manifest)?;
-                let wit = m.wit.as_ref().map(|w| sidecar.as_deref().and_then(Path::parent).unwrap_or(Path::new(".")).join(w));
-                (false, m.clone(), plain_tools(runtime, &component, &bytes, wit.as_deref())?)
+                let wit = m.wit.as_ref().map(|w| {
+                    sidecar
+                        .as_deref()
+                        .and_then(Path::parent)
+                        .unwrap_or(Path::new("."))
+                        .join(w)
+                });
+                (
+                    false,
+                    m.clone(),
+                    plain_tools(runtime, &component, &bytes, wit.as_deref())?,
+                )
             }
         };
         if tools.is_empty() {
             return Err(LoadError::NoTools { file }.into());
         }
-        let name = name.map(str::to_string).or_else(|| manifest.name.clone()).unwrap_or_else(|| {
-            path.file_stem().map(|s| s.to_string_lossy().replace('.', "-")).unwrap_or_else(|| "plugin".into())
-        });
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+        let name = name
+            .map(str::to_string)
+            .or_else(|| manifest.name.clone())
+            .unwrap_or_else(|| {
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().replace('.', "-"))
+                    .unwrap_or_else(|| "plugin".into())
+            });
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
             return Err(RegistryError::BadName(name));
         }
         for t in &mut tools {
@@ -187,8 +239,19 @@ impl Registry {
             std::fs::write(&tmp, &bytes)?;
             std::fs::rename(&tmp, &stored)?;
         }
-        let source = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path)).display().to_string();
-        let entry = Entry { name: name.clone(), digest, source, added_unix_ms: now_ms(), sdk, manifest, tools };
+        let source = std::fs::canonicalize(path)
+            .unwrap_or_else(|_| PathBuf::from(path))
+            .display()
+            .to_string();
+        let entry = Entry {
+            name: name.clone(),
+            digest,
+            source,
+            added_unix_ms: now_ms(),
+            sdk,
+            manifest,
+            tools,
+        };
         self.plugins.insert(name, entry.clone());
         self.save(home)?;
         Ok(entry)
@@ -196,32 +259,54 @@ impl Registry {
 
     /// Unregisters `plugin` and drops its stored component and cache entries when no other
     /// plugin uses the same digest.
-    pub fn remove(&mut self, home: &Home, runtime: &Runtime, plugin: &str) -> Result<Entry, RegistryError> {
+    pub fn remove(
+        &mut self,
+        home: &Home,
+        runtime: &Runtime,
+        plugin: &str,
+    ) -> Result<Entry, RegistryError> {
         let entry = self.get(plugin)?.clone();
         self.plugins.remove(plugin);
         self.save(home)?;
         if !self.plugins.values().any(|e| e.digest == entry.digest) {
-            let _ = std::fs::remove_file(home.components_dir().join(format!("{}.wasm", entry.digest)));
+            let _ =
+                std::fs::remove_file(home.components_dir().join(format!("{}.wasm", entry.digest)));
             runtime.cache().evict(&entry.digest);
         }
         Ok(entry)
     }
 }
 
-fn read_sidecar(path: &Path, explicit: Option<&Path>) -> Result<(Manifest, Option<PathBuf>), RegistryError> {
+fn read_sidecar(
+    path: &Path,
+    explicit: Option<&Path>,
+) -> Result<(Manifest, Option<PathBuf>), RegistryError> {
     let candidate = match explicit {
         Some(p) => Some(p.to_path_buf()),
         None => {
-            let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
             let p = path.with_file_name(format!("{stem}.spud.toml"));
             p.exists().then_some(p)
         }
     };
-    let Some(file) = candidate else { return Ok((Manifest::default(), None)) };
-    let src = std::fs::read_to_string(&file)
-        .map_err(|e| LoadError::Other(anyhow::anyhow!("cannot read manifest {}: {e}", file.display())))?;
-    let m = Manifest::from_toml(&src, &file.display().to_string())
-        .map_err(|source| LoadError::Manifest { file: file.display().to_string(), source })?;
+    let Some(file) = candidate else {
+        return Ok((Manifest::default(), None));
+    };
+    let src = std::fs::read_to_string(&file).map_err(|e| {
+        LoadError::Other(anyhow::anyhow!(
+            "cannot read manifest {}: {e}",
+            file.display()
+        ))
+    })?;
+    let m = Manifest::from_toml(&src, &file.display().to_string()).map_err(|source| {
+        LoadError::Manifest {
+            file: file.display().to_string(),
+            source,
+        }
+    })?;
     Ok((m, Some(file)))
 }
 
@@ -234,18 +319,30 @@ fn plain_tools(
     wit: Option<&Path>,
 ) -> Result<Vec<ToolInfo>, RegistryError> {
     let functions = plugin::plain_functions(runtime.engine(), component);
-    let mut docs: BTreeMap<(Option<String>, String), String> = spud_schema::exported_functions(bytes)
-        .map(|fs| {
-            fs.into_iter()
-                .filter_map(|f| f.sig.docs.clone().map(|d| ((f.interface.clone(), f.sig.name.clone()), d)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut docs: BTreeMap<(Option<String>, String), String> =
+        spud_schema::exported_functions(bytes)
+            .map(|fs| {
+                fs.into_iter()
+                    .filter_map(|f| {
+                        f.sig
+                            .docs
+                            .clone()
+                            .map(|d| ((f.interface.clone(), f.sig.name.clone()), d))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
     if let Some(wit) = wit {
-        let from_source = spud_schema::docs_from_wit(wit).map_err(|e| LoadError::Other(anyhow::anyhow!("{e}")))?;
+        let from_source = spud_schema::docs_from_wit(wit)
+            .map_err(|e| LoadError::Other(anyhow::anyhow!("{e}")))?;
         docs.extend(from_source);
     }
-    let names = plugin::short_names(&functions.iter().map(|(f, _, _)| f.clone()).collect::<Vec<_>>());
+    let names = plugin::short_names(
+        &functions
+            .iter()
+            .map(|(f, _, _)| f.clone())
+            .collect::<Vec<_>>(),
+    );
     Ok(functions
         .into_iter()
         .filter(|(f, _, _)| !f.starts_with(SDK_INTERFACE))
@@ -271,5 +368,7 @@ fn plain_tools(
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

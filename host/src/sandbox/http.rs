@@ -26,7 +26,11 @@ type SendResult = wasmtime_wasi_http::Result<(
 /// loopback addresses to prove that such answers are refused.
 pub trait Resolver: Send + Sync {
     /// Addresses for `host`.
-    fn resolve(&self, host: &str, port: u16) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
 }
 
 /// Resolves with the operating system's resolver.
@@ -34,9 +38,18 @@ pub trait Resolver: Send + Sync {
 pub struct SystemResolver;
 
 impl Resolver for SystemResolver {
-    fn resolve(&self, host: &str, port: u16) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>> {
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>> {
         let target = format!("{host}:{port}");
-        Box::pin(async move { Ok(tokio::net::lookup_host(target).await?.map(|a| a.ip()).collect()) })
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host(target)
+                .await?
+                .map(|a| a.ip())
+                .collect())
+        })
     }
 }
 
@@ -45,10 +58,21 @@ impl Resolver for SystemResolver {
 pub struct StaticResolver(pub std::collections::HashMap<String, Vec<IpAddr>>);
 
 impl Resolver for StaticResolver {
-    fn resolve(&self, host: &str, _port: u16) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>> {
-        let r = self.0.get(&host.to_ascii_lowercase()).cloned().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, format!("no address for {host}"))
-        });
+    fn resolve(
+        &self,
+        host: &str,
+        _port: u16,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>> {
+        let r = self
+            .0
+            .get(&host.to_ascii_lowercase())
+            .cloned()
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no address for {host}"),
+                )
+            });
         Box::pin(async move { r })
     }
 }
@@ -72,7 +96,9 @@ impl WasiHttpHooks for HttpGate {
         let resolver = self.resolver.clone();
         let journal = self.journal.clone();
         let plugin = self.plugin.clone();
-        Box::new(async move { send(request, options, &patterns, &*resolver, &journal, &plugin).await })
+        Box::new(
+            async move { send(request, options, &patterns, &*resolver, &journal, &plugin).await },
+        )
     }
 }
 
@@ -89,14 +115,27 @@ async fn send(
     let scheme = match uri.scheme_str().and_then(Scheme::parse) {
         Some(s) => s,
         None => {
-            journal.deny(Capability::Http, &target, "only http and https URLs can be granted".into());
+            journal.deny(
+                Capability::Http,
+                &target,
+                "only http and https URLs can be granted".into(),
+            );
             return Err(HttpError::HttpRequestDenied);
         }
     };
-    let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = uri
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = uri.port_u16().unwrap_or(scheme.default_port());
     let Some(pattern) = patterns.iter().find(|p| p.matches(scheme, &host, port)) else {
-        let shown = if port == scheme.default_port() { format!("{scheme}://{host}") } else { format!("{scheme}://{host}:{port}") };
+        let shown = if port == scheme.default_port() {
+            format!("{scheme}://{host}")
+        } else {
+            format!("{scheme}://{host}:{port}")
+        };
         journal.deny(
             Capability::Http,
             &target,
@@ -107,19 +146,33 @@ async fn send(
 
     let addrs = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
-        Err(_) => match tokio::time::timeout(Duration::from_secs(10), resolver.resolve(&host, port)).await {
-            Ok(Ok(a)) if !a.is_empty() => a,
-            Ok(Ok(_)) | Ok(Err(_)) => {
-                journal.deny(Capability::Http, &target, format!("{host} did not resolve"));
-                return Err(HttpError::DnsError { rcode: Some("NXDOMAIN".into()), info_code: None });
+        Err(_) => {
+            match tokio::time::timeout(Duration::from_secs(10), resolver.resolve(&host, port)).await
+            {
+                Ok(Ok(a)) if !a.is_empty() => a,
+                Ok(Ok(_)) | Ok(Err(_)) => {
+                    journal.deny(Capability::Http, &target, format!("{host} did not resolve"));
+                    return Err(HttpError::DnsError {
+                        rcode: Some("NXDOMAIN".into()),
+                        info_code: None,
+                    });
+                }
+                Err(_) => {
+                    journal.deny(
+                        Capability::Http,
+                        &target,
+                        format!("resolving {host} timed out"),
+                    );
+                    return Err(HttpError::DnsTimeout);
+                }
             }
-            Err(_) => {
-                journal.deny(Capability::Http, &target, format!("resolving {host} timed out"));
-                return Err(HttpError::DnsTimeout);
-            }
-        },
+        }
     };
-    let allowed: Vec<IpAddr> = addrs.iter().copied().filter(|a| pattern.permits_address(*a)).collect();
+    let allowed: Vec<IpAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| pattern.permits_address(*a))
+        .collect();
     if allowed.is_empty() {
         let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
         journal.deny(
@@ -135,13 +188,20 @@ async fn send(
     }
     journal.allow(Capability::Http, &target, format!("granted by {pattern}"));
 
-    let connect_timeout = options.and_then(|o| o.connect_timeout).unwrap_or(Duration::from_secs(30));
-    let first_byte_timeout = options.and_then(|o| o.first_byte_timeout).unwrap_or(Duration::from_secs(60));
+    let connect_timeout = options
+        .and_then(|o| o.connect_timeout)
+        .unwrap_or(Duration::from_secs(30));
+    let first_byte_timeout = options
+        .and_then(|o| o.first_byte_timeout)
+        .unwrap_or(Duration::from_secs(60));
     let stream = connect(&allowed, port, connect_timeout).await?;
 
     // The guest's request carries scheme and authority; on the wire only the path goes.
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    *request.uri_mut() = http::Uri::builder().path_and_query(path).build().map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    *request.uri_mut() = http::Uri::builder()
+        .path_and_query(path)
+        .build()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
 
     let counted = journal.clone_counter();
     let request = request.map(|body| {
@@ -190,7 +250,15 @@ async fn send(
 
 type Connection = std::pin::Pin<Box<dyn Future<Output = Result<(), hyper::Error>> + Send>>;
 
-async fn handshake<S>(io: TokioIo<S>, timeout: Duration) -> wasmtime_wasi_http::Result<(hyper::client::conn::http1::SendRequest<http_body_util::combinators::UnsyncBoxBody<Bytes, HttpError>>, Connection)>
+async fn handshake<S>(
+    io: TokioIo<S>,
+    timeout: Duration,
+) -> wasmtime_wasi_http::Result<(
+    hyper::client::conn::http1::SendRequest<
+        http_body_util::combinators::UnsyncBoxBody<Bytes, HttpError>,
+    >,
+    Connection,
+)>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
@@ -201,7 +269,11 @@ where
     Ok((sender, Box::pin(conn)))
 }
 
-async fn connect(addrs: &[IpAddr], port: u16, timeout: Duration) -> wasmtime_wasi_http::Result<TcpStream> {
+async fn connect(
+    addrs: &[IpAddr],
+    port: u16,
+    timeout: Duration,
+) -> wasmtime_wasi_http::Result<TcpStream> {
     let mut last = HttpError::ConnectionRefused;
     for ip in addrs {
         match tokio::time::timeout(timeout, TcpStream::connect(SocketAddr::new(*ip, port))).await {
@@ -213,11 +285,17 @@ async fn connect(addrs: &[IpAddr], port: u16, timeout: Duration) -> wasmtime_was
     Err(last)
 }
 
-async fn tls_connect(host: &str, stream: TcpStream) -> wasmtime_wasi_http::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+async fn tls_connect(
+    host: &str,
+    stream: TcpStream,
+) -> wasmtime_wasi_http::Result<tokio_rustls::client::TlsStream<TcpStream>> {
     use rustls::pki_types::ServerName;
-    static CONFIG: std::sync::OnceLock<Option<Arc<rustls::ClientConfig>>> = std::sync::OnceLock::new();
+    static CONFIG: std::sync::OnceLock<Option<Arc<rustls::ClientConfig>>> =
+        std::sync::OnceLock::new();
     let config = CONFIG.get_or_init(|| {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -227,9 +305,14 @@ async fn tls_connect(host: &str, stream: TcpStream) -> wasmtime_wasi_http::Resul
     let config = config.as_ref().ok_or(HttpError::TlsProtocolError)?;
     let name = match host.parse::<IpAddr>() {
         Ok(ip) => ServerName::from(ip),
-        Err(_) => ServerName::try_from(host.to_string()).map_err(|_| HttpError::HttpRequestUriInvalid)?,
+        Err(_) => {
+            ServerName::try_from(host.to_string()).map_err(|_| HttpError::HttpRequestUriInvalid)?
+        }
     };
-    tokio_rustls::TlsConnector::from(config.clone()).connect(name, stream).await.map_err(HttpError::Tls)
+    tokio_rustls::TlsConnector::from(config.clone())
+        .connect(name, stream)
+        .await
+        .map_err(HttpError::Tls)
 }
 
 fn fmt_host(ip: IpAddr) -> String {

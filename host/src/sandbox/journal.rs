@@ -65,7 +65,10 @@ impl Counter {
     }
     /// (received, sent).
     pub fn totals(&self) -> (u64, u64) {
-        (self.bytes_in.load(Ordering::Relaxed), self.bytes_out.load(Ordering::Relaxed))
+        (
+            self.bytes_in.load(Ordering::Relaxed),
+            self.bytes_out.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -79,13 +82,23 @@ pub struct Journal {
 impl Journal {
     /// Records an allowed action.
     pub fn allow(&self, capability: Capability, target: &str, reason: String) {
-        self.push(Decision { capability, target: target.to_string(), allowed: true, reason });
+        self.push(Decision {
+            capability,
+            target: target.to_string(),
+            allowed: true,
+            reason,
+        });
     }
 
     /// Records a denied action and the grant that would allow it.
     pub fn deny(&self, capability: Capability, target: &str, reason: String) {
         tracing::debug!(capability = capability.as_str(), target, %reason, "denied");
-        self.push(Decision { capability, target: target.to_string(), allowed: false, reason });
+        self.push(Decision {
+            capability,
+            target: target.to_string(),
+            allowed: false,
+            reason,
+        });
     }
 
     fn push(&self, d: Decision) {
@@ -109,6 +122,9 @@ impl Journal {
 
     /// The first denial, if any.
     pub fn first_denial(&self) -> Option<Decision> {
-        self.decisions.lock().ok().and_then(|v| v.iter().find(|d| !d.allowed).cloned())
+        self.decisions
+            .lock()
+            .ok()
+            .and_then(|v| v.iter().find(|d| !d.allowed).cloned())
     }
 }

@@ -75,7 +75,11 @@ async fn run(
     let mut store = Store::new(plugin.pre.engine(), state);
     store.limiter(|s| &mut s.memory);
     store.set_fuel(grant.limits.fuel)?;
-    let ticks = grant.limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1);
+    let ticks = grant
+        .limits
+        .timeout_ms
+        .div_ceil(EPOCH_TICK.as_millis() as u64)
+        .max(1);
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_trap();
     let timeout = Duration::from_millis(grant.limits.timeout_ms);
@@ -95,41 +99,75 @@ async fn run(
         Ok(r) => (r, false),
         Err(_) => (Err(wasmtime::Error::msg("deadline")), true),
     };
-    let fuel_used = grant.limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+    let fuel_used = grant
+        .limits
+        .fuel
+        .saturating_sub(store.get_fuel().unwrap_or(0));
     let state = store.into_data();
-    Ok(Run { result: result.map(|()| out), state, fuel_used, timed_out, duration: start.elapsed() })
+    Ok(Run {
+        result: result.map(|()| out),
+        state,
+        fuel_used,
+        timed_out,
+        duration: start.elapsed(),
+    })
 }
 
 /// Calls `tool` of `plugin` with JSON `input` under `grant`.
-pub async fn call(plugin: &Plugin, tool: &Tool, input: &serde_json::Value, grant: &Grant, env: &CallEnv<'_>) -> CallReport {
+pub async fn call(
+    plugin: &Plugin,
+    tool: &Tool,
+    input: &serde_json::Value,
+    grant: &Grant,
+    env: &CallEnv<'_>,
+) -> CallReport {
     let (export, params, results) = match &tool.target {
         Target::Sdk { call } => {
-            let params = vec![Val::String(tool.info.function.clone()), Val::String(input.to_string())];
+            let params = vec![
+                Val::String(tool.info.function.clone()),
+                Val::String(input.to_string()),
+            ];
             (call, params, 1)
         }
         Target::Plain { export, sig } => {
             if let Some(why) = &tool.info.unavailable {
-                return early(Outcome::InvalidInput { message: format!("{} cannot be called: {why}", tool.info.name) });
+                return early(Outcome::InvalidInput {
+                    message: format!("{} cannot be called: {why}", tool.info.name),
+                });
             }
             match spud_schema::args_from_json(sig, input) {
                 Ok(values) => {
-                    let params = values.iter().map(spud_schema::wasmtime_bridge::to_val).collect();
+                    let params = values
+                        .iter()
+                        .map(spud_schema::wasmtime_bridge::to_val)
+                        .collect();
                     (export, params, usize::from(sig.result.is_some()))
                 }
-                Err(e) => return early(Outcome::InvalidInput { message: e.to_string() }),
+                Err(e) => {
+                    return early(Outcome::InvalidInput {
+                        message: e.to_string(),
+                    })
+                }
             }
         }
     };
     let run = match run(plugin, export, &params, results, grant, env).await {
         Ok(r) => r,
-        Err(e) => return early(Outcome::Trap { message: format!("the sandbox could not be set up: {e:#}") }),
+        Err(e) => {
+            return early(Outcome::Trap {
+                message: format!("the sandbox could not be set up: {e:#}"),
+            })
+        }
     };
     let outcome = classify(tool, grant, &run);
     let (stdout, stdout_dropped) = run.state.stdout.finish();
     let (stderr, stderr_dropped) = run.state.stderr.finish();
     let (net_bytes_in, net_bytes_out) = run.state.journal.clone_counter().totals();
     let mut decisions = run.state.journal.decisions();
-    for (what, dropped, limit) in [("stdout", stdout_dropped, grant.limits.stdout_bytes), ("stderr", stderr_dropped, grant.limits.stderr_bytes)] {
+    for (what, dropped, limit) in [
+        ("stdout", stdout_dropped, grant.limits.stdout_bytes),
+        ("stderr", stderr_dropped, grant.limits.stderr_bytes),
+    ] {
         if dropped > 0 {
             decisions.push(Decision {
                 capability: Capability::Limit,
@@ -175,35 +213,53 @@ fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
         Ok(v) => v,
         Err(e) => {
             if run.timed_out {
-                return Outcome::Deadline { timeout_ms: grant.limits.timeout_ms };
+                return Outcome::Deadline {
+                    timeout_ms: grant.limits.timeout_ms,
+                };
             }
             return match e.downcast_ref::<Trap>() {
-                Some(Trap::OutOfFuel) => Outcome::FuelExhausted { fuel: grant.limits.fuel },
-                Some(Trap::Interrupt) => Outcome::Deadline { timeout_ms: grant.limits.timeout_ms },
+                Some(Trap::OutOfFuel) => Outcome::FuelExhausted {
+                    fuel: grant.limits.fuel,
+                },
+                Some(Trap::Interrupt) => Outcome::Deadline {
+                    timeout_ms: grant.limits.timeout_ms,
+                },
                 _ if run.state.memory.refused.is_some() => Outcome::MemoryLimit {
                     limit_mb: grant.limits.memory_mb,
                     requested_bytes: run.state.memory.refused.unwrap_or(0) as u64,
                 },
-                Some(Trap::StackOverflow) => Outcome::Trap { message: "stack overflow (unbounded recursion?)".into() },
+                Some(Trap::StackOverflow) => Outcome::Trap {
+                    message: "stack overflow (unbounded recursion?)".into(),
+                },
                 _ => match denial {
                     Some(d) => Outcome::Denied { denial: d },
-                    None => Outcome::Trap { message: trap_message(e) },
+                    None => Outcome::Trap {
+                        message: trap_message(e),
+                    },
                 },
             };
         }
     };
     let result = match (&tool.target, values.first()) {
         (Target::Sdk { .. }, Some(Val::Result(Ok(Some(v))))) => match &**v {
-            Val::String(s) => Ok(serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))),
-            other => Err(serde_json::Value::String(format!("unexpected SDK result {other:?}"))),
+            Val::String(s) => Ok(
+                serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
+            ),
+            other => Err(serde_json::Value::String(format!(
+                "unexpected SDK result {other:?}"
+            ))),
         },
         (Target::Sdk { .. }, Some(Val::Result(Err(Some(e))))) => match &**e {
             // The SDK's input check ran inside the guest; nothing else happened.
-            Val::String(s) if s.starts_with(SDK_INVALID_INPUT) => return Outcome::InvalidInput { message: s.clone() },
+            Val::String(s) if s.starts_with(SDK_INVALID_INPUT) => {
+                return Outcome::InvalidInput { message: s.clone() }
+            }
             Val::String(s) => Err(serde_json::Value::String(s.clone())),
             other => Err(serde_json::Value::String(format!("{other:?}"))),
         },
-        (Target::Sdk { .. }, other) => Err(serde_json::Value::String(format!("unexpected SDK result {other:?}"))),
+        (Target::Sdk { .. }, other) => Err(serde_json::Value::String(format!(
+            "unexpected SDK result {other:?}"
+        ))),
         (Target::Plain { sig, .. }, v) => match (&sig.result, v) {
             (None, _) => Ok(serde_json::Value::Null),
             (Some(ty), Some(v)) => plain_result(ty, v),
@@ -214,7 +270,10 @@ fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
         Ok(value) => {
             let size = serde_json::to_vec(&value).map_or(0, |v| v.len() as u64);
             if size > grant.limits.result_bytes {
-                Outcome::OutputLimit { limit_bytes: grant.limits.result_bytes, actual_bytes: size }
+                Outcome::OutputLimit {
+                    limit_bytes: grant.limits.result_bytes,
+                    actual_bytes: size,
+                }
             } else {
                 Outcome::Ok { value }
             }
@@ -228,11 +287,18 @@ fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
 }
 
 /// A plain function's result; a top-level `result<T, E>` maps its `err` to a tool error.
-fn plain_result(ty: &spud_schema::WitType, v: &Val) -> Result<serde_json::Value, serde_json::Value> {
+fn plain_result(
+    ty: &spud_schema::WitType,
+    v: &Val,
+) -> Result<serde_json::Value, serde_json::Value> {
     let conv = |ty: &spud_schema::WitType, v: &Val| {
         spud_schema::wasmtime_bridge::from_val(v)
             .and_then(|w| spud_schema::value_to_json(ty, &w))
-            .map_err(|e| serde_json::Value::String(format!("the tool returned a value spud cannot convert: {e}")))
+            .map_err(|e| {
+                serde_json::Value::String(format!(
+                    "the tool returned a value spud cannot convert: {e}"
+                ))
+            })
     };
     match (ty, v) {
         (spud_schema::WitType::Result { ok, .. }, Val::Result(Ok(inner))) => match (ok, inner) {
@@ -249,14 +315,24 @@ fn plain_result(ty: &spud_schema::WitType, v: &Val) -> Result<serde_json::Value,
 
 fn trap_message(e: &wasmtime::Error) -> String {
     match e.downcast_ref::<Trap>() {
-        Some(Trap::UnreachableCodeReached) => "the guest hit `unreachable` (a Rust panic or abort)".into(),
+        Some(Trap::UnreachableCodeReached) => {
+            "the guest hit `unreachable` (a Rust panic or abort)".into()
+        }
         Some(t) => t.to_string(),
-        None => format!("{e:#}").lines().next().unwrap_or("unknown error").to_string(),
+        None => format!("{e:#}")
+            .lines()
+            .next()
+            .unwrap_or("unknown error")
+            .to_string(),
     }
 }
 
 /// Calls an SDK component's `manifest()` in a sandbox with nothing granted.
-pub async fn read_sdk_manifest(plugin: &Plugin, manifest: &ComponentExportIndex, env: &CallEnv<'_>) -> anyhow::Result<String> {
+pub async fn read_sdk_manifest(
+    plugin: &Plugin,
+    manifest: &ComponentExportIndex,
+    env: &CallEnv<'_>,
+) -> anyhow::Result<String> {
     let run = run(plugin, manifest, &[], 1, &Grant::none(), env).await?;
     match run.result {
         Ok(v) => match v.first() {

@@ -25,7 +25,10 @@ pub struct Capture {
 impl Capture {
     /// Keeps at most `limit` bytes.
     pub fn new(limit: u64) -> Capture {
-        Capture { limit: usize::try_from(limit).unwrap_or(usize::MAX), buf: Arc::default() }
+        Capture {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            buf: Arc::default(),
+        }
     }
 
     fn write_bytes(&self, bytes: &[u8]) {
@@ -85,7 +88,11 @@ impl Pollable for Capture {
 }
 
 impl tokio::io::AsyncWrite for Capture {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.write_bytes(buf);
         Poll::Ready(Ok(buf.len()))
     }

@@ -23,7 +23,12 @@ pub struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             self.refused = Some(desired);
             return Ok(false);
@@ -31,7 +36,12 @@ impl ResourceLimiter for MemoryCap {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }
@@ -58,13 +68,20 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -90,8 +107,12 @@ impl HostState {
                 Access::ReadOnly => FsPerms::ReadOnly,
                 Access::ReadWrite => FsPerms::ReadWrite,
             };
-            b.preopened_dir(&f.host, &f.guest, perms)
-                .map_err(|e| anyhow::anyhow!("granted directory {} cannot be opened: {e}", f.host.display()))?;
+            b.preopened_dir(&f.host, &f.guest, perms).map_err(|e| {
+                anyhow::anyhow!(
+                    "granted directory {} cannot be opened: {e}",
+                    f.host.display()
+                )
+            })?;
         }
         for e in &grant.env {
             match e {
@@ -110,7 +131,9 @@ impl HostState {
         let tcp = grant.sockets.tcp_connect.clone();
         let plugin = env.plugin.to_string();
         let j = journal.clone();
-        b.allow_tcp(true).allow_udp(false).allow_ip_name_lookup(grant.sockets.dns);
+        b.allow_tcp(true)
+            .allow_udp(false)
+            .allow_ip_name_lookup(grant.sockets.dns);
         b.socket_addr_check(move |addr, use_| {
             let (allowed, target, reason) = match use_ {
                 SocketAddrUse::TcpConnect => match tcp.iter().find(|p| p.matches(addr.ip(), addr.port())) {
@@ -140,13 +163,17 @@ impl HostState {
             journal: journal.clone(),
             plugin: env.plugin.into(),
         };
-        let max_bytes = usize::try_from(grant.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        let max_bytes =
+            usize::try_from(grant.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         Ok(HostState {
             wasi: b.build(),
             http: WasiHttpCtx::new(),
             hooks,
             table: ResourceTable::new(),
-            memory: MemoryCap { max_bytes, refused: None },
+            memory: MemoryCap {
+                max_bytes,
+                refused: None,
+            },
             journal,
             dns_allowed: grant.sockets.dns,
             files_summary: files_summary(grant),
@@ -160,5 +187,11 @@ fn files_summary(grant: &Grant) -> Arc<str> {
     if grant.files.is_empty() {
         return "none".into();
     }
-    grant.files.iter().map(|f| format!("{} ({})", f.guest, f.access)).collect::<Vec<_>>().join(", ").into()
+    grant
+        .files
+        .iter()
+        .map(|f| format!("{} ({})", f.guest, f.access))
+        .collect::<Vec<_>>()
+        .join(", ")
+        .into()
 }
