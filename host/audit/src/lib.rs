@@ -109,6 +109,8 @@ pub struct Receipt {
 
 struct Writer {
     file: File,
+    /// File length after our last write; a different length means another process appended.
+    end: u64,
     next_seq: u64,
     prev: String,
     written_seq: Option<u64>,
@@ -151,9 +153,14 @@ impl AuditLog {
             .create(true)
             .open(path)
             .map_err(io)?;
-        let (next_seq, prev) = recover_tail(path, &mut file).map_err(io)?;
+        file.lock().map_err(io)?;
+        let recovered = recover_tail(path, &mut file);
+        let end = file.metadata().map(|m| m.len());
+        file.unlock().map_err(io)?;
+        let (next_seq, prev) = recovered.map_err(io)?;
         let writer = Writer {
             file,
+            end: end.map_err(io)?,
             next_seq,
             prev,
             written_seq: next_seq.checked_sub(1),
@@ -193,13 +200,55 @@ impl AuditLog {
         let (receipts, last, due) = {
             let mut w = self.inner.writer.lock().map_err(|_| AuditError::Poisoned)?;
             let w = &mut *w;
+            // Other processes (another `spud call`) append to the same log: an exclusive file
+            // lock orders the writers, and a log that grew since our last write means we must
+            // continue the chain from its new last record.
+            w.file.lock().map_err(io)?;
+            let result = Self::write_batch(w, events, &time, &self.inner.path);
+            let unlocked = w.file.unlock();
+            let (receipts, last) = result?;
+            unlocked.map_err(io)?;
+            if receipts.is_empty() {
+                return Ok(receipts);
+            }
+            let due = w.last_sync.elapsed() >= PERIODIC_SYNC;
+            if due {
+                w.last_sync = Instant::now();
+            }
+            (receipts, last, due)
+        };
+        if self.inner.durability == Durability::Fsync || due {
+            self.sync_through(last)?;
+        }
+        Ok(receipts)
+    }
+
+    /// Writes a batch; called with the file lock held.
+    fn write_batch(
+        w: &mut Writer,
+        events: Vec<Event>,
+        time: &str,
+        path: &Path,
+    ) -> Result<(Vec<Receipt>, u64), AuditError> {
+        let io = |source| AuditError::Io {
+            file: path.display().to_string(),
+            source,
+        };
+        let mut len = w.file.metadata().map_err(io)?.len();
+        if len != w.end {
+            let (next_seq, prev) = recover_tail(path, &mut w.file).map_err(io)?;
+            w.next_seq = next_seq;
+            w.prev = prev;
+            len = w.file.metadata().map_err(io)?.len();
+        }
+        {
             w.line.clear();
             let mut receipts = Vec::with_capacity(events.len());
             let (mut seq, mut prev) = (w.next_seq, w.prev.clone());
             for event in events {
                 let mut rec = Record {
                     seq,
-                    time: time.clone(),
+                    time: time.to_string(),
                     prev,
                     event,
                     hash: String::new(),
@@ -215,24 +264,17 @@ impl AuditLog {
                 seq += 1;
             }
             if receipts.is_empty() {
-                return Ok(receipts);
+                return Ok((receipts, 0));
             }
             // One write for the whole batch: the records reach the OS together or not at all
             // (a torn tail is repaired on the next open).
             w.file.write_all(&w.line).map_err(io)?;
+            w.end = len + w.line.len() as u64;
             w.next_seq = seq;
             w.prev = prev;
             w.written_seq = Some(seq - 1);
-            let due = w.last_sync.elapsed() >= PERIODIC_SYNC;
-            if due {
-                w.last_sync = Instant::now();
-            }
-            (receipts, seq - 1, due)
-        };
-        if self.inner.durability == Durability::Fsync || due {
-            self.sync_through(last)?;
+            Ok((receipts, seq - 1))
         }
-        Ok(receipts)
     }
 
     /// Group commit: one fsync covers every record written before it.

@@ -210,3 +210,28 @@ fn raw_payloads_hash_reproducibly() {
     drop(log);
     assert!(verify(&path).unwrap().problems.is_empty());
 }
+
+#[test]
+fn two_writers_on_one_file_keep_one_chain() {
+    // Two opens of the same file behave like two spud processes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.jsonl");
+    let a = AuditLog::open(&path, Durability::Process).unwrap();
+    let b = AuditLog::open(&path, Durability::Process).unwrap();
+    let threads: Vec<_> = [a, b]
+        .into_iter()
+        .map(|log| {
+            std::thread::spawn(move || {
+                for i in 0..300 {
+                    log.append(ev(i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let r = verify(&path).unwrap();
+    assert_eq!(r.records, 600);
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+}

@@ -164,6 +164,39 @@ pub async fn call(
     let (stderr, stderr_dropped) = run.state.stderr.finish();
     let (net_bytes_in, net_bytes_out) = run.state.journal.clone_counter().totals();
     let mut decisions = run.state.journal.decisions();
+    // Limit hits are capability decisions too: the grant refused more of a resource.
+    let limit_hit = match &outcome {
+        Outcome::FuelExhausted { fuel } => {
+            Some((format!("fuel: {fuel} units used up"), "`limits.fuel`"))
+        }
+        Outcome::Deadline { timeout_ms } => Some((
+            format!("wall clock: {timeout_ms} ms passed"),
+            "`limits.timeout_ms`",
+        )),
+        Outcome::MemoryLimit {
+            limit_mb,
+            requested_bytes,
+        } => Some((
+            format!("memory: growth to {requested_bytes} bytes refused at {limit_mb} MiB"),
+            "`limits.memory_mb`",
+        )),
+        Outcome::OutputLimit {
+            limit_bytes,
+            actual_bytes,
+        } => Some((
+            format!("result: {actual_bytes} bytes over {limit_bytes}"),
+            "`limits.result_bytes`",
+        )),
+        _ => None,
+    };
+    if let Some((target, grant)) = limit_hit {
+        decisions.push(Decision {
+            capability: Capability::Limit,
+            target,
+            allowed: false,
+            reason: format!("raise {grant} for this tool in the policy"),
+        });
+    }
     for (what, dropped, limit) in [
         ("stdout", stdout_dropped, grant.limits.stdout_bytes),
         ("stderr", stderr_dropped, grant.limits.stderr_bytes),
