@@ -39,3 +39,5 @@ expect_exit 3 "denied: HTTP to a host no grant allows" "$spud" call http.fetch '
 expect_exit 2 "invalid input is refused before the tool runs" "$spud" call fs.read '{"path": 42}'
 run "the audit log: every call and capability decision, hash-chained" "$spud" audit tail -n 3
 run "verify the chain" "$spud" audit verify
+run "the agent loop, offline, on the demo plan (parallel steps, a backtrack, a written report)" "$spud" run --plan examples/demo-plan.toml
+run "the run as a plan tree" "$spud" runs show last

@@ -9,6 +9,7 @@
 //! - [`service`]: [`Spud`], the single path every entry point uses to call a tool;
 //! - `cli` (in the binary): thin commands over [`Spud`].
 
+pub mod agent;
 pub mod home;
 pub mod runtime;
 pub mod sandbox;

@@ -4,6 +4,8 @@
 mod audit;
 mod call;
 mod grants;
+mod run;
+mod runs;
 mod tools;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +44,11 @@ enum Command {
     /// Verify or read the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Run the agent loop on a plan file: `spud run --plan examples/demo-plan.toml`.
+    Run(run::RunArgs),
+    /// List and show finished runs.
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
 }
 
 /// Runs the command line and returns the exit code.
@@ -82,6 +89,11 @@ async fn run(cli: Cli) -> i32 {
     };
     match cli.command {
         Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref()),
+        Command::Runs(cmd) => runs::run(cmd, &spud::Home::resolve(cli.home.as_deref())),
+        Command::Run(args) => match open() {
+            Ok(s) => run::run(s, args).await,
+            Err(e) => fail(&e.to_string(), EXIT_USAGE),
+        },
         command => {
             let spud = match open() {
                 Ok(s) => s,
@@ -91,14 +103,14 @@ async fn run(cli: Cli) -> i32 {
                 Command::Tools(cmd) => tools::run(&spud, cmd).await,
                 Command::Call(args) => call::run(&spud, args).await,
                 Command::Grants(args) => grants::run(&spud, args),
-                Command::Audit(_) => unreachable_audit(),
+                Command::Audit(_) | Command::Runs(_) | Command::Run(_) => handled_above(),
             }
         }
     }
 }
 
-fn unreachable_audit() -> i32 {
-    // Handled before opening spud; kept for an exhaustive match.
+fn handled_above() -> i32 {
+    // These commands are dispatched before this match; kept for an exhaustive match.
     EXIT_USAGE
 }
 

@@ -1,0 +1,13 @@
+//! The agent loop. Offline, a plan file gives the goal, steps, tool calls, expectations and
+//! alternatives; the same executor, critic and budgets run it with no model.
+
+pub mod critic;
+pub mod plan;
+pub mod refs;
+pub mod report;
+pub mod run;
+pub mod trace;
+
+pub use plan::{Plan, PlanError};
+pub use run::{run_plan, AgentError, RunReport};
+pub use trace::{RunStatus, TraceEvent, TraceLine};

@@ -1,0 +1,296 @@
+//! Plans: a goal split into steps with dependencies, each a tool call with expectations and
+//! alternatives. Read from a plan file (TOML) in offline mode; errors name file, line, column.
+//!
+//! ```toml
+//! goal = "Find what needs restocking"
+//! [budget]
+//! max_steps = 20
+//! [[steps]]
+//! id = "inventory"
+//! tool = "fs.read"
+//! args = { path = "/data/inventory.json" }
+//! expect = { contains = "items" }
+//! [[steps]]
+//! id = "low"
+//! after = ["inventory"]
+//! tool = "json.query"
+//! args = { document = "${inventory.content|json}", path = "$.items[?@.qty < 10]" }
+//! expect = { path = "$.matches[*]", min = 1 }
+//! [[steps.alternatives]]
+//! args = { document = "${inventory.content|json}", path = "$.items[?@.qty < 20]" }
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a step's result must satisfy; the critic checks these.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The result's JSON text contains this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    /// A JSONPath (RFC 9535) evaluated on the result...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// ...matches at least this many nodes (default 1 when `path` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<usize>,
+    /// What the step is for, in words (shown in traces and reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+/// Another way to do a step: a different tool and/or arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alternative {
+    /// Tool (default: the step's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// Arguments (default: the step's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<serde_json::Value>,
+    /// Expectations (default: the step's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expectation>,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Unique id; later steps refer to its result as `${id.field}`.
+    pub id: String,
+    /// Sub-goal it belongs to (for the plan tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
+    /// Steps that must be accepted first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+    /// Tool to call, `plugin.function`.
+    pub tool: String,
+    /// Arguments; strings may reference earlier results.
+    #[serde(default = "empty_object")]
+    pub args: serde_json::Value,
+    /// What the result must satisfy.
+    #[serde(default)]
+    pub expect: Expectation,
+    /// Tried in order when the step cannot be made to pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+/// Run budgets; reaching one ends the run cleanly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Tool calls.
+    #[serde(default = "d_steps")]
+    pub max_steps: u64,
+    /// Wall time, ms.
+    #[serde(default = "d_wall")]
+    pub max_wall_ms: u64,
+    /// Total fuel over all tool calls.
+    #[serde(default = "d_fuel")]
+    pub max_fuel: u64,
+    /// Network bytes in + out over all tool calls.
+    #[serde(default = "d_egress")]
+    pub max_net_bytes: u64,
+}
+
+fn d_steps() -> u64 {
+    50
+}
+fn d_wall() -> u64 {
+    120_000
+}
+fn d_fuel() -> u64 {
+    50_000_000_000
+}
+fn d_egress() -> u64 {
+    100 << 20
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { max_steps: d_steps(), max_wall_ms: d_wall(), max_fuel: d_fuel(), max_net_bytes: d_egress() }
+    }
+}
+
+/// Critic settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriticSettings {
+    /// Off: every finished call is accepted.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Scores below this are not accepted.
+    #[serde(default = "d_threshold")]
+    pub threshold: f64,
+    /// Retries of the same call before backtracking.
+    #[serde(default)]
+    pub max_retries: u32,
+    /// Alternatives tried per step at most.
+    #[serde(default = "d_backtracks")]
+    pub max_backtracks: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+fn d_threshold() -> f64 {
+    0.7
+}
+fn d_backtracks() -> u32 {
+    3
+}
+
+impl Default for CriticSettings {
+    fn default() -> Self {
+        CriticSettings { enabled: true, threshold: d_threshold(), max_retries: 0, max_backtracks: d_backtracks() }
+    }
+}
+
+/// A plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// What the run is for.
+    pub goal: String,
+    /// Budgets.
+    #[serde(default)]
+    pub budget: Budget,
+    /// Critic settings.
+    #[serde(default)]
+    pub critic: CriticSettings,
+    /// Steps.
+    pub steps: Vec<Step>,
+}
+
+/// A plan that cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file could not be read.
+    #[error("cannot read plan {file}: {source}")]
+    Read {
+        /// File.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Syntax or a bad value, with position.
+    #[error("{file}:{line}:{column}: {message}")]
+    At {
+        /// File.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A structural problem (duplicate ids, unknown or cyclic dependencies, bad references).
+    #[error("{file}: {message}")]
+    Invalid {
+        /// File.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Plan {
+    /// Reads and checks a plan file.
+    pub fn load(path: &std::path::Path) -> Result<Plan, PlanError> {
+        let file = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|source| PlanError::Read { file: file.clone(), source })?;
+        Plan::parse(&src, &file)
+    }
+
+    /// Parses and checks plan text; `file` is used in messages.
+    pub fn parse(src: &str, file: &str) -> Result<Plan, PlanError> {
+        let plan: Plan = toml::from_str(src).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start).min(src.len());
+            let before = &src[..offset];
+            PlanError::At {
+                file: file.into(),
+                line: before.matches('\n').count() + 1,
+                column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                message: e.message().to_string(),
+            }
+        })?;
+        plan.check().map_err(|message| PlanError::Invalid { file: file.into(), message })?;
+        Ok(plan)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let mut ids = BTreeSet::new();
+        for s in &self.steps {
+            if s.id.is_empty() || !s.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(format!("step id `{}` must be letters, digits, `-` or `_`", s.id));
+            }
+            if !ids.insert(s.id.as_str()) {
+                return Err(format!("two steps are called `{}`", s.id));
+            }
+        }
+        for s in &self.steps {
+            for d in &s.after {
+                if !ids.contains(d.as_str()) {
+                    return Err(format!("step `{}` waits for `{d}`, which is not a step", s.id));
+                }
+            }
+            for r in super::refs::references(&s.args) {
+                if !s.after.contains(&r) {
+                    return Err(format!("step `{}` uses the result of `{r}` but does not list it in `after`", s.id));
+                }
+            }
+        }
+        self.order().map(|_| ())
+    }
+
+    /// Steps in an order where each comes after its dependencies; an error names a cycle.
+    pub fn order(&self) -> Result<Vec<&Step>, String> {
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let mut out = Vec::new();
+        let mut pending: BTreeMap<&str, &Step> = self.steps.iter().map(|s| (s.id.as_str(), s)).collect();
+        while !pending.is_empty() {
+            let ready: Vec<&str> =
+                pending.values().filter(|s| s.after.iter().all(|d| done.contains(d.as_str()))).map(|s| s.id.as_str()).collect();
+            if ready.is_empty() {
+                let cycle: Vec<&str> = pending.keys().copied().collect();
+                return Err(format!("the steps {} depend on each other in a cycle", cycle.join(", ")));
+            }
+            for id in ready {
+                if let Some(s) = pending.remove(id) {
+                    out.push(s);
+                }
+                done.insert(id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_structure() {
+        let ok = "goal = \"g\"\n[[steps]]\nid = \"a\"\ntool = \"t.x\"\n[[steps]]\nid = \"b\"\nafter = [\"a\"]\ntool = \"t.y\"\nargs = { v = \"${a.x}\" }\n";
+        let p = Plan::parse(ok, "p.toml").unwrap();
+        assert_eq!(p.order().unwrap().iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let missing_after = ok.replace("after = [\"a\"]\n", "");
+        assert!(Plan::parse(&missing_after, "p.toml").unwrap_err().to_string().contains("does not list it in `after`"));
+        let cycle = "goal = \"g\"\n[[steps]]\nid = \"a\"\nafter = [\"b\"]\ntool = \"t.x\"\n[[steps]]\nid = \"b\"\nafter = [\"a\"]\ntool = \"t.y\"\n";
+        assert!(Plan::parse(cycle, "p.toml").unwrap_err().to_string().contains("cycle"));
+        let e = Plan::parse("goal = \"g\"\n[[steps]]\nid = \"a\"\ntoll = \"x\"\n", "p.toml").unwrap_err().to_string();
+        assert!(e.starts_with("p.toml:4:1:"), "{e}");
+    }
+}

@@ -1,0 +1,153 @@
+//! A run's trace: every state transition as a typed event, one JSON line each, under
+//! `<home>/runs/<run-id>/trace.jsonl`, written as it happens so a crash keeps what happened.
+
+use super::critic::{Critique, Verdict};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every step was accepted.
+    Done,
+    /// A step failed with nothing left to try.
+    Failed,
+    /// A budget ran out.
+    BudgetExhausted,
+}
+
+/// One state transition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TraceEvent {
+    /// The run began.
+    Started {
+        /// Run id.
+        run: String,
+        /// The goal.
+        goal: String,
+        /// The plan (as given).
+        plan: serde_json::Value,
+    },
+    /// A step's call begins (attempt 0 is the plan's own call).
+    StepStarted {
+        /// Step id.
+        step: String,
+        /// Attempt number within the step.
+        attempt: u32,
+        /// Which alternative (0 = the step itself).
+        alternative: usize,
+        /// Tool.
+        tool: String,
+        /// Arguments after references were resolved.
+        args: serde_json::Value,
+    },
+    /// A call returned.
+    StepFinished {
+        /// Step id.
+        step: String,
+        /// Attempt.
+        attempt: u32,
+        /// Outcome kind.
+        outcome: String,
+        /// Result or message, cut to a few KiB.
+        output: String,
+        /// Fuel used.
+        fuel: u64,
+        /// Duration, µs.
+        duration_us: u64,
+    },
+    /// The critic's verdict.
+    Critiqued {
+        /// Step id.
+        step: String,
+        /// Attempt.
+        attempt: u32,
+        /// The critique.
+        critique: Critique,
+        /// What the loop does next.
+        verdict: Verdict,
+        /// For a correction (retry or alternative): the score before it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_score: Option<f64>,
+    },
+    /// A step failed before its call (e.g. a reference could not be resolved).
+    StepBlocked {
+        /// Step id.
+        step: String,
+        /// Why.
+        reason: String,
+    },
+    /// A budget ran out.
+    BudgetExhausted {
+        /// Which budget.
+        budget: String,
+        /// Used so far.
+        used: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The run ended.
+    Finished {
+        /// How.
+        status: RunStatus,
+        /// Tool calls made.
+        steps: u64,
+        /// Retries.
+        retries: u64,
+        /// Backtracks to alternatives.
+        backtracks: u64,
+        /// Total fuel.
+        fuel: u64,
+        /// Wall time, ms.
+        wall_ms: u64,
+    },
+}
+
+/// One line of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceLine {
+    /// ms since the run started.
+    pub at_ms: u64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: TraceEvent,
+}
+
+/// Appends trace lines to a file.
+pub struct TraceWriter {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+}
+
+impl TraceWriter {
+    /// Creates `<dir>/trace.jsonl`.
+    pub fn create(dir: &Path) -> std::io::Result<TraceWriter> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("trace.jsonl");
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        Ok(TraceWriter { path, file: Mutex::new(file) })
+    }
+
+    /// The trace file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one line (each line with one write, so lines never interleave).
+    pub fn write(&self, line: &TraceLine) -> std::io::Result<()> {
+        let mut bytes = serde_json::to_vec(line)?;
+        bytes.push(b'\n');
+        let mut f = self.file.lock().map_err(|_| std::io::Error::other("trace writer poisoned"))?;
+        f.write_all(&bytes)
+    }
+}
+
+/// Reads a trace file (lines that do not parse are skipped).
+pub fn read(path: &Path) -> std::io::Result<Vec<TraceLine>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
