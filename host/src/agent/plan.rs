@@ -118,7 +118,12 @@ fn d_egress() -> u64 {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { max_steps: d_steps(), max_wall_ms: d_wall(), max_fuel: d_fuel(), max_net_bytes: d_egress() }
+        Budget {
+            max_steps: d_steps(),
+            max_wall_ms: d_wall(),
+            max_fuel: d_fuel(),
+            max_net_bytes: d_egress(),
+        }
     }
 }
 
@@ -152,7 +157,12 @@ fn d_backtracks() -> u32 {
 
 impl Default for CriticSettings {
     fn default() -> Self {
-        CriticSettings { enabled: true, threshold: d_threshold(), max_retries: 0, max_backtracks: d_backtracks() }
+        CriticSettings {
+            enabled: true,
+            threshold: d_threshold(),
+            max_retries: 0,
+            max_backtracks: d_backtracks(),
+        }
     }
 }
 
@@ -209,7 +219,10 @@ impl Plan {
     /// Reads and checks a plan file.
     pub fn load(path: &std::path::Path) -> Result<Plan, PlanError> {
         let file = path.display().to_string();
-        let src = std::fs::read_to_string(path).map_err(|source| PlanError::Read { file: file.clone(), source })?;
+        let src = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+            file: file.clone(),
+            source,
+        })?;
         Plan::parse(&src, &file)
     }
 
@@ -225,15 +238,26 @@ impl Plan {
                 message: e.message().to_string(),
             }
         })?;
-        plan.check().map_err(|message| PlanError::Invalid { file: file.into(), message })?;
+        plan.check().map_err(|message| PlanError::Invalid {
+            file: file.into(),
+            message,
+        })?;
         Ok(plan)
     }
 
     fn check(&self) -> Result<(), String> {
         let mut ids = BTreeSet::new();
         for s in &self.steps {
-            if s.id.is_empty() || !s.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                return Err(format!("step id `{}` must be letters, digits, `-` or `_`", s.id));
+            if s.id.is_empty()
+                || !s
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(format!(
+                    "step id `{}` must be letters, digits, `-` or `_`",
+                    s.id
+                ));
             }
             if !ids.insert(s.id.as_str()) {
                 return Err(format!("two steps are called `{}`", s.id));
@@ -242,12 +266,18 @@ impl Plan {
         for s in &self.steps {
             for d in &s.after {
                 if !ids.contains(d.as_str()) {
-                    return Err(format!("step `{}` waits for `{d}`, which is not a step", s.id));
+                    return Err(format!(
+                        "step `{}` waits for `{d}`, which is not a step",
+                        s.id
+                    ));
                 }
             }
             for r in super::refs::references(&s.args) {
                 if !s.after.contains(&r) {
-                    return Err(format!("step `{}` uses the result of `{r}` but does not list it in `after`", s.id));
+                    return Err(format!(
+                        "step `{}` uses the result of `{r}` but does not list it in `after`",
+                        s.id
+                    ));
                 }
             }
         }
@@ -258,13 +288,20 @@ impl Plan {
     pub fn order(&self) -> Result<Vec<&Step>, String> {
         let mut done: BTreeSet<&str> = BTreeSet::new();
         let mut out = Vec::new();
-        let mut pending: BTreeMap<&str, &Step> = self.steps.iter().map(|s| (s.id.as_str(), s)).collect();
+        let mut pending: BTreeMap<&str, &Step> =
+            self.steps.iter().map(|s| (s.id.as_str(), s)).collect();
         while !pending.is_empty() {
-            let ready: Vec<&str> =
-                pending.values().filter(|s| s.after.iter().all(|d| done.contains(d.as_str()))).map(|s| s.id.as_str()).collect();
+            let ready: Vec<&str> = pending
+                .values()
+                .filter(|s| s.after.iter().all(|d| done.contains(d.as_str())))
+                .map(|s| s.id.as_str())
+                .collect();
             if ready.is_empty() {
                 let cycle: Vec<&str> = pending.keys().copied().collect();
-                return Err(format!("the steps {} depend on each other in a cycle", cycle.join(", ")));
+                return Err(format!(
+                    "the steps {} depend on each other in a cycle",
+                    cycle.join(", ")
+                ));
             }
             for id in ready {
                 if let Some(s) = pending.remove(id) {
@@ -285,12 +322,30 @@ mod tests {
     fn checks_structure() {
         let ok = "goal = \"g\"\n[[steps]]\nid = \"a\"\ntool = \"t.x\"\n[[steps]]\nid = \"b\"\nafter = [\"a\"]\ntool = \"t.y\"\nargs = { v = \"${a.x}\" }\n";
         let p = Plan::parse(ok, "p.toml").unwrap();
-        assert_eq!(p.order().unwrap().iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            p.order()
+                .unwrap()
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         let missing_after = ok.replace("after = [\"a\"]\n", "");
-        assert!(Plan::parse(&missing_after, "p.toml").unwrap_err().to_string().contains("does not list it in `after`"));
+        assert!(Plan::parse(&missing_after, "p.toml")
+            .unwrap_err()
+            .to_string()
+            .contains("does not list it in `after`"));
         let cycle = "goal = \"g\"\n[[steps]]\nid = \"a\"\nafter = [\"b\"]\ntool = \"t.x\"\n[[steps]]\nid = \"b\"\nafter = [\"a\"]\ntool = \"t.y\"\n";
-        assert!(Plan::parse(cycle, "p.toml").unwrap_err().to_string().contains("cycle"));
-        let e = Plan::parse("goal = \"g\"\n[[steps]]\nid = \"a\"\ntoll = \"x\"\n", "p.toml").unwrap_err().to_string();
+        assert!(Plan::parse(cycle, "p.toml")
+            .unwrap_err()
+            .to_string()
+            .contains("cycle"));
+        let e = Plan::parse(
+            "goal = \"g\"\n[[steps]]\nid = \"a\"\ntoll = \"x\"\n",
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("p.toml:4:1:"), "{e}");
     }
 }

@@ -77,25 +77,44 @@ pub fn resolve(args: &Value, results: &BTreeMap<String, Value>) -> Result<Value,
                 Value::String(out)
             }
         }
-        Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, results)).collect::<Result<_, _>>()?),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, x)| Ok((k.clone(), resolve(x, results)?))).collect::<Result<_, RefError>>()?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| resolve(x, results))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), resolve(x, results)?)))
+                .collect::<Result<_, RefError>>()?,
+        ),
         other => other.clone(),
     })
 }
 
 fn lookup(reference: &str, results: &BTreeMap<String, Value>) -> Result<Value, RefError> {
-    let fail = |reason: String| RefError { reference: reference.to_string(), reason };
+    let fail = |reason: String| RefError {
+        reference: reference.to_string(),
+        reason,
+    };
     let (path, filter) = match reference.split_once('|') {
         Some((p, f)) => (p, Some(f.trim())),
         None => (reference, None),
     };
     let mut parts = path.split('.');
     let id = parts.next().unwrap_or("");
-    let mut v = results.get(id).ok_or_else(|| fail(format!("step `{id}` has no result")))?;
+    let mut v = results
+        .get(id)
+        .ok_or_else(|| fail(format!("step `{id}` has no result")))?;
     for part in parts {
         v = match v {
-            Value::Object(m) => m.get(part).ok_or_else(|| fail(format!("no field `{part}`")))?,
-            Value::Array(a) => part.parse::<usize>().ok().and_then(|i| a.get(i)).ok_or_else(|| fail(format!("no element `{part}`")))?,
+            Value::Object(m) => m
+                .get(part)
+                .ok_or_else(|| fail(format!("no field `{part}`")))?,
+            Value::Array(a) => part
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get(i))
+                .ok_or_else(|| fail(format!("no element `{part}`")))?,
             _ => return Err(fail(format!("`{part}` is inside a {}", kind(v)))),
         };
     }
@@ -127,11 +146,20 @@ mod tests {
 
     #[test]
     fn resolves_values_text_and_json() {
-        let results = BTreeMap::from([("a".to_string(), json!({"content": "{\"n\": [1, 2]}", "list": [{"name": "x"}]}))]);
+        let results = BTreeMap::from([(
+            "a".to_string(),
+            json!({"content": "{\"n\": [1, 2]}", "list": [{"name": "x"}]}),
+        )]);
         let args = json!({"doc": "${a.content|json}", "first": "${a.list.0.name}", "msg": "got ${a.list.0.name}!"});
-        assert_eq!(resolve(&args, &results).unwrap(), json!({"doc": {"n": [1, 2]}, "first": "x", "msg": "got x!"}));
+        assert_eq!(
+            resolve(&args, &results).unwrap(),
+            json!({"doc": {"n": [1, 2]}, "first": "x", "msg": "got x!"})
+        );
         assert_eq!(references(&args), ["a"]);
-        assert!(resolve(&json!("${a.nope}"), &results).unwrap_err().to_string().contains("no field `nope`"));
+        assert!(resolve(&json!("${a.nope}"), &results)
+            .unwrap_err()
+            .to_string()
+            .contains("no field `nope`"));
         assert!(resolve(&json!("${b.x}"), &results).is_err());
     }
 }

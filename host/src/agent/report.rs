@@ -82,23 +82,55 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 if let Ok(p) = serde_json::from_value::<Plan>(plan.clone()) {
                     for s in p.steps {
                         index.insert(s.id.clone(), v.steps.len());
-                        v.steps.push(StepView { id: s.id, after: s.after, ..Default::default() });
+                        v.steps.push(StepView {
+                            id: s.id,
+                            after: s.after,
+                            ..Default::default()
+                        });
                     }
                 }
             }
-            TraceEvent::StepStarted { step, attempt, alternative, tool, .. } => {
+            TraceEvent::StepStarted {
+                step,
+                attempt,
+                alternative,
+                tool,
+                ..
+            } => {
                 if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
-                    s.attempts.push(AttemptView { attempt: *attempt, alternative: *alternative, tool: tool.clone(), ..Default::default() });
+                    s.attempts.push(AttemptView {
+                        attempt: *attempt,
+                        alternative: *alternative,
+                        tool: tool.clone(),
+                        ..Default::default()
+                    });
                 }
             }
-            TraceEvent::StepFinished { step, outcome, output, .. } => {
-                if let Some(a) = index.get(step).and_then(|i| v.steps[*i].attempts.last_mut()) {
+            TraceEvent::StepFinished {
+                step,
+                outcome,
+                output,
+                ..
+            } => {
+                if let Some(a) = index
+                    .get(step)
+                    .and_then(|i| v.steps[*i].attempts.last_mut())
+                {
                     a.outcome = outcome.clone();
                     a.output = output.clone();
                 }
             }
-            TraceEvent::Critiqued { step, critique, verdict, previous_score, .. } => {
-                if let Some(a) = index.get(step).and_then(|i| v.steps[*i].attempts.last_mut()) {
+            TraceEvent::Critiqued {
+                step,
+                critique,
+                verdict,
+                previous_score,
+                ..
+            } => {
+                if let Some(a) = index
+                    .get(step)
+                    .and_then(|i| v.steps[*i].attempts.last_mut())
+                {
                     a.score = Some(critique.score);
                     a.verdict = Some(format!("{verdict:?}").to_lowercase());
                     a.feedback = critique.feedback.clone();
@@ -130,7 +162,15 @@ pub fn view(lines: &[TraceLine]) -> RunView {
 /// Renders the tree for people.
 pub fn render(v: &RunView) -> String {
     let mut out = format!("run {}\ngoal: {}\n", v.run, v.goal);
-    if let Some(TraceEvent::Finished { status, steps, retries, backtracks, fuel, wall_ms }) = &v.finished {
+    if let Some(TraceEvent::Finished {
+        status,
+        steps,
+        retries,
+        backtracks,
+        fuel,
+        wall_ms,
+    }) = &v.finished
+    {
         out.push_str(&format!(
             "status: {status:?}, {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms\n"
         ));
@@ -146,13 +186,21 @@ pub fn render(v: &RunView) -> String {
         c.worse_share * 100.0
     ));
     for s in &v.steps {
-        let after = if s.after.is_empty() { String::new() } else { format!(" (after {})", s.after.join(", ")) };
+        let after = if s.after.is_empty() {
+            String::new()
+        } else {
+            format!(" (after {})", s.after.join(", "))
+        };
         out.push_str(&format!("\n- {}{after}\n", s.id));
         if let Some(b) = &s.blocked {
             out.push_str(&format!("    blocked: {b}\n"));
         }
         for a in &s.attempts {
-            let alt = if a.alternative > 0 { format!(" [alternative {}]", a.alternative) } else { String::new() };
+            let alt = if a.alternative > 0 {
+                format!(" [alternative {}]", a.alternative)
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
                 "    #{} {}{alt}: {} — score {} → {}\n",
                 a.attempt,
@@ -177,7 +225,10 @@ pub fn render(v: &RunView) -> String {
 /// Writes `report.md` into the run's folder.
 pub fn write(report: &RunReport, plan: &Plan, lines: &[TraceLine]) -> std::io::Result<()> {
     let v = view(lines);
-    let mut md = format!("# Run {}\n\n**Goal:** {}\n\n**Status:** {:?}\n\n", report.id, plan.goal, report.status);
+    let mut md = format!(
+        "# Run {}\n\n**Goal:** {}\n\n**Status:** {:?}\n\n",
+        report.id, plan.goal, report.status
+    );
     md.push_str(&format!(
         "| tool calls | retries | backtracks | fuel | wall time |\n|---|---|---|---|---|\n| {} | {} | {} | {} | {} ms |\n\n",
         report.steps, report.retries, report.backtracks, report.fuel, report.wall_ms

@@ -95,7 +95,10 @@ struct Ctx {
 
 impl Ctx {
     fn emit(&self, event: TraceEvent) {
-        let line = TraceLine { at_ms: self.start.elapsed().as_millis() as u64, event };
+        let line = TraceLine {
+            at_ms: self.start.elapsed().as_millis() as u64,
+            event,
+        };
         if let Err(e) = self.trace.write(&line) {
             tracing::warn!("trace write failed: {e}");
         }
@@ -110,12 +113,27 @@ enum StepEnd {
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
-pub async fn run_plan(spud: Arc<Spud>, plan: Plan, observer: impl Fn(&TraceLine) + Send + Sync + 'static) -> Result<RunReport, AgentError> {
+pub async fn run_plan(
+    spud: Arc<Spud>,
+    plan: Plan,
+    observer: impl Fn(&TraceLine) + Send + Sync + 'static,
+) -> Result<RunReport, AgentError> {
     let id = run_id();
     let dir = spud.home().root().join("runs").join(&id);
     let trace = TraceWriter::create(&dir)?;
-    let ctx = Arc::new(Ctx { spud, trace, start: Instant::now(), ledger: Mutex::default(), observer: Box::new(observer), plan: plan.clone() });
-    ctx.emit(TraceEvent::Started { run: id.clone(), goal: plan.goal.clone(), plan: serde_json::to_value(&plan).unwrap_or_default() });
+    let ctx = Arc::new(Ctx {
+        spud,
+        trace,
+        start: Instant::now(),
+        ledger: Mutex::default(),
+        observer: Box::new(observer),
+        plan: plan.clone(),
+    });
+    ctx.emit(TraceEvent::Started {
+        run: id.clone(),
+        goal: plan.goal.clone(),
+        plan: serde_json::to_value(&plan).unwrap_or_default(),
+    });
 
     let mut results: BTreeMap<String, Value> = BTreeMap::new();
     let mut failed: BTreeMap<String, String> = BTreeMap::new();
@@ -125,7 +143,11 @@ pub async fn run_plan(spud: Arc<Spud>, plan: Plan, observer: impl Fn(&TraceLine)
     let mut out_of_time = false;
 
     loop {
-        let budget_gone = ctx.ledger.lock().map(|l| l.exhausted.is_some()).unwrap_or(true);
+        let budget_gone = ctx
+            .ledger
+            .lock()
+            .map(|l| l.exhausted.is_some())
+            .unwrap_or(true);
         if !budget_gone && !out_of_time {
             for step in &plan.steps {
                 if started.contains(&step.id) {
@@ -133,7 +155,10 @@ pub async fn run_plan(spud: Arc<Spud>, plan: Plan, observer: impl Fn(&TraceLine)
                 }
                 if let Some(dep) = step.after.iter().find(|d| failed.contains_key(*d)) {
                     let reason = format!("step `{dep}` failed");
-                    ctx.emit(TraceEvent::StepBlocked { step: step.id.clone(), reason: reason.clone() });
+                    ctx.emit(TraceEvent::StepBlocked {
+                        step: step.id.clone(),
+                        reason: reason.clone(),
+                    });
                     failed.insert(step.id.clone(), reason);
                     started.insert(step.id.clone());
                     continue;
@@ -172,7 +197,11 @@ pub async fn run_plan(spud: Arc<Spud>, plan: Plan, observer: impl Fn(&TraceLine)
                 running.abort_all();
                 let used = ctx.start.elapsed().as_millis() as u64;
                 if let Ok(mut l) = ctx.ledger.lock() {
-                    l.exhausted.get_or_insert(("max_wall_ms".into(), used, plan.budget.max_wall_ms));
+                    l.exhausted.get_or_insert((
+                        "max_wall_ms".into(),
+                        used,
+                        plan.budget.max_wall_ms,
+                    ));
                 }
             }
         }
@@ -181,10 +210,22 @@ pub async fn run_plan(spud: Arc<Spud>, plan: Plan, observer: impl Fn(&TraceLine)
     let (ledger_calls, fuel, retries, backtracks, exhausted) = ctx
         .ledger
         .lock()
-        .map(|l| (l.calls, l.fuel, l.retries, l.backtracks, l.exhausted.clone()))
+        .map(|l| {
+            (
+                l.calls,
+                l.fuel,
+                l.retries,
+                l.backtracks,
+                l.exhausted.clone(),
+            )
+        })
         .unwrap_or_default();
     let status = if let Some((budget, used, limit)) = exhausted {
-        ctx.emit(TraceEvent::BudgetExhausted { budget, used, limit });
+        ctx.emit(TraceEvent::BudgetExhausted {
+            budget,
+            used,
+            limit,
+        });
         RunStatus::BudgetExhausted
     } else if !failed.is_empty() || results.len() < plan.steps.len() {
         RunStatus::Failed
@@ -192,8 +233,26 @@ pub async fn run_plan(spud: Arc<Spud>, plan: Plan, observer: impl Fn(&TraceLine)
         RunStatus::Done
     };
     let wall_ms = ctx.start.elapsed().as_millis() as u64;
-    ctx.emit(TraceEvent::Finished { status, steps: ledger_calls, retries, backtracks, fuel, wall_ms });
-    let report = RunReport { id, status, dir, steps: ledger_calls, retries, backtracks, fuel, wall_ms, results, failed };
+    ctx.emit(TraceEvent::Finished {
+        status,
+        steps: ledger_calls,
+        retries,
+        backtracks,
+        fuel,
+        wall_ms,
+    });
+    let report = RunReport {
+        id,
+        status,
+        dir,
+        steps: ledger_calls,
+        retries,
+        backtracks,
+        fuel,
+        wall_ms,
+        results,
+        failed,
+    };
     super::report::write(&report, &ctx.plan, &super::trace::read(ctx.trace.path())?)?;
     Ok(report)
 }
@@ -207,26 +266,55 @@ async fn execute_step(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>)
             0 => (&step.tool, &step.args, &step.expect),
             n => {
                 let alt = &step.alternatives[n - 1];
-                (alt.tool.as_deref().unwrap_or(&step.tool), alt.args.as_ref().unwrap_or(&step.args), alt.expect.as_ref().unwrap_or(&step.expect))
+                (
+                    alt.tool.as_deref().unwrap_or(&step.tool),
+                    alt.args.as_ref().unwrap_or(&step.args),
+                    alt.expect.as_ref().unwrap_or(&step.expect),
+                )
             }
         };
         let args = match refs::resolve(args, results) {
             Ok(a) => a,
             Err(e) => {
                 let reason = format!("cannot build the arguments: {e}");
-                ctx.emit(TraceEvent::StepBlocked { step: step.id.clone(), reason: reason.clone() });
+                ctx.emit(TraceEvent::StepBlocked {
+                    step: step.id.clone(),
+                    reason: reason.clone(),
+                });
                 return StepEnd::Failed(reason);
             }
         };
-        let reserved = ctx.ledger.lock().map_err(|_| ()).and_then(|mut l| l.reserve(&ctx.plan.budget).map_err(|_| ()));
+        let reserved = ctx
+            .ledger
+            .lock()
+            .map_err(|_| ())
+            .and_then(|mut l| l.reserve(&ctx.plan.budget).map_err(|_| ()));
         if reserved.is_err() {
             return StepEnd::Budget;
         }
-        ctx.emit(TraceEvent::StepStarted { step: step.id.clone(), attempt, alternative, tool: tool.to_string(), args: args.clone() });
+        ctx.emit(TraceEvent::StepStarted {
+            step: step.id.clone(),
+            attempt,
+            alternative,
+            tool: tool.to_string(),
+            args: args.clone(),
+        });
         // Tool errors, denials and limits are information for the critic, not crashes.
         let (outcome, fuel, duration_us, net) = match ctx.spud.call(tool, &args).await {
-            Ok(r) => (r.outcome, r.fuel_used, r.duration_us, r.net_bytes_in + r.net_bytes_out),
-            Err(e) => (Outcome::InvalidInput { message: e.to_string() }, 0, 0, 0),
+            Ok(r) => (
+                r.outcome,
+                r.fuel_used,
+                r.duration_us,
+                r.net_bytes_in + r.net_bytes_out,
+            ),
+            Err(e) => (
+                Outcome::InvalidInput {
+                    message: e.to_string(),
+                },
+                0,
+                0,
+                0,
+            ),
         };
         if let Ok(mut l) = ctx.ledger.lock() {
             l.fuel += fuel;
@@ -247,7 +335,13 @@ async fn execute_step(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>)
         let left = step.alternatives.len() - alternative;
         let verdict = critic::decide(&critique, &settings, retries, backtracks, left);
         let score = critique.score;
-        ctx.emit(TraceEvent::Critiqued { step: step.id.clone(), attempt, critique: critique.clone(), verdict, previous_score: previous });
+        ctx.emit(TraceEvent::Critiqued {
+            step: step.id.clone(),
+            attempt,
+            critique: critique.clone(),
+            verdict,
+            previous_score: previous,
+        });
         match verdict {
             Verdict::Accept => {
                 return StepEnd::Accepted(match outcome {
@@ -290,7 +384,14 @@ fn cut(s: &str) -> String {
 
 fn run_id() -> String {
     let now = std::time::SystemTime::now();
-    let stamp = humantime::format_rfc3339_seconds(now).to_string().replace([':', '-'], "").replace('T', "-").trim_end_matches('Z').to_string();
-    let nanos = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace([':', '-'], "")
+        .replace('T', "-")
+        .trim_end_matches('Z')
+        .to_string();
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     format!("{stamp}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
 }

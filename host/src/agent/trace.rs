@@ -128,8 +128,14 @@ impl TraceWriter {
     pub fn create(dir: &Path) -> std::io::Result<TraceWriter> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("trace.jsonl");
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok(TraceWriter { path, file: Mutex::new(file) })
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(TraceWriter {
+            path,
+            file: Mutex::new(file),
+        })
     }
 
     /// The trace file.
@@ -141,7 +147,10 @@ impl TraceWriter {
     pub fn write(&self, line: &TraceLine) -> std::io::Result<()> {
         let mut bytes = serde_json::to_vec(line)?;
         bytes.push(b'\n');
-        let mut f = self.file.lock().map_err(|_| std::io::Error::other("trace writer poisoned"))?;
+        let mut f = self
+            .file
+            .lock()
+            .map_err(|_| std::io::Error::other("trace writer poisoned"))?;
         f.write_all(&bytes)
     }
 }
@@ -149,5 +158,8 @@ impl TraceWriter {
 /// Reads a trace file (lines that do not parse are skipped).
 pub fn read(path: &Path) -> std::io::Result<Vec<TraceLine>> {
     let text = std::fs::read_to_string(path)?;
-    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
 }

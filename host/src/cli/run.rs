@@ -49,14 +49,24 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         Err(e) => return fail(&e.to_string(), EXIT_USAGE),
     };
     let quiet = args.quiet;
-    let report = match run_plan(Arc::new(spud), plan, move |l| if !quiet { show(l) }).await {
+    let report = match run_plan(Arc::new(spud), plan, move |l| {
+        if !quiet {
+            show(l)
+        }
+    })
+    .await
+    {
         Ok(r) => r,
         Err(e) => return fail(&e.to_string(), 1),
     };
     if args.json {
         print_json(&report);
     } else {
-        println!("{:?}: report in {}", report.status, report.dir.join("report.md").display());
+        println!(
+            "{:?}: report in {}",
+            report.status,
+            report.dir.join("report.md").display()
+        );
     }
     match report.status {
         RunStatus::Done => 0,

@@ -26,7 +26,12 @@ pub enum RunsCommand {
 pub fn run(cmd: RunsCommand, home: &Home) -> i32 {
     let dir = home.root().join("runs");
     let mut ids: Vec<String> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().filter(|e| e.path().join("trace.jsonl").exists()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().join("trace.jsonl").exists())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     ids.sort();
     match cmd {
@@ -48,13 +53,23 @@ pub fn run(cmd: RunsCommand, home: &Home) -> i32 {
                 println!("no runs yet; start one with `spud run --plan FILE`");
             } else {
                 for r in rows {
-                    println!("{}  {:<16} {:>3} calls  {}", r["run"].as_str().unwrap_or(""), r["status"].as_str().unwrap_or(""), r["tool_calls"], r["goal"].as_str().unwrap_or(""));
+                    println!(
+                        "{}  {:<16} {:>3} calls  {}",
+                        r["run"].as_str().unwrap_or(""),
+                        r["status"].as_str().unwrap_or(""),
+                        r["tool_calls"],
+                        r["goal"].as_str().unwrap_or("")
+                    );
                 }
             }
             0
         }
         RunsCommand::Show { run, json } => {
-            let id = if run == "last" { ids.last().cloned().unwrap_or_default() } else { run.clone() };
+            let id = if run == "last" {
+                ids.last().cloned().unwrap_or_default()
+            } else {
+                run.clone()
+            };
             let path = dir.join(&id).join("trace.jsonl");
             let lines = match trace::read(&path) {
                 Ok(l) => l,

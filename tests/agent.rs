@@ -1,0 +1,155 @@
+//! The agent loop offline: the demo plan over the sample data with the first-party plugins and
+//! the real sandbox; budgets; failures that are information, not crashes.
+
+use spud::agent::{run_plan, Plan, RunStatus, TraceEvent, TraceLine};
+use spud::{Spud, SpudOptions};
+use spud_tests::{guest, home, workspace};
+use std::sync::{Arc, Mutex};
+
+async fn spud_with_plugins(h: &tempfile::TempDir) -> Arc<Spud> {
+    let policy = workspace().join("examples/policy.toml");
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().to_path_buf()),
+        policy: Some(policy),
+        principal: Some("agent".into()),
+    })
+    .unwrap();
+    for p in ["fs", "http", "json"] {
+        spud.add(&guest(p), None, None).await.unwrap();
+    }
+    Arc::new(spud)
+}
+
+async fn run(spud: Arc<Spud>, plan: Plan) -> (spud::agent::RunReport, Vec<TraceLine>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let report = run_plan(spud, plan, move |l| s.lock().unwrap().push(l.clone()))
+        .await
+        .unwrap();
+    let lines = seen.lock().unwrap().clone();
+    (report, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_plan_runs_in_parallel_backtracks_and_reports() {
+    let h = home();
+    let spud = spud_with_plugins(&h).await;
+    let plan = Plan::load(&workspace().join("examples/demo-plan.toml")).unwrap();
+    let (report, lines) = run(spud, plan).await;
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
+    assert_eq!(report.backtracks, 1);
+    assert_eq!(report.steps, 6);
+    assert_eq!(
+        report.results["low-stock"]["matches"][0]["value"]["name"],
+        "shallot"
+    );
+    assert_eq!(
+        report.results["note"]["document"]["status"],
+        "ready for review"
+    );
+
+    // inventory and notes have no dependencies: both start before either finishes.
+    let pos = |f: &dyn Fn(&TraceEvent) -> bool| lines.iter().position(|l| f(&l.event)).unwrap();
+    let started = |id: &'static str| move |e: &TraceEvent| matches!(e, TraceEvent::StepStarted { step, .. } if step == id);
+    let first_finish = pos(&|e| matches!(e, TraceEvent::StepFinished { .. }));
+    assert!(pos(&started("inventory")) < first_finish && pos(&started("notes")) < first_finish);
+
+    // The backtrack is recorded with the score before and after.
+    assert!(lines.iter().any(
+        |l| matches!(&l.event, TraceEvent::Critiqued { step, previous_score: Some(p), critique, .. }
+        if step == "low-stock" && *p < 0.7 && critique.score == 1.0)
+    ));
+
+    // The trace on disk is the same story, and the report was written.
+    let on_disk = spud::agent::trace::read(&report.dir.join("trace.jsonl")).unwrap();
+    assert_eq!(on_disk.len(), lines.len());
+    let md = std::fs::read_to_string(report.dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("alternative 1") && md.contains("shallot"),
+        "{md}"
+    );
+    let view = spud::agent::report::view(&on_disk);
+    assert_eq!(
+        (
+            view.corrections.total,
+            view.corrections.improved,
+            view.corrections.worsened
+        ),
+        (1, 1, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_end_the_run_cleanly() {
+    let h = home();
+    let spud = spud_with_plugins(&h).await;
+    let mut plan = Plan::load(&workspace().join("examples/demo-plan.toml")).unwrap();
+    plan.budget.max_steps = 3;
+    let (report, lines) = run(spud, plan).await;
+    assert_eq!(report.status, RunStatus::BudgetExhausted);
+    assert_eq!(report.steps, 3);
+    assert!(
+        report.results.contains_key("inventory"),
+        "partial results are kept"
+    );
+    assert!(lines.iter().any(
+        |l| matches!(&l.event, TraceEvent::BudgetExhausted { budget, .. } if budget == "max_steps")
+    ));
+    assert!(matches!(
+        lines.last().map(|l| &l.event),
+        Some(TraceEvent::Finished {
+            status: RunStatus::BudgetExhausted,
+            ..
+        })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_information_not_crashes() {
+    let h = home();
+    let spud = spud_with_plugins(&h).await;
+    let plan = Plan::parse(
+        r#"
+goal = "fail politely"
+[[steps]]
+id = "denied"
+tool = "http.fetch"
+args = { url = "https://example.com/" }
+[[steps]]
+id = "unknown"
+tool = "nope.nothing"
+[[steps]]
+id = "bad-args"
+tool = "fs.read"
+args = { path = 42 }
+[[steps]]
+id = "downstream"
+after = ["denied"]
+tool = "fs.list"
+args = { path = "/data" }
+"#,
+        "inline.toml",
+    )
+    .unwrap();
+    let (report, lines) = run(spud, plan).await;
+    assert_eq!(report.status, RunStatus::Failed);
+    assert!(
+        report.failed["denied"].contains("network = [\"https://example.com\"]"),
+        "{}",
+        report.failed["denied"]
+    );
+    assert!(
+        report.failed["unknown"].contains("nope.nothing"),
+        "{}",
+        report.failed["unknown"]
+    );
+    assert!(
+        report.failed["bad-args"].contains("invalid input"),
+        "{}",
+        report.failed["bad-args"]
+    );
+    assert_eq!(report.failed["downstream"], "step `denied` failed");
+    assert!(lines
+        .iter()
+        .any(|l| matches!(&l.event, TraceEvent::StepBlocked { step, .. } if step == "downstream")));
+}
