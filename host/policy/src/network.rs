@@ -125,7 +125,7 @@ impl HostPattern {
         use HostPattern::*;
         match (self, other) {
             (Any, x) | (x, Any) => Some(x.clone()),
-            (Ip(a), Ip(b)) => (a == b).then(|| Ip(*a)),
+            (Ip(a), Ip(b)) => (a == b).then_some(Ip(*a)),
             (Ip(_), _) | (_, Ip(_)) => None,
             (Exact(a), Exact(b)) => (a == b).then(|| Exact(a.clone())),
             (Exact(a), s @ Subdomains(_)) | (s @ Subdomains(_), Exact(a)) => {

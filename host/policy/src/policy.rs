@@ -230,13 +230,11 @@ impl Policy {
                     ));
                 }
                 let host = base.join(d.host.get_ref());
-                if check_dirs {
-                    if !host.is_dir() {
-                        return Err(at(
-                            d.host.span().start,
-                            format!("host directory `{}` does not exist", host.display()),
-                        ));
-                    }
+                if check_dirs && !host.is_dir() {
+                    return Err(at(
+                        d.host.span().start,
+                        format!("host directory `{}` does not exist", host.display()),
+                    ));
                 }
                 let host = std::fs::canonicalize(&host).unwrap_or(host);
                 files.push(DirGrant {

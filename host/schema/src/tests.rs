@@ -173,7 +173,7 @@ fn validates(schema: &Value, v: &Value) -> bool {
     }
     if let Some(max) = s.get("maximum") {
         let above = match (v.as_u64(), v.as_i64()) {
-            (Some(x), _) => max.as_u64().map_or(true, |m| x > m),
+            (Some(x), _) => max.as_u64().is_none_or(|m| x > m),
             (None, Some(x)) => max.as_i64().is_some_and(|m| x > m),
             _ => false,
         };
