@@ -2,20 +2,12 @@
 //! positions, the precompile cache, `grants`, and audit verification after tampering.
 
 use serde_json::Value;
-use spud_tests::{guest, home, workspace};
+use spud_tests::{guest, home, target_dir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn spud_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"));
-    let target = if target.is_absolute() {
-        target
-    } else {
-        workspace().join(target)
-    };
-    let bin = target.join("debug/spud");
+    let bin = target_dir().join("debug/spud");
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build -p spud` (scripts/test.sh does)",

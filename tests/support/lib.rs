@@ -15,17 +15,22 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Path of a built guest component (`fs`, `http`, `json`, `hostile`, `typed`).
-/// Guests are built by `scripts/build-guests.sh` (which `scripts/test.sh` runs first).
-pub fn guest(name: &str) -> PathBuf {
+/// cargo's target directory (`CARGO_TARGET_DIR`, else `<workspace>/target`).
+pub fn target_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"));
-    let target = if target.is_absolute() {
+    if target.is_absolute() {
         target
     } else {
         workspace().join(target)
-    };
+    }
+}
+
+/// Path of a built guest component (`fs`, `http`, `json`, `hostile`, `typed`).
+/// Guests are built by `scripts/build-guests.sh` (which `scripts/test.sh` runs first).
+pub fn guest(name: &str) -> PathBuf {
+    let target = target_dir();
     let p = target.join("guests").join(format!("{name}.wasm"));
     assert!(
         p.exists(),

@@ -95,16 +95,15 @@ impl Grant {
                 }
             }
         }
-        let mut network = Vec::new();
-        for w in &wanted.network {
-            let narrowed: Vec<_> = self.network.iter().filter_map(|p| p.intersect(w)).collect();
-            if narrowed.is_empty() {
-                missing.push(NotGranted::Network {
-                    pattern: w.to_string(),
-                });
-            }
-            network.extend(narrowed);
-        }
+        let network = meet_all(
+            &wanted.network,
+            &self.network,
+            NetPattern::intersect,
+            &mut missing,
+            |p| NotGranted::Network {
+                pattern: p.to_string(),
+            },
+        );
         let mut env = Vec::new();
         for w in &wanted.env {
             match self.env.iter().find(|p| p.name() == w.name()) {
@@ -114,21 +113,15 @@ impl Grant {
                 }),
             }
         }
-        let mut tcp = Vec::new();
-        for w in &wanted.sockets.tcp_connect {
-            let narrowed: Vec<_> = self
-                .sockets
-                .tcp_connect
-                .iter()
-                .filter_map(|p| p.intersect(w))
-                .collect();
-            if narrowed.is_empty() {
-                missing.push(NotGranted::TcpConnect {
-                    pattern: w.to_string(),
-                });
-            }
-            tcp.extend(narrowed);
-        }
+        let tcp = meet_all(
+            &wanted.sockets.tcp_connect,
+            &self.sockets.tcp_connect,
+            SocketPattern::intersect,
+            &mut missing,
+            |p| NotGranted::TcpConnect {
+                pattern: p.to_string(),
+            },
+        );
         if wanted.sockets.dns && !self.sockets.dns {
             missing.push(NotGranted::Dns);
         }
@@ -145,6 +138,30 @@ impl Grant {
         };
         (grant, missing)
     }
+}
+
+/// Each wanted pattern narrowed by every held pattern (`meet`), without duplicates; a wanted
+/// pattern that nothing held covers is reported through `missing`.
+fn meet_all<P: Clone + PartialEq>(
+    wanted: &[P],
+    held: &[P],
+    meet: impl Fn(&P, &P) -> Option<P>,
+    report: &mut Vec<NotGranted>,
+    missing: impl Fn(&P) -> NotGranted,
+) -> Vec<P> {
+    let mut out: Vec<P> = Vec::new();
+    for w in wanted {
+        let narrowed: Vec<P> = held.iter().filter_map(|h| meet(h, w)).collect();
+        if narrowed.is_empty() {
+            report.push(missing(w));
+        }
+        for n in narrowed {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
 }
 
 /// A requested capability the operator did not grant.
@@ -227,24 +244,15 @@ pub fn effective(plugin: &str, requests: &Requests, policy: &Policy) -> Effectiv
         }
     }
 
-    let mut network: Vec<NetPattern> = Vec::new();
-    for r in &requests.network {
-        let narrowed: Vec<_> = granted
-            .network
-            .iter()
-            .filter_map(|g| g.intersect(r))
-            .collect();
-        if narrowed.is_empty() {
-            not_granted.push(NotGranted::Network {
-                pattern: r.to_string(),
-            });
-        }
-        for n in narrowed {
-            if !network.contains(&n) {
-                network.push(n);
-            }
-        }
-    }
+    let network = meet_all(
+        &requests.network,
+        &granted.network,
+        NetPattern::intersect,
+        &mut not_granted,
+        |p| NotGranted::Network {
+            pattern: p.to_string(),
+        },
+    );
 
     let mut env = Vec::new();
     for name in &requests.env {
@@ -254,21 +262,15 @@ pub fn effective(plugin: &str, requests: &Requests, policy: &Policy) -> Effectiv
         }
     }
 
-    let mut tcp = Vec::new();
-    for r in &requests.sockets.tcp_connect {
-        let narrowed: Vec<_> = granted
-            .sockets
-            .tcp_connect
-            .iter()
-            .filter_map(|g| g.intersect(r))
-            .collect();
-        if narrowed.is_empty() {
-            not_granted.push(NotGranted::TcpConnect {
-                pattern: r.to_string(),
-            });
-        }
-        tcp.extend(narrowed);
-    }
+    let tcp = meet_all(
+        &requests.sockets.tcp_connect,
+        &granted.sockets.tcp_connect,
+        SocketPattern::intersect,
+        &mut not_granted,
+        |p| NotGranted::TcpConnect {
+            pattern: p.to_string(),
+        },
+    );
     if requests.sockets.dns && !granted.sockets.dns {
         not_granted.push(NotGranted::Dns);
     }

@@ -20,4 +20,6 @@ pub use manifest::{Access, FileRequest, Manifest, ManifestError, Requests, Socke
 pub use network::{
     is_public_address, HostPattern, NetPattern, PatternError, PortPattern, Scheme, SocketPattern,
 };
-pub use policy::{AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyError, ToolPolicy};
+pub use policy::{
+    line_col, AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyError, ToolPolicy,
+};

@@ -229,12 +229,11 @@ impl Plan {
     /// Parses and checks plan text; `file` is used in messages.
     pub fn parse(src: &str, file: &str) -> Result<Plan, PlanError> {
         let plan: Plan = toml::from_str(src).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start).min(src.len());
-            let before = &src[..offset];
+            let (line, column) = spud_policy::line_col(src, e.span().map_or(0, |s| s.start));
             PlanError::At {
                 file: file.into(),
-                line: before.matches('\n').count() + 1,
-                column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                line,
+                column,
                 message: e.message().to_string(),
             }
         })?;

@@ -157,27 +157,11 @@ impl Guest for Hostile {
     }
 
     fn flood_stdout(bytes: u64) -> u64 {
-        let line = [b'o'; 1023];
-        let mut out = std::io::stdout();
-        let mut written = 0;
-        while written < bytes {
-            let _ = out.write_all(&line);
-            let _ = out.write_all(b"\n");
-            written += 1024;
-        }
-        written
+        flood(&mut std::io::stdout(), b'o', bytes)
     }
 
     fn flood_stderr(bytes: u64) -> u64 {
-        let line = [b'e'; 1023];
-        let mut out = std::io::stderr();
-        let mut written = 0;
-        while written < bytes {
-            let _ = out.write_all(&line);
-            let _ = out.write_all(b"\n");
-            written += 1024;
-        }
-        written
+        flood(&mut std::io::stderr(), b'e', bytes)
     }
 
     fn huge_result(bytes: u64) -> String {
@@ -191,6 +175,19 @@ impl Guest for Hostile {
     fn counter() -> u32 {
         COUNTER.fetch_add(1, Ordering::SeqCst) + 1
     }
+}
+
+/// Writes 1 KiB lines of `fill` until `bytes` are written, ignoring errors (a full pipe must
+/// not stop the flood: the host is what has to cope).
+fn flood(out: &mut impl Write, fill: u8, bytes: u64) -> u64 {
+    let mut line = [fill; 1024];
+    line[1023] = b'\n';
+    let mut written = 0;
+    while written < bytes {
+        let _ = out.write_all(&line);
+        written += 1024;
+    }
+    written
 }
 
 export!(Hostile);
