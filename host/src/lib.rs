@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod home;
+pub mod model;
 pub mod runtime;
 pub mod sandbox;
 pub mod service;

@@ -215,3 +215,100 @@ pub mod bench_support {
         (measure(true), measure(false))
     }
 }
+
+/// A request the scripted model server received.
+#[derive(Debug, Clone)]
+pub struct ModelRequest {
+    /// Request line, e.g. `POST /v1/chat/completions HTTP/1.1`.
+    pub line: String,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// Body as JSON.
+    pub body: serde_json::Value,
+}
+
+/// A fake model API on 127.0.0.1 that answers each request with the next scripted response
+/// (status, extra headers, body) and records every request.
+pub struct ScriptedModel {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Requests received.
+    pub requests: Arc<Mutex<Vec<ModelRequest>>>,
+}
+
+impl ScriptedModel {
+    /// Starts the server with its script.
+    pub fn start(script: Vec<(u16, Vec<(&'static str, &'static str)>, String)>) -> ScriptedModel {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            let mut script = script.into_iter();
+            for stream in listener.incoming().flatten() {
+                let Some((status, headers, body)) = script.next() else {
+                    return;
+                };
+                let mut reader = BufReader::new(match stream.try_clone() {
+                    Ok(s) => s,
+                    Err(_) => return,
+                });
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let mut hs = Vec::new();
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim_end().split_once(':') {
+                        let k = k.to_ascii_lowercase();
+                        if k == "content-length" {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        hs.push((k, v.trim().to_string()));
+                    }
+                }
+                let mut buf = vec![0; length];
+                let _ = reader.read_exact(&mut buf);
+                seen.lock().expect("lock").push(ModelRequest {
+                    line: line.trim_end().to_string(),
+                    headers: hs,
+                    body: serde_json::from_slice(&buf).unwrap_or(serde_json::Value::Null),
+                });
+                let extra: String = headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}\r\n"))
+                    .collect();
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+                    body.len()
+                );
+                let mut stream = stream;
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        ScriptedModel { addr, requests }
+    }
+
+    /// `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// A Chat Completions answer whose message content is `content` (serialized as a string).
+    pub fn chat_answer(
+        content: &serde_json::Value,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    ) -> String {
+        serde_json::json!({
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content.to_string()}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        })
+        .to_string()
+    }
+}

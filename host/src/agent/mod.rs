@@ -3,6 +3,7 @@
 
 pub mod critic;
 pub mod plan;
+pub mod planner;
 pub mod refs;
 pub mod report;
 pub mod run;

@@ -237,14 +237,18 @@ impl Plan {
                 message: e.message().to_string(),
             }
         })?;
-        plan.check().map_err(|message| PlanError::Invalid {
+        plan.validate().map_err(|message| PlanError::Invalid {
             file: file.into(),
             message,
         })?;
         Ok(plan)
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// Checks ids, dependencies, references and cycles; the error says what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.steps.is_empty() {
+            return Err("a plan needs at least one step".into());
+        }
         let mut ids = BTreeSet::new();
         for s in &self.steps {
             if s.id.is_empty()

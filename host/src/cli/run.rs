@@ -1,16 +1,39 @@
-//! `spud run --plan FILE`: the agent loop on a plan file, shown live.
+//! `spud run --plan FILE` (offline) or `spud run "GOAL" --model openai:MODEL`: the agent loop,
+//! shown live.
 
 use super::{fail, print_json, EXIT_USAGE};
+use spud::agent::plan::Budget;
+use spud::agent::planner::run_goal;
 use spud::agent::{run_plan, Plan, RunStatus, TraceEvent, TraceLine};
+use spud::model::{ModelConfig, OpenAiChat};
 use spud::Spud;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["plan", "goal"])))]
 pub struct RunArgs {
     /// Plan file (TOML): goal, steps, tool calls, expectations, alternatives, budget.
     #[arg(long)]
-    plan: PathBuf,
+    plan: Option<PathBuf>,
+    /// A goal for the model to plan (needs --model).
+    goal: Option<String>,
+    /// `openai:MODEL` — any OpenAI-compatible Chat Completions API (OpenAI, Ollama, vLLM,
+    /// llama.cpp server, LM Studio).
+    #[arg(long, requires = "goal")]
+    model: Option<String>,
+    /// API base URL.
+    #[arg(long, default_value = "https://api.openai.com/v1")]
+    base_url: String,
+    /// Environment variable that holds the API key (none for local servers).
+    #[arg(long)]
+    api_key_env: Option<String>,
+    /// Re-plans after a failed run.
+    #[arg(long, default_value_t = 2)]
+    max_replans: u32,
+    /// Planning token budget (input + output).
+    #[arg(long, default_value_t = 200_000)]
+    max_tokens: u64,
     /// Print the run's report as JSON at the end (progress still goes to stderr).
     #[arg(long)]
     json: bool,
@@ -44,31 +67,75 @@ fn show(line: &TraceLine) {
 }
 
 pub async fn run(spud: Spud, args: RunArgs) -> i32 {
-    let plan = match Plan::load(&args.plan) {
-        Ok(p) => p,
-        Err(e) => return fail(&e.to_string(), EXIT_USAGE),
-    };
     let quiet = args.quiet;
-    let report = match run_plan(Arc::new(spud), plan, move |l| {
+    let observer = move |l: &TraceLine| {
         if !quiet {
             show(l)
         }
-    })
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => return fail(&e.to_string(), 1),
+    };
+    let spud = Arc::new(spud);
+    let (status, dir, json) = if let Some(path) = &args.plan {
+        let plan = match Plan::load(path) {
+            Ok(p) => p,
+            Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+        };
+        match run_plan(spud, plan, observer).await {
+            Ok(r) => (
+                r.status,
+                r.dir.clone(),
+                serde_json::to_value(&r).unwrap_or_default(),
+            ),
+            Err(e) => return fail(&e.to_string(), 1),
+        }
+    } else {
+        let goal = args.goal.clone().unwrap_or_default();
+        let Some(model) = args.model.as_deref() else {
+            return fail(
+                "a goal needs --model openai:MODEL (or use --plan FILE to run offline)",
+                EXIT_USAGE,
+            );
+        };
+        let Some(name) = model.strip_prefix("openai:") else {
+            return fail(
+                &format!("unknown provider in `{model}`; supported: openai:MODEL"),
+                EXIT_USAGE,
+            );
+        };
+        let config = ModelConfig {
+            model: name.to_string(),
+            base_url: args.base_url.clone(),
+            api_key_env: args.api_key_env.clone(),
+            timeout_ms: 60_000,
+            max_attempts: 4,
+        };
+        let provider = match OpenAiChat::new(config) {
+            Ok(p) => p,
+            Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+        };
+        match run_goal(
+            spud,
+            &provider,
+            &goal,
+            Budget::default(),
+            args.max_replans,
+            args.max_tokens,
+            observer,
+        )
+        .await
+        {
+            Ok(r) => {
+                let dir = r.runs.last().map(|x| x.dir.clone()).unwrap_or_default();
+                (r.status, dir, serde_json::to_value(&r).unwrap_or_default())
+            }
+            Err(e) => return fail(&e.to_string(), 1),
+        }
     };
     if args.json {
-        print_json(&report);
+        print_json(&json);
     } else {
-        println!(
-            "{:?}: report in {}",
-            report.status,
-            report.dir.join("report.md").display()
-        );
+        println!("{status:?}: report in {}", dir.join("report.md").display());
     }
-    match report.status {
+    match status {
         RunStatus::Done => 0,
         RunStatus::Failed => 1,
         RunStatus::BudgetExhausted => 4,

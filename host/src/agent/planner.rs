@@ -1,0 +1,174 @@
+//! The model planner: asks a model for a plan (JSON Schema enforced) from the goal and the
+//! tools' names, descriptions and input schemas; runs it with the same executor as plan files;
+//! when the run fails, asks again with what happened (re-planning), within a token budget.
+
+use super::plan::{Budget, Plan};
+use super::run::{run_plan, AgentError, RunReport};
+use super::trace::{RunStatus, TraceLine};
+use crate::model::{ModelError, Provider, Usage};
+use crate::Spud;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Why a goal could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum PlannerError {
+    /// The model could not be asked.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The model's plans kept being invalid.
+    #[error("the model's plan is invalid: {0}")]
+    InvalidPlan(String),
+    /// The run could not be traced.
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+}
+
+/// What a goal run produced: every plan's run, and the tokens used.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GoalReport {
+    /// One run per plan (the first, then each re-plan).
+    pub runs: Vec<RunReport>,
+    /// Tokens used by planning.
+    pub usage: Usage,
+    /// How the goal ended.
+    pub status: RunStatus,
+}
+
+/// The JSON Schema plans must match.
+pub fn plan_schema() -> Value {
+    let expect = json!({"type": "object", "properties": {
+        "contains": {"type": "string"}, "path": {"type": "string"}, "min": {"type": "integer", "minimum": 0},
+        "outcome": {"type": "string"}}, "additionalProperties": false});
+    json!({
+        "type": "object",
+        "required": ["steps"],
+        "additionalProperties": false,
+        "properties": {
+            "goal": {"type": "string"},
+            "steps": {"type": "array", "minItems": 1, "items": {
+                "type": "object",
+                "required": ["id", "tool"],
+                "additionalProperties": false,
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+                    "goal": {"type": "string"},
+                    "after": {"type": "array", "items": {"type": "string"}},
+                    "tool": {"type": "string"},
+                    "args": {"type": "object"},
+                    "expect": expect,
+                    "alternatives": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+                        "properties": {"tool": {"type": "string"}, "args": {"type": "object"}, "expect": expect}}}
+                }
+            }}
+        }
+    })
+}
+
+fn system_prompt(spud: &Spud) -> String {
+    let reg = spud.registry();
+    let tools: Vec<Value> = reg
+        .plugins
+        .values()
+        .flat_map(|e| e.tools.iter())
+        .filter(|t| t.unavailable.is_none())
+        .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+        .collect();
+    format!(
+        "You are the planner of spud, an agent that runs sandboxed tools. Split the user's goal into steps. \
+Each step calls one tool with arguments matching its input schema. Steps run as soon as the steps in `after` are done, \
+so independent steps run in parallel. An argument string \"${{id.field}}\" is replaced by that field of step `id`'s result \
+(add `|json` to parse a string as JSON); list `id` in `after`. Give each step an `expect` the result must meet \
+(`contains` text, or a JSONPath `path` with at least `min` matches) and `alternatives` to try when it does not. \
+Answer with the plan as JSON only.\n\nTools:\n{}",
+        serde_json::to_string_pretty(&tools).unwrap_or_default()
+    )
+}
+
+/// Asks for a plan; an invalid plan is sent back once with the reason.
+pub async fn plan(
+    provider: &dyn Provider,
+    spud: &Spud,
+    goal: &str,
+    context: &str,
+    budget: Budget,
+) -> Result<(Plan, Usage), PlannerError> {
+    let system = system_prompt(spud);
+    let mut user = format!("Goal: {goal}\n{context}");
+    let mut usage = Usage::default();
+    for _ in 0..2 {
+        let (doc, u) = provider
+            .complete_json(&system, &user, "plan", &plan_schema())
+            .await?;
+        usage.input_tokens += u.input_tokens;
+        usage.output_tokens += u.output_tokens;
+        let mut doc = doc;
+        if let Value::Object(m) = &mut doc {
+            m.entry("goal")
+                .or_insert_with(|| Value::String(goal.to_string()));
+        }
+        let checked = serde_json::from_value::<Plan>(doc.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|mut p| {
+                p.budget = budget;
+                p.validate().map(|()| p)
+            });
+        match checked {
+            Ok(p) => return Ok((p, usage)),
+            Err(e) => user = format!("Goal: {goal}\n{context}\nYour previous plan was invalid: {e}\nPrevious plan: {doc}"),
+        }
+    }
+    Err(PlannerError::InvalidPlan(user))
+}
+
+/// Plans `goal` with the model, runs the plan, and re-plans after a failed run, at most
+/// `max_replans` times and within `max_tokens` of planning.
+pub async fn run_goal(
+    spud: Arc<Spud>,
+    provider: &dyn Provider,
+    goal: &str,
+    budget: Budget,
+    max_replans: u32,
+    max_tokens: u64,
+    observer: impl Fn(&TraceLine) + Send + Sync + Clone + 'static,
+) -> Result<GoalReport, PlannerError> {
+    let mut runs: Vec<RunReport> = Vec::new();
+    let mut usage = Usage::default();
+    let mut context = String::new();
+    for _ in 0..=max_replans {
+        if usage.input_tokens + usage.output_tokens >= max_tokens {
+            return Ok(GoalReport {
+                runs,
+                usage,
+                status: RunStatus::BudgetExhausted,
+            });
+        }
+        let (p, u) = plan(provider, &spud, goal, &context, budget).await?;
+        usage.input_tokens += u.input_tokens;
+        usage.output_tokens += u.output_tokens;
+        let report = run_plan(spud.clone(), p, observer.clone()).await?;
+        let status = report.status;
+        context = format!(
+            "A previous plan ran with status {status:?}.\nAccepted results: {}\nFailed steps: {}\nMake a new plan for what is still missing.",
+            cut(&serde_json::to_string(&report.results).unwrap_or_default()),
+            serde_json::to_string(&report.failed).unwrap_or_default()
+        );
+        runs.push(report);
+        if status != RunStatus::Failed {
+            return Ok(GoalReport {
+                runs,
+                usage,
+                status,
+            });
+        }
+    }
+    Ok(GoalReport {
+        runs,
+        usage,
+        status: RunStatus::Failed,
+    })
+}
+
+fn cut(s: &str) -> String {
+    s.chars().take(4000).collect()
+}

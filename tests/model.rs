@@ -1,0 +1,232 @@
+//! The model planner against a scripted Chat Completions server on 127.0.0.1 that records what
+//! spud sends: a planned run, retries on 429 with Retry-After, bad keys and unknown models, and
+//! re-planning after a failed run.
+
+use serde_json::json;
+use spud::agent::plan::Budget;
+use spud::agent::planner::run_goal;
+use spud::agent::RunStatus;
+use spud::model::{ModelConfig, ModelError, OpenAiChat};
+use spud::{Spud, SpudOptions};
+use spud_tests::{guest, home, workspace, ScriptedModel};
+use std::sync::Arc;
+
+async fn spud(h: &tempfile::TempDir) -> Arc<Spud> {
+    let policy = workspace().join("examples/policy.toml");
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().to_path_buf()),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    for p in ["fs", "json"] {
+        spud.add(&guest(p), None, None).await.unwrap();
+    }
+    Arc::new(spud)
+}
+
+fn provider(server: &ScriptedModel, key_env: Option<&str>) -> OpenAiChat {
+    OpenAiChat::new(ModelConfig {
+        model: "planner-1".into(),
+        base_url: server.base_url(),
+        api_key_env: key_env.map(str::to_string),
+        timeout_ms: 10_000,
+        max_attempts: 3,
+    })
+    .unwrap()
+}
+
+fn good_plan() -> serde_json::Value {
+    json!({"steps": [
+        {"id": "read", "tool": "fs.read", "args": {"path": "/data/inventory.json"}, "expect": {"contains": "items"}},
+        {"id": "notes", "tool": "fs.search", "args": {"path": "/data", "pattern": "TODO"}, "expect": {"path": "$.matches[*]", "min": 1}},
+        {"id": "names", "after": ["read"], "tool": "json.query",
+         "args": {"document": "${read.content|json}", "path": "$.items[*].name"}, "expect": {"path": "$.matches[*]", "min": 3}}
+    ]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_run_and_what_spud_sends() {
+    std::env::set_var("SPUD_TEST_MODEL_KEY", "sk-test-123");
+    let h = home();
+    let spud = spud(&h).await;
+    let server = ScriptedModel::start(vec![
+        (
+            429,
+            vec![("Retry-After", "0")],
+            r#"{"error": {"message": "slow down"}}"#.into(),
+        ),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_answer(&good_plan(), 900, 120),
+        ),
+    ]);
+    let p = provider(&server, Some("SPUD_TEST_MODEL_KEY"));
+    let report = run_goal(
+        spud,
+        &p,
+        "List the items and the to-dos",
+        Budget::default(),
+        1,
+        100_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.status, RunStatus::Done);
+    assert_eq!(report.runs.len(), 1);
+    assert_eq!(
+        report.runs[0].results["names"]["matches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        (report.usage.input_tokens, report.usage.output_tokens),
+        (900, 120)
+    );
+
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "the 429 was retried once");
+    let r = &requests[1];
+    assert_eq!(r.line, "POST /v1/chat/completions HTTP/1.1");
+    assert!(r
+        .headers
+        .iter()
+        .any(|(k, v)| k == "authorization" && v == "Bearer sk-test-123"));
+    assert_eq!(r.body["model"], "planner-1");
+    assert_eq!(r.body["response_format"]["type"], "json_schema");
+    assert_eq!(
+        r.body["response_format"]["json_schema"]["schema"]["required"],
+        json!(["steps"])
+    );
+    let system = r.body["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.contains("fs.read")
+            && system.contains("json.query")
+            && system.contains("input_schema")
+    );
+    assert!(r.body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("List the items and the to-dos"));
+    // The key never reaches the trace.
+    let trace = std::fs::read_to_string(report.runs[0].dir.join("trace.jsonl")).unwrap();
+    assert!(!trace.contains("sk-test-123"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_keys_and_unknown_models_are_clear_errors() {
+    let h = home();
+    let spud = spud(&h).await;
+    let server = ScriptedModel::start(vec![
+        (
+            401,
+            vec![],
+            r#"{"error": {"message": "invalid api key"}}"#.into(),
+        ),
+        (
+            404,
+            vec![],
+            r#"{"error": {"message": "model not found"}}"#.into(),
+        ),
+        (
+            400,
+            vec![],
+            r#"{"error": {"code": "context_length_exceeded"}}"#.into(),
+        ),
+    ]);
+    let p = provider(&server, None);
+    let run = |spud: Arc<Spud>| async move {
+        run_goal(spud, &p, "g", Budget::default(), 0, 1000, |_| {}).await
+    };
+    let e = run(spud.clone()).await.unwrap_err().to_string();
+    assert!(e.contains("refused the key"), "{e}");
+    let p = provider(&server, None);
+    let e = run_goal(spud.clone(), &p, "g", Budget::default(), 0, 1000, |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("does not know model `planner-1`"), "{e}");
+    let e = run_goal(spud.clone(), &p, "g", Budget::default(), 0, 1000, |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("context window"), "{e}");
+    let missing = OpenAiChat::new(ModelConfig {
+        model: "m".into(),
+        base_url: server.base_url(),
+        api_key_env: Some("SPUD_TEST_NO_SUCH_VAR".into()),
+        timeout_ms: 1000,
+        max_attempts: 1,
+    })
+    .unwrap();
+    let e = run_goal(spud, &missing, "g", Budget::default(), 0, 1000, |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            spud::agent::planner::PlannerError::Model(ModelError::MissingKey(_))
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_replanned_with_what_happened() {
+    let h = home();
+    let spud = spud(&h).await;
+    let failing = json!({"steps": [{"id": "read", "tool": "fs.read", "args": {"path": "/data/missing.json"}}]});
+    let server = ScriptedModel::start(vec![
+        (200, vec![], ScriptedModel::chat_answer(&failing, 100, 10)),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_answer(&good_plan(), 200, 20),
+        ),
+    ]);
+    let p = provider(&server, None);
+    let report = run_goal(
+        spud,
+        &p,
+        "Read the inventory",
+        Budget::default(),
+        2,
+        100_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.status, RunStatus::Done);
+    assert_eq!(report.runs.len(), 2);
+    assert_eq!(report.runs[0].status, RunStatus::Failed);
+    let requests = server.requests.lock().unwrap().clone();
+    let second = requests[1].body["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        second.contains("Failed steps") && second.contains("missing.json"),
+        "{second}"
+    );
+    assert_eq!(report.usage.input_tokens, 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_budget_stops_replanning() {
+    let h = home();
+    let spud = spud(&h).await;
+    let failing = json!({"steps": [{"id": "read", "tool": "fs.read", "args": {"path": "/data/missing.json"}}]});
+    let server = ScriptedModel::start(vec![(
+        200,
+        vec![],
+        ScriptedModel::chat_answer(&failing, 5000, 10),
+    )]);
+    let p = provider(&server, None);
+    let report = run_goal(spud, &p, "g", Budget::default(), 5, 1000, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::BudgetExhausted);
+    assert_eq!(report.runs.len(), 1);
+    assert_eq!(server.requests.lock().unwrap().len(), 1);
+}
