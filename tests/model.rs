@@ -230,3 +230,115 @@ async fn the_token_budget_stops_replanning() {
     assert_eq!(report.runs.len(), 1);
     assert_eq!(server.requests.lock().unwrap().len(), 1);
 }
+
+fn config(server: &ScriptedModel, key_env: Option<&str>) -> ModelConfig {
+    ModelConfig {
+        model: String::new(),
+        base_url: server.base_url(),
+        api_key_env: key_env.map(str::to_string),
+        timeout_ms: 10_000,
+        max_attempts: 3,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_messages_wire_format() {
+    std::env::set_var("SPUD_TEST_ANTHROPIC_KEY", "ak-test");
+    let h = home();
+    let spud = spud(&h).await;
+    let answer = json!({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+        "content": [{"type": "text", "text": "Here is the plan."}, {"type": "tool_use", "id": "tu_1", "name": "plan", "input": good_plan()}],
+        "stop_reason": "tool_use", "usage": {"input_tokens": 700, "output_tokens": 90}
+    });
+    let server = ScriptedModel::start(vec![
+        (
+            529,
+            vec![],
+            r#"{"type": "error", "error": {"type": "overloaded_error"}}"#.into(),
+        ),
+        (200, vec![], answer.to_string()),
+    ]);
+    let p = spud::model::provider(
+        "anthropic:claude-test",
+        config(&server, Some("SPUD_TEST_ANTHROPIC_KEY")),
+    )
+    .unwrap();
+    let report = run_goal(
+        spud,
+        p.as_ref(),
+        "List the items",
+        Budget::default(),
+        0,
+        100_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.status, RunStatus::Done);
+    assert_eq!(
+        (report.usage.input_tokens, report.usage.output_tokens),
+        (700, 90)
+    );
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "529 overloaded is retried");
+    let r = &requests[1];
+    assert_eq!(r.line, "POST /v1/messages HTTP/1.1");
+    assert!(r
+        .headers
+        .iter()
+        .any(|(k, v)| k == "x-api-key" && v == "ak-test"));
+    assert!(r
+        .headers
+        .iter()
+        .any(|(k, v)| k == "anthropic-version" && v == "2023-06-01"));
+    assert_eq!(r.body["model"], "claude-test");
+    assert_eq!(
+        r.body["tool_choice"],
+        json!({"type": "tool", "name": "plan"})
+    );
+    assert_eq!(
+        r.body["tools"][0]["input_schema"]["required"],
+        json!(["steps"])
+    );
+    assert!(r.body["system"].as_str().unwrap().contains("fs.search"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_responses_wire_format() {
+    let h = home();
+    let spud = spud(&h).await;
+    let answer = json!({
+        "id": "resp_1", "object": "response", "status": "completed",
+        "output": [
+            {"type": "reasoning", "id": "rs_1", "summary": []},
+            {"type": "message", "id": "msg_1", "role": "assistant", "content": [{"type": "output_text", "text": good_plan().to_string()}]}
+        ],
+        "usage": {"input_tokens": 640, "output_tokens": 75}
+    });
+    let server = ScriptedModel::start(vec![(200, vec![], answer.to_string())]);
+    let p = spud::model::provider("openai-responses:gpt-test", config(&server, None)).unwrap();
+    let report = run_goal(
+        spud,
+        p.as_ref(),
+        "List the items",
+        Budget::default(),
+        0,
+        100_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.status, RunStatus::Done);
+    assert_eq!(report.usage.input_tokens, 640);
+    let r = server.requests.lock().unwrap()[0].clone();
+    assert_eq!(r.line, "POST /v1/responses HTTP/1.1");
+    assert_eq!(r.body["model"], "gpt-test");
+    assert_eq!(r.body["text"]["format"]["type"], "json_schema");
+    assert!(r.body["instructions"]
+        .as_str()
+        .unwrap()
+        .contains("json.query"));
+    assert_eq!(r.body["input"][0]["role"], "user");
+    assert!(spud::model::provider("gemini:x", config(&server, None)).is_err());
+}

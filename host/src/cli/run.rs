@@ -5,7 +5,7 @@ use super::{fail, print_json, EXIT_USAGE};
 use spud::agent::plan::Budget;
 use spud::agent::planner::run_goal;
 use spud::agent::{run_plan, Plan, RunStatus, TraceEvent, TraceLine};
-use spud::model::{ModelConfig, OpenAiChat};
+use spud::model::ModelConfig;
 use spud::Spud;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,8 +18,8 @@ pub struct RunArgs {
     plan: Option<PathBuf>,
     /// A goal for the model to plan (needs --model).
     goal: Option<String>,
-    /// `openai:MODEL` — any OpenAI-compatible Chat Completions API (OpenAI, Ollama, vLLM,
-    /// llama.cpp server, LM Studio).
+    /// `openai:MODEL` (Chat Completions: OpenAI, Ollama, vLLM, llama.cpp server, LM Studio),
+    /// `openai-responses:MODEL` or `anthropic:MODEL`. Set --base-url for non-OpenAI APIs.
     #[arg(long, requires = "goal")]
     model: Option<String>,
     /// API base URL.
@@ -95,26 +95,20 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
                 EXIT_USAGE,
             );
         };
-        let Some(name) = model.strip_prefix("openai:") else {
-            return fail(
-                &format!("unknown provider in `{model}`; supported: openai:MODEL"),
-                EXIT_USAGE,
-            );
-        };
         let config = ModelConfig {
-            model: name.to_string(),
+            model: String::new(),
             base_url: args.base_url.clone(),
             api_key_env: args.api_key_env.clone(),
             timeout_ms: 60_000,
             max_attempts: 4,
         };
-        let provider = match OpenAiChat::new(config) {
+        let provider = match spud::model::provider(model, config) {
             Ok(p) => p,
             Err(e) => return fail(&e.to_string(), EXIT_USAGE),
         };
         match run_goal(
             spud,
-            &provider,
+            provider.as_ref(),
             &goal,
             Budget::default(),
             args.max_replans,

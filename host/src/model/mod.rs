@@ -2,14 +2,39 @@
 //! document that matches a JSON Schema (the planner's plan), and reports token usage.
 //!
 //! Providers: OpenAI-compatible Chat Completions (`openai`: OpenAI, Ollama, vLLM, llama.cpp's
-//! server, LM Studio through `base_url`). Requests time out; 429 and 5xx are retried with
+//! server, LM Studio through `base_url`), the OpenAI Responses API (`openai-responses`) and
+//! Anthropic Messages (`anthropic`). Requests time out; 429 and 5xx are retried with
 //! exponential backoff that honors `Retry-After`; bad keys, unknown models and context
 //! overflow are distinct errors. API keys are read from the environment variable the config
 //! names and never logged or written to traces.
 
+mod anthropic;
 mod openai;
+mod transport;
 
-pub use openai::OpenAiChat;
+pub use anthropic::Anthropic;
+pub use openai::{OpenAiChat, OpenAiResponses};
+
+/// Builds the provider named by `spec` (`openai:MODEL`, `openai-responses:MODEL`,
+/// `anthropic:MODEL`) with `config`'s other settings.
+pub fn provider(spec: &str, mut config: ModelConfig) -> Result<Box<dyn Provider>, ModelError> {
+    let (kind, model) = spec.split_once(':').ok_or_else(|| {
+        ModelError::Protocol(format!(
+            "`{spec}` is not provider:model (openai, openai-responses, anthropic)"
+        ))
+    })?;
+    config.model = model.to_string();
+    Ok(match kind {
+        "openai" => Box::new(OpenAiChat::new(config)?),
+        "openai-responses" => Box::new(OpenAiResponses::new(config)?),
+        "anthropic" => Box::new(Anthropic::new(config)?),
+        other => {
+            return Err(ModelError::Protocol(format!(
+                "unknown provider `{other}` (openai, openai-responses, anthropic)"
+            )))
+        }
+    })
+}
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
