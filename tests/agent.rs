@@ -153,3 +153,29 @@ args = { path = "/data" }
         .iter()
         .any(|l| matches!(&l.event, TraceEvent::StepBlocked { step, .. } if step == "downstream")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_steps_overlap_proven_by_a_barrier() {
+    // Three steps without dependencies each call a server that answers only when all three
+    // are waiting at once: the run succeeds only if the calls overlap.
+    let h = home();
+    let server = spud_tests::TestServer::start();
+    let policy = spud_tests::write_policy(
+        h.path(),
+        &format!("[tools.http]\nnetwork = [\"{}\"]\n", server.url()),
+    );
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().join("spud")),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    spud.add(&guest("http"), None, None).await.unwrap();
+    let steps: String = (0..3)
+        .map(|i| format!("[[steps]]\nid = \"s{i}\"\ntool = \"http.fetch\"\nargs = {{ url = \"{}/barrier/3\" }}\nexpect = {{ contains = \"released\" }}\n", server.url()))
+        .collect();
+    let plan = Plan::parse(&format!("goal = \"overlap\"\n{steps}"), "barrier.toml").unwrap();
+    let (report, _) = run(Arc::new(spud), plan).await;
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
+    assert_eq!(report.steps, 3);
+}

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -58,7 +58,9 @@ pub struct SeenRequest {
 }
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 for tests. `GET /redirect?to=URL` answers 302 to URL;
-/// everything else answers 200 with body `hello from test server`.
+/// `GET /barrier/N` answers only once N such requests are waiting at the same time (504 after
+/// 10 s), which proves calls overlap without measuring time; everything else answers 200 with
+/// body `hello from test server`.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
@@ -75,10 +77,11 @@ impl TestServer {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let hits = Arc::new(AtomicUsize::new(0));
         let (s, h) = (seen.clone(), hits.clone());
+        let barrier: Arc<(Mutex<usize>, Condvar)> = Arc::default();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (s, h) = (s.clone(), h.clone());
-                std::thread::spawn(move || serve(stream, &s, &h));
+                let (s, h, b) = (s.clone(), h.clone(), barrier.clone());
+                std::thread::spawn(move || serve(stream, &s, &h, &b));
             }
         });
         TestServer { addr, seen, hits }
@@ -95,7 +98,12 @@ impl TestServer {
     }
 }
 
-fn serve(stream: TcpStream, seen: &Mutex<Vec<SeenRequest>>, hits: &AtomicUsize) {
+fn serve(
+    stream: TcpStream,
+    seen: &Mutex<Vec<SeenRequest>>,
+    hits: &AtomicUsize,
+    barrier: &(Mutex<usize>, Condvar),
+) {
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
         Err(_) => return,
@@ -133,6 +141,32 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<SeenRequest>>, hits: &AtomicUsize) 
         let path = line.split(' ').nth(1).unwrap_or("/").to_string();
         seen.lock().expect("lock").push(SeenRequest { line, host });
         hits.fetch_add(1, Ordering::SeqCst);
+        if let Some(n) = path
+            .strip_prefix("/barrier/")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            let (count, cv) = barrier;
+            let mut arrived = count.lock().expect("lock");
+            *arrived += 1;
+            cv.notify_all();
+            let (arrived, timeout) = cv
+                .wait_timeout_while(arrived, std::time::Duration::from_secs(10), |a| *a < n)
+                .expect("lock");
+            drop(arrived);
+            let (status, body) = if timeout.timed_out() {
+                ("504 Gateway Timeout", "barrier timed out")
+            } else {
+                ("200 OK", "released")
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         let response = match path.split_once("/redirect?to=") {
             Some((_, to)) => {
                 format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
