@@ -342,3 +342,101 @@ async fn openai_responses_wire_format() {
     assert_eq!(r.body["input"][0]["role"], "user");
     assert!(spud::model::provider("gemini:x", config(&server, None)).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_arguments_go_back_and_the_model_corrects() {
+    let h = home();
+    let spud = spud(&h).await;
+    let malformed = json!({"steps": [{"id": "read", "tool": "fs.read", "args": {"path": 42}}]});
+    let server = ScriptedModel::start(vec![
+        (200, vec![], ScriptedModel::chat_answer(&malformed, 10, 10)),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_answer(&good_plan(), 10, 10),
+        ),
+    ]);
+    let p = provider(&server, None);
+    let report = run_goal(
+        spud,
+        &p,
+        "Read the inventory",
+        Budget::default(),
+        1,
+        100_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.status, RunStatus::Done);
+    let second = server.requests.lock().unwrap()[1].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        second.contains("invalid input") && second.contains("expected a string"),
+        "{second}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_plan_goes_back_once_with_the_reason() {
+    let h = home();
+    let spud = spud(&h).await;
+    let cyclic = json!({"steps": [
+        {"id": "a", "after": ["b"], "tool": "fs.list", "args": {"path": "/data"}},
+        {"id": "b", "after": ["a"], "tool": "fs.list", "args": {"path": "/data"}}
+    ]});
+    let server = ScriptedModel::start(vec![
+        (200, vec![], ScriptedModel::chat_answer(&cyclic, 10, 10)),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_answer(&good_plan(), 10, 10),
+        ),
+    ]);
+    let p = provider(&server, None);
+    let report = run_goal(spud, &p, "g", Budget::default(), 0, 100_000, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Done);
+    let second = server.requests.lock().unwrap()[1].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        second.contains("previous plan was invalid") && second.contains("cycle"),
+        "{second}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_outage_mid_run_fails_cleanly_and_keeps_the_trace() {
+    let h = home();
+    let spud = spud(&h).await;
+    let failing = json!({"steps": [{"id": "read", "tool": "fs.read", "args": {"path": "/data/missing.json"}}]});
+    // One answer, then the server is gone.
+    let server = ScriptedModel::start(vec![(
+        200,
+        vec![],
+        ScriptedModel::chat_answer(&failing, 10, 10),
+    )]);
+    let mut cfg = config(&server, None);
+    cfg.max_attempts = 2;
+    let p = spud::model::provider("openai:m", cfg).unwrap();
+    let report = run_goal(spud, p.as_ref(), "g", Budget::default(), 2, 100_000, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Failed);
+    assert!(
+        report
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("kept failing"),
+        "{:?}",
+        report.error
+    );
+    assert_eq!(report.runs.len(), 1);
+    assert!(report.runs[0].dir.join("trace.jsonl").exists());
+}

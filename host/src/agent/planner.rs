@@ -33,6 +33,10 @@ pub struct GoalReport {
     pub usage: Usage,
     /// How the goal ended.
     pub status: RunStatus,
+    /// Why planning stopped, when the provider failed after at least one run (the runs and their
+    /// traces are kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The JSON Schema plans must match.
@@ -141,9 +145,22 @@ pub async fn run_goal(
                 runs,
                 usage,
                 status: RunStatus::BudgetExhausted,
+                error: None,
             });
         }
-        let (p, u) = plan(provider, &spud, goal, &context, budget).await?;
+        let (p, u) = match plan(provider, &spud, goal, &context, budget).await {
+            Ok(x) => x,
+            // A provider that fails mid-run ends the goal cleanly; earlier runs keep their traces.
+            Err(e) if !runs.is_empty() => {
+                return Ok(GoalReport {
+                    runs,
+                    usage,
+                    status: RunStatus::Failed,
+                    error: Some(e.to_string()),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         usage.input_tokens += u.input_tokens;
         usage.output_tokens += u.output_tokens;
         let report = run_plan(spud.clone(), p, observer.clone()).await?;
@@ -159,6 +176,7 @@ pub async fn run_goal(
                 runs,
                 usage,
                 status,
+                error: None,
             });
         }
     }
@@ -166,6 +184,7 @@ pub async fn run_goal(
         runs,
         usage,
         status: RunStatus::Failed,
+        error: None,
     })
 }
 
