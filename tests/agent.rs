@@ -179,3 +179,75 @@ async fn independent_steps_overlap_proven_by_a_barrier() {
     assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
     assert_eq!(report.steps, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn critic_rejects_retries_then_backtracks_to_success() {
+    let h = home();
+    let spud = spud_with_plugins(&h).await;
+    let plan = Plan::parse(
+        r#"
+goal = "find cheap items"
+[critic]
+max_retries = 1
+[[steps]]
+id = "cheap"
+tool = "json.query"
+args = { document = { items = [{ p = 5 }, { p = 50 }] }, path = "$.items[?@.p < 1]" }
+expect = { path = "$.matches[*]", min = 1 }
+[[steps.alternatives]]
+args = { document = { items = [{ p = 5 }, { p = 50 }] }, path = "$.items[?@.p < 10]" }
+"#,
+        "inline.toml",
+    )
+    .unwrap();
+    let (report, lines) = run(spud, plan).await;
+    assert_eq!(report.status, RunStatus::Done);
+    assert_eq!((report.retries, report.backtracks, report.steps), (1, 1, 3));
+    let verdicts: Vec<String> = lines
+        .iter()
+        .filter_map(|l| match &l.event {
+            TraceEvent::Critiqued { verdict, critique, .. } => Some(format!("{verdict:?}:{}", critique.score)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(verdicts, ["Retry:0.5", "Backtrack:0.5", "Accept:1"]);
+    let view = spud::agent::report::view(&lines);
+    assert_eq!((view.corrections.total, view.corrections.improved), (2, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_budget_ends_the_run() {
+    let h = home();
+    let server = spud_tests::TestServer::start();
+    let policy = spud_tests::write_policy(h.path(), &format!("[tools.http]\nnetwork = [\"{}\"]\n", server.url()));
+    let spud = Arc::new(
+        Spud::open(SpudOptions { home: Some(h.path().join("spud")), policy: Some(policy), principal: None }).unwrap(),
+    );
+    for p in ["http", "json"] {
+        spud.add(&guest(p), None, None).await.unwrap();
+    }
+    let two_fetches = |budget: &str, second: &str| {
+        Plan::parse(
+            &format!(
+                "goal = \"b\"\n[budget]\n{budget}\n[[steps]]\nid = \"a\"\ntool = \"http.fetch\"\nargs = {{ url = \"{0}/a\" }}\n[[steps]]\nid = \"b\"\nafter = [\"a\"]\ntool = \"http.fetch\"\nargs = {{ url = \"{0}{second}\" }}\n",
+                server.url()
+            ),
+            "b.toml",
+        )
+        .unwrap()
+    };
+    for (budget, second, which) in [
+        ("max_fuel = 1", "/b", "max_fuel"),
+        ("max_net_bytes = 1", "/b", "max_net_bytes"),
+        ("max_wall_ms = 500", "/barrier/99", "max_wall_ms"),
+    ] {
+        let (report, lines) = run(spud.clone(), two_fetches(budget, second)).await;
+        assert_eq!(report.status, RunStatus::BudgetExhausted, "{which}");
+        assert!(report.results.contains_key("a"), "{which}: the first step's result is kept");
+        assert!(
+            lines.iter().any(|l| matches!(&l.event, TraceEvent::BudgetExhausted { budget, .. } if budget == which)),
+            "{which} not reported"
+        );
+        assert!(report.dir.join("trace.jsonl").exists() && report.dir.join("report.md").exists());
+    }
+}
