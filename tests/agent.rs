@@ -206,7 +206,9 @@ args = { document = { items = [{ p = 5 }, { p = 50 }] }, path = "$.items[?@.p < 
     let verdicts: Vec<String> = lines
         .iter()
         .filter_map(|l| match &l.event {
-            TraceEvent::Critiqued { verdict, critique, .. } => Some(format!("{verdict:?}:{}", critique.score)),
+            TraceEvent::Critiqued {
+                verdict, critique, ..
+            } => Some(format!("{verdict:?}:{}", critique.score)),
             _ => None,
         })
         .collect();
@@ -219,9 +221,17 @@ args = { document = { items = [{ p = 5 }, { p = 50 }] }, path = "$.items[?@.p < 
 async fn each_budget_ends_the_run() {
     let h = home();
     let server = spud_tests::TestServer::start();
-    let policy = spud_tests::write_policy(h.path(), &format!("[tools.http]\nnetwork = [\"{}\"]\n", server.url()));
+    let policy = spud_tests::write_policy(
+        h.path(),
+        &format!("[tools.http]\nnetwork = [\"{}\"]\n", server.url()),
+    );
     let spud = Arc::new(
-        Spud::open(SpudOptions { home: Some(h.path().join("spud")), policy: Some(policy), principal: None }).unwrap(),
+        Spud::open(SpudOptions {
+            home: Some(h.path().join("spud")),
+            policy: Some(policy),
+            principal: None,
+        })
+        .unwrap(),
     );
     for p in ["http", "json"] {
         spud.add(&guest(p), None, None).await.unwrap();
@@ -243,7 +253,10 @@ async fn each_budget_ends_the_run() {
     ] {
         let (report, lines) = run(spud.clone(), two_fetches(budget, second)).await;
         assert_eq!(report.status, RunStatus::BudgetExhausted, "{which}");
-        assert!(report.results.contains_key("a"), "{which}: the first step's result is kept");
+        assert!(
+            report.results.contains_key("a"),
+            "{which}: the first step's result is kept"
+        );
         assert!(
             lines.iter().any(|l| matches!(&l.event, TraceEvent::BudgetExhausted { budget, .. } if budget == which)),
             "{which} not reported"

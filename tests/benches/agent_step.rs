@@ -10,25 +10,44 @@ use std::sync::Arc;
 use std::time::Instant;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = home();
     let spud = Arc::new(
-        Spud::open(SpudOptions { home: Some(dir.path().to_path_buf()), policy: None, principal: Some("bench".into()) })
-            .expect("open"),
+        Spud::open(SpudOptions {
+            home: Some(dir.path().to_path_buf()),
+            policy: None,
+            principal: Some("bench".into()),
+        })
+        .expect("open"),
     );
-    rt.block_on(spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))).expect("add");
+    rt.block_on(spud.add(&guest("hostile"), None, Some(&sidecar("hostile"))))
+        .expect("add");
     let n = 200;
     let mut text = String::from("goal = \"bench\"\n[budget]\nmax_steps = 1000\n");
     for i in 0..n {
-        let after = if i == 0 { String::new() } else { format!("after = [\"s{}\"]\n", i - 1) };
-        let arg = if i == 0 { "\"x\"".to_string() } else { format!("\"${{s{}}}\"", i - 1) };
+        let after = if i == 0 {
+            String::new()
+        } else {
+            format!("after = [\"s{}\"]\n", i - 1)
+        };
+        let arg = if i == 0 {
+            "\"x\"".to_string()
+        } else {
+            format!("\"${{s{}}}\"", i - 1)
+        };
         text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n{after}tool = \"hostile.echo\"\nargs = {{ s = {arg} }}\nexpect = {{ contains = \"x\" }}\n"));
     }
     let plan = Plan::parse(&text, "bench.toml").expect("plan");
     let mut per_step = Vec::new();
     for round in 0..8 {
         let t = Instant::now();
-        let report = rt.block_on(run_plan(spud.clone(), plan.clone(), |_| {})).expect("run");
+        let report = rt
+            .block_on(run_plan(spud.clone(), plan.clone(), |_| {}))
+            .expect("run");
         let elapsed = t.elapsed();
         assert_eq!(report.steps, n as u64);
         if round > 0 {

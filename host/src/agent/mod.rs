@@ -10,5 +10,5 @@ pub mod run;
 pub mod trace;
 
 pub use plan::{Plan, PlanError};
-pub use run::{run_plan, AgentError, RunReport};
+pub use run::{run_plan, run_revision, AgentError, RunReport};
 pub use trace::{RunStatus, TraceEvent, TraceLine};

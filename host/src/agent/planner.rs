@@ -3,7 +3,7 @@
 //! when the run fails, asks again with what happened (re-planning), within a token budget.
 
 use super::plan::{Budget, Plan};
-use super::run::{run_plan, AgentError, RunReport};
+use super::run::{run_revision, AgentError, RunReport};
 use super::trace::{RunStatus, TraceLine};
 use crate::model::{ModelError, Provider, Usage};
 use crate::Spud;
@@ -139,6 +139,7 @@ pub async fn run_goal(
     let mut runs: Vec<RunReport> = Vec::new();
     let mut usage = Usage::default();
     let mut context = String::new();
+    let mut last_plan: Option<Plan> = None;
     for _ in 0..=max_replans {
         if usage.input_tokens + usage.output_tokens >= max_tokens {
             return Ok(GoalReport {
@@ -163,7 +164,18 @@ pub async fn run_goal(
         };
         usage.input_tokens += u.input_tokens;
         usage.output_tokens += u.output_tokens;
-        let report = run_plan(spud.clone(), p, observer.clone()).await?;
+        let previous = runs
+            .last()
+            .map(|r: &RunReport| r.id.clone())
+            .zip(last_plan.take());
+        let report = run_revision(
+            spud.clone(),
+            p.clone(),
+            previous.as_ref().map(|(id, old)| (id.as_str(), old)),
+            observer.clone(),
+        )
+        .await?;
+        last_plan = Some(p);
         let status = report.status;
         context = format!(
             "A previous plan ran with status {status:?}.\nAccepted results: {}\nFailed steps: {}\nMake a new plan for what is still missing.",

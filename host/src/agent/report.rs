@@ -68,6 +68,8 @@ pub struct RunView {
     pub corrections: Corrections,
     /// The final event (status and totals), if the run finished.
     pub finished: Option<TraceEvent>,
+    /// For a re-plan: which run it revises and how the plan changed.
+    pub revises: Option<String>,
 }
 
 /// Builds the tree from a trace.
@@ -150,6 +152,19 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 }
             }
             TraceEvent::BudgetExhausted { .. } => {}
+            TraceEvent::PlanRevised {
+                previous_run,
+                added,
+                removed,
+                changed,
+            } => {
+                v.revises = Some(format!(
+                    "revises run {previous_run}: added [{}], removed [{}], changed [{}]",
+                    added.join(", "),
+                    removed.join(", "),
+                    changed.join(", ")
+                ));
+            }
             e @ TraceEvent::Finished { .. } => v.finished = Some(e.clone()),
         }
     }
@@ -162,6 +177,9 @@ pub fn view(lines: &[TraceLine]) -> RunView {
 /// Renders the tree for people.
 pub fn render(v: &RunView) -> String {
     let mut out = format!("run {}\ngoal: {}\n", v.run, v.goal);
+    if let Some(r) = &v.revises {
+        out.push_str(&format!("{r}\n"));
+    }
     if let Some(TraceEvent::Finished {
         status,
         steps,

@@ -5,7 +5,7 @@
 use super::critic::{self, Verdict};
 use super::plan::{Budget, Expectation, Plan, Step};
 use super::refs;
-use super::trace::{RunStatus, TraceEvent, TraceLine, TraceWriter};
+use super::trace::{BudgetLeft, RunStatus, TraceEvent, TraceLine, TraceWriter};
 use crate::sandbox::Outcome;
 use crate::Spud;
 use serde_json::Value;
@@ -94,6 +94,23 @@ struct Ctx {
 }
 
 impl Ctx {
+    fn left(&self) -> BudgetLeft {
+        let b = &self.plan.budget;
+        let (calls, fuel, net) = self
+            .ledger
+            .lock()
+            .map(|l| (l.calls, l.fuel, l.net))
+            .unwrap_or_default();
+        BudgetLeft {
+            steps: b.max_steps.saturating_sub(calls),
+            fuel: b.max_fuel.saturating_sub(fuel),
+            net_bytes: b.max_net_bytes.saturating_sub(net),
+            wall_ms: b
+                .max_wall_ms
+                .saturating_sub(self.start.elapsed().as_millis() as u64),
+        }
+    }
+
     fn emit(&self, event: TraceEvent) {
         let line = TraceLine {
             at_ms: self.start.elapsed().as_millis() as u64,
@@ -118,6 +135,17 @@ pub async fn run_plan(
     plan: Plan,
     observer: impl Fn(&TraceLine) + Send + Sync + 'static,
 ) -> Result<RunReport, AgentError> {
+    run_revision(spud, plan, None, observer).await
+}
+
+/// Runs `plan`, which revises the plan of run `previous` (its id and plan): the trace starts
+/// with the difference.
+pub async fn run_revision(
+    spud: Arc<Spud>,
+    plan: Plan,
+    previous: Option<(&str, &Plan)>,
+    observer: impl Fn(&TraceLine) + Send + Sync + 'static,
+) -> Result<RunReport, AgentError> {
     let id = run_id();
     let dir = spud.home().root().join("runs").join(&id);
     let trace = TraceWriter::create(&dir)?;
@@ -129,6 +157,15 @@ pub async fn run_plan(
         observer: Box::new(observer),
         plan: plan.clone(),
     });
+    if let Some((previous_run, old)) = previous {
+        let (added, removed, changed) = diff(old, &plan);
+        ctx.emit(TraceEvent::PlanRevised {
+            previous_run: previous_run.to_string(),
+            added,
+            removed,
+            changed,
+        });
+    }
     ctx.emit(TraceEvent::Started {
         run: id.clone(),
         goal: plan.goal.clone(),
@@ -330,6 +367,7 @@ async fn execute_step(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>)
             }),
             fuel,
             duration_us,
+            left: ctx.left(),
         });
         let critique = critic::critique(&outcome, expect);
         let left = step.alternatives.len() - alternative;
@@ -367,6 +405,30 @@ async fn execute_step(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>)
         previous = Some(score);
         attempt += 1;
     }
+}
+
+/// Steps added, removed and changed from `old` to `new`, by id.
+pub fn diff(old: &Plan, new: &Plan) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let find = |p: &Plan, id: &str| p.steps.iter().find(|s| s.id == id).cloned();
+    let added = new
+        .steps
+        .iter()
+        .filter(|s| find(old, &s.id).is_none())
+        .map(|s| s.id.clone())
+        .collect();
+    let removed = old
+        .steps
+        .iter()
+        .filter(|s| find(new, &s.id).is_none())
+        .map(|s| s.id.clone())
+        .collect();
+    let changed = new
+        .steps
+        .iter()
+        .filter(|s| find(old, &s.id).is_some_and(|o| o != **s))
+        .map(|s| s.id.clone())
+        .collect();
+    (added, removed, changed)
 }
 
 /// Cuts text to 4 KiB for traces.

@@ -23,6 +23,17 @@ pub enum RunStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TraceEvent {
+    /// The plan replaces an earlier one (re-planning); what changed.
+    PlanRevised {
+        /// The run whose plan this one revises.
+        previous_run: String,
+        /// Steps that are new.
+        added: Vec<String>,
+        /// Steps that were dropped.
+        removed: Vec<String>,
+        /// Steps whose tool, arguments, dependencies or expectations changed.
+        changed: Vec<String>,
+    },
     /// The run began.
     Started {
         /// Run id.
@@ -59,6 +70,9 @@ pub enum TraceEvent {
         fuel: u64,
         /// Duration, µs.
         duration_us: u64,
+        /// Budget left after this call.
+        #[serde(default)]
+        left: BudgetLeft,
     },
     /// The critic's verdict.
     Critiqued {
@@ -105,6 +119,19 @@ pub enum TraceEvent {
         /// Wall time, ms.
         wall_ms: u64,
     },
+}
+
+/// What remains of a run's budgets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetLeft {
+    /// Tool calls.
+    pub steps: u64,
+    /// Fuel.
+    pub fuel: u64,
+    /// Network bytes.
+    pub net_bytes: u64,
+    /// Wall time, ms.
+    pub wall_ms: u64,
 }
 
 /// One line of a trace.

@@ -50,9 +50,19 @@ fn show(line: &TraceLine) {
             let alt = if *alternative > 0 { format!(", alternative {alternative}") } else { String::new() };
             format!("▶ {step}: {tool} (attempt {attempt}{alt})")
         }
-        TraceEvent::StepFinished { step, outcome, fuel, duration_us, .. } => {
-            format!("  {step}: {outcome} in {:.1} ms, fuel {fuel}", *duration_us as f64 / 1000.0)
-        }
+        TraceEvent::StepFinished { step, outcome, fuel, duration_us, left, .. } => format!(
+            "  {step}: {outcome} in {:.1} ms, fuel {fuel} — left: {} calls, {} fuel, {} ms",
+            *duration_us as f64 / 1000.0,
+            left.steps,
+            left.fuel,
+            left.wall_ms
+        ),
+        TraceEvent::PlanRevised { previous_run, added, removed, changed } => format!(
+            "plan revised from run {previous_run}: +[{}] -[{}] ~[{}]",
+            added.join(", "),
+            removed.join(", "),
+            changed.join(", ")
+        ),
         TraceEvent::Critiqued { step, critique, verdict, .. } => {
             let why = if critique.feedback.is_empty() { String::new() } else { format!(" — {}", critique.feedback) };
             format!("  {step}: score {:.2} → {verdict:?}{why}", critique.score)
