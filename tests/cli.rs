@@ -282,3 +282,51 @@ fn audit_verify_reports_tampering() {
     assert_eq!(code(&o), 1);
     assert!(text(&o).contains("was edited"), "{}", text(&o));
 }
+
+#[test]
+fn run_a_goal_with_the_model_from_the_config_file() {
+    let h = home();
+    for p in ["fs", "json"] {
+        assert_eq!(
+            code(&spud(
+                h.path(),
+                &["tools", "add", guest(p).to_str().unwrap()]
+            )),
+            0
+        );
+    }
+    let plan = serde_json::json!({"steps": [
+        {"id": "q", "tool": "json.query", "args": {"document": {"a": [1, 2]}, "path": "$.a[*]"}, "expect": {"path": "$.matches[*]", "min": 2}}
+    ]});
+    let server = spud_tests::ScriptedModel::start(vec![(
+        200,
+        vec![],
+        spud_tests::ScriptedModel::chat_answer(&plan, 5, 5),
+    )]);
+    std::fs::write(
+        h.path().join("config.toml"),
+        format!(
+            "[model]\nprovider = \"openai\"\nmodel = \"local-planner\"\nbase_url = \"{}\"\n",
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let o = spud(h.path(), &["run", "count the items", "--quiet"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(
+        server.requests.lock().unwrap()[0].body["model"],
+        "local-planner"
+    );
+    let o = spud(h.path(), &["runs", "list", "--json"]);
+    let runs: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(runs[0]["status"], "Done");
+
+    std::fs::write(
+        h.path().join("config.toml"),
+        "[model]\nprovider = \"openai\"\nmodle = \"x\"\n",
+    )
+    .unwrap();
+    let o = spud(h.path(), &["run", "count the items"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("config.toml:3:1:"), "{}", text(&o));
+}

@@ -10,6 +10,7 @@
 //! - `cli` (in the binary): thin commands over [`Spud`].
 
 pub mod agent;
+pub mod config;
 pub mod home;
 pub mod model;
 pub mod runtime;

@@ -5,6 +5,7 @@ use super::{fail, print_json, EXIT_USAGE};
 use spud::agent::plan::Budget;
 use spud::agent::planner::run_goal;
 use spud::agent::{run_plan, Plan, RunStatus, TraceEvent, TraceLine};
+use spud::config::Config;
 use spud::model::ModelConfig;
 use spud::Spud;
 use std::path::PathBuf;
@@ -20,20 +21,24 @@ pub struct RunArgs {
     goal: Option<String>,
     /// `openai:MODEL` (Chat Completions: OpenAI, Ollama, vLLM, llama.cpp server, LM Studio),
     /// `openai-responses:MODEL` or `anthropic:MODEL`. Set --base-url for non-OpenAI APIs.
+    /// Default: the `[model]` section of the config file.
     #[arg(long, requires = "goal")]
     model: Option<String>,
-    /// API base URL.
-    #[arg(long, default_value = "https://api.openai.com/v1")]
-    base_url: String,
+    /// API base URL (default: the config's, else https://api.openai.com/v1).
+    #[arg(long)]
+    base_url: Option<String>,
     /// Environment variable that holds the API key (none for local servers).
     #[arg(long)]
     api_key_env: Option<String>,
-    /// Re-plans after a failed run.
-    #[arg(long, default_value_t = 2)]
-    max_replans: u32,
-    /// Planning token budget (input + output).
-    #[arg(long, default_value_t = 200_000)]
-    max_tokens: u64,
+    /// Re-plans after a failed run (default: the config's `[agent]`, else 2).
+    #[arg(long)]
+    max_replans: Option<u32>,
+    /// Planning token budget, input + output (default: the config's, else 200000).
+    #[arg(long)]
+    max_tokens: Option<u64>,
+    /// spud's config file (default: SPUD_CONFIG, else <home>/config.toml).
+    #[arg(long, env = "SPUD_CONFIG")]
+    config: Option<PathBuf>,
     /// Print the run's report as JSON at the end (progress still goes to stderr).
     #[arg(long)]
     json: bool,
@@ -99,30 +104,55 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         }
     } else {
         let goal = args.goal.clone().unwrap_or_default();
-        let Some(model) = args.model.as_deref() else {
-            return fail(
-                "a goal needs --model openai:MODEL (or use --plan FILE to run offline)",
-                EXIT_USAGE,
-            );
+        let config = match &args.config {
+            Some(p) => Config::load(p, true),
+            None => Config::load(&spud.home().root().join("config.toml"), false),
         };
-        let config = ModelConfig {
+        let config = match config {
+            Ok(c) => c,
+            Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+        };
+        let section = config.model.clone();
+        let spec = match (&args.model, &section) {
+            (Some(m), _) => m.clone(),
+            (None, Some(m)) => format!("{}:{}", m.provider, m.model),
+            (None, None) => {
+                return fail("a goal needs --model PROVIDER:MODEL or a [model] section in the config file (or use --plan FILE to run offline)", EXIT_USAGE)
+            }
+        };
+        let model_config = ModelConfig {
             model: String::new(),
-            base_url: args.base_url.clone(),
-            api_key_env: args.api_key_env.clone(),
-            timeout_ms: 60_000,
-            max_attempts: 4,
+            base_url: args
+                .base_url
+                .clone()
+                .or_else(|| section.as_ref().and_then(|m| m.base_url.clone()))
+                .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+            api_key_env: args
+                .api_key_env
+                .clone()
+                .or_else(|| section.as_ref().and_then(|m| m.api_key_env.clone())),
+            timeout_ms: section
+                .as_ref()
+                .and_then(|m| m.timeout_ms)
+                .unwrap_or(60_000),
+            max_attempts: section.as_ref().and_then(|m| m.max_attempts).unwrap_or(4),
         };
-        let provider = match spud::model::provider(model, config) {
+        let provider = match spud::model::provider(&spec, model_config) {
             Ok(p) => p,
             Err(e) => return fail(&e.to_string(), EXIT_USAGE),
         };
+        let max_replans = args.max_replans.or(config.agent.max_replans).unwrap_or(2);
+        let max_tokens = args
+            .max_tokens
+            .or(config.agent.max_tokens)
+            .unwrap_or(200_000);
         match run_goal(
             spud,
             provider.as_ref(),
             &goal,
             Budget::default(),
-            args.max_replans,
-            args.max_tokens,
+            max_replans,
+            max_tokens,
             observer,
         )
         .await

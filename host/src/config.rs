@@ -1,0 +1,131 @@
+//! spud's own configuration file (`--config FILE`, `SPUD_CONFIG`, or `<home>/config.toml`):
+//! which model to plan with and the agent's defaults. Errors name file, line and column.
+//!
+//! ```toml
+//! [model]
+//! provider = "openai"            # openai | openai-responses | anthropic
+//! model = "gpt-4.1"
+//! base_url = "https://api.openai.com/v1"
+//! api_key_env = "OPENAI_API_KEY" # the key's variable, never the key
+//! timeout_ms = 60000
+//! max_attempts = 4
+//!
+//! [agent]
+//! max_replans = 2
+//! max_tokens = 200000
+//! ```
+
+use serde::Deserialize;
+use std::path::Path;
+
+/// The `[model]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// `openai`, `openai-responses` or `anthropic`.
+    pub provider: String,
+    /// Model name.
+    pub model: String,
+    /// API base URL.
+    pub base_url: Option<String>,
+    /// Variable holding the key.
+    pub api_key_env: Option<String>,
+    /// Per-request timeout, ms.
+    pub timeout_ms: Option<u64>,
+    /// Attempts for 429/5xx.
+    pub max_attempts: Option<u32>,
+}
+
+/// The `[agent]` section.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSection {
+    /// Re-plans after a failed run.
+    pub max_replans: Option<u32>,
+    /// Planning token budget.
+    pub max_tokens: Option<u64>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Model settings.
+    pub model: Option<ModelSection>,
+    /// Agent defaults.
+    #[serde(default)]
+    pub agent: AgentSection,
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable.
+    #[error("cannot read config {file}: {source}")]
+    Read {
+        /// File.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Bad content, with position.
+    #[error("{file}:{line}:{column}: {message}")]
+    At {
+        /// File.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads `path`; a missing file at the default location is an empty config.
+    pub fn load(path: &Path, must_exist: bool) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let src = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                return Ok(Config::default())
+            }
+            Err(source) => return Err(ConfigError::Read { file, source }),
+        };
+        Config::parse(&src, &file)
+    }
+
+    /// Parses config text; `file` is used in messages.
+    pub fn parse(src: &str, file: &str) -> Result<Config, ConfigError> {
+        toml::from_str(src).map_err(|e| {
+            let (line, column) = spud_policy::line_col(src, e.span().map_or(0, |s| s.start));
+            ConfigError::At {
+                file: file.into(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_locates_errors() {
+        let c = Config::parse(
+            "[model]\nprovider = \"anthropic\"\nmodel = \"m\"\n[agent]\nmax_replans = 1\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(c.model.unwrap().provider, "anthropic");
+        assert_eq!(c.agent.max_replans, Some(1));
+        let e = Config::parse("[model]\nprovider = \"openai\"\nmodle = \"m\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:3:1:"), "{e}");
+    }
+}
