@@ -440,3 +440,82 @@ async fn a_provider_outage_mid_run_fails_cleanly_and_keeps_the_trace() {
     assert_eq!(report.runs.len(), 1);
     assert!(report.runs[0].dir.join("trace.jsonl").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_judge_can_reject_what_the_checks_accept() {
+    use spud::agent::{run_with, Plan, RunOptions, TraceEvent};
+    let h = home();
+    let spud = spud(&h).await;
+    let server = ScriptedModel::start(vec![
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_answer(
+                &json!({"score": 0.2, "feedback": "those are not potatoes"}),
+                50,
+                8,
+            ),
+        ),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_answer(&json!({"score": 0.9, "feedback": "good"}), 50, 8),
+        ),
+    ]);
+    let judge: Arc<dyn spud::model::Provider> = Arc::new(provider(&server, None));
+    let plan = Plan::parse(
+        r#"
+goal = "name the potatoes"
+[critic]
+judge = true
+[[steps]]
+id = "pick"
+tool = "json.query"
+args = { document = { items = [{ n = "shallot", k = "onion" }, { n = "russet", k = "potato" }] }, path = "$.items[0].n" }
+expect = { path = "$.matches[*]", outcome = "the names of the potatoes" }
+[[steps.alternatives]]
+args = { document = { items = [{ n = "shallot", k = "onion" }, { n = "russet", k = "potato" }] }, path = "$.items[?@.k == 'potato'].n" }
+"#,
+        "judge.toml",
+    )
+    .unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let options = RunOptions {
+        judge: Some(judge),
+        previous: None,
+    };
+    let report = run_with(spud, plan, options, move |l| {
+        s.lock().unwrap().push(l.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.status, RunStatus::Done);
+    assert_eq!(report.backtracks, 1);
+    assert_eq!(report.results["pick"]["matches"][0]["value"], "russet");
+    let critiques: Vec<(f64, String)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|l| match &l.event {
+            TraceEvent::Critiqued { critique, .. } => {
+                Some((critique.score, critique.feedback.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(critiques[0].0, 0.2);
+    assert!(critiques[0].1.contains("those are not potatoes"));
+    assert_eq!(critiques[1].0, 0.9);
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].body["response_format"]["json_schema"]["name"],
+        "verdict"
+    );
+    let user = requests[0].body["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        user.contains("the names of the potatoes") && user.contains("shallot"),
+        "{user}"
+    );
+}

@@ -2,6 +2,7 @@
 //! alternatives; the same executor, critic and budgets run it with no model.
 
 pub mod critic;
+pub mod judge;
 pub mod plan;
 pub mod planner;
 pub mod refs;
@@ -10,5 +11,5 @@ pub mod run;
 pub mod trace;
 
 pub use plan::{Plan, PlanError};
-pub use run::{run_plan, run_revision, AgentError, RunReport};
+pub use run::{run_plan, run_with, AgentError, RunOptions, RunReport};
 pub use trace::{RunStatus, TraceEvent, TraceLine};

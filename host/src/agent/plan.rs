@@ -101,6 +101,13 @@ pub struct Budget {
     /// Network bytes in + out over all tool calls.
     #[serde(default = "d_egress")]
     pub max_net_bytes: u64,
+    /// Model tokens (input + output) spent by the judge during the run.
+    #[serde(default = "d_tokens")]
+    pub max_tokens: u64,
+}
+
+fn d_tokens() -> u64 {
+    1_000_000
 }
 
 fn d_steps() -> u64 {
@@ -123,6 +130,7 @@ impl Default for Budget {
             max_wall_ms: d_wall(),
             max_fuel: d_fuel(),
             max_net_bytes: d_egress(),
+            max_tokens: d_tokens(),
         }
     }
 }
@@ -143,6 +151,9 @@ pub struct CriticSettings {
     /// Alternatives tried per step at most.
     #[serde(default = "d_backtracks")]
     pub max_backtracks: u32,
+    /// Also ask the model judge (when the run has one) to score each successful result.
+    #[serde(default)]
+    pub judge: bool,
 }
 
 fn yes() -> bool {
@@ -162,6 +173,7 @@ impl Default for CriticSettings {
             threshold: d_threshold(),
             max_retries: 0,
             max_backtracks: d_backtracks(),
+            judge: false,
         }
     }
 }

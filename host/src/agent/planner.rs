@@ -3,7 +3,7 @@
 //! when the run fails, asks again with what happened (re-planning), within a token budget.
 
 use super::plan::{Budget, Plan};
-use super::run::{run_revision, AgentError, RunReport};
+use super::run::{run_with, AgentError, RunOptions, RunReport};
 use super::trace::{RunStatus, TraceLine};
 use crate::model::{ModelError, Provider, Usage};
 use crate::Spud;
@@ -168,13 +168,11 @@ pub async fn run_goal(
             .last()
             .map(|r: &RunReport| r.id.clone())
             .zip(last_plan.take());
-        let report = run_revision(
-            spud.clone(),
-            p.clone(),
-            previous.as_ref().map(|(id, old)| (id.as_str(), old)),
-            observer.clone(),
-        )
-        .await?;
+        let options = RunOptions {
+            judge: None,
+            previous,
+        };
+        let report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
         last_plan = Some(p);
         let status = report.status;
         context = format!(

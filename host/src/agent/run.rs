@@ -6,6 +6,7 @@ use super::critic::{self, Verdict};
 use super::plan::{Budget, Expectation, Plan, Step};
 use super::refs;
 use super::trace::{BudgetLeft, RunStatus, TraceEvent, TraceLine, TraceWriter};
+use crate::model::Provider;
 use crate::sandbox::Outcome;
 use crate::Spud;
 use serde_json::Value;
@@ -51,6 +52,7 @@ pub struct RunReport {
 #[derive(Default)]
 struct Ledger {
     calls: u64,
+    tokens: u64,
     fuel: u64,
     net: u64,
     retries: u64,
@@ -67,6 +69,8 @@ impl Ledger {
             Some(("max_fuel", self.fuel, b.max_fuel))
         } else if self.net >= b.max_net_bytes {
             Some(("max_net_bytes", self.net, b.max_net_bytes))
+        } else if self.tokens >= b.max_tokens {
+            Some(("max_tokens", self.tokens, b.max_tokens))
         } else {
             None
         };
@@ -91,6 +95,16 @@ struct Ctx {
     ledger: Mutex<Ledger>,
     observer: Box<dyn Fn(&TraceLine) + Send + Sync>,
     plan: Plan,
+    judge: Option<Arc<dyn Provider>>,
+}
+
+/// Optional parts of a run.
+#[derive(Default, Clone)]
+pub struct RunOptions {
+    /// A model that judges each successful result (when the plan's critic has `judge = true`).
+    pub judge: Option<Arc<dyn Provider>>,
+    /// The run this one re-plans (its id and plan); the trace starts with the diff.
+    pub previous: Option<(String, Plan)>,
 }
 
 impl Ctx {
@@ -135,15 +149,14 @@ pub async fn run_plan(
     plan: Plan,
     observer: impl Fn(&TraceLine) + Send + Sync + 'static,
 ) -> Result<RunReport, AgentError> {
-    run_revision(spud, plan, None, observer).await
+    run_with(spud, plan, RunOptions::default(), observer).await
 }
 
-/// Runs `plan`, which revises the plan of run `previous` (its id and plan): the trace starts
-/// with the difference.
-pub async fn run_revision(
+/// Runs `plan` with a judge and/or as the revision of an earlier run.
+pub async fn run_with(
     spud: Arc<Spud>,
     plan: Plan,
-    previous: Option<(&str, &Plan)>,
+    options: RunOptions,
     observer: impl Fn(&TraceLine) + Send + Sync + 'static,
 ) -> Result<RunReport, AgentError> {
     let id = run_id();
@@ -156,8 +169,9 @@ pub async fn run_revision(
         ledger: Mutex::default(),
         observer: Box::new(observer),
         plan: plan.clone(),
+        judge: options.judge.clone(),
     });
-    if let Some((previous_run, old)) = previous {
+    if let Some((previous_run, old)) = &options.previous {
         let (added, removed, changed) = diff(old, &plan);
         ctx.emit(TraceEvent::PlanRevised {
             previous_run: previous_run.to_string(),
@@ -369,7 +383,25 @@ async fn execute_step(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>)
             duration_us,
             left: ctx.left(),
         });
-        let critique = critic::critique(&outcome, expect);
+        let mut critique = critic::critique(&outcome, expect);
+        if let (Some(judge), true, Outcome::Ok { value }) =
+            (&ctx.judge, settings.judge && settings.enabled, &outcome)
+        {
+            let earlier = cut(&serde_json::to_string(results).unwrap_or_default());
+            let usage = super::judge::review(
+                judge.as_ref(),
+                &mut critique,
+                &ctx.plan.goal,
+                &step.id,
+                expect.outcome.as_deref(),
+                &cut(&value.to_string()),
+                &earlier,
+            )
+            .await;
+            if let Ok(mut l) = ctx.ledger.lock() {
+                l.tokens += usage.input_tokens + usage.output_tokens;
+            }
+        }
         let left = step.alternatives.len() - alternative;
         let verdict = critic::decide(&critique, &settings, retries, backtracks, left);
         let score = critique.score;

@@ -4,8 +4,8 @@
 use super::{fail, print_json, EXIT_USAGE};
 use spud::agent::plan::Budget;
 use spud::agent::planner::run_goal;
-use spud::agent::{run_plan, Plan, RunStatus, TraceEvent, TraceLine};
-use spud::config::Config;
+use spud::agent::{run_with, Plan, RunOptions, RunStatus, TraceEvent, TraceLine};
+use spud::config::{Config, ModelSection};
 use spud::model::ModelConfig;
 use spud::Spud;
 use std::path::PathBuf;
@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// Planning token budget, input + output (default: the config's, else 200000).
     #[arg(long)]
     max_tokens: Option<u64>,
+    /// With --plan: a model that judges each successful step when the plan's `[critic]` has
+    /// `judge = true` (`PROVIDER:MODEL`; base URL and key as for --model).
+    #[arg(long, requires = "plan")]
+    judge: Option<String>,
     /// spud's config file (default: SPUD_CONFIG, else <home>/config.toml).
     #[arg(long, env = "SPUD_CONFIG")]
     config: Option<PathBuf>,
@@ -81,6 +85,32 @@ fn show(line: &TraceLine) {
     eprintln!("[{t:7.3}s] {text}");
 }
 
+fn load_config(args: &RunArgs, spud: &Spud) -> Result<Config, String> {
+    match &args.config {
+        Some(p) => Config::load(p, true),
+        None => Config::load(&spud.home().root().join("config.toml"), false),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Flags first, then the config file's `[model]`, then defaults.
+fn model_config(args: &RunArgs, section: Option<&ModelSection>) -> ModelConfig {
+    ModelConfig {
+        model: String::new(),
+        base_url: args
+            .base_url
+            .clone()
+            .or_else(|| section.and_then(|m| m.base_url.clone()))
+            .unwrap_or_else(|| "https://api.openai.com/v1".into()),
+        api_key_env: args
+            .api_key_env
+            .clone()
+            .or_else(|| section.and_then(|m| m.api_key_env.clone())),
+        timeout_ms: section.and_then(|m| m.timeout_ms).unwrap_or(60_000),
+        max_attempts: section.and_then(|m| m.max_attempts).unwrap_or(4),
+    }
+}
+
 pub async fn run(spud: Spud, args: RunArgs) -> i32 {
     let quiet = args.quiet;
     let observer = move |l: &TraceLine| {
@@ -94,7 +124,30 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             Ok(p) => p,
             Err(e) => return fail(&e.to_string(), EXIT_USAGE),
         };
-        match run_plan(spud, plan, observer).await {
+        let judge = match &args.judge {
+            None => None,
+            Some(spec) => {
+                let section = match load_config(&args, &spud) {
+                    Ok(c) => c.model,
+                    Err(e) => return fail(&e, EXIT_USAGE),
+                };
+                match spud::model::provider(spec, model_config(&args, section.as_ref())) {
+                    Ok(p) => Some(Arc::from(p)),
+                    Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+                }
+            }
+        };
+        match run_with(
+            spud,
+            plan,
+            RunOptions {
+                judge,
+                previous: None,
+            },
+            observer,
+        )
+        .await
+        {
             Ok(r) => (
                 r.status,
                 r.dir.clone(),
@@ -104,13 +157,9 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         }
     } else {
         let goal = args.goal.clone().unwrap_or_default();
-        let config = match &args.config {
-            Some(p) => Config::load(p, true),
-            None => Config::load(&spud.home().root().join("config.toml"), false),
-        };
-        let config = match config {
+        let config = match load_config(&args, &spud) {
             Ok(c) => c,
-            Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+            Err(e) => return fail(&e, EXIT_USAGE),
         };
         let section = config.model.clone();
         let spec = match (&args.model, &section) {
@@ -120,23 +169,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
                 return fail("a goal needs --model PROVIDER:MODEL or a [model] section in the config file (or use --plan FILE to run offline)", EXIT_USAGE)
             }
         };
-        let model_config = ModelConfig {
-            model: String::new(),
-            base_url: args
-                .base_url
-                .clone()
-                .or_else(|| section.as_ref().and_then(|m| m.base_url.clone()))
-                .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-            api_key_env: args
-                .api_key_env
-                .clone()
-                .or_else(|| section.as_ref().and_then(|m| m.api_key_env.clone())),
-            timeout_ms: section
-                .as_ref()
-                .and_then(|m| m.timeout_ms)
-                .unwrap_or(60_000),
-            max_attempts: section.as_ref().and_then(|m| m.max_attempts).unwrap_or(4),
-        };
+        let model_config = model_config(&args, section.as_ref());
         let provider = match spud::model::provider(&spec, model_config) {
             Ok(p) => p,
             Err(e) => return fail(&e.to_string(), EXIT_USAGE),
