@@ -519,3 +519,49 @@ args = { document = { items = [{ n = "shallot", k = "onion" }, { n = "russet", k
         "{user}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_calls_of_one_model_plan_run_concurrently() {
+    // The model plans three independent fetches of a barrier that opens only when all three
+    // are waiting at once.
+    let h = home();
+    let web = spud_tests::TestServer::start();
+    let policy = spud_tests::write_policy(
+        h.path(),
+        &format!("[tools.http]\nnetwork = [\"{}\"]\n", web.url()),
+    );
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().join("spud")),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    spud.add(&guest("http"), None, None).await.unwrap();
+    let steps: Vec<_> = (0..3)
+        .map(|i| json!({"id": format!("f{i}"), "tool": "http.fetch", "args": {"url": format!("{}/barrier/3", web.url())}, "expect": {"contains": "released"}}))
+        .collect();
+    let server = ScriptedModel::start(vec![(
+        200,
+        vec![],
+        ScriptedModel::chat_answer(&json!({"steps": steps}), 10, 10),
+    )]);
+    let p = provider(&server, None);
+    let report = run_goal(
+        Arc::new(spud),
+        &p,
+        "fetch three things",
+        Budget::default(),
+        0,
+        100_000,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.status,
+        RunStatus::Done,
+        "{:?}",
+        report.runs[0].failed
+    );
+    assert_eq!(report.runs[0].steps, 3);
+}

@@ -44,7 +44,8 @@ enum Command {
     /// Verify or read the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
-    /// Run the agent loop on a plan file: `spud run --plan examples/demo-plan.toml`.
+    /// Run the agent loop on a plan file (`spud run --plan examples/demo-plan.toml`) or on a goal
+    /// planned by a model (`spud run "GOAL" --model openai:MODEL`).
     Run(run::RunArgs),
     /// List and show finished runs.
     #[command(subcommand)]
