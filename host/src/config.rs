@@ -69,17 +69,8 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// Bad content, with position.
-    #[error("{file}:{line}:{column}: {message}")]
-    At {
-        /// File.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    At(#[from] spud_policy::Located),
 }
 
 impl Config {
@@ -98,15 +89,7 @@ impl Config {
 
     /// Parses config text; `file` is used in messages.
     pub fn parse(src: &str, file: &str) -> Result<Config, ConfigError> {
-        toml::from_str(src).map_err(|e| {
-            let (line, column) = spud_policy::line_col(src, e.span().map_or(0, |s| s.start));
-            ConfigError::At {
-                file: file.into(),
-                line,
-                column,
-                message: e.message().to_string(),
-            }
-        })
+        toml::from_str(src).map_err(|e| ConfigError::At(spud_policy::Located::toml(src, file, &e)))
     }
 }
 

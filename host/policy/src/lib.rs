@@ -10,16 +10,16 @@
 
 mod effective;
 mod limits;
+mod located;
 mod manifest;
 mod network;
 mod policy;
 
 pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
 pub use limits::{Limits, ResolvedLimits};
+pub use located::{line_col, Located};
 pub use manifest::{Access, FileRequest, Manifest, ManifestError, Requests, SocketRequests};
 pub use network::{
     is_public_address, HostPattern, NetPattern, PatternError, PortPattern, Scheme, SocketPattern,
 };
-pub use policy::{
-    line_col, AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyError, ToolPolicy,
-};
+pub use policy::{AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyError, ToolPolicy};

@@ -119,17 +119,8 @@ pub struct Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// Sidecar TOML did not parse; names file, line and column.
-    #[error("{file}:{line}:{column}: {message}")]
-    Toml {
-        /// The sidecar file.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Toml(#[from] crate::Located),
     /// The JSON a component returned from `manifest()` did not parse.
     #[error("the component's embedded manifest is invalid: {0}")]
     Json(#[from] serde_json::Error),
@@ -141,15 +132,8 @@ pub enum ManifestError {
 impl Manifest {
     /// Parses a sidecar manifest; `file` is used in error messages.
     pub fn from_toml(src: &str, file: &str) -> Result<Manifest, ManifestError> {
-        let m: Manifest = toml::from_str(src).map_err(|e| {
-            let (line, column) = crate::policy::line_col(src, e.span().map_or(0, |s| s.start));
-            ManifestError::Toml {
-                file: file.to_string(),
-                line,
-                column,
-                message: e.message().to_string(),
-            }
-        })?;
+        let m: Manifest = toml::from_str(src)
+            .map_err(|e| ManifestError::Toml(crate::Located::toml(src, file, &e)))?;
         m.validate()?;
         Ok(m)
     }

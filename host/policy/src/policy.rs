@@ -37,17 +37,8 @@ pub enum PolicyError {
         source: std::io::Error,
     },
     /// Syntax or a bad value; with position.
-    #[error("{file}:{line}:{column}: {message}")]
-    At {
-        /// The file.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    At(#[from] crate::Located),
 }
 
 /// How much of a call's arguments and results the audit log keeps.
@@ -208,13 +199,7 @@ impl Policy {
         check_dirs: bool,
     ) -> Result<Policy, PolicyError> {
         let at = |offset: usize, message: String| {
-            let (line, column) = line_col(src, offset);
-            PolicyError::At {
-                file: file.to_string(),
-                line,
-                column,
-                message,
-            }
+            PolicyError::At(crate::Located::at(src, file, offset, message))
         };
         let raw: RawPolicy = toml::from_str(src)
             .map_err(|e| at(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
@@ -299,15 +284,6 @@ impl Policy {
             |p| p.display().to_string(),
         )
     }
-}
-
-/// 1-based line and column of a byte offset in `src` (for errors that point into a file).
-pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(src.len());
-    let before = &src[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

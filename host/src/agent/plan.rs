@@ -206,17 +206,8 @@ pub enum PlanError {
         source: std::io::Error,
     },
     /// Syntax or a bad value, with position.
-    #[error("{file}:{line}:{column}: {message}")]
-    At {
-        /// File.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    At(#[from] spud_policy::Located),
     /// A structural problem (duplicate ids, unknown or cyclic dependencies, bad references).
     #[error("{file}: {message}")]
     Invalid {
@@ -240,15 +231,8 @@ impl Plan {
 
     /// Parses and checks plan text; `file` is used in messages.
     pub fn parse(src: &str, file: &str) -> Result<Plan, PlanError> {
-        let plan: Plan = toml::from_str(src).map_err(|e| {
-            let (line, column) = spud_policy::line_col(src, e.span().map_or(0, |s| s.start));
-            PlanError::At {
-                file: file.into(),
-                line,
-                column,
-                message: e.message().to_string(),
-            }
-        })?;
+        let plan: Plan = toml::from_str(src)
+            .map_err(|e| PlanError::At(spud_policy::Located::toml(src, file, &e)))?;
         plan.validate().map_err(|message| PlanError::Invalid {
             file: file.into(),
             message,
