@@ -330,3 +330,37 @@ fn run_a_goal_with_the_model_from_the_config_file() {
     assert_eq!(code(&o), 2);
     assert!(text(&o).contains("config.toml:3:1:"), "{}", text(&o));
 }
+
+#[test]
+fn concurrent_registrations_from_several_processes_all_land() {
+    let h = home();
+    let children: Vec<_> = ["fs", "http", "json"]
+        .iter()
+        .map(|p| {
+            Command::new(spud_bin())
+                .arg("--home")
+                .arg(h.path())
+                .args(["tools", "add", guest(p).to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let o = spud(h.path(), &["tools", "list", "--json"]);
+    let tools: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plugins: std::collections::BTreeSet<&str> = tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["plugin"].as_str().unwrap())
+        .collect();
+    assert_eq!(plugins, ["fs", "http", "json"].into_iter().collect());
+    let o = spud(h.path(), &["audit", "verify", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["intact"],
+        true
+    );
+}

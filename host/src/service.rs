@@ -121,7 +121,8 @@ impl Spud {
         name: Option<&str>,
         manifest: Option<&Path>,
     ) -> Result<Entry, SpudError> {
-        let mut reg = (*self.registry()).clone();
+        let _lock = Registry::lock(&self.home)?;
+        let mut reg = Registry::load(&self.home)?;
         let entry = reg
             .add(&self.home, &self.runtime, path, name, manifest)
             .await?;
@@ -138,7 +139,8 @@ impl Spud {
 
     /// Unregisters a plugin.
     pub fn remove(&self, plugin: &str) -> Result<Entry, SpudError> {
-        let mut reg = (*self.registry()).clone();
+        let _lock = Registry::lock(&self.home)?;
+        let mut reg = Registry::load(&self.home)?;
         let entry = reg.remove(&self.home, &self.runtime, plugin)?;
         self.audit
             .append(Event::registry("remove", &entry.name, &entry.digest))?;

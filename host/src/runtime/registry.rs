@@ -75,7 +75,23 @@ pub struct Registry {
     pub plugins: BTreeMap<String, Entry>,
 }
 
+/// An exclusive lock on the registry across processes; released when dropped.
+pub struct RegistryLock(#[allow(dead_code)] std::fs::File);
+
 impl Registry {
+    /// Takes the registry lock. Changes read the registry, change it and write it back under
+    /// this lock, so concurrent `spud tools add` in several processes all land.
+    pub fn lock(home: &Home) -> Result<RegistryLock, RegistryError> {
+        home.ensure()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(home.root().join("registry.lock"))?;
+        file.lock()?;
+        Ok(RegistryLock(file))
+    }
+
     /// Reads the registry (empty if there is none yet).
     pub fn load(home: &Home) -> Result<Registry, RegistryError> {
         let file = home.registry_file();
