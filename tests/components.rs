@@ -42,6 +42,7 @@ async fn every_export_is_a_documented_tool() {
         "typed.checked-div",
         "typed.max-ints",
         "typed.min-ints",
+        "typed.bounds",
     ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
@@ -115,6 +116,23 @@ async fn values_round_trip_through_the_component() {
             i64::MAX
         ])
     );
+    // A record of records inside an option, built from a list of records.
+    let r = spud
+        .call(
+            "typed.bounds",
+            &json!({"points": [{"x": 1.0, "y": -2.0}, {"x": -3.0, "y": 4.5}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ok(&r.outcome),
+        &json!({"min": {"x": -3.0, "y": -2.0}, "max": {"x": 1.0, "y": 4.5}})
+    );
+    let r = spud
+        .call("typed.bounds", &json!({"points": []}))
+        .await
+        .unwrap();
+    assert_eq!(ok(&r.outcome), &json!(null));
     let r = spud.call("typed.min-ints", &json!({})).await.unwrap();
     assert_eq!(
         ok(&r.outcome),

@@ -26,7 +26,7 @@ impl Payload {
         }
     }
 
-    /// Digest, size and the value.
+    /// Digest and size of the value's compact JSON, and the value itself.
     pub fn with_raw(value: serde_json::Value) -> Payload {
         let bytes = serde_json::to_vec(&value).unwrap_or_default();
         Payload {
@@ -47,7 +47,8 @@ pub struct CallEvent {
     pub digest: String,
     /// Who called (e.g. `cli`, an MCP principal).
     pub principal: String,
-    /// Outcome kind (`ok`, `tool_error`, `denied`, `fuel_exhausted`, …).
+    /// Outcome kind: `ok`, `tool_error`, `denied`, `fuel_exhausted`, `deadline`,
+    /// `memory_limit`, `output_limit`, `trap` or `invalid_input`.
     pub outcome: String,
     /// The outcome in words, when not ok.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,13 +76,15 @@ pub struct CapabilityEvent {
     pub tool: String,
     /// Component sha256.
     pub digest: String,
-    /// `file`, `http`, `socket`, `dns` or `limit`.
+    /// `file`, `http`, `socket`, `dns`, `env` or `limit`.
     pub capability: String,
-    /// What was attempted.
+    /// What was attempted: `GET https://x:443/path`, `/data/a.txt (read)`, `tcp 127.0.0.1:80`.
     pub target: String,
     /// `allowed` or `denied`.
     pub decision: String,
-    /// The grant that allowed it, or the one that would.
+    /// The grant that allowed it, or the one that would; empty (and left out of the record)
+    /// when there is nothing to say.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
 }
 
@@ -114,7 +117,7 @@ impl Event {
         Event::Call(call)
     }
 
-    /// A capability decision record.
+    /// A capability decision record; `allowed` picks the decision.
     pub fn capability(
         call_id: &str,
         tool: &str,

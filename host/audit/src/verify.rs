@@ -1,50 +1,68 @@
 //! Checks a log's chain and says what was done to it, record by record.
+//!
+//! How each kind of tampering shows:
+//! - a record whose bytes no longer match its own hash was **edited** in place;
+//! - a record whose hash is right but that its successor does not link to was rewritten with a
+//!   recomputed hash: the successor reports a **broken chain**;
+//! - a run of missing seqs between two records is a **deletion** (lines that do not parse at all
+//!   are reported as **malformed** and account for the seqs they held);
+//! - a second record claiming a seq, that nothing links to, or a record out of place that links
+//!   to nothing, was **inserted** (a forged record with a self-consistent hash is still caught:
+//!   the genuine record's successor links to the genuine one);
+//! - a record that links into the chain but sits out of seq order was **reordered** (the fewest
+//!   such records are reported: those outside a longest in-order run);
+//! - records cut from the end are seen only against the anchor (**truncated**), and a chain
+//!   rewritten from some record on no longer matches the anchor (**anchor mismatch**).
 
-use crate::{read_anchor, AuditError, Record, GENESIS};
-use std::collections::{BTreeMap, HashSet};
+use crate::file::read_anchor;
+use crate::record::check_line;
+use crate::AuditError;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-/// Something wrong with a log.
+/// Something wrong with a log. Lines are 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum Problem {
     /// The record's content no longer matches its hash.
     Edited {
-        /// 1-based line.
+        /// Its line.
         line: u64,
         /// Its seq.
         seq: u64,
     },
-    /// Records are missing from the middle.
+    /// Records are missing from the chain.
     Deleted {
         /// The last seq before the gap (`None`: the gap is at the start).
         after_seq: Option<u64>,
         /// How many are missing.
         missing: u64,
     },
-    /// A record that does not belong to the chain (a forged or duplicated record).
+    /// A record that does not belong to the chain (forged or duplicated).
     Inserted {
-        /// 1-based line.
+        /// Its line.
         line: u64,
     },
-    /// A record out of order.
+    /// A chain record out of seq order.
     Reordered {
-        /// 1-based line.
+        /// Its line.
         line: u64,
         /// Its seq.
         seq: u64,
     },
     /// A line that is not a record.
     Malformed {
-        /// 1-based line.
+        /// Its line.
         line: u64,
-        /// Parser message.
+        /// Why it is not a record.
         error: String,
     },
-    /// A record whose `prev` is not its predecessor's hash (its predecessor was rewritten with
-    /// a recomputed hash).
+    /// A record whose `prev` is not its predecessor's hash: the predecessor was rewritten with
+    /// a recomputed hash, or this record's `prev` was (with its own hash recomputed).
     BrokenChain {
-        /// 1-based line.
+        /// Its line.
         line: u64,
         /// Its seq.
         seq: u64,
@@ -53,190 +71,357 @@ pub enum Problem {
     Truncated {
         /// Last seq according to the anchor.
         expected_last_seq: u64,
-        /// Last seq in the log (`None`: empty).
+        /// Last seq in the log (`None`: no records).
         found_last_seq: Option<u64>,
+    },
+    /// The record the anchor names has a different hash: the log was rewritten from some record
+    /// up to this one, hashes and links recomputed.
+    AnchorMismatch {
+        /// Its line.
+        line: u64,
+        /// Its seq.
+        seq: u64,
     },
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Problem::Edited { line, seq } => write!(f, "record {seq} (line {line}) was edited: its hash does not match its content"),
-            Problem::Deleted { after_seq: Some(s), missing } => write!(f, "{missing} record(s) after record {s} were deleted"),
-            Problem::Deleted { after_seq: None, missing } => write!(f, "the first {missing} record(s) were deleted"),
-            Problem::Inserted { line } => write!(f, "line {line} holds a record that is not part of the chain (inserted)"),
-            Problem::Reordered { line, seq } => write!(f, "record {seq} (line {line}) is out of order"),
-            Problem::Malformed { line, error } => write!(f, "line {line} is not a valid record: {error}"),
-            Problem::BrokenChain { line, seq } => {
-                write!(f, "record {seq} (line {line}) does not link to its predecessor (the predecessor was rewritten)")
+            Problem::Edited { line, seq } => write!(
+                f,
+                "record {seq} (line {line}) was edited: its hash does not match its content"
+            ),
+            Problem::Deleted {
+                after_seq: Some(s),
+                missing,
+            } => write!(
+                f,
+                "{missing} record(s) were deleted after record {s} (records {}..={} are missing)",
+                s + 1,
+                s + missing
+            ),
+            Problem::Deleted {
+                after_seq: None,
+                missing,
+            } => write!(f, "the first {missing} record(s) were deleted"),
+            Problem::Inserted { line } => write!(
+                f,
+                "line {line} holds a record that is not part of the chain (it was inserted)"
+            ),
+            Problem::Reordered { line, seq } => {
+                write!(f, "record {seq} (line {line}) was moved out of order")
             }
-            Problem::Truncated { expected_last_seq, found_last_seq } => match found_last_seq {
-                Some(s) => write!(f, "records {}..={expected_last_seq} were cut from the end (the anchor names record {expected_last_seq})", s + 1),
-                None => write!(f, "the log is empty but the anchor names record {expected_last_seq}"),
-            },
+            Problem::Malformed { line, error } => {
+                write!(f, "line {line} is not a valid record: {error}")
+            }
+            Problem::BrokenChain { line, seq } => write!(
+                f,
+                "record {seq} (line {line}) does not link to record {}: that record was \
+                 rewritten with a recomputed hash, or this record's link was",
+                seq.saturating_sub(1)
+            ),
+            Problem::Truncated {
+                expected_last_seq,
+                found_last_seq: Some(s),
+            } => write!(
+                f,
+                "records {}..={expected_last_seq} were cut from the end (the anchor names \
+                 record {expected_last_seq}, the log ends at record {s})",
+                s + 1
+            ),
+            Problem::Truncated {
+                expected_last_seq,
+                found_last_seq: None,
+            } => write!(
+                f,
+                "the log holds no records but the anchor names record {expected_last_seq}"
+            ),
+            Problem::AnchorMismatch { line, seq } => write!(
+                f,
+                "record {seq} (line {line}) differs from the one the anchor names: the log was \
+                 rewritten up to here"
+            ),
         }
     }
 }
 
-/// What `verify` found.
+/// What [`verify`] found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct VerifyReport {
-    /// Records read.
+    /// Lines that parse as records.
     pub records: u64,
-    /// Problems; empty means the log is intact.
+    /// Problems in file order; empty means the log is intact.
     pub problems: Vec<Problem>,
 }
 
-/// Verifies the log at `path` (and its anchor, when present).
+/// A parsed line.
+struct Entry {
+    line: u64,
+    seq: u64,
+    prev: Option<[u8; 32]>,
+    hash: Option<[u8; 32]>,
+    intact: bool,
+}
+
+/// Problems with where they belong in the report: (line, rank within the line).
+struct Found(Vec<(u64, u8, Problem)>);
+
+impl Found {
+    fn push(&mut self, line: u64, rank: u8, p: Problem) {
+        self.0.push((line, rank, p));
+    }
+}
+
+/// Verifies the log at `path` and, when there is one, its anchor (`<log>.head`). Reads the log
+/// as a stream; memory grows with the number of records (about 100 bytes each), not their size.
 pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {
-        file: path.display().to_string(),
-        source,
-    })?;
-    let mut problems = Vec::new();
-    let mut recs: Vec<(u64, Record)> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line_no = i as u64 + 1;
-        if line.trim().is_empty() {
-            continue;
+    let io = AuditError::io(path);
+    let mut reader = BufReader::new(File::open(path).map_err(&io)?);
+    let mut found = Found(Vec::new());
+    let mut entries = Vec::new();
+    let mut malformed_lines = Vec::new();
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(&io)? == 0 {
+            break;
         }
-        match serde_json::from_str::<Record>(line) {
-            Ok(r) => recs.push((line_no, r)),
-            Err(e) => problems.push(Problem::Malformed {
-                line: line_no,
-                error: e.to_string(),
-            }),
+        line += 1;
+        let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let parsed = if text.is_empty() {
+            Err("empty line".to_string())
+        } else {
+            check_line(text)
+        };
+        match parsed {
+            Ok(c) => {
+                if !c.intact {
+                    found.push(line, 1, Problem::Edited { line, seq: c.seq });
+                }
+                entries.push(Entry {
+                    line,
+                    seq: c.seq,
+                    prev: c.prev,
+                    hash: c.hash,
+                    intact: c.intact,
+                });
+            }
+            Err(error) => {
+                malformed_lines.push(line);
+                found.push(line, 1, Problem::Malformed { line, error });
+            }
         }
     }
 
-    // Records whose content matches their hash; the others were edited in place.
-    let mut edited = HashSet::new();
-    for (idx, (line, r)) in recs.iter().enumerate() {
-        if r.compute_hash().ok().as_deref() != Some(r.hash.as_str()) {
-            problems.push(Problem::Edited {
-                line: *line,
-                seq: r.seq,
-            });
-            edited.insert(idx);
-        }
-    }
+    let genuine = chain_members(&entries, &mut found);
+    check_gaps_and_links(&entries, &genuine, &malformed_lines, &mut found);
+    check_anchor(path, &entries, &genuine, &mut found);
 
-    // One genuine record per seq: among duplicates, the one its successor links to.
+    let mut problems = found.0;
+    problems.sort_by_key(|(line, rank, _)| (*line, *rank));
+    Ok(VerifyReport {
+        records: entries.len() as u64,
+        problems: problems.into_iter().map(|(_, _, p)| p).collect(),
+    })
+}
+
+/// Picks the one record per seq that belongs to the chain, reporting the others as inserted and
+/// chain records out of place as reordered. Returns seq → index into `entries`.
+fn chain_members(entries: &[Entry], found: &mut Found) -> BTreeMap<u64, usize> {
     let mut by_seq: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-    for (idx, (_, r)) in recs.iter().enumerate() {
-        by_seq.entry(r.seq).or_default().push(idx);
+    for (i, e) in entries.iter().enumerate() {
+        by_seq.entry(e.seq).or_default().push(i);
     }
-    let linked: HashSet<&str> = recs.iter().map(|(_, r)| r.prev.as_str()).collect();
+    let hashes_at = |seq: Option<u64>| -> Vec<[u8; 32]> {
+        let Some(seq) = seq else {
+            return vec![[0; 32]];
+        };
+        by_seq
+            .get(&seq)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| entries[*i].hash)
+            .collect()
+    };
+    let prevs_at = |seq: u64| -> Vec<[u8; 32]> {
+        by_seq
+            .get(&seq)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| entries[*i].prev)
+            .collect()
+    };
+
+    // Among records claiming one seq, the genuine one is linked to by its successor, else links
+    // to its predecessor, else is the first intact one.
     let mut genuine: BTreeMap<u64, usize> = BTreeMap::new();
     for (seq, idxs) in &by_seq {
-        let pick = if idxs.len() == 1 {
-            idxs[0]
+        let pick = if let [only] = idxs.as_slice() {
+            *only
         } else {
-            let pred = by_seq
-                .get(&seq.wrapping_sub(1))
-                .and_then(|p| p.first())
-                .map(|i| recs[*i].1.hash.as_str());
-            *idxs
-                .iter()
-                .find(|i| linked.contains(recs[**i].1.hash.as_str()) && !edited.contains(*i))
+            let next_prevs = seq.checked_add(1).map(prevs_at).unwrap_or_default();
+            let pred_hashes = hashes_at(seq.checked_sub(1));
+            let intact = || idxs.iter().copied().filter(|i| entries[*i].intact);
+            intact()
+                .find(|i| entries[*i].hash.is_some_and(|h| next_prevs.contains(&h)))
                 .or_else(|| {
-                    idxs.iter()
-                        .find(|i| Some(recs[**i].1.prev.as_str()) == pred)
+                    intact().find(|i| entries[*i].prev.is_some_and(|p| pred_hashes.contains(&p)))
                 })
-                .unwrap_or(&idxs[0])
+                .or_else(|| intact().next())
+                .unwrap_or(idxs[0])
         };
-        for i in idxs {
-            if *i != pick {
-                problems.push(Problem::Inserted { line: recs[*i].0 });
-            }
+        for i in idxs.iter().filter(|i| **i != pick) {
+            let line = entries[*i].line;
+            found.push(line, 2, Problem::Inserted { line });
         }
         genuine.insert(*seq, pick);
     }
 
-    // Order in the file.
-    let mut max_seen: Option<u64> = None;
-    let genuine_set: HashSet<usize> = genuine.values().copied().collect();
-    for (idx, (line, r)) in recs.iter().enumerate() {
-        if !genuine_set.contains(&idx) {
+    // File order should be seq order. Keep a longest increasing run; of the rest, a record that
+    // links to a neighbour in the chain was moved, one that links to nothing was inserted.
+    let order: Vec<usize> = {
+        let mut v: Vec<usize> = genuine.values().copied().collect();
+        v.sort_unstable();
+        v
+    };
+    let in_order = longest_increasing(&order, |i| entries[i].seq);
+    let linked = |i: usize| {
+        let e = &entries[i];
+        let from_pred = match e.seq.checked_sub(1) {
+            None => e.prev == Some([0; 32]),
+            Some(p) => genuine
+                .get(&p)
+                .is_some_and(|j| entries[*j].hash.is_some() && entries[*j].hash == e.prev),
+        };
+        let to_succ = e
+            .seq
+            .checked_add(1)
+            .and_then(|s| genuine.get(&s))
+            .is_some_and(|j| e.hash.is_some() && entries[*j].prev == e.hash);
+        from_pred || to_succ
+    };
+    let mut inserted = Vec::new();
+    for (k, i) in order.iter().enumerate() {
+        if in_order[k] {
             continue;
         }
-        match max_seen {
-            Some(m) if r.seq < m => problems.push(Problem::Reordered {
-                line: *line,
-                seq: r.seq,
-            }),
-            _ => max_seen = Some(max_seen.map_or(r.seq, |m| m.max(r.seq))),
-        }
-    }
-
-    // Gaps.
-    let mut expected = 0u64;
-    for seq in genuine.keys() {
-        if *seq > expected {
-            let after = expected.checked_sub(1);
-            problems.push(Problem::Deleted {
-                after_seq: after,
-                missing: seq - expected,
-            });
-        }
-        expected = seq + 1;
-    }
-
-    // Links between consecutive genuine records.
-    for (seq, idx) in &genuine {
-        let (line, r) = &recs[*idx];
-        let want = if *seq == 0 {
-            Some(GENESIS)
+        let e = &entries[*i];
+        if linked(*i) {
+            found.push(
+                e.line,
+                3,
+                Problem::Reordered {
+                    line: e.line,
+                    seq: e.seq,
+                },
+            );
         } else {
-            genuine.get(&(seq - 1)).map(|p| recs[*p].1.hash.as_str())
-        };
-        if let Some(want) = want {
-            if r.prev != want && !edited.contains(idx) {
-                problems.push(Problem::BrokenChain {
-                    line: *line,
-                    seq: *seq,
-                });
-            }
+            found.push(e.line, 2, Problem::Inserted { line: e.line });
+            inserted.push(e.seq);
         }
     }
-
-    // Truncation at the end, against the anchor.
-    let last = genuine.keys().next_back().copied();
-    if let Some((anchor_seq, anchor_hash)) = read_anchor(path) {
-        match last {
-            Some(l) if l >= anchor_seq => {
-                if let Some(idx) = genuine.get(&anchor_seq) {
-                    if recs[*idx].1.hash != anchor_hash && !edited.contains(idx) {
-                        problems.push(Problem::BrokenChain {
-                            line: recs[*idx].0,
-                            seq: anchor_seq,
-                        });
-                    }
-                }
-            }
-            found => problems.push(Problem::Truncated {
-                expected_last_seq: anchor_seq,
-                found_last_seq: found,
-            }),
-        }
+    for seq in inserted {
+        genuine.remove(&seq);
     }
-
-    problems.sort_by_key(sort_key);
-    problems.dedup();
-    Ok(VerifyReport {
-        records: recs.len() as u64,
-        problems,
-    })
+    genuine
 }
 
-fn sort_key(p: &Problem) -> (u64, u8) {
-    match p {
-        Problem::Malformed { line, .. } => (*line, 0),
-        Problem::Edited { line, .. } => (*line, 1),
-        Problem::Inserted { line } => (*line, 2),
-        Problem::Reordered { line, .. } => (*line, 3),
-        Problem::BrokenChain { line, .. } => (*line, 4),
-        Problem::Deleted { after_seq, .. } => (after_seq.map_or(0, |s| s + 1), 5),
-        Problem::Truncated { .. } => (u64::MAX, 6),
+/// Marks the elements of a longest strictly increasing subsequence of `key` over `items`.
+fn longest_increasing(items: &[usize], key: impl Fn(usize) -> u64) -> Vec<bool> {
+    // tails[k]: position of the smallest last element of an increasing run of length k+1.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut back: Vec<Option<usize>> = vec![None; items.len()];
+    for (pos, item) in items.iter().enumerate() {
+        let k = key(*item);
+        let at = tails.partition_point(|t| key(items[*t]) < k);
+        back[pos] = at.checked_sub(1).map(|a| tails[a]);
+        if at == tails.len() {
+            tails.push(pos);
+        } else {
+            tails[at] = pos;
+        }
+    }
+    let mut keep = vec![false; items.len()];
+    let mut cur = tails.last().copied();
+    while let Some(pos) = cur {
+        keep[pos] = true;
+        cur = back[pos];
+    }
+    keep
+}
+
+/// Reports missing seqs and records that do not link to their predecessor.
+fn check_gaps_and_links(
+    entries: &[Entry],
+    genuine: &BTreeMap<u64, usize>,
+    malformed_lines: &[u64],
+    found: &mut Found,
+) {
+    let line_of = |seq: u64| genuine.get(&seq).map(|i| entries[*i].line);
+    let mut expected = 0u64;
+    for (seq, i) in genuine {
+        let e = &entries[*i];
+        if *seq > expected {
+            let after_seq = expected.checked_sub(1);
+            // Lines that did not parse between the two records held some of the missing seqs.
+            let from = after_seq.and_then(line_of).unwrap_or(0);
+            let unreadable = if from < e.line {
+                let lo = malformed_lines.partition_point(|l| *l <= from);
+                let hi = malformed_lines.partition_point(|l| *l < e.line);
+                (hi - lo) as u64
+            } else {
+                0
+            };
+            let missing = (seq - expected).saturating_sub(unreadable);
+            if missing > 0 {
+                found.push(e.line, 0, Problem::Deleted { after_seq, missing });
+            }
+        }
+        expected = seq.saturating_add(1);
+
+        let want = match seq.checked_sub(1) {
+            None => Some([0; 32]),
+            Some(p) => genuine.get(&p).and_then(|j| entries[*j].hash),
+        };
+        if e.intact && want.is_some() && e.prev != want {
+            found.push(
+                e.line,
+                4,
+                Problem::BrokenChain {
+                    line: e.line,
+                    seq: *seq,
+                },
+            );
+        }
+    }
+}
+
+/// Compares the end of the chain with the anchor, when there is one.
+fn check_anchor(path: &Path, entries: &[Entry], genuine: &BTreeMap<u64, usize>, found: &mut Found) {
+    let Some((anchor_seq, anchor_hash)) = read_anchor(path) else {
+        return;
+    };
+    let last = genuine.keys().next_back().copied();
+    if last.is_none_or(|l| l < anchor_seq) {
+        found.push(
+            u64::MAX,
+            0,
+            Problem::Truncated {
+                expected_last_seq: anchor_seq,
+                found_last_seq: last,
+            },
+        );
+    } else if let Some(e) = genuine.get(&anchor_seq).map(|i| &entries[*i]) {
+        if e.intact && e.hash != Some(anchor_hash) {
+            found.push(
+                e.line,
+                5,
+                Problem::AnchorMismatch {
+                    line: e.line,
+                    seq: e.seq,
+                },
+            );
+        }
     }
 }

@@ -59,12 +59,12 @@ impl Guest for Hostile {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        let request = OutgoingRequest::new(Fields::new());
-        let scheme = if scheme == "https" {
-            Scheme::Https
-        } else {
-            Scheme::Http
+        let scheme = match scheme {
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            other => Scheme::Other(other.to_string()),
         };
+        let request = OutgoingRequest::new(Fields::new());
         request
             .set_scheme(Some(&scheme))
             .map_err(|()| "bad scheme")?;
@@ -74,50 +74,53 @@ impl Guest for Hostile {
         request
             .set_path_with_query(Some(path))
             .map_err(|()| "bad path")?;
+        // A host that refuses the request may do so here or when the response is awaited;
+        // either way the `ErrorCode` is reported with `{:?}` (e.g. `HttpRequestDenied`).
         let response = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
         response.subscribe().block();
         match response.get() {
             Some(Ok(Ok(r))) => Ok(r.status()),
             Some(Ok(Err(e))) => Err(format!("{e:?}")),
             Some(Err(())) => Err("response already taken".into()),
-            None => Err("no response".into()),
+            None => Err("no response after the pollable was ready".into()),
         }
     }
 
     fn tcp_connect(addr: String) -> Result<(), String> {
-        use wasip2::sockets::network::{IpAddressFamily, IpSocketAddress, Ipv4SocketAddress};
+        use wasip2::sockets::network::ErrorCode;
         use wasip2::sockets::{instance_network, tcp_create_socket};
-        let a: std::net::SocketAddrV4 = addr.parse().map_err(err)?;
+        let target: std::net::SocketAddr = addr.parse().map_err(err)?;
         let network = instance_network::instance_network();
-        let socket = tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4)
-            .map_err(|e| format!("{e:?}"))?;
-        let o = a.ip().octets();
-        let target = IpSocketAddress::Ipv4(Ipv4SocketAddress {
-            port: a.port(),
-            address: (o[0], o[1], o[2], o[3]),
-        });
-        socket
-            .start_connect(&network, target)
-            .map_err(|e| format!("{e:?}"))?;
-        socket.subscribe().block();
-        socket
-            .finish_connect()
-            .map(|_| ())
-            .map_err(|e| format!("{e:?}"))
+        let (family, remote) = wasi_socket_addr(target);
+        let socket = tcp_create_socket::create_tcp_socket(family).map_err(sock_err)?;
+        socket.start_connect(&network, remote).map_err(sock_err)?;
+        loop {
+            socket.subscribe().block();
+            match socket.finish_connect() {
+                Ok(_streams) => return Ok(()),
+                Err(ErrorCode::WouldBlock) => continue,
+                Err(e) => return Err(sock_err(e)),
+            }
+        }
     }
 
     fn dns_lookup(name: String) -> Result<Vec<String>, String> {
+        use wasip2::sockets::network::{ErrorCode, IpAddress};
         use wasip2::sockets::{instance_network, ip_name_lookup};
         let network = instance_network::instance_network();
-        let stream =
-            ip_name_lookup::resolve_addresses(&network, &name).map_err(|e| format!("{e:?}"))?;
+        let stream = ip_name_lookup::resolve_addresses(&network, &name).map_err(sock_err)?;
         let mut out = Vec::new();
         loop {
             match stream.resolve_next_address() {
-                Ok(Some(a)) => out.push(format!("{a:?}")),
+                Ok(Some(IpAddress::Ipv4((a, b, c, d)))) => {
+                    out.push(std::net::Ipv4Addr::new(a, b, c, d).to_string())
+                }
+                Ok(Some(IpAddress::Ipv6((a, b, c, d, e, f, g, h)))) => {
+                    out.push(std::net::Ipv6Addr::new(a, b, c, d, e, f, g, h).to_string())
+                }
                 Ok(None) => return Ok(out),
-                Err(wasip2::sockets::network::ErrorCode::WouldBlock) => stream.subscribe().block(),
-                Err(e) => return Err(format!("{e:?}")),
+                Err(ErrorCode::WouldBlock) => stream.subscribe().block(),
+                Err(e) => return Err(sock_err(e)),
             }
         }
     }
@@ -138,11 +141,16 @@ impl Guest for Hostile {
     }
 
     fn alloc_mb(mb: u32) -> u32 {
+        // Every byte is written (nonzero, so no zeroed-page shortcut) and each chunk goes
+        // through black_box, so the optimizer can neither skip the fill nor drop the memory.
         let mut chunks = Vec::new();
-        for _ in 0..mb {
-            chunks.push(vec![0xa5u8; 1 << 20]);
+        for i in 0..mb {
+            let chunk = black_box(vec![(i as u8) | 1; 1 << 20]);
+            chunks.push(chunk);
         }
-        chunks.iter().map(|c| c[c.len() / 2] as u32).sum::<u32>() & 0xff
+        chunks
+            .iter()
+            .fold(0u8, |sum, c| sum.wrapping_add(c[c.len() / 2])) as u32
     }
 
     fn recurse(depth: u32) -> u32 {
@@ -165,7 +173,8 @@ impl Guest for Hostile {
     }
 
     fn huge_result(bytes: u64) -> String {
-        "x".repeat(bytes as usize)
+        // More than the address space can hold is a trap (allocation failure), not a wrap.
+        "x".repeat(usize::try_from(bytes).unwrap_or(usize::MAX))
     }
 
     fn echo(s: String) -> String {
@@ -174,6 +183,47 @@ impl Guest for Hostile {
 
     fn counter() -> u32 {
         COUNTER.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+/// A socket error as its WIT case name (e.g. `access-denied`), which is what a test matches on.
+fn sock_err(e: wasip2::sockets::network::ErrorCode) -> String {
+    e.name().to_string()
+}
+
+/// The WASI form of a socket address, with its address family.
+fn wasi_socket_addr(
+    a: std::net::SocketAddr,
+) -> (
+    wasip2::sockets::network::IpAddressFamily,
+    wasip2::sockets::network::IpSocketAddress,
+) {
+    use wasip2::sockets::network::{
+        IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
+    };
+    match a {
+        std::net::SocketAddr::V4(v4) => {
+            let [a, b, c, d] = v4.ip().octets();
+            (
+                IpAddressFamily::Ipv4,
+                IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                    port: v4.port(),
+                    address: (a, b, c, d),
+                }),
+            )
+        }
+        std::net::SocketAddr::V6(v6) => {
+            let [a, b, c, d, e, f, g, h] = v6.ip().segments();
+            (
+                IpAddressFamily::Ipv6,
+                IpSocketAddress::Ipv6(Ipv6SocketAddress {
+                    port: v6.port(),
+                    flow_info: v6.flowinfo(),
+                    address: (a, b, c, d, e, f, g, h),
+                    scope_id: v6.scope_id(),
+                }),
+            )
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 wit_bindgen::generate!({ path: "wit", world: "typed" });
 
-use exports::example::typed::shapes::{Everything, Permissions, Shape};
+use exports::example::typed::shapes::{BoundingBox, Everything, Permissions, Point, Shape};
 
 struct Typed;
 
@@ -37,10 +37,29 @@ impl exports::example::typed::shapes::Guest for Typed {
     fn first_char(s: String) -> Option<char> {
         s.chars().next()
     }
+
+    fn bounds(points: Vec<Point>) -> Option<BoundingBox> {
+        let (first, rest) = points.split_first()?;
+        let start = BoundingBox {
+            min: *first,
+            max: *first,
+        };
+        Some(rest.iter().fold(start, |b, p| BoundingBox {
+            min: Point {
+                x: b.min.x.min(p.x),
+                y: b.min.y.min(p.y),
+            },
+            max: Point {
+                x: b.max.x.max(p.x),
+                y: b.max.y.max(p.y),
+            },
+        }))
+    }
 }
 
 impl Guest for Typed {
     fn checked_div(a: i32, b: i32) -> Result<i32, String> {
+        // `checked_div` also refuses i32::MIN / -1, whose quotient does not fit.
         a.checked_div(b)
             .ok_or_else(|| format!("cannot divide {a} by {b}"))
     }
