@@ -59,7 +59,7 @@ async fn a_planned_run_and_what_spud_sends() {
         (
             200,
             vec![],
-            ScriptedModel::chat_answer(&good_plan(), 900, 120),
+            ScriptedModel::chat_call("plan", &good_plan(), 900, 120),
         ),
     ]);
     let p = provider(&server, Some("SPUD_TEST_MODEL_KEY"));
@@ -97,9 +97,10 @@ async fn a_planned_run_and_what_spud_sends() {
         .iter()
         .any(|(k, v)| k == "authorization" && v == "Bearer sk-test-123"));
     assert_eq!(r.body["model"], "planner-1");
-    assert_eq!(r.body["response_format"]["type"], "json_schema");
+    assert_eq!(r.body["tool_choice"]["function"]["name"], "plan");
+    assert_eq!(r.body["tools"][0]["function"]["name"], "plan");
     assert_eq!(
-        r.body["response_format"]["json_schema"]["schema"]["required"],
+        r.body["tools"][0]["function"]["parameters"]["required"],
         json!(["steps"])
     );
     let system = r.body["messages"][0]["content"].as_str().unwrap();
@@ -312,7 +313,7 @@ async fn openai_responses_wire_format() {
         "id": "resp_1", "object": "response", "status": "completed",
         "output": [
             {"type": "reasoning", "id": "rs_1", "summary": []},
-            {"type": "message", "id": "msg_1", "role": "assistant", "content": [{"type": "output_text", "text": good_plan().to_string()}]}
+            {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "plan", "arguments": good_plan().to_string()}
         ],
         "usage": {"input_tokens": 640, "output_tokens": 75}
     });
@@ -334,7 +335,14 @@ async fn openai_responses_wire_format() {
     let r = server.requests.lock().unwrap()[0].clone();
     assert_eq!(r.line, "POST /v1/responses HTTP/1.1");
     assert_eq!(r.body["model"], "gpt-test");
-    assert_eq!(r.body["text"]["format"]["type"], "json_schema");
+    assert_eq!(
+        r.body["tool_choice"],
+        json!({"type": "function", "name": "plan"})
+    );
+    assert_eq!(
+        r.body["tools"][0]["parameters"]["required"],
+        json!(["steps"])
+    );
     assert!(r.body["instructions"]
         .as_str()
         .unwrap()
@@ -459,7 +467,7 @@ async fn the_model_judge_can_reject_what_the_checks_accept() {
         (
             200,
             vec![],
-            ScriptedModel::chat_answer(&json!({"score": 0.9, "feedback": "good"}), 50, 8),
+            ScriptedModel::chat_call("verdict", &json!({"score": 0.9, "feedback": "good"}), 50, 8),
         ),
     ]);
     let judge: Arc<dyn spud::model::Provider> = Arc::new(provider(&server, None));
@@ -510,7 +518,7 @@ args = { document = { items = [{ n = "shallot", k = "onion" }, { n = "russet", k
     let requests = server.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 2);
     assert_eq!(
-        requests[0].body["response_format"]["json_schema"]["name"],
+        requests[0].body["tool_choice"]["function"]["name"],
         "verdict"
     );
     let user = requests[0].body["messages"][1]["content"].as_str().unwrap();

@@ -331,7 +331,27 @@ impl ScriptedModel {
         format!("http://{}/v1", self.addr)
     }
 
-    /// A Chat Completions answer whose message content is `content` (serialized as a string).
+    /// A Chat Completions answer that calls the function `name` with `arguments`, as a model
+    /// does when it is offered one function and told to call it.
+    pub fn chat_call(
+        name: &str,
+        arguments: &serde_json::Value,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    ) -> String {
+        serde_json::json!({
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments.to_string()}}
+            ]}, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        })
+        .to_string()
+    }
+
+    /// A Chat Completions answer whose message content is `content` (serialized as a string), as
+    /// sent by servers that ignore `tool_choice` and answer in text.
     pub fn chat_answer(
         content: &serde_json::Value,
         prompt_tokens: u64,

@@ -1,6 +1,8 @@
 //! OpenAI's two wire formats: Chat Completions (`POST {base}/chat/completions`, which also
 //! covers Ollama, vLLM, llama.cpp's server and LM Studio) and Responses (`POST
-//! {base}/responses`), both with a JSON Schema response format.
+//! {base}/responses`). Both use function calling: the schema is offered as the one function the
+//! model must call, and its arguments are the document. Servers that ignore `tool_choice` and
+//! answer with plain JSON text are understood too.
 
 use super::transport::{json, Transport};
 use super::{ModelConfig, ModelError, Provider, Usage};
@@ -15,6 +17,31 @@ fn bearer(t: &Transport) -> Result<Vec<(&'static str, String)>, ModelError> {
 fn document(content: &str) -> Result<Value, ModelError> {
     serde_json::from_str(content)
         .map_err(|e| ModelError::Protocol(format!("the model's answer is not JSON: {e}")))
+}
+
+/// The function the model is asked to call, described for its `tools` list.
+fn description(schema_name: &str) -> String {
+    format!("Submit the {schema_name}.")
+}
+
+/// The arguments of the call to `name` among `calls` (`(name, arguments text)`), or an error
+/// naming the functions the model called instead.
+fn arguments_of<'a>(
+    name: &str,
+    mut calls: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Option<Result<Value, ModelError>> {
+    let mut others = Vec::new();
+    for (called, args) in calls.by_ref() {
+        if called == name {
+            return Some(document(args));
+        }
+        others.push(called.to_string());
+    }
+    (!others.is_empty()).then(|| {
+        Err(ModelError::Protocol(format!(
+            "the model called {others:?} instead of `{name}`"
+        )))
+    })
 }
 
 /// Chat Completions.
@@ -39,7 +66,8 @@ impl Provider for OpenAiChat {
         let body = json!({
             "model": self.0.config.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            "response_format": {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": false}},
+            "tools": [{"type": "function", "function": {"name": schema_name, "description": description(schema_name), "parameters": schema}}],
+            "tool_choice": {"type": "function", "function": {"name": schema_name}},
         });
         let v = json(
             &self
@@ -51,9 +79,23 @@ impl Provider for OpenAiChat {
             input_tokens: v["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
             output_tokens: v["usage"]["completion_tokens"].as_u64().unwrap_or(0),
         };
-        let content = v["choices"][0]["message"]["content"]
-            .as_str()
-            .ok_or_else(|| ModelError::Protocol("no choices[0].message.content".into()))?;
+        let message = &v["choices"][0]["message"];
+        let calls = message["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["function"]["name"].as_str().unwrap_or(""),
+                    c["function"]["arguments"].as_str().unwrap_or(""),
+                )
+            });
+        if let Some(doc) = arguments_of(schema_name, calls) {
+            return Ok((doc?, usage));
+        }
+        let content = message["content"].as_str().ok_or_else(|| {
+            ModelError::Protocol("no choices[0].message.tool_calls or content".into())
+        })?;
         Ok((document(content)?, usage))
     }
 }
@@ -81,22 +123,35 @@ impl Provider for OpenAiResponses {
             "model": self.0.config.model,
             "instructions": system,
             "input": [{"role": "user", "content": user}],
-            "text": {"format": {"type": "json_schema", "name": schema_name, "schema": schema, "strict": false}},
+            "tools": [{"type": "function", "name": schema_name, "description": description(schema_name), "parameters": schema, "strict": false}],
+            "tool_choice": {"type": "function", "name": schema_name},
         });
         let v = json(&self.0.post("responses", &bearer(&self.0)?, &body).await?)?;
         let usage = Usage {
             input_tokens: v["usage"]["input_tokens"].as_u64().unwrap_or(0),
             output_tokens: v["usage"]["output_tokens"].as_u64().unwrap_or(0),
         };
-        let text = v["output"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let output = v["output"].as_array().into_iter().flatten();
+        let calls = output
+            .clone()
+            .filter(|item| item["type"] == "function_call")
+            .map(|item| {
+                (
+                    item["name"].as_str().unwrap_or(""),
+                    item["arguments"].as_str().unwrap_or(""),
+                )
+            });
+        if let Some(doc) = arguments_of(schema_name, calls) {
+            return Ok((doc?, usage));
+        }
+        let text = output
             .filter(|item| item["type"] == "message")
             .flat_map(|item| item["content"].as_array().cloned().unwrap_or_default())
             .find(|c| c["type"] == "output_text")
             .and_then(|c| c["text"].as_str().map(str::to_string))
-            .ok_or_else(|| ModelError::Protocol("no output message with output_text".into()))?;
+            .ok_or_else(|| {
+                ModelError::Protocol("no function_call or output message with output_text".into())
+            })?;
         Ok((document(&text)?, usage))
     }
 }
