@@ -3,10 +3,10 @@
 //! re-planning after a failed run.
 
 use serde_json::json;
-use spud::agent::plan::Budget;
-use spud::agent::planner::run_goal;
+use spud::agent::planner::{run_goal, GoalOptions, GoalReport, PlannerError};
+use spud::agent::ReviseWhen;
 use spud::agent::RunStatus;
-use spud::model::{ModelConfig, ModelError, OpenAiChat};
+use spud::model::{ModelConfig, ModelError, OpenAiChat, Provider};
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, workspace, ScriptedModel};
 use std::sync::Arc;
@@ -25,7 +25,11 @@ async fn spud(h: &tempfile::TempDir) -> Arc<Spud> {
     Arc::new(spud)
 }
 
-fn provider(server: &ScriptedModel, key_env: Option<&str>) -> OpenAiChat {
+fn provider(server: &ScriptedModel, key_env: Option<&str>) -> Arc<dyn Provider> {
+    Arc::new(chat(server, key_env))
+}
+
+fn chat(server: &ScriptedModel, key_env: Option<&str>) -> OpenAiChat {
     OpenAiChat::new(ModelConfig {
         model: "planner-1".into(),
         base_url: server.base_url(),
@@ -34,6 +38,23 @@ fn provider(server: &ScriptedModel, key_env: Option<&str>) -> OpenAiChat {
         max_attempts: 3,
     })
     .unwrap()
+}
+
+/// Runs `g` without revisions during runs (each test scripts every model answer).
+async fn goal(
+    spud: Arc<Spud>,
+    p: Arc<dyn Provider>,
+    g: &str,
+    max_replans: u32,
+    max_tokens: u64,
+) -> Result<GoalReport, PlannerError> {
+    let options = GoalOptions {
+        max_replans,
+        max_tokens,
+        revise: ReviseWhen::Never,
+        ..GoalOptions::default()
+    };
+    run_goal(spud, p, g, options, |_| {}).await
 }
 
 fn good_plan() -> serde_json::Value {
@@ -63,15 +84,7 @@ async fn a_planned_run_and_what_spud_sends() {
         ),
     ]);
     let p = provider(&server, Some("SPUD_TEST_MODEL_KEY"));
-    let report = run_goal(
-        spud,
-        &p,
-        "List the items and the to-dos",
-        Budget::default(),
-        1,
-        100_000,
-        |_| {},
-    )
+    let report = goal(spud, p.clone(), "List the items and the to-dos", 1, 100_000)
     .await
     .unwrap();
     assert_eq!(report.status, RunStatus::Done);
@@ -141,17 +154,17 @@ async fn bad_keys_and_unknown_models_are_clear_errors() {
     ]);
     let p = provider(&server, None);
     let run = |spud: Arc<Spud>| async move {
-        run_goal(spud, &p, "g", Budget::default(), 0, 1000, |_| {}).await
+        goal(spud, p.clone(), "g", 0, 1000).await
     };
     let e = run(spud.clone()).await.unwrap_err().to_string();
     assert!(e.contains("refused the key"), "{e}");
     let p = provider(&server, None);
-    let e = run_goal(spud.clone(), &p, "g", Budget::default(), 0, 1000, |_| {})
+    let e = goal(spud.clone(), p.clone(), "g", 0, 1000)
         .await
         .unwrap_err()
         .to_string();
     assert!(e.contains("does not know model `planner-1`"), "{e}");
-    let e = run_goal(spud.clone(), &p, "g", Budget::default(), 0, 1000, |_| {})
+    let e = goal(spud.clone(), p.clone(), "g", 0, 1000)
         .await
         .unwrap_err()
         .to_string();
@@ -164,7 +177,7 @@ async fn bad_keys_and_unknown_models_are_clear_errors() {
         max_attempts: 1,
     })
     .unwrap();
-    let e = run_goal(spud, &missing, "g", Budget::default(), 0, 1000, |_| {})
+    let e = goal(spud, Arc::new(missing), "g", 0, 1000)
         .await
         .unwrap_err();
     assert!(
@@ -190,15 +203,7 @@ async fn a_failed_run_is_replanned_with_what_happened() {
         ),
     ]);
     let p = provider(&server, None);
-    let report = run_goal(
-        spud,
-        &p,
-        "Read the inventory",
-        Budget::default(),
-        2,
-        100_000,
-        |_| {},
-    )
+    let report = goal(spud, p.clone(), "Read the inventory", 2, 100_000)
     .await
     .unwrap();
     assert_eq!(report.status, RunStatus::Done);
@@ -224,7 +229,7 @@ async fn the_token_budget_stops_replanning() {
         ScriptedModel::chat_answer(&failing, 5000, 10),
     )]);
     let p = provider(&server, None);
-    let report = run_goal(spud, &p, "g", Budget::default(), 5, 1000, |_| {})
+    let report = goal(spud, p.clone(), "g", 5, 1000)
         .await
         .unwrap();
     assert_eq!(report.status, RunStatus::BudgetExhausted);
@@ -265,15 +270,7 @@ async fn anthropic_messages_wire_format() {
         config(&server, Some("SPUD_TEST_ANTHROPIC_KEY")),
     )
     .unwrap();
-    let report = run_goal(
-        spud,
-        p.as_ref(),
-        "List the items",
-        Budget::default(),
-        0,
-        100_000,
-        |_| {},
-    )
+    let report = goal(spud, Arc::from(p), "List the items", 0, 100_000)
     .await
     .unwrap();
     assert_eq!(report.status, RunStatus::Done);
@@ -319,15 +316,7 @@ async fn openai_responses_wire_format() {
     });
     let server = ScriptedModel::start(vec![(200, vec![], answer.to_string())]);
     let p = spud::model::provider("openai-responses:gpt-test", config(&server, None)).unwrap();
-    let report = run_goal(
-        spud,
-        p.as_ref(),
-        "List the items",
-        Budget::default(),
-        0,
-        100_000,
-        |_| {},
-    )
+    let report = goal(spud, Arc::from(p), "List the items", 0, 100_000)
     .await
     .unwrap();
     assert_eq!(report.status, RunStatus::Done);
@@ -365,15 +354,7 @@ async fn malformed_arguments_go_back_and_the_model_corrects() {
         ),
     ]);
     let p = provider(&server, None);
-    let report = run_goal(
-        spud,
-        &p,
-        "Read the inventory",
-        Budget::default(),
-        1,
-        100_000,
-        |_| {},
-    )
+    let report = goal(spud, p.clone(), "Read the inventory", 1, 100_000)
     .await
     .unwrap();
     assert_eq!(report.status, RunStatus::Done);
@@ -404,7 +385,7 @@ async fn an_invalid_plan_goes_back_once_with_the_reason() {
         ),
     ]);
     let p = provider(&server, None);
-    let report = run_goal(spud, &p, "g", Budget::default(), 0, 100_000, |_| {})
+    let report = goal(spud, p.clone(), "g", 0, 100_000)
         .await
         .unwrap();
     assert_eq!(report.status, RunStatus::Done);
@@ -432,7 +413,7 @@ async fn a_provider_outage_mid_run_fails_cleanly_and_keeps_the_trace() {
     let mut cfg = config(&server, None);
     cfg.max_attempts = 2;
     let p = spud::model::provider("openai:m", cfg).unwrap();
-    let report = run_goal(spud, p.as_ref(), "g", Budget::default(), 2, 100_000, |_| {})
+    let report = goal(spud, Arc::from(p), "g", 2, 100_000)
         .await
         .unwrap();
     assert_eq!(report.status, RunStatus::Failed);
@@ -470,7 +451,7 @@ async fn the_model_judge_can_reject_what_the_checks_accept() {
             ScriptedModel::chat_call("verdict", &json!({"score": 0.9, "feedback": "good"}), 50, 8),
         ),
     ]);
-    let judge: Arc<dyn spud::model::Provider> = Arc::new(provider(&server, None));
+    let judge = provider(&server, None);
     let plan = Plan::parse(
         r#"
 goal = "name the potatoes"
@@ -491,7 +472,7 @@ args = { document = { items = [{ n = "shallot", k = "onion" }, { n = "russet", k
     let s = seen.clone();
     let options = RunOptions {
         judge: Some(judge),
-        previous: None,
+        ..RunOptions::default()
     };
     let report = run_with(spud, plan, options, move |l| {
         s.lock().unwrap().push(l.clone())
@@ -554,17 +535,9 @@ async fn tool_calls_of_one_model_plan_run_concurrently() {
         ScriptedModel::chat_answer(&json!({"steps": steps}), 10, 10),
     )]);
     let p = provider(&server, None);
-    let report = run_goal(
-        Arc::new(spud),
-        &p,
-        "fetch three things",
-        Budget::default(),
-        0,
-        100_000,
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let report = goal(Arc::new(spud), p, "fetch three things", 0, 100_000)
+        .await
+        .unwrap();
     assert_eq!(
         report.status,
         RunStatus::Done,

@@ -13,6 +13,7 @@
 //! [agent]
 //! max_replans = 2
 //! max_tokens = 200000
+//! revise = "on-surprise"         # never | on-surprise | each-step
 //! ```
 
 use serde::Deserialize;
@@ -42,8 +43,10 @@ pub struct ModelSection {
 pub struct AgentSection {
     /// Re-plans after a failed run.
     pub max_replans: Option<u32>,
-    /// Planning token budget.
+    /// Model token budget of a goal.
     pub max_tokens: Option<u64>,
+    /// When the plan is revised during a run.
+    pub revise: Option<crate::agent::ReviseWhen>,
 }
 
 /// The whole file.

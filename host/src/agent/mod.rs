@@ -7,9 +7,12 @@ pub mod plan;
 pub mod planner;
 pub mod refs;
 pub mod report;
+pub mod revise;
 pub mod run;
+mod step;
 pub mod trace;
 
 pub use plan::{Plan, PlanError};
+pub use revise::{ReviseWhen, Reviser};
 pub use run::{run_plan, run_with, AgentError, RunOptions, RunReport};
 pub use trace::{RunStatus, TraceEvent, TraceLine};

@@ -3,6 +3,7 @@
 //! when the run fails, asks again with what happened (re-planning), within a token budget.
 
 use super::plan::{Budget, Plan};
+use super::revise::{ReviseWhen, Reviser};
 use super::run::{run_with, AgentError, RunOptions, RunReport};
 use super::trace::{RunStatus, TraceLine};
 use crate::model::{ModelError, Provider, Usage};
@@ -39,37 +40,43 @@ pub struct GoalReport {
     pub error: Option<String>,
 }
 
-/// The JSON Schema plans must match.
-pub fn plan_schema() -> Value {
+/// The JSON Schema of one step (shared by plans and revisions).
+pub fn step_schema() -> Value {
     let expect = json!({"type": "object", "properties": {
         "contains": {"type": "string"}, "path": {"type": "string"}, "min": {"type": "integer", "minimum": 0},
         "outcome": {"type": "string"}}, "additionalProperties": false});
+    json!({
+        "type": "object",
+        "required": ["id", "tool"],
+        "additionalProperties": false,
+        "properties": {
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+            "goal": {"type": "string"},
+            "after": {"type": "array", "items": {"type": "string"}},
+            "tool": {"type": "string"},
+            "args": {"type": "object"},
+            "expect": expect,
+            "alternatives": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+                "properties": {"tool": {"type": "string"}, "args": {"type": "object"}, "expect": expect}}}
+        }
+    })
+}
+
+/// The JSON Schema plans must match.
+pub fn plan_schema() -> Value {
     json!({
         "type": "object",
         "required": ["steps"],
         "additionalProperties": false,
         "properties": {
             "goal": {"type": "string"},
-            "steps": {"type": "array", "minItems": 1, "items": {
-                "type": "object",
-                "required": ["id", "tool"],
-                "additionalProperties": false,
-                "properties": {
-                    "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
-                    "goal": {"type": "string"},
-                    "after": {"type": "array", "items": {"type": "string"}},
-                    "tool": {"type": "string"},
-                    "args": {"type": "object"},
-                    "expect": expect,
-                    "alternatives": {"type": "array", "items": {"type": "object", "additionalProperties": false,
-                        "properties": {"tool": {"type": "string"}, "args": {"type": "object"}, "expect": expect}}}
-                }
-            }}
+            "steps": {"type": "array", "minItems": 1, "items": step_schema()}
         }
     })
 }
 
-fn system_prompt(spud: &Spud) -> String {
+/// The available tools (name, description, input schema), for a model's prompt.
+pub fn tools_prompt(spud: &Spud) -> String {
     let reg = spud.registry();
     let tools: Vec<Value> = reg
         .plugins
@@ -79,13 +86,20 @@ fn system_prompt(spud: &Spud) -> String {
         .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
         .collect();
     format!(
+        "Tools:\n{}",
+        serde_json::to_string_pretty(&tools).unwrap_or_default()
+    )
+}
+
+fn system_prompt(spud: &Spud) -> String {
+    format!(
         "You are the planner of spud, an agent that runs sandboxed tools. Split the user's goal into steps. \
 Each step calls one tool with arguments matching its input schema. Steps run as soon as the steps in `after` are done, \
 so independent steps run in parallel. An argument string \"${{id.field}}\" is replaced by that field of step `id`'s result \
 (add `|json` to parse a string as JSON); list `id` in `after`. Give each step an `expect` the result must meet \
 (`contains` text, or a JSONPath `path` with at least `min` matches) and `alternatives` to try when it does not. \
-Answer with the plan as JSON only.\n\nTools:\n{}",
-        serde_json::to_string_pretty(&tools).unwrap_or_default()
+Group steps under sub-goals with `goal`. Answer with the plan as JSON only.\n\n{}",
+        tools_prompt(spud)
     )
 }
 
@@ -125,17 +139,50 @@ pub async fn plan(
     Err(PlannerError::InvalidPlan(user))
 }
 
-/// Plans `goal` with the model, runs the plan, and re-plans after a failed run, at most
-/// `max_replans` times and within `max_tokens` of planning.
+/// How a goal is worked on.
+#[derive(Clone)]
+pub struct GoalOptions {
+    /// Budgets of each run.
+    pub budget: Budget,
+    /// Re-plans after a failed run.
+    pub max_replans: u32,
+    /// Model tokens for the whole goal: planning, revisions, corrections and judging.
+    pub max_tokens: u64,
+    /// A model that judges each successful step (the critic's `judge` is turned on).
+    pub judge: Option<Arc<dyn Provider>>,
+    /// When the plan is revised during a run.
+    pub revise: ReviseWhen,
+}
+
+impl Default for GoalOptions {
+    fn default() -> Self {
+        GoalOptions {
+            budget: Budget::default(),
+            max_replans: 2,
+            max_tokens: 200_000,
+            judge: None,
+            revise: ReviseWhen::default(),
+        }
+    }
+}
+
+/// Plans `goal` with the model, runs the plan — revising it as results come in and correcting
+/// arguments on retries — and re-plans after a failed run, at most `max_replans` times and
+/// within `max_tokens`.
 pub async fn run_goal(
     spud: Arc<Spud>,
-    provider: &dyn Provider,
+    provider: Arc<dyn Provider>,
     goal: &str,
-    budget: Budget,
-    max_replans: u32,
-    max_tokens: u64,
+    options: GoalOptions,
     observer: impl Fn(&TraceLine) + Send + Sync + Clone + 'static,
 ) -> Result<GoalReport, PlannerError> {
+    let GoalOptions {
+        budget,
+        max_replans,
+        max_tokens,
+        judge,
+        revise,
+    } = options;
     let mut runs: Vec<RunReport> = Vec::new();
     let mut usage = Usage::default();
     let mut context = String::new();
@@ -149,7 +196,8 @@ pub async fn run_goal(
                 error: None,
             });
         }
-        let (p, u) = match plan(provider, &spud, goal, &context, budget).await {
+        let used = usage.input_tokens + usage.output_tokens;
+        let (mut p, u) = match plan(provider.as_ref(), &spud, goal, &context, budget).await {
             Ok(x) => x,
             // A provider that fails mid-run ends the goal cleanly; earlier runs keep their traces.
             Err(e) if !runs.is_empty() => {
@@ -168,11 +216,17 @@ pub async fn run_goal(
             .last()
             .map(|r: &RunReport| r.id.clone())
             .zip(last_plan.take());
+        // The run may spend what planning left of the goal's tokens.
+        p.budget.max_tokens = max_tokens.saturating_sub(used + u.input_tokens + u.output_tokens);
+        p.critic.judge = judge.is_some();
         let options = RunOptions {
-            judge: None,
+            judge: judge.clone(),
             previous,
+            reviser: Some(Arc::new(Reviser::new(provider.clone(), revise))),
         };
         let report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
+        usage.input_tokens += report.usage.input_tokens;
+        usage.output_tokens += report.usage.output_tokens;
         last_plan = Some(p);
         let status = report.status;
         context = format!(

@@ -2,7 +2,7 @@
 //! `spud runs show`: each step's calls, outcomes, critic scores and decisions, and how the
 //! self-corrections went.
 
-use super::plan::Plan;
+use super::plan::{Plan, Step};
 use super::run::RunReport;
 use super::trace::{TraceEvent, TraceLine};
 use serde::Serialize;
@@ -27,6 +27,9 @@ pub struct AttemptView {
     pub verdict: Option<String>,
     /// Critic feedback.
     pub feedback: String,
+    /// Arguments the model corrected for this attempt, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_args: Option<serde_json::Value>,
 }
 
 /// A step in the tree.
@@ -34,6 +37,12 @@ pub struct AttemptView {
 pub struct StepView {
     /// Step id.
     pub id: String,
+    /// Sub-goal it belongs to.
+    pub goal: Option<String>,
+    /// Added by a revision during the run (after this step).
+    pub added_after: Option<String>,
+    /// Dropped by a revision before it started.
+    pub removed: bool,
     /// Dependencies.
     pub after: Vec<String>,
     /// Calls made.
@@ -70,12 +79,30 @@ pub struct RunView {
     pub finished: Option<TraceEvent>,
     /// For a re-plan: which run it revises and how the plan changed.
     pub revises: Option<String>,
+    /// Revisions of the plan during the run (and proposals rejected), in order.
+    pub revisions: Vec<String>,
+}
+
+fn add_step(v: &mut RunView, index: &mut BTreeMap<String, usize>, s: Step, added_after: Option<String>) {
+    if index.contains_key(&s.id) {
+        return;
+    }
+    index.insert(s.id.clone(), v.steps.len());
+    v.steps.push(StepView {
+        id: s.id,
+        goal: s.goal,
+        added_after,
+        after: s.after,
+        ..Default::default()
+    });
 }
 
 /// Builds the tree from a trace.
 pub fn view(lines: &[TraceLine]) -> RunView {
     let mut v = RunView::default();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    // Corrected arguments wait here for the attempt that uses them.
+    let mut corrections: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     for line in lines {
         match &line.event {
             TraceEvent::Started { run, goal, plan } => {
@@ -83,12 +110,7 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 v.goal = goal.clone();
                 if let Ok(p) = serde_json::from_value::<Plan>(plan.clone()) {
                     for s in p.steps {
-                        index.insert(s.id.clone(), v.steps.len());
-                        v.steps.push(StepView {
-                            id: s.id,
-                            after: s.after,
-                            ..Default::default()
-                        });
+                        add_step(&mut v, &mut index, s, None);
                     }
                 }
             }
@@ -104,6 +126,7 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                         attempt: *attempt,
                         alternative: *alternative,
                         tool: tool.clone(),
+                        corrected_args: corrections.remove(step),
                         ..Default::default()
                     });
                 }
@@ -153,10 +176,11 @@ pub fn view(lines: &[TraceLine]) -> RunView {
             }
             TraceEvent::BudgetExhausted { .. } => {}
             TraceEvent::PlanRevised {
-                previous_run,
+                previous_run: Some(previous_run),
                 added,
                 removed,
                 changed,
+                ..
             } => {
                 v.revises = Some(format!(
                     "revises run {previous_run}: added [{}], removed [{}], changed [{}]",
@@ -164,6 +188,42 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                     removed.join(", "),
                     changed.join(", ")
                 ));
+            }
+            TraceEvent::PlanRevised {
+                previous_run: None,
+                after_step,
+                reason,
+                added,
+                removed,
+                changed,
+                steps,
+            } => {
+                let after = after_step.clone().unwrap_or_default();
+                v.revisions.push(format!(
+                    "after {after}: added [{}], removed [{}], changed [{}] — {reason}",
+                    added.join(", "),
+                    removed.join(", "),
+                    changed.join(", ")
+                ));
+                for id in removed {
+                    if let Some(s) = index.get(id).map(|i| &mut v.steps[*i]) {
+                        s.removed = true;
+                    }
+                }
+                for s in steps {
+                    if let Some(old) = index.get(&s.id).map(|i| &mut v.steps[*i]) {
+                        old.after = s.after.clone();
+                        old.goal = s.goal.clone();
+                    } else {
+                        add_step(&mut v, &mut index, s.clone(), after_step.clone());
+                    }
+                }
+            }
+            TraceEvent::RevisionRejected { after_step, reason } => v
+                .revisions
+                .push(format!("after {after_step}: proposal rejected — {reason}")),
+            TraceEvent::ArgsCorrected { step, args, .. } => {
+                corrections.insert(step.clone(), args.clone());
             }
             e @ TraceEvent::Finished { .. } => v.finished = Some(e.clone()),
         }
@@ -203,41 +263,73 @@ pub fn render(v: &RunView) -> String {
         c.worsened,
         c.worse_share * 100.0
     ));
+    for r in &v.revisions {
+        out.push_str(&format!("plan revised {r}\n"));
+    }
+    // Steps grouped under their sub-goals, in the order the sub-goals first appear.
+    let mut goals: Vec<Option<&str>> = Vec::new();
     for s in &v.steps {
-        let after = if s.after.is_empty() {
-            String::new()
-        } else {
-            format!(" (after {})", s.after.join(", "))
-        };
-        out.push_str(&format!("\n- {}{after}\n", s.id));
-        if let Some(b) = &s.blocked {
-            out.push_str(&format!("    blocked: {b}\n"));
+        if !goals.contains(&s.goal.as_deref()) {
+            goals.push(s.goal.as_deref());
         }
-        for a in &s.attempts {
-            let alt = if a.alternative > 0 {
-                format!(" [alternative {}]", a.alternative)
-            } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "    #{} {}{alt}: {} — score {} → {}\n",
-                a.attempt,
-                a.tool,
-                a.outcome,
-                a.score.map_or("-".into(), |s| format!("{s:.2}")),
-                a.verdict.as_deref().unwrap_or("-")
-            ));
-            if !a.feedback.is_empty() {
-                out.push_str(&format!("       critic: {}\n", a.feedback));
-            }
-            let mut shown: String = a.output.chars().take(160).collect();
-            if shown.len() < a.output.len() {
-                shown.push('…');
-            }
-            out.push_str(&format!("       output: {shown}\n"));
+    }
+    let grouped = goals.iter().any(Option::is_some);
+    for g in goals {
+        let pad = if grouped { "  " } else { "" };
+        if grouped {
+            out.push_str(&format!("\n▸ {}\n", g.unwrap_or("(no sub-goal)")));
+        }
+        for s in v.steps.iter().filter(|s| s.goal.as_deref() == g) {
+            render_step(&mut out, s, pad);
         }
     }
     out
+}
+
+fn render_step(out: &mut String, s: &StepView, pad: &str) {
+    let after = if s.after.is_empty() {
+        String::new()
+    } else {
+        format!(" (after {})", s.after.join(", "))
+    };
+    let mut notes = String::new();
+    if let Some(a) = &s.added_after {
+        notes.push_str(&format!(" [added after {a}]"));
+    }
+    if s.removed {
+        notes.push_str(" [dropped by a revision]");
+    }
+    out.push_str(&format!("\n{pad}- {}{after}{notes}\n", s.id));
+    if let Some(b) = &s.blocked {
+        out.push_str(&format!("{pad}    blocked: {b}\n"));
+    }
+    for a in &s.attempts {
+        let alt = if a.alternative > 0 {
+            format!(" [alternative {}]", a.alternative)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{pad}    #{} {}{alt}: {} — score {} → {}\n",
+            a.attempt,
+            a.tool,
+            a.outcome,
+            a.score.map_or("-".into(), |s| format!("{s:.2}")),
+            a.verdict.as_deref().unwrap_or("-")
+        ));
+        if let Some(args) = &a.corrected_args {
+            let text: String = args.to_string().chars().take(160).collect();
+            out.push_str(&format!("{pad}       corrected arguments: {text}\n"));
+        }
+        if !a.feedback.is_empty() {
+            out.push_str(&format!("{pad}       critic: {}\n", a.feedback));
+        }
+        let mut shown: String = a.output.chars().take(160).collect();
+        if shown.len() < a.output.len() {
+            shown.push('…');
+        }
+        out.push_str(&format!("{pad}       output: {shown}\n"));
+    }
 }
 
 /// Writes `report.md` into the run's folder.

@@ -1,15 +1,15 @@
-//! The loop: Plan → Execute → Critique → Accept | Retry | Backtrack → Done | Failed |
-//! BudgetExhausted. Steps whose dependencies are accepted run concurrently; every transition is
-//! a trace event, written as it happens and shown to an observer.
+//! The loop: Plan → Execute → Critique → Accept | Retry | Backtrack | Replan → Done | Failed |
+//! BudgetExhausted. Steps whose dependencies are accepted run concurrently; after a step ends the
+//! model may revise the steps not yet started; every transition is a trace event, written as it
+//! happens and shown to an observer.
 
-use super::critic::{self, Verdict};
-use super::plan::{Budget, Expectation, Plan, Step};
-use super::refs;
-use super::trace::{BudgetLeft, RunStatus, TraceEvent, TraceLine, TraceWriter};
-use crate::model::Provider;
-use crate::sandbox::Outcome;
+use super::plan::{Plan, Step};
+use super::revise::{self, Reviser};
+use super::step::{self, cut, Ctx, StepEnd};
+use super::trace::{RunStatus, TraceEvent, TraceLine, TraceWriter};
+use crate::model::{Provider, Usage};
 use crate::Spud;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -38,64 +38,21 @@ pub struct RunReport {
     pub retries: u64,
     /// Backtracks.
     pub backtracks: u64,
+    /// Revisions of the plan during the run.
+    pub revisions: u64,
     /// Total fuel.
     pub fuel: u64,
+    /// Model tokens used during the run (judge, revisions, corrected arguments).
+    pub usage: Usage,
     /// Wall time, ms.
     pub wall_ms: u64,
     /// Accepted results by step id.
     pub results: BTreeMap<String, Value>,
     /// Steps that failed, with why.
     pub failed: BTreeMap<String, String>,
-}
-
-/// Budget use shared by concurrent steps.
-#[derive(Default)]
-struct Ledger {
-    calls: u64,
-    tokens: u64,
-    fuel: u64,
-    net: u64,
-    retries: u64,
-    backtracks: u64,
-    exhausted: Option<(String, u64, u64)>,
-}
-
-impl Ledger {
-    /// Reserves one call, or says which budget is gone.
-    fn reserve(&mut self, b: &Budget) -> Result<(), (String, u64, u64)> {
-        let over = if self.calls >= b.max_steps {
-            Some(("max_steps", self.calls, b.max_steps))
-        } else if self.fuel >= b.max_fuel {
-            Some(("max_fuel", self.fuel, b.max_fuel))
-        } else if self.net >= b.max_net_bytes {
-            Some(("max_net_bytes", self.net, b.max_net_bytes))
-        } else if self.tokens >= b.max_tokens {
-            Some(("max_tokens", self.tokens, b.max_tokens))
-        } else {
-            None
-        };
-        match over {
-            Some((k, used, limit)) => {
-                let e = (k.to_string(), used, limit);
-                self.exhausted.get_or_insert(e.clone());
-                Err(e)
-            }
-            None => {
-                self.calls += 1;
-                Ok(())
-            }
-        }
-    }
-}
-
-struct Ctx {
-    spud: Arc<Spud>,
-    trace: TraceWriter,
-    start: Instant,
-    ledger: Mutex<Ledger>,
-    observer: Box<dyn Fn(&TraceLine) + Send + Sync>,
-    plan: Plan,
-    judge: Option<Arc<dyn Provider>>,
+    /// Failed steps whose work a later revision of the plan took over.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub superseded: BTreeSet<String>,
 }
 
 /// Optional parts of a run.
@@ -105,42 +62,8 @@ pub struct RunOptions {
     pub judge: Option<Arc<dyn Provider>>,
     /// The run this one re-plans (its id and plan); the trace starts with the diff.
     pub previous: Option<(String, Plan)>,
-}
-
-impl Ctx {
-    fn left(&self) -> BudgetLeft {
-        let b = &self.plan.budget;
-        let (calls, fuel, net) = self
-            .ledger
-            .lock()
-            .map(|l| (l.calls, l.fuel, l.net))
-            .unwrap_or_default();
-        BudgetLeft {
-            steps: b.max_steps.saturating_sub(calls),
-            fuel: b.max_fuel.saturating_sub(fuel),
-            net_bytes: b.max_net_bytes.saturating_sub(net),
-            wall_ms: b
-                .max_wall_ms
-                .saturating_sub(self.start.elapsed().as_millis() as u64),
-        }
-    }
-
-    fn emit(&self, event: TraceEvent) {
-        let line = TraceLine {
-            at_ms: self.start.elapsed().as_millis() as u64,
-            event,
-        };
-        if let Err(e) = self.trace.write(&line) {
-            tracing::warn!("trace write failed: {e}");
-        }
-        (self.observer)(&line);
-    }
-}
-
-enum StepEnd {
-    Accepted(Value),
-    Failed(String),
-    Budget,
+    /// A model that revises the plan during the run and corrects arguments on retries.
+    pub reviser: Option<Arc<Reviser>>,
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -152,7 +75,38 @@ pub async fn run_plan(
     run_with(spud, plan, RunOptions::default(), observer).await
 }
 
-/// Runs `plan` with a judge and/or as the revision of an earlier run.
+/// Where the run's steps stand.
+#[derive(Default)]
+struct Progress {
+    results: BTreeMap<String, Value>,
+    failed: BTreeMap<String, String>,
+    started: BTreeSet<String>,
+    superseded: BTreeSet<String>,
+    revisions: u64,
+}
+
+impl Progress {
+    /// Each step's state for the model: accepted with result, failed with why, running, pending.
+    fn status(&self, steps: &[Step]) -> BTreeMap<String, Value> {
+        steps
+            .iter()
+            .map(|s| {
+                let v = if let Some(r) = self.results.get(&s.id) {
+                    json!({"accepted": cut(&r.to_string())})
+                } else if let Some(why) = self.failed.get(&s.id) {
+                    json!({"failed": why})
+                } else if self.started.contains(&s.id) {
+                    json!("running")
+                } else {
+                    json!("pending")
+                };
+                (s.id.clone(), v)
+            })
+            .collect()
+    }
+}
+
+/// Runs `plan` with a judge, a reviser, and/or as the revision of an earlier run.
 pub async fn run_with(
     spud: Arc<Spud>,
     plan: Plan,
@@ -170,14 +124,18 @@ pub async fn run_with(
         observer: Box::new(observer),
         plan: plan.clone(),
         judge: options.judge.clone(),
+        reviser: options.reviser.clone(),
     });
     if let Some((previous_run, old)) = &options.previous {
         let (added, removed, changed) = diff(old, &plan);
         ctx.emit(TraceEvent::PlanRevised {
-            previous_run: previous_run.to_string(),
+            previous_run: Some(previous_run.to_string()),
+            after_step: None,
+            reason: String::new(),
             added,
             removed,
             changed,
+            steps: Vec::new(),
         });
     }
     ctx.emit(TraceEvent::Started {
@@ -186,9 +144,8 @@ pub async fn run_with(
         plan: serde_json::to_value(&plan).unwrap_or_default(),
     });
 
-    let mut results: BTreeMap<String, Value> = BTreeMap::new();
-    let mut failed: BTreeMap<String, String> = BTreeMap::new();
-    let mut started: BTreeSet<String> = BTreeSet::new();
+    let mut steps = plan.steps.clone();
+    let mut p = Progress::default();
     let mut running = tokio::task::JoinSet::new();
     let deadline = Instant::now() + Duration::from_millis(plan.budget.max_wall_ms);
     let mut out_of_time = false;
@@ -200,26 +157,26 @@ pub async fn run_with(
             .map(|l| l.exhausted.is_some())
             .unwrap_or(true);
         if !budget_gone && !out_of_time {
-            for step in &plan.steps {
-                if started.contains(&step.id) {
+            for s in &steps {
+                if p.started.contains(&s.id) {
                     continue;
                 }
-                if let Some(dep) = step.after.iter().find(|d| failed.contains_key(*d)) {
+                if let Some(dep) = s.after.iter().find(|d| p.failed.contains_key(*d)) {
                     let reason = format!("step `{dep}` failed");
                     ctx.emit(TraceEvent::StepBlocked {
-                        step: step.id.clone(),
+                        step: s.id.clone(),
                         reason: reason.clone(),
                     });
-                    failed.insert(step.id.clone(), reason);
-                    started.insert(step.id.clone());
+                    p.failed.insert(s.id.clone(), reason);
+                    p.started.insert(s.id.clone());
                     continue;
                 }
-                if step.after.iter().all(|d| results.contains_key(d)) {
-                    started.insert(step.id.clone());
-                    let (ctx, step, snapshot) = (ctx.clone(), step.clone(), results.clone());
+                if s.after.iter().all(|d| p.results.contains_key(d)) {
+                    p.started.insert(s.id.clone());
+                    let (ctx, s, snapshot) = (ctx.clone(), s.clone(), p.results.clone());
                     running.spawn(async move {
-                        let end = execute_step(&ctx, &step, &snapshot).await;
-                        (step.id, end)
+                        let end = step::execute(&ctx, &s, &snapshot).await;
+                        (s.id, end)
                     });
                 }
             }
@@ -229,17 +186,29 @@ pub async fn run_with(
         }
         let next = tokio::time::timeout_at(deadline.into(), running.join_next()).await;
         match next {
-            Ok(Some(Ok((id, end)))) => match end {
-                StepEnd::Accepted(v) => {
-                    results.insert(id, v);
+            Ok(Some(Ok((id, end)))) => {
+                let (surprising, what) = match end {
+                    StepEnd::Accepted { value, surprising } => {
+                        let what = format!("accepted: {}", cut(&value.to_string()));
+                        p.results.insert(id.clone(), value);
+                        (surprising, what)
+                    }
+                    StepEnd::Failed(why) => {
+                        let what = format!("failed: {why}");
+                        p.failed.insert(id.clone(), why);
+                        (true, what)
+                    }
+                    StepEnd::Budget => {
+                        p.failed.insert(id, "budget exhausted".into());
+                        continue;
+                    }
+                };
+                if let Some(reviser) = &ctx.reviser {
+                    if !out_of_time && reviser.wants(surprising) {
+                        revise_after(&ctx, reviser, &mut steps, &mut p, &id, &what).await;
+                    }
                 }
-                StepEnd::Failed(why) => {
-                    failed.insert(id, why);
-                }
-                StepEnd::Budget => {
-                    failed.insert(id, "budget exhausted".into());
-                }
-            },
+            }
             Ok(Some(Err(e))) => tracing::warn!("a step task ended abnormally: {e}"),
             Ok(None) => break,
             Err(_) => {
@@ -257,20 +226,89 @@ pub async fn run_with(
             }
         }
     }
+    finish(ctx, id, dir, &steps, p)
+}
 
-    let (ledger_calls, fuel, retries, backtracks, exhausted) = ctx
+/// Asks the reviser about the pending steps after `after` ended, and applies a valid revision.
+/// A revision after a failure takes the failed step's work over (it is then superseded).
+async fn revise_after(
+    ctx: &Ctx,
+    reviser: &Reviser,
+    steps: &mut Vec<Step>,
+    p: &mut Progress,
+    after: &str,
+    what: &str,
+) {
+    if p.revisions >= u64::from(reviser.max_revisions) || !ctx.tokens_left() {
+        return;
+    }
+    let status = p.status(steps);
+    let (answer, usage) = reviser
+        .revise(&ctx.spud, &ctx.plan.goal, steps, &status, after, what)
+        .await;
+    ctx.spend(usage);
+    let revision = match answer {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(reason) => {
+            ctx.emit(TraceEvent::RevisionRejected {
+                after_step: after.to_string(),
+                reason,
+            });
+            return;
+        }
+    };
+    let failed: BTreeSet<String> = p.failed.keys().cloned().collect();
+    match revise::apply(steps, &p.started, &failed, &revision) {
+        Ok((new_steps, d)) => {
+            p.revisions += 1;
+            // Failures the revision answers no longer decide the run's status; steps blocked by
+            // them are superseded too.
+            p.superseded.extend(failed);
+            ctx.emit(TraceEvent::PlanRevised {
+                previous_run: None,
+                after_step: Some(after.to_string()),
+                reason: revision.reason,
+                added: d.added,
+                removed: d.removed,
+                changed: d.changed,
+                steps: revision.steps,
+            });
+            *steps = new_steps;
+        }
+        Err(reason) => ctx.emit(TraceEvent::RevisionRejected {
+            after_step: after.to_string(),
+            reason,
+        }),
+    }
+}
+
+/// Ends the run: status, final trace event, report.
+fn finish(
+    ctx: Arc<Ctx>,
+    id: String,
+    dir: PathBuf,
+    steps: &[Step],
+    p: Progress,
+) -> Result<RunReport, AgentError> {
+    let (calls, fuel, usage, retries, backtracks, exhausted) = ctx
         .ledger
         .lock()
         .map(|l| {
             (
                 l.calls,
                 l.fuel,
+                l.usage,
                 l.retries,
                 l.backtracks,
                 l.exhausted.clone(),
             )
         })
         .unwrap_or_default();
+    let unanswered = p.failed.keys().any(|k| !p.superseded.contains(k));
+    let all_done = steps
+        .iter()
+        .all(|s| p.results.contains_key(&s.id) || p.superseded.contains(&s.id));
     let status = if let Some((budget, used, limit)) = exhausted {
         ctx.emit(TraceEvent::BudgetExhausted {
             budget,
@@ -278,7 +316,7 @@ pub async fn run_with(
             limit,
         });
         RunStatus::BudgetExhausted
-    } else if !failed.is_empty() || results.len() < plan.steps.len() {
+    } else if unanswered || !all_done {
         RunStatus::Failed
     } else {
         RunStatus::Done
@@ -286,7 +324,7 @@ pub async fn run_with(
     let wall_ms = ctx.start.elapsed().as_millis() as u64;
     ctx.emit(TraceEvent::Finished {
         status,
-        steps: ledger_calls,
+        steps: calls,
         retries,
         backtracks,
         fuel,
@@ -296,147 +334,19 @@ pub async fn run_with(
         id,
         status,
         dir,
-        steps: ledger_calls,
+        steps: calls,
         retries,
         backtracks,
+        revisions: p.revisions,
         fuel,
+        usage,
         wall_ms,
-        results,
-        failed,
+        results: p.results,
+        failed: p.failed,
+        superseded: p.superseded,
     };
     super::report::write(&report, &ctx.plan, &super::trace::read(ctx.trace.path())?)?;
     Ok(report)
-}
-
-async fn execute_step(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>) -> StepEnd {
-    let settings = ctx.plan.critic;
-    let (mut alternative, mut attempt, mut retries, mut backtracks) = (0usize, 0u32, 0u32, 0u32);
-    let mut previous: Option<f64> = None;
-    loop {
-        let (tool, args, expect): (&str, &Value, &Expectation) = match alternative {
-            0 => (&step.tool, &step.args, &step.expect),
-            n => {
-                let alt = &step.alternatives[n - 1];
-                (
-                    alt.tool.as_deref().unwrap_or(&step.tool),
-                    alt.args.as_ref().unwrap_or(&step.args),
-                    alt.expect.as_ref().unwrap_or(&step.expect),
-                )
-            }
-        };
-        let args = match refs::resolve(args, results) {
-            Ok(a) => a,
-            Err(e) => {
-                let reason = format!("cannot build the arguments: {e}");
-                ctx.emit(TraceEvent::StepBlocked {
-                    step: step.id.clone(),
-                    reason: reason.clone(),
-                });
-                return StepEnd::Failed(reason);
-            }
-        };
-        let reserved = ctx
-            .ledger
-            .lock()
-            .map_err(|_| ())
-            .and_then(|mut l| l.reserve(&ctx.plan.budget).map_err(|_| ()));
-        if reserved.is_err() {
-            return StepEnd::Budget;
-        }
-        ctx.emit(TraceEvent::StepStarted {
-            step: step.id.clone(),
-            attempt,
-            alternative,
-            tool: tool.to_string(),
-            args: args.clone(),
-        });
-        // Tool errors, denials and limits are information for the critic, not crashes.
-        let (outcome, fuel, duration_us, net) = match ctx.spud.call(tool, &args).await {
-            Ok(r) => (
-                r.outcome,
-                r.fuel_used,
-                r.duration_us,
-                r.net_bytes_in + r.net_bytes_out,
-            ),
-            Err(e) => (
-                Outcome::InvalidInput {
-                    message: e.to_string(),
-                },
-                0,
-                0,
-                0,
-            ),
-        };
-        if let Ok(mut l) = ctx.ledger.lock() {
-            l.fuel += fuel;
-            l.net += net;
-        }
-        ctx.emit(TraceEvent::StepFinished {
-            step: step.id.clone(),
-            attempt,
-            outcome: outcome.kind().to_string(),
-            output: cut(&match &outcome {
-                Outcome::Ok { value } => value.to_string(),
-                other => other.message(),
-            }),
-            fuel,
-            duration_us,
-            left: ctx.left(),
-        });
-        let mut critique = critic::critique(&outcome, expect);
-        if let (Some(judge), true, Outcome::Ok { value }) =
-            (&ctx.judge, settings.judge && settings.enabled, &outcome)
-        {
-            let earlier = cut(&serde_json::to_string(results).unwrap_or_default());
-            let usage = super::judge::review(
-                judge.as_ref(),
-                &mut critique,
-                &ctx.plan.goal,
-                &step.id,
-                expect.outcome.as_deref(),
-                &cut(&value.to_string()),
-                &earlier,
-            )
-            .await;
-            if let Ok(mut l) = ctx.ledger.lock() {
-                l.tokens += usage.input_tokens + usage.output_tokens;
-            }
-        }
-        let left = step.alternatives.len() - alternative;
-        let verdict = critic::decide(&critique, &settings, retries, backtracks, left);
-        let score = critique.score;
-        ctx.emit(TraceEvent::Critiqued {
-            step: step.id.clone(),
-            attempt,
-            critique: critique.clone(),
-            verdict,
-            previous_score: previous,
-        });
-        match verdict {
-            Verdict::Accept => {
-                return StepEnd::Accepted(match outcome {
-                    Outcome::Ok { value } => value,
-                    _ => Value::Null,
-                })
-            }
-            Verdict::Retry => {
-                retries += 1;
-                if let Ok(mut l) = ctx.ledger.lock() {
-                    l.retries += 1;
-                }
-            }
-            Verdict::Backtrack => {
-                alternative += 1;
-                backtracks += 1;
-                if let Ok(mut l) = ctx.ledger.lock() {
-                    l.backtracks += 1;
-                }
-            }
-            Verdict::Fail => return StepEnd::Failed(critique.feedback),
-        }
-        previous = Some(score);
-        attempt += 1;
-    }
 }
 
 /// Steps added, removed and changed from `old` to `new`, by id.
@@ -461,19 +371,6 @@ pub fn diff(old: &Plan, new: &Plan) -> (Vec<String>, Vec<String>, Vec<String>) {
         .map(|s| s.id.clone())
         .collect();
     (added, removed, changed)
-}
-
-/// Cuts text to 4 KiB for traces.
-fn cut(s: &str) -> String {
-    const MAX: usize = 4096;
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &s[..end], s.len())
 }
 
 fn run_id() -> String {

@@ -23,16 +23,45 @@ pub enum RunStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TraceEvent {
-    /// The plan replaces an earlier one (re-planning); what changed.
+    /// The plan changed: either this run re-plans an earlier, failed run (`previous_run`), or
+    /// the model revised the steps not yet started after `after_step` ended.
     PlanRevised {
         /// The run whose plan this one revises.
-        previous_run: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_run: Option<String>,
+        /// The step after which the plan was revised during this run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_step: Option<String>,
+        /// Why, in the model's words.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
         /// Steps that are new.
         added: Vec<String>,
         /// Steps that were dropped.
         removed: Vec<String>,
         /// Steps whose tool, arguments, dependencies or expectations changed.
         changed: Vec<String>,
+        /// For a revision during the run: the steps that now follow (new and changed ones).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        steps: Vec<super::plan::Step>,
+    },
+    /// The model proposed a revision that does not fit the run so far; the plan is unchanged.
+    RevisionRejected {
+        /// The step after which it was asked.
+        after_step: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The model corrected a step's arguments from the critic's feedback before a retry.
+    ArgsCorrected {
+        /// Step id.
+        step: String,
+        /// The attempt that uses them.
+        attempt: u32,
+        /// The new arguments.
+        args: serde_json::Value,
+        /// The feedback they answer.
+        feedback: String,
     },
     /// The run began.
     Started {

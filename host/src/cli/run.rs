@@ -3,10 +3,10 @@
 
 use super::{fail, print_json, EXIT_USAGE};
 use spud::agent::plan::Budget;
-use spud::agent::planner::run_goal;
-use spud::agent::{run_with, Plan, RunOptions, RunStatus, TraceEvent, TraceLine};
+use spud::agent::planner::{run_goal, GoalOptions};
+use spud::agent::{run_with, Plan, ReviseWhen, RunOptions, RunStatus, TraceEvent, TraceLine};
 use spud::config::{Config, ModelSection};
-use spud::model::ModelConfig;
+use spud::model::{ModelConfig, Provider};
 use spud::Spud;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,10 +36,15 @@ pub struct RunArgs {
     /// Planning token budget, input + output (default: the config's, else 200000).
     #[arg(long)]
     max_tokens: Option<u64>,
-    /// With --plan: a model that judges each successful step when the plan's `[critic]` has
-    /// `judge = true` (`PROVIDER:MODEL`; base URL and key as for --model).
-    #[arg(long, requires = "plan")]
+    /// A model that judges each successful step (`PROVIDER:MODEL`; base URL and key as for
+    /// --model). With --plan it is used when the plan's `[critic]` has `judge = true`.
+    #[arg(long)]
     judge: Option<String>,
+    /// With a goal: when the model may revise the plan during a run — `never`, `on-surprise`
+    /// (after a step that failed, needed a correction or scored below 1) or `each-step`.
+    /// Default: the config's `[agent] revise`, else on-surprise.
+    #[arg(long, requires = "goal")]
+    revise: Option<ReviseWhen>,
     /// spud's config file (default: SPUD_CONFIG, else <home>/config.toml).
     #[arg(long, env = "SPUD_CONFIG")]
     config: Option<PathBuf>,
@@ -66,12 +71,27 @@ fn show(line: &TraceLine) {
             left.fuel,
             left.wall_ms
         ),
-        TraceEvent::PlanRevised { previous_run, added, removed, changed } => format!(
-            "plan revised from run {previous_run}: +[{}] -[{}] ~[{}]",
-            added.join(", "),
-            removed.join(", "),
-            changed.join(", ")
-        ),
+        TraceEvent::PlanRevised { previous_run, after_step, reason, added, removed, changed, .. } => {
+            let from = match (previous_run, after_step) {
+                (Some(run), _) => format!("from run {run}"),
+                (None, Some(step)) => format!("after {step}"),
+                (None, None) => String::new(),
+            };
+            let why = if reason.is_empty() { String::new() } else { format!(" — {reason}") };
+            format!(
+                "↺ plan revised {from}: +[{}] -[{}] ~[{}]{why}",
+                added.join(", "),
+                removed.join(", "),
+                changed.join(", ")
+            )
+        }
+        TraceEvent::RevisionRejected { after_step, reason } => {
+            format!("  revision after {after_step} rejected: {reason}")
+        }
+        TraceEvent::ArgsCorrected { step, args, .. } => {
+            let text: String = args.to_string().chars().take(120).collect();
+            format!("  {step}: arguments corrected: {text}")
+        }
         TraceEvent::Critiqued { step, critique, verdict, .. } => {
             let why = if critique.feedback.is_empty() { String::new() } else { format!(" — {}", critique.feedback) };
             format!("  {step}: score {:.2} → {verdict:?}{why}", critique.score)
@@ -91,6 +111,17 @@ fn load_config(args: &RunArgs, spud: &Spud) -> Result<Config, String> {
         None => Config::load(&spud.home().root().join("config.toml"), false),
     }
     .map_err(|e| e.to_string())
+}
+
+/// The `--judge` model, if one was asked for.
+fn judge_provider(args: &RunArgs, spud: &Spud) -> Result<Option<Arc<dyn Provider>>, String> {
+    let Some(spec) = &args.judge else {
+        return Ok(None);
+    };
+    let section = load_config(args, spud)?.model;
+    spud::model::provider(spec, model_config(args, section.as_ref()))
+        .map(|p| Some(Arc::from(p)))
+        .map_err(|e| e.to_string())
 }
 
 /// Flags first, then the config file's `[model]`, then defaults.
@@ -124,25 +155,16 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             Ok(p) => p,
             Err(e) => return fail(&e.to_string(), EXIT_USAGE),
         };
-        let judge = match &args.judge {
-            None => None,
-            Some(spec) => {
-                let section = match load_config(&args, &spud) {
-                    Ok(c) => c.model,
-                    Err(e) => return fail(&e, EXIT_USAGE),
-                };
-                match spud::model::provider(spec, model_config(&args, section.as_ref())) {
-                    Ok(p) => Some(Arc::from(p)),
-                    Err(e) => return fail(&e.to_string(), EXIT_USAGE),
-                }
-            }
+        let judge = match judge_provider(&args, &spud) {
+            Ok(j) => j,
+            Err(e) => return fail(&e, EXIT_USAGE),
         };
         match run_with(
             spud,
             plan,
             RunOptions {
                 judge,
-                previous: None,
+                ..RunOptions::default()
             },
             observer,
         )
@@ -170,25 +192,27 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             }
         };
         let model_config = model_config(&args, section.as_ref());
-        let provider = match spud::model::provider(&spec, model_config) {
-            Ok(p) => p,
+        let provider: Arc<dyn Provider> = match spud::model::provider(&spec, model_config) {
+            Ok(p) => Arc::from(p),
             Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+        };
+        let judge = match judge_provider(&args, &spud) {
+            Ok(j) => j,
+            Err(e) => return fail(&e, EXIT_USAGE),
         };
         let max_replans = args.max_replans.or(config.agent.max_replans).unwrap_or(2);
         let max_tokens = args
             .max_tokens
             .or(config.agent.max_tokens)
             .unwrap_or(200_000);
-        match run_goal(
-            spud,
-            provider.as_ref(),
-            &goal,
-            Budget::default(),
+        let options = GoalOptions {
+            budget: Budget::default(),
             max_replans,
             max_tokens,
-            observer,
-        )
-        .await
+            judge,
+            revise: args.revise.or(config.agent.revise).unwrap_or_default(),
+        };
+        match run_goal(spud, provider, &goal, options, observer).await
         {
             Ok(r) => {
                 let dir = r.runs.last().map(|x| x.dir.clone()).unwrap_or_default();

@@ -1,0 +1,304 @@
+//! The executor of one step: call the tool in a fresh sandbox, have the critic score the result,
+//! and act on the verdict — accept, retry (with arguments the model corrected from the critic's
+//! feedback, when a model is at hand), backtrack to the next alternative, or fail.
+
+use super::critic::{self, Verdict};
+use super::plan::{Budget, Expectation, Plan, Step};
+use super::refs;
+use super::revise::Reviser;
+use super::trace::{BudgetLeft, TraceEvent, TraceLine, TraceWriter};
+use crate::model::{Provider, Usage};
+use crate::sandbox::Outcome;
+use crate::Spud;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Budget use shared by concurrent steps.
+#[derive(Default)]
+pub(super) struct Ledger {
+    pub calls: u64,
+    pub tokens: u64,
+    pub usage: Usage,
+    pub fuel: u64,
+    pub net: u64,
+    pub retries: u64,
+    pub backtracks: u64,
+    pub exhausted: Option<(String, u64, u64)>,
+}
+
+impl Ledger {
+    /// Reserves one call, or says which budget is gone.
+    fn reserve(&mut self, b: &Budget) -> Result<(), (String, u64, u64)> {
+        let over = if self.calls >= b.max_steps {
+            Some(("max_steps", self.calls, b.max_steps))
+        } else if self.fuel >= b.max_fuel {
+            Some(("max_fuel", self.fuel, b.max_fuel))
+        } else if self.net >= b.max_net_bytes {
+            Some(("max_net_bytes", self.net, b.max_net_bytes))
+        } else if self.tokens > 0 && self.tokens >= b.max_tokens {
+            // Only the run's own model use counts: a run that asks no model is not stopped by it.
+            Some(("max_tokens", self.tokens, b.max_tokens))
+        } else {
+            None
+        };
+        match over {
+            Some((k, used, limit)) => {
+                let e = (k.to_string(), used, limit);
+                self.exhausted.get_or_insert(e.clone());
+                Err(e)
+            }
+            None => {
+                self.calls += 1;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What every step of a run shares.
+pub(super) struct Ctx {
+    pub spud: Arc<Spud>,
+    pub trace: TraceWriter,
+    pub start: Instant,
+    pub ledger: Mutex<Ledger>,
+    pub observer: Box<dyn Fn(&TraceLine) + Send + Sync>,
+    /// The plan as the run began (goal, budget and critic settings; steps may be revised).
+    pub plan: Plan,
+    pub judge: Option<Arc<dyn Provider>>,
+    pub reviser: Option<Arc<Reviser>>,
+}
+
+impl Ctx {
+    pub fn left(&self) -> BudgetLeft {
+        let b = &self.plan.budget;
+        let (calls, fuel, net) = self
+            .ledger
+            .lock()
+            .map(|l| (l.calls, l.fuel, l.net))
+            .unwrap_or_default();
+        BudgetLeft {
+            steps: b.max_steps.saturating_sub(calls),
+            fuel: b.max_fuel.saturating_sub(fuel),
+            net_bytes: b.max_net_bytes.saturating_sub(net),
+            wall_ms: b
+                .max_wall_ms
+                .saturating_sub(self.start.elapsed().as_millis() as u64),
+        }
+    }
+
+    pub fn emit(&self, event: TraceEvent) {
+        let line = TraceLine {
+            at_ms: self.start.elapsed().as_millis() as u64,
+            event,
+        };
+        if let Err(e) = self.trace.write(&line) {
+            tracing::warn!("trace write failed: {e}");
+        }
+        (self.observer)(&line);
+    }
+
+    /// Counts model tokens against the run's budget.
+    pub fn spend(&self, usage: Usage) {
+        if let Ok(mut l) = self.ledger.lock() {
+            l.tokens += usage.input_tokens + usage.output_tokens;
+            l.usage.input_tokens += usage.input_tokens;
+            l.usage.output_tokens += usage.output_tokens;
+        }
+    }
+
+    /// Whether the token budget still allows asking a model.
+    pub fn tokens_left(&self) -> bool {
+        self.ledger
+            .lock()
+            .map(|l| l.tokens < self.plan.budget.max_tokens)
+            .unwrap_or(false)
+    }
+}
+
+/// How a step ended.
+pub(super) enum StepEnd {
+    /// Accepted, with its result; `surprising` when it needed corrections or scored below 1.
+    Accepted { value: Value, surprising: bool },
+    /// Nothing left to try.
+    Failed(String),
+    /// A budget ran out before its call.
+    Budget,
+}
+
+/// Runs `step` until it is accepted or fails. `results` are the accepted results so far.
+pub(super) async fn execute(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>) -> StepEnd {
+    let settings = ctx.plan.critic;
+    let (mut alternative, mut attempt, mut retries, mut backtracks) = (0usize, 0u32, 0u32, 0u32);
+    let mut previous: Option<f64> = None;
+    // Arguments the model corrected for the current alternative's next attempt.
+    let mut corrected: Option<Value> = None;
+    loop {
+        let (tool, args, expect): (&str, &Value, &Expectation) = match alternative {
+            0 => (&step.tool, &step.args, &step.expect),
+            n => {
+                let alt = &step.alternatives[n - 1];
+                (
+                    alt.tool.as_deref().unwrap_or(&step.tool),
+                    alt.args.as_ref().unwrap_or(&step.args),
+                    alt.expect.as_ref().unwrap_or(&step.expect),
+                )
+            }
+        };
+        let args = match corrected.clone().map_or_else(|| refs::resolve(args, results), Ok) {
+            Ok(a) => a,
+            Err(e) => {
+                let reason = format!("cannot build the arguments: {e}");
+                ctx.emit(TraceEvent::StepBlocked {
+                    step: step.id.clone(),
+                    reason: reason.clone(),
+                });
+                return StepEnd::Failed(reason);
+            }
+        };
+        let reserved = ctx
+            .ledger
+            .lock()
+            .map_err(|_| ())
+            .and_then(|mut l| l.reserve(&ctx.plan.budget).map_err(|_| ()));
+        if reserved.is_err() {
+            return StepEnd::Budget;
+        }
+        ctx.emit(TraceEvent::StepStarted {
+            step: step.id.clone(),
+            attempt,
+            alternative,
+            tool: tool.to_string(),
+            args: args.clone(),
+        });
+        // Tool errors, denials and limits are information for the critic, not crashes.
+        let (outcome, fuel, duration_us, net) = match ctx.spud.call(tool, &args).await {
+            Ok(r) => (
+                r.outcome,
+                r.fuel_used,
+                r.duration_us,
+                r.net_bytes_in + r.net_bytes_out,
+            ),
+            Err(e) => (
+                Outcome::InvalidInput {
+                    message: e.to_string(),
+                },
+                0,
+                0,
+                0,
+            ),
+        };
+        if let Ok(mut l) = ctx.ledger.lock() {
+            l.fuel += fuel;
+            l.net += net;
+        }
+        let output = cut(&match &outcome {
+            Outcome::Ok { value } => value.to_string(),
+            other => other.message(),
+        });
+        ctx.emit(TraceEvent::StepFinished {
+            step: step.id.clone(),
+            attempt,
+            outcome: outcome.kind().to_string(),
+            output: output.clone(),
+            fuel,
+            duration_us,
+            left: ctx.left(),
+        });
+        let mut critique = critic::critique(&outcome, expect);
+        if let (Some(judge), true, Outcome::Ok { value }) =
+            (&ctx.judge, settings.judge && settings.enabled, &outcome)
+        {
+            let earlier = cut(&serde_json::to_string(results).unwrap_or_default());
+            let usage = super::judge::review(
+                judge.as_ref(),
+                &mut critique,
+                &ctx.plan.goal,
+                &step.id,
+                expect.outcome.as_deref(),
+                &cut(&value.to_string()),
+                &earlier,
+            )
+            .await;
+            ctx.spend(usage);
+        }
+        let left = step.alternatives.len() - alternative;
+        let verdict = critic::decide(&critique, &settings, retries, backtracks, left);
+        let score = critique.score;
+        ctx.emit(TraceEvent::Critiqued {
+            step: step.id.clone(),
+            attempt,
+            critique: critique.clone(),
+            verdict,
+            previous_score: previous,
+        });
+        match verdict {
+            Verdict::Accept => {
+                let surprising = attempt > 0 || score < 1.0;
+                return StepEnd::Accepted {
+                    value: match outcome {
+                        Outcome::Ok { value } => value,
+                        _ => Value::Null,
+                    },
+                    surprising,
+                };
+            }
+            Verdict::Retry => {
+                retries += 1;
+                if let Ok(mut l) = ctx.ledger.lock() {
+                    l.retries += 1;
+                }
+                // With a model at hand, the retry carries arguments corrected from the critic's
+                // feedback; without one it repeats the call (transient failures).
+                if let (Some(reviser), true) = (&ctx.reviser, ctx.tokens_left()) {
+                    let (fixed, usage) = reviser
+                        .fix_args(
+                            &ctx.spud,
+                            &ctx.plan.goal,
+                            &step.id,
+                            tool,
+                            &args,
+                            &critique.feedback,
+                            &output,
+                        )
+                        .await;
+                    ctx.spend(usage);
+                    if let Some(new) = fixed.filter(|new| *new != args) {
+                        ctx.emit(TraceEvent::ArgsCorrected {
+                            step: step.id.clone(),
+                            attempt: attempt + 1,
+                            args: new.clone(),
+                            feedback: critique.feedback.clone(),
+                        });
+                        corrected = Some(new);
+                    }
+                }
+            }
+            Verdict::Backtrack => {
+                alternative += 1;
+                backtracks += 1;
+                corrected = None;
+                if let Ok(mut l) = ctx.ledger.lock() {
+                    l.backtracks += 1;
+                }
+            }
+            Verdict::Fail => return StepEnd::Failed(critique.feedback),
+        }
+        previous = Some(score);
+        attempt += 1;
+    }
+}
+
+/// Cuts text to 4 KiB for traces and prompts.
+pub(super) fn cut(s: &str) -> String {
+    const MAX: usize = 4096;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &s[..end], s.len())
+}
