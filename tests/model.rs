@@ -12,17 +12,7 @@ use spud_tests::{guest, home, workspace, ScriptedModel};
 use std::sync::Arc;
 
 async fn spud(h: &tempfile::TempDir) -> Arc<Spud> {
-    let policy = workspace().join("examples/policy.toml");
-    let spud = Spud::open(SpudOptions {
-        home: Some(h.path().to_path_buf()),
-        policy: Some(policy),
-        principal: None,
-    })
-    .unwrap();
-    for p in ["fs", "json"] {
-        spud.add(&guest(p), None, None).await.unwrap();
-    }
-    Arc::new(spud)
+    spud_tests::example_spud(h, &["fs", "json"]).await
 }
 
 fn provider(server: &ScriptedModel, key_env: Option<&str>) -> Arc<dyn Provider> {
@@ -52,6 +42,7 @@ async fn goal(
         max_replans,
         max_tokens,
         revise: ReviseWhen::Never,
+        max_retries: 0,
         ..GoalOptions::default()
     };
     run_goal(spud, p, g, options, |_| {}).await
@@ -85,8 +76,8 @@ async fn a_planned_run_and_what_spud_sends() {
     ]);
     let p = provider(&server, Some("SPUD_TEST_MODEL_KEY"));
     let report = goal(spud, p.clone(), "List the items and the to-dos", 1, 100_000)
-    .await
-    .unwrap();
+        .await
+        .unwrap();
     assert_eq!(report.status, RunStatus::Done);
     assert_eq!(report.runs.len(), 1);
     assert_eq!(
@@ -153,9 +144,7 @@ async fn bad_keys_and_unknown_models_are_clear_errors() {
         ),
     ]);
     let p = provider(&server, None);
-    let run = |spud: Arc<Spud>| async move {
-        goal(spud, p.clone(), "g", 0, 1000).await
-    };
+    let run = |spud: Arc<Spud>| async move { goal(spud, p.clone(), "g", 0, 1000).await };
     let e = run(spud.clone()).await.unwrap_err().to_string();
     assert!(e.contains("refused the key"), "{e}");
     let p = provider(&server, None);
@@ -204,8 +193,8 @@ async fn a_failed_run_is_replanned_with_what_happened() {
     ]);
     let p = provider(&server, None);
     let report = goal(spud, p.clone(), "Read the inventory", 2, 100_000)
-    .await
-    .unwrap();
+        .await
+        .unwrap();
     assert_eq!(report.status, RunStatus::Done);
     assert_eq!(report.runs.len(), 2);
     assert_eq!(report.runs[0].status, RunStatus::Failed);
@@ -229,9 +218,7 @@ async fn the_token_budget_stops_replanning() {
         ScriptedModel::chat_answer(&failing, 5000, 10),
     )]);
     let p = provider(&server, None);
-    let report = goal(spud, p.clone(), "g", 5, 1000)
-        .await
-        .unwrap();
+    let report = goal(spud, p.clone(), "g", 5, 1000).await.unwrap();
     assert_eq!(report.status, RunStatus::BudgetExhausted);
     assert_eq!(report.runs.len(), 1);
     assert_eq!(server.requests.lock().unwrap().len(), 1);
@@ -271,8 +258,8 @@ async fn anthropic_messages_wire_format() {
     )
     .unwrap();
     let report = goal(spud, Arc::from(p), "List the items", 0, 100_000)
-    .await
-    .unwrap();
+        .await
+        .unwrap();
     assert_eq!(report.status, RunStatus::Done);
     assert_eq!(
         (report.usage.input_tokens, report.usage.output_tokens),
@@ -317,8 +304,8 @@ async fn openai_responses_wire_format() {
     let server = ScriptedModel::start(vec![(200, vec![], answer.to_string())]);
     let p = spud::model::provider("openai-responses:gpt-test", config(&server, None)).unwrap();
     let report = goal(spud, Arc::from(p), "List the items", 0, 100_000)
-    .await
-    .unwrap();
+        .await
+        .unwrap();
     assert_eq!(report.status, RunStatus::Done);
     assert_eq!(report.usage.input_tokens, 640);
     let r = server.requests.lock().unwrap()[0].clone();
@@ -355,8 +342,8 @@ async fn malformed_arguments_go_back_and_the_model_corrects() {
     ]);
     let p = provider(&server, None);
     let report = goal(spud, p.clone(), "Read the inventory", 1, 100_000)
-    .await
-    .unwrap();
+        .await
+        .unwrap();
     assert_eq!(report.status, RunStatus::Done);
     let second = server.requests.lock().unwrap()[1].body["messages"][1]["content"]
         .as_str()
@@ -385,9 +372,7 @@ async fn an_invalid_plan_goes_back_once_with_the_reason() {
         ),
     ]);
     let p = provider(&server, None);
-    let report = goal(spud, p.clone(), "g", 0, 100_000)
-        .await
-        .unwrap();
+    let report = goal(spud, p.clone(), "g", 0, 100_000).await.unwrap();
     assert_eq!(report.status, RunStatus::Done);
     let second = server.requests.lock().unwrap()[1].body["messages"][1]["content"]
         .as_str()
@@ -413,9 +398,7 @@ async fn a_provider_outage_mid_run_fails_cleanly_and_keeps_the_trace() {
     let mut cfg = config(&server, None);
     cfg.max_attempts = 2;
     let p = spud::model::provider("openai:m", cfg).unwrap();
-    let report = goal(spud, Arc::from(p), "g", 2, 100_000)
-        .await
-        .unwrap();
+    let report = goal(spud, Arc::from(p), "g", 2, 100_000).await.unwrap();
     assert_eq!(report.status, RunStatus::Failed);
     assert!(
         report

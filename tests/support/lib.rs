@@ -366,3 +366,20 @@ impl ScriptedModel {
         .to_string()
     }
 }
+
+/// spud opened on a test home with the example policy and the first-party `plugins` installed.
+pub async fn example_spud(h: &tempfile::TempDir, plugins: &[&str]) -> Arc<spud::Spud> {
+    let policy = workspace().join("examples/policy.toml");
+    let spud = spud::Spud::open(spud::SpudOptions {
+        home: Some(h.path().to_path_buf()),
+        policy: Some(policy),
+        principal: None,
+    })
+    .expect("spud opens on a fresh home");
+    for p in plugins {
+        spud.add(&guest(p), None, None)
+            .await
+            .expect("first-party plugin installs");
+    }
+    Arc::new(spud)
+}

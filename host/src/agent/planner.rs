@@ -152,6 +152,9 @@ pub struct GoalOptions {
     pub judge: Option<Arc<dyn Provider>>,
     /// When the plan is revised during a run.
     pub revise: ReviseWhen,
+    /// Retries per step the critic may ask for; each carries arguments the model corrected
+    /// from the critic's feedback.
+    pub max_retries: u32,
 }
 
 impl Default for GoalOptions {
@@ -162,6 +165,7 @@ impl Default for GoalOptions {
             max_tokens: 200_000,
             judge: None,
             revise: ReviseWhen::default(),
+            max_retries: 1,
         }
     }
 }
@@ -182,6 +186,7 @@ pub async fn run_goal(
         max_tokens,
         judge,
         revise,
+        max_retries,
     } = options;
     let mut runs: Vec<RunReport> = Vec::new();
     let mut usage = Usage::default();
@@ -219,6 +224,7 @@ pub async fn run_goal(
         // The run may spend what planning left of the goal's tokens.
         p.budget.max_tokens = max_tokens.saturating_sub(used + u.input_tokens + u.output_tokens);
         p.critic.judge = judge.is_some();
+        p.critic.max_retries = max_retries;
         let options = RunOptions {
             judge: judge.clone(),
             previous,

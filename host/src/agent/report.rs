@@ -83,7 +83,12 @@ pub struct RunView {
     pub revisions: Vec<String>,
 }
 
-fn add_step(v: &mut RunView, index: &mut BTreeMap<String, usize>, s: Step, added_after: Option<String>) {
+fn add_step(
+    v: &mut RunView,
+    index: &mut BTreeMap<String, usize>,
+    s: Step,
+    added_after: Option<String>,
+) {
     if index.contains_key(&s.id) {
         return;
     }

@@ -199,7 +199,10 @@ impl Reviser {
             .await
         {
             Ok((doc, usage)) => (parse_revision(doc), usage),
-            Err(e) => (Err(format!("the model could not be asked: {e}")), Usage::default()),
+            Err(e) => (
+                Err(format!("the model could not be asked: {e}")),
+                Usage::default(),
+            ),
         }
     }
 

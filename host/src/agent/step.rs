@@ -146,7 +146,10 @@ pub(super) async fn execute(ctx: &Ctx, step: &Step, results: &BTreeMap<String, V
                 )
             }
         };
-        let args = match corrected.clone().map_or_else(|| refs::resolve(args, results), Ok) {
+        let args = match corrected
+            .clone()
+            .map_or_else(|| refs::resolve(args, results), Ok)
+        {
             Ok(a) => a,
             Err(e) => {
                 let reason = format!("cannot build the arguments: {e}");

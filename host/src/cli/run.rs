@@ -211,9 +211,9 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             max_tokens,
             judge,
             revise: args.revise.or(config.agent.revise).unwrap_or_default(),
+            ..GoalOptions::default()
         };
-        match run_goal(spud, provider, &goal, options, observer).await
-        {
+        match run_goal(spud, provider, &goal, options, observer).await {
             Ok(r) => {
                 let dir = r.runs.last().map(|x| x.dir.clone()).unwrap_or_default();
                 (r.status, dir, serde_json::to_value(&r).unwrap_or_default())
