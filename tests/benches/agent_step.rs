@@ -1,9 +1,15 @@
 //! Host-side overhead per agent step: everything except waiting for a model — reference
 //! resolution, a fresh sandbox call of a trivial tool, the critic, trace lines, budget ledger.
-//! A plan of 200 steps, each depending on the previous one (so none overlap), run 7 times.
+//! A plan of 200 steps, each depending on the previous one (so none overlap), run 7 times:
+//! once from a plan file (no model), once as a goal with a zero-latency in-process model that
+//! plans and is asked after every step whether to revise (`each-step`), so prompt building and
+//! answer parsing are counted too.
 //! `cargo bench -p spud-tests --bench agent_step` after `scripts/build-guests.sh`.
 
-use spud::agent::{run_plan, Plan};
+use serde_json::{json, Value};
+use spud::agent::planner::{run_goal, GoalOptions};
+use spud::agent::{run_plan, Plan, ReviseWhen, RunStatus};
+use spud::model::{ModelError, Provider, Usage};
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, sidecar};
 use std::sync::Arc;
@@ -54,11 +60,73 @@ fn main() {
             per_step.push(elapsed.as_secs_f64() * 1e6 / n as f64);
         }
     }
+    summary("plan file, no model", n, per_step);
+
+    // The same plan, from a model that answers at once.
+    let model: Arc<dyn Provider> =
+        Arc::new(ZeroLatency(serde_json::to_value(&plan).expect("plan")));
+    let mut per_step = Vec::new();
+    for round in 0..8 {
+        let options = GoalOptions {
+            budget: plan.budget,
+            max_replans: 0,
+            revise: ReviseWhen::EachStep,
+            max_tokens: u64::MAX,
+            ..GoalOptions::default()
+        };
+        let t = Instant::now();
+        let report = rt
+            .block_on(run_goal(
+                spud.clone(),
+                model.clone(),
+                "bench",
+                options,
+                |_| {},
+            ))
+            .expect("run");
+        let elapsed = t.elapsed();
+        assert_eq!(report.status, RunStatus::Done);
+        assert_eq!(report.runs[0].steps, n as u64);
+        if round > 0 {
+            per_step.push(elapsed.as_secs_f64() * 1e6 / n as f64);
+        }
+    }
+    summary(
+        "goal, zero-latency model asked after every step",
+        n,
+        per_step,
+    );
+}
+
+fn summary(what: &str, n: usize, mut per_step: Vec<f64>) {
     per_step.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "agent step overhead ({n} dependent steps of hostile.echo, 7 runs): median {:.0} µs per step (min {:.0}, max {:.0})",
+        "agent step overhead, {what} ({n} dependent steps of hostile.echo, 7 runs): median {:.0} µs per step (min {:.0}, max {:.0})",
         per_step[per_step.len() / 2],
         per_step[0],
         per_step[per_step.len() - 1]
     );
+}
+
+/// A model with no latency: the plan when asked for one, "keep the plan" when asked to revise.
+struct ZeroLatency(Value);
+
+#[async_trait::async_trait]
+impl Provider for ZeroLatency {
+    async fn complete_json(
+        &self,
+        _system: &str,
+        user: &str,
+        schema_name: &str,
+        _schema: &Value,
+    ) -> Result<(Value, Usage), ModelError> {
+        let usage = Usage {
+            input_tokens: user.len() as u64 / 4,
+            output_tokens: 10,
+        };
+        match schema_name {
+            "plan" => Ok((self.0.clone(), usage)),
+            _ => Ok((json!({"revise": false}), usage)),
+        }
+    }
 }

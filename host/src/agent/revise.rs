@@ -133,6 +133,7 @@ pub struct Reviser {
     pub when: ReviseWhen,
     /// At most this many revisions per run.
     pub max_revisions: u32,
+    system: std::sync::OnceLock<String>,
 }
 
 const REVISE: &str = "You are the planner of spud, an agent that runs sandboxed tools, revising a plan while it runs. \
@@ -154,6 +155,7 @@ impl Reviser {
             provider,
             when,
             max_revisions: 3,
+            system: std::sync::OnceLock::new(),
         }
     }
 
@@ -166,36 +168,30 @@ impl Reviser {
         }
     }
 
-    /// Asks whether the pending steps should change after `after` ended with `what`. `status`
-    /// maps each step id to its state (with its result or error). `Ok(None)`: keep the plan.
+    /// Asks whether the pending steps should change after `after` ended with `what`.
+    /// `progress` describes the plan and each step's state. `Ok(None)`: keep the plan.
     pub async fn revise(
         &self,
         spud: &Spud,
         goal: &str,
-        steps: &[Step],
-        status: &BTreeMap<String, Value>,
+        progress: &str,
         after: &str,
         what: &str,
     ) -> (Result<Option<Revision>, String>, Usage) {
-        let plan: Vec<Value> = steps
-            .iter()
-            .map(|s| {
-                json!({"id": s.id, "goal": s.goal, "tool": s.tool, "after": s.after, "args": s.args,
-                       "status": status.get(&s.id).cloned().unwrap_or(json!("pending"))})
-            })
-            .collect();
         let user = format!(
-            "Goal: {goal}\nPlan and progress: {}\nStep `{after}` just ended: {}",
-            cut(&Value::Array(plan).to_string()),
+            "Goal: {goal}\nPlan and progress: {progress}\nStep `{after}` just ended: {}",
             cut(what)
         );
         let schema = json!({"type": "object", "required": ["revise"], "additionalProperties": false,
             "properties": {"revise": {"type": "boolean"}, "reason": {"type": "string"},
                            "steps": {"type": "array", "items": step_schema()}}});
-        let system = format!("{REVISE}\n\n{}", tools_prompt(spud));
+        // The tool list is the same for the whole run: built once.
+        let system = self
+            .system
+            .get_or_init(|| format!("{REVISE}\n\n{}", tools_prompt(spud)));
         match self
             .provider
-            .complete_json(&system, &user, "revision", &schema)
+            .complete_json(system, &user, "revision", &schema)
             .await
         {
             Ok((doc, usage)) => (parse_revision(doc), usage),

@@ -86,23 +86,56 @@ struct Progress {
 }
 
 impl Progress {
-    /// Each step's state for the model: accepted with result, failed with why, running, pending.
-    fn status(&self, steps: &[Step]) -> BTreeMap<String, Value> {
-        steps
-            .iter()
-            .map(|s| {
-                let v = if let Some(r) = self.results.get(&s.id) {
-                    json!({"accepted": cut(&r.to_string())})
-                } else if let Some(why) = self.failed.get(&s.id) {
-                    json!({"failed": why})
-                } else if self.started.contains(&s.id) {
-                    json!("running")
-                } else {
-                    json!("pending")
-                };
-                (s.id.clone(), v)
-            })
-            .collect()
+    /// The plan and each step's state for the model, most relevant first — the step that just
+    /// ended, pending, running, failed, then accepted steps newest first — cut at a few KiB so
+    /// a long run's prompt (and the cost of building it) stays bounded.
+    fn describe(&self, steps: &[Step], after: &str) -> String {
+        const BUDGET: usize = 6000;
+        let rank = |s: &Step| {
+            if s.id == after {
+                0
+            } else if !self.started.contains(&s.id) {
+                1
+            } else if self.failed.contains_key(&s.id) {
+                3
+            } else if !self.results.contains_key(&s.id) {
+                2
+            } else {
+                4
+            }
+        };
+        let mut order: Vec<(usize, &Step)> = steps.iter().enumerate().collect();
+        order.sort_by_key(|(i, s)| (rank(s), std::cmp::Reverse(*i)));
+        let (mut out, mut omitted) = (String::from("["), 0usize);
+        for (_, s) in order {
+            if out.len() >= BUDGET {
+                omitted += 1;
+                continue;
+            }
+            let status = if let Some(r) = self.results.get(&s.id) {
+                let mut text = r.to_string();
+                if text.len() > 600 {
+                    text = format!("{}…", text.chars().take(600).collect::<String>());
+                }
+                json!({"accepted": text})
+            } else if let Some(why) = self.failed.get(&s.id) {
+                json!({"failed": why})
+            } else if self.started.contains(&s.id) {
+                json!("running")
+            } else {
+                json!("pending")
+            };
+            let item = json!({"id": s.id, "goal": s.goal, "tool": s.tool, "after": s.after, "args": s.args, "status": status});
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str(&item.to_string());
+        }
+        out.push(']');
+        if omitted > 0 {
+            out.push_str(&format!(" ({omitted} earlier accepted steps not shown)"));
+        }
+        out
     }
 }
 
@@ -242,9 +275,9 @@ async fn revise_after(
     if p.revisions >= u64::from(reviser.max_revisions) || !ctx.tokens_left() {
         return;
     }
-    let status = p.status(steps);
+    let progress = p.describe(steps, after);
     let (answer, usage) = reviser
-        .revise(&ctx.spud, &ctx.plan.goal, steps, &status, after, what)
+        .revise(&ctx.spud, &ctx.plan.goal, &progress, after, what)
         .await;
     ctx.spend(usage);
     let revision = match answer {
