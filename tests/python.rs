@@ -139,7 +139,7 @@ fn infinite_loop_hits_fuel() {
 fn memory_bomb_is_contained() {
     assert_eq!(raised("x = bytearray(1 << 30)"), "MemoryError");
     assert_eq!(
-        raised("x = ['y' * 1000 for _ in range(10**6)]"),
+        raised("b = []\nwhile True: b.append(bytearray(1 << 20))"),
         "MemoryError"
     );
     assert_eq!(value("1 + 1")["value"], "2");
@@ -175,7 +175,7 @@ fn deep_recursion_is_a_recursion_error() {
 fn huge_output_is_truncated() {
     let v = value("for _ in range(20000): print('x' * 100)");
     let out = v["stdout"].as_str().unwrap_or("");
-    assert!(out.len() < 1_100_000, "{}", out.len());
+    assert!(out.len() < 70_000, "{}", out.len());
     assert!(out.contains("characters of stdout dropped"));
 }
 

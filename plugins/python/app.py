@@ -11,6 +11,13 @@ import io
 import json
 import traceback
 
+# componentize-py bundles only the modules the app imports: import the commonly used standard
+# library so that model-written code finds it.
+import base64, bisect, collections, copy, csv, dataclasses, datetime, decimal, difflib  # noqa
+import enum, fractions, functools, hashlib, heapq, itertools, math, operator, os  # noqa
+import random, re, statistics, string, textwrap, time, typing, unicodedata, uuid  # noqa
+import zoneinfo  # noqa
+
 from wit_world import exports
 from componentize_py_types import Err
 
@@ -61,7 +68,7 @@ MANIFEST = {
 }
 
 # Output kept inside the guest before truncation; the host truncates its own pipes too.
-MAX_CAPTURE = 1 << 20
+MAX_CAPTURE = 64 << 10
 
 
 class _Capped(io.StringIO):
