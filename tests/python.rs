@@ -187,3 +187,30 @@ fn environment_is_not_inherited() {
     );
     assert_eq!(value("import os; len(os.environ)")["value"], "0");
 }
+
+#[test]
+fn spud_exec_runs_a_file_and_reports_exceptions() {
+    let e = env();
+    let file = e.home.path().join("prog.py");
+    std::fs::write(&file, "print('hello')\n2 ** 10\n").expect("write");
+    let exec = |path: &std::path::Path| {
+        Command::new(bin())
+            .arg("--home")
+            .arg(e.home.path())
+            .arg("--policy")
+            .arg(&e.policy)
+            .args(["exec", "python"])
+            .arg(path)
+            .output()
+            .expect("run spud")
+    };
+    let out = exec(&file);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n1024\n");
+    std::fs::write(&file, "raise KeyError('k')\n").expect("write");
+    let out = exec(&file);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KeyError: 'k'"));
+    let out = exec(&e.home.path().join("missing.py"));
+    assert_eq!(out.status.code(), Some(2));
+}
