@@ -51,3 +51,6 @@ for package in $packages; do
   cp "$src" "$out_dir/$name.wasm"
   echo "build-guests: $out_dir/$name.wasm ($(wc -c <"$src") bytes)"
 done
+
+# The `python` plugin is built from Python source with componentize-py (cached).
+"$root/scripts/build-python.sh"

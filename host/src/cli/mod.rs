@@ -3,6 +3,7 @@
 
 mod audit;
 mod call;
+mod exec;
 mod grants;
 mod run;
 mod runs;
@@ -39,6 +40,8 @@ enum Command {
     Tools(tools::ToolsCommand),
     /// Call a tool: `spud call fs.read '{"path":"/data/notes.txt"}'` (`-` reads JSON from stdin).
     Call(call::CallArgs),
+    /// Run code in the sandbox: `spud exec python script.py` (`-` reads it from stdin).
+    Exec(exec::ExecArgs),
     /// For every plugin: digest, what it requests, what the policy grants, the effective grant.
     Grants(grants::GrantsArgs),
     /// Verify or read the audit log.
@@ -103,6 +106,7 @@ async fn run(cli: Cli) -> i32 {
             match command {
                 Command::Tools(cmd) => tools::run(&spud, cmd).await,
                 Command::Call(args) => call::run(&spud, args).await,
+                Command::Exec(args) => exec::run(&spud, args).await,
                 Command::Grants(args) => grants::run(&spud, args),
                 Command::Audit(_) | Command::Runs(_) | Command::Run(_) => handled_above(),
             }
