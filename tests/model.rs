@@ -492,6 +492,7 @@ args = { document = { items = [{ n = "shallot", k = "onion" }, { n = "russet", k
     let options = RunOptions {
         judge: Some(judge),
         previous: None,
+        caller: None,
     };
     let report = run_with(spud, plan, options, move |l| {
         s.lock().unwrap().push(l.clone())

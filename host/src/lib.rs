@@ -18,7 +18,7 @@ pub mod sandbox;
 pub mod service;
 
 pub use home::Home;
-pub use service::{Spud, SpudError, SpudOptions};
+pub use service::{Caller, Spud, SpudError, SpudOptions};
 pub use spud_audit as audit;
 pub use spud_policy as policy;
 pub use spud_schema as schema;

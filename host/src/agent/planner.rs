@@ -171,6 +171,7 @@ pub async fn run_goal(
         let options = RunOptions {
             judge: None,
             previous,
+            caller: None,
         };
         let report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
         last_plan = Some(p);

@@ -96,6 +96,7 @@ struct Ctx {
     observer: Box<dyn Fn(&TraceLine) + Send + Sync>,
     plan: Plan,
     judge: Option<Arc<dyn Provider>>,
+    caller: Option<crate::Caller>,
 }
 
 /// Optional parts of a run.
@@ -105,6 +106,9 @@ pub struct RunOptions {
     pub judge: Option<Arc<dyn Provider>>,
     /// The run this one re-plans (its id and plan); the trace starts with the diff.
     pub previous: Option<(String, Plan)>,
+    /// On whose behalf the steps call tools (an MCP principal's tools and grants); default:
+    /// the operator.
+    pub caller: Option<crate::Caller>,
 }
 
 impl Ctx {
@@ -170,6 +174,7 @@ pub async fn run_with(
         observer: Box::new(observer),
         plan: plan.clone(),
         judge: options.judge.clone(),
+        caller: options.caller.clone(),
     });
     if let Some((previous_run, old)) = &options.previous {
         let (added, removed, changed) = diff(old, &plan);
@@ -351,7 +356,11 @@ async fn execute_step(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>)
             args: args.clone(),
         });
         // Tool errors, denials and limits are information for the critic, not crashes.
-        let (outcome, fuel, duration_us, net) = match ctx.spud.call(tool, &args).await {
+        let called = match &ctx.caller {
+            Some(caller) => ctx.spud.call_as(caller, tool, &args, None).await,
+            None => ctx.spud.call(tool, &args).await,
+        };
+        let (outcome, fuel, duration_us, net) = match called {
             Ok(r) => (
                 r.outcome,
                 r.fuel_used,

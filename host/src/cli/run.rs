@@ -143,6 +143,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             RunOptions {
                 judge,
                 previous: None,
+                caller: None,
             },
             observer,
         )
