@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod config;
 pub mod home;
+pub mod mcp;
 pub mod model;
 pub mod runtime;
 pub mod sandbox;
