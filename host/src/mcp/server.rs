@@ -177,6 +177,7 @@ impl SpudServer {
         let _in_flight = self.shared.enter();
         let args = serde_json::Value::Object(request.arguments.unwrap_or_default());
         let progress = ctx.meta.get_progress_token();
+        tracing::debug!(tool = %name, principal = %caller.principal, progress = ?progress, "tools/call");
         let token = self.shared.hard_stop.child_token();
         let started = Instant::now();
         if name == agent_tool::NAME {
