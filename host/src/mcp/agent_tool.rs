@@ -182,7 +182,11 @@ pub async fn run(
     let _ = forward.await;
     match report {
         Ok(r) => {
-            let value = serde_json::to_value(&r).unwrap_or_default();
+            let mut value = serde_json::to_value(&r).unwrap_or_default();
+            // The run's folder is a path on the server: not the client's business.
+            if let Value::Object(m) = &mut value {
+                m.remove("dir");
+            }
             let text = value.to_string();
             Ok(match r.status {
                 RunStatus::Done => CallToolResult::success(vec![ContentBlock::text(text)]),

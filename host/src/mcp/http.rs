@@ -187,6 +187,7 @@ pub async fn start(shared: Arc<Shared>, options: HttpOptions) -> Result<HttpServ
     );
     let task = tokio::spawn(async move {
         let watch = super::watch::spawn(shared.clone());
+        let connections = tokio_util::task::TaskTracker::new();
         loop {
             tokio::select! {
                 () = stopped.cancelled() => break,
@@ -201,7 +202,7 @@ pub async fn start(shared: Arc<Shared>, options: HttpOptions) -> Result<HttpServ
                     let _ = stream.set_nodelay(true);
                     let front = front.clone();
                     let conn_stop = stopped.clone();
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         let service = hyper::service::service_fn(move |req| {
                             let front = front.clone();
                             async move { Ok::<_, Infallible>(front.handle(req, peer).await) }
@@ -225,8 +226,14 @@ pub async fn start(shared: Arc<Shared>, options: HttpOptions) -> Result<HttpServ
             }
         }
         drop(listener);
+        // Calls in flight finish (or are cancelled after the grace period); their responses
+        // are written before the sessions and their long-lived streams are closed.
         shared.drain().await;
+        connections.close();
+        let secs = std::time::Duration::from_secs;
+        let _ = tokio::time::timeout(secs(2), connections.wait()).await;
         sessions_stop.cancel();
+        let _ = tokio::time::timeout(secs(3), connections.wait()).await;
         drop(watch);
         shared.access("operator", "serve_stop", &format!("http {addr}"));
         shared.spud.audit().flush()?;
