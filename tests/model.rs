@@ -8,7 +8,7 @@ use spud::agent::ReviseWhen;
 use spud::agent::RunStatus;
 use spud::model::{ModelConfig, ModelError, OpenAiChat, Provider};
 use spud::{Spud, SpudOptions};
-use spud_tests::{guest, home, workspace, ScriptedModel};
+use spud_tests::{guest, home, ScriptedModel};
 use std::sync::Arc;
 
 async fn spud(h: &tempfile::TempDir) -> Arc<Spud> {

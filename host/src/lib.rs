@@ -12,13 +12,14 @@
 pub mod agent;
 pub mod config;
 pub mod home;
+pub mod mcp;
 pub mod model;
 pub mod runtime;
 pub mod sandbox;
 pub mod service;
 
 pub use home::Home;
-pub use service::{Spud, SpudError, SpudOptions};
+pub use service::{Caller, Spud, SpudError, SpudOptions};
 pub use spud_audit as audit;
 pub use spud_policy as policy;
 pub use spud_schema as schema;

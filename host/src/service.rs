@@ -23,9 +23,60 @@ pub enum SpudError {
     /// Audit log problem: calls are refused when they cannot be recorded.
     #[error("audit log: {0}")]
     Audit(#[from] spud_audit::AuditError),
+    /// The caller's principal may not call this tool.
+    #[error("principal `{principal}` may not call `{tool}`: add it to `tools` under [principals.{principal}] in the policy")]
+    NotAllowed {
+        /// The principal.
+        principal: String,
+        /// The tool.
+        tool: String,
+    },
+    /// The call was cancelled before it finished (its sandbox was dropped; recorded as
+    /// `cancelled` in the audit log).
+    #[error("the call to `{tool}` was cancelled after {elapsed_ms} ms")]
+    Cancelled {
+        /// The tool.
+        tool: String,
+        /// How long it had run.
+        elapsed_ms: u64,
+    },
     /// Anything else.
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
+}
+
+/// On whose behalf a call runs.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The name the audit log records.
+    pub principal: String,
+    /// The policy principal whose tool list and narrowing grants apply; `None` for the
+    /// operator (the CLI, or `spud serve` over stdio without `--principal`): every tool with
+    /// its full effective grant.
+    pub narrowing: Option<Arc<spud_policy::Principal>>,
+}
+
+impl Caller {
+    /// The operator, recorded under `name`.
+    pub fn operator(name: &str) -> Caller {
+        Caller {
+            principal: name.to_string(),
+            narrowing: None,
+        }
+    }
+
+    /// A policy principal.
+    pub fn principal(p: Arc<spud_policy::Principal>) -> Caller {
+        Caller {
+            principal: p.name.clone(),
+            narrowing: Some(p),
+        }
+    }
+
+    /// Whether this caller may see and call `tool`.
+    pub fn sees(&self, tool: &str) -> bool {
+        self.narrowing.as_ref().is_none_or(|p| p.sees(tool))
+    }
 }
 
 /// A plugin ready to call, with the registry entry and grant it was loaded under.
@@ -180,12 +231,74 @@ impl Spud {
         Ok(loaded)
     }
 
+    /// Re-reads the registry file (another process may have added or removed tools) and drops
+    /// loaded plugins whose entry changed. Returns whether anything changed.
+    pub fn refresh_registry(&self) -> Result<bool, SpudError> {
+        let fresh = Registry::load(&self.home)?;
+        let digests = |r: &Registry| -> Vec<(String, String)> {
+            r.plugins
+                .values()
+                .map(|e| (e.name.clone(), e.digest.clone()))
+                .collect()
+        };
+        let old = self.registry();
+        if digests(&old) == digests(&fresh) {
+            return Ok(false);
+        }
+        if let Ok(mut p) = self.plugins.lock() {
+            p.retain(|name, loaded| {
+                fresh
+                    .plugins
+                    .get(name)
+                    .is_some_and(|e| e.digest == loaded.entry.digest)
+            });
+        }
+        if let Ok(mut r) = self.registry.lock() {
+            *r = Arc::new(fresh);
+        }
+        Ok(true)
+    }
+
+    /// The grant a call to `plugin` runs under for `caller`: the plugin's effective grant,
+    /// narrowed by the caller's principal.
+    pub fn grant_for(&self, caller: &Caller, loaded: &Loaded) -> Grant {
+        match &caller.narrowing {
+            None => loaded.grant.clone(),
+            Some(p) => p.grant_for(
+                &loaded.entry.name,
+                &loaded.entry.manifest.requests,
+                &loaded.grant,
+                &self.policy,
+            ),
+        }
+    }
+
     /// Calls `tool` (`plugin.function`) with JSON `input` and records it in the audit log.
     pub async fn call(
         &self,
         tool: &str,
         input: &serde_json::Value,
     ) -> Result<CallReport, SpudError> {
+        let caller = Caller::operator(&self.principal);
+        self.call_as(&caller, tool, input, None).await
+    }
+
+    /// Calls `tool` on behalf of `caller` (its tool list and narrowed grant apply). When
+    /// `cancel` fires first, the sandbox is dropped, the call is recorded as `cancelled` and
+    /// [`SpudError::Cancelled`] returned.
+    pub async fn call_as(
+        &self,
+        caller: &Caller,
+        tool: &str,
+        input: &serde_json::Value,
+        cancel: Option<tokio_util::sync::CancellationToken>,
+    ) -> Result<CallReport, SpudError> {
+        if !caller.sees(tool) {
+            return Err(SpudError::NotAllowed {
+                principal: caller.principal.clone(),
+                tool: tool.to_string(),
+            });
+        }
         let unknown = || {
             SpudError::from(self.registry().find_tool(tool).err().unwrap_or(
                 RegistryError::Unknown {
@@ -214,13 +327,53 @@ impl Spud {
             plugin: &loaded.entry.name,
             resolver: self.resolver.clone(),
         };
-        let report = sandbox::call(&loaded.plugin, tool_def, input, &loaded.grant, &env).await;
-        self.record(tool, &loaded.entry, input, &report, loaded.grant.payloads)?;
+        let grant = self.grant_for(caller, &loaded);
+        let started = std::time::Instant::now();
+        let call = sandbox::call(&loaded.plugin, tool_def, input, &grant, &env);
+        let report = match cancel {
+            None => call.await,
+            Some(token) => tokio::select! {
+                r = call => r,
+                () = token.cancelled() => {
+                    let elapsed_ms = started.elapsed().as_millis() as u64;
+                    self.record_cancelled(caller, tool, &loaded.entry, input, elapsed_ms)?;
+                    return Err(SpudError::Cancelled { tool: tool.to_string(), elapsed_ms });
+                }
+            },
+        };
+        self.record(caller, tool, &loaded.entry, input, &report, grant.payloads)?;
         Ok(report)
+    }
+
+    fn record_cancelled(
+        &self,
+        caller: &Caller,
+        tool: &str,
+        entry: &Entry,
+        input: &serde_json::Value,
+        elapsed_ms: u64,
+    ) -> Result<(), SpudError> {
+        let args = serde_json::to_vec(input).unwrap_or_default();
+        self.audit.append(Event::call(spud_audit::CallEvent {
+            call_id: new_call_id(),
+            tool: tool.to_string(),
+            digest: entry.digest.clone(),
+            principal: caller.principal.clone(),
+            outcome: "cancelled".into(),
+            message: Some(format!("cancelled by the caller after {elapsed_ms} ms")),
+            bytes_in: args.len() as u64,
+            bytes_out: 0,
+            fuel_used: 0,
+            duration_us: elapsed_ms * 1000,
+            args: Payload::digest_of(&args),
+            result: Payload::digest_of(b"null"),
+        }))?;
+        Ok(())
     }
 
     fn record(
         &self,
+        caller: &Caller,
         tool: &str,
         entry: &Entry,
         input: &serde_json::Value,
@@ -261,7 +414,7 @@ impl Spud {
             call_id,
             tool: tool.to_string(),
             digest: entry.digest.clone(),
-            principal: self.principal.clone(),
+            principal: caller.principal.clone(),
             outcome: r.outcome.kind().to_string(),
             message,
             bytes_in: args.len() as u64,

@@ -48,7 +48,7 @@ pub struct CallEvent {
     /// Who called (e.g. `cli`, an MCP principal).
     pub principal: String,
     /// Outcome kind: `ok`, `tool_error`, `denied`, `fuel_exhausted`, `deadline`,
-    /// `memory_limit`, `output_limit`, `trap` or `invalid_input`.
+    /// `memory_limit`, `output_limit`, `trap`, `invalid_input` or `cancelled`.
     pub outcome: String,
     /// The outcome in words, when not ok.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +99,19 @@ pub struct RegistryEvent {
     pub digest: String,
 }
 
+/// Who connected to a server and what it was refused: authentication failures, rate and
+/// concurrency limits, server start and stop (`spud serve`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessEvent {
+    /// The principal, or `anonymous` when no valid token was presented.
+    pub principal: String,
+    /// `serve_start`, `serve_stop`, `auth_failed`, `rate_limited`, `busy`, `not_visible`.
+    pub action: String,
+    /// Details (transport, address, which limit); never a token.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
 /// Anything the log records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -109,6 +122,8 @@ pub enum Event {
     Capability(CapabilityEvent),
     /// A registry change.
     Registry(RegistryEvent),
+    /// A server access decision.
+    Access(AccessEvent),
 }
 
 impl Event {
@@ -135,6 +150,15 @@ impl Event {
             target: target.into(),
             decision: if allowed { "allowed" } else { "denied" }.into(),
             reason: reason.into(),
+        })
+    }
+
+    /// An access record.
+    pub fn access(principal: &str, action: &str, detail: &str) -> Event {
+        Event::Access(AccessEvent {
+            principal: principal.into(),
+            action: action.into(),
+            detail: detail.into(),
         })
     }
 

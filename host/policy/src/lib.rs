@@ -14,6 +14,7 @@ mod located;
 mod manifest;
 mod network;
 mod policy;
+mod principals;
 
 pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
 pub use limits::{Limits, ResolvedLimits};
@@ -23,3 +24,6 @@ pub use network::{
     is_public_address, HostPattern, NetPattern, PatternError, PortPattern, Scheme, SocketPattern,
 };
 pub use policy::{AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyError, ToolPolicy};
+pub use principals::{
+    Principal, TokenSource, DEFAULT_BURST, DEFAULT_MAX_CONCURRENT, DEFAULT_RATE_PER_MINUTE,
+};

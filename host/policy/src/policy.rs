@@ -132,6 +132,9 @@ pub struct Policy {
     pub audit: AuditSettings,
     /// Per plugin name.
     pub tools: BTreeMap<String, ToolPolicy>,
+    /// Who may call tools over MCP's HTTP transport (and as whom `spud serve --principal`
+    /// serves stdio), by name.
+    pub principals: BTreeMap<String, crate::Principal>,
 }
 
 #[derive(Deserialize)]
@@ -143,11 +146,13 @@ struct RawPolicy {
     audit: AuditSettings,
     #[serde(default)]
     tools: BTreeMap<String, RawTool>,
+    #[serde(default)]
+    principals: BTreeMap<String, Spanned<crate::principals::RawPrincipal>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawTool {
+pub(crate) struct RawTool {
     #[serde(default)]
     files: Vec<RawDir>,
     #[serde(default)]
@@ -168,6 +173,77 @@ struct RawDir {
     host: Spanned<String>,
     guest: Spanned<String>,
     access: Access,
+}
+
+/// Turns a byte offset and message into a positioned error.
+pub(crate) type At<'a> = dyn Fn(usize, String) -> PolicyError + 'a;
+
+impl RawTool {
+    /// Validates one `[tools.NAME]`-shaped section (also used for a principal's narrowing
+    /// grants). Relative host paths are taken from `base`.
+    pub(crate) fn resolve(
+        self,
+        at: &At<'_>,
+        base: &Path,
+        check_dirs: bool,
+    ) -> Result<ToolPolicy, PolicyError> {
+        let t = self;
+        let mut files = Vec::new();
+        for d in t.files {
+            let guest = d.guest.get_ref();
+            if !guest.starts_with('/') || guest.split('/').any(|c| c == "..") {
+                return Err(at(
+                    d.guest.span().start,
+                    format!("guest path `{guest}` must be absolute and must not contain `..`"),
+                ));
+            }
+            let host = base.join(d.host.get_ref());
+            if check_dirs && !host.is_dir() {
+                return Err(at(
+                    d.host.span().start,
+                    format!("host directory `{}` does not exist", host.display()),
+                ));
+            }
+            let host = std::fs::canonicalize(&host).unwrap_or(host);
+            files.push(DirGrant {
+                host,
+                guest: guest.trim_end_matches('/').to_string(),
+                access: d.access,
+            });
+        }
+        let mut network = Vec::new();
+        for n in t.network {
+            network.push(
+                n.get_ref()
+                    .parse::<NetPattern>()
+                    .map_err(|e| at(n.span().start, e.to_string()))?,
+            );
+        }
+        let mut env = Vec::new();
+        for e in t.env {
+            let text = e.get_ref();
+            let grant = match text.split_once('=') {
+                Some((n, v)) => EnvGrant::Fixed(n.to_string(), v.to_string()),
+                None => EnvGrant::Pass(text.clone()),
+            };
+            let n = grant.name();
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(at(
+                    e.span().start,
+                    format!("`{text}` is not `NAME` or `NAME=value`"),
+                ));
+            }
+            env.push(grant);
+        }
+        Ok(ToolPolicy {
+            files,
+            network,
+            env,
+            sockets: t.sockets,
+            limits: t.limits,
+            payloads: t.payloads,
+        })
+    }
 }
 
 impl Policy {
@@ -205,70 +281,15 @@ impl Policy {
             .map_err(|e| at(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
         let mut tools = BTreeMap::new();
         for (name, t) in raw.tools {
-            let mut files = Vec::new();
-            for d in t.files {
-                let guest = d.guest.get_ref();
-                if !guest.starts_with('/') || guest.split('/').any(|c| c == "..") {
-                    return Err(at(
-                        d.guest.span().start,
-                        format!("guest path `{guest}` must be absolute and must not contain `..`"),
-                    ));
-                }
-                let host = base.join(d.host.get_ref());
-                if check_dirs && !host.is_dir() {
-                    return Err(at(
-                        d.host.span().start,
-                        format!("host directory `{}` does not exist", host.display()),
-                    ));
-                }
-                let host = std::fs::canonicalize(&host).unwrap_or(host);
-                files.push(DirGrant {
-                    host,
-                    guest: guest.trim_end_matches('/').to_string(),
-                    access: d.access,
-                });
-            }
-            let mut network = Vec::new();
-            for n in t.network {
-                network.push(
-                    n.get_ref()
-                        .parse::<NetPattern>()
-                        .map_err(|e| at(n.span().start, e.to_string()))?,
-                );
-            }
-            let mut env = Vec::new();
-            for e in t.env {
-                let text = e.get_ref();
-                let grant = match text.split_once('=') {
-                    Some((n, v)) => EnvGrant::Fixed(n.to_string(), v.to_string()),
-                    None => EnvGrant::Pass(text.clone()),
-                };
-                let n = grant.name();
-                if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                    return Err(at(
-                        e.span().start,
-                        format!("`{text}` is not `NAME` or `NAME=value`"),
-                    ));
-                }
-                env.push(grant);
-            }
-            tools.insert(
-                name,
-                ToolPolicy {
-                    files,
-                    network,
-                    env,
-                    sockets: t.sockets,
-                    limits: t.limits,
-                    payloads: t.payloads,
-                },
-            );
+            tools.insert(name, t.resolve(&at, base, check_dirs)?);
         }
+        let principals = crate::principals::parse(raw.principals, &at, base, check_dirs)?;
         Ok(Policy {
             source: None,
             defaults: raw.defaults,
             audit: raw.audit,
             tools,
+            principals,
         })
     }
 

@@ -75,14 +75,16 @@ pub fn plan_schema() -> Value {
     })
 }
 
-/// The available tools (name, description, input schema), for a model's prompt.
-pub fn tools_prompt(spud: &Spud) -> String {
+/// The tools `caller` may use (name, description, input schema), for a model's prompt; `None`:
+/// every tool.
+pub fn tools_prompt(spud: &Spud, caller: Option<&crate::Caller>) -> String {
     let reg = spud.registry();
     let tools: Vec<Value> = reg
         .plugins
         .values()
         .flat_map(|e| e.tools.iter())
         .filter(|t| t.unavailable.is_none())
+        .filter(|t| caller.is_none_or(|c| c.sees(&t.name)))
         .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
         .collect();
     format!(
@@ -91,7 +93,7 @@ pub fn tools_prompt(spud: &Spud) -> String {
     )
 }
 
-fn system_prompt(spud: &Spud) -> String {
+fn system_prompt(spud: &Spud, caller: Option<&crate::Caller>) -> String {
     format!(
         "You are the planner of spud, an agent that runs sandboxed tools. Split the user's goal into steps. \
 Each step calls one tool with arguments matching its input schema. Steps run as soon as the steps in `after` are done, \
@@ -99,7 +101,7 @@ so independent steps run in parallel. An argument string \"${{id.field}}\" is re
 (add `|json` to parse a string as JSON); list `id` in `after`. Give each step an `expect` the result must meet \
 (`contains` text, or a JSONPath `path` with at least `min` matches) and `alternatives` to try when it does not. \
 Group steps under sub-goals with `goal`. Answer with the plan as JSON only.\n\n{}",
-        tools_prompt(spud)
+        tools_prompt(spud, caller)
     )
 }
 
@@ -107,11 +109,12 @@ Group steps under sub-goals with `goal`. Answer with the plan as JSON only.\n\n{
 pub async fn plan(
     provider: &dyn Provider,
     spud: &Spud,
+    caller: Option<&crate::Caller>,
     goal: &str,
     context: &str,
     budget: Budget,
 ) -> Result<(Plan, Usage), PlannerError> {
-    let system = system_prompt(spud);
+    let system = system_prompt(spud, caller);
     let mut user = format!("Goal: {goal}\n{context}");
     let mut usage = Usage::default();
     for _ in 0..2 {
@@ -155,6 +158,9 @@ pub struct GoalOptions {
     /// Retries per step the critic may ask for; each carries arguments the model corrected
     /// from the critic's feedback.
     pub max_retries: u32,
+    /// On whose behalf the runs call tools (an MCP principal's tools and grants); `None`: the
+    /// operator.
+    pub caller: Option<crate::Caller>,
 }
 
 impl Default for GoalOptions {
@@ -166,6 +172,7 @@ impl Default for GoalOptions {
             judge: None,
             revise: ReviseWhen::default(),
             max_retries: 1,
+            caller: None,
         }
     }
 }
@@ -187,6 +194,7 @@ pub async fn run_goal(
         judge,
         revise,
         max_retries,
+        caller,
     } = options;
     let mut runs: Vec<RunReport> = Vec::new();
     let mut usage = Usage::default();
@@ -202,7 +210,16 @@ pub async fn run_goal(
             });
         }
         let used = usage.input_tokens + usage.output_tokens;
-        let (mut p, u) = match plan(provider.as_ref(), &spud, goal, &context, budget).await {
+        let (mut p, u) = match plan(
+            provider.as_ref(),
+            &spud,
+            caller.as_ref(),
+            goal,
+            &context,
+            budget,
+        )
+        .await
+        {
             Ok(x) => x,
             // A provider that fails mid-run ends the goal cleanly; earlier runs keep their traces.
             Err(e) if !runs.is_empty() => {
@@ -228,7 +245,10 @@ pub async fn run_goal(
         let options = RunOptions {
             judge: judge.clone(),
             previous,
-            reviser: Some(Arc::new(Reviser::new(provider.clone(), revise))),
+            reviser: Some(Arc::new(
+                Reviser::new(provider.clone(), revise).for_caller(caller.clone()),
+            )),
+            caller: caller.clone(),
         };
         let report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
         usage.input_tokens += report.usage.input_tokens;

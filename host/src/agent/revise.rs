@@ -134,6 +134,8 @@ pub struct Reviser {
     /// At most this many revisions per run.
     pub max_revisions: u32,
     system: std::sync::OnceLock<String>,
+    /// Whose tools the model is shown.
+    caller: Option<crate::Caller>,
 }
 
 const REVISE: &str = "You are the planner of spud, an agent that runs sandboxed tools, revising a plan while it runs. \
@@ -156,7 +158,14 @@ impl Reviser {
             when,
             max_revisions: 3,
             system: std::sync::OnceLock::new(),
+            caller: None,
         }
+    }
+
+    /// Shows the model only the tools `caller` may use (`None`: every tool).
+    pub fn for_caller(mut self, caller: Option<crate::Caller>) -> Reviser {
+        self.caller = caller;
+        self
     }
 
     /// Whether a step that ended this way calls for a revision.
@@ -188,7 +197,7 @@ impl Reviser {
         // The tool list is the same for the whole run: built once.
         let system = self
             .system
-            .get_or_init(|| format!("{REVISE}\n\n{}", tools_prompt(spud)));
+            .get_or_init(|| format!("{REVISE}\n\n{}", tools_prompt(spud, self.caller.as_ref())));
         match self
             .provider
             .complete_json(system, &user, "revision", &schema)

@@ -64,6 +64,9 @@ pub struct RunOptions {
     pub previous: Option<(String, Plan)>,
     /// A model that revises the plan during the run and corrects arguments on retries.
     pub reviser: Option<Arc<Reviser>>,
+    /// On whose behalf the steps call tools (an MCP principal's tools and grants); default:
+    /// the operator.
+    pub caller: Option<crate::Caller>,
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -158,6 +161,7 @@ pub async fn run_with(
         plan: plan.clone(),
         judge: options.judge.clone(),
         reviser: options.reviser.clone(),
+        caller: options.caller.clone(),
     });
     if let Some((previous_run, old)) = &options.previous {
         let (added, removed, changed) = diff(old, &plan);

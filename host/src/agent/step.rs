@@ -68,6 +68,8 @@ pub(super) struct Ctx {
     pub plan: Plan,
     pub judge: Option<Arc<dyn Provider>>,
     pub reviser: Option<Arc<Reviser>>,
+    /// On whose behalf tools are called (an MCP principal); `None`: the operator.
+    pub caller: Option<crate::Caller>,
 }
 
 impl Ctx {
@@ -176,7 +178,11 @@ pub(super) async fn execute(ctx: &Ctx, step: &Step, results: &BTreeMap<String, V
             args: args.clone(),
         });
         // Tool errors, denials and limits are information for the critic, not crashes.
-        let (outcome, fuel, duration_us, net) = match ctx.spud.call(tool, &args).await {
+        let called = match &ctx.caller {
+            Some(caller) => ctx.spud.call_as(caller, tool, &args, None).await,
+            None => ctx.spud.call(tool, &args).await,
+        };
+        let (outcome, fuel, duration_us, net) = match called {
             Ok(r) => (
                 r.outcome,
                 r.fuel_used,

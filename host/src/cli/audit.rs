@@ -85,6 +85,9 @@ pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
                             Event::Registry(g) => {
                                 format!("registry {} {} sha256:{}", g.action, g.plugin, g.digest)
                             }
+                            Event::Access(a) => {
+                                format!("access {} by {} {}", a.action, a.principal, a.detail)
+                            }
                         };
                         println!("{:>6} {} {line}", r.seq, r.time);
                     }

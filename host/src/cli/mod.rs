@@ -7,6 +7,7 @@ mod exec;
 mod grants;
 mod run;
 mod runs;
+mod serve;
 mod tools;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,9 @@ enum Command {
     /// List and show finished runs.
     #[command(subcommand)]
     Runs(runs::RunsCommand),
+    /// Serve every tool, and the agent (`run_agent`), over MCP: stdio, or Streamable HTTP with
+    /// bearer tokens per principal (`--http`).
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -98,6 +102,10 @@ async fn run(cli: Cli) -> i32 {
             Ok(s) => run::run(s, args).await,
             Err(e) => fail(&e.to_string(), EXIT_USAGE),
         },
+        Command::Serve(args) => match open() {
+            Ok(s) => serve::run(s, args).await,
+            Err(e) => fail(&e.to_string(), EXIT_USAGE),
+        },
         command => {
             let spud = match open() {
                 Ok(s) => s,
@@ -108,7 +116,9 @@ async fn run(cli: Cli) -> i32 {
                 Command::Call(args) => call::run(&spud, args).await,
                 Command::Exec(args) => exec::run(&spud, args).await,
                 Command::Grants(args) => grants::run(&spud, args),
-                Command::Audit(_) | Command::Runs(_) | Command::Run(_) => handled_above(),
+                Command::Audit(_) | Command::Runs(_) | Command::Run(_) | Command::Serve(_) => {
+                    handled_above()
+                }
             }
         }
     }

@@ -75,14 +75,19 @@ async fn run(
     let mut store = Store::new(plugin.pre.engine(), state);
     store.limiter(|s| &mut s.memory);
     store.set_fuel(grant.limits.fuel)?;
-    let ticks = grant
-        .limits
-        .timeout_ms
-        .div_ceil(EPOCH_TICK.as_millis() as u64)
-        .max(1);
-    store.set_epoch_deadline(ticks);
-    store.epoch_deadline_trap();
     let timeout = Duration::from_millis(grant.limits.timeout_ms);
+    // Every other epoch tick the guest yields to the async runtime (so a CPU-bound call can be
+    // cancelled by dropping its future, and other tasks on this thread make progress); past the
+    // deadline it traps with `Interrupt`.
+    let deadline = start + timeout;
+    store.set_epoch_deadline(2);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            wasmtime::UpdateDeadline::Interrupt
+        } else {
+            wasmtime::UpdateDeadline::Yield(2)
+        })
+    });
 
     let mut out = vec![Val::Bool(false); results];
     // The epoch deadline stops a guest that computes; this timeout stops one blocked in a

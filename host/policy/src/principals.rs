@@ -1,0 +1,352 @@
+//! Principals: who calls tools through `spud serve`. Each has a bearer token (read from an
+//! environment variable when the server starts, or given as its SHA-256), the tools it may see,
+//! how many calls it may run at once and how fast, and optional grants that narrow what each
+//! plugin may use on its behalf. A principal never gets more than the plugin's effective grant.
+//!
+//! ```toml
+//! [principals.ci]
+//! token_env = "SPUD_TOKEN_CI"      # or token_sha256 = "<64 hex digits>"
+//! tools = ["fs.*", "json.query"]   # "*" = every tool; "run_agent" = the agent tool
+//! max_concurrent = 4               # calls in flight at once (default 8)
+//! rate_per_minute = 600            # requests per minute, sustained (default 1200)
+//! burst = 50                       # requests at once above the rate (default 100)
+//!
+//! [principals.ci.grants.fs]        # same keys as [tools.fs]; narrows, never widens
+//! files = [{ host = "sample/public", guest = "/data", access = "read-only" }]
+//! limits = { fuel = 50_000_000 }
+//! ```
+
+use crate::policy::{At, PolicyError, RawTool, ToolPolicy};
+use crate::{effective, Grant, Limits, Policy, Requests};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use toml::Spanned;
+
+/// Default number of calls one principal may have in flight.
+pub const DEFAULT_MAX_CONCURRENT: u32 = 8;
+/// Default sustained request rate per principal, per minute.
+pub const DEFAULT_RATE_PER_MINUTE: u32 = 1200;
+/// Default burst (token bucket size) per principal.
+pub const DEFAULT_BURST: u32 = 100;
+
+/// Where a principal's bearer token comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// Read from this environment variable when the server starts.
+    Env(String),
+    /// The SHA-256 of the token (so the policy file holds no secret).
+    #[serde(skip)]
+    Sha256([u8; 32]),
+}
+
+/// One principal of the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    /// Its name (as in audit records).
+    pub name: String,
+    /// Its bearer token.
+    pub token: TokenSource,
+    /// Tool patterns it may see and call: `*`, `plugin.*`, `plugin.function`, `run_agent`.
+    pub tools: Vec<String>,
+    /// Calls in flight at once.
+    pub max_concurrent: u32,
+    /// Sustained requests per minute.
+    pub rate_per_minute: u32,
+    /// Requests at once above the sustained rate.
+    pub burst: u32,
+    /// Per plugin, what it may use at most (narrowing the plugin's effective grant).
+    pub grants: BTreeMap<String, ToolPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrincipal {
+    #[serde(default)]
+    token_env: Option<Spanned<String>>,
+    #[serde(default)]
+    token_sha256: Option<Spanned<String>>,
+    #[serde(default)]
+    tools: Vec<Spanned<String>>,
+    #[serde(default)]
+    max_concurrent: Option<Spanned<u32>>,
+    #[serde(default)]
+    rate_per_minute: Option<Spanned<u32>>,
+    #[serde(default)]
+    burst: Option<Spanned<u32>>,
+    #[serde(default)]
+    grants: BTreeMap<String, RawTool>,
+}
+
+fn valid_pattern(p: &str) -> bool {
+    let name_ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    match p.split_once('.') {
+        None => p == "*" || p == "run_agent",
+        Some((plugin, f)) => name_ok(plugin) && (f == "*" || name_ok(f)),
+    }
+}
+
+fn nonzero(v: &Option<Spanned<u32>>, what: &str, at: &At<'_>) -> Result<(), PolicyError> {
+    match v {
+        Some(n) if *n.get_ref() == 0 => {
+            Err(at(n.span().start, format!("`{what}` must be at least 1")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Validates the `[principals.*]` sections.
+pub(crate) fn parse(
+    raw: BTreeMap<String, Spanned<RawPrincipal>>,
+    at: &At<'_>,
+    base: &Path,
+    check_dirs: bool,
+) -> Result<BTreeMap<String, Principal>, PolicyError> {
+    let mut out = BTreeMap::new();
+    for (name, spanned) in raw {
+        let start = spanned.span().start;
+        let r = spanned.into_inner();
+        let token = match (r.token_env, r.token_sha256) {
+            (Some(env), None) => {
+                let v = env.get_ref();
+                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    return Err(at(env.span().start, format!("`{v}` is not an environment variable name")));
+                }
+                TokenSource::Env(v.clone())
+            }
+            (None, Some(hash)) => {
+                let text = hash.get_ref();
+                let mut bytes = [0u8; 32];
+                let ok = text.len() == 64
+                    && text.is_ascii()
+                    && (0..32).all(|i| {
+                        u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                            .map(|b| bytes[i] = b)
+                            .is_ok()
+                    });
+                if !ok {
+                    return Err(at(hash.span().start, "`token_sha256` must be 64 hexadecimal digits (the SHA-256 of the token)".into()));
+                }
+                TokenSource::Sha256(bytes)
+            }
+            (Some(env), Some(_)) => {
+                return Err(at(env.span().start, format!("principal `{name}`: give `token_env` or `token_sha256`, not both")))
+            }
+            (None, None) => {
+                return Err(at(start, format!("principal `{name}` has no token: add `token_env = \"VARIABLE\"` or `token_sha256 = \"…\"`")))
+            }
+        };
+        let mut tools = Vec::new();
+        for t in r.tools {
+            if !valid_pattern(t.get_ref()) {
+                return Err(at(t.span().start, format!("`{}` is not a tool pattern: use `*`, `plugin.*`, `plugin.function` or `run_agent`", t.get_ref())));
+            }
+            tools.push(t.into_inner());
+        }
+        nonzero(&r.max_concurrent, "max_concurrent", at)?;
+        nonzero(&r.rate_per_minute, "rate_per_minute", at)?;
+        nonzero(&r.burst, "burst", at)?;
+        let mut grants = BTreeMap::new();
+        for (plugin, g) in r.grants {
+            grants.insert(plugin, g.resolve(at, base, check_dirs)?);
+        }
+        out.insert(
+            name.clone(),
+            Principal {
+                name,
+                token,
+                tools,
+                max_concurrent: r
+                    .max_concurrent
+                    .map_or(DEFAULT_MAX_CONCURRENT, Spanned::into_inner),
+                rate_per_minute: r
+                    .rate_per_minute
+                    .map_or(DEFAULT_RATE_PER_MINUTE, Spanned::into_inner),
+                burst: r.burst.map_or(DEFAULT_BURST, Spanned::into_inner),
+                grants,
+            },
+        );
+    }
+    Ok(out)
+}
+
+impl Principal {
+    /// Whether this principal may see and call `tool` (`plugin.function`, or `run_agent`).
+    pub fn sees(&self, tool: &str) -> bool {
+        self.tools.iter().any(|p| {
+            p == tool
+                || (p == "*" && tool != "run_agent")
+                || p.strip_suffix(".*")
+                    .is_some_and(|plugin| tool.split_once('.').is_some_and(|(tp, _)| tp == plugin))
+        })
+    }
+
+    /// What a call to `plugin` may use on this principal's behalf: the plugin's effective grant
+    /// `tool_grant`, narrowed by this principal's `[principals.NAME.grants.PLUGIN]` section if
+    /// there is one (limits it leaves unset stay the plugin's). Never more than `tool_grant`.
+    pub fn grant_for(
+        &self,
+        plugin: &str,
+        requests: &Requests,
+        tool_grant: &Grant,
+        policy: &Policy,
+    ) -> Grant {
+        let Some(narrowing) = self.grants.get(plugin) else {
+            return tool_grant.clone();
+        };
+        let mut section = narrowing.clone();
+        section.limits = overlay(&policy.tool(plugin).limits, &narrowing.limits);
+        if section.payloads.is_none() {
+            section.payloads = policy.tool(plugin).payloads;
+        }
+        let view = Policy {
+            source: policy.source.clone(),
+            defaults: policy.defaults.clone(),
+            audit: policy.audit,
+            tools: BTreeMap::from([(plugin.to_string(), section)]),
+            principals: BTreeMap::new(),
+        };
+        let wanted = effective(plugin, requests, &view).grant;
+        tool_grant.narrow(&wanted).0
+    }
+}
+
+/// `over`'s values where set, else `base`'s.
+fn overlay(base: &Limits, over: &Limits) -> Limits {
+    Limits {
+        memory_mb: over.memory_mb.or(base.memory_mb),
+        fuel: over.fuel.or(base.fuel),
+        timeout_ms: over.timeout_ms.or(base.timeout_ms),
+        stdout_bytes: over.stdout_bytes.or(base.stdout_bytes),
+        stderr_bytes: over.stderr_bytes.or(base.stderr_bytes),
+        result_bytes: over.result_bytes.or(base.result_bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Access, FileRequest};
+
+    fn parse(src: &str) -> Result<Policy, PolicyError> {
+        Policy::parse(src, "policy.toml", Path::new("/tmp"), false)
+    }
+
+    #[test]
+    fn parses_principals_and_names_errors_by_position() {
+        let p = parse(
+            r#"
+[principals.ci]
+token_env = "SPUD_TOKEN_CI"
+tools = ["fs.*", "json.query", "run_agent"]
+max_concurrent = 2
+[principals.ci.grants.fs]
+limits = { fuel = 10 }
+[principals.ops]
+token_sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+tools = ["*"]
+"#,
+        )
+        .unwrap();
+        let ci = &p.principals["ci"];
+        assert_eq!(ci.token, TokenSource::Env("SPUD_TOKEN_CI".into()));
+        assert_eq!(ci.max_concurrent, 2);
+        assert_eq!(ci.rate_per_minute, DEFAULT_RATE_PER_MINUTE);
+        assert!(ci.sees("fs.read") && ci.sees("json.query") && ci.sees("run_agent"));
+        assert!(!ci.sees("json.format") && !ci.sees("fsx.read") && !ci.sees("http.fetch"));
+        let ops = &p.principals["ops"];
+        assert!(ops.sees("http.fetch") && !ops.sees("run_agent"));
+        assert!(matches!(ops.token, TokenSource::Sha256(b) if b[1] == 0x11));
+
+        let e = parse("[principals.x]\ntools = [\"*\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:") && e.contains("has no token"),
+            "{e}"
+        );
+        let e = parse("[principals.x]\ntoken_sha256 = \"abc\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:2:16:") && e.contains("64 hexadecimal"),
+            "{e}"
+        );
+        let e = parse("[principals.x]\ntoken_env = \"T\"\ntools = [\"fs.read\", \"fs..x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:3:21:") && e.contains("tool pattern"),
+            "{e}"
+        );
+        let e = parse("[principals.x]\ntoken_env = \"T\"\nmax_concurrent = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("policy.toml:3:18:"), "{e}");
+        let e = parse("[principals.x]\ntoken_env = \"T\"\ntokens = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tokens"), "{e}");
+    }
+
+    #[test]
+    fn a_principal_never_gets_more_than_the_tool() {
+        let p = parse(
+            r#"
+[tools.fs]
+files = [{ host = "data", guest = "/data", access = "read-write" }]
+network = ["https://*.example.com"]
+limits = { fuel = 1000, timeout_ms = 500 }
+[principals.narrow]
+token_env = "T"
+tools = ["fs.*"]
+[principals.narrow.grants.fs]
+files = [{ host = "data", guest = "/data", access = "read-only" }]
+network = ["https://api.example.com", "https://evil.test"]
+limits = { fuel = 5000, memory_mb = 8 }
+[principals.full]
+token_env = "U"
+tools = ["fs.*"]
+"#,
+        )
+        .unwrap();
+        let requests = Requests {
+            files: vec![FileRequest {
+                guest: "/data".into(),
+                access: Access::ReadWrite,
+                why: None,
+            }],
+            network: vec![
+                "https://*.example.com".parse().unwrap(),
+                "https://evil.test".parse().unwrap(),
+            ],
+            ..Requests::default()
+        };
+        let tool = effective("fs", &requests, &p).grant;
+        assert_eq!(tool.files[0].access, Access::ReadWrite);
+        let g = p.principals["narrow"].grant_for("fs", &requests, &tool, &p);
+        assert_eq!(g.files.len(), 1);
+        assert_eq!(g.files[0].access, Access::ReadOnly);
+        let nets: Vec<String> = g.network.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            nets,
+            ["https://api.example.com"],
+            "evil.test is not in the tool's grant"
+        );
+        assert_eq!(
+            g.limits.fuel, 1000,
+            "the principal asked for more fuel than the tool has"
+        );
+        assert_eq!(g.limits.timeout_ms, 500, "unset limits stay the tool's");
+        assert_eq!(g.limits.memory_mb, 8);
+        assert_eq!(
+            p.principals["full"].grant_for("fs", &requests, &tool, &p),
+            tool
+        );
+    }
+}

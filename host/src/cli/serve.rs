@@ -1,0 +1,105 @@
+//! `spud serve`: every registered tool (and `run_agent`) over MCP, on stdio or Streamable HTTP.
+
+use super::{fail, EXIT_USAGE};
+use spud::mcp::http::HttpOptions;
+use spud::mcp::{ServeError, ServeOptions, Shared};
+use spud::{Caller, Spud};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  spud --policy policy.toml serve                          # MCP over stdio, as the operator
+  spud --policy policy.toml serve --principal ci           # stdio, with principal ci's tools and grants
+  SPUD_TOKEN_CI=… spud --policy policy.toml serve --http   # Streamable HTTP on http://127.0.0.1:8080/mcp
+
+Over HTTP every request needs `Authorization: Bearer TOKEN` with the token of a principal of the
+policy ([principals.NAME]); each principal sees only its tools, with grants narrowed to its own.")]
+pub struct ServeArgs {
+    /// Serve Streamable HTTP instead of stdio, on ADDR (default 127.0.0.1:8080; port 0 picks a
+    /// free port). Binding anything but loopback exposes spud to the network: tokens only.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    http: Option<SocketAddr>,
+    /// Over stdio, call tools as this principal of the policy (its tools, grants and
+    /// concurrency limit) instead of as the operator.
+    #[arg(long, value_name = "NAME", conflicts_with = "http")]
+    principal: Option<String>,
+    /// Largest HTTP request body accepted, bytes (larger: 413).
+    #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
+    max_body_bytes: usize,
+    /// Extra Host header value to accept over HTTP (for a non-loopback bind); repeatable.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    allow_host: Vec<String>,
+    /// After SIGINT/SIGTERM (or stdin closing), how long calls in flight may finish before
+    /// they are cancelled, ms.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    grace_ms: u64,
+    /// How often the registry is checked for tools added or removed, ms.
+    #[arg(long, default_value_t = 200, value_name = "MS")]
+    watch_ms: u64,
+}
+
+pub async fn run(spud: Spud, args: ServeArgs) -> i32 {
+    let options = ServeOptions {
+        watch_interval: Duration::from_millis(args.watch_ms.max(10)),
+        grace: Duration::from_millis(args.grace_ms),
+        ..ServeOptions::default()
+    };
+    let spud = Arc::new(spud);
+    let result = match args.http {
+        Some(bind) => {
+            let shared = Shared::new(spud, options);
+            let http = HttpOptions {
+                bind,
+                max_body_bytes: args.max_body_bytes,
+                allowed_hosts: args.allow_host,
+            };
+            spud::mcp::http::serve(shared, http, |addr| {
+                eprintln!(
+                    "spud: serving MCP at http://{addr}{}",
+                    spud::mcp::http::PATH
+                );
+            })
+            .await
+        }
+        None => {
+            let caller = match &args.principal {
+                None => Caller::operator("stdio"),
+                Some(name) => match spud.policy().principals.get(name) {
+                    Some(p) => Caller::principal(Arc::new(p.clone())),
+                    None => {
+                        let known: Vec<&str> = spud
+                            .policy()
+                            .principals
+                            .keys()
+                            .map(String::as_str)
+                            .collect();
+                        let e = ServeError::UnknownPrincipal {
+                            name: name.clone(),
+                            policy: spud.policy().source_name(),
+                            known: if known.is_empty() {
+                                "none".into()
+                            } else {
+                                known.join(", ")
+                            },
+                        };
+                        return fail(&e.to_string(), EXIT_USAGE);
+                    }
+                },
+            };
+            spud::mcp::serve_stdio(spud, caller, options).await
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(
+            e @ (ServeError::MissingToken { .. }
+            | ServeError::SharedToken(..)
+            | ServeError::NoPrincipals(_)
+            | ServeError::UnknownPrincipal { .. }
+            | ServeError::Bind { .. }),
+        ) => fail(&e.to_string(), EXIT_USAGE),
+        Err(e) => fail(&e.to_string(), 1),
+    }
+}
