@@ -5,7 +5,7 @@
 //! `initialize` handshake, 2025-11-25) and `auto` (discovery, 2026-07-28).
 
 use serde_json::Value;
-use spud_tests::{guest, home, sidecar, target_dir, workspace, write_policy};
+use spud_tests::{guest, home, sidecar, target_dir, workspace, write_policy, ScriptedModel};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -34,6 +34,10 @@ tools = ["hostile.echo"]
 rate_per_minute = 1
 burst = 6
 
+[principals.erin]
+token_env = "SPUD_TEST_TOKEN_ERIN"
+tools = ["hostile.echo", "run_agent"]
+
 [principals.slow]
 token_env = "SPUD_TEST_TOKEN_SLOW"
 tools = ["hostile.*"]
@@ -42,7 +46,8 @@ max_concurrent = 1
 limits = { timeout_ms = 1500 }
 "#;
 
-const TOKENS: [(&str, &str); 4] = [
+const TOKENS: [(&str, &str); 5] = [
+    ("SPUD_TEST_TOKEN_ERIN", "erin-token-7531"),
     ("SPUD_TEST_TOKEN_ALICE", "alice-token-0123"),
     ("SPUD_TEST_TOKEN_CAROL", "carol-token-4567"),
     ("SPUD_TEST_TOKEN_DAVE", "dave-token-89ab"),
@@ -741,4 +746,68 @@ fn serve_refuses_bad_configuration() {
     let o = f.spud(&["serve", "--http", "127.0.0.1:0"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least one principal"));
+}
+
+#[test]
+fn run_agent_plans_a_goal_with_the_servers_model() {
+    let f = Fixture::new();
+    std::fs::write(
+        f.home().join("config.toml"),
+        "[agent]\nrevise = \"never\"\n",
+    )
+    .unwrap();
+    let plan = serde_json::json!({"goal": "say hi", "steps": [
+        {"id": "hi", "tool": "hostile.echo", "args": {"s": "hi there"}, "expect": {"contains": "hi"}}
+    ]});
+    let model = ScriptedModel::start(vec![(
+        200,
+        vec![],
+        ScriptedModel::chat_call("plan", &plan, 40, 20),
+    )]);
+    let url = model.base_url();
+    let r = f.stdio(
+        "agent_goal",
+        "legacy",
+        &[
+            "--principal",
+            "erin",
+            "--serve-arg=--model",
+            "--serve-arg=openai:test-model",
+            "--serve-arg=--base-url",
+            &format!("--serve-arg={url}"),
+        ],
+    );
+    assert_eq!(r["goal"]["error"], false, "{r}");
+    let report: Value = serde_json::from_str(s(&r["goal"]["text"])).unwrap();
+    assert_eq!(report["status"], "done", "{report}");
+    assert_eq!(report["runs"][0]["results"]["hi"], "hi there");
+    assert!(
+        report["runs"][0].get("dir").is_none(),
+        "server paths stay on the server"
+    );
+    let progress: Vec<&str> = r["progress"].as_array().unwrap().iter().map(s).collect();
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.starts_with("hi: calling hostile.echo")),
+        "{progress:?}"
+    );
+    // The model was shown only what erin may use.
+    let requests = model.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    let prompt = requests[0].body.to_string();
+    assert!(
+        prompt.contains("hostile.echo") && !prompt.contains("hostile.spin"),
+        "{prompt}"
+    );
+    // The step ran as erin.
+    let records = f.audit();
+    let echoes = calls(&records, "hostile.echo");
+    assert_eq!(echoes.len(), 1);
+    assert_eq!(echoes[0]["principal"], "erin");
+
+    // Without a model, a goal is refused with what would work.
+    let r = f.stdio("agent_goal", "legacy", &["--principal", "erin"]);
+    assert_eq!(r["goal"]["error"], true, "{r}");
+    assert!(s(&r["goal"]["text"]).contains("spud serve --model"), "{r}");
 }

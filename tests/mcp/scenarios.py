@@ -50,6 +50,7 @@ async def connect(args: argparse.Namespace, token: str | None = None, handler=No
         principal = principal if principal is not None else args.principal
         if principal:
             argv += ["--principal", principal]
+        argv += args.serve_arg or []
         params = StdioServerParameters(command=args.spud, args=argv, env=dict(os.environ))
         async with Client(params, mode=args.mode, message_handler=handler) as client:
             yield client
@@ -217,6 +218,17 @@ args = { document = {}, path = "$" }
         return {"ok": outcome(ok), "progress": notes, "refused": outcome(refused), "bad": outcome(bad)}
 
 
+async def agent_goal(args: argparse.Namespace) -> dict[str, Any]:
+    notes: list[str] = []
+
+    async def progress(p: float, total: float | None, message: str | None) -> None:
+        notes.append(message or "")
+
+    async with connect(args) as c:
+        r = await c.call_tool("run_agent", {"goal": "say hi", "budget": {"max_tokens": 5000}}, progress_callback=progress)
+        return {"goal": outcome(r), "progress": notes}
+
+
 async def auth(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label, token in [("wrong", "not-a-token"), ("none", "")]:
@@ -277,7 +289,7 @@ async def shutdown(args: argparse.Namespace) -> dict[str, Any]:
         return {"slow": result}
 
 
-SCENARIOS = {f.__name__: f for f in [basics, hidden, list_changed, concurrent, busy, cancel, agent, auth, rate, shutdown]}
+SCENARIOS = {f.__name__: f for f in [basics, hidden, list_changed, concurrent, busy, cancel, agent, agent_goal, auth, rate, shutdown]}
 
 
 def main() -> None:
@@ -297,6 +309,7 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=20)
     p.add_argument("--max-body", type=int, default=4 << 20)
     p.add_argument("--server-pid", type=int)
+    p.add_argument("--serve-arg", action="append", help="extra argument for `spud serve` (stdio)")
     args = p.parse_args()
     result = anyio.run(SCENARIOS[args.scenario], args)
     sys.stdout.write(json.dumps(result) + "\n")

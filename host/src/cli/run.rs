@@ -106,7 +106,12 @@ fn show(line: &TraceLine) {
 }
 
 fn load_config(args: &RunArgs, spud: &Spud) -> Result<Config, String> {
-    match &args.config {
+    config_file(args.config.as_deref(), spud)
+}
+
+/// The config file given (which must exist), else `<home>/config.toml` if there is one.
+pub(super) fn config_file(path: Option<&std::path::Path>, spud: &Spud) -> Result<Config, String> {
+    match path {
         Some(p) => Config::load(p, true),
         None => Config::load(&spud.home().root().join("config.toml"), false),
     }
@@ -119,27 +124,48 @@ fn judge_provider(args: &RunArgs, spud: &Spud) -> Result<Option<Arc<dyn Provider
         return Ok(None);
     };
     let section = load_config(args, spud)?.model;
-    spud::model::provider(spec, model_config(args, section.as_ref()))
+    let flags = (args.base_url.as_deref(), args.api_key_env.as_deref());
+    spud::model::provider(spec, model_config(flags, section.as_ref()))
         .map(|p| Some(Arc::from(p)))
         .map_err(|e| e.to_string())
 }
 
-/// Flags first, then the config file's `[model]`, then defaults.
-fn model_config(args: &RunArgs, section: Option<&ModelSection>) -> ModelConfig {
+/// Flags (`--base-url`, `--api-key-env`) first, then the config file's `[model]`, then
+/// defaults.
+fn model_config(
+    (base_url, api_key_env): (Option<&str>, Option<&str>),
+    section: Option<&ModelSection>,
+) -> ModelConfig {
     ModelConfig {
         model: String::new(),
-        base_url: args
-            .base_url
-            .clone()
+        base_url: base_url
+            .map(str::to_string)
             .or_else(|| section.and_then(|m| m.base_url.clone()))
             .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-        api_key_env: args
-            .api_key_env
-            .clone()
+        api_key_env: api_key_env
+            .map(str::to_string)
             .or_else(|| section.and_then(|m| m.api_key_env.clone())),
         timeout_ms: section.and_then(|m| m.timeout_ms).unwrap_or(60_000),
         max_attempts: section.and_then(|m| m.max_attempts).unwrap_or(4),
     }
+}
+
+/// The planning model: `--model SPEC`, else the config's `[model]`, else none. Returns its
+/// `PROVIDER:MODEL` spec and the provider.
+pub(super) fn planning_model(
+    spec: Option<&str>,
+    flags: (Option<&str>, Option<&str>),
+    config: &Config,
+) -> Result<Option<(String, Arc<dyn Provider>)>, String> {
+    let section = config.model.as_ref();
+    let spec = match (spec, section) {
+        (Some(m), _) => m.to_string(),
+        (None, Some(m)) => format!("{}:{}", m.provider, m.model),
+        (None, None) => return Ok(None),
+    };
+    let provider =
+        spud::model::provider(&spec, model_config(flags, section)).map_err(|e| e.to_string())?;
+    Ok(Some((spec, Arc::from(provider))))
 }
 
 pub async fn run(spud: Spud, args: RunArgs) -> i32 {
@@ -183,18 +209,13 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             Ok(c) => c,
             Err(e) => return fail(&e, EXIT_USAGE),
         };
-        let section = config.model.clone();
-        let spec = match (&args.model, &section) {
-            (Some(m), _) => m.clone(),
-            (None, Some(m)) => format!("{}:{}", m.provider, m.model),
-            (None, None) => {
+        let flags = (args.base_url.as_deref(), args.api_key_env.as_deref());
+        let provider = match planning_model(args.model.as_deref(), flags, &config) {
+            Ok(Some((_, p))) => p,
+            Ok(None) => {
                 return fail("a goal needs --model PROVIDER:MODEL or a [model] section in the config file (or use --plan FILE to run offline)", EXIT_USAGE)
             }
-        };
-        let model_config = model_config(&args, section.as_ref());
-        let provider: Arc<dyn Provider> = match spud::model::provider(&spec, model_config) {
-            Ok(p) => Arc::from(p),
-            Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+            Err(e) => return fail(&e, EXIT_USAGE),
         };
         let judge = match judge_provider(&args, &spud) {
             Ok(j) => j,

@@ -1,6 +1,7 @@
 //! `spud serve`: every registered tool (and `run_agent`) over MCP, on stdio or Streamable HTTP.
 
 use super::{fail, EXIT_USAGE};
+use spud::mcp::agent_tool::AgentModel;
 use spud::mcp::http::HttpOptions;
 use spud::mcp::{ServeError, ServeOptions, Shared};
 use spud::{Caller, Spud};
@@ -38,10 +39,53 @@ pub struct ServeArgs {
     /// How often the registry is checked for tools added or removed, ms.
     #[arg(long, default_value_t = 200, value_name = "MS")]
     watch_ms: u64,
+    /// Model that plans `run_agent` goals: `openai:MODEL`, `openai-responses:MODEL` or
+    /// `anthropic:MODEL` (default: the config's `[model]`; without one `run_agent` takes plans
+    /// only).
+    #[arg(long, value_name = "PROVIDER:MODEL")]
+    model: Option<String>,
+    /// API base URL of the model (default: the config's, else https://api.openai.com/v1).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Environment variable that holds the model's API key.
+    #[arg(long, value_name = "VAR")]
+    api_key_env: Option<String>,
+    /// Model tokens per `run_agent` goal (default: the config's `[agent] max_tokens`, else
+    /// 200000); a caller's `budget.max_tokens` can only lower it.
+    #[arg(long, value_name = "N")]
+    max_tokens: Option<u64>,
+    /// spud's config file (default: SPUD_CONFIG, else <home>/config.toml).
+    #[arg(long, env = "SPUD_CONFIG", value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+}
+
+/// The model `run_agent` plans goals with, from the flags and the config file.
+fn agent_model(spud: &Spud, args: &ServeArgs) -> Result<Option<AgentModel>, String> {
+    let config = super::run::config_file(args.config.as_deref(), spud)?;
+    let flags = (args.base_url.as_deref(), args.api_key_env.as_deref());
+    let Some((spec, provider)) = super::run::planning_model(args.model.as_deref(), flags, &config)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(AgentModel {
+        provider,
+        spec,
+        max_tokens: args
+            .max_tokens
+            .or(config.agent.max_tokens)
+            .unwrap_or(200_000),
+        max_replans: config.agent.max_replans.unwrap_or(2),
+        revise: config.agent.revise.unwrap_or_default(),
+    }))
 }
 
 pub async fn run(spud: Spud, args: ServeArgs) -> i32 {
+    let model = match agent_model(&spud, &args) {
+        Ok(m) => m,
+        Err(e) => return fail(&e, EXIT_USAGE),
+    };
     let options = ServeOptions {
+        model,
         watch_interval: Duration::from_millis(args.watch_ms.max(10)),
         grace: Duration::from_millis(args.grace_ms),
         ..ServeOptions::default()

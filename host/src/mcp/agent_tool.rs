@@ -1,11 +1,14 @@
 //! `run_agent`: the agent loop as an MCP tool. It runs a plan (the plan-file format, as TOML
 //! text or as a JSON object) on the same executor, critic and budgets as `spud run --plan`,
-//! with the caller's tools and grants for every step, and streams each trace event as a
-//! progress notification when the client asked for progress.
+//! or — when the server was started with a model — plans a `goal` like `spud run GOAL`. Every
+//! step (and the model's view of the tools) is limited to the caller's tools and grants; each
+//! trace event is streamed as a progress notification when the client asked for progress.
 
 use super::Shared;
 use crate::agent::plan::Budget;
-use crate::agent::{run_with, Plan, RunOptions, RunStatus, TraceEvent, TraceLine};
+use crate::agent::planner::{run_goal, GoalOptions};
+use crate::agent::{run_with, Plan, ReviseWhen, RunOptions, RunStatus, TraceEvent, TraceLine};
+use crate::model::Provider;
 use crate::Caller;
 use rmcp::model::{
     CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam, ProgressToken, Tool,
@@ -18,11 +21,55 @@ use tokio_util::sync::CancellationToken;
 /// The tool's name.
 pub const NAME: &str = "run_agent";
 
+/// The model `run_agent` plans goals with (`spud serve --model`).
+#[derive(Clone)]
+pub struct AgentModel {
+    /// The provider.
+    pub provider: Arc<dyn Provider>,
+    /// `PROVIDER:MODEL`, for messages.
+    pub spec: String,
+    /// Model tokens per goal (planning, revisions, corrections).
+    pub max_tokens: u64,
+    /// Re-plans after a failed run.
+    pub max_replans: u32,
+    /// When the plan is revised during a run.
+    pub revise: ReviseWhen,
+}
+
+impl std::fmt::Debug for AgentModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentModel")
+            .field("spec", &self.spec)
+            .field("max_tokens", &self.max_tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to run: a plan, or a goal for the server's model.
+#[derive(Debug)]
+pub enum Job {
+    /// A plan with the caller's budget caps applied.
+    Plan(Plan),
+    /// A goal, with the budget caps for each run and the token cap.
+    Goal {
+        /// The goal.
+        goal: String,
+        /// Budget of each run.
+        budget: Budget,
+        /// Model tokens for the whole goal, when the caller capped them.
+        max_tokens: Option<u64>,
+    },
+}
+
 /// The tool's description and input schema.
 pub fn tool() -> Tool {
     let schema = json!({
         "type": "object",
         "properties": {
+            "goal": {
+                "type": "string",
+                "description": "A goal in plain words, planned into steps by the server's model (only when the server runs with a model; otherwise give a `plan`)."
+            },
             "plan": {
                 "description": "The plan, in spud's plan-file format: TOML text, or the same structure as a JSON object. `goal` (string), optional `budget` and `critic`, and `steps`: each with an `id`, the `tool` to call and its `args`, the steps it comes `after`, what its result must satisfy (`expect`: `contains`, or a JSONPath `path` with at least `min` matches) and `alternatives`. Arguments may refer to earlier results: \"${step.field|json}\".",
                 "anyOf": [{ "type": "string" }, { "type": "object" }]
@@ -34,12 +81,13 @@ pub fn tool() -> Tool {
                     "max_steps": { "type": "integer", "minimum": 0, "description": "Tool calls." },
                     "max_wall_ms": { "type": "integer", "minimum": 0, "description": "Wall time, ms." },
                     "max_fuel": { "type": "integer", "minimum": 0, "description": "Total fuel over all calls." },
-                    "max_net_bytes": { "type": "integer", "minimum": 0, "description": "Network bytes over all calls." }
+                    "max_net_bytes": { "type": "integer", "minimum": 0, "description": "Network bytes over all calls." },
+                    "max_tokens": { "type": "integer", "minimum": 0, "description": "Model tokens (planning, revisions, judging)." }
                 },
                 "additionalProperties": false
             }
         },
-        "required": ["plan"],
+        "oneOf": [{ "required": ["plan"] }, { "required": ["goal"] }],
         "additionalProperties": false
     });
     let schema: JsonObject = match schema {
@@ -48,7 +96,7 @@ pub fn tool() -> Tool {
     };
     Tool::new(
         NAME,
-        "Runs spud's agent loop on a plan: steps run as soon as their dependencies are accepted (concurrently when independent), a critic scores each result against its expectations, retries and backtracks to alternatives, within a budget. Every step calls a tool with your own tools and grants. Progress notifications report each step; the result is the run's report (status, accepted results, failed steps).",
+        "Runs spud's agent loop on a plan (or on a goal the server's model plans): steps run as soon as their dependencies are accepted (concurrently when independent), a critic scores each result against its expectations, retries and backtracks to alternatives, within a budget. Every step calls a tool with your own tools and grants. Progress notifications report each step; the result is the run's report (status, accepted results, failed steps).",
         Arc::new(schema),
     )
 }
@@ -59,9 +107,81 @@ fn invalid(message: String) -> CallToolResult {
     ))])
 }
 
-/// Parses the arguments into a plan with the budget caps applied.
-pub fn plan_of(args: &Value) -> Result<Plan, String> {
-    let mut plan = match args.get("plan") {
+/// Parses the arguments into a job with the budget caps applied.
+pub fn job_of(args: &Value) -> Result<Job, String> {
+    if let Some(extra) = args.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !["plan", "goal", "budget"].contains(&k.as_str()))
+    }) {
+        return Err(format!(
+            "$.{extra}: unknown field; expected `plan` or `goal`, and optional `budget`"
+        ));
+    }
+    let caps = caps_of(args)?;
+    match (args.get("goal"), args.get("plan")) {
+        (Some(_), Some(_)) => Err("give either `plan` or `goal`, not both".into()),
+        (Some(Value::String(goal)), None) if !goal.trim().is_empty() => {
+            let mut budget = Budget::default();
+            caps.apply(&mut budget);
+            Ok(Job::Goal {
+                goal: goal.clone(),
+                budget,
+                max_tokens: caps.max_tokens,
+            })
+        }
+        (Some(_), None) => Err("$.goal: expected a non-empty string".into()),
+        (None, _) => {
+            let mut plan = plan_of(args)?;
+            caps.apply(&mut plan.budget);
+            Ok(Job::Plan(plan))
+        }
+    }
+}
+
+/// Budget caps from `$.budget`: they lower, never raise.
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Caps {
+    max_steps: Option<u64>,
+    max_wall_ms: Option<u64>,
+    max_fuel: Option<u64>,
+    max_net_bytes: Option<u64>,
+    max_tokens: Option<u64>,
+}
+
+impl Caps {
+    fn apply(&self, budget: &mut Budget) {
+        let Budget {
+            max_steps,
+            max_wall_ms,
+            max_fuel,
+            max_net_bytes,
+            max_tokens,
+        } = budget;
+        for (field, cap) in [
+            (max_steps, self.max_steps),
+            (max_wall_ms, self.max_wall_ms),
+            (max_fuel, self.max_fuel),
+            (max_net_bytes, self.max_net_bytes),
+            (max_tokens, self.max_tokens),
+        ] {
+            if let Some(c) = cap {
+                *field = (*field).min(c);
+            }
+        }
+    }
+}
+
+fn caps_of(args: &Value) -> Result<Caps, String> {
+    match args.get("budget") {
+        None => Ok(Caps::default()),
+        Some(b) => serde_json::from_value(b.clone()).map_err(|e| format!("$.budget: {e}")),
+    }
+}
+
+/// Parses `$.plan` (TOML text or a JSON object) into a validated plan.
+fn plan_of(args: &Value) -> Result<Plan, String> {
+    let plan = match args.get("plan") {
         Some(Value::String(text)) => Plan::parse(text, "plan").map_err(|e| e.to_string())?,
         Some(obj @ Value::Object(_)) => {
             let p: Plan =
@@ -72,42 +192,6 @@ pub fn plan_of(args: &Value) -> Result<Plan, String> {
         Some(_) => return Err("$.plan: expected plan TOML text or a JSON object".into()),
         None => return Err("$.plan is required".into()),
     };
-    if let Some(b) = args.get("budget") {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Caps {
-            max_steps: Option<u64>,
-            max_wall_ms: Option<u64>,
-            max_fuel: Option<u64>,
-            max_net_bytes: Option<u64>,
-        }
-        let caps: Caps = serde_json::from_value(b.clone()).map_err(|e| format!("$.budget: {e}"))?;
-        let Budget {
-            max_steps,
-            max_wall_ms,
-            max_fuel,
-            max_net_bytes,
-            ..
-        } = &mut plan.budget;
-        for (field, cap) in [
-            (max_steps, caps.max_steps),
-            (max_wall_ms, caps.max_wall_ms),
-            (max_fuel, caps.max_fuel),
-            (max_net_bytes, caps.max_net_bytes),
-        ] {
-            if let Some(c) = cap {
-                *field = (*field).min(c);
-            }
-        }
-    }
-    if let Some(extra) = args
-        .as_object()
-        .and_then(|o| o.keys().find(|k| *k != "plan" && *k != "budget"))
-    {
-        return Err(format!(
-            "$.{extra}: unknown field; expected `plan` and optional `budget`"
-        ));
-    }
     Ok(plan)
 }
 
@@ -157,10 +241,15 @@ pub async fn run(
     peer: Peer<RoleServer>,
     progress: Option<ProgressToken>,
 ) -> Result<CallToolResult, McpError> {
-    let plan = match plan_of(args) {
-        Ok(p) => p,
+    let job = match job_of(args) {
+        Ok(j) => j,
         Err(e) => return Ok(invalid(e)),
     };
+    if let (Job::Goal { .. }, None) = (&job, &shared.options.model) {
+        return Ok(invalid(
+            "$.goal: this server has no model to plan goals with (start it with `spud serve --model PROVIDER:MODEL` or a [model] section in its config); give a `plan` instead".into(),
+        ));
+    }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let forward = tokio::spawn(async move {
         let mut n = 0.0;
@@ -175,13 +264,43 @@ pub async fn run(
     let observer = move |line: &TraceLine| {
         let _ = tx.send(describe(line));
     };
-    let options = RunOptions {
-        judge: None,
-        previous: None,
-        reviser: None,
-        caller: Some(caller.clone()),
+    let spud = shared.spud.clone();
+    let run = async move {
+        match (job, &shared.options.model) {
+            (Job::Plan(plan), _) => {
+                let options = RunOptions {
+                    caller: Some(caller.clone()),
+                    ..RunOptions::default()
+                };
+                run_with(spud, plan, options, observer)
+                    .await
+                    .map(|r| (r.status, serde_json::to_value(&r).unwrap_or_default()))
+                    .map_err(|e| e.to_string())
+            }
+            (
+                Job::Goal {
+                    goal,
+                    budget,
+                    max_tokens,
+                },
+                Some(model),
+            ) => {
+                let options = GoalOptions {
+                    budget,
+                    max_replans: model.max_replans,
+                    max_tokens: max_tokens.unwrap_or(u64::MAX).min(model.max_tokens),
+                    revise: model.revise,
+                    caller: Some(caller.clone()),
+                    ..GoalOptions::default()
+                };
+                run_goal(spud, model.provider.clone(), &goal, options, observer)
+                    .await
+                    .map(|r| (r.status, serde_json::to_value(&r).unwrap_or_default()))
+                    .map_err(|e| e.to_string())
+            }
+            (Job::Goal { .. }, None) => Err("no model".to_string()),
+        }
     };
-    let run = run_with(shared.spud.clone(), plan, options, observer);
     let report = tokio::select! {
         r = run => r,
         () = cancel.cancelled() => {
@@ -191,14 +310,11 @@ pub async fn run(
     };
     let _ = forward.await;
     match report {
-        Ok(r) => {
-            let mut value = serde_json::to_value(&r).unwrap_or_default();
-            // The run's folder is a path on the server: not the client's business.
-            if let Value::Object(m) = &mut value {
-                m.remove("dir");
-            }
+        Ok((status, mut value)) => {
+            // Run folders are paths on the server: not the client's business.
+            hide_dirs(&mut value);
             let text = value.to_string();
-            Ok(match r.status {
+            Ok(match status {
                 RunStatus::Done => CallToolResult::success(vec![ContentBlock::text(text)]),
                 status => CallToolResult::error(vec![
                     ContentBlock::text(format!(
@@ -211,5 +327,19 @@ pub async fn run(
         Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(format!(
             "the run could not start: {e}"
         ))])),
+    }
+}
+
+/// Removes the run folders (paths on the server) from a run or goal report.
+fn hide_dirs(value: &mut Value) {
+    if let Value::Object(m) = value {
+        m.remove("dir");
+        if let Some(Value::Array(runs)) = m.get_mut("runs") {
+            for run in runs {
+                if let Value::Object(r) = run {
+                    r.remove("dir");
+                }
+            }
+        }
     }
 }

@@ -80,6 +80,8 @@ pub struct ServeOptions {
     pub grace: Duration,
     /// Interval of progress notifications for a call whose client asked for progress.
     pub progress_interval: Duration,
+    /// The model `run_agent` plans goals with; without one, `run_agent` takes plans only.
+    pub model: Option<agent_tool::AgentModel>,
 }
 
 impl Default for ServeOptions {
@@ -88,6 +90,7 @@ impl Default for ServeOptions {
             watch_interval: Duration::from_millis(200),
             grace: Duration::from_secs(10),
             progress_interval: Duration::from_millis(250),
+            model: None,
         }
     }
 }
