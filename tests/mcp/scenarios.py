@@ -229,6 +229,95 @@ async def agent_goal(args: argparse.Namespace) -> dict[str, Any]:
         return {"goal": outcome(r), "progress": notes}
 
 
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """`tools/call` round trips with a trivial tool: sequential latency, then throughput with
+    `--clients` clients each keeping 4 calls in flight."""
+    import time
+
+    async with connect(args) as c:
+        for i in range(args.warmup):
+            await c.call_tool("hostile.echo", {"s": str(i)})
+        ms: list[float] = []
+        for i in range(args.calls):
+            t = time.perf_counter()
+            r = await c.call_tool("hostile.echo", {"s": str(i)})
+            ms.append((time.perf_counter() - t) * 1e3)
+            if r.is_error or text_of(r) != str(i):
+                raise RuntimeError(f"wrong answer: {text_of(r)}")
+    ms.sort()
+
+    # Clients connect first (over stdio each starts its own server); the clock runs only
+    # while calls are made.
+    per_worker = max(1, args.calls // (4 * args.clients))
+    ready, go = [0], anyio.Event()
+    all_ready = anyio.Event()
+    clock: dict[str, float] = {}
+
+    async def client() -> None:
+        async with connect(args) as c:
+            ready[0] += 1
+            if ready[0] == args.clients:
+                all_ready.set()
+            await go.wait()
+
+            async def worker(w: int) -> None:
+                for i in range(per_worker):
+                    r = await c.call_tool("hostile.echo", {"s": f"{w}-{i}"})
+                    if r.is_error:
+                        raise RuntimeError(text_of(r))
+
+            async with anyio.create_task_group() as tg:
+                for w in range(4):
+                    tg.start_soon(worker, w)
+            clock["end"] = time.perf_counter()
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(args.clients):
+            tg.start_soon(client)
+        await all_ready.wait()
+        clock["start"] = time.perf_counter()
+        go.set()
+    elapsed = clock["end"] - clock["start"]
+    total = per_worker * 4 * args.clients
+    return {
+        "calls": len(ms),
+        "p50_ms": ms[len(ms) // 2],
+        "p99_ms": ms[min(len(ms) - 1, (len(ms) * 99) // 100)],
+        "sequential_per_s": len(ms) / (sum(ms) / 1e3),
+        "concurrent_calls": total,
+        "concurrent_per_s": total / elapsed,
+    }
+
+
+async def bench_raw(args: argparse.Namespace) -> dict[str, Any]:
+    """The HTTP floor without the SDK: plain JSON-RPC POSTs on one kept-alive connection
+    (initialize, then sequential `tools/call`), to separate server time from client time."""
+    import time
+
+    h = {"Authorization": f"Bearer {args.token}", "Accept": "application/json, text/event-stream",
+         "Content-Type": "application/json"}
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
+    async with httpx2.AsyncClient() as c:
+        r = await c.post(args.url, headers=h, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init})
+        if r.headers.get("mcp-session-id"):
+            h["mcp-session-id"] = r.headers["mcp-session-id"]
+        h["mcp-protocol-version"] = "2025-06-18"
+        await c.post(args.url, headers=h, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        ms: list[float] = []
+        for i in range(args.warmup + args.calls):
+            body = {"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+                    "params": {"name": "hostile.echo", "arguments": {"s": str(i)}}}
+            t = time.perf_counter()
+            r = await c.post(args.url, headers=h, json=body)
+            if i >= args.warmup:
+                ms.append((time.perf_counter() - t) * 1e3)
+            if f'"text":"{i}"' not in r.text:
+                raise RuntimeError(f"wrong answer: {r.text[:200]}")
+    ms.sort()
+    return {"calls": len(ms), "p50_ms": ms[len(ms) // 2], "p99_ms": ms[min(len(ms) - 1, (len(ms) * 99) // 100)],
+            "sequential_per_s": len(ms) / (sum(ms) / 1e3)}
+
+
 async def auth(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label, token in [("wrong", "not-a-token"), ("none", "")]:
@@ -247,6 +336,17 @@ async def auth(args: argparse.Namespace) -> dict[str, Any]:
         r = await h.post(args.url, content=big, headers={"Authorization": f"Bearer {args.token}", "Content-Type": "application/json",
                                                          "Accept": "application/json, text/event-stream"})
         out["oversized_status"] = r.status_code
+
+        async def chunks():  # no Content-Length: the limit must hold while the body is read
+            for _ in range(args.max_body // 1024 + 2):
+                yield b"x" * 1024
+
+        try:
+            r = await h.post(args.url, content=chunks(), headers={"Authorization": f"Bearer {args.token}", "Content-Type": "application/json",
+                                                                  "Accept": "application/json, text/event-stream"})
+            out["chunked_oversized"] = r.status_code
+        except httpx2.TransportError as e:  # the server may answer early and close the connection
+            out["chunked_oversized"] = f"closed: {e!r}"
     return out
 
 
@@ -289,7 +389,7 @@ async def shutdown(args: argparse.Namespace) -> dict[str, Any]:
         return {"slow": result}
 
 
-SCENARIOS = {f.__name__: f for f in [basics, hidden, list_changed, concurrent, busy, cancel, agent, agent_goal, auth, rate, shutdown]}
+SCENARIOS = {f.__name__: f for f in [basics, hidden, list_changed, concurrent, busy, cancel, agent, agent_goal, bench, bench_raw, auth, rate, shutdown]}
 
 
 def main() -> None:
@@ -308,6 +408,7 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=3)
     p.add_argument("--calls", type=int, default=20)
     p.add_argument("--max-body", type=int, default=4 << 20)
+    p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--server-pid", type=int)
     p.add_argument("--serve-arg", action="append", help="extra argument for `spud serve` (stdio)")
     args = p.parse_args()
