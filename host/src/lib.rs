@@ -14,6 +14,7 @@ pub mod config;
 pub mod home;
 pub mod mcp;
 pub mod model;
+pub mod orchestrator;
 pub mod runtime;
 pub mod sandbox;
 pub mod service;

@@ -54,6 +54,8 @@ pub struct Caller {
     /// operator (the CLI, or `spud serve` over stdio without `--principal`): every tool with
     /// its full effective grant.
     pub narrowing: Option<Arc<spud_policy::Principal>>,
+    /// Sub-agent scopes, outermost first: each narrows what the ones before it allow.
+    pub scopes: Vec<Arc<spud_policy::Scope>>,
 }
 
 impl Caller {
@@ -62,6 +64,7 @@ impl Caller {
         Caller {
             principal: name.to_string(),
             narrowing: None,
+            scopes: Vec::new(),
         }
     }
 
@@ -70,12 +73,22 @@ impl Caller {
         Caller {
             principal: p.name.clone(),
             narrowing: Some(p),
+            scopes: Vec::new(),
         }
     }
 
     /// Whether this caller may see and call `tool`.
     pub fn sees(&self, tool: &str) -> bool {
         self.narrowing.as_ref().is_none_or(|p| p.sees(tool))
+            && self.scopes.iter().all(|s| s.sees(tool))
+    }
+
+    /// This caller further narrowed by a sub-agent's `scope`, recorded as `name`.
+    pub fn within(&self, name: &str, scope: Arc<spud_policy::Scope>) -> Caller {
+        let mut c = self.clone();
+        c.principal = name.to_string();
+        c.scopes.push(scope);
+        c
     }
 }
 
@@ -260,8 +273,17 @@ impl Spud {
     }
 
     /// The grant a call to `plugin` runs under for `caller`: the plugin's effective grant,
-    /// narrowed by the caller's principal.
+    /// narrowed by the caller's principal, then by each sub-agent scope.
     pub fn grant_for(&self, caller: &Caller, loaded: &Loaded) -> Grant {
+        let plugin = &loaded.entry.name;
+        caller
+            .scopes
+            .iter()
+            .fold(self.principal_grant(caller, loaded), |g, s| s.grant_for(plugin, &g))
+    }
+
+    /// The plugin's effective grant narrowed by the caller's principal (not its scopes).
+    fn principal_grant(&self, caller: &Caller, loaded: &Loaded) -> Grant {
         match &caller.narrowing {
             None => loaded.grant.clone(),
             Some(p) => p.grant_for(
@@ -271,6 +293,11 @@ impl Spud {
                 &self.policy,
             ),
         }
+    }
+
+    /// The operator as a caller (every tool, full effective grants), under spud's principal.
+    pub fn operator(&self) -> Caller {
+        Caller::operator(&self.principal)
     }
 
     /// Calls `tool` (`plugin.function`) with JSON `input` and records it in the audit log.

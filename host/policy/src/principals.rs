@@ -79,6 +79,15 @@ pub(crate) struct RawPrincipal {
     grants: BTreeMap<String, RawTool>,
 }
 
+/// Whether the tool pattern `p` (`*`, `plugin.*`, `plugin.function`, `run_agent`) covers
+/// `tool`; `*` covers every plugin tool but not `run_agent`, which must be named.
+pub(crate) fn pattern_matches(p: &str, tool: &str) -> bool {
+    p == tool
+        || (p == "*" && tool != "run_agent")
+        || p.strip_suffix(".*")
+            .is_some_and(|plugin| tool.split_once('.').is_some_and(|(tp, _)| tp == plugin))
+}
+
 fn valid_pattern(p: &str) -> bool {
     let name_ok = |s: &str| {
         !s.is_empty()
@@ -178,12 +187,7 @@ pub(crate) fn parse(
 impl Principal {
     /// Whether this principal may see and call `tool` (`plugin.function`, or `run_agent`).
     pub fn sees(&self, tool: &str) -> bool {
-        self.tools.iter().any(|p| {
-            p == tool
-                || (p == "*" && tool != "run_agent")
-                || p.strip_suffix(".*")
-                    .is_some_and(|plugin| tool.split_once('.').is_some_and(|(tp, _)| tp == plugin))
-        })
+        self.tools.iter().any(|p| pattern_matches(p, tool))
     }
 
     /// What a call to `plugin` may use on this principal's behalf: the plugin's effective grant

@@ -9,7 +9,9 @@ pub mod refs;
 pub mod report;
 pub mod revise;
 pub mod run;
+mod delegate;
 mod step;
+pub mod subagent;
 pub mod trace;
 
 pub use plan::{Plan, PlanError};

@@ -68,8 +68,12 @@ pub struct Step {
     /// Steps that must be accepted first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
-    /// Tool to call, `plugin.function`.
+    /// Tool to call, `plugin.function` (empty for a sub-agent step).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tool: String,
+    /// Delegates the step to a sub-agent instead of calling a tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Box<super::subagent::SubAgent>>,
     /// Arguments; strings may reference earlier results.
     #[serde(default = "empty_object")]
     pub args: serde_json::Value,
@@ -192,6 +196,9 @@ pub struct Plan {
     pub critic: CriticSettings,
     /// Steps.
     pub steps: Vec<Step>,
+    /// How sub-agents are scheduled and funded.
+    #[serde(default)]
+    pub agents: super::subagent::AgentSettings,
 }
 
 /// A plan that cannot run.
@@ -260,6 +267,32 @@ impl Plan {
             }
             if !ids.insert(s.id.as_str()) {
                 return Err(format!("two steps are called `{}`", s.id));
+            }
+            match (&s.agent, s.tool.is_empty()) {
+                (Some(_), false) => {
+                    return Err(format!(
+                        "step `{}` has both `tool` and `agent`: give one",
+                        s.id
+                    ))
+                }
+                (None, true) => {
+                    return Err(format!(
+                        "step `{}` needs a `tool` to call (or an `agent` to delegate to)",
+                        s.id
+                    ))
+                }
+                (Some(a), true) => {
+                    let sub = Plan {
+                        goal: a.goal.clone(),
+                        budget: self.budget,
+                        critic: self.critic,
+                        steps: a.steps.clone(),
+                        agents: self.agents,
+                    };
+                    sub.validate()
+                        .map_err(|e| format!("sub-agent of step `{}`: {e}", s.id))?;
+                }
+                (None, false) => {}
             }
         }
         for s in &self.steps {

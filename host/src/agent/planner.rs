@@ -249,6 +249,7 @@ pub async fn run_goal(
                 Reviser::new(provider.clone(), revise).for_caller(caller.clone()),
             )),
             caller: caller.clone(),
+            tree: None,
         };
         let report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
         usage.input_tokens += report.usage.input_tokens;

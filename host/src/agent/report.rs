@@ -136,6 +136,45 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                     });
                 }
             }
+            TraceEvent::SubAgentStarted {
+                step,
+                run,
+                priority,
+                queued_ms,
+                ..
+            } => {
+                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
+                    s.attempts.push(AttemptView {
+                        tool: format!("sub-agent {run} (priority {priority}, queued {queued_ms} ms)"),
+                        ..Default::default()
+                    });
+                }
+            }
+            TraceEvent::SubAgentFinished {
+                step,
+                status,
+                steps,
+                wall_ms,
+                ..
+            } => {
+                if let Some(a) = index
+                    .get(step)
+                    .and_then(|i| v.steps[*i].attempts.last_mut())
+                {
+                    a.outcome = format!("{status:?}").to_lowercase();
+                    a.output = format!("{steps} tool calls in {wall_ms} ms");
+                }
+            }
+            TraceEvent::SubAgentDenied { step, missing } => {
+                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
+                    s.attempts.push(AttemptView {
+                        tool: "sub-agent".into(),
+                        outcome: "denied".into(),
+                        output: format!("asks for more than its parent holds: {}", missing.join("; ")),
+                        ..Default::default()
+                    });
+                }
+            }
             TraceEvent::StepFinished {
                 step,
                 outcome,

@@ -101,6 +101,7 @@ pub fn apply(
         budget: Default::default(),
         critic: Default::default(),
         steps: merged.clone(),
+        agents: Default::default(),
     };
     check.validate()?;
     let new_ids: BTreeSet<&str> = revision.steps.iter().map(|s| s.id.as_str()).collect();

@@ -42,6 +42,10 @@ pub struct RunReport {
     pub revisions: u64,
     /// Total fuel.
     pub fuel: u64,
+    /// Network bytes in + out.
+    pub net_bytes: u64,
+    /// Calls a grant denied.
+    pub denied: u64,
     /// Model tokens used during the run (judge, revisions, corrected arguments).
     pub usage: Usage,
     /// Wall time, ms.
@@ -53,6 +57,11 @@ pub struct RunReport {
     /// Failed steps whose work a later revision of the plan took over.
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub superseded: BTreeSet<String>,
+    /// Every sub-agent of the tree (root run only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subagents: Vec<crate::orchestrator::SubAgentRecord>,
+    /// Coordination, scheduling, allocation, permission and cost figures (root run only).
+    pub figures: crate::orchestrator::figures::Figures,
 }
 
 /// Optional parts of a run.
@@ -67,6 +76,9 @@ pub struct RunOptions {
     /// On whose behalf the steps call tools (an MCP principal's tools and grants); default:
     /// the operator.
     pub caller: Option<crate::Caller>,
+    /// Where the run sits in a tree of sub-agents (set by the orchestrator for a sub-agent; a
+    /// root run starts its own tree).
+    pub tree: Option<crate::orchestrator::TreeContext>,
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -149,7 +161,8 @@ pub async fn run_with(
     options: RunOptions,
     observer: impl Fn(&TraceLine) + Send + Sync + 'static,
 ) -> Result<RunReport, AgentError> {
-    let id = run_id();
+    let tree = options.tree.clone();
+    let id = tree.as_ref().map_or_else(run_id, |t| t.id.clone());
     let dir = spud.home().root().join("runs").join(&id);
     let trace = TraceWriter::create(&dir)?;
     let ctx = Arc::new(Ctx {
@@ -162,6 +175,12 @@ pub async fn run_with(
         judge: options.judge.clone(),
         reviser: options.reviser.clone(),
         caller: options.caller.clone(),
+        run_id: id.clone(),
+        tree: tree
+            .as_ref()
+            .map_or_else(|| crate::orchestrator::Tree::new(plan.agents), |t| t.tree.clone()),
+        depth: tree.as_ref().map_or(0, |t| t.depth),
+        slot: tree.and_then(|t| t.slot),
     });
     if let Some((previous_run, old)) = &options.previous {
         let (added, removed, changed) = diff(old, &plan);
@@ -342,6 +361,11 @@ fn finish(
             )
         })
         .unwrap_or_default();
+    let (net_bytes, denied, tokens) = ctx
+        .ledger
+        .lock()
+        .map(|l| (l.net, l.denied, l.tokens))
+        .unwrap_or_default();
     let unanswered = p.failed.keys().any(|k| !p.superseded.contains(k));
     let all_done = steps
         .iter()
@@ -367,6 +391,23 @@ fn finish(
         fuel,
         wall_ms,
     });
+    let subagents = if ctx.depth == 0 {
+        ctx.tree.records()
+    } else {
+        Vec::new()
+    };
+    let figures = crate::orchestrator::figures::compute(
+        &subagents,
+        ctx.tree.scheduler.stats(),
+        crate::orchestrator::figures::Totals {
+            wall_ms,
+            tool_calls: calls,
+            denied_calls: denied,
+            fuel,
+            tokens,
+            net_bytes,
+        },
+    );
     let report = RunReport {
         id,
         status,
@@ -376,11 +417,15 @@ fn finish(
         backtracks,
         revisions: p.revisions,
         fuel,
+        net_bytes,
+        denied,
         usage,
         wall_ms,
         results: p.results,
         failed: p.failed,
         superseded: p.superseded,
+        subagents,
+        figures,
     };
     super::report::write(&report, &ctx.plan, &super::trace::read(ctx.trace.path())?)?;
     Ok(report)

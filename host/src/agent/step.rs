@@ -15,9 +15,31 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// Budget held for running sub-agents (zero by default).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Reserved {
+    pub steps: u64,
+    pub fuel: u64,
+    pub net: u64,
+    pub tokens: u64,
+}
+
+impl Reserved {
+    /// Adds (`add`) or gives back an allocation.
+    pub fn apply(&mut self, b: &Budget, add: bool) {
+        let f = |v: &mut u64, n: u64| {
+            *v = if add { v.saturating_add(n) } else { v.saturating_sub(n) }
+        };
+        f(&mut self.steps, b.max_steps);
+        f(&mut self.fuel, b.max_fuel);
+        f(&mut self.net, b.max_net_bytes);
+        f(&mut self.tokens, b.max_tokens);
+    }
+}
+
 /// Budget use shared by concurrent steps.
 #[derive(Default)]
-pub(super) struct Ledger {
+pub(crate) struct Ledger {
     pub calls: u64,
     pub tokens: u64,
     pub usage: Usage,
@@ -25,18 +47,24 @@ pub(super) struct Ledger {
     pub net: u64,
     pub retries: u64,
     pub backtracks: u64,
+    /// Calls a grant denied (for the compliance figures).
+    pub denied: u64,
+    /// Held for sub-agents still running (their allocations).
+    pub reserved: Reserved,
     pub exhausted: Option<(String, u64, u64)>,
 }
 
 impl Ledger {
     /// Reserves one call, or says which budget is gone.
     fn reserve(&mut self, b: &Budget) -> Result<(), (String, u64, u64)> {
-        let over = if self.calls >= b.max_steps {
-            Some(("max_steps", self.calls, b.max_steps))
-        } else if self.fuel >= b.max_fuel {
-            Some(("max_fuel", self.fuel, b.max_fuel))
-        } else if self.net >= b.max_net_bytes {
-            Some(("max_net_bytes", self.net, b.max_net_bytes))
+        // What running sub-agents hold is not the run's own to spend.
+        let r = self.reserved;
+        let over = if self.calls + r.steps >= b.max_steps {
+            Some(("max_steps", self.calls + r.steps, b.max_steps))
+        } else if self.fuel + r.fuel >= b.max_fuel {
+            Some(("max_fuel", self.fuel + r.fuel, b.max_fuel))
+        } else if self.net + r.net >= b.max_net_bytes {
+            Some(("max_net_bytes", self.net + r.net, b.max_net_bytes))
         } else if self.tokens > 0 && self.tokens >= b.max_tokens {
             // Only the run's own model use counts: a run that asks no model is not stopped by it.
             Some(("max_tokens", self.tokens, b.max_tokens))
@@ -70,9 +98,40 @@ pub(super) struct Ctx {
     pub reviser: Option<Arc<Reviser>>,
     /// On whose behalf tools are called (an MCP principal); `None`: the operator.
     pub caller: Option<crate::Caller>,
+    /// This run's id.
+    pub run_id: String,
+    /// The tree of runs this one belongs to, its depth, and its slot when it is a sub-agent.
+    pub tree: Arc<crate::orchestrator::Tree>,
+    pub depth: u32,
+    pub slot: Option<Arc<crate::orchestrator::scheduler::Slot>>,
 }
 
 impl Ctx {
+    /// What sub-agents may still be given: the budget left, less what running ones hold.
+    pub fn available(&self) -> Budget {
+        let b = &self.plan.budget;
+        let l = self.ledger.lock();
+        let Ok(l) = l else {
+            return Budget {
+                max_steps: 0,
+                max_wall_ms: 0,
+                max_fuel: 0,
+                max_net_bytes: 0,
+                max_tokens: 0,
+            };
+        };
+        let left = |limit: u64, used: u64, held: u64| limit.saturating_sub(used).saturating_sub(held);
+        Budget {
+            max_steps: left(b.max_steps, l.calls, l.reserved.steps),
+            max_wall_ms: b
+                .max_wall_ms
+                .saturating_sub(self.start.elapsed().as_millis() as u64),
+            max_fuel: left(b.max_fuel, l.fuel, l.reserved.fuel),
+            max_net_bytes: left(b.max_net_bytes, l.net, l.reserved.net),
+            max_tokens: left(b.max_tokens, l.tokens, l.reserved.tokens),
+        }
+    }
+
     pub fn left(&self) -> BudgetLeft {
         let b = &self.plan.budget;
         let (calls, fuel, net) = self
@@ -131,8 +190,25 @@ pub(super) enum StepEnd {
 
 /// Runs `step` until it is accepted or fails. `results` are the accepted results so far.
 pub(super) async fn execute(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>) -> StepEnd {
+    let mut alternative = 0usize;
+    if let Some(agent) = &step.agent {
+        match super::delegate::run(ctx, step, agent).await {
+            StepEnd::Failed(why) if !step.alternatives.is_empty() => {
+                // The sub-agent failed: backtrack to the step's alternatives (tool calls).
+                ctx.emit(TraceEvent::StepBlocked {
+                    step: step.id.clone(),
+                    reason: format!("sub-agent failed ({why}); trying the alternatives"),
+                });
+                if let Ok(mut l) = ctx.ledger.lock() {
+                    l.backtracks += 1;
+                }
+                alternative = 1;
+            }
+            end => return end,
+        }
+    }
     let settings = ctx.plan.critic;
-    let (mut alternative, mut attempt, mut retries, mut backtracks) = (0usize, 0u32, 0u32, 0u32);
+    let (mut attempt, mut retries, mut backtracks) = (0u32, 0u32, 0u32);
     let mut previous: Option<f64> = None;
     // Arguments the model corrected for the current alternative's next attempt.
     let mut corrected: Option<Value> = None;
@@ -201,6 +277,9 @@ pub(super) async fn execute(ctx: &Ctx, step: &Step, results: &BTreeMap<String, V
         if let Ok(mut l) = ctx.ledger.lock() {
             l.fuel += fuel;
             l.net += net;
+            if matches!(outcome, Outcome::Denied { .. }) {
+                l.denied += 1;
+            }
         }
         let output = cut(&match &outcome {
             Outcome::Ok { value } => value.to_string(),

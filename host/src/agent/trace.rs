@@ -133,6 +133,41 @@ pub enum TraceEvent {
         /// The limit.
         limit: u64,
     },
+    /// A sub-agent got its slot and started.
+    SubAgentStarted {
+        /// The parent's step.
+        step: String,
+        /// The sub-agent's run id.
+        run: String,
+        /// Its priority.
+        priority: i64,
+        /// How long it waited for a slot, ms.
+        queued_ms: u64,
+        /// The budget it was given.
+        budget: super::plan::Budget,
+    },
+    /// A sub-agent ended.
+    SubAgentFinished {
+        /// The parent's step.
+        step: String,
+        /// The sub-agent's run id.
+        run: String,
+        /// How.
+        status: RunStatus,
+        /// Tool calls it made.
+        steps: u64,
+        /// Fuel it used.
+        fuel: u64,
+        /// Its wall time, ms.
+        wall_ms: u64,
+    },
+    /// A sub-agent asked for more than its parent holds and was refused.
+    SubAgentDenied {
+        /// The parent's step.
+        step: String,
+        /// What was asked and not held.
+        missing: Vec<String>,
+    },
     /// The run ended.
     Finished {
         /// How.

@@ -97,6 +97,16 @@ fn show(line: &TraceLine) {
             format!("  {step}: score {:.2} → {verdict:?}{why}", critique.score)
         }
         TraceEvent::StepBlocked { step, reason } => format!("✗ {step}: {reason}"),
+        TraceEvent::SubAgentStarted { step, run, priority, queued_ms, budget } => format!(
+            "⇢ {step}: sub-agent {run} started (priority {priority}, queued {queued_ms} ms, {} calls, {} ms)",
+            budget.max_steps, budget.max_wall_ms
+        ),
+        TraceEvent::SubAgentFinished { step, status, steps, fuel, wall_ms, .. } => format!(
+            "⇠ {step}: sub-agent {status:?} — {steps} tool calls, fuel {fuel}, {wall_ms} ms"
+        ),
+        TraceEvent::SubAgentDenied { step, missing } => {
+            format!("✗ {step}: sub-agent refused, it asks for more than its parent holds: {}", missing.join("; "))
+        }
         TraceEvent::BudgetExhausted { budget, used, limit } => format!("budget exhausted: {budget} ({used} of {limit})"),
         TraceEvent::Finished { status, steps, retries, backtracks, fuel, wall_ms } => format!(
             "finished: {status:?} — {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms"

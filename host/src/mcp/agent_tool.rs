@@ -225,6 +225,13 @@ fn describe(line: &TraceLine) -> String {
             after_step.as_deref().unwrap_or("start")
         ),
         TraceEvent::RevisionRejected { reason, .. } => format!("revision rejected: {reason}"),
+        TraceEvent::SubAgentStarted { step, run, .. } => format!("{step}: sub-agent {run} started"),
+        TraceEvent::SubAgentFinished { step, status, .. } => {
+            format!("{step}: sub-agent ended {status:?}")
+        }
+        TraceEvent::SubAgentDenied { step, missing } => {
+            format!("{step}: sub-agent refused: {}", missing.join("; "))
+        }
         TraceEvent::ArgsCorrected { step, .. } => format!("{step}: arguments corrected"),
         TraceEvent::Finished { status, steps, .. } => {
             format!("finished: {status:?} after {steps} tool calls")

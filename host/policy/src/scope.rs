@@ -1,0 +1,227 @@
+//! What a sub-agent may use: a [`Scope`] narrows its parent's tools and grants, never widens
+//! them. A sub-agent names the tools it needs and, per plugin, the directories (by guest path),
+//! network patterns, environment variables and limits it wants; whatever its parent does not
+//! hold is a violation ([`NotGranted`]) and the sub-agent is refused.
+//!
+//! ```toml
+//! tools = ["fs.read", "http.*"]
+//! [grants.fs]
+//! files = [{ guest = "/data", access = "read-only" }]    # parent: /data read-write
+//! [grants.http]
+//! network = ["https://api.example.com"]                  # parent: https://*.example.com
+//! limits = { fuel = 10_000_000 }
+//! ```
+
+use crate::effective::{FileGrant, Grant, NotGranted, SocketGrant};
+use crate::manifest::Access;
+use crate::network::NetPattern;
+use crate::{Limits, ResolvedLimits};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A directory a sub-agent wants, by the guest path its parent's grant mounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildFile {
+    /// Guest path, as in the parent's grant.
+    pub guest: String,
+    /// Access wanted.
+    pub access: Access,
+}
+
+/// What a sub-agent wants of one plugin. Listed items replace the parent's (so an empty list
+/// means none); limits left unset stay the parent's. Raw sockets and DNS are never passed on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildGrant {
+    /// Directories.
+    #[serde(default)]
+    pub files: Vec<ChildFile>,
+    /// Outbound HTTP patterns (`scheme://host[:port]`).
+    #[serde(default)]
+    pub network: Vec<String>,
+    /// Environment variable names.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Per-call limits (each at most the parent's).
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+impl ChildGrant {
+    /// The grant a sub-agent gets out of its parent's `parent`, and what it asked for that the
+    /// parent does not hold.
+    pub fn narrow(&self, parent: &Grant) -> (Grant, Vec<NotGranted>) {
+        let mut missing = Vec::new();
+        let mut files = Vec::new();
+        for w in &self.files {
+            match parent.files.iter().find(|p| p.guest == w.guest) {
+                Some(p) if w.access <= p.access => files.push(FileGrant {
+                    host: p.host.clone(),
+                    guest: w.guest.clone(),
+                    access: w.access,
+                }),
+                _ => missing.push(NotGranted::File {
+                    guest: w.guest.clone(),
+                    access: w.access,
+                }),
+            }
+        }
+        let mut network: Vec<NetPattern> = Vec::new();
+        for text in &self.network {
+            let narrowed: Vec<NetPattern> = match text.parse::<NetPattern>() {
+                Ok(w) => parent.network.iter().filter_map(|p| p.intersect(&w)).collect(),
+                Err(_) => Vec::new(),
+            };
+            if narrowed.is_empty() {
+                missing.push(NotGranted::Network {
+                    pattern: text.clone(),
+                });
+            }
+            for n in narrowed {
+                if !network.contains(&n) {
+                    network.push(n);
+                }
+            }
+        }
+        let mut env = Vec::new();
+        for name in &self.env {
+            match parent.env.iter().find(|e| e.name() == name) {
+                Some(e) => env.push(e.clone()),
+                None => missing.push(NotGranted::Env { name: name.clone() }),
+            }
+        }
+        let grant = Grant {
+            files,
+            network,
+            env,
+            sockets: SocketGrant::default(),
+            limits: cap(&parent.limits, &self.limits),
+            payloads: parent.payloads,
+        };
+        (grant, missing)
+    }
+}
+
+/// `parent`'s limits, lowered where `wanted` sets a smaller value.
+fn cap(parent: &ResolvedLimits, wanted: &Limits) -> ResolvedLimits {
+    let f = |p: u64, w: Option<u64>| w.map_or(p, |w| w.min(p));
+    ResolvedLimits {
+        memory_mb: f(parent.memory_mb, wanted.memory_mb),
+        fuel: f(parent.fuel, wanted.fuel),
+        timeout_ms: f(parent.timeout_ms, wanted.timeout_ms),
+        stdout_bytes: f(parent.stdout_bytes, wanted.stdout_bytes),
+        stderr_bytes: f(parent.stderr_bytes, wanted.stderr_bytes),
+        result_bytes: f(parent.result_bytes, wanted.result_bytes),
+    }
+}
+
+/// A sub-agent's tools and grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// Tool patterns (`*`, `plugin.*`, `plugin.function`); empty: whatever the parent sees.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Per plugin, what it wants of the parent's grant; a plugin not listed keeps the
+    /// parent's grant as it is.
+    #[serde(default)]
+    pub grants: BTreeMap<String, ChildGrant>,
+}
+
+impl Scope {
+    /// Whether the scope lets `tool` (`plugin.function`) be called.
+    pub fn sees(&self, tool: &str) -> bool {
+        self.tools.is_empty() || self.tools.iter().any(|p| crate::principals::pattern_matches(p, tool))
+    }
+
+    /// The grant for `plugin` under this scope, given the parent's.
+    pub fn grant_for(&self, plugin: &str, parent: &Grant) -> Grant {
+        match self.grants.get(plugin) {
+            Some(g) => g.narrow(parent).0,
+            None => parent.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::EnvGrant;
+
+    fn parent() -> Grant {
+        let mut g = Grant::none();
+        g.files = vec![FileGrant {
+            host: "/srv/data".into(),
+            guest: "/data".into(),
+            access: Access::ReadWrite,
+        }];
+        g.network = vec!["https://*.example.com".parse().unwrap()];
+        g.env = vec![EnvGrant::Pass("LANG".into())];
+        g.sockets.dns = true;
+        g
+    }
+
+    #[test]
+    fn a_child_can_narrow_everything() {
+        let want = ChildGrant {
+            files: vec![ChildFile {
+                guest: "/data".into(),
+                access: Access::ReadOnly,
+            }],
+            network: vec!["https://api.example.com".into()],
+            env: vec!["LANG".into()],
+            limits: Limits {
+                fuel: Some(1000),
+                ..Limits::default()
+            },
+        };
+        let (g, missing) = want.narrow(&parent());
+        assert!(missing.is_empty(), "{missing:?}");
+        assert_eq!(g.files[0].access, Access::ReadOnly);
+        assert_eq!(g.files[0].host, std::path::PathBuf::from("/srv/data"));
+        assert_eq!(g.network[0].to_string(), "https://api.example.com");
+        assert_eq!(g.limits.fuel, 1000);
+        assert_eq!(g.limits.memory_mb, parent().limits.memory_mb);
+        assert!(!g.sockets.dns, "sockets are never passed on");
+    }
+
+    #[test]
+    fn asking_for_more_is_reported_and_not_granted() {
+        let mut p = parent();
+        p.files[0].access = Access::ReadOnly;
+        let want = ChildGrant {
+            files: vec![
+                ChildFile {
+                    guest: "/data".into(),
+                    access: Access::ReadWrite,
+                },
+                ChildFile {
+                    guest: "/etc".into(),
+                    access: Access::ReadOnly,
+                },
+            ],
+            network: vec!["https://evil.test".into(), "not a pattern".into()],
+            env: vec!["HOME".into()],
+            limits: Limits {
+                fuel: Some(u64::MAX),
+                ..Limits::default()
+            },
+        };
+        let (g, missing) = want.narrow(&p);
+        assert_eq!(missing.len(), 5, "{missing:?}");
+        assert!(g.files.is_empty() && g.network.is_empty() && g.env.is_empty());
+        assert_eq!(g.limits.fuel, p.limits.fuel, "limits are capped, never raised");
+    }
+
+    #[test]
+    fn scope_tools_and_unlisted_plugins() {
+        let s = Scope {
+            tools: vec!["fs.read".into(), "http.*".into()],
+            grants: BTreeMap::new(),
+        };
+        assert!(s.sees("fs.read") && s.sees("http.get") && !s.sees("fs.write"));
+        assert_eq!(s.grant_for("fs", &parent()), parent());
+        assert!(Scope::default().sees("anything.at-all"));
+    }
+}

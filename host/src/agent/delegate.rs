@@ -1,0 +1,258 @@
+//! Running a sub-agent step: check that it asks no more than its parent holds (else refuse it,
+//! audit the violation and tell the parent), give it a budget share, wait for a slot by
+//! priority, run its plan as a child run under a narrowed caller and a deadline, and charge
+//! what it used to the parent.
+
+use super::plan::{Budget, Plan, Step};
+use super::run::{run_with, AgentError, RunOptions, RunReport};
+use super::step::{Ctx, StepEnd};
+use super::subagent::{allocate, share, SubAgent};
+use super::trace::{RunStatus, TraceEvent};
+use crate::orchestrator::{SubAgentRecord, TreeContext};
+use crate::Caller;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the sub-agent asked for that its parent (as `parent`) does not hold, and how many
+/// capability items it asked for.
+fn violations(ctx: &Ctx, parent: &Caller, agent: &SubAgent) -> (Vec<String>, u64) {
+    let mut missing = Vec::new();
+    let mut asked = agent.scope.tools.len() as u64;
+    let registry = ctx.spud.registry();
+    let tools: Vec<String> = registry
+        .plugins
+        .values()
+        .flat_map(|e| e.tools.iter().map(|t| t.name.clone()))
+        .collect();
+    for pattern in &agent.scope.tools {
+        let probe = spud_policy::Scope {
+            tools: vec![pattern.clone()],
+            ..Default::default()
+        };
+        let matching: Vec<&String> = tools.iter().filter(|t| probe.sees(t)).collect();
+        if matching.is_empty() {
+            missing.push(format!("tool {pattern} (no such tool)"));
+        }
+        for t in matching {
+            if !parent.sees(t) {
+                missing.push(format!("tool {t}"));
+            }
+        }
+    }
+    for (plugin, wanted) in &agent.scope.grants {
+        asked += (wanted.files.len() + wanted.network.len() + wanted.env.len()) as u64;
+        match ctx.spud.loaded(plugin) {
+            Ok(loaded) => {
+                let held = ctx.spud.grant_for(parent, &loaded);
+                let (_, not) = wanted.narrow(&held);
+                missing.extend(not.iter().map(|n| format!("{plugin}: {n}")));
+            }
+            Err(e) => missing.push(format!("{plugin}: {e}")),
+        }
+    }
+    (missing, asked)
+}
+
+fn zero() -> Budget {
+    Budget {
+        max_steps: 0,
+        max_wall_ms: 0,
+        max_fuel: 0,
+        max_net_bytes: 0,
+        max_tokens: 0,
+    }
+}
+
+/// A child run, boxed: runs nest, so the future's type must not contain itself.
+fn child_run(
+    spud: Arc<crate::Spud>,
+    plan: Plan,
+    options: RunOptions,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RunReport, AgentError>> + Send>> {
+    Box::pin(run_with(spud, plan, options, |_| {}))
+}
+
+/// Runs the sub-agent of `step` to its end.
+pub(super) async fn run(ctx: &Ctx, step: &Step, agent: &SubAgent) -> StepEnd {
+    let child_id = format!("{}.{}", ctx.run_id, step.id);
+    let parent = ctx
+        .caller
+        .clone()
+        .unwrap_or_else(|| ctx.spud.operator());
+    let requested_ms = ctx.tree.now_ms();
+    let mut record = SubAgentRecord {
+        run: child_id.clone(),
+        parent: ctx.run_id.clone(),
+        step: step.id.clone(),
+        depth: ctx.depth + 1,
+        priority: agent.priority,
+        status: None,
+        requested_ms,
+        queued_ms: 0,
+        busy_ms: 0,
+        allocated: zero(),
+        used: zero(),
+        capability_requests: 0,
+        violations: Vec::new(),
+    };
+    if ctx.depth + 1 > ctx.tree.settings.max_depth {
+        let why = format!(
+            "sub-agents may nest {} deep (`max_depth` under [agents] in the plan)",
+            ctx.tree.settings.max_depth
+        );
+        ctx.tree.record(record);
+        return StepEnd::Failed(why);
+    }
+    let (missing, asked) = violations(ctx, &parent, agent);
+    record.capability_requests = asked;
+    if !missing.is_empty() {
+        let detail = format!("sub-agent {child_id} asked for {}", missing.join("; "));
+        let event = spud_audit::Event::access(&parent.principal, "permission_violation", &detail);
+        if let Err(e) = ctx.spud.audit().append(event) {
+            tracing::error!("audit: cannot record a permission violation: {e}");
+        }
+        ctx.emit(TraceEvent::SubAgentDenied {
+            step: step.id.clone(),
+            missing: missing.clone(),
+        });
+        let why = format!(
+            "sub-agent refused: it asks for more than its parent holds ({}); a sub-agent can only narrow its parent's tools and grants",
+            missing.join("; ")
+        );
+        record.violations = missing;
+        ctx.tree.record(record);
+        return StepEnd::Failed(why);
+    }
+
+    // Budget: a share of what is left (less what running siblings hold), reserved now.
+    let available = ctx.available();
+    let siblings: Vec<i64> = ctx
+        .plan
+        .steps
+        .iter()
+        .filter_map(|s| s.agent.as_ref().map(|a| a.priority))
+        .collect();
+    let settings = &ctx.tree.settings;
+    let mut budget = allocate(
+        settings,
+        &available,
+        &agent.budget,
+        &share(settings, &available, &siblings, agent.priority),
+    );
+    budget.max_wall_ms = agent
+        .deadline_ms
+        .map_or(available.max_wall_ms, |d| d.min(available.max_wall_ms));
+    if let Ok(mut l) = ctx.ledger.lock() {
+        l.reserved.apply(&budget, true);
+    }
+    record.allocated = budget;
+
+    // A slot, by priority; a parent waiting for its own sub-agent gives its slot back meanwhile.
+    if let Some(s) = &ctx.slot {
+        s.suspend();
+    }
+    let queued_at = Instant::now();
+    let slot = ctx.tree.scheduler.acquire(agent.priority).await;
+    record.queued_ms = queued_at.elapsed().as_millis() as u64;
+    ctx.emit(TraceEvent::SubAgentStarted {
+        step: step.id.clone(),
+        run: child_id.clone(),
+        priority: agent.priority,
+        queued_ms: record.queued_ms,
+        budget,
+    });
+    let plan = Plan {
+        goal: agent.goal.clone(),
+        budget,
+        critic: ctx.plan.critic,
+        steps: agent.steps.clone(),
+        agents: ctx.plan.agents,
+    };
+    let caller = parent.within(
+        &format!("{}/{}", parent.principal, step.id),
+        Arc::new(agent.scope.clone()),
+    );
+    let options = RunOptions {
+        judge: ctx.judge.clone(),
+        caller: Some(caller),
+        tree: Some(TreeContext {
+            tree: ctx.tree.clone(),
+            id: child_id.clone(),
+            depth: ctx.depth + 1,
+            slot: Some(Arc::new(slot)),
+        }),
+        ..RunOptions::default()
+    };
+    let started = Instant::now();
+    // The child enforces its own deadline; this outer one only guards against a child that
+    // cannot even stop (a grace second later).
+    let limit = Duration::from_millis(budget.max_wall_ms.saturating_add(1000));
+    let child = child_run(ctx.spud.clone(), plan, options);
+    let result = tokio::time::timeout(limit, child).await;
+    record.busy_ms = started.elapsed().as_millis() as u64;
+    if let Some(s) = &ctx.slot {
+        s.resume().await;
+    }
+    let end = match result {
+        Ok(Ok(report)) => {
+            record.status = Some(report.status);
+            record.used = Budget {
+                max_steps: report.steps,
+                max_wall_ms: report.wall_ms,
+                max_fuel: report.fuel,
+                max_net_bytes: report.net_bytes,
+                max_tokens: report.usage.input_tokens + report.usage.output_tokens,
+            };
+            if let Ok(mut l) = ctx.ledger.lock() {
+                l.calls += report.steps;
+                l.fuel += report.fuel;
+                l.net += report.net_bytes;
+                l.tokens += record.used.max_tokens;
+                l.denied += report.denied;
+            }
+            ctx.emit(TraceEvent::SubAgentFinished {
+                step: step.id.clone(),
+                run: child_id.clone(),
+                status: report.status,
+                steps: report.steps,
+                fuel: report.fuel,
+                wall_ms: report.wall_ms,
+            });
+            match report.status {
+                RunStatus::Done => StepEnd::Accepted {
+                    value: json!({ "run": child_id, "results": report.results }),
+                    surprising: false,
+                },
+                RunStatus::BudgetExhausted if report.wall_ms >= budget.max_wall_ms => {
+                    StepEnd::Failed(format!(
+                        "sub-agent {child_id} missed its deadline of {} ms",
+                        budget.max_wall_ms
+                    ))
+                }
+                status => StepEnd::Failed(format!(
+                    "sub-agent {child_id} ended {status:?}: {}",
+                    report
+                        .failed
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+            }
+        }
+        Ok(Err(e)) => StepEnd::Failed(format!("sub-agent {child_id} could not start: {e}")),
+        Err(_) => {
+            record.status = Some(RunStatus::BudgetExhausted);
+            StepEnd::Failed(format!(
+                "sub-agent {child_id} missed its deadline of {} ms and was stopped",
+                budget.max_wall_ms
+            ))
+        }
+    };
+    if let Ok(mut l) = ctx.ledger.lock() {
+        l.reserved.apply(&budget, false);
+    }
+    ctx.tree.record(record);
+    end
+}

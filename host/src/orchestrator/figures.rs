@@ -1,0 +1,194 @@
+//! A run's figures, pure: computed from the sub-agent records, the scheduler's counters and the
+//! run's totals. The formulas are documented in the README ("Sub-agents").
+
+use super::scheduler::SchedulerStats;
+use super::SubAgentRecord;
+use serde::Serialize;
+
+/// Totals of the whole tree, as its root run counted them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Root wall time, ms.
+    pub wall_ms: u64,
+    /// Tool calls in the tree.
+    pub tool_calls: u64,
+    /// Of those, calls a grant denied.
+    pub denied_calls: u64,
+    /// Fuel used.
+    pub fuel: u64,
+    /// Model tokens used.
+    pub tokens: u64,
+    /// Network bytes in + out.
+    pub net_bytes: u64,
+}
+
+/// used ÷ allocated per budget kind (`None` when nothing of that kind was allocated).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct AllocationEfficiency {
+    /// Tool calls.
+    pub steps: Option<f64>,
+    /// Fuel.
+    pub fuel: Option<f64>,
+    /// Network bytes.
+    pub net_bytes: Option<f64>,
+    /// Model tokens.
+    pub tokens: Option<f64>,
+}
+
+/// What the run cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Cost {
+    /// Tool calls.
+    pub tool_calls: u64,
+    /// Compute: fuel.
+    pub fuel: u64,
+    /// Compute: model tokens.
+    pub tokens: u64,
+    /// Data transfer: bytes in + out.
+    pub net_bytes: u64,
+}
+
+/// The figures of one run and its sub-agents.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// Sub-agents asked for.
+    pub subagents: u64,
+    /// Of those, refused for asking more than their parent held.
+    pub refused_subagents: u64,
+    /// Most sub-agents running at once.
+    pub peak_parallel: usize,
+    /// Σ sub-agent busy time ÷ (wall time × peak parallelism).
+    pub coordination_efficiency: f64,
+    /// Σ busy ÷ Σ (busy + queue wait).
+    pub scheduling_efficiency: f64,
+    /// Mean queue wait per started sub-agent, ms.
+    pub mean_queue_ms: f64,
+    /// Starts that passed over a higher-priority waiter (aging).
+    pub priority_inversions: u64,
+    /// Σ used ÷ Σ allocated, per kind.
+    pub allocation_efficiency: AllocationEfficiency,
+    /// (refused capability items + denied calls) ÷ (capability items asked + tool calls).
+    pub permission_violation_rate: f64,
+    /// Actions (tool calls + sub-agent requests) with no violation ÷ actions.
+    pub compliance_rate: f64,
+    /// Cost.
+    pub cost: Cost,
+}
+
+fn ratio(num: f64, den: f64) -> f64 {
+    if den > 0.0 {
+        num / den
+    } else {
+        0.0
+    }
+}
+
+/// Computes the figures.
+pub fn compute(records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> Figures {
+    let started: Vec<&SubAgentRecord> = records.iter().filter(|r| r.status.is_some()).collect();
+    let busy: u64 = started.iter().map(|r| r.busy_ms).sum();
+    let queued: u64 = started.iter().map(|r| r.queued_ms).sum();
+    let kind = |used: fn(&SubAgentRecord) -> u64, alloc: fn(&SubAgentRecord) -> u64| {
+        let a: u64 = started.iter().map(|r| alloc(r)).sum();
+        (a > 0).then(|| ratio(started.iter().map(|r| used(r)).sum::<u64>() as f64, a as f64))
+    };
+    let asked: u64 = records.iter().map(|r| r.capability_requests).sum();
+    let refused_items: u64 = records.iter().map(|r| r.violations.len() as u64).sum();
+    let refused = records.iter().filter(|r| !r.violations.is_empty()).count() as u64;
+    let actions = t.tool_calls + records.len() as u64;
+    let peak = stats.peak_parallel;
+    Figures {
+        subagents: records.len() as u64,
+        refused_subagents: refused,
+        peak_parallel: peak,
+        coordination_efficiency: ratio(busy as f64, (t.wall_ms * peak as u64) as f64),
+        scheduling_efficiency: ratio(busy as f64, (busy + queued) as f64),
+        mean_queue_ms: ratio(queued as f64, started.len() as f64),
+        priority_inversions: stats.priority_inversions,
+        allocation_efficiency: AllocationEfficiency {
+            steps: kind(|r| r.used.max_steps, |r| r.allocated.max_steps),
+            fuel: kind(|r| r.used.max_fuel, |r| r.allocated.max_fuel),
+            net_bytes: kind(|r| r.used.max_net_bytes, |r| r.allocated.max_net_bytes),
+            tokens: kind(|r| r.used.max_tokens, |r| r.allocated.max_tokens),
+        },
+        permission_violation_rate: ratio(
+            (refused_items + t.denied_calls) as f64,
+            (asked + t.tool_calls) as f64,
+        ),
+        compliance_rate: if actions == 0 {
+            1.0
+        } else {
+            ratio(
+                actions.saturating_sub(refused + t.denied_calls) as f64,
+                actions as f64,
+            )
+        },
+        cost: Cost {
+            tool_calls: t.tool_calls,
+            fuel: t.fuel,
+            tokens: t.tokens,
+            net_bytes: t.net_bytes,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::plan::Budget;
+    use crate::agent::RunStatus;
+
+    fn rec(busy: u64, queued: u64, steps: (u64, u64), violations: usize) -> SubAgentRecord {
+        let b = |n| Budget {
+            max_steps: n,
+            max_wall_ms: 0,
+            max_fuel: 0,
+            max_net_bytes: 0,
+            max_tokens: 0,
+        };
+        SubAgentRecord {
+            run: "r".into(),
+            parent: "p".into(),
+            step: "s".into(),
+            depth: 1,
+            priority: 0,
+            status: (violations == 0).then_some(RunStatus::Done),
+            requested_ms: 0,
+            queued_ms: queued,
+            busy_ms: busy,
+            allocated: b(steps.1),
+            used: b(steps.0),
+            capability_requests: 2,
+            violations: vec!["x".into(); violations],
+        }
+    }
+
+    #[test]
+    fn figures_of_a_small_known_run() {
+        // Two sub-agents ran 100 ms each, one waited 100 ms; a third was refused (1 of its 2
+        // items); 10 tool calls, 1 denied; wall 200 ms, peak 1.
+        let records = [rec(100, 0, (2, 4), 0), rec(100, 100, (4, 4), 0), rec(0, 0, (0, 0), 1)];
+        let stats = SchedulerStats {
+            peak_parallel: 1,
+            priority_inversions: 0,
+            grants: 2,
+        };
+        let t = Totals {
+            wall_ms: 200,
+            tool_calls: 10,
+            denied_calls: 1,
+            ..Totals::default()
+        };
+        let f = compute(&records, stats, t);
+        assert_eq!(f.coordination_efficiency, 1.0);
+        assert!((f.scheduling_efficiency - 200.0 / 300.0).abs() < 1e-9);
+        assert_eq!(f.mean_queue_ms, 50.0);
+        assert_eq!(f.allocation_efficiency.steps, Some(0.75));
+        assert_eq!(f.allocation_efficiency.fuel, None);
+        // (1 refused item + 1 denied call) ÷ (6 items + 10 calls)
+        assert_eq!(f.permission_violation_rate, 2.0 / 16.0);
+        // 13 actions, 2 with a violation.
+        assert_eq!(f.compliance_rate, 11.0 / 13.0);
+        assert_eq!(f.refused_subagents, 1);
+    }
+}

@@ -1,0 +1,250 @@
+//! Slots for sub-agents: at most `max_parallel` run at once; the rest wait in an
+//! [`AgingQueue`] (priority, first-come ties, aging). A sub-agent that waits for its own
+//! sub-agents gives its slot back meanwhile ([`Slot::suspend`]), so nesting never deadlocks.
+
+use super::queue::AgingQueue;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Scheduling figures of one tree of sub-agents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SchedulerStats {
+    /// Most sub-agents that held a slot at once.
+    pub peak_parallel: usize,
+    /// Starts that passed over a waiter with a higher own priority (aging at work).
+    pub priority_inversions: u64,
+    /// Slots granted.
+    pub grants: u64,
+}
+
+struct State {
+    running: usize,
+    queue: AgingQueue<oneshot::Sender<()>>,
+    stats: SchedulerStats,
+}
+
+/// Hands out slots.
+pub struct Scheduler {
+    state: Mutex<State>,
+    origin: Instant,
+    max_parallel: usize,
+}
+
+impl Scheduler {
+    /// At most `max_parallel` (at least 1) slots; a waiter gains one priority level per `aging`.
+    pub fn new(max_parallel: usize, aging: Duration) -> Arc<Scheduler> {
+        Arc::new(Scheduler {
+            state: Mutex::new(State {
+                running: 0,
+                queue: AgingQueue::new(aging),
+                stats: SchedulerStats::default(),
+            }),
+            origin: Instant::now(),
+            max_parallel: max_parallel.max(1),
+        })
+    }
+
+    /// Figures so far.
+    pub fn stats(&self) -> SchedulerStats {
+        self.state.lock().map(|s| s.stats).unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the counters torn in a way that matters
+        // more than stopping the run would: keep going with the inner value.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn granted(s: &mut State) {
+        s.stats.grants += 1;
+        s.stats.peak_parallel = s.stats.peak_parallel.max(s.running);
+    }
+
+    /// Waits for a slot at `priority`. Dropping the future gives up the place (or the slot, if
+    /// it had just been handed over).
+    pub async fn acquire(self: &Arc<Self>, priority: i64) -> Slot {
+        self.wait(priority).await;
+        Slot {
+            scheduler: self.clone(),
+            priority,
+            state: Mutex::new(SlotState {
+                held: true,
+                suspended: 0,
+            }),
+        }
+    }
+
+    async fn wait(self: &Arc<Self>, priority: i64) {
+        let (tx, rx) = oneshot::channel();
+        let seq = {
+            let mut s = self.lock();
+            if s.running < self.max_parallel && s.queue.is_empty() {
+                s.running += 1;
+                Self::granted(&mut s);
+                return;
+            }
+            s.queue.push(priority, self.origin.elapsed(), tx)
+        };
+        let mut waiter = Waiter {
+            scheduler: self.clone(),
+            seq,
+            rx: Some(rx),
+        };
+        if let Some(rx) = waiter.rx.as_mut() {
+            // The sender is only dropped after a successful hand-over or with the scheduler.
+            let _ = rx.await;
+        }
+        waiter.rx = None;
+    }
+
+    /// Gives a slot back: to the next waiter, else to the pool.
+    fn release(&self) {
+        let mut s = self.lock();
+        let now = self.origin.elapsed();
+        while let Some(p) = s.queue.pop(now) {
+            if p.entry.item.send(()).is_ok() {
+                if p.inversion {
+                    s.stats.priority_inversions += 1;
+                }
+                Self::granted(&mut s);
+                return;
+            }
+        }
+        s.running = s.running.saturating_sub(1);
+    }
+}
+
+/// A place in the queue; on drop, leaves the queue or returns a slot handed over too late.
+struct Waiter {
+    scheduler: Arc<Scheduler>,
+    seq: u64,
+    rx: Option<oneshot::Receiver<()>>,
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        let Some(mut rx) = self.rx.take() else {
+            return;
+        };
+        let still_queued = self.scheduler.lock().queue.remove(self.seq).is_some();
+        if !still_queued && rx.try_recv().is_ok() {
+            self.scheduler.release();
+        }
+    }
+}
+
+struct SlotState {
+    held: bool,
+    suspended: u32,
+}
+
+/// A running sub-agent's slot; given back when dropped.
+pub struct Slot {
+    scheduler: Arc<Scheduler>,
+    priority: i64,
+    state: Mutex<SlotState>,
+}
+
+impl Slot {
+    /// The sub-agent starts waiting for one of its own sub-agents: its slot goes back to the
+    /// pool while any such wait lasts.
+    pub fn suspend(&self) {
+        let release = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.suspended += 1;
+            let r = st.suspended == 1 && st.held;
+            if r {
+                st.held = false;
+            }
+            r
+        };
+        if release {
+            self.scheduler.release();
+        }
+    }
+
+    /// A wait started by [`Slot::suspend`] ended; when it was the last, the slot is taken again
+    /// (waiting in the queue at this sub-agent's priority).
+    pub async fn resume(&self) {
+        let reacquire = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.suspended = st.suspended.saturating_sub(1);
+            st.suspended == 0 && !st.held
+        };
+        if reacquire {
+            self.scheduler.wait(self.priority).await;
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.held = true;
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let held = self.state.lock().map(|s| s.held).unwrap_or(false);
+        if held {
+            self.scheduler.release();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waiters_start_by_priority_when_slots_free_up() {
+        let s = Scheduler::new(1, Duration::ZERO);
+        let first = s.acquire(0).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for p in [1i64, 5, 3] {
+            let (s, order) = (s.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let _slot = s.acquire(p).await;
+                order.lock().unwrap().push(p);
+            }));
+            tokio::task::yield_now().await;
+        }
+        // All three wait; releasing the first slot lets them through one by one.
+        while s.lock().queue.len() < 3 {
+            tokio::task::yield_now().await;
+        }
+        drop(first);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [5, 3, 1]);
+        assert_eq!(s.stats().peak_parallel, 1);
+        assert_eq!(s.lock().running, 0);
+    }
+
+    #[tokio::test]
+    async fn a_suspended_slot_lets_a_nested_sub_agent_run() {
+        let s = Scheduler::new(1, Duration::ZERO);
+        let parent = s.acquire(0).await;
+        parent.suspend();
+        let child = tokio::time::timeout(Duration::from_secs(5), s.acquire(0))
+            .await
+            .expect("the child gets the parent's slot");
+        drop(child);
+        parent.resume().await;
+        assert_eq!(s.lock().running, 1);
+        drop(parent);
+        assert_eq!(s.lock().running, 0);
+    }
+
+    #[tokio::test]
+    async fn giving_up_a_place_keeps_the_count_right() {
+        let s = Scheduler::new(1, Duration::ZERO);
+        let held = s.acquire(0).await;
+        let waiting = tokio::time::timeout(Duration::from_millis(20), s.acquire(1)).await;
+        assert!(waiting.is_err());
+        assert!(s.lock().queue.is_empty());
+        drop(held);
+        assert_eq!(s.lock().running, 0);
+        let _again = s.acquire(0).await;
+        assert_eq!(s.lock().running, 1);
+    }
+}
