@@ -74,7 +74,12 @@ fn child_run(
 }
 
 /// Runs the sub-agent of `step` to its end.
-pub(super) async fn run(ctx: &Ctx, step: &Step, agent: &SubAgent) -> StepEnd {
+pub(super) async fn run(
+    ctx: &Ctx,
+    step: &Step,
+    agent: &SubAgent,
+    (ticket, queued_at): (crate::orchestrator::scheduler::Ticket, Instant),
+) -> StepEnd {
     let child_id = format!("{}.{}", ctx.run_id, step.id);
     let parent = ctx
         .caller
@@ -125,7 +130,8 @@ pub(super) async fn run(ctx: &Ctx, step: &Step, agent: &SubAgent) -> StepEnd {
         return StepEnd::Failed(why);
     }
 
-    // Budget: a share of what is left (less what running siblings hold), reserved now.
+    // Budget: a share of the run's budget (on demand: of what is left), never more than what
+    // is left less what running siblings hold; reserved until the sub-agent ends.
     let available = ctx.available();
     let siblings: Vec<i64> = ctx
         .plan
@@ -138,7 +144,15 @@ pub(super) async fn run(ctx: &Ctx, step: &Step, agent: &SubAgent) -> StepEnd {
         settings,
         &available,
         &agent.budget,
-        &share(settings, &available, &siblings, agent.priority),
+        &share(
+            settings,
+            match settings.allocation {
+                super::subagent::Allocation::OnDemand => &available,
+                _ => &ctx.plan.budget,
+            },
+            &siblings,
+            agent.priority,
+        ),
     );
     budget.max_wall_ms = agent
         .deadline_ms
@@ -152,8 +166,7 @@ pub(super) async fn run(ctx: &Ctx, step: &Step, agent: &SubAgent) -> StepEnd {
     if let Some(s) = &ctx.slot {
         s.suspend();
     }
-    let queued_at = Instant::now();
-    let slot = ctx.tree.scheduler.acquire(agent.priority).await;
+    let slot = ticket.slot().await;
     record.queued_ms = queued_at.elapsed().as_millis() as u64;
     ctx.emit(TraceEvent::SubAgentStarted {
         step: step.id.clone(),

@@ -213,6 +213,7 @@ pub async fn run_with(
             .map(|l| l.exhausted.is_some())
             .unwrap_or(true);
         if !budget_gone && !out_of_time {
+            let mut ready: Vec<&Step> = Vec::new();
             for s in &steps {
                 if p.started.contains(&s.id) {
                     continue;
@@ -229,12 +230,22 @@ pub async fn run_with(
                 }
                 if s.after.iter().all(|d| p.results.contains_key(d)) {
                     p.started.insert(s.id.clone());
-                    let (ctx, s, snapshot) = (ctx.clone(), s.clone(), p.results.clone());
-                    running.spawn(async move {
-                        let end = step::execute(&ctx, &s, &snapshot).await;
-                        (s.id, end)
-                    });
+                    ready.push(s);
                 }
+            }
+            // Sub-agents take their places in line now, highest priority first, so that the
+            // start order follows priority rather than which task happens to run first.
+            ready.sort_by_key(|s| std::cmp::Reverse(s.agent.as_ref().map_or(i64::MAX, |a| a.priority)));
+            for s in ready {
+                let ticket = s
+                    .agent
+                    .as_ref()
+                    .map(|a| (ctx.tree.scheduler.enqueue(a.priority), Instant::now()));
+                let (ctx, s, snapshot) = (ctx.clone(), s.clone(), p.results.clone());
+                running.spawn(async move {
+                    let end = step::execute(&ctx, &s, &snapshot, ticket).await;
+                    (s.id, end)
+                });
             }
         }
         if running.is_empty() {

@@ -189,10 +189,16 @@ pub(super) enum StepEnd {
 }
 
 /// Runs `step` until it is accepted or fails. `results` are the accepted results so far.
-pub(super) async fn execute(ctx: &Ctx, step: &Step, results: &BTreeMap<String, Value>) -> StepEnd {
+/// A sub-agent step brings its place in the scheduler's line, taken when it became ready.
+pub(super) async fn execute(
+    ctx: &Ctx,
+    step: &Step,
+    results: &BTreeMap<String, Value>,
+    ticket: Option<(crate::orchestrator::scheduler::Ticket, Instant)>,
+) -> StepEnd {
     let mut alternative = 0usize;
-    if let Some(agent) = &step.agent {
-        match super::delegate::run(ctx, step, agent).await {
+    if let (Some(agent), Some(ticket)) = (&step.agent, ticket) {
+        match super::delegate::run(ctx, step, agent, ticket).await {
             StepEnd::Failed(why) if !step.alternatives.is_empty() => {
                 // The sub-agent failed: backtrack to the step's alternatives (tool calls).
                 ctx.emit(TraceEvent::StepBlocked {

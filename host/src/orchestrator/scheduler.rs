@@ -64,38 +64,38 @@ impl Scheduler {
     /// Waits for a slot at `priority`. Dropping the future gives up the place (or the slot, if
     /// it had just been handed over).
     pub async fn acquire(self: &Arc<Self>, priority: i64) -> Slot {
-        self.wait(priority).await;
-        Slot {
+        self.enqueue(priority).slot().await
+    }
+
+    /// Takes a place in line now (a free slot at once if nobody waits); [`Ticket::slot`] waits
+    /// for the turn. Taking places in a known order makes the start order deterministic.
+    pub fn enqueue(self: &Arc<Self>, priority: i64) -> Ticket {
+        let (tx, rx) = oneshot::channel();
+        let mut s = self.lock();
+        let waiter = if s.running < self.max_parallel && s.queue.is_empty() {
+            s.running += 1;
+            Self::granted(&mut s);
+            None
+        } else {
+            let seq = s.queue.push(priority, self.origin.elapsed(), tx);
+            Some(Waiter {
+                scheduler: self.clone(),
+                seq,
+                rx: Some(rx),
+            })
+        };
+        Ticket {
             scheduler: self.clone(),
             priority,
-            state: Mutex::new(SlotState {
-                held: true,
-                suspended: 0,
-            }),
+            waiter,
+            granted_now: true,
         }
     }
 
     async fn wait(self: &Arc<Self>, priority: i64) {
-        let (tx, rx) = oneshot::channel();
-        let seq = {
-            let mut s = self.lock();
-            if s.running < self.max_parallel && s.queue.is_empty() {
-                s.running += 1;
-                Self::granted(&mut s);
-                return;
-            }
-            s.queue.push(priority, self.origin.elapsed(), tx)
-        };
-        let mut waiter = Waiter {
-            scheduler: self.clone(),
-            seq,
-            rx: Some(rx),
-        };
-        if let Some(rx) = waiter.rx.as_mut() {
-            // The sender is only dropped after a successful hand-over or with the scheduler.
-            let _ = rx.await;
-        }
-        waiter.rx = None;
+        let mut ticket = self.enqueue(priority);
+        ticket.turn().await;
+        ticket.granted_now = false;
     }
 
     /// Gives a slot back: to the next waiter, else to the pool.
@@ -112,6 +112,50 @@ impl Scheduler {
             }
         }
         s.running = s.running.saturating_sub(1);
+    }
+}
+
+/// A place in line for a slot.
+pub struct Ticket {
+    scheduler: Arc<Scheduler>,
+    priority: i64,
+    /// `None`: the slot was free when the ticket was taken.
+    waiter: Option<Waiter>,
+    /// Whether dropping the ticket must give back a slot granted at once.
+    granted_now: bool,
+}
+
+impl Ticket {
+    async fn turn(&mut self) {
+        if let Some(w) = self.waiter.as_mut() {
+            if let Some(rx) = w.rx.as_mut() {
+                // The sender is only dropped after a hand-over or with the scheduler.
+                let _ = rx.await;
+            }
+            w.rx = None;
+        }
+    }
+
+    /// Waits for the turn; dropping the future gives up the place.
+    pub async fn slot(mut self) -> Slot {
+        self.turn().await;
+        self.granted_now = false;
+        Slot {
+            scheduler: self.scheduler.clone(),
+            priority: self.priority,
+            state: Mutex::new(SlotState {
+                held: true,
+                suspended: 0,
+            }),
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.granted_now && self.waiter.is_none() {
+            self.scheduler.release();
+        }
     }
 }
 

@@ -1,0 +1,227 @@
+//! Sub-agents with the real sandbox: parallelism proven by a barrier, priority order, narrowing
+//! permissions, budget shares, deadlines, and the run's figures.
+
+use spud::agent::{run_plan, Plan, RunReport, RunStatus, TraceEvent, TraceLine};
+use spud::{Spud, SpudOptions};
+use spud_tests::{guest, home, sidecar, write_policy};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// spud with the hostile test component, granted loopback HTTP on `port` (read-only /data).
+async fn spud(h: &tempfile::TempDir, port: u16) -> Arc<Spud> {
+    std::fs::create_dir_all(h.path().join("data")).unwrap();
+    let policy = write_policy(
+        h.path(),
+        &format!(
+            r#"
+[tools.hostile]
+files = [{{ host = "data", guest = "/data", access = "read-only" }}]
+network = ["http://127.0.0.1:{port}"]
+limits = {{ timeout_ms = 60000, fuel = 100_000_000_000 }}
+"#
+        ),
+    );
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().to_path_buf()),
+        policy: Some(policy),
+        principal: Some("root".into()),
+    })
+    .unwrap();
+    spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))
+        .await
+        .unwrap();
+    Arc::new(spud)
+}
+
+async fn run(spud: Arc<Spud>, plan: &str) -> (RunReport, Vec<TraceLine>) {
+    let plan = Plan::parse(plan, "plan.toml").unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let report = run_plan(spud, plan, move |l| s.lock().unwrap().push(l.clone()))
+        .await
+        .unwrap();
+    let lines = seen.lock().unwrap().clone();
+    (report, lines)
+}
+
+/// An HTTP server on 127.0.0.1 that answers no request until `n` are waiting, then all with
+/// 200; if they do not all arrive within 30 s, with 504.
+fn barrier(n: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let mut waiting = Vec::new();
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        while waiting.len() < n && std::time::Instant::now() < until {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    s.set_nonblocking(false).unwrap();
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf);
+                    waiting.push(s);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        let status = if waiting.len() == n { "200 OK" } else { "504 Gateway Timeout" };
+        for mut s in waiting {
+            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    port
+}
+
+fn agent_step(id: &str, priority: i64, body: &str) -> String {
+    format!("[[steps]]\nid = \"{id}\"\n[steps.agent]\ngoal = \"{id}\"\npriority = {priority}\n{body}\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_sub_agents_run_at_once() {
+    let port = barrier(20);
+    let h = home();
+    let spud = spud(&h, port).await;
+    let mut plan = "goal = \"twenty at once\"\n".to_string();
+    for i in 0..20 {
+        plan += &agent_step(
+            &format!("a{i}"),
+            0,
+            &format!("steps = [{{ id = \"get\", tool = \"hostile.http-get\", args = {{ url = \"http://127.0.0.1:{port}/\" }}, expect = {{ contains = \"200\" }} }}]"),
+        );
+    }
+    let (report, _) = run(spud, &plan).await;
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
+    assert_eq!(report.subagents.len(), 20);
+    assert_eq!(report.figures.peak_parallel, 20);
+    assert_eq!(report.steps, 20, "the children's calls count in the root's");
+    for i in 0..20 {
+        assert_eq!(report.results[&format!("a{i}")]["results"]["get"], 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_parallelism_one_sub_agents_start_in_priority_order() {
+    let h = home();
+    let spud = spud(&h, 1).await;
+    let mut plan = "goal = \"in order\"\n[agents]\nmax_parallel = 1\n".to_string();
+    for (id, p) in [("p1", 1), ("p5", 5), ("p3", 3), ("p4", 4), ("p2", 2), ("p5b", 5)] {
+        plan += &agent_step(id, p, "steps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"x\" } }]");
+    }
+    let (report, lines) = run(spud, &plan).await;
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
+    let order: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| match &l.event {
+            TraceEvent::SubAgentStarted { step, .. } => Some(step.as_str()),
+            _ => None,
+        })
+        .collect();
+    // Highest first; equal priorities first-come (plan order).
+    assert_eq!(order, ["p5", "p5b", "p4", "p3", "p2", "p1"]);
+    assert_eq!(report.figures.peak_parallel, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_asking_for_more_than_its_parent_is_refused_and_counted() {
+    let h = home();
+    let spud = spud(&h, 1).await;
+    let plan = [
+        "goal = \"narrowing\"\n".to_string(),
+        // Narrower: read-only /data and one port of the parent's network grant.
+        agent_step("narrow", 0, "tools = [\"hostile.echo\", \"hostile.read-file\"]\nsteps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"ok\" } }]\n[steps.agent.grants.hostile]\nfiles = [{ guest = \"/data\", access = \"read-only\" }]\nnetwork = [\"http://127.0.0.1:1\"]"),
+        // Wider: read-write /data (the parent has read-only) and another host.
+        agent_step("wider", 0, "steps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"no\" } }]\n[steps.agent.grants.hostile]\nfiles = [{ guest = \"/data\", access = \"read-write\" }]\nnetwork = [\"https://example.com\"]"),
+        // A child that may not call a tool tries it: denied by its scope.
+        agent_step("scoped", 0, "tools = [\"hostile.echo\"]\nsteps = [{ id = \"r\", tool = \"hostile.read-file\", args = { path = \"/data/x\" } }]"),
+    ]
+    .concat();
+    let (report, lines) = run(spud.clone(), &plan).await;
+    assert_eq!(report.status, RunStatus::Failed);
+    assert_eq!(report.results["narrow"]["results"]["e"], "ok");
+    let why = &report.failed["wider"];
+    assert!(why.contains("read-write access to /data") && why.contains("https://example.com"), "{why}");
+    assert!(lines.iter().any(|l| matches!(&l.event, TraceEvent::SubAgentDenied { step, missing } if step == "wider" && missing.len() == 2)));
+    assert!(report.failed.contains_key("scoped"), "{:?}", report.failed);
+    assert_eq!(report.figures.refused_subagents, 1);
+    assert!(report.figures.permission_violation_rate > 0.0);
+    assert!(report.figures.compliance_rate < 1.0);
+    // The violation is in the audit log, under the parent's principal.
+    let audit = std::fs::read_to_string(h.path().join("audit/audit.jsonl")).unwrap();
+    let violation = audit
+        .lines()
+        .find(|l| l.contains("permission_violation"))
+        .expect("a permission_violation record");
+    assert!(violation.contains("read-write access to /data"), "{violation}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_child_exhausting_its_budget_does_not_sink_its_siblings() {
+    let h = home();
+    let spud = spud(&h, 1).await;
+    let echo = |n: usize| {
+        let steps: Vec<String> = (0..n)
+            .map(|i| {
+                let after = if i == 0 { String::new() } else { format!(", after = [\"s{}\"]", i - 1) };
+                format!("{{ id = \"s{i}\", tool = \"hostile.echo\", args = {{ s = \"{i}\" }}{after} }}")
+            })
+            .collect();
+        format!("steps = [{}]", steps.join(", "))
+    };
+    let plan = [
+        "goal = \"budgets\"\n[budget]\nmax_steps = 10\n".to_string(),
+        agent_step("greedy", 0, &echo(8)),
+        agent_step("modest", 0, &echo(2)),
+        "[[steps]]\nid = \"last\"\nafter = [\"modest\"]\ntool = \"hostile.echo\"\nargs = { s = \"done\" }\n".into(),
+    ]
+    .concat();
+    let (report, _) = run(spud, &plan).await;
+    // Equal split: 5 calls each. The greedy child stops at 5; its sibling finishes with 2 and
+    // the 3 it left come back to the root, which spends 1 on `last`.
+    assert!(report.failed["greedy"].contains("BudgetExhausted"), "{:?}", report.failed);
+    assert_eq!(report.results["modest"]["results"]["s1"], "1");
+    assert_eq!(report.results["last"], "done");
+    assert_eq!(report.steps, 5 + 2 + 1);
+    let by = |step: &str| report.subagents.iter().find(|r| r.step == step).unwrap();
+    assert_eq!((by("greedy").allocated.max_steps, by("greedy").used.max_steps), (5, 5));
+    assert_eq!((by("modest").allocated.max_steps, by("modest").used.max_steps), (5, 2));
+    assert_eq!(report.figures.allocation_efficiency.steps, Some(7.0 / 10.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_child_hits_its_deadline_and_the_parent_backtracks() {
+    let h = home();
+    let spud = spud(&h, 1).await;
+    let plan = [
+        "goal = \"deadline\"\n".to_string(),
+        agent_step("stuck", 0, "deadline_ms = 400\nsteps = [{ id = \"spin\", tool = \"hostile.spin-forever\" }]"),
+        "[[steps.alternatives]]\ntool = \"hostile.echo\"\nargs = { s = \"fallback\" }\n".into(),
+    ]
+    .concat();
+    let started = std::time::Instant::now();
+    let (report, lines) = run(spud, &plan).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "nothing hangs the run");
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
+    assert_eq!(report.results["stuck"], "fallback");
+    assert!(lines.iter().any(|l| matches!(&l.event, TraceEvent::StepBlocked { step, reason } if step == "stuck" && reason.contains("deadline"))));
+    assert_eq!(report.backtracks, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_sub_agents_do_not_deadlock_and_depth_is_limited() {
+    let h = home();
+    let spud = spud(&h, 1).await;
+    let inner = "steps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"deep\" } }]";
+    let plan = format!(
+        "goal = \"nest\"\n[agents]\nmax_parallel = 1\nmax_depth = 2\n[[steps]]\nid = \"outer\"\n[steps.agent]\ngoal = \"outer\"\nsteps = [{{ id = \"mid\", agent = {{ goal = \"mid\", {inner} }} }}, {{ id = \"too-deep\", agent = {{ goal = \"x\", steps = [{{ id = \"d\", agent = {{ goal = \"y\", {inner} }} }}] }} }}]\n"
+    );
+    let (report, _) = run(spud, &plan).await;
+    // outer → mid ran with one slot (outer gave its slot back while waiting); the third level
+    // is refused.
+    let outer = &report.subagents.iter().find(|r| r.step == "outer").unwrap();
+    assert_eq!(outer.status, Some(RunStatus::Failed));
+    let mid = report.subagents.iter().find(|r| r.step == "mid").unwrap();
+    assert_eq!(mid.status, Some(RunStatus::Done));
+    assert!(report.failed["outer"].contains("nest 2 deep"), "{:?}", report.failed);
+}
