@@ -1,9 +1,12 @@
 //! Sub-agents with the real sandbox: parallelism proven by a barrier, priority order, narrowing
 //! permissions, budget shares, deadlines, and the run's figures.
 
-use spud::agent::{run_plan, Plan, RunReport, RunStatus, TraceEvent, TraceLine};
+use serde_json::json;
+use spud::agent::planner::{run_goal, GoalOptions};
+use spud::agent::{run_plan, Plan, ReviseWhen, RunReport, RunStatus, TraceEvent, TraceLine};
+use spud::model::{ModelConfig, OpenAiChat, Provider};
 use spud::{Spud, SpudOptions};
-use spud_tests::{guest, home, sidecar, write_policy};
+use spud_tests::{guest, home, sidecar, write_policy, ScriptedModel};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -66,16 +69,25 @@ fn barrier(n: usize) -> u16 {
                 Err(_) => std::thread::sleep(Duration::from_millis(5)),
             }
         }
-        let status = if waiting.len() == n { "200 OK" } else { "504 Gateway Timeout" };
+        let status = if waiting.len() == n {
+            "200 OK"
+        } else {
+            "504 Gateway Timeout"
+        };
         for mut s in waiting {
-            let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
         }
     });
     port
 }
 
 fn agent_step(id: &str, priority: i64, body: &str) -> String {
-    format!("[[steps]]\nid = \"{id}\"\n[steps.agent]\ngoal = \"{id}\"\npriority = {priority}\n{body}\n")
+    format!(
+        "[[steps]]\nid = \"{id}\"\n[steps.agent]\ngoal = \"{id}\"\npriority = {priority}\n{body}\n"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,8 +118,19 @@ async fn with_parallelism_one_sub_agents_start_in_priority_order() {
     let h = home();
     let spud = spud(&h, 1).await;
     let mut plan = "goal = \"in order\"\n[agents]\nmax_parallel = 1\n".to_string();
-    for (id, p) in [("p1", 1), ("p5", 5), ("p3", 3), ("p4", 4), ("p2", 2), ("p5b", 5)] {
-        plan += &agent_step(id, p, "steps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"x\" } }]");
+    for (id, p) in [
+        ("p1", 1),
+        ("p5", 5),
+        ("p3", 3),
+        ("p4", 4),
+        ("p2", 2),
+        ("p5b", 5),
+    ] {
+        plan += &agent_step(
+            id,
+            p,
+            "steps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"x\" } }]",
+        );
     }
     let (report, lines) = run(spud, &plan).await;
     assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
@@ -141,7 +164,10 @@ async fn a_child_asking_for_more_than_its_parent_is_refused_and_counted() {
     assert_eq!(report.status, RunStatus::Failed);
     assert_eq!(report.results["narrow"]["results"]["e"], "ok");
     let why = &report.failed["wider"];
-    assert!(why.contains("read-write access to /data") && why.contains("https://example.com"), "{why}");
+    assert!(
+        why.contains("read-write access to /data") && why.contains("https://example.com"),
+        "{why}"
+    );
     assert!(lines.iter().any(|l| matches!(&l.event, TraceEvent::SubAgentDenied { step, missing } if step == "wider" && missing.len() == 2)));
     assert!(report.failed.contains_key("scoped"), "{:?}", report.failed);
     assert_eq!(report.figures.refused_subagents, 1);
@@ -153,7 +179,10 @@ async fn a_child_asking_for_more_than_its_parent_is_refused_and_counted() {
         .lines()
         .find(|l| l.contains("permission_violation"))
         .expect("a permission_violation record");
-    assert!(violation.contains("read-write access to /data"), "{violation}");
+    assert!(
+        violation.contains("read-write access to /data"),
+        "{violation}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,8 +192,14 @@ async fn one_child_exhausting_its_budget_does_not_sink_its_siblings() {
     let echo = |n: usize| {
         let steps: Vec<String> = (0..n)
             .map(|i| {
-                let after = if i == 0 { String::new() } else { format!(", after = [\"s{}\"]", i - 1) };
-                format!("{{ id = \"s{i}\", tool = \"hostile.echo\", args = {{ s = \"{i}\" }}{after} }}")
+                let after = if i == 0 {
+                    String::new()
+                } else {
+                    format!(", after = [\"s{}\"]", i - 1)
+                };
+                format!(
+                    "{{ id = \"s{i}\", tool = \"hostile.echo\", args = {{ s = \"{i}\" }}{after} }}"
+                )
             })
             .collect();
         format!("steps = [{}]", steps.join(", "))
@@ -179,13 +214,29 @@ async fn one_child_exhausting_its_budget_does_not_sink_its_siblings() {
     let (report, _) = run(spud, &plan).await;
     // Equal split: 5 calls each. The greedy child stops at 5; its sibling finishes with 2 and
     // the 3 it left come back to the root, which spends 1 on `last`.
-    assert!(report.failed["greedy"].contains("BudgetExhausted"), "{:?}", report.failed);
+    assert!(
+        report.failed["greedy"].contains("BudgetExhausted"),
+        "{:?}",
+        report.failed
+    );
     assert_eq!(report.results["modest"]["results"]["s1"], "1");
     assert_eq!(report.results["last"], "done");
     assert_eq!(report.steps, 5 + 2 + 1);
     let by = |step: &str| report.subagents.iter().find(|r| r.step == step).unwrap();
-    assert_eq!((by("greedy").allocated.max_steps, by("greedy").used.max_steps), (5, 5));
-    assert_eq!((by("modest").allocated.max_steps, by("modest").used.max_steps), (5, 2));
+    assert_eq!(
+        (
+            by("greedy").allocated.max_steps,
+            by("greedy").used.max_steps
+        ),
+        (5, 5)
+    );
+    assert_eq!(
+        (
+            by("modest").allocated.max_steps,
+            by("modest").used.max_steps
+        ),
+        (5, 2)
+    );
     assert_eq!(report.figures.allocation_efficiency.steps, Some(7.0 / 10.0));
 }
 
@@ -195,13 +246,20 @@ async fn a_hung_child_hits_its_deadline_and_the_parent_backtracks() {
     let spud = spud(&h, 1).await;
     let plan = [
         "goal = \"deadline\"\n".to_string(),
-        agent_step("stuck", 0, "deadline_ms = 400\nsteps = [{ id = \"spin\", tool = \"hostile.spin-forever\" }]"),
+        agent_step(
+            "stuck",
+            0,
+            "deadline_ms = 400\nsteps = [{ id = \"spin\", tool = \"hostile.spin-forever\" }]",
+        ),
         "[[steps.alternatives]]\ntool = \"hostile.echo\"\nargs = { s = \"fallback\" }\n".into(),
     ]
     .concat();
     let started = std::time::Instant::now();
     let (report, lines) = run(spud, &plan).await;
-    assert!(started.elapsed() < Duration::from_secs(10), "nothing hangs the run");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "nothing hangs the run"
+    );
     assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
     assert_eq!(report.results["stuck"], "fallback");
     assert!(lines.iter().any(|l| matches!(&l.event, TraceEvent::StepBlocked { step, reason } if step == "stuck" && reason.contains("deadline"))));
@@ -223,5 +281,60 @@ async fn nested_sub_agents_do_not_deadlock_and_depth_is_limited() {
     assert_eq!(outer.status, Some(RunStatus::Failed));
     let mid = report.subagents.iter().find(|r| r.step == "mid").unwrap();
     assert_eq!(mid.status, Some(RunStatus::Done));
-    assert!(report.failed["outer"].contains("nest 2 deep"), "{:?}", report.failed);
+    assert!(
+        report.failed["outer"].contains("nest 2 deep"),
+        "{:?}",
+        report.failed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_child_hits_its_deadline_and_the_model_re_plans() {
+    let h = home();
+    let spud = spud(&h, 1).await;
+    let plan = json!({"steps": [{"id": "stuck", "agent": {"goal": "spin", "deadline_ms": 400,
+        "steps": [{"id": "spin", "tool": "hostile.spin-forever"}]}}]});
+    let revision = json!({"revise": true, "reason": "the sub-agent hung; answer directly",
+        "steps": [{"id": "direct", "tool": "hostile.echo", "args": {"s": "re-planned"}}]});
+    let model = ScriptedModel::start(vec![
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_call("plan", &plan, 100, 50),
+        ),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_call("revision", &revision, 200, 40),
+        ),
+    ]);
+    let provider: Arc<dyn Provider> = Arc::new(
+        OpenAiChat::new(ModelConfig {
+            model: "planner-1".into(),
+            base_url: model.base_url(),
+            api_key_env: None,
+            timeout_ms: 10_000,
+            max_attempts: 1,
+        })
+        .unwrap(),
+    );
+    let options = GoalOptions {
+        max_replans: 0,
+        max_retries: 0,
+        revise: ReviseWhen::OnSurprise,
+        ..GoalOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let report = run_goal(spud, provider, "say something", options, |_| {})
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.runs);
+    let run = &report.runs[0];
+    assert!(run.failed["stuck"].contains("deadline"), "{:?}", run.failed);
+    assert!(run.superseded.contains("stuck"));
+    assert_eq!(run.results["direct"], "re-planned");
+    // The model was told the sub-agent missed its deadline.
+    let asked = model.requests.lock().unwrap()[1].body.to_string();
+    assert!(asked.contains("deadline"), "{asked}");
 }

@@ -279,7 +279,9 @@ impl Spud {
         caller
             .scopes
             .iter()
-            .fold(self.principal_grant(caller, loaded), |g, s| s.grant_for(plugin, &g))
+            .fold(self.principal_grant(caller, loaded), |g, s| {
+                s.grant_for(plugin, &g)
+            })
     }
 
     /// The plugin's effective grant narrowed by the caller's principal (not its scopes).

@@ -6,12 +6,11 @@
 //! answer parsing are counted too.
 //! `cargo bench -p spud-tests --bench agent_step` after `scripts/build-guests.sh`.
 
-use serde_json::{json, Value};
 use spud::agent::planner::{run_goal, GoalOptions};
 use spud::agent::{run_plan, Plan, ReviseWhen, RunStatus};
-use spud::model::{ModelError, Provider, Usage};
+use spud::model::Provider;
 use spud::{Spud, SpudOptions};
-use spud_tests::{guest, home, sidecar};
+use spud_tests::{guest, home, sidecar, ZeroLatency};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -106,27 +105,4 @@ fn summary(what: &str, n: usize, mut per_step: Vec<f64>) {
         per_step[0],
         per_step[per_step.len() - 1]
     );
-}
-
-/// A model with no latency: the plan when asked for one, "keep the plan" when asked to revise.
-struct ZeroLatency(Value);
-
-#[async_trait::async_trait]
-impl Provider for ZeroLatency {
-    async fn complete_json(
-        &self,
-        _system: &str,
-        user: &str,
-        schema_name: &str,
-        _schema: &Value,
-    ) -> Result<(Value, Usage), ModelError> {
-        let usage = Usage {
-            input_tokens: user.len() as u64 / 4,
-            output_tokens: 10,
-        };
-        match schema_name {
-            "plan" => Ok((self.0.clone(), usage)),
-            _ => Ok((json!({"revise": false}), usage)),
-        }
-    }
 }

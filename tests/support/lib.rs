@@ -383,3 +383,27 @@ pub async fn example_spud(h: &tempfile::TempDir, plugins: &[&str]) -> Arc<spud::
     }
     Arc::new(spud)
 }
+
+/// A model with no latency, in process: `plan` when asked for a plan, "keep the plan" when
+/// asked to revise (for benchmarks of the host's own overhead).
+pub struct ZeroLatency(pub serde_json::Value);
+
+#[async_trait::async_trait]
+impl spud::model::Provider for ZeroLatency {
+    async fn complete_json(
+        &self,
+        _system: &str,
+        user: &str,
+        schema_name: &str,
+        _schema: &serde_json::Value,
+    ) -> Result<(serde_json::Value, spud::model::Usage), spud::model::ModelError> {
+        let usage = spud::model::Usage {
+            input_tokens: user.len() as u64 / 4,
+            output_tokens: 10,
+        };
+        match schema_name {
+            "plan" => Ok((self.0.clone(), usage)),
+            _ => Ok((serde_json::json!({"revise": false}), usage)),
+        }
+    }
+}

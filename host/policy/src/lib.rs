@@ -25,7 +25,7 @@ pub use network::{
     is_public_address, HostPattern, NetPattern, PatternError, PortPattern, Scheme, SocketPattern,
 };
 pub use policy::{AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyError, ToolPolicy};
-pub use scope::{ChildFile, ChildGrant, Scope};
 pub use principals::{
     Principal, TokenSource, DEFAULT_BURST, DEFAULT_MAX_CONCURRENT, DEFAULT_RATE_PER_MINUTE,
 };
+pub use scope::{ChildFile, ChildGrant, Scope};

@@ -70,7 +70,11 @@ impl ChildGrant {
         let mut network: Vec<NetPattern> = Vec::new();
         for text in &self.network {
             let narrowed: Vec<NetPattern> = match text.parse::<NetPattern>() {
-                Ok(w) => parent.network.iter().filter_map(|p| p.intersect(&w)).collect(),
+                Ok(w) => parent
+                    .network
+                    .iter()
+                    .filter_map(|p| p.intersect(&w))
+                    .collect(),
                 Err(_) => Vec::new(),
             };
             if narrowed.is_empty() {
@@ -132,7 +136,11 @@ pub struct Scope {
 impl Scope {
     /// Whether the scope lets `tool` (`plugin.function`) be called.
     pub fn sees(&self, tool: &str) -> bool {
-        self.tools.is_empty() || self.tools.iter().any(|p| crate::principals::pattern_matches(p, tool))
+        self.tools.is_empty()
+            || self
+                .tools
+                .iter()
+                .any(|p| crate::principals::pattern_matches(p, tool))
     }
 
     /// The grant for `plugin` under this scope, given the parent's.
@@ -211,7 +219,10 @@ mod tests {
         let (g, missing) = want.narrow(&p);
         assert_eq!(missing.len(), 5, "{missing:?}");
         assert!(g.files.is_empty() && g.network.is_empty() && g.env.is_empty());
-        assert_eq!(g.limits.fuel, p.limits.fuel, "limits are capped, never raised");
+        assert_eq!(
+            g.limits.fuel, p.limits.fuel,
+            "limits are capped, never raised"
+        );
     }
 
     #[test]

@@ -81,10 +81,7 @@ pub(super) async fn run(
     (ticket, queued_at): (crate::orchestrator::scheduler::Ticket, Instant),
 ) -> StepEnd {
     let child_id = format!("{}.{}", ctx.run_id, step.id);
-    let parent = ctx
-        .caller
-        .clone()
-        .unwrap_or_else(|| ctx.spud.operator());
+    let parent = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
     let requested_ms = ctx.tree.now_ms();
     let mut record = SubAgentRecord {
         run: child_id.clone(),

@@ -2,6 +2,7 @@
 //! alternatives; the same executor, critic and budgets run it with no model.
 
 pub mod critic;
+mod delegate;
 pub mod judge;
 pub mod plan;
 pub mod planner;
@@ -9,7 +10,6 @@ pub mod refs;
 pub mod report;
 pub mod revise;
 pub mod run;
-mod delegate;
 mod step;
 pub mod subagent;
 pub mod trace;

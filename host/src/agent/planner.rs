@@ -45,15 +45,29 @@ pub fn step_schema() -> Value {
     let expect = json!({"type": "object", "properties": {
         "contains": {"type": "string"}, "path": {"type": "string"}, "min": {"type": "integer", "minimum": 0},
         "outcome": {"type": "string"}}, "additionalProperties": false});
+    // A step calls a tool, or delegates a sub-goal to a sub-agent with its own steps (steps of
+    // the same shape; not spelled out again, to keep the schema finite).
+    let agent = json!({"type": "object", "required": ["goal", "steps"], "additionalProperties": false,
+    "properties": {
+        "goal": {"type": "string"},
+        "priority": {"type": "integer"},
+        "deadline_ms": {"type": "integer", "minimum": 1},
+        "tools": {"type": "array", "items": {"type": "string"}},
+        "budget": {"type": "object", "additionalProperties": false, "properties": {
+            "max_steps": {"type": "integer", "minimum": 0}, "max_fuel": {"type": "integer", "minimum": 0},
+            "max_net_bytes": {"type": "integer", "minimum": 0}, "max_tokens": {"type": "integer", "minimum": 0}}},
+        "steps": {"type": "array", "minItems": 1, "items": {"type": "object"}}
+    }});
     json!({
         "type": "object",
-        "required": ["id", "tool"],
+        "required": ["id"],
         "additionalProperties": false,
         "properties": {
             "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
             "goal": {"type": "string"},
             "after": {"type": "array", "items": {"type": "string"}},
             "tool": {"type": "string"},
+            "agent": agent,
             "args": {"type": "object"},
             "expect": expect,
             "alternatives": {"type": "array", "items": {"type": "object", "additionalProperties": false,
@@ -100,7 +114,7 @@ Each step calls one tool with arguments matching its input schema. Steps run as 
 so independent steps run in parallel. An argument string \"${{id.field}}\" is replaced by that field of step `id`'s result \
 (add `|json` to parse a string as JSON); list `id` in `after`. Give each step an `expect` the result must meet \
 (`contains` text, or a JSONPath `path` with at least `min` matches) and `alternatives` to try when it does not. \
-Group steps under sub-goals with `goal`. Answer with the plan as JSON only.\n\n{}",
+Group steps under sub-goals with `goal`. A step may instead delegate a sub-goal to a sub-agent (`agent`: its `goal`, its own `steps`, optional `priority`, `deadline_ms`, `tools` it may use and a `budget` share); independent sub-agents run in parallel and get no more tools or grants than you have. Answer with the plan as JSON only.\n\n{}",
         tools_prompt(spud, caller)
     )
 }

@@ -145,7 +145,9 @@ pub fn view(lines: &[TraceLine]) -> RunView {
             } => {
                 if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
                     s.attempts.push(AttemptView {
-                        tool: format!("sub-agent {run} (priority {priority}, queued {queued_ms} ms)"),
+                        tool: format!(
+                            "sub-agent {run} (priority {priority}, queued {queued_ms} ms)"
+                        ),
                         ..Default::default()
                     });
                 }
@@ -170,7 +172,10 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                     s.attempts.push(AttemptView {
                         tool: "sub-agent".into(),
                         outcome: "denied".into(),
-                        output: format!("asks for more than its parent holds: {}", missing.join("; ")),
+                        output: format!(
+                            "asks for more than its parent holds: {}",
+                            missing.join("; ")
+                        ),
                         ..Default::default()
                     });
                 }

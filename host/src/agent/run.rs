@@ -176,9 +176,10 @@ pub async fn run_with(
         reviser: options.reviser.clone(),
         caller: options.caller.clone(),
         run_id: id.clone(),
-        tree: tree
-            .as_ref()
-            .map_or_else(|| crate::orchestrator::Tree::new(plan.agents), |t| t.tree.clone()),
+        tree: tree.as_ref().map_or_else(
+            || crate::orchestrator::Tree::new(plan.agents),
+            |t| t.tree.clone(),
+        ),
         depth: tree.as_ref().map_or(0, |t| t.depth),
         slot: tree.and_then(|t| t.slot),
     });
@@ -235,7 +236,9 @@ pub async fn run_with(
             }
             // Sub-agents take their places in line now, highest priority first, so that the
             // start order follows priority rather than which task happens to run first.
-            ready.sort_by_key(|s| std::cmp::Reverse(s.agent.as_ref().map_or(i64::MAX, |a| a.priority)));
+            ready.sort_by_key(|s| {
+                std::cmp::Reverse(s.agent.as_ref().map_or(i64::MAX, |a| a.priority))
+            });
             for s in ready {
                 let ticket = s
                     .agent

@@ -28,7 +28,11 @@ impl Reserved {
     /// Adds (`add`) or gives back an allocation.
     pub fn apply(&mut self, b: &Budget, add: bool) {
         let f = |v: &mut u64, n: u64| {
-            *v = if add { v.saturating_add(n) } else { v.saturating_sub(n) }
+            *v = if add {
+                v.saturating_add(n)
+            } else {
+                v.saturating_sub(n)
+            }
         };
         f(&mut self.steps, b.max_steps);
         f(&mut self.fuel, b.max_fuel);
@@ -120,7 +124,8 @@ impl Ctx {
                 max_tokens: 0,
             };
         };
-        let left = |limit: u64, used: u64, held: u64| limit.saturating_sub(used).saturating_sub(held);
+        let left =
+            |limit: u64, used: u64, held: u64| limit.saturating_sub(used).saturating_sub(held);
         Budget {
             max_steps: left(b.max_steps, l.calls, l.reserved.steps),
             max_wall_ms: b

@@ -121,26 +121,51 @@ pub fn allocate(
         asked.unwrap_or(share).min(cap).min(avail)
     };
     Budget {
-        max_steps: pick(request.max_steps, share.max_steps, cap.max_steps, available.max_steps),
+        max_steps: pick(
+            request.max_steps,
+            share.max_steps,
+            cap.max_steps,
+            available.max_steps,
+        ),
         max_wall_ms: available.max_wall_ms,
-        max_fuel: pick(request.max_fuel, share.max_fuel, cap.max_fuel, available.max_fuel),
+        max_fuel: pick(
+            request.max_fuel,
+            share.max_fuel,
+            cap.max_fuel,
+            available.max_fuel,
+        ),
         max_net_bytes: pick(
             request.max_net_bytes,
             share.max_net_bytes,
             cap.max_net_bytes,
             available.max_net_bytes,
         ),
-        max_tokens: pick(request.max_tokens, share.max_tokens, cap.max_tokens, available.max_tokens),
+        max_tokens: pick(
+            request.max_tokens,
+            share.max_tokens,
+            cap.max_tokens,
+            available.max_tokens,
+        ),
     }
 }
 
 /// A sub-agent's default share of `available` under `settings`: `siblings` are the priorities
 /// of every sub-agent step in the parent's plan (its own included).
-pub fn share(settings: &AgentSettings, available: &Budget, siblings: &[i64], priority: i64) -> Budget {
+pub fn share(
+    settings: &AgentSettings,
+    available: &Budget,
+    siblings: &[i64],
+    priority: i64,
+) -> Budget {
     let (num, den): (u128, u128) = match settings.allocation {
         Allocation::Equal => (1, siblings.len().max(1) as u128),
         Allocation::Priority => {
-            let low = siblings.iter().copied().min().unwrap_or(priority).min(priority);
+            let low = siblings
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(priority)
+                .min(priority);
             let w = |p: i64| (p.saturating_sub(low) as u128) + 1;
             let total: u128 = siblings.iter().map(|p| w(*p)).sum();
             (w(priority), total.max(1))
@@ -214,7 +239,10 @@ mod tests {
         assert_eq!(b.max_net_bytes, 800);
         let equal = AgentSettings::default();
         let b = allocate(&equal, &avail, &asked, &share(&equal, &avail, &[0, 0], 0));
-        assert_eq!(b.max_steps, 100, "a request may pass its share, never what is available");
+        assert_eq!(
+            b.max_steps, 100,
+            "a request may pass its share, never what is available"
+        );
         assert_eq!(b.max_fuel, 10);
     }
 }

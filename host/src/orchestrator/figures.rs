@@ -90,7 +90,12 @@ pub fn compute(records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> 
     let queued: u64 = started.iter().map(|r| r.queued_ms).sum();
     let kind = |used: fn(&SubAgentRecord) -> u64, alloc: fn(&SubAgentRecord) -> u64| {
         let a: u64 = started.iter().map(|r| alloc(r)).sum();
-        (a > 0).then(|| ratio(started.iter().map(|r| used(r)).sum::<u64>() as f64, a as f64))
+        (a > 0).then(|| {
+            ratio(
+                started.iter().map(|r| used(r)).sum::<u64>() as f64,
+                a as f64,
+            )
+        })
     };
     let asked: u64 = records.iter().map(|r| r.capability_requests).sum();
     let refused_items: u64 = records.iter().map(|r| r.violations.len() as u64).sum();
@@ -167,7 +172,11 @@ mod tests {
     fn figures_of_a_small_known_run() {
         // Two sub-agents ran 100 ms each, one waited 100 ms; a third was refused (1 of its 2
         // items); 10 tool calls, 1 denied; wall 200 ms, peak 1.
-        let records = [rec(100, 0, (2, 4), 0), rec(100, 100, (4, 4), 0), rec(0, 0, (0, 0), 1)];
+        let records = [
+            rec(100, 0, (2, 4), 0),
+            rec(100, 100, (4, 4), 0),
+            rec(0, 0, (0, 0), 1),
+        ];
         let stats = SchedulerStats {
             peak_parallel: 1,
             priority_inversions: 0,
