@@ -364,3 +364,92 @@ fn concurrent_registrations_from_several_processes_all_land() {
         true
     );
 }
+
+#[test]
+fn sub_agent_plan_and_its_report_as_json_and_prometheus() {
+    let h = home();
+    for p in ["fs", "json"] {
+        let o = spud(h.path(), &["tools", "add", guest(p).to_str().unwrap()]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let root = spud_tests::workspace();
+    let policy = root.join("examples/policy.toml");
+    let plan = root.join("examples/subagents-plan.toml");
+    let o = spud(
+        h.path(),
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "run",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    // The third sub-agent asks for read-write /data, which the root holds read-only: refused,
+    // so the run fails while its siblings succeed.
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let o = spud(h.path(), &["report", "last", "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        r["results"]["stock"]["results"]["low"]["matches"][0]["value"],
+        "shallot"
+    );
+    assert!(r["results"]["todos"]["results"]["search"]["matches"]
+        .as_array()
+        .is_some_and(|m| !m.is_empty()));
+    assert!(r["failed"]["cleanup"]
+        .as_str()
+        .unwrap()
+        .contains("read-write access to /data"));
+    let f = &r["figures"];
+    assert_eq!(f["subagents"], 3);
+    assert_eq!(f["refused_subagents"], 1);
+    // By hand: 3 tool calls, none denied; capability items asked: stock 2 tools + 1 file, todos
+    // 1 tool, cleanup 1 tool + 1 file (refused) = 6; actions = 3 calls + 3 sub-agents.
+    assert_eq!(f["cost"]["tool_calls"], 3);
+    assert_eq!(f["permission_violation_rate"].as_f64().unwrap(), 1.0 / 9.0);
+    assert_eq!(f["compliance_rate"].as_f64().unwrap(), 5.0 / 6.0);
+    // Allocation: priority weights 3, 2, 1 of 6 over 20 steps → 10 and 6 given; 2 + 1 used.
+    let subs = r["subagents"].as_array().unwrap();
+    let by = |s: &str| subs.iter().find(|x| x["step"] == s).unwrap();
+    assert_eq!(by("stock")["allocated"]["max_steps"], 10);
+    assert_eq!(by("todos")["allocated"]["max_steps"], 6);
+    assert_eq!(
+        f["allocation_efficiency"]["steps"].as_f64().unwrap(),
+        3.0 / 16.0
+    );
+    let busy: f64 = subs.iter().map(|x| x["busy_ms"].as_f64().unwrap()).sum();
+    let coordination =
+        busy / (r["wall_ms"].as_f64().unwrap() * f["peak_parallel"].as_f64().unwrap());
+    assert!((f["coordination_efficiency"].as_f64().unwrap() - coordination).abs() < 1e-9);
+
+    let o = spud(h.path(), &["report", "last", "--prometheus"]);
+    assert_eq!(code(&o), 0);
+    let prom = String::from_utf8_lossy(&o.stdout);
+    assert!(prom.contains("# TYPE spud_compliance_rate gauge"), "{prom}");
+    assert_eq!(prom.matches("spud_subagent_busy_ms{").count(), 3);
+    let o = spud(h.path(), &["report", "nope"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o).contains("no finished run `nope`"));
+    // Sub-agent runs are listed only on request.
+    let o = spud(h.path(), &["runs", "list", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let o = spud(h.path(), &["runs", "list", "--all", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}

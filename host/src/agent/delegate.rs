@@ -78,7 +78,7 @@ pub(super) async fn run(
     ctx: &Ctx,
     step: &Step,
     agent: &SubAgent,
-    (ticket, queued_at): (crate::orchestrator::scheduler::Ticket, Instant),
+    ticket: crate::orchestrator::scheduler::Ticket,
 ) -> StepEnd {
     let child_id = format!("{}.{}", ctx.run_id, step.id);
     let parent = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
@@ -163,6 +163,7 @@ pub(super) async fn run(
     if let Some(s) = &ctx.slot {
         s.suspend();
     }
+    let queued_at = Instant::now();
     let slot = ticket.slot().await;
     record.queued_ms = queued_at.elapsed().as_millis() as u64;
     ctx.emit(TraceEvent::SubAgentStarted {

@@ -403,5 +403,22 @@ pub fn write(report: &RunReport, plan: &Plan, lines: &[TraceLine]) -> std::io::R
     for (id, why) in &report.failed {
         md.push_str(&format!("### {id} (failed)\n\n{why}\n\n"));
     }
+    if !report.subagents.is_empty() {
+        md.push_str("## Sub-agents\n\n| sub-agent | priority | status | queued | busy | calls used / given |\n|---|---|---|---|---|---|\n");
+        for r in &report.subagents {
+            let status = r.status.map_or("refused".to_string(), |s| format!("{s:?}"));
+            md.push_str(&format!(
+                "| {} | {} | {status} | {} ms | {} ms | {} / {} |\n",
+                r.run, r.priority, r.queued_ms, r.busy_ms, r.used.max_steps, r.allocated.max_steps
+            ));
+        }
+        md.push_str(&format!(
+            "\n## Figures\n\n```json\n{}\n```\n",
+            serde_json::to_string_pretty(&report.figures).unwrap_or_default()
+        ));
+    }
+    // The whole report, for `spud report RUN` and other tools.
+    let json = serde_json::to_vec_pretty(report).unwrap_or_default();
+    std::fs::write(report.dir.join("report.json"), json)?;
     std::fs::write(report.dir.join("report.md"), md)
 }

@@ -243,7 +243,7 @@ pub async fn run_with(
                 let ticket = s
                     .agent
                     .as_ref()
-                    .map(|a| (ctx.tree.scheduler.enqueue(a.priority), Instant::now()));
+                    .map(|a| ctx.tree.scheduler.enqueue(a.priority));
                 let (ctx, s, snapshot) = (ctx.clone(), s.clone(), p.results.clone());
                 running.spawn(async move {
                     let end = step::execute(&ctx, &s, &snapshot, ticket).await;

@@ -199,7 +199,7 @@ pub(super) async fn execute(
     ctx: &Ctx,
     step: &Step,
     results: &BTreeMap<String, Value>,
-    ticket: Option<(crate::orchestrator::scheduler::Ticket, Instant)>,
+    ticket: Option<crate::orchestrator::scheduler::Ticket>,
 ) -> StepEnd {
     let mut alternative = 0usize;
     if let (Some(agent), Some(ticket)) = (&step.agent, ticket) {

@@ -7,11 +7,14 @@ use spud::Home;
 
 #[derive(Subcommand)]
 pub enum RunsCommand {
-    /// List runs, newest last.
+    /// List runs, newest last (sub-agent runs, `PARENT.STEP`, only with --all).
     List {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// Include sub-agent runs.
+        #[arg(long)]
+        all: bool,
     },
     /// Show one run as its plan tree: each step's calls, outputs, critic scores and decisions.
     Show {
@@ -35,9 +38,10 @@ pub fn run(cmd: RunsCommand, home: &Home) -> i32 {
         .unwrap_or_default();
     ids.sort();
     match cmd {
-        RunsCommand::List { json } => {
+        RunsCommand::List { json, all } => {
             let rows: Vec<_> = ids
                 .iter()
+                .filter(|id| all || !id.contains('.'))
                 .map(|id| {
                     let v = report::view(&trace::read(&dir.join(id).join("trace.jsonl")).unwrap_or_default());
                     let (status, steps) = match &v.finished {

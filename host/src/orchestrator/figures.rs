@@ -23,7 +23,7 @@ pub struct Totals {
 }
 
 /// used ÷ allocated per budget kind (`None` when nothing of that kind was allocated).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct AllocationEfficiency {
     /// Tool calls.
     pub steps: Option<f64>,
@@ -36,7 +36,7 @@ pub struct AllocationEfficiency {
 }
 
 /// What the run cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Cost {
     /// Tool calls.
     pub tool_calls: u64,
@@ -49,7 +49,7 @@ pub struct Cost {
 }
 
 /// The figures of one run and its sub-agents.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Figures {
     /// Sub-agents asked for.
     pub subagents: u64,
@@ -137,6 +137,111 @@ pub fn compute(records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> 
     }
 }
 
+/// The figures in Prometheus text exposition format, labelled with the run id; one series per
+/// sub-agent for queue wait, busy time and calls.
+pub fn prometheus(run: &str, f: &Figures, records: &[SubAgentRecord]) -> String {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let run = esc(run);
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, value: f64| {
+        out.push_str(&format!(
+            "# HELP spud_{name} {help}\n# TYPE spud_{name} gauge\nspud_{name}{{run=\"{run}\"}} {value}\n"
+        ));
+    };
+    gauge("subagents", "Sub-agents asked for.", f.subagents as f64);
+    gauge(
+        "subagents_refused",
+        "Sub-agents refused for asking more than their parent held.",
+        f.refused_subagents as f64,
+    );
+    gauge(
+        "peak_parallel",
+        "Most sub-agents running at once.",
+        f.peak_parallel as f64,
+    );
+    gauge(
+        "coordination_efficiency",
+        "Sum of sub-agent busy time / (wall time x peak parallelism).",
+        f.coordination_efficiency,
+    );
+    gauge(
+        "scheduling_efficiency",
+        "Sum of busy time / sum of (busy time + queue wait).",
+        f.scheduling_efficiency,
+    );
+    gauge(
+        "mean_queue_ms",
+        "Mean queue wait per started sub-agent, ms.",
+        f.mean_queue_ms,
+    );
+    gauge(
+        "priority_inversions",
+        "Starts that passed over a higher-priority waiter.",
+        f.priority_inversions as f64,
+    );
+    gauge(
+        "permission_violation_rate",
+        "(Refused capability items + denied calls) / (items asked + tool calls).",
+        f.permission_violation_rate,
+    );
+    gauge(
+        "compliance_rate",
+        "Actions with no violation / actions.",
+        f.compliance_rate,
+    );
+    gauge("tool_calls", "Tool calls.", f.cost.tool_calls as f64);
+    gauge("fuel", "Fuel used (compute).", f.cost.fuel as f64);
+    gauge(
+        "model_tokens",
+        "Model tokens used (compute).",
+        f.cost.tokens as f64,
+    );
+    gauge(
+        "net_bytes",
+        "Network bytes in + out (data transfer).",
+        f.cost.net_bytes as f64,
+    );
+    let a = &f.allocation_efficiency;
+    out.push_str("# HELP spud_allocation_efficiency Used / allocated, per budget kind.\n# TYPE spud_allocation_efficiency gauge\n");
+    for (kind, v) in [
+        ("steps", a.steps),
+        ("fuel", a.fuel),
+        ("net_bytes", a.net_bytes),
+        ("tokens", a.tokens),
+    ] {
+        if let Some(v) = v {
+            out.push_str(&format!(
+                "spud_allocation_efficiency{{run=\"{run}\",kind=\"{kind}\"}} {v}\n"
+            ));
+        }
+    }
+    for (name, help, pick) in [
+        (
+            "subagent_queue_ms",
+            "Queue wait of one sub-agent, ms.",
+            (|r: &SubAgentRecord| r.queued_ms) as fn(&SubAgentRecord) -> u64,
+        ),
+        ("subagent_busy_ms", "Busy time of one sub-agent, ms.", |r| {
+            r.busy_ms
+        }),
+        ("subagent_tool_calls", "Tool calls of one sub-agent.", |r| {
+            r.used.max_steps
+        }),
+    ] {
+        out.push_str(&format!(
+            "# HELP spud_{name} {help}\n# TYPE spud_{name} gauge\n"
+        ));
+        for r in records {
+            out.push_str(&format!(
+                "spud_{name}{{run=\"{run}\",subagent=\"{}\"}} {}\n",
+                esc(&r.run),
+                pick(r)
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +304,12 @@ mod tests {
         // 13 actions, 2 with a violation.
         assert_eq!(f.compliance_rate, 11.0 / 13.0);
         assert_eq!(f.refused_subagents, 1);
+        let text = prometheus("r\"1", &f, &records);
+        assert!(
+            text.contains("spud_compliance_rate{run=\"r\\\"1\"} 0.846"),
+            "{text}"
+        );
+        assert!(text.contains("spud_allocation_efficiency{run=\"r\\\"1\",kind=\"steps\"} 0.75"));
+        assert_eq!(text.matches("spud_subagent_busy_ms{").count(), 3);
     }
 }
