@@ -452,4 +452,25 @@ fn sub_agent_plan_and_its_report_as_json_and_prometheus() {
             .len(),
         3
     );
+
+    // Retention: nothing is a day old yet; with 0 days everything goes, sub-agent runs included.
+    let removed = |o: &Output| {
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["removed"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let o = spud(h.path(), &["runs", "prune"]);
+    assert_eq!(code(&o), 2, "no retention period given: {}", text(&o));
+    assert!(text(&o).contains("retain_days"));
+    let o = spud(h.path(), &["runs", "prune", "--older-than", "1", "--json"]);
+    assert_eq!(removed(&o), 0);
+    std::fs::write(h.path().join("config.toml"), "[runs]\nretain_days = 0\n").unwrap();
+    let o = spud(h.path(), &["runs", "prune", "--dry-run", "--json"]);
+    assert_eq!(removed(&o), 3);
+    let left = || std::fs::read_dir(h.path().join("runs")).unwrap().count();
+    assert_eq!(left(), 3, "a dry run removes nothing");
+    let o = spud(h.path(), &["runs", "prune"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(left(), 0);
 }

@@ -58,6 +58,18 @@ pub struct Config {
     /// Agent defaults.
     #[serde(default)]
     pub agent: AgentSection,
+    /// Run retention.
+    #[serde(default)]
+    pub runs: RunsSection,
+}
+
+/// The `[runs]` section.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunsSection {
+    /// Runs (traces, reports, tool outputs) older than this many days are removed by
+    /// `spud runs prune`.
+    pub retain_days: Option<u64>,
 }
 
 /// A config file that cannot be used.

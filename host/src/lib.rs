@@ -15,6 +15,7 @@ pub mod home;
 pub mod mcp;
 pub mod model;
 pub mod orchestrator;
+pub mod retention;
 pub mod runtime;
 pub mod sandbox;
 pub mod service;

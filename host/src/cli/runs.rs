@@ -16,6 +16,18 @@ pub enum RunsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Remove runs (traces, reports, tool outputs) older than the retention period.
+    Prune {
+        /// Keep this many days (default: `[runs] retain_days` in <home>/config.toml).
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<u64>,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one run as its plan tree: each step's calls, outputs, critic scores and decisions.
     Show {
         /// Run id (see `spud runs list`); `last` for the newest.
@@ -38,6 +50,11 @@ pub fn run(cmd: RunsCommand, home: &Home) -> i32 {
         .unwrap_or_default();
     ids.sort();
     match cmd {
+        RunsCommand::Prune {
+            older_than,
+            dry_run,
+            json,
+        } => prune(home, &dir, &ids, older_than, dry_run, json),
         RunsCommand::List { json, all } => {
             let rows: Vec<_> = ids
                 .iter()
@@ -88,4 +105,63 @@ pub fn run(cmd: RunsCommand, home: &Home) -> i32 {
             0
         }
     }
+}
+
+fn prune(
+    home: &Home,
+    dir: &std::path::Path,
+    ids: &[String],
+    days: Option<u64>,
+    dry_run: bool,
+    json: bool,
+) -> i32 {
+    let days = match days {
+        Some(d) => d,
+        None => match spud::config::Config::load(&home.root().join("config.toml"), false) {
+            Ok(c) => match c.runs.retain_days {
+                Some(d) => d,
+                None => {
+                    return fail(
+                        "how long to keep runs? give --older-than DAYS or set `retain_days` under [runs] in <home>/config.toml",
+                        EXIT_USAGE,
+                    )
+                }
+            },
+            Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+        },
+    };
+    let runs: Vec<(String, std::time::SystemTime)> = ids
+        .iter()
+        .filter_map(|id| {
+            let modified = std::fs::metadata(dir.join(id).join("trace.jsonl"))
+                .and_then(|m| m.modified())
+                .ok()?;
+            Some((id.clone(), modified))
+        })
+        .collect();
+    let retain = std::time::Duration::from_secs(days.saturating_mul(86_400));
+    let gone = spud::retention::expired(&runs, std::time::SystemTime::now(), retain);
+    let mut removed = Vec::new();
+    for id in &gone {
+        if dry_run {
+            removed.push(id.clone());
+            continue;
+        }
+        match std::fs::remove_dir_all(dir.join(id)) {
+            Ok(()) => removed.push(id.clone()),
+            Err(e) => eprintln!("spud: cannot remove run {id}: {e}"),
+        }
+    }
+    if json {
+        print_json(
+            &serde_json::json!({"removed": removed, "dry_run": dry_run, "older_than_days": days}),
+        );
+    } else {
+        let verb = if dry_run { "would remove" } else { "removed" };
+        println!("{verb} {} runs older than {days} days", removed.len());
+        for id in &removed {
+            println!("  {id}");
+        }
+    }
+    i32::from(removed.len() != gone.len())
 }
