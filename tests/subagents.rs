@@ -338,3 +338,81 @@ async fn a_hung_child_hits_its_deadline_and_the_model_re_plans() {
     let asked = model.requests.lock().unwrap()[1].body.to_string();
     assert!(asked.contains("deadline"), "{asked}");
 }
+
+/// Approves what its list allows and remembers every request.
+struct ListApprover(Vec<String>, Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl spud::orchestrator::approval::Approver for ListApprover {
+    async fn approve(&self, r: &spud::orchestrator::approval::ApprovalRequest) -> bool {
+        self.1.lock().unwrap().push(r.to_string());
+        self.0.iter().any(|s| r.sub_agent.ends_with(s.as_str()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_agents_using_a_plugin_marked_for_approval_wait_for_it() {
+    let h = home();
+    std::fs::create_dir_all(h.path().join("data")).unwrap();
+    let policy = write_policy(h.path(), "[tools.hostile]\napproval = true\n");
+    let spud = Arc::new(
+        Spud::open(SpudOptions {
+            home: Some(h.path().to_path_buf()),
+            policy: Some(policy),
+            principal: Some("root".into()),
+        })
+        .unwrap(),
+    );
+    spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))
+        .await
+        .unwrap();
+    let text = [
+        "goal = \"approval\"\n".to_string(),
+        agent_step(
+            "yes",
+            0,
+            "steps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"approved\" } }]",
+        ),
+        agent_step(
+            "no",
+            0,
+            "steps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"x\" } }]",
+        ),
+    ]
+    .concat();
+    let plan = Plan::parse(&text, "plan.toml").unwrap();
+
+    // Nobody to ask (not interactive): both refused, recorded, counted.
+    let report = run_plan(spud.clone(), plan.clone(), |_| {}).await.unwrap();
+    assert!(
+        report.failed["yes"].contains("not interactive"),
+        "{:?}",
+        report.failed
+    );
+    assert_eq!(report.figures.refused_subagents, 2);
+
+    // An approver that says yes to one of them.
+    let approver = Arc::new(ListApprover(vec![".yes".into()], Mutex::new(Vec::new())));
+    let options = spud::agent::RunOptions {
+        approver: Some(approver.clone()),
+        ..Default::default()
+    };
+    let report = spud::agent::run_with(spud, plan, options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.results["yes"]["results"]["e"], "approved");
+    assert!(
+        report.failed["no"].contains("denied at the terminal"),
+        "{:?}",
+        report.failed
+    );
+    let asked = approver.1.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2);
+    assert!(
+        asked.iter().all(|a| a.contains("may use hostile")),
+        "{asked:?}"
+    );
+    let audit = std::fs::read_to_string(h.path().join("audit/audit.jsonl")).unwrap();
+    assert_eq!(audit.matches("approval_denied").count(), 3);
+    assert_eq!(audit.matches("approval_granted").count(), 1);
+}

@@ -119,6 +119,9 @@ pub struct ToolPolicy {
     pub limits: Limits,
     /// Payload mode for this plugin's audit records (else the `[audit]` default).
     pub payloads: Option<Payloads>,
+    /// A sub-agent that may call this plugin's tools starts only once approved (by the person
+    /// at the terminal; denied when nobody can be asked).
+    pub approval: bool,
 }
 
 /// A parsed policy.
@@ -165,6 +168,8 @@ pub(crate) struct RawTool {
     limits: Limits,
     #[serde(default)]
     payloads: Option<Payloads>,
+    #[serde(default)]
+    approval: bool,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +247,7 @@ impl RawTool {
             sockets: t.sockets,
             limits: t.limits,
             payloads: t.payloads,
+            approval: t.approval,
         })
     }
 }

@@ -54,6 +54,23 @@ fn violations(ctx: &Ctx, parent: &Caller, agent: &SubAgent) -> (Vec<String>, u64
     (missing, asked)
 }
 
+/// Plugins the policy marks `approval = true` whose tools the sub-agent could call.
+fn needing_approval(ctx: &Ctx, parent: &Caller, agent: &SubAgent) -> Vec<String> {
+    let policy = ctx.spud.policy();
+    ctx.spud
+        .registry()
+        .plugins
+        .values()
+        .filter(|e| policy.tool(&e.name).approval)
+        .filter(|e| {
+            e.tools
+                .iter()
+                .any(|t| parent.sees(&t.name) && agent.scope.sees(&t.name))
+        })
+        .map(|e| e.name.clone())
+        .collect()
+}
+
 fn zero() -> Budget {
     Budget {
         max_steps: 0,
@@ -106,8 +123,42 @@ pub(super) async fn run(
         ctx.tree.record(record);
         return StepEnd::Failed(why);
     }
-    let (missing, asked) = violations(ctx, &parent, agent);
+    let (mut missing, asked) = violations(ctx, &parent, agent);
     record.capability_requests = asked;
+    let needs = needing_approval(ctx, &parent, agent);
+    if missing.is_empty() && !needs.is_empty() {
+        let request = crate::orchestrator::approval::ApprovalRequest {
+            sub_agent: child_id.clone(),
+            goal: agent.goal.clone(),
+            principal: parent.principal.clone(),
+            plugins: needs.clone(),
+        };
+        let approved = match &ctx.tree.approver {
+            Some(a) => a.approve(&request).await,
+            None => false,
+        };
+        let action = if approved {
+            "approval_granted"
+        } else {
+            "approval_denied"
+        };
+        let event = spud_audit::Event::access(&parent.principal, action, &request.to_string());
+        if let Err(e) = ctx.spud.audit().append(event) {
+            tracing::error!("audit: cannot record an approval decision: {e}");
+        }
+        if !approved {
+            let how = if ctx.tree.approver.is_some() {
+                "denied at the terminal"
+            } else {
+                "nobody to ask: spud is not interactive"
+            };
+            missing.extend(
+                needs
+                    .iter()
+                    .map(|p| format!("{p}: needs approval (`approval = true` under [tools.{p}] in the policy), {how}")),
+            );
+        }
+    }
     if !missing.is_empty() {
         let detail = format!("sub-agent {child_id} asked for {}", missing.join("; "));
         let event = spud_audit::Event::access(&parent.principal, "permission_violation", &detail);

@@ -175,6 +175,8 @@ pub struct GoalOptions {
     /// On whose behalf the runs call tools (an MCP principal's tools and grants); `None`: the
     /// operator.
     pub caller: Option<crate::Caller>,
+    /// Who approves sub-agents that need it (see [`RunOptions::approver`]).
+    pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
 }
 
 impl Default for GoalOptions {
@@ -187,6 +189,7 @@ impl Default for GoalOptions {
             revise: ReviseWhen::default(),
             max_retries: 1,
             caller: None,
+            approver: None,
         }
     }
 }
@@ -209,6 +212,7 @@ pub async fn run_goal(
         revise,
         max_retries,
         caller,
+        approver,
     } = options;
     let mut runs: Vec<RunReport> = Vec::new();
     let mut usage = Usage::default();
@@ -264,6 +268,7 @@ pub async fn run_goal(
             )),
             caller: caller.clone(),
             tree: None,
+            approver: approver.clone(),
         };
         let report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
         usage.input_tokens += report.usage.input_tokens;

@@ -79,6 +79,9 @@ pub struct RunOptions {
     /// Where the run sits in a tree of sub-agents (set by the orchestrator for a sub-agent; a
     /// root run starts its own tree).
     pub tree: Option<crate::orchestrator::TreeContext>,
+    /// Who approves sub-agents that may use plugins marked `approval = true` (root runs; a
+    /// sub-agent's requests rise to its root). `None`: such sub-agents are refused.
+    pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -177,7 +180,7 @@ pub async fn run_with(
         caller: options.caller.clone(),
         run_id: id.clone(),
         tree: tree.as_ref().map_or_else(
-            || crate::orchestrator::Tree::new(plan.agents),
+            || crate::orchestrator::Tree::new(plan.agents, options.approver.clone()),
             |t| t.tree.clone(),
         ),
         depth: tree.as_ref().map_or(0, |t| t.depth),

@@ -160,6 +160,12 @@ fn model_config(
     }
 }
 
+/// Sub-agents needing approval are asked about on the terminal, when there is one.
+fn approver() -> Option<Arc<dyn spud::orchestrator::approval::Approver>> {
+    spud::orchestrator::approval::TerminalApprover::if_interactive()
+        .map(|a| Arc::new(a) as Arc<dyn spud::orchestrator::approval::Approver>)
+}
+
 /// The planning model: `--model SPEC`, else the config's `[model]`, else none. Returns its
 /// `PROVIDER:MODEL` spec and the provider.
 pub(super) fn planning_model(
@@ -200,6 +206,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             plan,
             RunOptions {
                 judge,
+                approver: approver(),
                 ..RunOptions::default()
             },
             observer,
@@ -237,6 +244,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             .or(config.agent.max_tokens)
             .unwrap_or(200_000);
         let options = GoalOptions {
+            approver: approver(),
             budget: Budget::default(),
             max_replans,
             max_tokens,

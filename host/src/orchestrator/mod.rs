@@ -3,6 +3,7 @@
 //! The plan-file side (the `agent` step, `[agents]` settings, budget shares) is in
 //! `agent::subagent`; running a sub-agent is `agent::delegate`.
 
+pub mod approval;
 pub mod figures;
 pub mod queue;
 pub mod scheduler;
@@ -52,19 +53,25 @@ pub struct Tree {
     pub scheduler: Arc<Scheduler>,
     /// The root plan's settings.
     pub settings: AgentSettings,
+    /// Who approves sub-agents that need it; `None`: such requests are denied.
+    pub approver: Option<Arc<dyn approval::Approver>>,
     records: Mutex<Vec<SubAgentRecord>>,
     origin: Instant,
 }
 
 impl Tree {
     /// A tree for a root plan with `settings`.
-    pub fn new(settings: AgentSettings) -> Arc<Tree> {
+    pub fn new(
+        settings: AgentSettings,
+        approver: Option<Arc<dyn approval::Approver>>,
+    ) -> Arc<Tree> {
         Arc::new(Tree {
             scheduler: Scheduler::new(
                 settings.max_parallel,
                 Duration::from_millis(settings.aging_ms),
             ),
             settings,
+            approver,
             records: Mutex::new(Vec::new()),
             origin: Instant::now(),
         })
