@@ -47,6 +47,8 @@ pub struct AgentSection {
     pub max_tokens: Option<u64>,
     /// When the plan is revised during a run.
     pub revise: Option<crate::agent::ReviseWhen>,
+    /// Bytes of each tool output handed to the model (and kept in traces); default 4096.
+    pub model_output_bytes: Option<usize>,
 }
 
 /// The whole file.

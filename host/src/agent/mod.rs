@@ -10,7 +10,7 @@ pub mod refs;
 pub mod report;
 pub mod revise;
 pub mod run;
-mod step;
+pub mod step;
 pub mod subagent;
 pub mod trace;
 

@@ -177,6 +177,8 @@ pub struct GoalOptions {
     pub caller: Option<crate::Caller>,
     /// Who approves sub-agents that need it (see [`RunOptions::approver`]).
     pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
+    /// Bytes of each tool output the model sees (plans, revisions, judging); default 4096.
+    pub model_output_bytes: usize,
 }
 
 impl Default for GoalOptions {
@@ -190,6 +192,7 @@ impl Default for GoalOptions {
             max_retries: 1,
             caller: None,
             approver: None,
+            model_output_bytes: super::step::DEFAULT_OUTPUT_BYTES,
         }
     }
 }
@@ -213,6 +216,7 @@ pub async fn run_goal(
         max_retries,
         caller,
         approver,
+        model_output_bytes,
     } = options;
     let mut runs: Vec<RunReport> = Vec::new();
     let mut usage = Usage::default();
@@ -264,11 +268,14 @@ pub async fn run_goal(
             judge: judge.clone(),
             previous,
             reviser: Some(Arc::new(
-                Reviser::new(provider.clone(), revise).for_caller(caller.clone()),
+                Reviser::new(provider.clone(), revise)
+                    .for_caller(caller.clone())
+                    .output_bytes(model_output_bytes),
             )),
             caller: caller.clone(),
             tree: None,
             approver: approver.clone(),
+            model_output_bytes: Some(model_output_bytes),
         };
         let report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
         usage.input_tokens += report.usage.input_tokens;
@@ -277,7 +284,10 @@ pub async fn run_goal(
         let status = report.status;
         context = format!(
             "A previous plan ran with status {status:?}.\nAccepted results: {}\nFailed steps: {}\nMake a new plan for what is still missing.",
-            cut(&serde_json::to_string(&report.results).unwrap_or_default()),
+            super::step::cut_to(
+                &serde_json::to_string(&report.results).unwrap_or_default(),
+                model_output_bytes,
+            ),
             serde_json::to_string(&report.failed).unwrap_or_default()
         );
         runs.push(report);
@@ -296,8 +306,4 @@ pub async fn run_goal(
         status: RunStatus::Failed,
         error: None,
     })
-}
-
-fn cut(s: &str) -> String {
-    s.chars().take(4000).collect()
 }

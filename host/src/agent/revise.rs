@@ -8,7 +8,7 @@
 
 use super::plan::{Plan, Step};
 use super::planner::{step_schema, tools_prompt};
-use super::step::cut;
+use super::step::{cut_to, DEFAULT_OUTPUT_BYTES};
 use crate::model::{Provider, Usage};
 use crate::Spud;
 use serde::{Deserialize, Serialize};
@@ -135,6 +135,8 @@ pub struct Reviser {
     /// At most this many revisions per run.
     pub max_revisions: u32,
     system: std::sync::OnceLock<String>,
+    /// Bytes of a tool output the model sees.
+    pub output_bytes: usize,
     /// Whose tools the model is shown.
     caller: Option<crate::Caller>,
 }
@@ -159,8 +161,15 @@ impl Reviser {
             when,
             max_revisions: 3,
             system: std::sync::OnceLock::new(),
+            output_bytes: DEFAULT_OUTPUT_BYTES,
             caller: None,
         }
+    }
+
+    /// Shows the model at most `bytes` of each tool output.
+    pub fn output_bytes(mut self, bytes: usize) -> Reviser {
+        self.output_bytes = bytes;
+        self
     }
 
     /// Shows the model only the tools `caller` may use (`None`: every tool).
@@ -190,7 +199,7 @@ impl Reviser {
     ) -> (Result<Option<Revision>, String>, Usage) {
         let user = format!(
             "Goal: {goal}\nPlan and progress: {progress}\nStep `{after}` just ended: {}",
-            cut(what)
+            cut_to(what, self.output_bytes)
         );
         let schema = json!({"type": "object", "required": ["revise"], "additionalProperties": false,
             "properties": {"revise": {"type": "boolean"}, "reason": {"type": "string"},
@@ -231,7 +240,7 @@ impl Reviser {
             .unwrap_or_else(|_| json!({"type": "object"}));
         let user = format!(
             "Goal: {goal}\nStep: {step}\nTool: {tool}\nInput schema: {schema}\nArguments: {args}\nResult: {}\nCritic's feedback: {feedback}",
-            cut(output)
+            cut_to(output, self.output_bytes)
         );
         let answer = json!({"type": "object", "required": ["args"], "additionalProperties": false,
             "properties": {"args": schema}});

@@ -5,7 +5,7 @@
 
 use super::plan::{Plan, Step};
 use super::revise::{self, Reviser};
-use super::step::{self, cut, Ctx, StepEnd};
+use super::step::{self, Ctx, StepEnd};
 use super::trace::{RunStatus, TraceEvent, TraceLine, TraceWriter};
 use crate::model::{Provider, Usage};
 use crate::Spud;
@@ -82,6 +82,8 @@ pub struct RunOptions {
     /// Who approves sub-agents that may use plugins marked `approval = true` (root runs; a
     /// sub-agent's requests rise to its root). `None`: such sub-agents are refused.
     pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
+    /// Bytes of each tool output the model (judge, reviser) and the trace see; default 4096.
+    pub model_output_bytes: Option<usize>,
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -185,6 +187,10 @@ pub async fn run_with(
         ),
         depth: tree.as_ref().map_or(0, |t| t.depth),
         slot: tree.and_then(|t| t.slot),
+        output_bytes: options
+            .model_output_bytes
+            .unwrap_or(step::DEFAULT_OUTPUT_BYTES)
+            .max(64),
     });
     if let Some((previous_run, old)) = &options.previous {
         let (added, removed, changed) = diff(old, &plan);
@@ -262,7 +268,7 @@ pub async fn run_with(
             Ok(Some(Ok((id, end)))) => {
                 let (surprising, what) = match end {
                     StepEnd::Accepted { value, surprising } => {
-                        let what = format!("accepted: {}", cut(&value.to_string()));
+                        let what = format!("accepted: {}", ctx.cut(&value.to_string()));
                         p.results.insert(id.clone(), value);
                         (surprising, what)
                     }

@@ -108,9 +108,16 @@ pub(super) struct Ctx {
     pub tree: Arc<crate::orchestrator::Tree>,
     pub depth: u32,
     pub slot: Option<Arc<crate::orchestrator::scheduler::Slot>>,
+    /// Bytes of a tool's output that traces and the model see.
+    pub output_bytes: usize,
 }
 
 impl Ctx {
+    /// Cuts a tool output to what traces and the model may see.
+    pub fn cut(&self, s: &str) -> String {
+        cut_to(s, self.output_bytes)
+    }
+
     /// What sub-agents may still be given: the budget left, less what running ones hold.
     pub fn available(&self) -> Budget {
         let b = &self.plan.budget;
@@ -292,7 +299,7 @@ pub(super) async fn execute(
                 l.denied += 1;
             }
         }
-        let output = cut(&match &outcome {
+        let output = ctx.cut(&match &outcome {
             Outcome::Ok { value } => value.to_string(),
             other => other.message(),
         });
@@ -309,14 +316,14 @@ pub(super) async fn execute(
         if let (Some(judge), true, Outcome::Ok { value }) =
             (&ctx.judge, settings.judge && settings.enabled, &outcome)
         {
-            let earlier = cut(&serde_json::to_string(results).unwrap_or_default());
+            let earlier = ctx.cut(&serde_json::to_string(results).unwrap_or_default());
             let usage = super::judge::review(
                 judge.as_ref(),
                 &mut critique,
                 &ctx.plan.goal,
                 &step.id,
                 expect.outcome.as_deref(),
-                &cut(&value.to_string()),
+                &ctx.cut(&value.to_string()),
                 &earlier,
             )
             .await;
@@ -389,13 +396,15 @@ pub(super) async fn execute(
     }
 }
 
-/// Cuts text to 4 KiB for traces and prompts.
-pub(super) fn cut(s: &str) -> String {
-    const MAX: usize = 4096;
-    if s.len() <= MAX {
+/// How much of a tool's output traces and model prompts carry by default.
+pub const DEFAULT_OUTPUT_BYTES: usize = 4096;
+
+/// Cuts text to `max` bytes (at a character boundary), saying how long it was.
+pub(super) fn cut_to(s: &str, max: usize) -> String {
+    if s.len() <= max {
         return s.to_string();
     }
-    let mut end = MAX;
+    let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }

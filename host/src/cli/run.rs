@@ -245,6 +245,10 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             .unwrap_or(200_000);
         let options = GoalOptions {
             approver: approver(),
+            model_output_bytes: config
+                .agent
+                .model_output_bytes
+                .unwrap_or(spud::agent::step::DEFAULT_OUTPUT_BYTES),
             budget: Budget::default(),
             max_replans,
             max_tokens,
