@@ -128,10 +128,40 @@ function inspect(v, quote = true, depth = 0, seen = new Set()) {
   }
 }
 
+// The stack of an error thrown by the user's code, without this module's frames:
+// `f@source.js line 315 > eval:2:9` becomes `f@<code>:2:9`.
 function errorText(e) {
   const head = `${e.name || 'Error'}: ${e.message}`;
-  return e.stack ? `${head}\n${e.stack}` : head;
+  if (typeof e.stack !== 'string' || !e.stack) return head;
+  const frames = [];
+  let repeated = 0;
+  const flush = () => {
+    if (repeated) frames.push(`  [previous line repeated ${repeated} more times]`);
+    repeated = 0;
+  };
+  for (const line of e.stack.split('\n')) {
+    if (line.startsWith('run@source.js:')) break;
+    // Frames of this module (e.g. `require`) are not the user's.
+    if (!line || /@source\.js:\d/.test(line)) continue;
+    const frame = line.replace(/@source\.js line \d+ > eval:/, '@<code>:');
+    if (frame === frames[frames.length - 1]) {
+      repeated++;
+      continue;
+    }
+    flush();
+    if (frames.length >= 100) {
+      frames.push('  [more frames omitted]');
+      break;
+    }
+    frames.push(frame);
+  }
+  flush();
+  return frames.length ? `${head}\n${frames.join('\n')}` : head;
 }
+
+// The engine's `fetch` (and the classes behind it) need wasi:http, which this build does not
+// import: remove them, so that code finds no network API at all instead of crashing the engine.
+for (const name of ['fetch', 'Request', 'Response', 'Headers']) delete globalThis[name];
 
 // --- a small synchronous `fs` over wasi:filesystem, confined to the preopened directories ---
 
