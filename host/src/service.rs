@@ -338,7 +338,7 @@ impl Spud {
                 Some(guest) => {
                     let (dir, decision) = temp_scratch_dir(guest)?;
                     grant.files.push(spud_policy::FileGrant {
-                        host: dir.path().to_path_buf(),
+                        host: dir.0.clone(),
                         guest: guest.to_string(),
                         access: spud_policy::Access::ReadWrite,
                     });
@@ -451,13 +451,53 @@ impl Spud {
     }
 }
 
+/// A directory created for one call and removed (with everything in it) when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, empty directory `spud-scratch-*` under the system's temporary directory
+    /// (`$TMPDIR`), readable only by this user.
+    fn new() -> std::io::Result<TempDir> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let base = std::env::temp_dir();
+        loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let name = format!(
+                "spud-scratch-{}-{}-{nanos:x}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = base.join(name);
+            let mut builder = std::fs::DirBuilder::new();
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            match builder.create(&path) {
+                Ok(()) => return Ok(TempDir(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            tracing::warn!(
+                "cannot remove the temporary scratch directory {}: {e}",
+                self.0.display()
+            );
+        }
+    }
+}
+
 /// A fresh temporary directory to mount at `guest` for one call, and the decision that says so
 /// (recorded in the call report and the audit log).
-fn temp_scratch_dir(guest: &str) -> Result<(tempfile::TempDir, Decision), SpudError> {
-    let dir = tempfile::Builder::new()
-        .prefix("spud-scratch-")
-        .tempdir()
-        .map_err(SpudError::Scratch)?;
+fn temp_scratch_dir(guest: &str) -> Result<(TempDir, Decision), SpudError> {
+    let dir = TempDir::new().map_err(SpudError::Scratch)?;
     let decision = Decision {
         capability: Capability::File,
         target: format!("{guest} (read-write)"),
