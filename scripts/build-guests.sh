@@ -54,3 +54,6 @@ done
 
 # The `python` plugin is built from Python source with componentize-py (cached).
 "$root/scripts/build-python.sh"
+
+# The `javascript` plugin is built from JavaScript source with componentize-js (cached).
+"$root/scripts/build-javascript.sh"

@@ -4,7 +4,7 @@
 
 use crate::home::Home;
 use crate::runtime::{Entry, Plugin, Registry, RegistryError, Runtime};
-use crate::sandbox::{self, CallEnv, CallReport, Outcome, Resolver};
+use crate::sandbox::{self, CallEnv, CallReport, Capability, Decision, Outcome, Resolver};
 use spud_audit::{AuditLog, Event, Payload};
 use spud_policy::{effective, Effective, Grant, Payloads, Policy};
 use std::collections::HashMap;
@@ -40,6 +40,9 @@ pub enum SpudError {
         /// How long it had run.
         elapsed_ms: u64,
     },
+    /// The per-call temporary scratch directory could not be created.
+    #[error("cannot create a temporary scratch directory: {0}")]
+    Scratch(std::io::Error),
     /// Anything else.
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
@@ -356,7 +359,22 @@ impl Spud {
             plugin: &loaded.entry.name,
             resolver: self.resolver.clone(),
         };
-        let grant = self.grant_for(caller, &loaded);
+        let mut grant = self.grant_for(caller, &loaded);
+        // A requested `/scratch` the policy does not map: a fresh temporary directory for this
+        // call only, removed when `_scratch` drops (also when the call is cancelled).
+        let (_scratch, scratch_decision) =
+            match spud_policy::temp_scratch(&loaded.entry.manifest.requests, &grant) {
+                Some(guest) => {
+                    let (dir, decision) = temp_scratch_dir(guest)?;
+                    grant.files.push(spud_policy::FileGrant {
+                        host: dir.0.clone(),
+                        guest: guest.to_string(),
+                        access: spud_policy::Access::ReadWrite,
+                    });
+                    (Some(dir), Some(decision))
+                }
+                None => (None, None),
+            };
         let started = std::time::Instant::now();
         let call = sandbox::call(&loaded.plugin, tool_def, input, &grant, &env);
         let report = match cancel {
@@ -370,6 +388,10 @@ impl Spud {
                 }
             },
         };
+        let mut report = report;
+        if let Some(d) = scratch_decision {
+            report.decisions.insert(0, d);
+        }
         self.record(caller, tool, &loaded.entry, input, &report, grant.payloads)?;
         Ok(report)
     }
@@ -456,6 +478,64 @@ impl Spud {
         self.audit.append_many(events)?;
         Ok(())
     }
+}
+
+/// A directory created for one call and removed (with everything in it) when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, empty directory `spud-scratch-*` under the system's temporary directory
+    /// (`$TMPDIR`), readable only by this user.
+    fn new() -> std::io::Result<TempDir> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let base = std::env::temp_dir();
+        loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let name = format!(
+                "spud-scratch-{}-{}-{nanos:x}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = base.join(name);
+            let mut builder = std::fs::DirBuilder::new();
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            match builder.create(&path) {
+                Ok(()) => return Ok(TempDir(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            tracing::warn!(
+                "cannot remove the temporary scratch directory {}: {e}",
+                self.0.display()
+            );
+        }
+    }
+}
+
+/// A fresh temporary directory to mount at `guest` for one call, and the decision that says so
+/// (recorded in the call report and the audit log).
+fn temp_scratch_dir(guest: &str) -> Result<(TempDir, Decision), SpudError> {
+    let dir = TempDir::new().map_err(SpudError::Scratch)?;
+    let decision = Decision {
+        capability: Capability::File,
+        target: format!("{guest} (read-write)"),
+        allowed: true,
+        reason: format!(
+            "no host directory is mapped at {guest} in the policy: a fresh temporary directory was mounted for this call and removed after it"
+        ),
+    };
+    Ok((dir, decision))
 }
 
 fn new_call_id() -> String {

@@ -16,6 +16,7 @@ mod network;
 mod policy;
 mod principals;
 mod scope;
+mod scratch;
 
 pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
 pub use limits::{Limits, ResolvedLimits};
@@ -29,3 +30,4 @@ pub use principals::{
     Principal, TokenSource, DEFAULT_BURST, DEFAULT_MAX_CONCURRENT, DEFAULT_RATE_PER_MINUTE,
 };
 pub use scope::{ChildFile, ChildGrant, Scope};
+pub use scratch::{temp_scratch, SCRATCH_DIR};

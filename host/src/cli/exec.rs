@@ -1,4 +1,5 @@
-//! `spud exec LANGUAGE FILE|-`: runs source code with a code-execution plugin (`python`).
+//! `spud exec LANGUAGE FILE|-`: runs source code with a code-execution plugin (`python`,
+//! `javascript`).
 
 use super::{fail, print_json, EXIT_USAGE};
 use spud::runtime::RegistryError;
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct ExecArgs {
-    /// The plugin that runs the code (`python`); its tool `LANGUAGE.run` is called.
+    /// The plugin that runs the code (`python`, `javascript`); its tool `LANGUAGE.run` is called.
     language: String,
     /// Source file; `-` reads the code from stdin.
     file: PathBuf,

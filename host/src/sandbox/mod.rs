@@ -278,6 +278,14 @@ fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
             };
         }
     };
+    // The sandbox refused a memory growth: the call hit its memory limit, even when the guest
+    // survived the failed allocation (caught a `MemoryError` / `RangeError`) and returned.
+    if let Some(requested) = run.state.memory.refused {
+        return Outcome::MemoryLimit {
+            limit_mb: grant.limits.memory_mb,
+            requested_bytes: requested as u64,
+        };
+    }
     let result = match (&tool.target, values.first()) {
         (Target::Sdk { .. }, Some(Val::Result(Ok(Some(v))))) => match &**v {
             Val::String(s) => Ok(

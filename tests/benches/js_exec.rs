@@ -1,0 +1,110 @@
+//! Latency of a small JavaScript program in the `javascript` plugin: the first call in a fresh
+//! `spud` process, a warm call in a running host, and `node -e` as a subprocess — the floor any
+//! process-based sandbox pays. p50 of 15 runs each, one run.
+//! `cargo bench -p spud-tests --bench js_exec` after `scripts/build-guests.sh` (which builds the
+//! plugin) and `cargo build --release -p spud` (the fresh-process figure uses that binary).
+
+use serde_json::json;
+use spud::sandbox::Outcome;
+use spud::{Spud, SpudOptions};
+use spud_tests::{guest, home, target_dir};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+const CODE: &str = "let s=0; for (let i=0;i<1e6;i++) s+=i; console.log(s)";
+const RUNS: usize = 15;
+
+fn p50(mut ms: Vec<f64>) -> f64 {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    ms[ms.len() / 2]
+}
+
+fn timed(mut f: impl FnMut()) -> Vec<f64> {
+    (0..RUNS)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = home();
+    // No policy entry: every call gets a per-call temporary /scratch, as by default.
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "").expect("policy");
+    let spud = Arc::new(
+        Spud::open(SpudOptions {
+            home: Some(dir.path().to_path_buf()),
+            policy: Some(policy.clone()),
+            principal: Some("bench".into()),
+        })
+        .expect("open"),
+    );
+    rt.block_on(spud.add(&guest("javascript"), None, None))
+        .expect("the javascript plugin installs (run scripts/build-guests.sh)");
+    let args = json!({ "code": CODE });
+
+    // Warm: a running host, a fresh sandbox per call from the pre-instantiated component.
+    let mut inner = Vec::new();
+    let warm = timed(|| {
+        let r = rt
+            .block_on(spud.call("javascript.run", &args))
+            .expect("call");
+        match &r.outcome {
+            Outcome::Ok { value } => assert_eq!(value["stdout"], "499999500000\n"),
+            other => panic!("javascript.run failed: {}", other.message()),
+        }
+        inner.push(r.duration_us as f64 / 1e3);
+    });
+
+    // Fresh process: the spud binary starts, opens its home, loads the cached precompiled
+    // component and makes one call.
+    let release = target_dir().join("release/spud");
+    let bin = if release.exists() {
+        release
+    } else {
+        target_dir().join("debug/spud")
+    };
+    let fresh = timed(|| {
+        let out = Command::new(&bin)
+            .arg("--home")
+            .arg(dir.path())
+            .arg("--policy")
+            .arg(&policy)
+            .args(["call", "javascript.run"])
+            .arg(args.to_string())
+            .env_remove("SPUD_POLICY")
+            .output()
+            .expect("spud runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+
+    let native = timed(|| {
+        let out = Command::new("node")
+            .args(["-e", CODE])
+            .output()
+            .expect("node runs");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "499999500000\n");
+    });
+
+    println!("{CODE}, p50 of {RUNS} runs:");
+    println!(
+        "  warm call in a running host:     {:7.1} ms (guest time {:.1} ms)",
+        p50(warm),
+        p50(inner)
+    );
+    println!("  fresh `{}` process: {:7.1} ms", bin.display(), p50(fresh));
+    println!("  `node -e` subprocess:            {:7.1} ms", p50(native));
+}
