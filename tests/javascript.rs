@@ -168,8 +168,9 @@ fn infinite_loop_hits_fuel() {
 fn memory_bomb_hits_the_memory_limit() {
     for code in [
         "new ArrayBuffer(1 << 30).byteLength",
-        "const b = []; for (;;) b.push(new Array(1 << 20).fill(1.5));",
-        "let s = 'x'; for (;;) s += s;",
+        "const b = []; for (;;) b.push(new Float64Array(1 << 20));",
+        // Flattening the rope each time makes every doubling a real allocation.
+        "let s = 'x'; for (;;) { s += s; s.indexOf('z'); }",
     ] {
         let (exit, report) = run(code);
         assert_eq!(report["outcome"], "memory_limit", "{code}: {report}");
