@@ -15,6 +15,7 @@ mod manifest;
 mod network;
 mod policy;
 mod principals;
+mod secrets;
 
 pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
 pub use limits::{Limits, ResolvedLimits};
@@ -27,3 +28,4 @@ pub use policy::{AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyEr
 pub use principals::{
     Principal, TokenSource, DEFAULT_BURST, DEFAULT_MAX_CONCURRENT, DEFAULT_RATE_PER_MINUTE,
 };
+pub use secrets::{SecretPatternError, Secrets, SecretsSection, REDACTED};

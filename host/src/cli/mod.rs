@@ -5,6 +5,7 @@ mod audit;
 mod call;
 mod exec;
 mod grants;
+mod memory;
 mod run;
 mod runs;
 mod serve;
@@ -54,6 +55,9 @@ enum Command {
     /// List and show finished runs.
     #[command(subcommand)]
     Runs(runs::RunsCommand),
+    /// The memory of past runs: lessons learned, search, forget, export, trend per goal.
+    #[command(subcommand)]
+    Memory(memory::MemoryCommand),
     /// Serve every tool, and the agent (`run_agent`), over MCP: stdio, or Streamable HTTP with
     /// bearer tokens per principal (`--http`).
     Serve(serve::ServeArgs),
@@ -98,6 +102,7 @@ async fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref()),
         Command::Runs(cmd) => runs::run(cmd, &spud::Home::resolve(cli.home.as_deref())),
+        Command::Memory(cmd) => memory::run(cmd, &spud::Home::resolve(cli.home.as_deref())),
         Command::Run(args) => match open() {
             Ok(s) => run::run(s, args).await,
             Err(e) => fail(&e.to_string(), EXIT_USAGE),
@@ -116,9 +121,11 @@ async fn run(cli: Cli) -> i32 {
                 Command::Call(args) => call::run(&spud, args).await,
                 Command::Exec(args) => exec::run(&spud, args).await,
                 Command::Grants(args) => grants::run(&spud, args),
-                Command::Audit(_) | Command::Runs(_) | Command::Run(_) | Command::Serve(_) => {
-                    handled_above()
-                }
+                Command::Audit(_)
+                | Command::Runs(_)
+                | Command::Memory(_)
+                | Command::Run(_)
+                | Command::Serve(_) => handled_above(),
             }
         }
     }

@@ -142,6 +142,9 @@ fn describe(line: &TraceLine) -> String {
         ),
         TraceEvent::RevisionRejected { reason, .. } => format!("revision rejected: {reason}"),
         TraceEvent::ArgsCorrected { step, .. } => format!("{step}: arguments corrected"),
+        TraceEvent::LessonsUsed { ids, .. } => {
+            format!("{} lessons from earlier runs used", ids.len())
+        }
         TraceEvent::Finished { status, steps, .. } => {
             format!("finished: {status:?} after {steps} tool calls")
         }
@@ -180,6 +183,7 @@ pub async fn run(
         previous: None,
         reviser: None,
         caller: Some(caller.clone()),
+        memory: None,
     };
     let run = run_with(shared.spud.clone(), plan, options, observer);
     let report = tokio::select! {
