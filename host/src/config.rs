@@ -14,6 +14,10 @@
 //! max_replans = 2
 //! max_tokens = 200000
 //! revise = "on-surprise"         # never | on-surprise | each-step
+//! memory = true                  # use and update the memory of past runs
+//!
+//! [memory]
+//! retain_days = 90               # forget runs and lessons older than this (0: never)
 //! ```
 
 use serde::Deserialize;
@@ -49,6 +53,16 @@ pub struct AgentSection {
     pub revise: Option<crate::agent::ReviseWhen>,
     /// Bytes of each tool output handed to the model (and kept in traces); default 4096.
     pub model_output_bytes: Option<usize>,
+    /// Use and update the memory of past runs (default true).
+    pub memory: Option<bool>,
+}
+
+/// The `[memory]` section.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySection {
+    /// Runs and lessons older than this many days are forgotten (default 90; 0: never).
+    pub retain_days: Option<u32>,
 }
 
 /// The whole file.
@@ -60,6 +74,9 @@ pub struct Config {
     /// Agent defaults.
     #[serde(default)]
     pub agent: AgentSection,
+    /// Memory of past runs.
+    #[serde(default)]
+    pub memory: MemorySection,
     /// Run retention.
     #[serde(default)]
     pub runs: RunsSection,
@@ -123,6 +140,15 @@ mod tests {
         .unwrap();
         assert_eq!(c.model.unwrap().provider, "anthropic");
         assert_eq!(c.agent.max_replans, Some(1));
+        let m = Config::parse(
+            "[agent]\nmemory = false\n[memory]\nretain_days = 7\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.agent.memory, m.memory.retain_days),
+            (Some(false), Some(7))
+        );
         let e = Config::parse("[model]\nprovider = \"openai\"\nmodle = \"m\"\n", "c.toml")
             .unwrap_err()
             .to_string();

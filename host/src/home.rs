@@ -54,6 +54,11 @@ impl Home {
         self.root.join("audit").join("audit.jsonl")
     }
 
+    /// The memory of past runs (SQLite).
+    pub fn memory_file(&self) -> PathBuf {
+        self.root.join("memory.db")
+    }
+
     /// Creates the folders spud writes to.
     pub fn ensure(&self) -> std::io::Result<()> {
         std::fs::create_dir_all(self.components_dir())?;

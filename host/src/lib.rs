@@ -13,6 +13,7 @@ pub mod agent;
 pub mod config;
 pub mod home;
 pub mod mcp;
+pub mod memory;
 pub mod model;
 pub mod orchestrator;
 pub mod retention;

@@ -17,6 +17,7 @@ mod policy;
 mod principals;
 mod scope;
 mod scratch;
+mod secrets;
 
 pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
 pub use limits::{Limits, ResolvedLimits};
@@ -31,3 +32,4 @@ pub use principals::{
 };
 pub use scope::{ChildFile, ChildGrant, Scope};
 pub use scratch::{temp_scratch, SCRATCH_DIR};
+pub use secrets::{SecretPatternError, Secrets, SecretsSection, REDACTED};

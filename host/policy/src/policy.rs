@@ -138,6 +138,8 @@ pub struct Policy {
     /// Who may call tools over MCP's HTTP transport (and as whom `spud serve --principal`
     /// serves stdio), by name.
     pub principals: BTreeMap<String, crate::Principal>,
+    /// Registered secrets (`[secrets]`): never stored or sent out.
+    pub secrets: crate::SecretsSection,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +153,8 @@ struct RawPolicy {
     tools: BTreeMap<String, RawTool>,
     #[serde(default)]
     principals: BTreeMap<String, Spanned<crate::principals::RawPrincipal>>,
+    #[serde(default)]
+    secrets: crate::SecretsSection,
 }
 
 #[derive(Deserialize)]
@@ -290,13 +294,37 @@ impl Policy {
             tools.insert(name, t.resolve(&at, base, check_dirs)?);
         }
         let principals = crate::principals::parse(raw.principals, &at, base, check_dirs)?;
+        if let Err(e) = crate::Secrets::new(&raw.secrets.patterns) {
+            let offset = src.find("[secrets]").unwrap_or(0);
+            return Err(at(offset, e.to_string()));
+        }
         Ok(Policy {
             source: None,
             defaults: raw.defaults,
             audit: raw.audit,
             tools,
             principals,
+            secrets: raw.secrets,
         })
+    }
+
+    /// The registered secrets: `[secrets]` patterns and `env` values, plus the values of
+    /// every environment variable granted to a tool (`NAME=value` and passed-through `NAME`).
+    pub fn secrets(&self, lookup: impl Fn(&str) -> Option<String>) -> crate::Secrets {
+        let mut values = Vec::new();
+        for t in self.tools.values() {
+            for g in &t.env {
+                match g {
+                    EnvGrant::Fixed(_, v) => values.push(v.clone()),
+                    EnvGrant::Pass(n) => values.extend(lookup(n)),
+                }
+            }
+        }
+        values.extend(self.secrets.env.iter().filter_map(|n| lookup(n)));
+        // Patterns were checked when the policy was parsed.
+        crate::Secrets::new(&self.secrets.patterns)
+            .unwrap_or_default()
+            .with_values(values)
     }
 
     /// The section for `plugin`, or an empty one (nothing granted).

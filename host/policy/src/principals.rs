@@ -214,6 +214,7 @@ impl Principal {
             audit: policy.audit,
             tools: BTreeMap::from([(plugin.to_string(), section)]),
             principals: BTreeMap::new(),
+            secrets: policy.secrets.clone(),
         };
         let wanted = effective(plugin, requests, &view).grant;
         tool_grant.narrow(&wanted).0

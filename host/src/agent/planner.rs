@@ -179,6 +179,9 @@ pub struct GoalOptions {
     pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
     /// Bytes of each tool output the model sees (plans, revisions, judging); default 4096.
     pub model_output_bytes: usize,
+    /// The memory of past runs: lessons go into the planner's context, each run is reflected
+    /// on (by rules and by the model). `None`: memory off.
+    pub memory: Option<crate::memory::MemoryOptions>,
 }
 
 impl Default for GoalOptions {
@@ -193,6 +196,7 @@ impl Default for GoalOptions {
             caller: None,
             approver: None,
             model_output_bytes: super::step::DEFAULT_OUTPUT_BYTES,
+            memory: None,
         }
     }
 }
@@ -217,10 +221,12 @@ pub async fn run_goal(
         caller,
         approver,
         model_output_bytes,
+        memory,
     } = options;
     let mut runs: Vec<RunReport> = Vec::new();
     let mut usage = Usage::default();
-    let mut context = String::new();
+    let (lessons, used_lessons, mut memory_warning) = recall_for_goal(memory.as_ref(), goal);
+    let mut context = lessons.clone();
     let mut last_plan: Option<Plan> = None;
     for _ in 0..=max_replans {
         if usage.input_tokens + usage.output_tokens >= max_tokens {
@@ -276,14 +282,35 @@ pub async fn run_goal(
             tree: None,
             approver: approver.clone(),
             model_output_bytes: Some(model_output_bytes),
+            memory: memory.clone().map(|m| crate::memory::MemoryOptions {
+                reorder: false,
+                used: used_lessons.clone(),
+                extra_tokens: u.input_tokens + u.output_tokens,
+                ..m
+            }),
         };
-        let report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
+        let mut report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
         usage.input_tokens += report.usage.input_tokens;
         usage.output_tokens += report.usage.output_tokens;
+        if let Some(m) = &memory {
+            let reflected = reflect_with_model(m, provider.as_ref(), &report, goal).await;
+            usage.input_tokens += reflected.1.input_tokens;
+            usage.output_tokens += reflected.1.output_tokens;
+            match reflected.0 {
+                Ok(ids) => report.lessons.extend(ids),
+                Err(w) => memory_warning = Some(w),
+            }
+        }
+        if let Some(w) = memory_warning.take() {
+            report.memory_warning = Some(match report.memory_warning.take() {
+                Some(old) => format!("{old}; {w}"),
+                None => w,
+            });
+        }
         last_plan = Some(p);
         let status = report.status;
         context = format!(
-            "A previous plan ran with status {status:?}.\nAccepted results: {}\nFailed steps: {}\nMake a new plan for what is still missing.",
+            "{lessons}A previous plan ran with status {status:?}.\nAccepted results: {}\nFailed steps: {}\nMake a new plan for what is still missing.",
             super::step::cut_to(
                 &serde_json::to_string(&report.results).unwrap_or_default(),
                 model_output_bytes,
@@ -306,4 +333,62 @@ pub async fn run_goal(
         status: RunStatus::Failed,
         error: None,
     })
+}
+
+/// Lessons for `goal` as planner context, their ids, and a warning if the memory failed.
+fn recall_for_goal(
+    memory: Option<&crate::memory::MemoryOptions>,
+    goal: &str,
+) -> (String, Vec<i64>, Option<String>) {
+    let Some(m) = memory else {
+        return (String::new(), Vec::new(), None);
+    };
+    let found = m
+        .open()
+        .and_then(|store| crate::memory::recall(&store, goal, &[], crate::memory::RECALL_LIMIT));
+    match found {
+        Ok(l) => (
+            crate::memory::retrieve::context(&l),
+            l.iter().map(|l| l.id).collect(),
+            None,
+        ),
+        Err(e) => (
+            String::new(),
+            Vec::new(),
+            Some(format!("memory not used: {e}")),
+        ),
+    }
+}
+
+/// The model's lessons about a finished run, stored (redacted) with it. Returns the new ids
+/// or a warning, and the tokens spent.
+async fn reflect_with_model(
+    m: &crate::memory::MemoryOptions,
+    provider: &dyn Provider,
+    report: &RunReport,
+    goal: &str,
+) -> (Result<Vec<i64>, String>, Usage) {
+    if report.memory_warning.is_some() {
+        // The store already failed for this run; its warning says why.
+        return (Ok(Vec::new()), Usage::default());
+    }
+    let (lessons, usage) =
+        crate::memory::model_lessons(provider, &report.dir.join("trace.jsonl")).await;
+    let lessons = match lessons {
+        Ok(l) if l.is_empty() => return (Ok(Vec::new()), usage),
+        Ok(l) => l,
+        Err(e) => return (Err(format!("model wrote no lessons: {e}")), usage),
+    };
+    let lessons: Vec<_> = lessons
+        .into_iter()
+        .map(|mut l| {
+            l.text = m.secrets.redact(&l.text);
+            l
+        })
+        .collect();
+    let stored = m
+        .open()
+        .and_then(|mut s| s.add_lessons(&report.id, &m.secrets.redact(goal), &lessons))
+        .map_err(|e| format!("memory not updated: {e}"));
+    (stored, usage)
 }

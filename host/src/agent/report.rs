@@ -81,6 +81,9 @@ pub struct RunView {
     pub revises: Option<String>,
     /// Revisions of the plan during the run (and proposals rejected), in order.
     pub revisions: Vec<String>,
+    /// Lessons from earlier runs that were used, and steps they reordered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<String>,
 }
 
 fn add_step(
@@ -274,6 +277,22 @@ pub fn view(lines: &[TraceLine]) -> RunView {
             TraceEvent::ArgsCorrected { step, args, .. } => {
                 corrections.insert(step.clone(), args.clone());
             }
+            TraceEvent::LessonsUsed {
+                ids,
+                lessons,
+                reordered,
+            } => {
+                for (i, id) in ids.iter().enumerate() {
+                    let text = lessons.get(i).map_or("", String::as_str);
+                    v.lessons.push(format!("lesson {id}: {text}"));
+                }
+                if !reordered.is_empty() {
+                    v.lessons.push(format!(
+                        "alternatives reordered for: {}",
+                        reordered.join(", ")
+                    ));
+                }
+            }
             e @ TraceEvent::Finished { .. } => v.finished = Some(e.clone()),
         }
     }
@@ -314,6 +333,9 @@ pub fn render(v: &RunView) -> String {
     ));
     for r in &v.revisions {
         out.push_str(&format!("plan revised {r}\n"));
+    }
+    for l in &v.lessons {
+        out.push_str(&format!("memory: {l}\n"));
     }
     // Steps grouped under their sub-goals, in the order the sub-goals first appear.
     let mut goals: Vec<Option<&str>> = Vec::new();

@@ -62,6 +62,12 @@ pub struct RunReport {
     pub subagents: Vec<crate::orchestrator::SubAgentRecord>,
     /// Coordination, scheduling, allocation, permission and cost figures (root run only).
     pub figures: crate::orchestrator::figures::Figures,
+    /// Why the memory of past runs was not used or not updated (the run itself is unaffected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_warning: Option<String>,
+    /// Lessons stored by this run's reflection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<i64>,
 }
 
 /// Optional parts of a run.
@@ -84,6 +90,8 @@ pub struct RunOptions {
     pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
     /// Bytes of each tool output the model (judge, reviser) and the trace see; default 4096.
     pub model_output_bytes: Option<usize>,
+    /// The memory of past runs: lessons before, reflection after (none: memory off).
+    pub memory: Option<crate::memory::MemoryOptions>,
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -170,6 +178,22 @@ pub async fn run_with(
     let id = tree.as_ref().map_or_else(run_id, |t| t.id.clone());
     let dir = spud.home().root().join("runs").join(&id);
     let trace = TraceWriter::create(&dir)?;
+    let mut plan = plan;
+    let mut warnings = Vec::new();
+    let recalled = match &options.memory {
+        Some(m) if m.reorder => match crate::memory::prepare(m, &mut plan) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                warnings.push(format!("memory not used: {e}"));
+                None
+            }
+        },
+        Some(m) if !m.used.is_empty() => Some(crate::memory::Recalled {
+            ids: m.used.clone(),
+            ..Default::default()
+        }),
+        _ => None,
+    };
     let ctx = Arc::new(Ctx {
         spud,
         trace,
@@ -209,6 +233,13 @@ pub async fn run_with(
         goal: plan.goal.clone(),
         plan: serde_json::to_value(&plan).unwrap_or_default(),
     });
+    if let Some(r) = recalled.filter(|r| !r.ids.is_empty() || !r.reordered.is_empty()) {
+        ctx.emit(TraceEvent::LessonsUsed {
+            ids: r.ids,
+            lessons: r.texts,
+            reordered: r.reordered,
+        });
+    }
 
     let mut steps = plan.steps.clone();
     let mut p = Progress::default();
@@ -305,7 +336,20 @@ pub async fn run_with(
             }
         }
     }
-    finish(ctx, id, dir, &steps, p)
+    let mut report = finish(ctx.clone(), id, dir, &steps, p)?;
+    if let Some(m) = &options.memory {
+        let tokens = report.usage.input_tokens + report.usage.output_tokens;
+        match crate::memory::reflect(m, &ctx.plan, ctx.trace.path(), tokens, Vec::new()) {
+            Ok(ids) => report.lessons = ids,
+            Err(e) => warnings.push(format!("memory not updated: {e}")),
+        }
+    }
+    if !warnings.is_empty() {
+        let w = warnings.join("; ");
+        tracing::warn!("{w}");
+        report.memory_warning = Some(w);
+    }
+    Ok(report)
 }
 
 /// Asks the reviser about the pending steps after `after` ended, and applies a valid revision.
@@ -449,6 +493,8 @@ fn finish(
         superseded: p.superseded,
         subagents,
         figures,
+        memory_warning: None,
+        lessons: Vec::new(),
     };
     super::report::write(&report, &ctx.plan, &super::trace::read(ctx.trace.path())?)?;
     Ok(report)

@@ -72,6 +72,17 @@ pub enum TraceEvent {
         /// The plan (as given).
         plan: serde_json::Value,
     },
+    /// Lessons from earlier runs were used for this run (see `spud memory show ID`).
+    LessonsUsed {
+        /// Lesson ids.
+        ids: Vec<i64>,
+        /// Their texts.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lessons: Vec<String>,
+        /// Steps whose alternatives were reordered so the one that worked before goes first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reordered: Vec<String>,
+    },
     /// A step's call begins (attempt 0 is the plan's own call).
     StepStarted {
         /// Step id.

@@ -6,6 +6,7 @@ mod call;
 mod exec;
 mod grants;
 mod report;
+mod memory;
 mod run;
 mod runs;
 mod serve;
@@ -58,6 +59,9 @@ enum Command {
     /// A run's figures: cost, coordination, scheduling, allocation, permission-violation and
     /// compliance rates, per sub-agent too (`--json`, `--prometheus`).
     Report(report::ReportArgs),
+    /// The memory of past runs: lessons learned, search, forget, export, trend per goal.
+    #[command(subcommand)]
+    Memory(memory::MemoryCommand),
     /// Serve every tool, and the agent (`run_agent`), over MCP: stdio, or Streamable HTTP with
     /// bearer tokens per principal (`--http`).
     Serve(serve::ServeArgs),
@@ -103,6 +107,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref()),
         Command::Runs(cmd) => runs::run(cmd, &spud::Home::resolve(cli.home.as_deref())),
         Command::Report(args) => report::run(args, &spud::Home::resolve(cli.home.as_deref())),
+        Command::Memory(cmd) => memory::run(cmd, &spud::Home::resolve(cli.home.as_deref())),
         Command::Run(args) => match open() {
             Ok(s) => run::run(s, args).await,
             Err(e) => fail(&e.to_string(), EXIT_USAGE),
@@ -124,6 +129,7 @@ async fn run(cli: Cli) -> i32 {
                 Command::Audit(_)
                 | Command::Runs(_)
                 | Command::Report(_)
+                | Command::Memory(_)
                 | Command::Run(_)
                 | Command::Serve(_) => handled_above(),
             }

@@ -6,6 +6,7 @@ use spud::agent::plan::Budget;
 use spud::agent::planner::{run_goal, GoalOptions};
 use spud::agent::{run_with, Plan, ReviseWhen, RunOptions, RunStatus, TraceEvent, TraceLine};
 use spud::config::{Config, ModelSection};
+use spud::memory::MemoryOptions;
 use spud::model::{ModelConfig, Provider};
 use spud::Spud;
 use std::path::PathBuf;
@@ -51,6 +52,10 @@ pub struct RunArgs {
     /// Print the run's report as JSON at the end (progress still goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Neither use nor update the memory of past runs for this run (also: config
+    /// `[agent] memory = false`).
+    #[arg(long)]
+    no_memory: bool,
     /// No live progress on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -107,12 +112,24 @@ fn show(line: &TraceLine) {
         TraceEvent::SubAgentDenied { step, missing } => {
             format!("✗ {step}: sub-agent refused, it asks for more than its parent holds: {}", missing.join("; "))
         }
+        TraceEvent::LessonsUsed { ids, reordered, .. } => format!(
+            "memory: lessons {ids:?} used; alternatives reordered for [{}]",
+            reordered.join(", ")
+        ),
         TraceEvent::BudgetExhausted { budget, used, limit } => format!("budget exhausted: {budget} ({used} of {limit})"),
         TraceEvent::Finished { status, steps, retries, backtracks, fuel, wall_ms } => format!(
             "finished: {status:?} — {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms"
         ),
     };
     eprintln!("[{t:7.3}s] {text}");
+}
+
+/// Says on stderr that the memory was not used or updated; returns `status`.
+fn warn_memory(warning: Option<&str>, status: RunStatus) -> RunStatus {
+    if let Some(w) = warning {
+        eprintln!("spud: warning: {w}");
+    }
+    status
 }
 
 fn load_config(args: &RunArgs, spud: &Spud) -> Result<Config, String> {
@@ -126,6 +143,22 @@ pub(super) fn config_file(path: Option<&std::path::Path>, spud: &Spud) -> Result
         None => Config::load(&spud.home().root().join("config.toml"), false),
     }
     .map_err(|e| e.to_string())
+}
+
+/// The memory options of this run, unless `--no-memory` or `[agent] memory = false`.
+fn memory_options(args: &RunArgs, spud: &Spud) -> Result<Option<MemoryOptions>, String> {
+    if args.no_memory {
+        return Ok(None);
+    }
+    let config = load_config(args, spud)?;
+    if config.agent.memory == Some(false) {
+        return Ok(None);
+    }
+    let days = config
+        .memory
+        .retain_days
+        .unwrap_or(spud::memory::DEFAULT_RETAIN_DAYS);
+    Ok(Some(MemoryOptions::for_spud(spud, days)))
 }
 
 /// The `--judge` model, if one was asked for.
@@ -191,6 +224,10 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             show(l)
         }
     };
+    let memory = match memory_options(&args, &spud) {
+        Ok(m) => m,
+        Err(e) => return fail(&e, EXIT_USAGE),
+    };
     let spud = Arc::new(spud);
     let (status, dir, json) = if let Some(path) = &args.plan {
         let plan = match Plan::load(path) {
@@ -207,6 +244,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             RunOptions {
                 judge,
                 approver: approver(),
+                memory,
                 ..RunOptions::default()
             },
             observer,
@@ -214,7 +252,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         .await
         {
             Ok(r) => (
-                r.status,
+                warn_memory(r.memory_warning.as_deref(), r.status),
                 r.dir.clone(),
                 serde_json::to_value(&r).unwrap_or_default(),
             ),
@@ -254,11 +292,15 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             max_tokens,
             judge,
             revise: args.revise.or(config.agent.revise).unwrap_or_default(),
+            memory,
             ..GoalOptions::default()
         };
         match run_goal(spud, provider, &goal, options, observer).await {
             Ok(r) => {
                 let dir = r.runs.last().map(|x| x.dir.clone()).unwrap_or_default();
+                for run in &r.runs {
+                    warn_memory(run.memory_warning.as_deref(), run.status);
+                }
                 (r.status, dir, serde_json::to_value(&r).unwrap_or_default())
             }
             Err(e) => return fail(&e.to_string(), 1),

@@ -233,6 +233,9 @@ fn describe(line: &TraceLine) -> String {
             format!("{step}: sub-agent refused: {}", missing.join("; "))
         }
         TraceEvent::ArgsCorrected { step, .. } => format!("{step}: arguments corrected"),
+        TraceEvent::LessonsUsed { ids, .. } => {
+            format!("{} lessons from earlier runs used", ids.len())
+        }
         TraceEvent::Finished { status, steps, .. } => {
             format!("finished: {status:?} after {steps} tool calls")
         }

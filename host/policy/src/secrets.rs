@@ -1,0 +1,178 @@
+//! Registered secrets: the optional `[secrets]` policy section and a [`Secrets`] redactor.
+//!
+//! ```toml
+//! [secrets]
+//! patterns = ["sk-[A-Za-z0-9]{20,}", "ghp_[A-Za-z0-9]{36}"]  # regular expressions
+//! env = ["DB_PASSWORD"]                                     # values of these variables
+//! ```
+//!
+//! The values of environment variables granted to tools are secrets too; the host adds them
+//! with [`Secrets::with_values`]. [`Secrets::redact`] is pure, so it can guard anything that
+//! leaves spud: stored memory, outbound requests, logs.
+
+use serde::{Deserialize, Serialize};
+
+/// What replaces a secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Values shorter than this are not redacted as literal values (they would match everywhere).
+pub const MIN_VALUE_LEN: usize = 4;
+
+/// The `[secrets]` section as written (patterns are checked when the policy is parsed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSection {
+    /// Regular expressions (Rust `regex` syntax) whose matches are secrets.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// Environment variables whose values are secrets.
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+/// A pattern that is not a valid regular expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("secret pattern `{pattern}` is not a valid regular expression ({reason}); fix or remove it in [secrets] patterns")]
+pub struct SecretPatternError {
+    /// The pattern.
+    pub pattern: String,
+    /// The regex error.
+    pub reason: String,
+}
+
+/// Compiled secrets: patterns and literal values, replaced by [`REDACTED`].
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    patterns: Vec<regex::Regex>,
+    values: Vec<String>,
+}
+
+impl Secrets {
+    /// Compiles `patterns`.
+    pub fn new(patterns: &[String]) -> Result<Secrets, SecretPatternError> {
+        let mut compiled = Vec::with_capacity(patterns.len());
+        for p in patterns {
+            compiled.push(regex::Regex::new(p).map_err(|e| SecretPatternError {
+                pattern: p.clone(),
+                reason: e.to_string(),
+            })?);
+        }
+        Ok(Secrets {
+            patterns: compiled,
+            values: Vec::new(),
+        })
+    }
+
+    /// The section's patterns plus the values `lookup` gives for its `env` names.
+    pub fn from_section(
+        section: &SecretsSection,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Secrets, SecretPatternError> {
+        let values = section.env.iter().filter_map(|n| lookup(n));
+        Ok(Secrets::new(&section.patterns)?.with_values(values))
+    }
+
+    /// Adds literal secret values (empty and very short ones are ignored).
+    pub fn with_values(mut self, values: impl IntoIterator<Item = String>) -> Secrets {
+        self.values
+            .extend(values.into_iter().filter(|v| v.len() >= MIN_VALUE_LEN));
+        // Longest first, so a value that contains another is removed whole.
+        self.values
+            .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        self.values.dedup();
+        self
+    }
+
+    /// True when nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty() && self.values.is_empty()
+    }
+
+    /// True when `text` contains a registered secret.
+    pub fn contains_secret(&self, text: &str) -> bool {
+        self.values.iter().any(|v| text.contains(v.as_str()))
+            || self.patterns.iter().any(|p| p.is_match(text))
+    }
+
+    /// `text` with every literal value and pattern match replaced by [`REDACTED`].
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for v in &self.values {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), REDACTED);
+            }
+        }
+        for p in &self.patterns {
+            if let std::borrow::Cow::Owned(s) = p.replace_all(&out, REDACTED) {
+                out = s;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_patterns_and_values() {
+        let s = Secrets::new(&["sk-[a-z0-9]{8,}".to_string()])
+            .unwrap()
+            .with_values(["hunter22".to_string(), "ab".to_string()]);
+        assert_eq!(
+            s.redact("key sk-abcdef123 pw hunter22 ab"),
+            "key [REDACTED] pw [REDACTED] ab"
+        );
+        assert!(s.contains_secret("xx hunter22"));
+        assert!(!s.contains_secret("nothing here"));
+        assert_eq!(s.redact("plain"), "plain");
+    }
+
+    #[test]
+    fn longest_value_first_and_env_lookup() {
+        let section = SecretsSection {
+            patterns: vec![],
+            env: vec!["A".into(), "MISSING".into()],
+        };
+        let s = Secrets::from_section(&section, |n| (n == "A").then(|| "secret".to_string()))
+            .unwrap()
+            .with_values(["secret-long".to_string()]);
+        assert_eq!(s.redact("secret-long secret"), "[REDACTED] [REDACTED]");
+    }
+
+    #[test]
+    fn policy_section_and_granted_env_values() {
+        let base = std::path::Path::new(".");
+        let p = crate::Policy::parse(
+            "[secrets]\npatterns = [\"sk-[a-z]{4}\"]\nenv = [\"S_ENV\"]\n[tools.fs]\nenv = [\"K=fixedvalue\", \"PASS\"]\n",
+            "p.toml",
+            base,
+            false,
+        )
+        .unwrap();
+        let s = p.secrets(|n| match n {
+            "PASS" => Some("passvalue".into()),
+            "S_ENV" => Some("envvalue".into()),
+            _ => None,
+        });
+        assert_eq!(
+            s.redact("sk-abcd fixedvalue passvalue envvalue ok"),
+            "[REDACTED] [REDACTED] [REDACTED] [REDACTED] ok"
+        );
+        let e = crate::Policy::parse("[secrets]\npatterns = [\"(\"]\n", "p.toml", base, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.toml:1:1:") && e.contains("[secrets]"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_pattern_is_a_typed_error() {
+        let e = Secrets::new(&["(".to_string()]).unwrap_err();
+        assert_eq!(e.pattern, "(");
+        assert!(e.to_string().contains("[secrets]"));
+    }
+}
