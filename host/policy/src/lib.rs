@@ -9,6 +9,7 @@
 //! a [`Grant`] into a WASI context and asks this crate whether each action is allowed.
 
 mod effective;
+mod leaks;
 mod limits;
 mod located;
 mod manifest;
@@ -20,6 +21,7 @@ mod scratch;
 mod secrets;
 
 pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
+pub use leaks::LeakGuard;
 pub use limits::{Limits, ResolvedLimits};
 pub use located::{line_col, Located};
 pub use manifest::{Access, FileRequest, Manifest, ManifestError, Requests, SocketRequests};

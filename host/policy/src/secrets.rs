@@ -28,6 +28,10 @@ pub struct SecretsSection {
     /// Environment variables whose values are secrets.
     #[serde(default)]
     pub env: Vec<String>,
+    /// Per secret name (an environment variable), the `scheme://host[:port]` patterns it may
+    /// be sent to; secrets not listed may be sent nowhere.
+    #[serde(default)]
+    pub allow: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// A pattern that is not a valid regular expression.
@@ -134,6 +138,7 @@ mod tests {
         let section = SecretsSection {
             patterns: vec![],
             env: vec!["A".into(), "MISSING".into()],
+            allow: Default::default(),
         };
         let s = Secrets::from_section(&section, |n| (n == "A").then(|| "secret".to_string()))
             .unwrap()

@@ -1,0 +1,139 @@
+//! Where registered secrets may go, pure: a [`LeakGuard`] finds the secrets an outbound message
+//! (URL, headers, body) carries and says which of them may not go to its destination. Named
+//! secrets (environment variables) may go only where `[secrets.allow]` lists; secrets matched by
+//! a pattern may go nowhere.
+//!
+//! ```toml
+//! [secrets]
+//! env = ["GITHUB_TOKEN"]
+//! patterns = ["sk-[A-Za-z0-9]{20,}"]
+//! [secrets.allow]
+//! GITHUB_TOKEN = ["https://api.github.com"]
+//! ```
+//!
+//! Work in progress (issue 4, data minimization): not yet called by the sandbox's HTTP hook.
+
+use crate::network::{NetPattern, Scheme};
+use crate::policy::{EnvGrant, Policy};
+use crate::secrets::MIN_VALUE_LEN;
+
+/// One named secret and where it may go.
+#[derive(Debug, Clone)]
+struct Named {
+    name: String,
+    value: String,
+    allowed: Vec<NetPattern>,
+}
+
+/// Finds secrets in outbound messages.
+#[derive(Debug, Clone, Default)]
+pub struct LeakGuard {
+    named: Vec<Named>,
+    patterns: Vec<(String, regex::Regex)>,
+}
+
+impl LeakGuard {
+    /// The guard for `policy`: its `[secrets]` env names and every environment variable granted
+    /// to a tool (values from `lookup` for passed-through ones), and its patterns.
+    pub fn new(policy: &Policy, lookup: impl Fn(&str) -> Option<String>) -> LeakGuard {
+        let section = &policy.secrets;
+        let allowed = |name: &str| -> Vec<NetPattern> {
+            section
+                .allow
+                .get(name)
+                .map(|v| v.iter().filter_map(|p| p.parse().ok()).collect())
+                .unwrap_or_default()
+        };
+        let mut named: Vec<Named> = Vec::new();
+        let mut add = |name: &str, value: Option<String>| {
+            if let Some(value) = value.filter(|v| v.len() >= MIN_VALUE_LEN) {
+                if !named.iter().any(|n| n.name == name) {
+                    named.push(Named {
+                        name: name.to_string(),
+                        value,
+                        allowed: allowed(name),
+                    });
+                }
+            }
+        };
+        for n in &section.env {
+            add(n, lookup(n));
+        }
+        for t in policy.tools.values() {
+            for g in &t.env {
+                match g {
+                    EnvGrant::Fixed(n, v) => add(n, Some(v.clone())),
+                    EnvGrant::Pass(n) => add(n, lookup(n)),
+                }
+            }
+        }
+        let patterns = section
+            .patterns
+            .iter()
+            .filter_map(|p| regex::Regex::new(p).ok().map(|r| (p.clone(), r)))
+            .collect();
+        LeakGuard { named, patterns }
+    }
+
+    /// The secrets `text` carries that may not go to `scheme://host:port`, by name (a
+    /// pattern's secret is named by its pattern).
+    pub fn leaks(&self, text: &str, scheme: Scheme, host: &str, port: u16) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .named
+            .iter()
+            .filter(|n| text.contains(n.value.as_str()))
+            .filter(|n| !n.allowed.iter().any(|p| p.matches(scheme, host, port)))
+            .map(|n| n.name.clone())
+            .collect();
+        out.extend(
+            self.patterns
+                .iter()
+                .filter(|(_, r)| r.is_match(text))
+                .map(|(p, _)| format!("pattern {p}")),
+        );
+        out
+    }
+
+    /// Whether nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        self.named.is_empty() && self.patterns.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(src: &str) -> Policy {
+        Policy::parse(src, "p.toml", std::path::Path::new("."), false).unwrap()
+    }
+
+    #[test]
+    fn a_named_secret_goes_only_where_it_is_allowed() {
+        let p = policy(
+            "[secrets]\nenv = [\"TOKEN\"]\npatterns = [\"sk-[a-z]{6}\"]\n[secrets.allow]\nTOKEN = [\"https://api.example.com\"]\n[tools.http]\nenv = [\"KEY=fixed-key-1\"]\n",
+        );
+        let g = LeakGuard::new(&p, |n| (n == "TOKEN").then(|| "tok-123456".to_string()));
+        let https = Scheme::Https;
+        assert!(g
+            .leaks(
+                "Authorization: Bearer tok-123456",
+                https,
+                "api.example.com",
+                443
+            )
+            .is_empty());
+        assert_eq!(g.leaks("?t=tok-123456", https, "evil.test", 443), ["TOKEN"]);
+        assert_eq!(
+            g.leaks("body fixed-key-1", https, "api.example.com", 443),
+            ["KEY"]
+        );
+        assert_eq!(
+            g.leaks("sk-abcdef", https, "api.example.com", 443),
+            ["pattern sk-[a-z]{6}"]
+        );
+        assert!(g
+            .leaks("nothing secret", https, "evil.test", 443)
+            .is_empty());
+    }
+}
