@@ -24,7 +24,7 @@ use serde::Deserialize;
 use std::path::Path;
 
 /// The `[model]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
     /// `openai`, `openai-responses` or `anthropic`.
@@ -39,6 +39,22 @@ pub struct ModelSection {
     pub timeout_ms: Option<u64>,
     /// Attempts for 429/5xx.
     pub max_attempts: Option<u32>,
+    /// Price per million input tokens (any currency), for the run's cost figure.
+    pub input_price_per_mtok: Option<f64>,
+    /// Price per million output tokens.
+    pub output_price_per_mtok: Option<f64>,
+}
+
+impl ModelSection {
+    /// The model's prices, when the section lists at least one.
+    pub fn prices(&self) -> Option<crate::orchestrator::figures::Prices> {
+        (self.input_price_per_mtok.is_some() || self.output_price_per_mtok.is_some()).then(|| {
+            crate::orchestrator::figures::Prices {
+                input_per_mtok: self.input_price_per_mtok.unwrap_or(0.0),
+                output_per_mtok: self.output_price_per_mtok.unwrap_or(0.0),
+            }
+        })
+    }
 }
 
 /// The `[agent]` section.
@@ -66,7 +82,7 @@ pub struct MemorySection {
 }
 
 /// The whole file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Model settings.

@@ -20,6 +20,7 @@ pub mod retention;
 pub mod runtime;
 pub mod sandbox;
 pub mod service;
+pub mod storage;
 
 pub use home::Home;
 pub use service::{Caller, Spud, SpudError, SpudOptions};

@@ -126,6 +126,8 @@ pub struct Spud {
     plugins: Mutex<HashMap<String, Arc<Loaded>>>,
     resolver: Arc<dyn Resolver>,
     principal: String,
+    guard: Arc<spud_policy::LeakGuard>,
+    secrets: Arc<spud_policy::Secrets>,
 }
 
 impl Spud {
@@ -143,7 +145,12 @@ impl Spud {
         };
         let audit = AuditLog::open(&home.audit_file(), durability)?;
         let registry = Registry::load(&home)?;
+        let lookup = |n: &str| std::env::var(n).ok();
+        let guard = Arc::new(spud_policy::LeakGuard::new(&policy, lookup));
+        let secrets = Arc::new(policy.secrets(lookup));
         Ok(Spud {
+            guard,
+            secrets,
             runtime: Runtime::new(&home)?,
             home,
             policy,
@@ -159,6 +166,12 @@ impl Spud {
     pub fn with_resolver(mut self, resolver: Arc<dyn Resolver>) -> Spud {
         self.resolver = resolver;
         self
+    }
+
+    /// The registered secrets (policy `[secrets]` and granted environment values), to redact
+    /// what leaves spud: tool outputs shown to a model, final outputs, stored memory.
+    pub fn secrets(&self) -> Arc<spud_policy::Secrets> {
+        self.secrets.clone()
     }
 
     /// spud's home.
@@ -358,6 +371,7 @@ impl Spud {
         let env = CallEnv {
             plugin: &loaded.entry.name,
             resolver: self.resolver.clone(),
+            guard: self.guard.clone(),
         };
         let mut grant = self.grant_for(caller, &loaded);
         // A requested `/scratch` the policy does not map: a fresh temporary directory for this
@@ -375,6 +389,15 @@ impl Spud {
                 }
                 None => (None, None),
             };
+        // Storage: growth of the granted read-write directories across the call.
+        let written: Vec<&std::path::Path> = grant
+            .files
+            .iter()
+            .filter(|f| f.access == spud_policy::Access::ReadWrite)
+            .filter(|f| _scratch.as_ref().is_none_or(|t| t.0 != f.host))
+            .map(|f| f.host.as_path())
+            .collect();
+        let before = crate::storage::snapshot(written.iter().copied());
         let started = std::time::Instant::now();
         let call = sandbox::call(&loaded.plugin, tool_def, input, &grant, &env);
         let report = match cancel {
@@ -389,6 +412,11 @@ impl Spud {
             },
         };
         let mut report = report;
+        report.storage_bytes = crate::storage::growth(written.iter().copied(), &before)
+            + _scratch
+                .as_ref()
+                .and_then(|t| crate::storage::dir_bytes(&t.0))
+                .unwrap_or(0);
         if let Some(d) = scratch_decision {
             report.decisions.insert(0, d);
         }

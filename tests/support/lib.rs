@@ -220,6 +220,7 @@ pub mod bench_support {
                 let env = CallEnv {
                     plugin: "bench",
                     resolver: spud::sandbox::system_resolver(),
+                    guard: Default::default(),
                 };
                 let state = HostState::new(&Grant::none(), &env).expect("state");
                 let mut store = Store::new(&engine, state);

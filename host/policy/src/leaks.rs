@@ -11,11 +11,11 @@
 //! GITHUB_TOKEN = ["https://api.github.com"]
 //! ```
 //!
-//! Work in progress (issue 4, data minimization): not yet called by the sandbox's HTTP hook.
+//! A guard also redacts what it finds, so a refused URL never reaches a log or a trace.
 
 use crate::network::{NetPattern, Scheme};
 use crate::policy::{EnvGrant, Policy};
-use crate::secrets::MIN_VALUE_LEN;
+use crate::secrets::{OnLeak, MIN_VALUE_LEN, REDACTED};
 
 /// One named secret and where it may go.
 #[derive(Debug, Clone)]
@@ -25,11 +25,24 @@ struct Named {
     allowed: Vec<NetPattern>,
 }
 
+/// A secret an outbound message carries where it may not go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The secret's name: its environment variable, or `pattern <regex>`.
+    pub secret: String,
+    /// Where it may go (`scheme://host[:port]` patterns); empty: nowhere.
+    pub allowed: Vec<String>,
+}
+
 /// Finds secrets in outbound messages.
 #[derive(Debug, Clone, Default)]
 pub struct LeakGuard {
     named: Vec<Named>,
     patterns: Vec<(String, regex::Regex)>,
+    /// Block or only record.
+    pub on_leak: OnLeak,
+    /// The most of a request body scanned; a larger one is refused.
+    pub max_scan_bytes: u64,
 }
 
 impl LeakGuard {
@@ -72,25 +85,51 @@ impl LeakGuard {
             .iter()
             .filter_map(|p| regex::Regex::new(p).ok().map(|r| (p.clone(), r)))
             .collect();
-        LeakGuard { named, patterns }
+        LeakGuard {
+            named,
+            patterns,
+            on_leak: section.on_leak,
+            max_scan_bytes: section.max_scan_bytes,
+        }
     }
 
-    /// The secrets `text` carries that may not go to `scheme://host:port`, by name (a
-    /// pattern's secret is named by its pattern).
-    pub fn leaks(&self, text: &str, scheme: Scheme, host: &str, port: u16) -> Vec<String> {
-        let mut out: Vec<String> = self
+    /// The secrets `text` carries that may not go to `scheme://host:port`.
+    pub fn leaks(&self, text: &str, scheme: Scheme, host: &str, port: u16) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self
             .named
             .iter()
             .filter(|n| text.contains(n.value.as_str()))
             .filter(|n| !n.allowed.iter().any(|p| p.matches(scheme, host, port)))
-            .map(|n| n.name.clone())
+            .map(|n| Finding {
+                secret: n.name.clone(),
+                allowed: n.allowed.iter().map(ToString::to_string).collect(),
+            })
             .collect();
         out.extend(
             self.patterns
                 .iter()
                 .filter(|(_, r)| r.is_match(text))
-                .map(|(p, _)| format!("pattern {p}")),
+                .map(|(p, _)| Finding {
+                    secret: format!("pattern {p}"),
+                    allowed: Vec::new(),
+                }),
         );
+        out
+    }
+
+    /// `text` with every registered secret replaced by [`REDACTED`].
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for n in &self.named {
+            if out.contains(n.value.as_str()) {
+                out = out.replace(n.value.as_str(), REDACTED);
+            }
+        }
+        for (_, r) in &self.patterns {
+            if let std::borrow::Cow::Owned(s) = r.replace_all(&out, REDACTED) {
+                out = s;
+            }
+        }
         out
     }
 
@@ -123,17 +162,42 @@ mod tests {
                 443
             )
             .is_empty());
-        assert_eq!(g.leaks("?t=tok-123456", https, "evil.test", 443), ["TOKEN"]);
+        let names = |v: Vec<Finding>| v.into_iter().map(|f| f.secret).collect::<Vec<_>>();
+        let found = g.leaks("?t=tok-123456", https, "evil.test", 443);
+        assert_eq!(found[0].allowed, ["https://api.example.com"]);
+        assert_eq!(names(found), ["TOKEN"]);
         assert_eq!(
-            g.leaks("body fixed-key-1", https, "api.example.com", 443),
+            names(g.leaks("body fixed-key-1", https, "api.example.com", 443)),
             ["KEY"]
         );
         assert_eq!(
-            g.leaks("sk-abcdef", https, "api.example.com", 443),
+            names(g.leaks("sk-abcdef", https, "api.example.com", 443)),
             ["pattern sk-[a-z]{6}"]
         );
+        assert_eq!(
+            g.redact("GET https://evil.test/?t=tok-123456&k=sk-abcdef"),
+            "GET https://evil.test/?t=[REDACTED]&k=[REDACTED]"
+        );
+        assert_eq!(g.on_leak, OnLeak::Block);
         assert!(g
             .leaks("nothing secret", https, "evil.test", 443)
             .is_empty());
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    #[test]
+    fn a_bad_allow_pattern_names_its_line() {
+        let e = crate::Policy::parse(
+            "[secrets]\nenv = [\"T\"]\non_leak = \"record\"\n[secrets.allow]\nT = [\"ftp://x\"]\n",
+            "p.toml",
+            std::path::Path::new("."),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("p.toml:5:"), "{e}");
+        assert!(e.contains("[secrets.allow] T"), "{e}");
     }
 }

@@ -21,7 +21,7 @@ mod scratch;
 mod secrets;
 
 pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
-pub use leaks::LeakGuard;
+pub use leaks::{Finding, LeakGuard};
 pub use limits::{Limits, ResolvedLimits};
 pub use located::{line_col, Located};
 pub use manifest::{Access, FileRequest, Manifest, ManifestError, Requests, SocketRequests};
@@ -34,4 +34,4 @@ pub use principals::{
 };
 pub use scope::{ChildFile, ChildGrant, Scope};
 pub use scratch::{temp_scratch, SCRATCH_DIR};
-pub use secrets::{SecretPatternError, Secrets, SecretsSection, REDACTED};
+pub use secrets::{OnLeak, SecretPatternError, Secrets, SecretsSection, REDACTED};

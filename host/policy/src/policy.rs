@@ -298,6 +298,17 @@ impl Policy {
             let offset = src.find("[secrets]").unwrap_or(0);
             return Err(at(offset, e.to_string()));
         }
+        for (name, patterns) in &raw.secrets.allow {
+            for p in patterns {
+                if let Err(e) = p.parse::<crate::NetPattern>() {
+                    let offset = src.find(p.as_str()).unwrap_or(0);
+                    return Err(at(
+                        offset,
+                        format!("[secrets.allow] {name}: `{p}` is not a destination pattern ({e}); write `scheme://host[:port]`, e.g. \"https://api.example.com\""),
+                    ));
+                }
+            }
+        }
         Ok(Policy {
             source: None,
             defaults: raw.defaults,

@@ -19,7 +19,7 @@ pub const REDACTED: &str = "[REDACTED]";
 pub const MIN_VALUE_LEN: usize = 4;
 
 /// The `[secrets]` section as written (patterns are checked when the policy is parsed).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsSection {
     /// Regular expressions (Rust `regex` syntax) whose matches are secrets.
@@ -32,6 +32,41 @@ pub struct SecretsSection {
     /// be sent to; secrets not listed may be sent nowhere.
     #[serde(default)]
     pub allow: std::collections::BTreeMap<String, Vec<String>>,
+    /// What happens to an outbound request that carries a secret where it may not go.
+    #[serde(default)]
+    pub on_leak: OnLeak,
+    /// The most of a request body held back and scanned before it is sent; a larger body is
+    /// refused while secrets are registered (it cannot be scanned). Default 8 MiB.
+    #[serde(default = "default_scan_bytes")]
+    pub max_scan_bytes: u64,
+}
+
+impl Default for SecretsSection {
+    fn default() -> Self {
+        SecretsSection {
+            patterns: Vec::new(),
+            env: Vec::new(),
+            allow: Default::default(),
+            on_leak: OnLeak::default(),
+            max_scan_bytes: default_scan_bytes(),
+        }
+    }
+}
+
+fn default_scan_bytes() -> u64 {
+    8 << 20
+}
+
+/// `[secrets] on_leak`: block the request (default), or let it go and record the leak (to
+/// observe a new policy before enforcing it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLeak {
+    /// Refuse the request; it is recorded as a prevented leak.
+    #[default]
+    Block,
+    /// Send it; it is recorded as a leak that reached its destination.
+    Record,
 }
 
 /// A pattern that is not a valid regular expression.
@@ -138,7 +173,7 @@ mod tests {
         let section = SecretsSection {
             patterns: vec![],
             env: vec!["A".into(), "MISSING".into()],
-            allow: Default::default(),
+            ..SecretsSection::default()
         };
         let s = Secrets::from_section(&section, |n| (n == "A").then(|| "secret".to_string()))
             .unwrap()

@@ -244,6 +244,7 @@ pub(super) async fn run(
             depth: ctx.depth + 1,
             slot: Some(Arc::new(slot)),
         }),
+        prices: ctx.prices,
         ..RunOptions::default()
     };
     let started = Instant::now();
@@ -272,6 +273,9 @@ pub(super) async fn run(
                 l.net += report.net_bytes;
                 l.tokens += record.used.max_tokens;
                 l.denied += report.denied;
+                l.data.add(&report.data);
+                l.usage.input_tokens += report.usage.input_tokens;
+                l.usage.output_tokens += report.usage.output_tokens;
             }
             ctx.emit(TraceEvent::SubAgentFinished {
                 step: step.id.clone(),

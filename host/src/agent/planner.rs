@@ -182,6 +182,8 @@ pub struct GoalOptions {
     /// The memory of past runs: lessons go into the planner's context, each run is reflected
     /// on (by rules and by the model). `None`: memory off.
     pub memory: Option<crate::memory::MemoryOptions>,
+    /// Model prices for the cost figure.
+    pub prices: Option<crate::orchestrator::figures::Prices>,
 }
 
 impl Default for GoalOptions {
@@ -197,6 +199,7 @@ impl Default for GoalOptions {
             approver: None,
             model_output_bytes: super::step::DEFAULT_OUTPUT_BYTES,
             memory: None,
+            prices: None,
         }
     }
 }
@@ -222,6 +225,7 @@ pub async fn run_goal(
         approver,
         model_output_bytes,
         memory,
+        prices,
     } = options;
     let mut runs: Vec<RunReport> = Vec::new();
     let mut usage = Usage::default();
@@ -288,6 +292,7 @@ pub async fn run_goal(
                 extra_tokens: u.input_tokens + u.output_tokens,
                 ..m
             }),
+            prices,
         };
         let mut report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
         usage.input_tokens += report.usage.input_tokens;

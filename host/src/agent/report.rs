@@ -227,6 +227,15 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 }
             }
             TraceEvent::BudgetExhausted { .. } => {}
+            TraceEvent::OutputRedacted { step } => {
+                if let Some(a) = index
+                    .get(step)
+                    .and_then(|i| v.steps[*i].attempts.last_mut())
+                {
+                    a.output
+                        .push_str(" (registered secrets redacted from the final output)");
+                }
+            }
             TraceEvent::PlanRevised {
                 previous_run: Some(previous_run),
                 added,

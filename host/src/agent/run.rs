@@ -46,6 +46,9 @@ pub struct RunReport {
     pub net_bytes: u64,
     /// Calls a grant denied.
     pub denied: u64,
+    /// Data moved, leaks and storage, with sub-agents.
+    #[serde(default)]
+    pub data: crate::orchestrator::figures::DataFlow,
     /// Model tokens used during the run (judge, revisions, corrected arguments).
     pub usage: Usage,
     /// Wall time, ms.
@@ -92,6 +95,8 @@ pub struct RunOptions {
     pub model_output_bytes: Option<usize>,
     /// The memory of past runs: lessons before, reflection after (none: memory off).
     pub memory: Option<crate::memory::MemoryOptions>,
+    /// Model prices for the cost figure (the config's `[model]` prices).
+    pub prices: Option<crate::orchestrator::figures::Prices>,
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -215,6 +220,7 @@ pub async fn run_with(
             .model_output_bytes
             .unwrap_or(step::DEFAULT_OUTPUT_BYTES)
             .max(64),
+        prices: options.prices,
     });
     if let Some((previous_run, old)) = &options.previous {
         let (added, removed, changed) = diff(old, &plan);
@@ -428,15 +434,29 @@ fn finish(
             )
         })
         .unwrap_or_default();
-    let (net_bytes, denied, tokens) = ctx
+    let (net_bytes, denied, tokens, mut data) = ctx
         .ledger
         .lock()
-        .map(|l| (l.net, l.denied, l.tokens))
+        .map(|l| (l.net, l.denied, l.tokens, l.data))
         .unwrap_or_default();
+    // Final outputs leave spud (to the terminal, an MCP client, a parent): no secret goes.
+    let mut results = p.results;
+    let secrets = ctx.spud.secrets();
+    if !secrets.is_empty() {
+        for (step, value) in results.iter_mut() {
+            let text = value.to_string();
+            if secrets.contains_secret(&text) {
+                let clean = secrets.redact(&text);
+                *value = serde_json::from_str(&clean).unwrap_or(Value::String(clean));
+                data.outputs_redacted += 1;
+                ctx.emit(TraceEvent::OutputRedacted { step: step.clone() });
+            }
+        }
+    }
     let unanswered = p.failed.keys().any(|k| !p.superseded.contains(k));
     let all_done = steps
         .iter()
-        .all(|s| p.results.contains_key(&s.id) || p.superseded.contains(&s.id));
+        .all(|s| results.contains_key(&s.id) || p.superseded.contains(&s.id));
     let status = if let Some((budget, used, limit)) = exhausted {
         ctx.emit(TraceEvent::BudgetExhausted {
             budget,
@@ -473,6 +493,9 @@ fn finish(
             fuel,
             tokens,
             net_bytes,
+            usage: (usage.input_tokens, usage.output_tokens),
+            prices: ctx.prices,
+            data,
         },
     );
     let report = RunReport {
@@ -486,9 +509,10 @@ fn finish(
         fuel,
         net_bytes,
         denied,
+        data,
         usage,
         wall_ms,
-        results: p.results,
+        results,
         failed: p.failed,
         superseded: p.superseded,
         subagents,

@@ -55,6 +55,8 @@ pub(crate) struct Ledger {
     pub denied: u64,
     /// Held for sub-agents still running (their allocations).
     pub reserved: Reserved,
+    /// Data moved, leaks and storage (for the figures).
+    pub data: crate::orchestrator::figures::DataFlow,
     pub exhausted: Option<(String, u64, u64)>,
 }
 
@@ -110,12 +112,20 @@ pub(super) struct Ctx {
     pub slot: Option<Arc<crate::orchestrator::scheduler::Slot>>,
     /// Bytes of a tool's output that traces and the model see.
     pub output_bytes: usize,
+    /// Model prices for the cost figure.
+    pub prices: Option<crate::orchestrator::figures::Prices>,
 }
 
 impl Ctx {
-    /// Cuts a tool output to what traces and the model may see.
+    /// Cuts a tool output to what traces and the model may see, with registered secrets
+    /// redacted (a model provider is a destination too).
     pub fn cut(&self, s: &str) -> String {
-        cut_to(s, self.output_bytes)
+        let secrets = self.spud.secrets();
+        if secrets.is_empty() {
+            cut_to(s, self.output_bytes)
+        } else {
+            cut_to(&secrets.redact(s), self.output_bytes)
+        }
     }
 
     /// What sub-agents may still be given: the budget left, less what running ones hold.
@@ -276,25 +286,24 @@ pub(super) async fn execute(
             Some(caller) => ctx.spud.call_as(caller, tool, &args, None).await,
             None => ctx.spud.call(tool, &args).await,
         };
-        let (outcome, fuel, duration_us, net) = match called {
-            Ok(r) => (
-                r.outcome,
-                r.fuel_used,
-                r.duration_us,
-                r.net_bytes_in + r.net_bytes_out,
-            ),
+        let (outcome, fuel, duration_us, data) = match called {
+            Ok(r) => {
+                let data = flow(&r);
+                (r.outcome, r.fuel_used, r.duration_us, data)
+            }
             Err(e) => (
                 Outcome::InvalidInput {
                     message: e.to_string(),
                 },
                 0,
                 0,
-                0,
+                Default::default(),
             ),
         };
         if let Ok(mut l) = ctx.ledger.lock() {
             l.fuel += fuel;
-            l.net += net;
+            l.net += data.bytes_in + data.bytes_out;
+            l.data.add(&data);
             if matches!(outcome, Outcome::Denied { .. }) {
                 l.denied += 1;
             }
@@ -393,6 +402,21 @@ pub(super) async fn execute(
         }
         previous = Some(score);
         attempt += 1;
+    }
+}
+
+/// What one call moved, leaked and stored.
+fn flow(r: &crate::sandbox::CallReport) -> crate::orchestrator::figures::DataFlow {
+    let reached = r.leaks.iter().filter(|l| !l.blocked).count() as u64;
+    crate::orchestrator::figures::DataFlow {
+        bytes_in: r.net_bytes_in,
+        bytes_out: r.net_bytes_out,
+        transfers: r.requests_out,
+        leaks_blocked: r.leaks.iter().filter(|l| l.blocked).count() as u64,
+        leaks_reached: reached,
+        leaky_calls: u64::from(reached > 0),
+        outputs_redacted: 0,
+        storage_bytes: r.storage_bytes,
     }
 }
 

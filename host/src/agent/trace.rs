@@ -179,6 +179,11 @@ pub enum TraceEvent {
         /// What was asked and not held.
         missing: Vec<String>,
     },
+    /// A step's final output carried registered secrets; they were redacted before it left.
+    OutputRedacted {
+        /// The step.
+        step: String,
+    },
     /// The run ended.
     Finished {
         /// How.

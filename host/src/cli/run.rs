@@ -117,6 +117,7 @@ fn show(line: &TraceLine) {
             reordered.join(", ")
         ),
         TraceEvent::BudgetExhausted { budget, used, limit } => format!("budget exhausted: {budget} ({used} of {limit})"),
+        TraceEvent::OutputRedacted { step } => format!("  {step}: registered secrets redacted from the final output"),
         TraceEvent::Finished { status, steps, retries, backtracks, fuel, wall_ms } => format!(
             "finished: {status:?} — {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms"
         ),
@@ -238,6 +239,11 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             Ok(j) => j,
             Err(e) => return fail(&e, EXIT_USAGE),
         };
+        // A broken config was already reported by the memory settings (or is not needed
+        // with --no-memory); plan runs only take the model prices from it.
+        let prices = load_config(&args, &spud)
+            .ok()
+            .and_then(|c| c.model.as_ref().and_then(ModelSection::prices));
         match run_with(
             spud,
             plan,
@@ -245,6 +251,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
                 judge,
                 approver: approver(),
                 memory,
+                prices,
                 ..RunOptions::default()
             },
             observer,
@@ -293,6 +300,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             judge,
             revise: args.revise.or(config.agent.revise).unwrap_or_default(),
             memory,
+            prices: config.model.as_ref().and_then(ModelSection::prices),
             ..GoalOptions::default()
         };
         match run_goal(spud, provider, &goal, options, observer).await {

@@ -233,6 +233,7 @@ fn describe(line: &TraceLine) -> String {
             format!("{step}: sub-agent refused: {}", missing.join("; "))
         }
         TraceEvent::ArgsCorrected { step, .. } => format!("{step}: arguments corrected"),
+        TraceEvent::OutputRedacted { step } => format!("{step}: secrets redacted from the output"),
         TraceEvent::LessonsUsed { ids, .. } => {
             format!("{} lessons from earlier runs used", ids.len())
         }

@@ -5,8 +5,53 @@ use super::scheduler::SchedulerStats;
 use super::SubAgentRecord;
 use serde::Serialize;
 
+/// Data moved and stored by a run, summed over its calls and sub-agents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct DataFlow {
+    /// Network bytes received.
+    pub bytes_in: u64,
+    /// Network bytes sent.
+    pub bytes_out: u64,
+    /// Outbound requests that left for their destination (outbound transfers).
+    pub transfers: u64,
+    /// Requests refused because they carried a registered secret where it may not go.
+    pub leaks_blocked: u64,
+    /// Secrets that reached a destination not allowed for them (`on_leak = "record"`).
+    pub leaks_reached: u64,
+    /// Tool calls through which a secret reached a destination not allowed for it.
+    pub leaky_calls: u64,
+    /// Final outputs in which registered secrets were found and redacted.
+    pub outputs_redacted: u64,
+    /// Storage used: growth of read-write directories and temporary scratch, bytes.
+    pub storage_bytes: u64,
+}
+
+impl DataFlow {
+    /// Adds `other` (a call's or a sub-agent's) to these totals.
+    pub fn add(&mut self, other: &DataFlow) {
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.transfers += other.transfers;
+        self.leaks_blocked += other.leaks_blocked;
+        self.leaks_reached += other.leaks_reached;
+        self.leaky_calls += other.leaky_calls;
+        self.outputs_redacted += other.outputs_redacted;
+        self.storage_bytes += other.storage_bytes;
+    }
+}
+
+/// Model prices from the config's `[model]` section, in a currency per million tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Prices {
+    /// Per million input tokens.
+    pub input_per_mtok: f64,
+    /// Per million output tokens.
+    pub output_per_mtok: f64,
+}
+
 /// Totals of the whole tree, as its root run counted them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Totals {
     /// Root wall time, ms.
     pub wall_ms: u64,
@@ -20,6 +65,12 @@ pub struct Totals {
     pub tokens: u64,
     /// Network bytes in + out.
     pub net_bytes: u64,
+    /// Model tokens in and out (for the price).
+    pub usage: (u64, u64),
+    /// Model prices, when the config lists them.
+    pub prices: Option<Prices>,
+    /// Data moved, leaks and storage.
+    pub data: DataFlow,
 }
 
 /// used ÷ allocated per budget kind (`None` when nothing of that kind was allocated).
@@ -36,7 +87,8 @@ pub struct AllocationEfficiency {
 }
 
 /// What the run cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Cost {
     /// Tool calls.
     pub tool_calls: u64,
@@ -46,6 +98,15 @@ pub struct Cost {
     pub tokens: u64,
     /// Data transfer: bytes in + out.
     pub net_bytes: u64,
+    /// Data transfer: bytes received.
+    pub bytes_in: u64,
+    /// Data transfer: bytes sent.
+    pub bytes_out: u64,
+    /// Data storage: bytes written (growth of read-write directories and scratch).
+    pub storage_bytes: u64,
+    /// Model tokens priced by the config's `[model]` prices (absent without prices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_price: Option<f64>,
 }
 
 /// The figures of one run and its sub-agents.
@@ -69,8 +130,20 @@ pub struct Figures {
     pub allocation_efficiency: AllocationEfficiency,
     /// (refused capability items + denied calls) ÷ (capability items asked + tool calls).
     pub permission_violation_rate: f64,
-    /// Actions (tool calls + sub-agent requests) with no violation ÷ actions.
+    /// Actions (tool calls + sub-agent requests) with no violation and no leak ÷ actions.
     pub compliance_rate: f64,
+    /// Outbound requests that left for their destination.
+    #[serde(default)]
+    pub outbound_transfers: u64,
+    /// Secrets that reached a destination not allowed for them ÷ outbound transfers.
+    #[serde(default)]
+    pub data_leakage_rate: f64,
+    /// Requests refused because they carried a secret where it may not go (counted apart).
+    #[serde(default)]
+    pub leaks_prevented: u64,
+    /// Final outputs in which secrets were found and redacted.
+    #[serde(default)]
+    pub outputs_redacted: u64,
     /// Cost.
     pub cost: Cost,
 }
@@ -101,6 +174,7 @@ pub fn compute(records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> 
     let refused_items: u64 = records.iter().map(|r| r.violations.len() as u64).sum();
     let refused = records.iter().filter(|r| !r.violations.is_empty()).count() as u64;
     let actions = t.tool_calls + records.len() as u64;
+    let d = t.data;
     let peak = stats.peak_parallel;
     Figures {
         subagents: records.len() as u64,
@@ -124,15 +198,25 @@ pub fn compute(records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> 
             1.0
         } else {
             ratio(
-                actions.saturating_sub(refused + t.denied_calls) as f64,
+                actions.saturating_sub(refused + t.denied_calls + d.leaky_calls) as f64,
                 actions as f64,
             )
         },
+        outbound_transfers: d.transfers,
+        data_leakage_rate: ratio(d.leaks_reached as f64, d.transfers as f64),
+        leaks_prevented: d.leaks_blocked,
+        outputs_redacted: d.outputs_redacted,
         cost: Cost {
             tool_calls: t.tool_calls,
             fuel: t.fuel,
             tokens: t.tokens,
             net_bytes: t.net_bytes,
+            bytes_in: d.bytes_in,
+            bytes_out: d.bytes_out,
+            storage_bytes: d.storage_bytes,
+            model_price: t.prices.map(|p| {
+                (t.usage.0 as f64 * p.input_per_mtok + t.usage.1 as f64 * p.output_per_mtok) / 1e6
+            }),
         },
     }
 }
@@ -189,6 +273,26 @@ pub fn prometheus(run: &str, f: &Figures, records: &[SubAgentRecord]) -> String 
         "Actions with no violation / actions.",
         f.compliance_rate,
     );
+    gauge(
+        "outbound_transfers",
+        "Outbound requests that left for their destination.",
+        f.outbound_transfers as f64,
+    );
+    gauge(
+        "data_leakage_rate",
+        "Secrets that reached a destination not allowed for them / outbound transfers.",
+        f.data_leakage_rate,
+    );
+    gauge(
+        "leaks_prevented",
+        "Requests refused for carrying a secret where it may not go.",
+        f.leaks_prevented as f64,
+    );
+    gauge(
+        "outputs_redacted",
+        "Final outputs in which secrets were found and redacted.",
+        f.outputs_redacted as f64,
+    );
     gauge("tool_calls", "Tool calls.", f.cost.tool_calls as f64);
     gauge("fuel", "Fuel used (compute).", f.cost.fuel as f64);
     gauge(
@@ -201,6 +305,24 @@ pub fn prometheus(run: &str, f: &Figures, records: &[SubAgentRecord]) -> String 
         "Network bytes in + out (data transfer).",
         f.cost.net_bytes as f64,
     );
+    gauge(
+        "bytes_in",
+        "Network bytes received (data transfer).",
+        f.cost.bytes_in as f64,
+    );
+    gauge(
+        "bytes_out",
+        "Network bytes sent (data transfer).",
+        f.cost.bytes_out as f64,
+    );
+    gauge(
+        "storage_bytes",
+        "Bytes written to read-write directories and scratch (data storage).",
+        f.cost.storage_bytes as f64,
+    );
+    if let Some(p) = f.cost.model_price {
+        gauge("model_price", "Model tokens priced by the config.", p);
+    }
     let a = &f.allocation_efficiency;
     out.push_str("# HELP spud_allocation_efficiency Used / allocated, per budget kind.\n# TYPE spud_allocation_efficiency gauge\n");
     for (kind, v) in [
@@ -291,6 +413,18 @@ mod tests {
             wall_ms: 200,
             tool_calls: 10,
             denied_calls: 1,
+            usage: (1_000_000, 500_000),
+            prices: Some(Prices {
+                input_per_mtok: 3.0,
+                output_per_mtok: 15.0,
+            }),
+            data: DataFlow {
+                transfers: 4,
+                leaks_reached: 1,
+                leaky_calls: 1,
+                leaks_blocked: 2,
+                ..DataFlow::default()
+            },
             ..Totals::default()
         };
         let f = compute(&records, stats, t);
@@ -301,12 +435,15 @@ mod tests {
         assert_eq!(f.allocation_efficiency.fuel, None);
         // (1 refused item + 1 denied call) ÷ (6 items + 10 calls)
         assert_eq!(f.permission_violation_rate, 2.0 / 16.0);
-        // 13 actions, 2 with a violation.
-        assert_eq!(f.compliance_rate, 11.0 / 13.0);
+        // 13 actions, 2 with a violation and 1 with a leak.
+        assert_eq!(f.compliance_rate, 10.0 / 13.0);
+        assert_eq!(f.data_leakage_rate, 0.25);
+        assert_eq!(f.leaks_prevented, 2);
+        assert_eq!(f.cost.model_price, Some(3.0 + 7.5));
         assert_eq!(f.refused_subagents, 1);
         let text = prometheus("r\"1", &f, &records);
         assert!(
-            text.contains("spud_compliance_rate{run=\"r\\\"1\"} 0.846"),
+            text.contains("spud_compliance_rate{run=\"r\\\"1\"} 0.769"),
             "{text}"
         );
         assert!(text.contains("spud_allocation_efficiency{run=\"r\\\"1\",kind=\"steps\"} 0.75"));

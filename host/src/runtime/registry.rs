@@ -188,6 +188,7 @@ impl Registry {
                 let env = CallEnv {
                     plugin: "(registering)",
                     resolver: sandbox::system_resolver(),
+                    guard: Default::default(),
                 };
                 let json = sandbox::read_sdk_manifest(&probe, &manifest_idx, &env)
                     .await

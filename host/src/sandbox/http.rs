@@ -4,11 +4,15 @@
 //! reach loopback, private or link-local space unless the pattern names that address), and the
 //! connection goes to the address that was checked — never to a second lookup's answer.
 //! Redirects are followed by the guest, so each hop is a new request that passes through here.
+//!
+//! When the policy registers secrets, the URL, headers and body (held back up to
+//! `[secrets] max_scan_bytes`) are scanned before anything is sent: a secret going where the
+//! policy does not allow it is refused and recorded as a prevented leak.
 
-use super::journal::{Capability, Journal};
+use super::journal::{Capability, Journal, Leak};
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use spud_policy::{NetPattern, Scheme};
+use spud_policy::{LeakGuard, NetPattern, OnLeak, Scheme};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -83,6 +87,7 @@ pub struct HttpGate {
     pub(crate) resolver: Arc<dyn Resolver>,
     pub(crate) journal: Arc<Journal>,
     pub(crate) plugin: Arc<str>,
+    pub(crate) guard: Arc<LeakGuard>,
 }
 
 impl WasiHttpHooks for HttpGate {
@@ -96,22 +101,44 @@ impl WasiHttpHooks for HttpGate {
         let resolver = self.resolver.clone();
         let journal = self.journal.clone();
         let plugin = self.plugin.clone();
-        Box::new(
-            async move { send(request, options, &patterns, &*resolver, &journal, &plugin).await },
-        )
+        let guard = self.guard.clone();
+        Box::new(async move {
+            let gate = Gate {
+                patterns: &patterns,
+                resolver: &*resolver,
+                journal: &journal,
+                plugin: &plugin,
+                guard: &guard,
+            };
+            send(request, options, gate).await
+        })
     }
+}
+
+/// What one request is checked against.
+struct Gate<'a> {
+    patterns: &'a [NetPattern],
+    resolver: &'a dyn Resolver,
+    journal: &'a Journal,
+    plugin: &'a str,
+    guard: &'a LeakGuard,
 }
 
 async fn send(
     mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
-    patterns: &[NetPattern],
-    resolver: &dyn Resolver,
-    journal: &Journal,
-    plugin: &str,
+    gate: Gate<'_>,
 ) -> SendResult {
+    let Gate {
+        patterns,
+        resolver,
+        journal,
+        plugin,
+        guard,
+    } = gate;
     let uri = request.uri().clone();
-    let target = format!("{} {}", request.method(), uri);
+    // The URL may itself carry a secret: what is recorded never does.
+    let target = guard.redact(&format!("{} {}", request.method(), uri));
     let scheme = match uri.scheme_str().and_then(Scheme::parse) {
         Some(s) => s,
         None => {
@@ -143,6 +170,9 @@ async fn send(
         );
         return Err(HttpError::HttpRequestDenied);
     };
+    if !guard.is_empty() {
+        request = scan(request, guard, (scheme, &host, port), &target, journal).await?;
+    }
 
     let addrs = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
@@ -195,6 +225,7 @@ async fn send(
         .and_then(|o| o.first_byte_timeout)
         .unwrap_or(Duration::from_secs(60));
     let stream = connect(&allowed, port, connect_timeout).await?;
+    journal.clone_counter().add_request();
 
     // The guest's request carries scheme and authority; on the wire only the path goes.
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
@@ -246,6 +277,99 @@ async fn send(
         }
     }) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>;
     Ok((response, io))
+}
+
+/// Holds the body back (up to the guard's cap) and looks for registered secrets in the URL,
+/// headers and body. Secrets going where they may not are refused, or recorded and let through
+/// under `on_leak = "record"`.
+async fn scan(
+    request: http::Request<WasiBody>,
+    guard: &LeakGuard,
+    (scheme, host, port): (Scheme, &str, u16),
+    target: &str,
+    journal: &Journal,
+) -> wasmtime_wasi_http::Result<http::Request<WasiBody>> {
+    let (parts, body) = request.into_parts();
+    let cap = usize::try_from(guard.max_scan_bytes).unwrap_or(usize::MAX);
+    let body = match http_body_util::Limited::new(body, cap).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            journal.deny(
+                Capability::Secret,
+                target,
+                format!("the request body is over {cap} bytes, too large to scan for registered secrets; raise `[secrets] max_scan_bytes` in the policy"),
+            );
+            return Err(HttpError::HttpRequestDenied);
+        }
+        Err(e) => {
+            return Err(match e.downcast::<HttpError>() {
+                Ok(e) => *e,
+                Err(e) => HttpError::InternalError(Some(e.to_string())),
+            })
+        }
+    };
+    let mut text = parts.uri.to_string();
+    for (name, value) in &parts.headers {
+        text.push('\n');
+        text.push_str(name.as_str());
+        text.push_str(": ");
+        text.push_str(&String::from_utf8_lossy(value.as_bytes()));
+    }
+    text.push('\n');
+    text.push_str(&String::from_utf8_lossy(&body));
+    let found = guard.leaks(&text, scheme, host, port);
+    let destination = if port == scheme.default_port() {
+        format!("{scheme}://{host}")
+    } else {
+        format!("{scheme}://{host}:{port}")
+    };
+    let blocked = guard.on_leak == OnLeak::Block;
+    for f in &found {
+        journal.leak(Leak {
+            secret: f.secret.clone(),
+            destination: destination.clone(),
+            blocked,
+        });
+    }
+    if let Some(f) = found.first() {
+        let names: Vec<&str> = found.iter().map(|f| f.secret.as_str()).collect();
+        let allowed = if f.allowed.is_empty() {
+            "it may be sent nowhere".to_string()
+        } else {
+            format!("it may go only to {}", f.allowed.join(", "))
+        };
+        let fix = if f.secret.starts_with("pattern ") {
+            "secrets matched by a pattern are never sent out".to_string()
+        } else {
+            format!(
+                "`[secrets.allow] {} = [\"{destination}\"]` in the policy would allow it",
+                f.secret
+            )
+        };
+        if blocked {
+            journal.deny(
+                Capability::Secret,
+                target,
+                format!(
+                    "the request carries the registered secret {} to {destination}; {allowed}; {fix}",
+                    names.join(", ")
+                ),
+            );
+            return Err(HttpError::HttpRequestDenied);
+        }
+        journal.allow(
+            Capability::Secret,
+            target,
+            format!(
+                "leak recorded, not blocked ([secrets] on_leak = \"record\"): {} went to {destination}; {allowed}",
+                names.join(", ")
+            ),
+        );
+    }
+    let body = http_body_util::Full::new(body)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Ok(http::Request::from_parts(parts, body))
 }
 
 type Connection = std::pin::Pin<Box<dyn Future<Output = Result<(), hyper::Error>> + Send>>;

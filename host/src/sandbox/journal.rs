@@ -19,6 +19,8 @@ pub enum Capability {
     Dns,
     /// A compute or output limit.
     Limit,
+    /// A registered secret in an outbound request.
+    Secret,
 }
 
 impl Capability {
@@ -30,6 +32,7 @@ impl Capability {
             Capability::Socket => "socket",
             Capability::Dns => "dns",
             Capability::Limit => "limit",
+            Capability::Secret => "secret",
         }
     }
 }
@@ -47,11 +50,23 @@ pub struct Decision {
     pub reason: String,
 }
 
+/// A registered secret found in an outbound request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Leak {
+    /// The secret's name (its environment variable, or `pattern <regex>`); never its value.
+    pub secret: String,
+    /// Where it was going, `scheme://host[:port]`.
+    pub destination: String,
+    /// Refused (a prevented leak), or sent because `[secrets] on_leak = "record"`.
+    pub blocked: bool,
+}
+
 /// Network byte counters.
 #[derive(Debug, Default)]
 pub struct Counter {
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
+    requests: AtomicU64,
 }
 
 impl Counter {
@@ -62,6 +77,14 @@ impl Counter {
     /// Adds sent bytes.
     pub fn add_out(&self, n: u64) {
         self.bytes_out.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Counts an outbound request that left for its destination.
+    pub fn add_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Outbound requests that left.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
     /// (received, sent).
     pub fn totals(&self) -> (u64, u64) {
@@ -76,6 +99,7 @@ impl Counter {
 #[derive(Debug, Default)]
 pub struct Journal {
     decisions: Mutex<Vec<Decision>>,
+    leaks: Mutex<Vec<Leak>>,
     counter: Arc<Counter>,
 }
 
@@ -99,6 +123,20 @@ impl Journal {
             allowed: false,
             reason,
         });
+    }
+
+    /// Records a secret found in an outbound request.
+    pub fn leak(&self, leak: Leak) {
+        if let Ok(mut v) = self.leaks.lock() {
+            if v.len() < 10_000 {
+                v.push(leak);
+            }
+        }
+    }
+
+    /// The secrets found in outbound requests.
+    pub fn leaks(&self) -> Vec<Leak> {
+        self.leaks.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
     fn push(&self, d: Decision) {

@@ -9,7 +9,7 @@ mod output;
 mod state;
 
 pub use http::{Resolver, StaticResolver, SystemResolver};
-pub use journal::{Capability, Decision};
+pub use journal::{Capability, Decision, Leak};
 pub use outcome::Outcome;
 pub use state::{CallEnv, HostState};
 
@@ -46,6 +46,14 @@ pub struct CallReport {
     pub net_bytes_in: u64,
     /// Network bytes sent.
     pub net_bytes_out: u64,
+    /// Outbound requests that left for their destination.
+    pub requests_out: u64,
+    /// Registered secrets found in outbound requests (blocked or recorded).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leaks: Vec<Leak>,
+    /// Storage used: growth of the read-write granted directories across the call, plus what
+    /// its temporary `/scratch` held before removal (see [`crate::storage`]).
+    pub storage_bytes: u64,
 }
 
 /// Prefix of the errors SDK components return for input that does not match the tool's input
@@ -168,6 +176,8 @@ pub async fn call(
     let (stdout, stdout_dropped) = run.state.stdout.finish();
     let (stderr, stderr_dropped) = run.state.stderr.finish();
     let (net_bytes_in, net_bytes_out) = run.state.journal.clone_counter().totals();
+    let requests_out = run.state.journal.clone_counter().requests();
+    let leaks = run.state.journal.leaks();
     let mut decisions = run.state.journal.decisions();
     // Limit hits are capability decisions too: the grant refused more of a resource.
     let limit_hit = match &outcome {
@@ -226,6 +236,9 @@ pub async fn call(
         decisions,
         net_bytes_in,
         net_bytes_out,
+        requests_out,
+        leaks,
+        storage_bytes: 0,
     }
 }
 
@@ -241,6 +254,9 @@ fn early(outcome: Outcome) -> CallReport {
         decisions: vec![],
         net_bytes_in: 0,
         net_bytes_out: 0,
+        requests_out: 0,
+        leaks: Vec::new(),
+        storage_bytes: 0,
     }
 }
 

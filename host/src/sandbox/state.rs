@@ -91,6 +91,8 @@ pub struct CallEnv<'a> {
     pub plugin: &'a str,
     /// Name resolution for HTTP.
     pub resolver: Arc<dyn Resolver>,
+    /// Where registered secrets may go (empty: nothing registered, nothing scanned).
+    pub guard: Arc<spud_policy::LeakGuard>,
 }
 
 impl HostState {
@@ -162,6 +164,7 @@ impl HostState {
             resolver: env.resolver.clone(),
             journal: journal.clone(),
             plugin: env.plugin.into(),
+            guard: env.guard.clone(),
         };
         let max_bytes =
             usize::try_from(grant.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
