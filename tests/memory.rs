@@ -233,9 +233,10 @@ async fn registered_secrets_never_reach_the_store() {
     assert_eq!(r.status, RunStatus::Done, "{:?}", r.failed);
     assert!(r.memory_warning.is_none(), "{:?}", r.memory_warning);
     assert!(!r.lessons.is_empty());
-    // The trace has them (it is not the store), the database does not.
+    // Neither the trace (redacted as it is written) nor the database has them.
     let trace_text = std::fs::read_to_string(r.dir.join("trace.jsonl")).unwrap();
-    assert!(trace_text.contains(SECRET_ENV_VALUE) && trace_text.contains(SECRET_PATTERN_MATCH));
+    assert!(trace_text.contains("[REDACTED]"));
+    assert!(!trace_text.contains(SECRET_ENV_VALUE) && !trace_text.contains(SECRET_PATTERN_MATCH));
     let db = std::fs::read(h.path().join("memory.db")).unwrap();
     for secret in [SECRET_PATTERN_MATCH, SECRET_ENV_VALUE] {
         assert!(

@@ -6,7 +6,7 @@ use spud::agent::planner::{run_goal, GoalOptions};
 use spud::agent::{run_plan, Plan, ReviseWhen, RunReport, RunStatus, TraceEvent, TraceLine};
 use spud::model::{ModelConfig, OpenAiChat, Provider};
 use spud::{Spud, SpudOptions};
-use spud_tests::{guest, home, sidecar, write_policy, ScriptedModel};
+use spud_tests::{guest, home, sidecar, write_policy, ScriptedModel, TestServer};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -415,4 +415,148 @@ async fn sub_agents_using_a_plugin_marked_for_approval_wait_for_it() {
     let audit = std::fs::read_to_string(h.path().join("audit/audit.jsonl")).unwrap();
     assert_eq!(audit.matches("approval_denied").count(), 3);
     assert_eq!(audit.matches("approval_granted").count(), 1);
+}
+
+/// spud with the first-party http plugin granted two loopback servers, a registered secret
+/// (`API_TOKEN`, allowed only to `allowed`) and a secret pattern; `on_leak` as given.
+async fn leaky_spud(h: &tempfile::TempDir, allowed: u16, other: u16, on_leak: &str) -> Arc<Spud> {
+    let policy = write_policy(
+        h.path(),
+        &format!(
+            r#"
+[secrets]
+patterns = ["sk-live-[a-z0-9]{{12}}"]
+on_leak = "{on_leak}"
+[secrets.allow]
+API_TOKEN = ["http://127.0.0.1:{allowed}"]
+
+[tools.http]
+network = ["http://127.0.0.1:{allowed}", "http://127.0.0.1:{other}"]
+env = ["API_TOKEN=tok-0123456789"]
+"#
+        ),
+    );
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().join("home")),
+        policy: Some(policy),
+        principal: Some("root".into()),
+    })
+    .unwrap();
+    spud.add(&guest("http"), None, None).await.unwrap();
+    Arc::new(spud)
+}
+
+/// A sub-agent sends the registered token to the host allowed for it, to another granted host,
+/// and a pattern secret in a body; the root has the allowed host echo the token back.
+fn leak_plan(allowed: u16, other: u16) -> String {
+    format!(
+        r#"
+goal = "call out with a token"
+[budget]
+max_steps = 10
+max_wall_ms = 30000
+[critic]
+max_retries = 0
+[[steps]]
+id = "calls"
+[steps.agent]
+goal = "make the calls"
+tools = ["http.fetch"]
+[[steps.agent.steps]]
+id = "good"
+tool = "http.fetch"
+args = {{ url = "http://127.0.0.1:{allowed}/hello", headers = {{ authorization = "Bearer tok-0123456789" }} }}
+[[steps.agent.steps]]
+id = "bad"
+tool = "http.fetch"
+args = {{ url = "http://127.0.0.1:{other}/collect?t=tok-0123456789" }}
+[[steps.agent.steps]]
+id = "pattern"
+tool = "http.fetch"
+args = {{ url = "http://127.0.0.1:{allowed}/hello", method = "POST", body = "key sk-live-abcdef012345" }}
+[[steps]]
+id = "echo"
+tool = "http.fetch"
+args = {{ url = "http://127.0.0.1:{allowed}/echo", method = "POST", body = "token tok-0123456789" }}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_sent_where_it_may_not_go_is_blocked_and_counted() {
+    let h = home();
+    let (allowed, other) = (TestServer::start(), TestServer::start());
+    let (a, o) = (allowed.addr.port(), other.addr.port());
+    let spud = leaky_spud(&h, a, o, "block").await;
+    let (report, lines) = run(spud.clone(), &leak_plan(a, o)).await;
+
+    // The allowed destination still works and got the token; the other host got nothing, and
+    // the pattern secret never left.
+    let seen = allowed.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen.iter()
+            .any(|r| r.text.contains("Bearer tok-0123456789")),
+        "{seen:?}"
+    );
+    assert_eq!(other.hits(), 0, "the blocked request reached its host");
+    assert!(seen.iter().all(|r| !r.text.contains("sk-live-")));
+
+    let f = &report.figures;
+    assert_eq!(f.leaks_prevented, 2, "{f:?}");
+    assert_eq!(f.outbound_transfers, 2);
+    assert_eq!(f.data_leakage_rate, 0.0);
+    assert_eq!(report.data.leaks_reached, 0);
+    // The echoed token came back in a result: redacted before it left the run.
+    assert_eq!(f.outputs_redacted, 1, "{:?}", report.results);
+    let results = serde_json::to_string(&report.results).unwrap();
+    assert!(!results.contains("tok-0123456789"), "{results}");
+    assert!(results.contains("[REDACTED]"), "{results}");
+    // 4 calls + 1 sub-agent, the two blocked calls are violations.
+    assert_eq!(f.compliance_rate, 3.0 / 5.0);
+
+    // The denial (in the sub-agent's trace) says which secret and what would allow it; nothing
+    // stored carries the value.
+    let child = report.dir.parent().unwrap().join(&report.subagents[0].run);
+    let child_trace = std::fs::read_to_string(child.join("trace.jsonl")).unwrap();
+    assert!(
+        child_trace.contains("registered secret API_TOKEN")
+            && child_trace.contains("[secrets.allow] API_TOKEN"),
+        "{child_trace}"
+    );
+    let audit = std::fs::read_to_string(h.path().join("home/audit/audit.jsonl")).unwrap();
+    assert_eq!(
+        audit.matches(r#""capability":"secret""#).count(),
+        2,
+        "{audit}"
+    );
+    let root_trace = std::fs::read_to_string(report.dir.join("trace.jsonl")).unwrap();
+    assert!(lines
+        .iter()
+        .any(|l| matches!(&l.event, TraceEvent::OutputRedacted { step } if step == "echo")));
+    for stored in [audit, child_trace, root_trace] {
+        assert!(
+            !stored.contains("tok-0123456789"),
+            "a secret was stored: {stored}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_leak_record_lets_a_leak_through_and_counts_it() {
+    let h = home();
+    let (allowed, other) = (TestServer::start(), TestServer::start());
+    let (a, o) = (allowed.addr.port(), other.addr.port());
+    let spud = leaky_spud(&h, a, o, "record").await;
+    let (report, _) = run(spud, &leak_plan(a, o)).await;
+    assert_eq!(other.hits(), 1);
+    let f = &report.figures;
+    // Two leaks reached their destination (the token to `other`, the pattern to `allowed`)
+    // over four transfers.
+    assert_eq!(report.data.leaks_reached, 2, "{:?}", report.data);
+    assert_eq!(f.outbound_transfers, 4);
+    assert_eq!(f.data_leakage_rate, 0.5);
+    assert_eq!(f.leaks_prevented, 0);
+    assert_eq!(f.compliance_rate, 3.0 / 5.0);
+    assert_eq!(report.status, RunStatus::Done);
 }

@@ -55,12 +55,14 @@ pub struct SeenRequest {
     pub line: String,
     /// Host header.
     pub host: String,
+    /// Request headers and body, as text.
+    pub text: String,
 }
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 for tests. `GET /redirect?to=URL` answers 302 to URL;
 /// `GET /barrier/N` answers only once N such requests are waiting at the same time (504 after
-/// 10 s), which proves calls overlap without measuring time; everything else answers 200 with
-/// body `hello from test server`.
+/// 10 s), which proves calls overlap without measuring time; `POST /echo` answers with the
+/// request's body; everything else answers 200 with body `hello from test server`.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
@@ -116,6 +118,7 @@ fn serve(
         }
         let mut host = String::new();
         let mut length = 0usize;
+        let mut text = String::new();
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -125,6 +128,8 @@ fn serve(
             if h.is_empty() {
                 break;
             }
+            text.push_str(&h);
+            text.push('\n');
             if let Some((k, v)) = h.split_once(':') {
                 match k.to_ascii_lowercase().as_str() {
                     "host" => host = v.trim().to_string(),
@@ -139,7 +144,10 @@ fn serve(
         }
         let line = line.trim_end().to_string();
         let path = line.split(' ').nth(1).unwrap_or("/").to_string();
-        seen.lock().expect("lock").push(SeenRequest { line, host });
+        text.push_str(&String::from_utf8_lossy(&body));
+        seen.lock()
+            .expect("lock")
+            .push(SeenRequest { line, host, text });
         hits.fetch_add(1, Ordering::SeqCst);
         if let Some(n) = path
             .strip_prefix("/barrier/")
@@ -171,6 +179,11 @@ fn serve(
             Some((_, to)) => {
                 format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
             }
+            None if path == "/echo" => format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{}",
+                body.len(),
+                String::from_utf8_lossy(&body)
+            ),
             None => {
                 let body = "hello from test server";
                 format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len())

@@ -133,6 +133,20 @@ impl Secrets {
             || self.patterns.iter().any(|p| p.is_match(text))
     }
 
+    /// `value` with its secrets redacted, or `None` when it carries none. A redaction that
+    /// breaks the JSON (a pattern spanning a quote) gives the redacted text as a string.
+    pub fn redact_json(&self, value: &serde_json::Value) -> Option<serde_json::Value> {
+        if self.is_empty() {
+            return None;
+        }
+        let text = value.to_string();
+        if !self.contains_secret(&text) {
+            return None;
+        }
+        let clean = self.redact(&text);
+        Some(serde_json::from_str(&clean).unwrap_or(serde_json::Value::String(clean)))
+    }
+
     /// `text` with every literal value and pattern match replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
@@ -164,6 +178,11 @@ mod tests {
             "key [REDACTED] pw [REDACTED] ab"
         );
         assert!(s.contains_secret("xx hunter22"));
+        assert_eq!(
+            s.redact_json(&serde_json::json!({"k": ["hunter22", 1]})),
+            Some(serde_json::json!({"k": ["[REDACTED]", 1]}))
+        );
+        assert_eq!(s.redact_json(&serde_json::json!({"k": "ok"})), None);
         assert!(!s.contains_secret("nothing here"));
         assert_eq!(s.redact("plain"), "plain");
     }

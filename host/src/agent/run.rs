@@ -442,15 +442,11 @@ fn finish(
     // Final outputs leave spud (to the terminal, an MCP client, a parent): no secret goes.
     let mut results = p.results;
     let secrets = ctx.spud.secrets();
-    if !secrets.is_empty() {
-        for (step, value) in results.iter_mut() {
-            let text = value.to_string();
-            if secrets.contains_secret(&text) {
-                let clean = secrets.redact(&text);
-                *value = serde_json::from_str(&clean).unwrap_or(Value::String(clean));
-                data.outputs_redacted += 1;
-                ctx.emit(TraceEvent::OutputRedacted { step: step.clone() });
-            }
+    for (step, value) in results.iter_mut() {
+        if let Some(clean) = secrets.redact_json(value) {
+            *value = clean;
+            data.outputs_redacted += 1;
+            ctx.emit(TraceEvent::OutputRedacted { step: step.clone() });
         }
     }
     let unanswered = p.failed.keys().any(|k| !p.superseded.contains(k));

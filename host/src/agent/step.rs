@@ -128,6 +128,26 @@ impl Ctx {
         }
     }
 
+    fn redact_event(&self, event: TraceEvent) -> TraceEvent {
+        let secrets = self.spud.secrets();
+        if secrets.is_empty() {
+            return event;
+        }
+        let Ok(text) = serde_json::to_string(&event) else {
+            return event;
+        };
+        if !secrets.contains_secret(&text) {
+            return event;
+        }
+        match serde_json::from_str(&secrets.redact(&text)) {
+            Ok(clean) => clean,
+            Err(e) => {
+                tracing::warn!("a trace event could not be redacted ({e}); written as is");
+                event
+            }
+        }
+    }
+
     /// What sub-agents may still be given: the budget left, less what running ones hold.
     pub fn available(&self) -> Budget {
         let b = &self.plan.budget;
@@ -172,6 +192,9 @@ impl Ctx {
     }
 
     pub fn emit(&self, event: TraceEvent) {
+        // Traces are stored and shown: registered secrets in plans, arguments and outputs are
+        // redacted before anything is written.
+        let event = self.redact_event(event);
         let line = TraceLine {
             at_ms: self.start.elapsed().as_millis() as u64,
             event,

@@ -197,10 +197,18 @@ impl SpudServer {
                 .call_as(&caller, &name, &args, Some(token.clone()))
                 .await
             {
-                Ok(report) => Ok(tools::result_of(
-                    &report,
-                    spud.registry().find_tool(&name).ok().map(|(_, t)| t),
-                )),
+                Ok(mut report) => {
+                    // What goes back to a client (often a model host) carries no secret.
+                    if let crate::sandbox::Outcome::Ok { value } = &mut report.outcome {
+                        if let Some(clean) = spud.secrets().redact_json(value) {
+                            *value = clean;
+                        }
+                    }
+                    Ok(tools::result_of(
+                        &report,
+                        spud.registry().find_tool(&name).ok().map(|(_, t)| t),
+                    ))
+                }
                 Err(SpudError::Registry(crate::runtime::RegistryError::Unknown { .. })) => {
                     Err(tools::unknown_tool(&name))
                 }
