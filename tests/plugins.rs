@@ -39,6 +39,8 @@ async fn plugins_work_within_their_grants() {
         .await
         .unwrap();
     assert!(r.outcome.is_ok(), "{:?}", r.outcome);
+    // Storage cost: the bytes the call added to its read-write directory.
+    assert_eq!(r.storage_bytes, 19);
     assert_eq!(
         std::fs::read_to_string(data.join("notes/todo.txt")).unwrap(),
         "plant\nharvest spud\n"

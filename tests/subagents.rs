@@ -560,3 +560,71 @@ async fn on_leak_record_lets_a_leak_through_and_counts_it() {
     assert_eq!(f.compliance_rate, 3.0 / 5.0);
     assert_eq!(report.status, RunStatus::Done);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_spawns_a_goal_only_sub_agent_and_plans_it_with_its_tools() {
+    let h = home();
+    let spud = spud(&h, 1).await;
+    let root = json!({"steps": [{"id": "delegate", "tool": "spawn_agent",
+        "args": {"goal": "say hello", "tools": ["hostile.echo"], "priority": 3}}]});
+    let child = json!({"steps": [{"id": "hello", "tool": "hostile.echo", "args": {"s": "hello from the child"}}]});
+    let model = ScriptedModel::start(vec![
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_call("plan", &root, 100, 50),
+        ),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_call("plan", &child, 70, 30),
+        ),
+    ]);
+    let provider: Arc<dyn Provider> = Arc::new(
+        OpenAiChat::new(ModelConfig {
+            model: "planner-1".into(),
+            base_url: model.base_url(),
+            api_key_env: None,
+            timeout_ms: 10_000,
+            max_attempts: 1,
+        })
+        .unwrap(),
+    );
+    let options = GoalOptions {
+        max_replans: 0,
+        revise: ReviseWhen::Never,
+        ..GoalOptions::default()
+    };
+    let report = run_goal(spud.clone(), provider, "greet", options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.runs);
+    let first = &report.runs[0];
+    assert_eq!(
+        first.results["delegate"]["results"]["hello"],
+        "hello from the child"
+    );
+    assert_eq!(first.subagents.len(), 1);
+    assert_eq!(first.subagents[0].priority, 3);
+    // The child's planning was charged to it, and the model saw only the child's tools.
+    assert_eq!(first.subagents[0].used.max_tokens, 100);
+    let asked = model.requests.lock().unwrap()[1].body.to_string();
+    assert!(
+        asked.contains("hostile.echo") && !asked.contains("hostile.spin-forever"),
+        "{asked}"
+    );
+    assert_eq!(report.usage.input_tokens + report.usage.output_tokens, 250);
+
+    // Without a model, a goal-only sub-agent fails with a reason, and nothing hangs.
+    let (report, _) = run(
+        spud,
+        "goal = \"g\"\n[[steps]]\nid = \"d\"\ntool = \"spawn_agent\"\nargs = { goal = \"anything\" }\n",
+    )
+    .await;
+    assert_eq!(report.status, RunStatus::Failed);
+    assert!(
+        report.failed["d"].contains("no model"),
+        "{:?}",
+        report.failed
+    );
+}

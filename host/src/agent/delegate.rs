@@ -1,13 +1,16 @@
 //! Running a sub-agent step: check that it asks no more than its parent holds (else refuse it,
 //! audit the violation and tell the parent), give it a budget share, wait for a slot by
-//! priority, run its plan as a child run under a narrowed caller and a deadline, and charge
+//! priority, run its plan (or, for a goal-only sub-agent, one the model makes) as a child run
+//! under a narrowed caller and a deadline, and charge
 //! what it used to the parent.
 
 use super::plan::{Budget, Plan, Step};
+use super::revise::Reviser;
 use super::run::{run_with, AgentError, RunOptions, RunReport};
 use super::step::{Ctx, StepEnd};
 use super::subagent::{allocate, share, SubAgent};
 use super::trace::{RunStatus, TraceEvent};
+use crate::model::Usage;
 use crate::orchestrator::{SubAgentRecord, TreeContext};
 use crate::Caller;
 use serde_json::json;
@@ -235,7 +238,18 @@ pub(super) async fn run(
         &format!("{}/{}", parent.principal, step.id),
         Arc::new(agent.scope.clone()),
     );
+    // A goal-only sub-agent is planned by the model, shown only the sub-agent's tools; it may
+    // revise its own plan the same way.
+    let reviser = match (plan.steps.is_empty(), &ctx.reviser) {
+        (true, Some(r)) => Some(Arc::new(
+            Reviser::new(r.provider(), r.when)
+                .for_caller(Some(caller.clone()))
+                .output_bytes(ctx.output_bytes),
+        )),
+        _ => None,
+    };
     let options = RunOptions {
+        reviser: reviser.clone(),
         judge: ctx.judge.clone(),
         caller: Some(caller),
         tree: Some(TreeContext {
@@ -251,8 +265,41 @@ pub(super) async fn run(
     // The child enforces its own deadline; this outer one only guards against a child that
     // cannot even stop (a grace second later).
     let limit = Duration::from_millis(budget.max_wall_ms.saturating_add(1000));
-    let child = child_run(ctx.spud.clone(), plan, options);
+    let planning = std::sync::Mutex::new(Usage::default());
+    let child = async {
+        let mut plan = plan;
+        if plan.steps.is_empty() {
+            let Some(r) = &reviser else {
+                return Err(AgentError::Planning(
+                    "it has no steps and no model is at hand to plan it; give it `steps`, or run a goal with a model".into(),
+                ));
+            };
+            let (planned, usage) = super::planner::plan(
+                r.provider().as_ref(),
+                &ctx.spud,
+                options.caller.as_ref(),
+                &plan.goal,
+                "",
+                plan.budget,
+            )
+            .await
+            .map_err(|e| AgentError::Planning(e.to_string()))?;
+            if let Ok(mut u) = planning.lock() {
+                *u = usage;
+            }
+            plan.steps = planned.steps;
+            plan.budget.max_tokens = plan
+                .budget
+                .max_tokens
+                .saturating_sub(usage.input_tokens + usage.output_tokens);
+        }
+        child_run(ctx.spud.clone(), plan, options).await
+    };
     let result = tokio::time::timeout(limit, child).await;
+    // The model's planning of the sub-agent is the sub-agent's spending.
+    let planned = planning.lock().map(|u| *u).unwrap_or_default();
+    ctx.spend(planned);
+    record.used.max_tokens += planned.input_tokens + planned.output_tokens;
     record.busy_ms = started.elapsed().as_millis() as u64;
     if let Some(s) = &ctx.slot {
         s.resume().await;
@@ -267,11 +314,13 @@ pub(super) async fn run(
                 max_net_bytes: report.net_bytes,
                 max_tokens: report.usage.input_tokens + report.usage.output_tokens,
             };
+            let own_tokens = record.used.max_tokens;
+            record.used.max_tokens += planned.input_tokens + planned.output_tokens;
             if let Ok(mut l) = ctx.ledger.lock() {
                 l.calls += report.steps;
                 l.fuel += report.fuel;
                 l.net += report.net_bytes;
-                l.tokens += record.used.max_tokens;
+                l.tokens += own_tokens;
                 l.denied += report.denied;
                 l.data.add(&report.data);
                 l.usage.input_tokens += report.usage.input_tokens;

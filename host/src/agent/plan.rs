@@ -89,6 +89,33 @@ fn empty_object() -> serde_json::Value {
     serde_json::json!({})
 }
 
+/// The tool name through which a model (or a plan) delegates: a step calling `spawn_agent`
+/// with the sub-agent's fields as arguments is the same as a step with `agent = {...}`.
+pub const SPAWN_AGENT: &str = "spawn_agent";
+
+/// Turns `spawn_agent` calls into sub-agent steps, at every depth; the error names the step
+/// whose arguments are not a sub-agent.
+pub fn lift_spawn_agents(steps: &mut [Step]) -> Result<(), String> {
+    for s in steps.iter_mut() {
+        if s.tool == SPAWN_AGENT {
+            let agent: super::subagent::SubAgent = serde_json::from_value(s.args.clone())
+                .map_err(|e| {
+                    format!(
+                        "step `{}` calls `{SPAWN_AGENT}` with arguments that are not a sub-agent: {e}",
+                        s.id
+                    )
+                })?;
+            s.agent = Some(Box::new(agent));
+            s.tool.clear();
+            s.args = empty_object();
+        }
+        if let Some(a) = s.agent.as_mut() {
+            lift_spawn_agents(&mut a.steps)?;
+        }
+    }
+    Ok(())
+}
+
 /// Run budgets; reaching one ends the run cleanly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,8 +265,13 @@ impl Plan {
 
     /// Parses and checks plan text; `file` is used in messages.
     pub fn parse(src: &str, file: &str) -> Result<Plan, PlanError> {
-        let plan: Plan = toml::from_str(src)
+        let mut plan: Plan = toml::from_str(src)
             .map_err(|e| PlanError::At(spud_policy::Located::toml(src, file, &e)))?;
+        let invalid = |message| PlanError::Invalid {
+            file: file.into(),
+            message,
+        };
+        lift_spawn_agents(&mut plan.steps).map_err(invalid)?;
         plan.validate().map_err(|message| PlanError::Invalid {
             file: file.into(),
             message,
@@ -281,6 +313,8 @@ impl Plan {
                         s.id
                     ))
                 }
+                // A goal-only sub-agent: a model plans it when it starts.
+                (Some(a), true) if a.steps.is_empty() => {}
                 (Some(a), true) => {
                     let sub = Plan {
                         goal: a.goal.clone(),

@@ -40,14 +40,11 @@ pub struct GoalReport {
     pub error: Option<String>,
 }
 
-/// The JSON Schema of one step (shared by plans and revisions).
-pub fn step_schema() -> Value {
-    let expect = json!({"type": "object", "properties": {
-        "contains": {"type": "string"}, "path": {"type": "string"}, "min": {"type": "integer", "minimum": 0},
-        "outcome": {"type": "string"}}, "additionalProperties": false});
-    // A step calls a tool, or delegates a sub-goal to a sub-agent with its own steps (steps of
-    // the same shape; not spelled out again, to keep the schema finite).
-    let agent = json!({"type": "object", "required": ["goal", "steps"], "additionalProperties": false,
+/// The JSON Schema of a sub-agent: an `agent` on a step, or the arguments of `spawn_agent`.
+/// Its steps have the shape of a plan's (not spelled out again, to keep the schema finite);
+/// without steps, a model plans its goal.
+pub fn agent_schema() -> Value {
+    json!({"type": "object", "required": ["goal"], "additionalProperties": false,
     "properties": {
         "goal": {"type": "string"},
         "priority": {"type": "integer"},
@@ -56,8 +53,16 @@ pub fn step_schema() -> Value {
         "budget": {"type": "object", "additionalProperties": false, "properties": {
             "max_steps": {"type": "integer", "minimum": 0}, "max_fuel": {"type": "integer", "minimum": 0},
             "max_net_bytes": {"type": "integer", "minimum": 0}, "max_tokens": {"type": "integer", "minimum": 0}}},
-        "steps": {"type": "array", "minItems": 1, "items": {"type": "object"}}
-    }});
+        "steps": {"type": "array", "items": {"type": "object"}}
+    }})
+}
+
+/// The JSON Schema of one step (shared by plans and revisions).
+pub fn step_schema() -> Value {
+    let expect = json!({"type": "object", "properties": {
+        "contains": {"type": "string"}, "path": {"type": "string"}, "min": {"type": "integer", "minimum": 0},
+        "outcome": {"type": "string"}}, "additionalProperties": false});
+    let agent = agent_schema();
     json!({
         "type": "object",
         "required": ["id"],
@@ -100,6 +105,11 @@ pub fn tools_prompt(spud: &Spud, caller: Option<&crate::Caller>) -> String {
         .filter(|t| t.unavailable.is_none())
         .filter(|t| caller.is_none_or(|c| c.sees(&t.name)))
         .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+        .chain(std::iter::once(json!({
+            "name": super::plan::SPAWN_AGENT,
+            "description": "Delegate a sub-goal to a sub-agent that runs in parallel with the other steps, with its own steps (or, without steps, planned by the model), a subset of your tools and grants, a priority, a deadline and a budget share. Its result is {run, results}.",
+            "input_schema": agent_schema(),
+        })))
         .collect();
     format!(
         "Tools:\n{}",
@@ -114,7 +124,7 @@ Each step calls one tool with arguments matching its input schema. Steps run as 
 so independent steps run in parallel. An argument string \"${{id.field}}\" is replaced by that field of step `id`'s result \
 (add `|json` to parse a string as JSON); list `id` in `after`. Give each step an `expect` the result must meet \
 (`contains` text, or a JSONPath `path` with at least `min` matches) and `alternatives` to try when it does not. \
-Group steps under sub-goals with `goal`. A step may instead delegate a sub-goal to a sub-agent (`agent`: its `goal`, its own `steps`, optional `priority`, `deadline_ms`, `tools` it may use and a `budget` share); independent sub-agents run in parallel and get no more tools or grants than you have. Answer with the plan as JSON only.\n\n{}",
+Group steps under sub-goals with `goal`. A step may instead delegate a sub-goal to a sub-agent by calling the `spawn_agent` tool (or with `agent`): its `goal`, its own `steps` (leave them out to have it planned separately), optional `priority`, `deadline_ms`, `tools` it may use and a `budget` share; independent sub-agents run in parallel and get no more tools or grants than you have. Answer with the plan as JSON only.\n\n{}",
         tools_prompt(spud, caller)
     )
 }
@@ -146,6 +156,7 @@ pub async fn plan(
             .map_err(|e| e.to_string())
             .and_then(|mut p| {
                 p.budget = budget;
+                super::plan::lift_spawn_agents(&mut p.steps)?;
                 p.validate().map(|()| p)
             });
         match checked {

@@ -166,6 +166,11 @@ impl Reviser {
         }
     }
 
+    /// The model it asks.
+    pub fn provider(&self) -> Arc<dyn Provider> {
+        self.provider.clone()
+    }
+
     /// Shows the model at most `bytes` of each tool output.
     pub fn output_bytes(mut self, bytes: usize) -> Reviser {
         self.output_bytes = bytes;
@@ -264,8 +269,9 @@ fn parse_revision(doc: Value) -> Result<Option<Revision>, String> {
         return Ok(None);
     }
     let reason = doc["reason"].as_str().unwrap_or("").to_string();
-    let steps: Vec<Step> = serde_json::from_value(doc["steps"].clone())
+    let mut steps: Vec<Step> = serde_json::from_value(doc["steps"].clone())
         .map_err(|e| format!("the revised steps do not parse: {e}"))?;
+    super::plan::lift_spawn_agents(&mut steps)?;
     Ok(Some(Revision { reason, steps }))
 }
 

@@ -21,6 +21,9 @@ pub enum AgentError {
     /// The run's folder or trace could not be written.
     #[error("cannot write the run's trace: {0}")]
     Trace(#[from] std::io::Error),
+    /// A sub-agent without steps could not be planned.
+    #[error("its goal could not be planned: {0}")]
+    Planning(String),
 }
 
 /// What a finished run measured.

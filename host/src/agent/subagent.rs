@@ -23,7 +23,8 @@ pub struct SubAgent {
     /// Tools it may call (patterns; empty: its parent's) and per-plugin narrowed grants.
     #[serde(default, flatten)]
     pub scope: spud_policy::Scope,
-    /// Its plan.
+    /// Its plan; empty: a model plans its goal when it starts (goal mode only).
+    #[serde(default)]
     pub steps: Vec<Step>,
 }
 
