@@ -212,8 +212,9 @@ async fn one_child_exhausting_its_budget_does_not_sink_its_siblings() {
     ]
     .concat();
     let (report, _) = run(spud, &plan).await;
-    // Equal split: 5 calls each. The greedy child stops at 5; its sibling finishes with 2 and
-    // the 3 it left come back to the root, which spends 1 on `last`.
+    // Equal split in three (two sub-agents, and the root keeps a share for its own `last`):
+    // 3 calls each. The greedy child stops at 3; its sibling finishes with 2 and the 1 it left
+    // comes back to the root, which spends 1 on `last`.
     assert!(
         report.failed["greedy"].contains("BudgetExhausted"),
         "{:?}",
@@ -221,23 +222,23 @@ async fn one_child_exhausting_its_budget_does_not_sink_its_siblings() {
     );
     assert_eq!(report.results["modest"]["results"]["s1"], "1");
     assert_eq!(report.results["last"], "done");
-    assert_eq!(report.steps, 5 + 2 + 1);
+    assert_eq!(report.steps, 3 + 2 + 1);
     let by = |step: &str| report.subagents.iter().find(|r| r.step == step).unwrap();
     assert_eq!(
         (
             by("greedy").allocated.max_steps,
             by("greedy").used.max_steps
         ),
-        (5, 5)
+        (3, 3)
     );
     assert_eq!(
         (
             by("modest").allocated.max_steps,
             by("modest").used.max_steps
         ),
-        (5, 2)
+        (3, 2)
     );
-    assert_eq!(report.figures.allocation_efficiency.steps, Some(7.0 / 10.0));
+    assert_eq!(report.figures.allocation_efficiency.steps, Some(5.0 / 6.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -418,14 +419,17 @@ async fn sub_agents_using_a_plugin_marked_for_approval_wait_for_it() {
 }
 
 /// spud with the first-party http plugin granted two loopback servers, a registered secret
-/// (`API_TOKEN`, allowed only to `allowed`) and a secret pattern; `on_leak` as given.
+/// (`API_TOKEN`, allowed only to `allowed`), a secret file allowed nowhere and a secret
+/// pattern; `on_leak` as given.
 async fn leaky_spud(h: &tempfile::TempDir, allowed: u16, other: u16, on_leak: &str) -> Arc<Spud> {
+    std::fs::write(h.path().join("deploy.key"), "key-file-contents-77\n").unwrap();
     let policy = write_policy(
         h.path(),
         &format!(
             r#"
 [secrets]
 patterns = ["sk-live-[a-z0-9]{{12}}"]
+files = ["deploy.key"]
 on_leak = "{on_leak}"
 [secrets.allow]
 API_TOKEN = ["http://127.0.0.1:{allowed}"]
@@ -447,7 +451,8 @@ env = ["API_TOKEN=tok-0123456789"]
 }
 
 /// A sub-agent sends the registered token to the host allowed for it, to another granted host,
-/// and a pattern secret in a body; the root has the allowed host echo the token back.
+/// and a pattern secret in a body; the root has the allowed host echo the token back, and
+/// sends the secret file's contents there.
 fn leak_plan(allowed: u16, other: u16) -> String {
     format!(
         r#"
@@ -462,6 +467,7 @@ id = "calls"
 [steps.agent]
 goal = "make the calls"
 tools = ["http.fetch"]
+budget = {{ max_steps = 4 }}
 [[steps.agent.steps]]
 id = "good"
 tool = "http.fetch"
@@ -478,6 +484,10 @@ args = {{ url = "http://127.0.0.1:{allowed}/hello", method = "POST", body = "key
 id = "echo"
 tool = "http.fetch"
 args = {{ url = "http://127.0.0.1:{allowed}/echo", method = "POST", body = "token tok-0123456789" }}
+[[steps]]
+id = "keyfile"
+tool = "http.fetch"
+args = {{ url = "http://127.0.0.1:{allowed}/hello", headers = {{ x-key = "key-file-contents-77" }} }}
 "#
     )
 }
@@ -500,10 +510,12 @@ async fn a_secret_sent_where_it_may_not_go_is_blocked_and_counted() {
         "{seen:?}"
     );
     assert_eq!(other.hits(), 0, "the blocked request reached its host");
-    assert!(seen.iter().all(|r| !r.text.contains("sk-live-")));
+    assert!(seen
+        .iter()
+        .all(|r| !r.text.contains("sk-live-") && !r.text.contains("key-file")));
 
     let f = &report.figures;
-    assert_eq!(f.leaks_prevented, 2, "{f:?}");
+    assert_eq!(f.leaks_prevented, 3, "{f:?} {:?}", report.failed);
     assert_eq!(f.outbound_transfers, 2);
     assert_eq!(f.data_leakage_rate, 0.0);
     assert_eq!(report.data.leaks_reached, 0);
@@ -512,8 +524,8 @@ async fn a_secret_sent_where_it_may_not_go_is_blocked_and_counted() {
     let results = serde_json::to_string(&report.results).unwrap();
     assert!(!results.contains("tok-0123456789"), "{results}");
     assert!(results.contains("[REDACTED]"), "{results}");
-    // 4 calls + 1 sub-agent, the two blocked calls are violations.
-    assert_eq!(f.compliance_rate, 3.0 / 5.0);
+    // 5 calls + 1 sub-agent, the three blocked calls are violations.
+    assert_eq!(f.compliance_rate, 3.0 / 6.0);
 
     // The denial (in the sub-agent's trace) says which secret and what would allow it; nothing
     // stored carries the value.
@@ -527,7 +539,7 @@ async fn a_secret_sent_where_it_may_not_go_is_blocked_and_counted() {
     let audit = std::fs::read_to_string(h.path().join("home/audit/audit.jsonl")).unwrap();
     assert_eq!(
         audit.matches(r#""capability":"secret""#).count(),
-        2,
+        3,
         "{audit}"
     );
     let root_trace = std::fs::read_to_string(report.dir.join("trace.jsonl")).unwrap();
@@ -551,13 +563,13 @@ async fn on_leak_record_lets_a_leak_through_and_counts_it() {
     let (report, _) = run(spud, &leak_plan(a, o)).await;
     assert_eq!(other.hits(), 1);
     let f = &report.figures;
-    // Two leaks reached their destination (the token to `other`, the pattern to `allowed`)
-    // over four transfers.
-    assert_eq!(report.data.leaks_reached, 2, "{:?}", report.data);
-    assert_eq!(f.outbound_transfers, 4);
-    assert_eq!(f.data_leakage_rate, 0.5);
+    // Three leaks reached their destination (the token to `other`, the pattern and the key
+    // file to `allowed`) over five transfers.
+    assert_eq!(report.data.leaks_reached, 3, "{:?}", report.data);
+    assert_eq!(f.outbound_transfers, 5);
+    assert_eq!(f.data_leakage_rate, 0.6);
     assert_eq!(f.leaks_prevented, 0);
-    assert_eq!(f.compliance_rate, 3.0 / 5.0);
+    assert_eq!(f.compliance_rate, 3.0 / 6.0);
     assert_eq!(report.status, RunStatus::Done);
 }
 

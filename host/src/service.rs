@@ -145,9 +145,7 @@ impl Spud {
         };
         let audit = AuditLog::open(&home.audit_file(), durability)?;
         let registry = Registry::load(&home)?;
-        let lookup = |n: &str| std::env::var(n).ok();
-        let guard = Arc::new(spud_policy::LeakGuard::new(&policy, lookup));
-        let secrets = Arc::new(policy.secrets(lookup));
+        let (guard, secrets) = secrets_of(&policy)?;
         Ok(Spud {
             guard,
             secrets,
@@ -506,6 +504,37 @@ impl Spud {
         self.audit.append_many(events)?;
         Ok(())
     }
+}
+
+/// The policy's registered secrets, as an outbound guard and a redactor: `[secrets]` patterns,
+/// env values, granted env values, and the contents of secret files (which must be readable:
+/// a secret spud cannot read is one it cannot protect).
+fn secrets_of(
+    policy: &Policy,
+) -> Result<(Arc<spud_policy::LeakGuard>, Arc<spud_policy::Secrets>), SpudError> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    let mut guard = spud_policy::LeakGuard::new(policy, lookup);
+    let mut values = Vec::new();
+    let base = policy
+        .source
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    for (name, path) in policy.secret_files(&base) {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "secret file {} (`files` under [secrets] in {}) cannot be read: {e}",
+                path.display(),
+                policy.source_name()
+            )
+        })?;
+        let value = text.trim_end_matches(['\n', '\r']).to_string();
+        guard = guard.with_named(&name, value.clone(), policy);
+        values.push(value);
+    }
+    let secrets = policy.secrets(lookup).with_values(values);
+    Ok((Arc::new(guard), Arc::new(secrets)))
 }
 
 /// A directory created for one call and removed (with everything in it) when dropped.

@@ -50,47 +50,34 @@ impl LeakGuard {
     /// to a tool (values from `lookup` for passed-through ones), and its patterns.
     pub fn new(policy: &Policy, lookup: impl Fn(&str) -> Option<String>) -> LeakGuard {
         let section = &policy.secrets;
-        let allowed = |name: &str| -> Vec<NetPattern> {
-            section
-                .allow
-                .get(name)
-                .map(|v| v.iter().filter_map(|p| p.parse().ok()).collect())
-                .unwrap_or_default()
-        };
-        let mut named: Vec<Named> = Vec::new();
-        let mut add = |name: &str, value: Option<String>| {
-            if let Some(value) = value.filter(|v| v.len() >= MIN_VALUE_LEN) {
-                if !named.iter().any(|n| n.name == name) {
-                    named.push(Named {
-                        name: name.to_string(),
-                        value,
-                        allowed: allowed(name),
-                    });
-                }
-            }
-        };
-        for n in &section.env {
-            add(n, lookup(n));
-        }
-        for t in policy.tools.values() {
-            for g in &t.env {
-                match g {
-                    EnvGrant::Fixed(n, v) => add(n, Some(v.clone())),
-                    EnvGrant::Pass(n) => add(n, lookup(n)),
-                }
-            }
-        }
         let patterns = section
             .patterns
             .iter()
             .filter_map(|p| regex::Regex::new(p).ok().map(|r| (p.clone(), r)))
             .collect();
-        LeakGuard {
-            named,
+        let mut guard = LeakGuard {
+            named: Vec::new(),
             patterns,
             on_leak: section.on_leak,
             max_scan_bytes: section.max_scan_bytes,
+        };
+        for n in &section.env {
+            if let Some(v) = lookup(n) {
+                guard = guard.with_named(n, v, policy);
+            }
         }
+        for t in policy.tools.values() {
+            for g in &t.env {
+                let (name, value) = match g {
+                    EnvGrant::Fixed(n, v) => (n, Some(v.clone())),
+                    EnvGrant::Pass(n) => (n, lookup(n)),
+                };
+                if let Some(v) = value {
+                    guard = guard.with_named(name, v, policy);
+                }
+            }
+        }
+        guard
     }
 
     /// The secrets `text` carries that may not go to `scheme://host:port`.
@@ -115,6 +102,25 @@ impl LeakGuard {
                 }),
         );
         out
+    }
+
+    /// Adds a named secret (e.g. a secret file's contents) that may go where `[secrets.allow]`
+    /// lists for `name`.
+    pub fn with_named(mut self, name: &str, value: String, policy: &Policy) -> LeakGuard {
+        if value.len() >= MIN_VALUE_LEN && !self.named.iter().any(|n| n.name == name) {
+            let allowed = policy
+                .secrets
+                .allow
+                .get(name)
+                .map(|v| v.iter().filter_map(|p| p.parse().ok()).collect())
+                .unwrap_or_default();
+            self.named.push(Named {
+                name: name.to_string(),
+                value,
+                allowed,
+            });
+        }
+        self
     }
 
     /// `text` with every registered secret replaced by [`REDACTED`].

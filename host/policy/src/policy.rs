@@ -319,6 +319,15 @@ impl Policy {
         })
     }
 
+    /// The secret files of `[secrets] files`: (name as written, path from `base`).
+    pub fn secret_files(&self, base: &Path) -> Vec<(String, std::path::PathBuf)> {
+        self.secrets
+            .files
+            .iter()
+            .map(|f| (f.clone(), base.join(f)))
+            .collect()
+    }
+
     /// The registered secrets: `[secrets]` patterns and `env` values, plus the values of
     /// every environment variable granted to a tool (`NAME=value` and passed-through `NAME`).
     pub fn secrets(&self, lookup: impl Fn(&str) -> Option<String>) -> crate::Secrets {

@@ -4,6 +4,7 @@
 //! [secrets]
 //! patterns = ["sk-[A-Za-z0-9]{20,}", "ghp_[A-Za-z0-9]{36}"]  # regular expressions
 //! env = ["DB_PASSWORD"]                                     # values of these variables
+//! files = ["keys/deploy.key"]                               # contents of these files
 //! ```
 //!
 //! The values of environment variables granted to tools are secrets too; the host adds them
@@ -28,6 +29,10 @@ pub struct SecretsSection {
     /// Environment variables whose values are secrets.
     #[serde(default)]
     pub env: Vec<String>,
+    /// Files whose contents (without a trailing newline) are secrets, e.g. key files; relative
+    /// paths are taken from the policy's folder. A secret file is named by its path as written.
+    #[serde(default)]
+    pub files: Vec<String>,
     /// Per secret name (an environment variable), the `scheme://host[:port]` patterns it may
     /// be sent to; secrets not listed may be sent nowhere.
     #[serde(default)]
@@ -46,6 +51,7 @@ impl Default for SecretsSection {
         SecretsSection {
             patterns: Vec::new(),
             env: Vec::new(),
+            files: Vec::new(),
             allow: Default::default(),
             on_leak: OnLeak::default(),
             max_scan_bytes: default_scan_bytes(),

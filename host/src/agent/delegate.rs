@@ -184,12 +184,17 @@ pub(super) async fn run(
     // Budget: a share of the run's budget (on demand: of what is left), never more than what
     // is left less what running siblings hold; reserved until the sub-agent ends.
     let available = ctx.available();
-    let siblings: Vec<i64> = ctx
+    let mut siblings: Vec<i64> = ctx
         .plan
         .steps
         .iter()
         .filter_map(|s| s.agent.as_ref().map(|a| a.priority))
         .collect();
+    // A parent with tool steps of its own keeps a share for them (as its lowest-priority
+    // sibling), so its own calls are not starved by what its sub-agents hold.
+    if ctx.plan.steps.iter().any(|s| s.agent.is_none()) {
+        siblings.push(siblings.iter().copied().min().unwrap_or(agent.priority));
+    }
     let settings = &ctx.tree.settings;
     let mut budget = allocate(
         settings,

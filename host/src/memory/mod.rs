@@ -88,7 +88,7 @@ impl MemoryOptions {
         MemoryOptions {
             path: spud.home().memory_file(),
             retain_days,
-            secrets: Arc::new(spud.policy().secrets(|n| std::env::var(n).ok())),
+            secrets: spud.secrets(),
             reorder: true,
             used: Vec::new(),
             extra_tokens: 0,
