@@ -3,7 +3,7 @@
 
 use spud::agent::{run_plan, Plan, RunStatus, TraceEvent, TraceLine};
 use spud::{Spud, SpudOptions};
-use spud_tests::{guest, home, workspace};
+use spud_tests::{guest, home, workspace, write_policy};
 use std::sync::{Arc, Mutex};
 
 async fn spud_with_plugins(h: &tempfile::TempDir) -> Arc<Spud> {
@@ -263,4 +263,36 @@ async fn each_budget_ends_the_run() {
         );
         assert!(report.dir.join("trace.jsonl").exists() && report.dir.join("report.md").exists());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_storage_budget_stops_a_run_that_writes_too_much() {
+    let h = home();
+    std::fs::create_dir_all(h.path().join("work")).unwrap();
+    let policy = write_policy(
+        h.path(),
+        "[tools.fs]\nfiles = [{ host = \"work\", guest = \"/data\", access = \"read-write\" }]\n",
+    );
+    let spud = Arc::new(
+        Spud::open(SpudOptions {
+            home: Some(h.path().join("spud")),
+            policy: Some(policy),
+            principal: None,
+        })
+        .unwrap(),
+    );
+    spud.add(&guest("fs"), None, None).await.unwrap();
+    let plan = Plan::parse(
+        "goal = \"write\"\n[budget]\nmax_storage_bytes = 10\n[[steps]]\nid = \"a\"\ntool = \"fs.write\"\nargs = { path = \"/data/a.txt\", content = \"0123456789abcdef\" }\n[[steps]]\nid = \"b\"\nafter = [\"a\"]\ntool = \"fs.write\"\nargs = { path = \"/data/b.txt\", content = \"more\" }\n",
+        "s.toml",
+    )
+    .unwrap();
+    let (report, lines) = run(spud, plan).await;
+    assert_eq!(report.status, RunStatus::BudgetExhausted);
+    assert_eq!(report.data.storage_bytes, 16);
+    assert_eq!(report.figures.cost.storage_bytes, 16);
+    assert!(!h.path().join("work/b.txt").exists());
+    assert!(lines.iter().any(
+        |l| matches!(&l.event, TraceEvent::BudgetExhausted { budget, .. } if budget == "max_storage_bytes")
+    ));
 }

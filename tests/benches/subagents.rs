@@ -62,6 +62,7 @@ fn main() {
         max_wall_ms: 600_000,
         max_fuel: u64::MAX / 2,
         max_net_bytes: 1 << 30,
+        max_storage_bytes: 1 << 30,
         max_tokens: u64::MAX / 2,
     };
     let mut times = [Vec::new(), Vec::new()];

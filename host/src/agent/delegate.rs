@@ -81,6 +81,7 @@ fn zero() -> Budget {
         max_fuel: 0,
         max_net_bytes: 0,
         max_tokens: 0,
+        max_storage_bytes: 0,
     }
 }
 
@@ -318,6 +319,7 @@ pub(super) async fn run(
                 max_fuel: report.fuel,
                 max_net_bytes: report.net_bytes,
                 max_tokens: report.usage.input_tokens + report.usage.output_tokens,
+                max_storage_bytes: report.data.storage_bytes,
             };
             let own_tokens = record.used.max_tokens;
             record.used.max_tokens += planned.input_tokens + planned.output_tokens;

@@ -135,6 +135,9 @@ pub struct Budget {
     /// Model tokens (input + output) spent by the judge during the run.
     #[serde(default = "d_tokens")]
     pub max_tokens: u64,
+    /// Bytes written to storage over all tool calls (see the cost figures).
+    #[serde(default = "d_storage")]
+    pub max_storage_bytes: u64,
 }
 
 fn d_tokens() -> u64 {
@@ -153,6 +156,9 @@ fn d_fuel() -> u64 {
 fn d_egress() -> u64 {
     100 << 20
 }
+fn d_storage() -> u64 {
+    1 << 30
+}
 
 impl Default for Budget {
     fn default() -> Self {
@@ -162,6 +168,7 @@ impl Default for Budget {
             max_fuel: d_fuel(),
             max_net_bytes: d_egress(),
             max_tokens: d_tokens(),
+            max_storage_bytes: d_storage(),
         }
     }
 }

@@ -52,7 +52,8 @@ pub fn agent_schema() -> Value {
         "tools": {"type": "array", "items": {"type": "string"}},
         "budget": {"type": "object", "additionalProperties": false, "properties": {
             "max_steps": {"type": "integer", "minimum": 0}, "max_fuel": {"type": "integer", "minimum": 0},
-            "max_net_bytes": {"type": "integer", "minimum": 0}, "max_tokens": {"type": "integer", "minimum": 0}}},
+            "max_net_bytes": {"type": "integer", "minimum": 0}, "max_tokens": {"type": "integer", "minimum": 0},
+            "max_storage_bytes": {"type": "integer", "minimum": 0}}},
         "steps": {"type": "array", "items": {"type": "object"}}
     }})
 }

@@ -22,6 +22,7 @@ pub(crate) struct Reserved {
     pub fuel: u64,
     pub net: u64,
     pub tokens: u64,
+    pub storage: u64,
 }
 
 impl Reserved {
@@ -38,6 +39,7 @@ impl Reserved {
         f(&mut self.fuel, b.max_fuel);
         f(&mut self.net, b.max_net_bytes);
         f(&mut self.tokens, b.max_tokens);
+        f(&mut self.storage, b.max_storage_bytes);
     }
 }
 
@@ -71,6 +73,12 @@ impl Ledger {
             Some(("max_fuel", self.fuel + r.fuel, b.max_fuel))
         } else if self.net + r.net >= b.max_net_bytes {
             Some(("max_net_bytes", self.net + r.net, b.max_net_bytes))
+        } else if self.data.storage_bytes + r.storage >= b.max_storage_bytes {
+            Some((
+                "max_storage_bytes",
+                self.data.storage_bytes + r.storage,
+                b.max_storage_bytes,
+            ))
         } else if self.tokens > 0 && self.tokens >= b.max_tokens {
             // Only the run's own model use counts: a run that asks no model is not stopped by it.
             Some(("max_tokens", self.tokens, b.max_tokens))
@@ -159,6 +167,7 @@ impl Ctx {
                 max_fuel: 0,
                 max_net_bytes: 0,
                 max_tokens: 0,
+                max_storage_bytes: 0,
             };
         };
         let left =
@@ -171,6 +180,11 @@ impl Ctx {
             max_fuel: left(b.max_fuel, l.fuel, l.reserved.fuel),
             max_net_bytes: left(b.max_net_bytes, l.net, l.reserved.net),
             max_tokens: left(b.max_tokens, l.tokens, l.reserved.tokens),
+            max_storage_bytes: left(
+                b.max_storage_bytes,
+                l.data.storage_bytes,
+                l.reserved.storage,
+            ),
         }
     }
 

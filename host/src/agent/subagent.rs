@@ -44,6 +44,9 @@ pub struct BudgetRequest {
     /// Model tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
+    /// Bytes written to storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_storage_bytes: Option<u64>,
 }
 
 /// How a parent's remaining budget is shared among its sub-agents.
@@ -147,6 +150,12 @@ pub fn allocate(
             cap.max_tokens,
             available.max_tokens,
         ),
+        max_storage_bytes: pick(
+            request.max_storage_bytes,
+            share.max_storage_bytes,
+            cap.max_storage_bytes,
+            available.max_storage_bytes,
+        ),
     }
 }
 
@@ -183,6 +192,7 @@ pub fn share(
         max_fuel: part(available.max_fuel),
         max_net_bytes: part(available.max_net_bytes),
         max_tokens: part(available.max_tokens),
+        max_storage_bytes: part(available.max_storage_bytes),
     }
 }
 
@@ -197,6 +207,7 @@ mod tests {
             max_fuel: n * 1000,
             max_net_bytes: n * 10,
             max_tokens: n * 100,
+            max_storage_bytes: n * 50,
         }
     }
 

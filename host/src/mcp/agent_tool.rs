@@ -82,7 +82,8 @@ pub fn tool() -> Tool {
                     "max_wall_ms": { "type": "integer", "minimum": 0, "description": "Wall time, ms." },
                     "max_fuel": { "type": "integer", "minimum": 0, "description": "Total fuel over all calls." },
                     "max_net_bytes": { "type": "integer", "minimum": 0, "description": "Network bytes over all calls." },
-                    "max_tokens": { "type": "integer", "minimum": 0, "description": "Model tokens (planning, revisions, judging)." }
+                    "max_tokens": { "type": "integer", "minimum": 0, "description": "Model tokens (planning, revisions, judging)." },
+                    "max_storage_bytes": { "type": "integer", "minimum": 0, "description": "Bytes written to storage over all calls." }
                 },
                 "additionalProperties": false
             }
@@ -147,6 +148,7 @@ struct Caps {
     max_fuel: Option<u64>,
     max_net_bytes: Option<u64>,
     max_tokens: Option<u64>,
+    max_storage_bytes: Option<u64>,
 }
 
 impl Caps {
@@ -157,6 +159,7 @@ impl Caps {
             max_fuel,
             max_net_bytes,
             max_tokens,
+            max_storage_bytes,
         } = budget;
         for (field, cap) in [
             (max_steps, self.max_steps),
@@ -164,6 +167,7 @@ impl Caps {
             (max_fuel, self.max_fuel),
             (max_net_bytes, self.max_net_bytes),
             (max_tokens, self.max_tokens),
+            (max_storage_bytes, self.max_storage_bytes),
         ] {
             if let Some(c) = cap {
                 *field = (*field).min(c);

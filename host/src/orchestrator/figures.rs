@@ -84,6 +84,9 @@ pub struct AllocationEfficiency {
     pub net_bytes: Option<f64>,
     /// Model tokens.
     pub tokens: Option<f64>,
+    /// Bytes written to storage.
+    #[serde(default)]
+    pub storage_bytes: Option<f64>,
 }
 
 /// What the run cost.
@@ -189,6 +192,10 @@ pub fn compute(records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> 
             fuel: kind(|r| r.used.max_fuel, |r| r.allocated.max_fuel),
             net_bytes: kind(|r| r.used.max_net_bytes, |r| r.allocated.max_net_bytes),
             tokens: kind(|r| r.used.max_tokens, |r| r.allocated.max_tokens),
+            storage_bytes: kind(
+                |r| r.used.max_storage_bytes,
+                |r| r.allocated.max_storage_bytes,
+            ),
         },
         permission_violation_rate: ratio(
             (refused_items + t.denied_calls) as f64,
@@ -330,6 +337,7 @@ pub fn prometheus(run: &str, f: &Figures, records: &[SubAgentRecord]) -> String 
         ("fuel", a.fuel),
         ("net_bytes", a.net_bytes),
         ("tokens", a.tokens),
+        ("storage_bytes", a.storage_bytes),
     ] {
         if let Some(v) = v {
             out.push_str(&format!(
@@ -377,6 +385,7 @@ mod tests {
             max_fuel: 0,
             max_net_bytes: 0,
             max_tokens: 0,
+            max_storage_bytes: 0,
         };
         SubAgentRecord {
             run: "r".into(),
