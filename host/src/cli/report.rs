@@ -75,9 +75,13 @@ fn print_human(id: &str, r: &serde_json::Value) {
             .map_or("—".to_string(), |x| format!("{:.1} %", x * 100.0))
     };
     println!("run {id}: {}", r["status"].as_str().unwrap_or("?"));
+    let c = &f["cost"];
+    let price = c["model_price"]
+        .as_f64()
+        .map_or(String::new(), |p| format!(" (price {p:.4})"));
     println!(
-        "cost: {} tool calls, fuel {}, {} model tokens, {} network bytes",
-        r["steps"], f["cost"]["fuel"], f["cost"]["tokens"], f["cost"]["net_bytes"]
+        "cost: {} tool calls, fuel {}, {} model tokens{price}; {} bytes in, {} bytes out; {} bytes stored",
+        r["steps"], c["fuel"], c["tokens"], c["bytes_in"], c["bytes_out"], c["storage_bytes"]
     );
     println!(
         "sub-agents: {} ({} refused), peak parallelism {}",
@@ -95,15 +99,23 @@ fn print_human(id: &str, r: &serde_json::Value) {
     );
     let a = &f["allocation_efficiency"];
     println!(
-        "allocation efficiency:     steps {}, fuel {}, network {}, tokens {}",
+        "allocation efficiency:     steps {}, fuel {}, network {}, tokens {}, storage {}",
         pct(&a["steps"]),
         pct(&a["fuel"]),
         pct(&a["net_bytes"]),
-        pct(&a["tokens"])
+        pct(&a["tokens"]),
+        pct(&a["storage_bytes"])
     );
     println!(
         "permission-violation rate: {}",
         pct(&f["permission_violation_rate"])
+    );
+    println!(
+        "data-leakage rate:         {} of {} outbound transfers ({} leaks prevented, {} outputs redacted)",
+        pct(&f["data_leakage_rate"]),
+        f["outbound_transfers"],
+        f["leaks_prevented"],
+        f["outputs_redacted"]
     );
     println!("compliance rate:           {}", pct(&f["compliance_rate"]));
     if let Some(subs) = r["subagents"].as_array() {
