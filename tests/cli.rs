@@ -2,19 +2,9 @@
 //! positions, the precompile cache, `grants`, and audit verification after tampering.
 
 use serde_json::Value;
-use spud_tests::{guest, home, target_dir};
+use spud_tests::{guest, home, spud_bin};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn spud_bin() -> PathBuf {
-    let bin = target_dir().join("debug/spud");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p spud` (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
 
 fn spud(home: &Path, args: &[&str]) -> Output {
     Command::new(spud_bin())

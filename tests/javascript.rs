@@ -1,93 +1,27 @@
 //! The first-party `javascript` plugin through the `spud` binary: normal code works, hostile
 //! code is contained with a typed outcome or a JavaScript exception, and the host keeps serving.
 
-use serde_json::{json, Value};
-use spud_tests::{guest, target_dir};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use serde_json::Value;
+use spud_tests::code_plugin::CodePlugin;
+use std::path::Path;
 use std::sync::OnceLock;
 
-struct Env {
-    home: tempfile::TempDir,
-    scratch: tempfile::TempDir,
-    /// Maps `/scratch` to `scratch`.
-    policy: PathBuf,
-    /// Maps nothing: calls get a per-call temporary `/scratch`.
-    bare_policy: PathBuf,
-}
-
 /// One home for every test: registering precompiles the component once.
-fn env() -> &'static Env {
-    static ENV: OnceLock<Env> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let home = tempfile::tempdir().expect("home");
-        let scratch = tempfile::tempdir().expect("scratch");
-        let policy = home.path().join("policy.toml");
-        std::fs::write(
-            &policy,
-            format!(
-                "[tools.javascript]\nfiles = [{{ host = {:?}, guest = \"/scratch\", access = \"read-write\" }}]\n",
-                scratch.path().display().to_string()
-            ),
-        )
-        .expect("policy");
-        let bare_policy = home.path().join("bare.toml");
-        std::fs::write(&bare_policy, "").expect("policy");
-        let out = Command::new(bin())
-            .arg("--home")
-            .arg(home.path())
-            .args(["tools", "add"])
-            .arg(guest("javascript"))
-            .output()
-            .expect("run spud");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        Env {
-            home,
-            scratch,
-            policy,
-            bare_policy,
-        }
-    })
+fn env() -> &'static CodePlugin {
+    static ENV: OnceLock<CodePlugin> = OnceLock::new();
+    ENV.get_or_init(|| CodePlugin::register("javascript"))
 }
 
-fn bin() -> PathBuf {
-    target_dir().join("debug/spud")
-}
-
-/// Runs `code` with `spud call --json javascript.run` under `policy`; (exit code, report).
 fn run_with(policy: &Path, code: &str) -> (i32, Value) {
-    let e = env();
-    let out = Command::new(bin())
-        .arg("--home")
-        .arg(e.home.path())
-        .arg("--policy")
-        .arg(policy)
-        .args(["call", "--json", "javascript.run"])
-        .arg(json!({ "code": code }).to_string())
-        .env_remove("SPUD_POLICY")
-        .env("SECRET_TOKEN", "hunter2")
-        .output()
-        .expect("run spud");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|err| {
-        panic!(
-            "not JSON ({err}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
+    env().run_with(policy, code, None)
 }
 
 fn run(code: &str) -> (i32, Value) {
-    run_with(&env().policy, code)
+    env().run(code)
 }
 
-/// The plugin's own result for a call that ran to completion.
 fn value(code: &str) -> Value {
-    let (exit, report) = run(code);
-    assert_eq!(report["outcome"], "ok", "{report}");
-    assert_eq!(exit, 0, "{report}");
-    report["value"].clone()
+    env().value(code)
 }
 
 /// The exception a contained call threw: (type, message).
@@ -281,17 +215,7 @@ fn spud_exec_runs_a_file_and_reports_exceptions() {
     let e = env();
     let file = e.home.path().join("prog.js");
     std::fs::write(&file, "console.log('hello');\n2 ** 10\n").expect("write");
-    let exec = |path: &Path| {
-        Command::new(bin())
-            .arg("--home")
-            .arg(e.home.path())
-            .arg("--policy")
-            .arg(&e.policy)
-            .args(["exec", "javascript"])
-            .arg(path)
-            .output()
-            .expect("run spud")
-    };
+    let exec = |path: &Path| e.exec(path);
     let out = exec(&file);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n1024\n");

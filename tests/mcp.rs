@@ -5,7 +5,9 @@
 //! `initialize` handshake, 2025-11-25) and `auto` (discovery, 2026-07-28).
 
 use serde_json::Value;
-use spud_tests::{guest, home, sidecar, target_dir, workspace, write_policy, ScriptedModel};
+use spud_tests::{
+    guest, home, sidecar, spud_bin, target_dir, workspace, write_policy, ScriptedModel,
+};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -60,16 +62,6 @@ fn token(who: &str) -> &'static str {
         .find(|(v, _)| v.ends_with(&who.to_uppercase()))
         .map(|(_, t)| *t)
         .expect("known principal")
-}
-
-fn spud_bin() -> PathBuf {
-    let bin = target_dir().join("debug/spud");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p spud` (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
 }
 
 fn python() -> PathBuf {

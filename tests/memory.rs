@@ -6,8 +6,7 @@ use serde_json::{json, Value};
 use spud::agent::planner::{run_goal, GoalOptions};
 use spud::agent::{run_with, Plan, ReviseWhen, RunOptions, RunReport, RunStatus, TraceEvent};
 use spud::memory::{self, LessonKind, MemoryOptions, Store};
-use spud::model::{ModelConfig, OpenAiChat, Provider};
-use spud_tests::{example_spud, guest, home, target_dir, workspace, write_policy, ScriptedModel};
+use spud_tests::{example_spud, guest, home, spud_bin, workspace, write_policy, ScriptedModel};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -111,19 +110,6 @@ async fn lessons_are_retrieved_for_a_similar_goal_only() {
     assert!(unrelated.is_empty(), "{unrelated:?}");
 }
 
-fn provider(server: &ScriptedModel) -> Arc<dyn Provider> {
-    Arc::new(
-        OpenAiChat::new(ModelConfig {
-            model: "planner-1".into(),
-            base_url: server.base_url(),
-            api_key_env: None,
-            timeout_ms: 10_000,
-            max_attempts: 1,
-        })
-        .unwrap(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_goal_run_gives_the_planner_the_lessons_of_earlier_runs() {
     let h = home();
@@ -163,7 +149,7 @@ async fn a_goal_run_gives_the_planner_the_lessons_of_earlier_runs() {
         memory: Some(MemoryOptions::for_spud(&spud, 90)),
         ..GoalOptions::default()
     };
-    let first = run_goal(spud.clone(), provider(&server), goal, options(), |_| {})
+    let first = run_goal(spud.clone(), server.provider(), goal, options(), |_| {})
         .await
         .unwrap();
     assert_eq!(first.status, RunStatus::Done);
@@ -176,7 +162,7 @@ async fn a_goal_run_gives_the_planner_the_lessons_of_earlier_runs() {
         "a rule lesson and the model's"
     );
 
-    let second = run_goal(spud.clone(), provider(&server), goal, options(), |_| {})
+    let second = run_goal(spud.clone(), server.provider(), goal, options(), |_| {})
         .await
         .unwrap();
     assert_eq!(second.status, RunStatus::Done);
@@ -365,13 +351,7 @@ async fn a_locked_database_warns_and_the_run_keeps_its_trace() {
 }
 
 fn spud_cli(home: &Path, args: &[&str]) -> Output {
-    let bin = target_dir().join("debug/spud");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p spud`",
-        bin.display()
-    );
-    Command::new(bin)
+    Command::new(spud_bin())
         .arg("--home")
         .arg(home)
         .args(args)

@@ -1,80 +1,22 @@
 //! The first-party `python` plugin through the `spud` binary: normal code works, hostile code
 //! is contained with a typed outcome or a Python exception, and the host keeps serving.
 
-use serde_json::{json, Value};
-use spud_tests::{guest, target_dir};
-use std::path::PathBuf;
-use std::process::Command;
+use serde_json::Value;
+use spud_tests::code_plugin::CodePlugin;
 use std::sync::OnceLock;
 
-struct Env {
-    home: tempfile::TempDir,
-    scratch: tempfile::TempDir,
-    policy: PathBuf,
-}
-
 /// One home for every test: registering precompiles the 19 MB component once.
-fn env() -> &'static Env {
-    static ENV: OnceLock<Env> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let home = tempfile::tempdir().expect("home");
-        let scratch = tempfile::tempdir().expect("scratch");
-        let policy = home.path().join("policy.toml");
-        std::fs::write(
-            &policy,
-            format!(
-                "[tools.python]\nfiles = [{{ host = {:?}, guest = \"/scratch\", access = \"read-write\" }}]\n",
-                scratch.path().display().to_string()
-            ),
-        )
-        .expect("policy");
-        let wasm = guest("python");
-        let out = Command::new(bin())
-            .arg("--home")
-            .arg(home.path())
-            .args(["tools", "add"])
-            .arg(&wasm)
-            .output()
-            .expect("run spud");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        Env { home, scratch, policy }
-    })
+fn env() -> &'static CodePlugin {
+    static ENV: OnceLock<CodePlugin> = OnceLock::new();
+    ENV.get_or_init(|| CodePlugin::register("python"))
 }
 
-fn bin() -> PathBuf {
-    target_dir().join("debug/spud")
-}
-
-/// Runs `code` with `spud call --json python.run`; returns (exit code, report).
 fn run(code: &str) -> (i32, Value) {
-    let e = env();
-    let out = Command::new(bin())
-        .arg("--home")
-        .arg(e.home.path())
-        .arg("--policy")
-        .arg(&e.policy)
-        .args(["call", "--json", "python.run"])
-        .arg(json!({ "code": code }).to_string())
-        .env_remove("SPUD_POLICY")
-        .env("SECRET_TOKEN", "hunter2")
-        .output()
-        .expect("run spud");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|err| {
-        panic!(
-            "not JSON ({err}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
+    env().run(code)
 }
 
-/// The plugin's own result for a call that ran to completion.
 fn value(code: &str) -> Value {
-    let (exit, report) = run(code);
-    assert_eq!(report["outcome"], "ok", "{report}");
-    assert_eq!(exit, 0, "{report}");
-    report["value"].clone()
+    env().value(code)
 }
 
 /// The Python exception type a contained call raised.
@@ -200,17 +142,7 @@ fn spud_exec_runs_a_file_and_reports_exceptions() {
     let e = env();
     let file = e.home.path().join("prog.py");
     std::fs::write(&file, "print('hello')\n2 ** 10\n").expect("write");
-    let exec = |path: &std::path::Path| {
-        Command::new(bin())
-            .arg("--home")
-            .arg(e.home.path())
-            .arg("--policy")
-            .arg(&e.policy)
-            .args(["exec", "python"])
-            .arg(path)
-            .output()
-            .expect("run spud")
-    };
+    let exec = |path: &std::path::Path| e.exec(path);
     let out = exec(&file);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n1024\n");
@@ -225,23 +157,8 @@ fn spud_exec_runs_a_file_and_reports_exceptions() {
 #[test]
 fn default_scratch_is_a_fresh_temporary_directory_per_call() {
     let e = env();
-    let bare = e.home.path().join("bare.toml");
-    std::fs::write(&bare, "").expect("policy");
     let tmp = tempfile::tempdir().expect("tmp");
-    let call = |code: &str| -> Value {
-        let out = Command::new(bin())
-            .arg("--home")
-            .arg(e.home.path())
-            .arg("--policy")
-            .arg(&bare)
-            .args(["call", "--json", "python.run"])
-            .arg(json!({ "code": code }).to_string())
-            .env_remove("SPUD_POLICY")
-            .env("TMPDIR", tmp.path())
-            .output()
-            .expect("run spud");
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    };
+    let call = |code: &str| -> Value { e.run_with(&e.bare_policy, code, Some(tmp.path())).1 };
     let report = call("open('/scratch/a.txt', 'w').write('one')\nopen('/scratch/a.txt').read()");
     assert_eq!(report["outcome"], "ok", "{report}");
     assert_eq!(report["value"]["value"], "'one'", "{report}");

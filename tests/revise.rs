@@ -5,22 +5,8 @@
 use serde_json::json;
 use spud::agent::planner::{run_goal, GoalOptions};
 use spud::agent::{ReviseWhen, RunStatus, TraceEvent};
-use spud::model::{ModelConfig, OpenAiChat, Provider};
 use spud_tests::{example_spud, home, ScriptedModel};
 use std::sync::{Arc, Mutex};
-
-fn provider(server: &ScriptedModel) -> Arc<dyn Provider> {
-    Arc::new(
-        OpenAiChat::new(ModelConfig {
-            model: "planner-1".into(),
-            base_url: server.base_url(),
-            api_key_env: None,
-            timeout_ms: 10_000,
-            max_attempts: 1,
-        })
-        .unwrap(),
-    )
-}
 
 fn trace_of(dir: &std::path::Path) -> Vec<spud::agent::TraceLine> {
     spud::agent::trace::read(&dir.join("trace.jsonl")).unwrap()
@@ -63,7 +49,7 @@ async fn a_surprising_result_revises_the_plan_during_the_run() {
     let seen = lines.clone();
     let report = run_goal(
         spud,
-        provider(&server),
+        server.provider(),
         "what needs restocking?",
         options,
         move |l| seen.lock().unwrap().push(l.clone()),
@@ -180,7 +166,7 @@ async fn a_retry_carries_arguments_the_model_corrected() {
     };
     let report = run_goal(
         spud,
-        provider(&server),
+        server.provider(),
         "read the inventory",
         options,
         |_| {},

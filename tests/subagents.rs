@@ -4,7 +4,6 @@
 use serde_json::json;
 use spud::agent::planner::{run_goal, GoalOptions};
 use spud::agent::{run_plan, Plan, ReviseWhen, RunReport, RunStatus, TraceEvent, TraceLine};
-use spud::model::{ModelConfig, OpenAiChat, Provider};
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, sidecar, write_policy, ScriptedModel, TestServer};
 use std::io::{Read, Write};
@@ -309,16 +308,7 @@ async fn a_hung_child_hits_its_deadline_and_the_model_re_plans() {
             ScriptedModel::chat_call("revision", &revision, 200, 40),
         ),
     ]);
-    let provider: Arc<dyn Provider> = Arc::new(
-        OpenAiChat::new(ModelConfig {
-            model: "planner-1".into(),
-            base_url: model.base_url(),
-            api_key_env: None,
-            timeout_ms: 10_000,
-            max_attempts: 1,
-        })
-        .unwrap(),
-    );
+    let provider = model.provider();
     let options = GoalOptions {
         max_replans: 0,
         max_retries: 0,
@@ -592,16 +582,7 @@ async fn the_model_spawns_a_goal_only_sub_agent_and_plans_it_with_its_tools() {
             ScriptedModel::chat_call("plan", &child, 70, 30),
         ),
     ]);
-    let provider: Arc<dyn Provider> = Arc::new(
-        OpenAiChat::new(ModelConfig {
-            model: "planner-1".into(),
-            base_url: model.base_url(),
-            api_key_env: None,
-            timeout_ms: 10_000,
-            max_attempts: 1,
-        })
-        .unwrap(),
-    );
+    let provider = model.provider();
     let options = GoalOptions {
         max_replans: 0,
         revise: ReviseWhen::Never,

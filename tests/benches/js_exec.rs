@@ -7,28 +7,12 @@
 use serde_json::json;
 use spud::sandbox::Outcome;
 use spud::{Spud, SpudOptions};
-use spud_tests::{guest, home, target_dir};
+use spud_tests::{guest, home, median, target_dir, timed_ms};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 const CODE: &str = "let s=0; for (let i=0;i<1e6;i++) s+=i; console.log(s)";
 const RUNS: usize = 15;
-
-fn p50(mut ms: Vec<f64>) -> f64 {
-    ms.sort_by(|a, b| a.total_cmp(b));
-    ms[ms.len() / 2]
-}
-
-fn timed(mut f: impl FnMut()) -> Vec<f64> {
-    (0..RUNS)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect()
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -54,7 +38,7 @@ fn main() {
 
     // Warm: a running host, a fresh sandbox per call from the pre-instantiated component.
     let mut inner = Vec::new();
-    let warm = timed(|| {
+    let warm = timed_ms(RUNS, || {
         let r = rt
             .block_on(spud.call("javascript.run", &args))
             .expect("call");
@@ -73,7 +57,7 @@ fn main() {
     } else {
         target_dir().join("debug/spud")
     };
-    let fresh = timed(|| {
+    let fresh = timed_ms(RUNS, || {
         let out = Command::new(&bin)
             .arg("--home")
             .arg(dir.path())
@@ -91,7 +75,7 @@ fn main() {
         );
     });
 
-    let native = timed(|| {
+    let native = timed_ms(RUNS, || {
         let out = Command::new("node")
             .args(["-e", CODE])
             .output()
@@ -102,9 +86,16 @@ fn main() {
     println!("{CODE}, p50 of {RUNS} runs:");
     println!(
         "  warm call in a running host:     {:7.1} ms (guest time {:.1} ms)",
-        p50(warm),
-        p50(inner)
+        median(warm),
+        median(inner)
     );
-    println!("  fresh `{}` process: {:7.1} ms", bin.display(), p50(fresh));
-    println!("  `node -e` subprocess:            {:7.1} ms", p50(native));
+    println!(
+        "  fresh `{}` process: {:7.1} ms",
+        bin.display(),
+        median(fresh)
+    );
+    println!(
+        "  `node -e` subprocess:            {:7.1} ms",
+        median(native)
+    );
 }

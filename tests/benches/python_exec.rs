@@ -7,28 +7,12 @@
 use serde_json::json;
 use spud::sandbox::Outcome;
 use spud::{Spud, SpudOptions};
-use spud_tests::{guest, home, target_dir};
+use spud_tests::{guest, home, median, target_dir, timed_ms};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 const CODE: &str = "print(sum(range(10**6)))";
 const RUNS: usize = 15;
-
-fn p50(mut ms: Vec<f64>) -> f64 {
-    ms.sort_by(|a, b| a.total_cmp(b));
-    ms[ms.len() / 2]
-}
-
-fn timed(mut f: impl FnMut()) -> Vec<f64> {
-    (0..RUNS)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect()
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -61,7 +45,7 @@ fn main() {
 
     // Warm: a running host, a fresh sandbox per call from the pre-instantiated component.
     let mut inner = Vec::new();
-    let warm = timed(|| {
+    let warm = timed_ms(RUNS, || {
         let r = rt.block_on(spud.call("python.run", &args)).expect("call");
         match &r.outcome {
             Outcome::Ok { value } => assert_eq!(value["stdout"], "499999500000\n"),
@@ -78,7 +62,7 @@ fn main() {
     } else {
         target_dir().join("debug/spud")
     };
-    let fresh = timed(|| {
+    let fresh = timed_ms(RUNS, || {
         let out = Command::new(&bin)
             .arg("--home")
             .arg(dir.path())
@@ -96,7 +80,7 @@ fn main() {
         );
     });
 
-    let native = timed(|| {
+    let native = timed_ms(RUNS, || {
         let out = Command::new("python3")
             .args(["-c", CODE])
             .output()
@@ -107,9 +91,16 @@ fn main() {
     println!("print(sum(range(10**6))), p50 of {RUNS} runs:");
     println!(
         "  warm call in a running host:     {:7.1} ms (guest time {:.1} ms)",
-        p50(warm),
-        p50(inner)
+        median(warm),
+        median(inner)
     );
-    println!("  fresh `{}` process: {:7.1} ms", bin.display(), p50(fresh));
-    println!("  `python3 -c` subprocess:         {:7.1} ms", p50(native));
+    println!(
+        "  fresh `{}` process: {:7.1} ms",
+        bin.display(),
+        median(fresh)
+    );
+    println!(
+        "  `python3 -c` subprocess:         {:7.1} ms",
+        median(native)
+    );
 }

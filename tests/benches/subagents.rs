@@ -11,7 +11,7 @@ use spud::agent::planner::{run_goal, GoalOptions};
 use spud::agent::{ReviseWhen, RunStatus};
 use spud::model::Provider;
 use spud::{Spud, SpudOptions};
-use spud_tests::{guest, home, sidecar, ZeroLatency};
+use spud_tests::{guest, home, median, sidecar, ZeroLatency};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,11 +28,6 @@ fn peak_rss_mb() -> f64 {
             })
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -207,6 +207,36 @@ pub fn write_policy(dir: &Path, policy: &str) -> PathBuf {
     p
 }
 
+pub mod code_plugin;
+
+/// The `spud` binary of this workspace's debug build (built by `scripts/test.sh`).
+pub fn spud_bin() -> PathBuf {
+    let bin = target_dir().join("debug/spud");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p spud` (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The median of `v` (the upper one of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Wall times of `runs` calls of `f`, in ms.
+pub fn timed_ms(runs: usize, mut f: impl FnMut()) -> Vec<f64> {
+    (0..runs)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect()
+}
+
 /// Helpers for the benchmarks.
 pub mod bench_support {
     use spud::policy::Grant;
@@ -343,6 +373,20 @@ impl ScriptedModel {
     /// `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// An OpenAI Chat provider (model `planner-1`, one attempt, no key) talking to this server.
+    pub fn provider(&self) -> Arc<dyn spud::model::Provider> {
+        Arc::new(
+            spud::model::OpenAiChat::new(spud::model::ModelConfig {
+                model: "planner-1".into(),
+                base_url: self.base_url(),
+                api_key_env: None,
+                timeout_ms: 10_000,
+                max_attempts: 1,
+            })
+            .expect("provider"),
+        )
     }
 
     /// A Chat Completions answer that calls the function `name` with `arguments`, as a model
