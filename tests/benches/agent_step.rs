@@ -15,11 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = spud_tests::bench_runtime();
     let dir = home();
     let spud = Arc::new(
         Spud::open(SpudOptions {

@@ -22,11 +22,7 @@ fn us(d: Duration) -> f64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = spud_tests::bench_runtime();
     let dir = home();
     let spud_home = dir.path().join("spud");
     let spud = Arc::new(

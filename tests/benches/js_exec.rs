@@ -15,11 +15,7 @@ const CODE: &str = "let s=0; for (let i=0;i<1e6;i++) s+=i; console.log(s)";
 const RUNS: usize = 15;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = spud_tests::bench_runtime();
     let dir = home();
     // No policy entry: every call gets a per-call temporary /scratch, as by default.
     let policy = dir.path().join("policy.toml");

@@ -12,11 +12,7 @@ use std::time::Instant;
 const CALLS: usize = 200;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = spud_tests::bench_runtime();
     let server = TestServer::start();
     let port = server.addr.port();
     let grant = format!("[tools.http]\nnetwork = [\"http://127.0.0.1:{port}\"]\n");

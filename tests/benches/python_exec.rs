@@ -15,11 +15,7 @@ const CODE: &str = "print(sum(range(10**6)))";
 const RUNS: usize = 15;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = spud_tests::bench_runtime();
     let dir = home();
     let scratch = tempfile::tempdir().expect("scratch");
     let policy = dir.path().join("policy.toml");

@@ -31,11 +31,7 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = spud_tests::bench_runtime();
     let dir = home();
     let spud = Arc::new(
         Spud::open(SpudOptions {

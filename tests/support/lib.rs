@@ -220,6 +220,15 @@ pub fn spud_bin() -> PathBuf {
     bin
 }
 
+/// The runtime benchmarks drive spud on: two workers, as on the reference machine.
+pub fn bench_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// The median of `v` (the upper one of an even count).
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
