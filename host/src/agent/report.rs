@@ -24,7 +24,7 @@ pub struct AttemptView {
     /// Critic score.
     pub score: Option<f64>,
     /// Critic verdict.
-    pub verdict: Option<String>,
+    pub verdict: Option<super::critic::Verdict>,
     /// Critic feedback.
     pub feedback: String,
     /// Arguments the model corrected for this attempt, if it did.
@@ -81,6 +81,9 @@ pub struct RunView {
     pub revises: Option<String>,
     /// Revisions of the plan during the run (and proposals rejected), in order.
     pub revisions: Vec<String>,
+    /// A budget that ran out: name, used, limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exhausted: Option<(String, u64, u64)>,
     /// Lessons from earlier runs that were used, and steps they reordered.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lessons: Vec<String>,
@@ -209,7 +212,7 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                     .and_then(|i| v.steps[*i].attempts.last_mut())
                 {
                     a.score = Some(critique.score);
-                    a.verdict = Some(format!("{verdict:?}").to_lowercase());
+                    a.verdict = Some(*verdict);
                     a.feedback = critique.feedback.clone();
                 }
                 if let Some(prev) = previous_score {
@@ -226,7 +229,11 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                     s.blocked = Some(reason.clone());
                 }
             }
-            TraceEvent::BudgetExhausted { .. } => {}
+            TraceEvent::BudgetExhausted {
+                budget,
+                used,
+                limit,
+            } => v.exhausted = Some((budget.clone(), *used, *limit)),
             TraceEvent::OutputRedacted { step } => {
                 if let Some(a) = index
                     .get(step)
@@ -395,7 +402,8 @@ fn render_step(out: &mut String, s: &StepView, pad: &str) {
             a.tool,
             a.outcome,
             a.score.map_or("-".into(), |s| format!("{s:.2}")),
-            a.verdict.as_deref().unwrap_or("-")
+            a.verdict
+                .map_or("-".into(), |v| format!("{v:?}").to_lowercase())
         ));
         if let Some(args) = &a.corrected_args {
             let text: String = args.to_string().chars().take(160).collect();

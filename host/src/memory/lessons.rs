@@ -116,7 +116,7 @@ pub struct RunDigest {
     pub run: String,
     /// Goal.
     pub goal: String,
-    /// Steps in the order they first appeared.
+    /// Steps that ran or were blocked, in plan order.
     pub steps: Vec<StepDigest>,
     /// A budget that ran out: name, used, limit.
     pub exhausted: Option<(String, u64, u64)>,
@@ -134,105 +134,66 @@ pub struct RunDigest {
     pub wall_ms: u64,
 }
 
-impl RunDigest {
-    fn step_mut(&mut self, id: &str) -> &mut StepDigest {
-        let at = match self.steps.iter().position(|s| s.step == id) {
-            Some(i) => i,
-            None => {
-                self.steps.push(StepDigest {
-                    step: id.to_string(),
-                    ..StepDigest::default()
-                });
-                self.steps.len() - 1
-            }
-        };
-        &mut self.steps[at]
-    }
-}
-
-/// Digests a trace.
+/// Digests a trace, from the same view of it the run's report is written from. Sub-agent
+/// attempts are left out: a sub-agent's own run has its own digest.
 pub fn digest(lines: &[TraceLine]) -> RunDigest {
-    let mut d = RunDigest::default();
-    for line in lines {
-        match &line.event {
-            TraceEvent::Started { run, goal, .. } => {
-                d.run = run.clone();
-                d.goal = goal.clone();
-            }
-            TraceEvent::StepStarted {
-                step,
-                attempt,
-                alternative,
-                tool,
-                ..
-            } => d.step_mut(step).attempts.push(Attempt {
-                attempt: *attempt,
-                alternative: *alternative,
-                tool: tool.clone(),
-                ..Attempt::default()
-            }),
-            TraceEvent::StepFinished {
-                step,
-                attempt,
-                outcome,
-                output,
-                ..
-            } => {
-                if let Some(a) = find(&mut d, step, *attempt) {
-                    a.outcome = outcome.clone();
-                    a.output = cut(output, 300);
-                }
-            }
-            TraceEvent::Critiqued {
-                step,
-                attempt,
-                critique,
-                verdict,
-                ..
-            } => {
-                if let Some(a) = find(&mut d, step, *attempt) {
-                    a.verdict = Some(*verdict);
-                    a.feedback = cut(&critique.feedback, 300);
-                }
-            }
-            TraceEvent::StepBlocked { step, reason } => {
-                d.step_mut(step).blocked = Some(reason.clone())
-            }
-            TraceEvent::BudgetExhausted {
-                budget,
-                used,
-                limit,
-            } => d.exhausted = Some((budget.clone(), *used, *limit)),
-            TraceEvent::Finished {
-                status,
-                steps,
-                retries,
-                backtracks,
-                fuel,
-                wall_ms,
-            } => {
-                d.status = serde_json::to_value(status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                d.calls = *steps;
-                d.retries = *retries;
-                d.backtracks = *backtracks;
-                d.fuel = *fuel;
-                d.wall_ms = *wall_ms;
-            }
-            _ => {}
-        }
+    let v = crate::agent::report::view(lines);
+    let (status, calls, retries, backtracks, fuel, wall_ms) = match &v.finished {
+        Some(TraceEvent::Finished {
+            status,
+            steps,
+            retries,
+            backtracks,
+            fuel,
+            wall_ms,
+        }) => (
+            serde_json::to_value(status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            *steps,
+            *retries,
+            *backtracks,
+            *fuel,
+            *wall_ms,
+        ),
+        _ => Default::default(),
+    };
+    let steps = v
+        .steps
+        .into_iter()
+        .map(|s| StepDigest {
+            step: s.id,
+            attempts: s
+                .attempts
+                .into_iter()
+                .filter(|a| !a.tool.starts_with("sub-agent"))
+                .map(|a| Attempt {
+                    attempt: a.attempt,
+                    alternative: a.alternative,
+                    tool: a.tool,
+                    outcome: a.outcome,
+                    output: cut(&a.output, 300),
+                    verdict: a.verdict,
+                    feedback: cut(&a.feedback, 300),
+                })
+                .collect(),
+            blocked: s.blocked,
+        })
+        .filter(|s| !s.attempts.is_empty() || s.blocked.is_some())
+        .collect();
+    RunDigest {
+        run: v.run,
+        goal: v.goal,
+        steps,
+        exhausted: v.exhausted,
+        status,
+        calls,
+        retries,
+        backtracks,
+        fuel,
+        wall_ms,
     }
-    d
-}
-
-fn find<'a>(d: &'a mut RunDigest, step: &str, attempt: u32) -> Option<&'a mut Attempt> {
-    d.step_mut(step)
-        .attempts
-        .iter_mut()
-        .rev()
-        .find(|a| a.attempt == attempt)
 }
 
 /// `s` cut to `n` characters.
@@ -482,7 +443,9 @@ mod tests {
         let mut t = vec![line(TraceEvent::Started {
             run: "r1".into(),
             goal: "restock".into(),
-            plan: serde_json::json!({}),
+            plan: serde_json::json!({"goal": "restock", "steps": [
+                {"id": "read", "tool": "fs.read", "alternatives": [{"tool": "fs.list"}]},
+                {"id": "net", "tool": "http.get"}]}),
         })];
         t.extend(call(
             "read",
