@@ -421,6 +421,7 @@ async fn leaky_spud(h: &tempfile::TempDir, allowed: u16, other: u16, on_leak: &s
 patterns = ["sk-live-[a-z0-9]{{12}}"]
 files = ["deploy.key"]
 on_leak = "{on_leak}"
+max_scan_bytes = 4096
 [secrets.allow]
 API_TOKEN = ["http://127.0.0.1:{allowed}"]
 
@@ -441,8 +442,8 @@ env = ["API_TOKEN=tok-0123456789"]
 }
 
 /// A sub-agent sends the registered token to the host allowed for it, to another granted host,
-/// and a pattern secret in a body; the root has the allowed host echo the token back, and
-/// sends the secret file's contents there.
+/// and a pattern secret in a body; the root has the allowed host echo the token back, sends
+/// the secret file's contents there, and a body too large to scan.
 fn leak_plan(allowed: u16, other: u16) -> String {
     format!(
         r#"
@@ -478,7 +479,12 @@ args = {{ url = "http://127.0.0.1:{allowed}/echo", method = "POST", body = "toke
 id = "keyfile"
 tool = "http.fetch"
 args = {{ url = "http://127.0.0.1:{allowed}/hello", headers = {{ x-key = "key-file-contents-77" }} }}
-"#
+[[steps]]
+id = "large"
+tool = "http.fetch"
+args = {{ url = "http://127.0.0.1:{allowed}/hello", method = "POST", body = "{large}" }}
+"#,
+        large = "x".repeat(5000)
     )
 }
 
@@ -514,8 +520,14 @@ async fn a_secret_sent_where_it_may_not_go_is_blocked_and_counted() {
     let results = serde_json::to_string(&report.results).unwrap();
     assert!(!results.contains("tok-0123456789"), "{results}");
     assert!(results.contains("[REDACTED]"), "{results}");
-    // 5 calls + 1 sub-agent, the three blocked calls are violations.
-    assert_eq!(f.compliance_rate, 3.0 / 6.0);
+    // A body over `max_scan_bytes` cannot be scanned, so it is refused (not a leak).
+    assert!(
+        report.failed["large"].contains("too large to scan"),
+        "{:?}",
+        report.failed
+    );
+    // 6 calls + 1 sub-agent; the three blocked leaks and the unscannable body are violations.
+    assert_eq!(f.compliance_rate, 3.0 / 7.0);
 
     // The denial (in the sub-agent's trace) says which secret and what would allow it; nothing
     // stored carries the value.
@@ -529,7 +541,7 @@ async fn a_secret_sent_where_it_may_not_go_is_blocked_and_counted() {
     let audit = std::fs::read_to_string(h.path().join("home/audit/audit.jsonl")).unwrap();
     assert_eq!(
         audit.matches(r#""capability":"secret""#).count(),
-        3,
+        4,
         "{audit}"
     );
     let root_trace = std::fs::read_to_string(report.dir.join("trace.jsonl")).unwrap();
@@ -559,8 +571,10 @@ async fn on_leak_record_lets_a_leak_through_and_counts_it() {
     assert_eq!(f.outbound_transfers, 5);
     assert_eq!(f.data_leakage_rate, 0.6);
     assert_eq!(f.leaks_prevented, 0);
-    assert_eq!(f.compliance_rate, 3.0 / 6.0);
-    assert_eq!(report.status, RunStatus::Done);
+    // The unscannable body is refused in either mode.
+    assert!(report.failed.contains_key("large"));
+    assert_eq!(f.compliance_rate, 3.0 / 7.0);
+    assert_eq!(report.status, RunStatus::Failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
