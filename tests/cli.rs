@@ -296,7 +296,7 @@ fn run_a_goal_with_the_model_from_the_config_file() {
     std::fs::write(
         h.path().join("config.toml"),
         format!(
-            "[model]\nprovider = \"openai\"\nmodel = \"local-planner\"\nbase_url = \"{}\"\n",
+            "[model]\nprovider = \"openai\"\nmodel = \"local-planner\"\nbase_url = \"{}\"\ninput_price_per_mtok = 2.0\noutput_price_per_mtok = 10.0\n",
             server.base_url()
         ),
     )
@@ -310,6 +310,15 @@ fn run_a_goal_with_the_model_from_the_config_file() {
     let o = spud(h.path(), &["runs", "list", "--json"]);
     let runs: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(runs[0]["status"], "Done");
+    // The planning tokens (5 in, 5 out) are the run's cost, priced by the config.
+    let o = spud(h.path(), &["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["figures"]["cost"]["tokens"], 10, "{report}");
+    let price = report["figures"]["cost"]["model_price"].as_f64().unwrap();
+    assert!(
+        (price - (5.0 * 2.0 + 5.0 * 10.0) / 1e6).abs() < 1e-12,
+        "{price}"
+    );
 
     std::fs::write(
         h.path().join("config.toml"),

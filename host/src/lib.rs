@@ -10,6 +10,7 @@
 //! - `cli` (in the binary): thin commands over [`Spud`].
 
 pub mod agent;
+pub mod calls;
 pub mod config;
 pub mod home;
 pub mod mcp;
@@ -23,6 +24,7 @@ pub mod service;
 pub mod storage;
 
 pub use home::Home;
+pub use calls::CallOptions;
 pub use service::{Caller, Spud, SpudError, SpudOptions};
 pub use spud_audit as audit;
 pub use spud_policy as policy;

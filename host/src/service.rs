@@ -323,20 +323,26 @@ impl Spud {
         input: &serde_json::Value,
     ) -> Result<CallReport, SpudError> {
         let caller = Caller::operator(&self.principal);
-        self.call_as(&caller, tool, input, None).await
+        self.call_as(&caller, tool, input, crate::CallOptions::default())
+            .await
     }
 
-    /// Calls `tool` on behalf of `caller` (its tool list and narrowed grant apply). When
-    /// `cancel` fires first, the sandbox is dropped, the call is recorded as `cancelled` and
-    /// [`SpudError::Cancelled`] returned.
+    /// Calls `tool` on behalf of `caller` (its tool list and narrowed grant apply), with the
+    /// limits lowered to `options`' caps. When `options.cancel` fires first — or when this
+    /// future is dropped — the sandbox is dropped and the call recorded as `cancelled` (then
+    /// [`SpudError::Cancelled`] is returned). A tool the caller may not call is refused and
+    /// recorded as an `access` denial.
     pub async fn call_as(
         &self,
         caller: &Caller,
         tool: &str,
         input: &serde_json::Value,
-        cancel: Option<tokio_util::sync::CancellationToken>,
+        options: crate::CallOptions,
     ) -> Result<CallReport, SpudError> {
         if !caller.sees(tool) {
+            let detail = format!("call to {tool} refused: not among the caller's tools");
+            self.audit
+                .append(Event::access(&caller.principal, "tool_denied", &detail))?;
             return Err(SpudError::NotAllowed {
                 principal: caller.principal.clone(),
                 tool: tool.to_string(),
@@ -372,6 +378,7 @@ impl Spud {
             guard: self.guard.clone(),
         };
         let mut grant = self.grant_for(caller, &loaded);
+        options.cap(&mut grant.limits);
         // A requested `/scratch` the policy does not map: a fresh temporary directory for this
         // call only, removed when `_scratch` drops (also when the call is cancelled).
         let (_scratch, scratch_decision) =
@@ -396,19 +403,29 @@ impl Spud {
             .map(|f| f.host.as_path())
             .collect();
         let before = crate::storage::snapshot(written.iter().copied());
-        let started = std::time::Instant::now();
+        let mut flight = crate::calls::InFlight {
+            spud: self,
+            caller,
+            tool,
+            entry: &loaded.entry,
+            input,
+            started: std::time::Instant::now(),
+            landed: false,
+        };
         let call = sandbox::call(&loaded.plugin, tool_def, input, &grant, &env);
-        let report = match cancel {
+        let report = match options.cancel {
             None => call.await,
             Some(token) => tokio::select! {
                 r = call => r,
                 () = token.cancelled() => {
-                    let elapsed_ms = started.elapsed().as_millis() as u64;
+                    let elapsed_ms = flight.elapsed_ms();
+                    flight.landed = true;
                     self.record_cancelled(caller, tool, &loaded.entry, input, elapsed_ms)?;
                     return Err(SpudError::Cancelled { tool: tool.to_string(), elapsed_ms });
                 }
             },
         };
+        flight.landed = true;
         let mut report = report;
         report.storage_bytes = crate::storage::growth(written.iter().copied(), &before)
             + _scratch
@@ -422,7 +439,7 @@ impl Spud {
         Ok(report)
     }
 
-    fn record_cancelled(
+    pub(crate) fn record_cancelled(
         &self,
         caller: &Caller,
         tool: &str,

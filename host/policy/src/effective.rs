@@ -192,6 +192,15 @@ pub enum NotGranted {
     },
     /// DNS lookups.
     Dns,
+    /// A per-call limit above the one held (a sub-agent asking more than its parent).
+    Limit {
+        /// The limit (`fuel`, `memory_mb`, …).
+        name: String,
+        /// The value asked for.
+        wanted: u64,
+        /// The value held.
+        held: u64,
+    },
 }
 
 impl std::fmt::Display for NotGranted {
@@ -202,6 +211,9 @@ impl std::fmt::Display for NotGranted {
             NotGranted::Env { name } => write!(f, "environment variable {name}"),
             NotGranted::TcpConnect { pattern } => write!(f, "TCP connect to {pattern}"),
             NotGranted::Dns => f.write_str("DNS lookups"),
+            NotGranted::Limit { name, wanted, held } => {
+                write!(f, "limit {name} = {wanted} (at most {held} is held)")
+            }
         }
     }
 }

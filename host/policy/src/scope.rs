@@ -95,6 +95,7 @@ impl ChildGrant {
                 None => missing.push(NotGranted::Env { name: name.clone() }),
             }
         }
+        missing.extend(over_limits(&parent.limits, &self.limits));
         let grant = Grant {
             files,
             network,
@@ -105,6 +106,28 @@ impl ChildGrant {
         };
         (grant, missing)
     }
+}
+
+/// The limits `wanted` sets above `parent`'s: a sub-agent can only lower a limit.
+fn over_limits(parent: &ResolvedLimits, wanted: &Limits) -> Vec<NotGranted> {
+    [
+        ("memory_mb", parent.memory_mb, wanted.memory_mb),
+        ("fuel", parent.fuel, wanted.fuel),
+        ("timeout_ms", parent.timeout_ms, wanted.timeout_ms),
+        ("stdout_bytes", parent.stdout_bytes, wanted.stdout_bytes),
+        ("stderr_bytes", parent.stderr_bytes, wanted.stderr_bytes),
+        ("result_bytes", parent.result_bytes, wanted.result_bytes),
+    ]
+    .into_iter()
+    .filter_map(|(name, held, wanted)| match wanted {
+        Some(w) if w > held => Some(NotGranted::Limit {
+            name: name.to_string(),
+            wanted: w,
+            held,
+        }),
+        _ => None,
+    })
+    .collect()
 }
 
 /// `parent`'s limits, lowered where `wanted` sets a smaller value.
@@ -217,11 +240,16 @@ mod tests {
             },
         };
         let (g, missing) = want.narrow(&p);
-        assert_eq!(missing.len(), 5, "{missing:?}");
+        assert_eq!(missing.len(), 6, "{missing:?}");
+        assert!(missing.contains(&NotGranted::Limit {
+            name: "fuel".into(),
+            wanted: u64::MAX,
+            held: p.limits.fuel,
+        }));
         assert!(g.files.is_empty() && g.network.is_empty() && g.env.is_empty());
         assert_eq!(
             g.limits.fuel, p.limits.fuel,
-            "limits are capped, never raised"
+            "limits are refused and capped, never raised"
         );
     }
 

@@ -94,14 +94,71 @@ fn child_run(
     Box::pin(run_with(spud, plan, options, |_| {}))
 }
 
-/// Runs the sub-agent of `step` to its end.
+/// How a sub-agent step ended, and whether running it again could help (a refusal cannot).
+pub(super) struct Delegated {
+    pub end: StepEnd,
+    pub ran: bool,
+}
+
+/// Writes a sub-agent's record as `cancelled` when its future is dropped before it ends (its
+/// parent stopped or was cancelled), so that no sub-agent vanishes from the figures.
+struct OnCancel<'a> {
+    tree: &'a crate::orchestrator::Tree,
+    /// The record so far, since when it waits (`false`) or runs (`true`).
+    armed: Option<(SubAgentRecord, Instant, bool)>,
+}
+
+impl Drop for OnCancel<'_> {
+    fn drop(&mut self) {
+        if let Some((mut r, since, running)) = self.armed.take() {
+            let ms = since.elapsed().as_millis() as u64;
+            if running {
+                r.busy_ms = ms;
+            } else {
+                r.queued_ms = ms;
+            }
+            r.status = Some(RunStatus::Cancelled);
+            self.tree.record(r);
+        }
+    }
+}
+
+/// Budget kinds a sub-agent asked for beyond its parent's whole budget: refused, since no
+/// share could ever cover them (asking beyond what is *left* is capped to it instead).
+fn over_budget(ctx: &Ctx, agent: &SubAgent) -> Vec<String> {
+    let b = &ctx.plan.budget;
+    let r = &agent.budget;
+    [
+        ("max_steps", r.max_steps, b.max_steps),
+        ("max_fuel", r.max_fuel, b.max_fuel),
+        ("max_net_bytes", r.max_net_bytes, b.max_net_bytes),
+        ("max_tokens", r.max_tokens, b.max_tokens),
+        ("max_storage_bytes", r.max_storage_bytes, b.max_storage_bytes),
+        ("deadline_ms", agent.deadline_ms, b.max_wall_ms),
+    ]
+    .into_iter()
+    .filter_map(|(k, asked, held)| {
+        asked
+            .filter(|a| *a > held)
+            .map(|a| format!("budget {k} = {a} (the parent's whole budget is {held})"))
+    })
+    .collect()
+}
+
+/// Runs the sub-agent of `step` to its end; `attempt` counts earlier tries of it (a retry
+/// runs as `PARENT.STEP~N`).
 pub(super) async fn run(
     ctx: &Ctx,
     step: &Step,
     agent: &SubAgent,
     ticket: crate::orchestrator::scheduler::Ticket,
-) -> StepEnd {
-    let child_id = format!("{}.{}", ctx.run_id, step.id);
+    attempt: u32,
+) -> Delegated {
+    let refused = |end| Delegated { end, ran: false };
+    let child_id = match attempt {
+        0 => format!("{}.{}", ctx.run_id, step.id),
+        n => format!("{}.{}~{}", ctx.run_id, step.id, n + 1),
+    };
     let parent = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
     let requested_ms = ctx.tree.now_ms();
     let mut record = SubAgentRecord {
@@ -118,6 +175,8 @@ pub(super) async fn run(
         used: zero(),
         capability_requests: 0,
         violations: Vec::new(),
+        denied_calls: 0,
+        data: Default::default(),
     };
     if ctx.depth + 1 > ctx.tree.settings.max_depth {
         let why = format!(
@@ -125,11 +184,17 @@ pub(super) async fn run(
             ctx.tree.settings.max_depth
         );
         ctx.tree.record(record);
-        return StepEnd::Failed(why);
+        return refused(StepEnd::Failed(why));
     }
     let (mut missing, asked) = violations(ctx, &parent, agent);
-    record.capability_requests = asked;
+    missing.extend(over_budget(ctx, agent));
     let needs = needing_approval(ctx, &parent, agent);
+    // Each plugin needing approval is a capability asked for; a refused approval a violation.
+    record.capability_requests = asked + needs.len() as u64;
+    let mut cancel = OnCancel {
+        tree: &ctx.tree,
+        armed: None,
+    };
     if missing.is_empty() && !needs.is_empty() {
         let request = crate::orchestrator::approval::ApprovalRequest {
             sub_agent: child_id.clone(),
@@ -137,10 +202,12 @@ pub(super) async fn run(
             principal: parent.principal.clone(),
             plugins: needs.clone(),
         };
+        cancel.armed = Some((record.clone(), Instant::now(), false));
         let approved = match &ctx.tree.approver {
             Some(a) => a.approve(&request).await,
             None => false,
         };
+        cancel.armed = None;
         let action = if approved {
             "approval_granted"
         } else {
@@ -174,12 +241,12 @@ pub(super) async fn run(
             missing: missing.clone(),
         });
         let why = format!(
-            "sub-agent refused: it asks for more than its parent holds ({}); a sub-agent can only narrow its parent's tools and grants",
+            "sub-agent refused: it asks for more than its parent holds ({}); a sub-agent can only narrow its parent's tools, grants and budget",
             missing.join("; ")
         );
         record.violations = missing;
         ctx.tree.record(record);
-        return StepEnd::Failed(why);
+        return refused(StepEnd::Failed(why));
     }
 
     // Budget: a share of the run's budget (on demand: of what is left), never more than what
@@ -211,21 +278,29 @@ pub(super) async fn run(
             agent.priority,
         ),
     );
-    budget.max_wall_ms = agent
-        .deadline_ms
-        .map_or(available.max_wall_ms, |d| d.min(available.max_wall_ms));
     if let Ok(mut l) = ctx.ledger.lock() {
         l.reserved.apply(&budget, true);
     }
-    record.allocated = budget;
+    let unreserve = |budget: &Budget| {
+        if let Ok(mut l) = ctx.ledger.lock() {
+            l.reserved.apply(budget, false);
+        }
+    };
 
     // A slot, by priority; a parent waiting for its own sub-agent gives its slot back meanwhile.
     if let Some(s) = &ctx.slot {
         s.suspend();
     }
     let queued_at = Instant::now();
-    let slot = ticket.slot().await;
+    cancel.armed = Some((record.clone(), queued_at, false));
+    let slot = Arc::new(ticket.slot().await);
     record.queued_ms = queued_at.elapsed().as_millis() as u64;
+    // Its deadline counts from its start and never passes what the parent has left then.
+    let wall_left = ctx.available().max_wall_ms;
+    budget.max_wall_ms = agent
+        .deadline_ms
+        .map_or(wall_left, |d| d.min(wall_left));
+    record.allocated = budget;
     ctx.emit(TraceEvent::SubAgentStarted {
         step: step.id.clone(),
         run: child_id.clone(),
@@ -262,12 +337,13 @@ pub(super) async fn run(
             tree: ctx.tree.clone(),
             id: child_id.clone(),
             depth: ctx.depth + 1,
-            slot: Some(Arc::new(slot)),
+            slot: Some(slot.clone()),
         }),
         prices: ctx.prices,
         ..RunOptions::default()
     };
     let started = Instant::now();
+    cancel.armed = Some((record.clone(), started, true));
     // The child enforces its own deadline; this outer one only guards against a child that
     // cannot even stop (a grace second later).
     let limit = Duration::from_millis(budget.max_wall_ms.saturating_add(1000));
@@ -280,6 +356,11 @@ pub(super) async fn run(
                     "it has no steps and no model is at hand to plan it; give it `steps`, or run a goal with a model".into(),
                 ));
             };
+            if plan.budget.max_tokens == 0 {
+                return Err(AgentError::Planning(
+                    "its share of model tokens is 0, so it cannot be planned; raise the parent's `max_tokens` or give it `steps`".into(),
+                ));
+            }
             let (planned, usage) = super::planner::plan(
                 r.provider().as_ref(),
                 &ctx.spud,
@@ -306,10 +387,18 @@ pub(super) async fn run(
     let planned = planning.lock().map(|u| *u).unwrap_or_default();
     ctx.spend(planned);
     record.used.max_tokens += planned.input_tokens + planned.output_tokens;
-    record.busy_ms = started.elapsed().as_millis() as u64;
+    // Busy is the time it held a slot: not the time it gave its slot back to its own
+    // sub-agents (theirs is counted in their records).
+    record.busy_ms = started
+        .elapsed()
+        .saturating_sub(slot.suspended_for())
+        .as_millis() as u64;
+    record.used.max_wall_ms = started.elapsed().as_millis() as u64;
+    drop(slot);
     if let Some(s) = &ctx.slot {
         s.resume().await;
     }
+    cancel.armed = None;
     let end = match result {
         Ok(Ok(report)) => {
             record.status = Some(report.status);
@@ -321,6 +410,8 @@ pub(super) async fn run(
                 max_tokens: report.usage.input_tokens + report.usage.output_tokens,
                 max_storage_bytes: report.data.storage_bytes,
             };
+            record.denied_calls = report.denied;
+            record.data = report.data;
             let own_tokens = record.used.max_tokens;
             record.used.max_tokens += planned.input_tokens + planned.output_tokens;
             if let Ok(mut l) = ctx.ledger.lock() {
@@ -363,7 +454,10 @@ pub(super) async fn run(
                 )),
             }
         }
-        Ok(Err(e)) => StepEnd::Failed(format!("sub-agent {child_id} could not start: {e}")),
+        Ok(Err(e)) => {
+            record.status = Some(RunStatus::Failed);
+            StepEnd::Failed(format!("sub-agent {child_id} could not start: {e}"))
+        }
         Err(_) => {
             record.status = Some(RunStatus::BudgetExhausted);
             StepEnd::Failed(format!(
@@ -372,9 +466,7 @@ pub(super) async fn run(
             ))
         }
     };
-    if let Ok(mut l) = ctx.ledger.lock() {
-        l.reserved.apply(&budget, false);
-    }
+    unreserve(&budget);
     ctx.tree.record(record);
-    end
+    Delegated { end, ran: true }
 }

@@ -301,14 +301,15 @@ pub async fn run_goal(
             memory: memory.clone().map(|m| crate::memory::MemoryOptions {
                 reorder: false,
                 used: used_lessons.clone(),
-                extra_tokens: u.input_tokens + u.output_tokens,
                 ..m
             }),
             prices,
+            planning: u,
         };
         let mut report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
-        usage.input_tokens += report.usage.input_tokens;
-        usage.output_tokens += report.usage.output_tokens;
+        // The run's usage includes its planning, already counted above.
+        usage.input_tokens += report.usage.input_tokens.saturating_sub(u.input_tokens);
+        usage.output_tokens += report.usage.output_tokens.saturating_sub(u.output_tokens);
         if let Some(m) = &memory {
             let reflected = reflect_with_model(m, provider.as_ref(), &report, goal).await;
             usage.input_tokens += reflected.1.input_tokens;

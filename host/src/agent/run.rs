@@ -52,7 +52,8 @@ pub struct RunReport {
     /// Data moved, leaks and storage, with sub-agents.
     #[serde(default)]
     pub data: crate::orchestrator::figures::DataFlow,
-    /// Model tokens used during the run (judge, revisions, corrected arguments).
+    /// Model tokens used for the run: its planning, and during it (judge, revisions,
+    /// corrected arguments, sub-agents).
     pub usage: Usage,
     /// Wall time, ms.
     pub wall_ms: u64,
@@ -100,6 +101,9 @@ pub struct RunOptions {
     pub memory: Option<crate::memory::MemoryOptions>,
     /// Model prices for the cost figure (the config's `[model]` prices).
     pub prices: Option<crate::orchestrator::figures::Prices>,
+    /// Model tokens spent making this run's plan: part of its usage and cost, not of its
+    /// budget (which the planner already lowered by them).
+    pub planning: Usage,
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -206,7 +210,10 @@ pub async fn run_with(
         spud,
         trace,
         start: Instant::now(),
-        ledger: Mutex::default(),
+        ledger: Mutex::new(step::Ledger {
+            usage: options.planning,
+            ..step::Ledger::default()
+        }),
         observer: Box::new(observer),
         plan: plan.clone(),
         judge: options.judge.clone(),
@@ -437,10 +444,10 @@ fn finish(
             )
         })
         .unwrap_or_default();
-    let (net_bytes, denied, tokens, mut data) = ctx
+    let (net_bytes, denied, mut data) = ctx
         .ledger
         .lock()
-        .map(|l| (l.net, l.denied, l.tokens, l.data))
+        .map(|l| (l.net, l.denied, l.data))
         .unwrap_or_default();
     // Final outputs leave spud (to the terminal, an MCP client, a parent): no secret goes.
     let mut results = p.results;
@@ -477,20 +484,28 @@ fn finish(
         fuel,
         wall_ms,
     });
-    let subagents = if ctx.depth == 0 {
-        ctx.tree.records()
+    // A sub-agent's report covers its own subtree; the scheduler's counters are the tree's, so
+    // below the root only the peak is known (from the records).
+    let subagents = ctx.tree.records_under(&ctx.run_id);
+    let stats = if ctx.depth == 0 {
+        ctx.tree.scheduler.stats()
     } else {
-        Vec::new()
+        crate::orchestrator::scheduler::SchedulerStats {
+            peak_parallel: crate::orchestrator::figures::peak_overlap(&subagents),
+            ..Default::default()
+        }
     };
     let figures = crate::orchestrator::figures::compute(
+        &ctx.run_id,
         &subagents,
-        ctx.tree.scheduler.stats(),
+        stats,
         crate::orchestrator::figures::Totals {
             wall_ms,
             tool_calls: calls,
             denied_calls: denied,
             fuel,
-            tokens,
+            // Planning included, which is not in the run's token budget.
+            tokens: usage.input_tokens + usage.output_tokens,
             net_bytes,
             usage: (usage.input_tokens, usage.output_tokens),
             prices: ctx.prices,

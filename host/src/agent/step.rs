@@ -79,9 +79,9 @@ impl Ledger {
                 self.data.storage_bytes + r.storage,
                 b.max_storage_bytes,
             ))
-        } else if self.tokens > 0 && self.tokens >= b.max_tokens {
+        } else if self.tokens > 0 && self.tokens + r.tokens >= b.max_tokens {
             // Only the run's own model use counts: a run that asks no model is not stopped by it.
-            Some(("max_tokens", self.tokens, b.max_tokens))
+            Some(("max_tokens", self.tokens + r.tokens, b.max_tokens))
         } else {
             None
         };
@@ -228,11 +228,12 @@ impl Ctx {
         }
     }
 
-    /// Whether the token budget still allows asking a model.
+    /// Whether the token budget still allows asking a model (what running sub-agents hold
+    /// is theirs).
     pub fn tokens_left(&self) -> bool {
         self.ledger
             .lock()
-            .map(|l| l.tokens < self.plan.budget.max_tokens)
+            .map(|l| l.tokens + l.reserved.tokens < self.plan.budget.max_tokens)
             .unwrap_or(false)
     }
 }
@@ -257,7 +258,7 @@ pub(super) async fn execute(
 ) -> StepEnd {
     let mut alternative = 0usize;
     if let (Some(agent), Some(ticket)) = (&step.agent, ticket) {
-        match super::delegate::run(ctx, step, agent, ticket).await {
+        match delegate_with_retries(ctx, step, agent, ticket).await {
             StepEnd::Failed(why) if !step.alternatives.is_empty() => {
                 // The sub-agent failed: backtrack to the step's alternatives (tool calls).
                 ctx.emit(TraceEvent::StepBlocked {
@@ -318,16 +319,29 @@ pub(super) async fn execute(
             tool: tool.to_string(),
             args: args.clone(),
         });
-        // Tool errors, denials and limits are information for the critic, not crashes.
-        let called = match &ctx.caller {
-            Some(caller) => ctx.spud.call_as(caller, tool, &args, None).await,
-            None => ctx.spud.call(tool, &args).await,
-        };
-        let (outcome, fuel, duration_us, data) = match called {
+        // Tool errors, denials and limits are information for the critic, not crashes. A call
+        // gets no more fuel and time than the run has left, so no run overspends its budget.
+        let left = ctx.available();
+        let options = crate::CallOptions::default().within(left.max_fuel, left.max_wall_ms);
+        let caller = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
+        let called = ctx.spud.call_as(&caller, tool, &args, options).await;
+        let (outcome, fuel, duration_us, data, refused) = match called {
             Ok(r) => {
                 let data = flow(&r);
-                (r.outcome, r.fuel_used, r.duration_us, data)
+                let denied = matches!(r.outcome, Outcome::Denied { .. });
+                (r.outcome, r.fuel_used, r.duration_us, data, denied)
             }
+            Err(crate::SpudError::NotAllowed { tool, .. }) => (
+                Outcome::InvalidInput {
+                    message: format!(
+                        "`{tool}` is not among the tools this run may call (a sub-agent's `tools`, or its principal's); call one of those"
+                    ),
+                },
+                0,
+                0,
+                Default::default(),
+                true,
+            ),
             Err(e) => (
                 Outcome::InvalidInput {
                     message: e.to_string(),
@@ -335,13 +349,14 @@ pub(super) async fn execute(
                 0,
                 0,
                 Default::default(),
+                false,
             ),
         };
         if let Ok(mut l) = ctx.ledger.lock() {
             l.fuel += fuel;
             l.net += data.bytes_in + data.bytes_out;
             l.data.add(&data);
-            if matches!(outcome, Outcome::Denied { .. }) {
+            if refused {
                 l.denied += 1;
             }
         }
@@ -359,9 +374,11 @@ pub(super) async fn execute(
             left: ctx.left(),
         });
         let mut critique = critic::critique(&outcome, expect);
-        if let (Some(judge), true, Outcome::Ok { value }) =
-            (&ctx.judge, settings.judge && settings.enabled, &outcome)
-        {
+        if let (Some(judge), true, Outcome::Ok { value }) = (
+            &ctx.judge,
+            settings.judge && settings.enabled && ctx.tokens_left(),
+            &outcome,
+        ) {
             let earlier = ctx.cut(&serde_json::to_string(results).unwrap_or_default());
             let usage = super::judge::review(
                 judge.as_ref(),
@@ -439,6 +456,35 @@ pub(super) async fn execute(
         }
         previous = Some(score);
         attempt += 1;
+    }
+}
+
+/// Runs a sub-agent step; one that ran and failed (or missed its deadline) is run again, up
+/// to the critic's `max_retries`, each time as a new sub-agent with a fresh share.
+async fn delegate_with_retries(
+    ctx: &Ctx,
+    step: &Step,
+    agent: &crate::agent::subagent::SubAgent,
+    ticket: crate::orchestrator::scheduler::Ticket,
+) -> StepEnd {
+    let mut ticket = ticket;
+    let mut attempt = 0u32;
+    loop {
+        let d = super::delegate::run(ctx, step, agent, ticket, attempt).await;
+        match d.end {
+            StepEnd::Failed(why) if d.ran && attempt < ctx.plan.critic.max_retries => {
+                ctx.emit(TraceEvent::StepBlocked {
+                    step: step.id.clone(),
+                    reason: format!("sub-agent failed ({why}); running it again"),
+                });
+                if let Ok(mut l) = ctx.ledger.lock() {
+                    l.retries += 1;
+                }
+                attempt += 1;
+                ticket = ctx.tree.scheduler.enqueue(agent.priority);
+            }
+            end => return end,
+        }
     }
 }
 

@@ -17,6 +17,9 @@ pub enum RunStatus {
     Failed,
     /// A budget ran out.
     BudgetExhausted,
+    /// Stopped from outside before it ended (a sub-agent whose parent stopped or was
+    /// cancelled).
+    Cancelled,
 }
 
 /// One state transition.

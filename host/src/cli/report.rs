@@ -3,7 +3,7 @@
 //! sub-agent.
 
 use super::{fail, print_json, EXIT_USAGE};
-use spud::orchestrator::figures::{prometheus, Figures};
+use spud::orchestrator::{figures::Figures, prometheus::prometheus};
 use spud::orchestrator::SubAgentRecord;
 use spud::Home;
 

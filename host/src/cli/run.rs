@@ -300,7 +300,14 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             judge,
             revise: args.revise.or(config.agent.revise).unwrap_or_default(),
             memory,
-            prices: config.model.as_ref().and_then(ModelSection::prices),
+            prices: config
+                .model
+                .as_ref()
+                .filter(|m| {
+                    args.model.is_none()
+                        || args.model.as_deref() == Some(&format!("{}:{}", m.provider, m.model))
+                })
+                .and_then(ModelSection::prices),
             ..GoalOptions::default()
         };
         match run_goal(spud, provider, &goal, options, observer).await {
@@ -321,7 +328,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
     }
     match status {
         RunStatus::Done => 0,
-        RunStatus::Failed => 1,
+        RunStatus::Failed | RunStatus::Cancelled => 1,
         RunStatus::BudgetExhausted => 4,
     }
 }

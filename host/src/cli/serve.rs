@@ -67,9 +67,16 @@ fn agent_model(spud: &Spud, args: &ServeArgs) -> Result<Option<AgentModel>, Stri
     else {
         return Ok(None);
     };
+    // The config's prices are its model's: they apply unless --model names another one.
+    let prices = config
+        .model
+        .as_ref()
+        .filter(|m| format!("{}:{}", m.provider, m.model) == spec)
+        .and_then(spud::config::ModelSection::prices);
     Ok(Some(AgentModel {
         provider,
         spec,
+        prices,
         max_tokens: args
             .max_tokens
             .or(config.agent.max_tokens)

@@ -34,6 +34,8 @@ pub struct AgentModel {
     pub max_replans: u32,
     /// When the plan is revised during a run.
     pub revise: ReviseWhen,
+    /// Its prices, for the runs' cost figure.
+    pub prices: Option<crate::orchestrator::figures::Prices>,
 }
 
 impl std::fmt::Debug for AgentModel {
@@ -306,6 +308,7 @@ pub async fn run(
                     max_tokens: max_tokens.unwrap_or(u64::MAX).min(model.max_tokens),
                     revise: model.revise,
                     caller: Some(caller.clone()),
+                    prices: model.prices,
                     ..GoalOptions::default()
                 };
                 run_goal(spud, model.provider.clone(), &goal, options, observer)

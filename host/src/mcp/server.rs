@@ -194,7 +194,12 @@ impl SpudServer {
         let spud = self.shared.spud.clone();
         let call = async {
             match spud
-                .call_as(&caller, &name, &args, Some(token.clone()))
+                .call_as(
+                    &caller,
+                    &name,
+                    &args,
+                    crate::CallOptions::default().cancel(token.clone()),
+                )
                 .await
             {
                 Ok(mut report) => {

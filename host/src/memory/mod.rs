@@ -78,8 +78,6 @@ pub struct MemoryOptions {
     pub reorder: bool,
     /// Lessons the planner was already given (goal mode), recorded in the trace.
     pub used: Vec<i64>,
-    /// Model tokens spent outside the run (planning), stored with it.
-    pub extra_tokens: u64,
 }
 
 impl MemoryOptions {
@@ -91,7 +89,6 @@ impl MemoryOptions {
             secrets: spud.secrets(),
             reorder: true,
             used: Vec::new(),
-            extra_tokens: 0,
         }
     }
 
@@ -188,7 +185,7 @@ pub fn reflect(
         path: trace.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let record = record_of(&lines, plan, tokens + options.extra_tokens, extra);
+    let record = record_of(&lines, plan, tokens, extra);
     let record = redact_record(&options.secrets, record);
     options.open()?.record(&record)
 }

@@ -3,6 +3,7 @@
 
 use super::scheduler::SchedulerStats;
 use super::SubAgentRecord;
+use crate::agent::plan::Budget;
 use serde::Serialize;
 
 /// Data moved and stored by a run, summed over its calls and sub-agents.
@@ -87,6 +88,9 @@ pub struct AllocationEfficiency {
     /// Bytes written to storage.
     #[serde(default)]
     pub storage_bytes: Option<f64>,
+    /// Wall time.
+    #[serde(default)]
+    pub wall_ms: Option<f64>,
 }
 
 /// What the run cost.
@@ -149,6 +153,33 @@ pub struct Figures {
     pub outputs_redacted: u64,
     /// Cost.
     pub cost: Cost,
+    /// The same figures for each sub-agent (its own subtree), in order of request.
+    #[serde(default)]
+    pub per_subagent: Vec<SubAgentFigures>,
+}
+
+/// One sub-agent's figures (with its own sub-agents').
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SubAgentFigures {
+    /// Its run id.
+    pub run: String,
+    /// How it ended (`None`: refused).
+    pub status: Option<crate::agent::RunStatus>,
+    /// Time waiting for a slot, ms.
+    pub queued_ms: u64,
+    /// Time holding a slot, ms.
+    pub busy_ms: u64,
+    /// used ÷ allocated, per kind.
+    pub allocation_efficiency: AllocationEfficiency,
+    /// (refused capability items + denied calls) ÷ (capability items asked + tool calls).
+    pub permission_violation_rate: f64,
+    /// Actions (its tool calls and its own request) with no violation and no leak ÷ actions.
+    pub compliance_rate: f64,
+    /// Secrets that reached a destination not allowed for them ÷ outbound transfers.
+    pub data_leakage_rate: f64,
+    /// Requests refused for carrying a secret where it may not go.
+    pub leaks_prevented: u64,
 }
 
 fn ratio(num: f64, den: f64) -> f64 {
@@ -159,56 +190,138 @@ fn ratio(num: f64, den: f64) -> f64 {
     }
 }
 
-/// Computes the figures.
-pub fn compute(records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> Figures {
-    let started: Vec<&SubAgentRecord> = records.iter().filter(|r| r.status.is_some()).collect();
-    let busy: u64 = started.iter().map(|r| r.busy_ms).sum();
-    let queued: u64 = started.iter().map(|r| r.queued_ms).sum();
-    let kind = |used: fn(&SubAgentRecord) -> u64, alloc: fn(&SubAgentRecord) -> u64| {
-        let a: u64 = started.iter().map(|r| alloc(r)).sum();
+/// used ÷ allocated per kind, summed over `records`.
+fn allocation(records: &[&SubAgentRecord]) -> AllocationEfficiency {
+    let kind = |used: fn(&Budget) -> u64| {
+        let a: u64 = records.iter().map(|r| used(&r.allocated)).sum();
         (a > 0).then(|| {
             ratio(
-                started.iter().map(|r| used(r)).sum::<u64>() as f64,
+                records.iter().map(|r| used(&r.used)).sum::<u64>() as f64,
                 a as f64,
             )
         })
     };
-    let asked: u64 = records.iter().map(|r| r.capability_requests).sum();
-    let refused_items: u64 = records.iter().map(|r| r.violations.len() as u64).sum();
-    let refused = records.iter().filter(|r| !r.violations.is_empty()).count() as u64;
-    let actions = t.tool_calls + records.len() as u64;
+    AllocationEfficiency {
+        steps: kind(|b| b.max_steps),
+        fuel: kind(|b| b.max_fuel),
+        net_bytes: kind(|b| b.max_net_bytes),
+        tokens: kind(|b| b.max_tokens),
+        storage_bytes: kind(|b| b.max_storage_bytes),
+        wall_ms: kind(|b| b.max_wall_ms),
+    }
+}
+
+/// Counts behind the permission-violation and compliance rates.
+struct Conduct {
+    /// Capability items asked for, and refused.
+    asked: u64,
+    refused_items: u64,
+    /// Sub-agent requests, and of those refused.
+    requests: u64,
+    refused: u64,
+    /// Tool calls, denied calls, calls through which a secret leaked.
+    calls: u64,
+    denied: u64,
+    leaky: u64,
+}
+
+impl Conduct {
+    fn violation_rate(&self) -> f64 {
+        ratio(
+            (self.refused_items + self.denied) as f64,
+            (self.asked + self.calls) as f64,
+        )
+    }
+
+    fn compliance_rate(&self) -> f64 {
+        let actions = self.calls + self.requests;
+        if actions == 0 {
+            return 1.0;
+        }
+        let bad = self.refused + self.denied + self.leaky;
+        ratio(actions.saturating_sub(bad) as f64, actions as f64)
+    }
+}
+
+/// One sub-agent's own figures; its record already includes its sub-agents' use.
+fn of_subagent(r: &SubAgentRecord) -> SubAgentFigures {
+    let refused = u64::from(!r.violations.is_empty());
+    let c = Conduct {
+        asked: r.capability_requests,
+        refused_items: r.violations.len() as u64,
+        requests: 1,
+        refused,
+        calls: r.used.max_steps,
+        denied: r.denied_calls,
+        leaky: r.data.leaky_calls,
+    };
+    SubAgentFigures {
+        run: r.run.clone(),
+        status: r.status,
+        queued_ms: r.queued_ms,
+        busy_ms: r.busy_ms,
+        allocation_efficiency: allocation(&[r]),
+        permission_violation_rate: c.violation_rate(),
+        compliance_rate: c.compliance_rate(),
+        data_leakage_rate: ratio(r.data.leaks_reached as f64, r.data.transfers as f64),
+        leaks_prevented: r.data.leaks_blocked,
+    }
+}
+
+/// Most records running at once, from their start and wall time.
+pub fn peak_overlap(records: &[SubAgentRecord]) -> usize {
+    let mut edges: Vec<(u64, i32)> = Vec::new();
+    for r in records.iter().filter(|r| r.status.is_some()) {
+        let start = r.requested_ms + r.queued_ms;
+        edges.push((start, 1));
+        edges.push((start + r.used.max_wall_ms.max(1), -1));
+    }
+    // Ends before starts at the same instant.
+    edges.sort();
+    let (mut now, mut peak) = (0i32, 0i32);
+    for (_, d) in edges {
+        now += d;
+        peak = peak.max(now);
+    }
+    peak.max(0) as usize
+}
+
+/// Computes the figures of run `run`: `records` are every sub-agent below it (at any depth),
+/// `stats` the scheduler's counters for them.
+pub fn compute(run: &str, records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> Figures {
+    let started: Vec<&SubAgentRecord> = records.iter().filter(|r| r.status.is_some()).collect();
+    // Busy time is slot time (a parent's wait for its own sub-agents is not in it), so it can be
+    // summed over every depth; what was used and allocated is summed over the run's direct
+    // sub-agents only, since theirs includes their own sub-agents'.
+    let busy: u64 = started.iter().map(|r| r.busy_ms).sum();
+    let queued: u64 = started.iter().map(|r| r.queued_ms).sum();
+    let direct: Vec<&SubAgentRecord> = started
+        .iter()
+        .copied()
+        .filter(|r| r.parent == run)
+        .collect();
+    let conduct = Conduct {
+        asked: records.iter().map(|r| r.capability_requests).sum(),
+        refused_items: records.iter().map(|r| r.violations.len() as u64).sum(),
+        requests: records.len() as u64,
+        refused: records.iter().filter(|r| !r.violations.is_empty()).count() as u64,
+        calls: t.tool_calls,
+        denied: t.denied_calls,
+        leaky: t.data.leaky_calls,
+    };
     let d = t.data;
     let peak = stats.peak_parallel;
     Figures {
         subagents: records.len() as u64,
-        refused_subagents: refused,
+        refused_subagents: conduct.refused,
         peak_parallel: peak,
         coordination_efficiency: ratio(busy as f64, (t.wall_ms * peak as u64) as f64),
         scheduling_efficiency: ratio(busy as f64, (busy + queued) as f64),
         mean_queue_ms: ratio(queued as f64, started.len() as f64),
         priority_inversions: stats.priority_inversions,
-        allocation_efficiency: AllocationEfficiency {
-            steps: kind(|r| r.used.max_steps, |r| r.allocated.max_steps),
-            fuel: kind(|r| r.used.max_fuel, |r| r.allocated.max_fuel),
-            net_bytes: kind(|r| r.used.max_net_bytes, |r| r.allocated.max_net_bytes),
-            tokens: kind(|r| r.used.max_tokens, |r| r.allocated.max_tokens),
-            storage_bytes: kind(
-                |r| r.used.max_storage_bytes,
-                |r| r.allocated.max_storage_bytes,
-            ),
-        },
-        permission_violation_rate: ratio(
-            (refused_items + t.denied_calls) as f64,
-            (asked + t.tool_calls) as f64,
-        ),
-        compliance_rate: if actions == 0 {
-            1.0
-        } else {
-            ratio(
-                actions.saturating_sub(refused + t.denied_calls + d.leaky_calls) as f64,
-                actions as f64,
-            )
-        },
+        allocation_efficiency: allocation(&direct),
+        permission_violation_rate: conduct.violation_rate(),
+        compliance_rate: conduct.compliance_rate(),
         outbound_transfers: d.transfers,
         data_leakage_rate: ratio(d.leaks_reached as f64, d.transfers as f64),
         leaks_prevented: d.leaks_blocked,
@@ -225,157 +338,13 @@ pub fn compute(records: &[SubAgentRecord], stats: SchedulerStats, t: Totals) -> 
                 (t.usage.0 as f64 * p.input_per_mtok + t.usage.1 as f64 * p.output_per_mtok) / 1e6
             }),
         },
+        per_subagent: records.iter().map(of_subagent).collect(),
     }
-}
-
-/// The figures in Prometheus text exposition format, labelled with the run id; one series per
-/// sub-agent for queue wait, busy time and calls.
-pub fn prometheus(run: &str, f: &Figures, records: &[SubAgentRecord]) -> String {
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    let run = esc(run);
-    let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, value: f64| {
-        out.push_str(&format!(
-            "# HELP spud_{name} {help}\n# TYPE spud_{name} gauge\nspud_{name}{{run=\"{run}\"}} {value}\n"
-        ));
-    };
-    gauge("subagents", "Sub-agents asked for.", f.subagents as f64);
-    gauge(
-        "subagents_refused",
-        "Sub-agents refused for asking more than their parent held.",
-        f.refused_subagents as f64,
-    );
-    gauge(
-        "peak_parallel",
-        "Most sub-agents running at once.",
-        f.peak_parallel as f64,
-    );
-    gauge(
-        "coordination_efficiency",
-        "Sum of sub-agent busy time / (wall time x peak parallelism).",
-        f.coordination_efficiency,
-    );
-    gauge(
-        "scheduling_efficiency",
-        "Sum of busy time / sum of (busy time + queue wait).",
-        f.scheduling_efficiency,
-    );
-    gauge(
-        "mean_queue_ms",
-        "Mean queue wait per started sub-agent, ms.",
-        f.mean_queue_ms,
-    );
-    gauge(
-        "priority_inversions",
-        "Starts that passed over a higher-priority waiter.",
-        f.priority_inversions as f64,
-    );
-    gauge(
-        "permission_violation_rate",
-        "(Refused capability items + denied calls) / (items asked + tool calls).",
-        f.permission_violation_rate,
-    );
-    gauge(
-        "compliance_rate",
-        "Actions with no violation / actions.",
-        f.compliance_rate,
-    );
-    gauge(
-        "outbound_transfers",
-        "Outbound requests that left for their destination.",
-        f.outbound_transfers as f64,
-    );
-    gauge(
-        "data_leakage_rate",
-        "Secrets that reached a destination not allowed for them / outbound transfers.",
-        f.data_leakage_rate,
-    );
-    gauge(
-        "leaks_prevented",
-        "Requests refused for carrying a secret where it may not go.",
-        f.leaks_prevented as f64,
-    );
-    gauge(
-        "outputs_redacted",
-        "Final outputs in which secrets were found and redacted.",
-        f.outputs_redacted as f64,
-    );
-    gauge("tool_calls", "Tool calls.", f.cost.tool_calls as f64);
-    gauge("fuel", "Fuel used (compute).", f.cost.fuel as f64);
-    gauge(
-        "model_tokens",
-        "Model tokens used (compute).",
-        f.cost.tokens as f64,
-    );
-    gauge(
-        "net_bytes",
-        "Network bytes in + out (data transfer).",
-        f.cost.net_bytes as f64,
-    );
-    gauge(
-        "bytes_in",
-        "Network bytes received (data transfer).",
-        f.cost.bytes_in as f64,
-    );
-    gauge(
-        "bytes_out",
-        "Network bytes sent (data transfer).",
-        f.cost.bytes_out as f64,
-    );
-    gauge(
-        "storage_bytes",
-        "Bytes written to read-write directories and scratch (data storage).",
-        f.cost.storage_bytes as f64,
-    );
-    if let Some(p) = f.cost.model_price {
-        gauge("model_price", "Model tokens priced by the config.", p);
-    }
-    let a = &f.allocation_efficiency;
-    out.push_str("# HELP spud_allocation_efficiency Used / allocated, per budget kind.\n# TYPE spud_allocation_efficiency gauge\n");
-    for (kind, v) in [
-        ("steps", a.steps),
-        ("fuel", a.fuel),
-        ("net_bytes", a.net_bytes),
-        ("tokens", a.tokens),
-        ("storage_bytes", a.storage_bytes),
-    ] {
-        if let Some(v) = v {
-            out.push_str(&format!(
-                "spud_allocation_efficiency{{run=\"{run}\",kind=\"{kind}\"}} {v}\n"
-            ));
-        }
-    }
-    for (name, help, pick) in [
-        (
-            "subagent_queue_ms",
-            "Queue wait of one sub-agent, ms.",
-            (|r: &SubAgentRecord| r.queued_ms) as fn(&SubAgentRecord) -> u64,
-        ),
-        ("subagent_busy_ms", "Busy time of one sub-agent, ms.", |r| {
-            r.busy_ms
-        }),
-        ("subagent_tool_calls", "Tool calls of one sub-agent.", |r| {
-            r.used.max_steps
-        }),
-    ] {
-        out.push_str(&format!(
-            "# HELP spud_{name} {help}\n# TYPE spud_{name} gauge\n"
-        ));
-        for r in records {
-            out.push_str(&format!(
-                "spud_{name}{{run=\"{run}\",subagent=\"{}\"}} {}\n",
-                esc(&r.run),
-                pick(r)
-            ));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::plan::Budget;
     use crate::agent::RunStatus;
 
     fn rec(busy: u64, queued: u64, steps: (u64, u64), violations: usize) -> SubAgentRecord {
@@ -401,6 +370,8 @@ mod tests {
             used: b(steps.0),
             capability_requests: 2,
             violations: vec!["x".into(); violations],
+            denied_calls: 0,
+            data: DataFlow::default(),
         }
     }
 
@@ -436,7 +407,7 @@ mod tests {
             },
             ..Totals::default()
         };
-        let f = compute(&records, stats, t);
+        let f = compute("p", &records, stats, t);
         assert_eq!(f.coordination_efficiency, 1.0);
         assert!((f.scheduling_efficiency - 200.0 / 300.0).abs() < 1e-9);
         assert_eq!(f.mean_queue_ms, 50.0);
@@ -450,12 +421,63 @@ mod tests {
         assert_eq!(f.leaks_prevented, 2);
         assert_eq!(f.cost.model_price, Some(3.0 + 7.5));
         assert_eq!(f.refused_subagents, 1);
-        let text = prometheus("r\"1", &f, &records);
+        let text = super::super::prometheus::prometheus("r\"1", &f, &records);
         assert!(
             text.contains("spud_compliance_rate{run=\"r\\\"1\"} 0.769"),
             "{text}"
         );
         assert!(text.contains("spud_allocation_efficiency{run=\"r\\\"1\",kind=\"steps\"} 0.75"));
         assert_eq!(text.matches("spud_subagent_busy_ms{").count(), 3);
+        assert_eq!(text.matches("spud_subagent_info{").count(), 3);
+        assert!(text.contains("status=\"refused\""), "{text}");
+        // Per sub-agent: the first used 2 of its 4 calls; the refused one asked 2 items and got
+        // neither of 1 refused item: (1 + 0) ÷ (2 + 0).
+        assert_eq!(f.per_subagent.len(), 3);
+        assert_eq!(f.per_subagent[0].allocation_efficiency.steps, Some(0.5));
+        assert_eq!(f.per_subagent[2].permission_violation_rate, 0.5);
+        assert_eq!(f.per_subagent[2].compliance_rate, 0.0);
+        assert_eq!(f.per_subagent[1].compliance_rate, 1.0);
+    }
+
+    #[test]
+    fn nested_sub_agents_are_not_counted_twice() {
+        // `a` (a child of the root `p`) gave 2 calls to its own child `a.b`, which used 1; `a`
+        // used 3 in all (its own 2 and `a.b`'s 1) of the 6 it was given.
+        let mut a = rec(50, 0, (3, 6), 0);
+        a.run = "p.a".into();
+        let mut b = rec(20, 10, (1, 2), 0);
+        b.run = "p.a.b".into();
+        b.parent = "p.a".into();
+        b.depth = 2;
+        let stats = SchedulerStats {
+            peak_parallel: 1,
+            ..SchedulerStats::default()
+        };
+        let t = Totals {
+            wall_ms: 100,
+            tool_calls: 3,
+            ..Totals::default()
+        };
+        let f = compute("p", &[a.clone(), b.clone()], stats, t);
+        assert_eq!(f.allocation_efficiency.steps, Some(0.5), "direct children only");
+        // Busy is slot time at every depth: (50 + 20) ÷ (100 × 1).
+        assert_eq!(f.coordination_efficiency, 0.7);
+        assert_eq!(f.per_subagent[1].allocation_efficiency.steps, Some(0.5));
+        // `a`'s own report sees `a.b` as its direct child.
+        let inner = compute("p.a", &[b], stats, t);
+        assert_eq!(inner.allocation_efficiency.steps, Some(0.5));
+    }
+
+    #[test]
+    fn peak_overlap_counts_runs_at_once() {
+        let at = |start: u64, wall: u64| {
+            let mut r = rec(wall, 0, (1, 1), 0);
+            r.requested_ms = start;
+            r.used.max_wall_ms = wall;
+            r
+        };
+        // [0,10) [5,15) [10,20): at most two at once (one ends as the third starts).
+        assert_eq!(peak_overlap(&[at(0, 10), at(5, 10), at(10, 10)]), 2);
+        assert_eq!(peak_overlap(&[]), 0);
     }
 }

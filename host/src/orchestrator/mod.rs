@@ -5,6 +5,7 @@
 
 pub mod approval;
 pub mod figures;
+pub mod prometheus;
 pub mod queue;
 pub mod scheduler;
 
@@ -45,6 +46,12 @@ pub struct SubAgentRecord {
     pub capability_requests: u64,
     /// Those its parent did not hold.
     pub violations: Vec<String>,
+    /// Its tool calls (and its sub-agents') that a grant denied.
+    #[serde(default)]
+    pub denied_calls: u64,
+    /// Data it (and its sub-agents) moved, leaked and stored.
+    #[serde(default)]
+    pub data: figures::DataFlow,
 }
 
 /// What every run of one tree shares.
@@ -89,9 +96,19 @@ impl Tree {
         }
     }
 
-    /// Every record so far, in order of request.
-    pub fn records(&self) -> Vec<SubAgentRecord> {
-        let mut v = self.records.lock().map(|v| v.clone()).unwrap_or_default();
+    /// Every record below run `run` (its sub-agents at any depth), in order of request.
+    pub fn records_under(&self, run: &str) -> Vec<SubAgentRecord> {
+        let prefix = format!("{run}.");
+        let mut v: Vec<SubAgentRecord> = self
+            .records
+            .lock()
+            .map(|v| {
+                v.iter()
+                    .filter(|r| r.run.starts_with(&prefix))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         v.sort_by(|a, b| a.requested_ms.cmp(&b.requested_ms).then(a.run.cmp(&b.run)));
         v
     }

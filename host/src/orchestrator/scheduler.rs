@@ -146,6 +146,8 @@ impl Ticket {
             state: Mutex::new(SlotState {
                 held: true,
                 suspended: 0,
+                since: None,
+                total: Duration::ZERO,
             }),
         }
     }
@@ -181,6 +183,10 @@ impl Drop for Waiter {
 struct SlotState {
     held: bool,
     suspended: u32,
+    /// When the current suspension began, and all earlier ones' length (until the slot was
+    /// taken again).
+    since: Option<Instant>,
+    total: Duration,
 }
 
 /// A running sub-agent's slot; given back when dropped.
@@ -197,6 +203,9 @@ impl Slot {
         let release = {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
             st.suspended += 1;
+            if st.suspended == 1 && st.since.is_none() {
+                st.since = Some(Instant::now());
+            }
             let r = st.suspended == 1 && st.held;
             if r {
                 st.held = false;
@@ -218,9 +227,22 @@ impl Slot {
         };
         if reacquire {
             self.scheduler.wait(self.priority).await;
-            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        }
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if reacquire {
             st.held = true;
         }
+        if st.suspended == 0 {
+            if let Some(t) = st.since.take() {
+                st.total += t.elapsed();
+            }
+        }
+    }
+
+    /// How long the slot was given back (suspended, then waiting to be taken again).
+    pub fn suspended_for(&self) -> Duration {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.total + st.since.map_or(Duration::ZERO, |t| t.elapsed())
     }
 }
 
@@ -272,9 +294,14 @@ mod tests {
         let child = tokio::time::timeout(Duration::from_secs(5), s.acquire(0))
             .await
             .expect("the child gets the parent's slot");
+        tokio::time::sleep(Duration::from_millis(20)).await;
         drop(child);
         parent.resume().await;
         assert_eq!(s.lock().running, 1);
+        let away = parent.suspended_for();
+        assert!(away >= Duration::from_millis(20), "{away:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(parent.suspended_for(), away, "held again: the count stops");
         drop(parent);
         assert_eq!(s.lock().running, 0);
     }
