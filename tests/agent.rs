@@ -246,13 +246,21 @@ async fn each_budget_ends_the_run() {
         )
         .unwrap()
     };
+    // What one fetch burns: a fuel budget of 1.5 of it lets the first call through and stops
+    // the second mid-call (each call gets no more fuel than the run has left).
+    let (one, _) = run(spud.clone(), two_fetches("max_steps = 1", "/b")).await;
+    assert!(one.fuel > 0 && one.results.contains_key("a"));
+    let max_fuel = one.fuel * 3 / 2;
     for (budget, second, which) in [
-        ("max_fuel = 1", "/b", "max_fuel"),
-        ("max_net_bytes = 1", "/b", "max_net_bytes"),
-        ("max_wall_ms = 500", "/barrier/99", "max_wall_ms"),
+        (format!("max_fuel = {max_fuel}"), "/b", "max_fuel"),
+        ("max_net_bytes = 1".to_string(), "/b", "max_net_bytes"),
+        ("max_wall_ms = 500".to_string(), "/barrier/99", "max_wall_ms"),
     ] {
-        let (report, lines) = run(spud.clone(), two_fetches(budget, second)).await;
+        let (report, lines) = run(spud.clone(), two_fetches(&budget, second)).await;
         assert_eq!(report.status, RunStatus::BudgetExhausted, "{which}");
+        if which == "max_fuel" {
+            assert!(report.fuel <= max_fuel, "{} > {max_fuel}", report.fuel);
+        }
         assert!(
             report.results.contains_key("a"),
             "{which}: the first step's result is kept"

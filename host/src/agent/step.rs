@@ -373,6 +373,27 @@ pub(super) async fn execute(
             duration_us,
             left: ctx.left(),
         });
+        // Stopped by the run's own remainder (not by the tool's grant): the budget is spent.
+        let spent = match outcome {
+            Outcome::FuelExhausted { fuel } if fuel == left.max_fuel => {
+                Some(("max_fuel", ctx.plan.budget.max_fuel))
+            }
+            Outcome::Deadline { timeout_ms } if timeout_ms == left.max_wall_ms.max(1) => {
+                Some(("max_wall_ms", ctx.plan.budget.max_wall_ms))
+            }
+            _ => None,
+        };
+        if let Some((kind, limit)) = spent {
+            if let Ok(mut l) = ctx.ledger.lock() {
+                let used = if kind == "max_fuel" {
+                    l.fuel + l.reserved.fuel
+                } else {
+                    ctx.start.elapsed().as_millis() as u64
+                };
+                l.exhausted.get_or_insert((kind.to_string(), used, limit));
+            }
+            return StepEnd::Budget;
+        }
         let mut critique = critic::critique(&outcome, expect);
         if let (Some(judge), true, Outcome::Ok { value }) = (
             &ctx.judge,
