@@ -254,7 +254,11 @@ async fn each_budget_ends_the_run() {
     for (budget, second, which) in [
         (format!("max_fuel = {max_fuel}"), "/b", "max_fuel"),
         ("max_net_bytes = 1".to_string(), "/b", "max_net_bytes"),
-        ("max_wall_ms = 500".to_string(), "/barrier/99", "max_wall_ms"),
+        (
+            "max_wall_ms = 500".to_string(),
+            "/barrier/99",
+            "max_wall_ms",
+        ),
     ] {
         let (report, lines) = run(spud.clone(), two_fetches(&budget, second)).await;
         assert_eq!(report.status, RunStatus::BudgetExhausted, "{which}");

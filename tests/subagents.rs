@@ -3,50 +3,14 @@
 
 use serde_json::json;
 use spud::agent::planner::{run_goal, GoalOptions};
-use spud::agent::{run_plan, Plan, ReviseWhen, RunReport, RunStatus, TraceEvent, TraceLine};
+use spud::agent::{run_plan, Plan, ReviseWhen, RunStatus, TraceEvent};
 use spud::{Spud, SpudOptions};
+use spud_tests::subagents::{agent_step, run, spud};
 use spud_tests::{guest, home, sidecar, write_policy, ScriptedModel, TestServer};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// spud with the hostile test component, granted loopback HTTP on `port` (read-only /data).
-async fn spud(h: &tempfile::TempDir, port: u16) -> Arc<Spud> {
-    std::fs::create_dir_all(h.path().join("data")).unwrap();
-    let policy = write_policy(
-        h.path(),
-        &format!(
-            r#"
-[tools.hostile]
-files = [{{ host = "data", guest = "/data", access = "read-only" }}]
-network = ["http://127.0.0.1:{port}"]
-limits = {{ timeout_ms = 60000, fuel = 100_000_000_000 }}
-"#
-        ),
-    );
-    let spud = Spud::open(SpudOptions {
-        home: Some(h.path().to_path_buf()),
-        policy: Some(policy),
-        principal: Some("root".into()),
-    })
-    .unwrap();
-    spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))
-        .await
-        .unwrap();
-    Arc::new(spud)
-}
-
-async fn run(spud: Arc<Spud>, plan: &str) -> (RunReport, Vec<TraceLine>) {
-    let plan = Plan::parse(plan, "plan.toml").unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    let report = run_plan(spud, plan, move |l| s.lock().unwrap().push(l.clone()))
-        .await
-        .unwrap();
-    let lines = seen.lock().unwrap().clone();
-    (report, lines)
-}
 
 /// An HTTP server on 127.0.0.1 that answers no request until `n` are waiting, then all with
 /// 200; if they do not all arrive within 30 s, with 504.
@@ -81,12 +45,6 @@ fn barrier(n: usize) -> u16 {
         }
     });
     port
-}
-
-fn agent_step(id: &str, priority: i64, body: &str) -> String {
-    format!(
-        "[[steps]]\nid = \"{id}\"\n[steps.agent]\ngoal = \"{id}\"\npriority = {priority}\n{body}\n"
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,6 +115,8 @@ async fn a_child_asking_for_more_than_its_parent_is_refused_and_counted() {
         agent_step("wider", 0, "steps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"no\" } }]\n[steps.agent.grants.hostile]\nfiles = [{ guest = \"/data\", access = \"read-write\" }]\nnetwork = [\"https://example.com\"]"),
         // A child that may not call a tool tries it: denied by its scope.
         agent_step("scoped", 0, "tools = [\"hostile.echo\"]\nsteps = [{ id = \"r\", tool = \"hostile.read-file\", args = { path = \"/data/x\" } }]"),
+        // Higher limits than the parent's grant, and more calls than the parent's whole budget.
+        agent_step("greedy", 0, "budget = { max_steps = 1000 }\nsteps = [{ id = \"e\", tool = \"hostile.echo\", args = { s = \"no\" } }]\n[steps.agent.grants.hostile]\nlimits = { fuel = 200_000_000_000 }"),
     ]
     .concat();
     let (report, lines) = run(spud.clone(), &plan).await;
@@ -169,18 +129,46 @@ async fn a_child_asking_for_more_than_its_parent_is_refused_and_counted() {
     );
     assert!(lines.iter().any(|l| matches!(&l.event, TraceEvent::SubAgentDenied { step, missing } if step == "wider" && missing.len() == 2)));
     assert!(report.failed.contains_key("scoped"), "{:?}", report.failed);
-    assert_eq!(report.figures.refused_subagents, 1);
+    let why = &report.failed["greedy"];
+    assert!(
+        why.contains("limit fuel = 200000000000 (at most 100000000000 is held)")
+            && why.contains("budget max_steps = 1000 (the parent's whole budget is 50)"),
+        "{why}"
+    );
+    assert_eq!(report.figures.refused_subagents, 2);
+    // The scoped child's refused call is a denied call, its own and the tree's, and audited.
+    let scoped = report
+        .subagents
+        .iter()
+        .find(|r| r.step == "scoped")
+        .unwrap();
+    assert_eq!(scoped.denied_calls, 1);
+    let mine = report
+        .figures
+        .per_subagent
+        .iter()
+        .find(|f| f.run == scoped.run)
+        .unwrap();
+    // (0 refused items + 1 denied call) ÷ (1 tool pattern + 1 call)
+    assert_eq!(mine.permission_violation_rate, 0.5);
+    assert_eq!(mine.compliance_rate, 0.5);
     assert!(report.figures.permission_violation_rate > 0.0);
     assert!(report.figures.compliance_rate < 1.0);
     // The violation is in the audit log, under the parent's principal.
     let audit = std::fs::read_to_string(h.path().join("audit/audit.jsonl")).unwrap();
     let violation = audit
         .lines()
-        .find(|l| l.contains("permission_violation"))
+        .find(|l| l.contains("permission_violation") && l.contains(".wider"))
         .expect("a permission_violation record");
     assert!(
         violation.contains("read-write access to /data"),
         "{violation}"
+    );
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("tool_denied") && l.contains("hostile.read-file")),
+        "the scoped call is audited"
     );
 }
 

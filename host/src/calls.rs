@@ -68,9 +68,9 @@ impl Drop for InFlight<'_> {
             return;
         }
         let ms = self.elapsed_ms();
-        if let Err(e) = self
-            .spud
-            .record_cancelled(self.caller, self.tool, self.entry, self.input, ms)
+        if let Err(e) =
+            self.spud
+                .record_cancelled(self.caller, self.tool, self.entry, self.input, ms)
         {
             tracing::error!("audit: cannot record a call dropped in flight: {e}");
         }

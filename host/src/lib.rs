@@ -23,8 +23,8 @@ pub mod sandbox;
 pub mod service;
 pub mod storage;
 
-pub use home::Home;
 pub use calls::CallOptions;
+pub use home::Home;
 pub use service::{Caller, Spud, SpudError, SpudOptions};
 pub use spud_audit as audit;
 pub use spud_policy as policy;

@@ -133,7 +133,11 @@ fn over_budget(ctx: &Ctx, agent: &SubAgent) -> Vec<String> {
         ("max_fuel", r.max_fuel, b.max_fuel),
         ("max_net_bytes", r.max_net_bytes, b.max_net_bytes),
         ("max_tokens", r.max_tokens, b.max_tokens),
-        ("max_storage_bytes", r.max_storage_bytes, b.max_storage_bytes),
+        (
+            "max_storage_bytes",
+            r.max_storage_bytes,
+            b.max_storage_bytes,
+        ),
         ("deadline_ms", agent.deadline_ms, b.max_wall_ms),
     ]
     .into_iter()
@@ -297,9 +301,7 @@ pub(super) async fn run(
     record.queued_ms = queued_at.elapsed().as_millis() as u64;
     // Its deadline counts from its start and never passes what the parent has left then.
     let wall_left = ctx.available().max_wall_ms;
-    budget.max_wall_ms = agent
-        .deadline_ms
-        .map_or(wall_left, |d| d.min(wall_left));
+    budget.max_wall_ms = agent.deadline_ms.map_or(wall_left, |d| d.min(wall_left));
     record.allocated = budget;
     ctx.emit(TraceEvent::SubAgentStarted {
         step: step.id.clone(),

@@ -3,8 +3,8 @@
 //! sub-agent.
 
 use super::{fail, print_json, EXIT_USAGE};
-use spud::orchestrator::{figures::Figures, prometheus::prometheus};
 use spud::orchestrator::SubAgentRecord;
+use spud::orchestrator::{figures::Figures, prometheus::prometheus};
 use spud::Home;
 
 #[derive(clap::Args)]

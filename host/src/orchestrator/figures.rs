@@ -459,7 +459,11 @@ mod tests {
             ..Totals::default()
         };
         let f = compute("p", &[a.clone(), b.clone()], stats, t);
-        assert_eq!(f.allocation_efficiency.steps, Some(0.5), "direct children only");
+        assert_eq!(
+            f.allocation_efficiency.steps,
+            Some(0.5),
+            "direct children only"
+        );
         // Busy is slot time at every depth: (50 + 20) ÷ (100 × 1).
         assert_eq!(f.coordination_efficiency, 0.7);
         assert_eq!(f.per_subagent[1].allocation_efficiency.steps, Some(0.5));

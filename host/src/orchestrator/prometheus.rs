@@ -163,12 +163,20 @@ fn per_subagent(
     }
     type Pick = fn(&SubAgentRecord) -> u64;
     let series: [(&str, &str, Pick); 6] = [
-        ("queue_ms", "Queue wait of one sub-agent, ms.", |r| r.queued_ms),
-        ("busy_ms", "Time one sub-agent held a slot, ms.", |r| r.busy_ms),
-        ("tool_calls", "Tool calls of one sub-agent.", |r| r.used.max_steps),
-        ("denied_calls", "Tool calls of one sub-agent a grant denied.", |r| {
-            r.denied_calls
+        ("queue_ms", "Queue wait of one sub-agent, ms.", |r| {
+            r.queued_ms
         }),
+        ("busy_ms", "Time one sub-agent held a slot, ms.", |r| {
+            r.busy_ms
+        }),
+        ("tool_calls", "Tool calls of one sub-agent.", |r| {
+            r.used.max_steps
+        }),
+        (
+            "denied_calls",
+            "Tool calls of one sub-agent a grant denied.",
+            |r| r.denied_calls,
+        ),
         (
             "violations",
             "Capability items one sub-agent asked for that its parent did not hold.",
