@@ -2,7 +2,9 @@
 //! trivial tool (`hostile.echo`) once in a fresh sandbox: total wall time, peak memory (VmHWM)
 //! and the orchestration overhead per sub-agent — the difference from the same 1,000 calls as
 //! plain steps of one run (permission check, budget share, queue, child run with its own trace
-//! and report, records). Default parallelism (20). 3 runs each, medians.
+//! and report, records). Default parallelism (20). 3 runs each, medians. Then the scheduling
+//! alone: 1,000 places in line and slots through the tree's scheduler (20 slots, priorities
+//! 0–6, aging), 9 rounds, median per sub-agent.
 //! `cargo bench -p spud-tests --bench subagents` after `scripts/build-guests.sh`.
 
 use serde_json::json;
@@ -92,4 +94,24 @@ fn main() {
         "peak resident memory of the process: {:.0} MB",
         peak_rss_mb()
     );
+    let per = median((0..9).map(|_| rt.block_on(schedule_only())).collect());
+    println!("scheduling alone (enqueue, wait for a slot, give it back): {per:.2} µs per sub-agent");
+}
+
+/// µs per sub-agent to take a place in line, get a slot and give it back, 1,000 at once.
+async fn schedule_only() -> f64 {
+    use spud::orchestrator::scheduler::Scheduler;
+    let s = Scheduler::new(20, std::time::Duration::from_millis(1000));
+    let t = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let ticket = s.enqueue((i % 7) as i64);
+        set.spawn(async move {
+            let slot = ticket.slot().await;
+            tokio::task::yield_now().await;
+            drop(slot);
+        });
+    }
+    while set.join_next().await.is_some() {}
+    t.elapsed().as_secs_f64() * 1e6 / N as f64
 }

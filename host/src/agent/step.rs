@@ -331,11 +331,13 @@ pub(super) async fn execute(
                 let denied = matches!(r.outcome, Outcome::Denied { .. });
                 (r.outcome, r.fuel_used, r.duration_us, data, denied)
             }
-            Err(crate::SpudError::NotAllowed { tool, .. }) => (
+            Err(e @ crate::SpudError::NotAllowed { .. }) => (
                 Outcome::InvalidInput {
-                    message: format!(
-                        "`{tool}` is not among the tools this run may call (a sub-agent's `tools`, or its principal's); call one of those"
-                    ),
+                    message: if ctx.depth > 0 {
+                        format!("`{tool}` is not among this sub-agent's tools (`tools` in its step, within its parent's): call one of those")
+                    } else {
+                        e.to_string()
+                    },
                 },
                 0,
                 0,
