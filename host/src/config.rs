@@ -10,6 +10,11 @@
 //! timeout_ms = 60000
 //! max_attempts = 4
 //!
+//! [models.cheap]               # models sub-agents may name (`model = "cheap"`)
+//! provider = "openai"
+//! model = "gpt-4.1-mini"
+//! base_url = "https://api.openai.com/v1"
+//!
 //! [agent]
 //! max_replans = 2
 //! max_tokens = 200000
@@ -21,6 +26,7 @@
 //! ```
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The `[model]` section.
@@ -46,6 +52,31 @@ pub struct ModelSection {
 }
 
 impl ModelSection {
+    /// `PROVIDER:MODEL`.
+    pub fn spec(&self) -> String {
+        format!("{}:{}", self.provider, self.model)
+    }
+
+    /// Its connection settings; flags, when given, override the section's.
+    pub fn connection(
+        section: Option<&ModelSection>,
+        base_url: Option<&str>,
+        api_key_env: Option<&str>,
+    ) -> crate::model::ModelConfig {
+        crate::model::ModelConfig {
+            model: String::new(),
+            base_url: base_url
+                .map(str::to_string)
+                .or_else(|| section.and_then(|m| m.base_url.clone()))
+                .unwrap_or_else(|| crate::model::DEFAULT_BASE_URL.into()),
+            api_key_env: api_key_env
+                .map(str::to_string)
+                .or_else(|| section.and_then(|m| m.api_key_env.clone())),
+            timeout_ms: section.and_then(|m| m.timeout_ms).unwrap_or(60_000),
+            max_attempts: section.and_then(|m| m.max_attempts).unwrap_or(4),
+        }
+    }
+
     /// The model's prices, when the section lists at least one.
     pub fn prices(&self) -> Option<crate::orchestrator::figures::Prices> {
         (self.input_price_per_mtok.is_some() || self.output_price_per_mtok.is_some()).then(|| {
@@ -87,6 +118,9 @@ pub struct MemorySection {
 pub struct Config {
     /// Model settings.
     pub model: Option<ModelSection>,
+    /// Other models, by name, that sub-agents may name.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelSection>,
     /// Agent defaults.
     #[serde(default)]
     pub agent: AgentSection,
@@ -169,5 +203,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("c.toml:3:1:"), "{e}");
+        let n = Config::parse(
+            "[models.cheap]\nprovider = \"openai\"\nmodel = \"small\"\nbase_url = \"http://127.0.0.1:9/v1\"\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(n.models["cheap"].spec(), "openai:small");
     }
 }

@@ -95,7 +95,9 @@ fn main() {
         peak_rss_mb()
     );
     let per = median((0..9).map(|_| rt.block_on(schedule_only())).collect());
-    println!("scheduling alone (enqueue, wait for a slot, give it back): {per:.2} µs per sub-agent");
+    println!(
+        "scheduling alone (enqueue, wait for a slot, give it back): {per:.2} µs per sub-agent"
+    );
 }
 
 /// µs per sub-agent to take a place in line, get a slot and give it back, 1,000 at once.

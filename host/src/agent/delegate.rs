@@ -5,7 +5,7 @@
 //! what it used to the parent.
 
 use super::plan::{Budget, Plan, Step};
-use super::revise::Reviser;
+use super::revise::{ReviseWhen, Reviser};
 use super::run::{run_with, AgentError, RunOptions, RunReport};
 use super::step::{Ctx, StepEnd};
 use super::subagent::{allocate, share, SubAgent};
@@ -195,6 +195,22 @@ pub(super) async fn run(
     let needs = needing_approval(ctx, &parent, agent);
     // Each plugin needing approval is a capability asked for; a refused approval a violation.
     record.capability_requests = asked + needs.len() as u64;
+    let own_model = match (&agent.model, &ctx.tree.models) {
+        (None, _) => None,
+        (Some(name), Some(models)) => match models.get(name) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                ctx.tree.record(record);
+                return refused(StepEnd::Failed(format!("sub-agent refused: {e}")));
+            }
+        },
+        (Some(name), None) => {
+            ctx.tree.record(record);
+            return refused(StepEnd::Failed(format!(
+                "sub-agent refused: it names model `{name}`, but no models are configured for sub-agents here ([model] / [models] in spud's config)"
+            )));
+        }
+    };
     let mut cancel = OnCancel {
         tree: &ctx.tree,
         armed: None,
@@ -321,16 +337,24 @@ pub(super) async fn run(
         &format!("{}/{}", parent.principal, step.id),
         Arc::new(agent.scope.clone()),
     );
-    // A goal-only sub-agent is planned by the model, shown only the sub-agent's tools; it may
-    // revise its own plan the same way.
-    let reviser = match (plan.steps.is_empty(), &ctx.reviser) {
-        (true, Some(r)) => Some(Arc::new(
-            Reviser::new(r.provider(), r.when)
+    // Its model — its own, else (to plan a goal-only sub-agent) its parent's — is shown only
+    // the sub-agent's tools, plans it when it has no steps and revises its plan as it runs.
+    let provider = match (own_model, &ctx.reviser) {
+        (Some(p), _) => Some(p),
+        (None, Some(r)) if plan.steps.is_empty() => Some(r.provider()),
+        (None, _) => None,
+    };
+    let when = ctx
+        .reviser
+        .as_ref()
+        .map_or_else(ReviseWhen::default, |r| r.when);
+    let reviser = provider.map(|p| {
+        Arc::new(
+            Reviser::new(p, when)
                 .for_caller(Some(caller.clone()))
                 .output_bytes(ctx.output_bytes),
-        )),
-        _ => None,
-    };
+        )
+    });
     let options = RunOptions {
         reviser: reviser.clone(),
         judge: ctx.judge.clone(),
@@ -355,7 +379,7 @@ pub(super) async fn run(
         if plan.steps.is_empty() {
             let Some(r) = &reviser else {
                 return Err(AgentError::Planning(
-                    "it has no steps and no model is at hand to plan it; give it `steps`, or run a goal with a model".into(),
+                    "it has no steps and no model is at hand to plan it; give it `steps` or a `model`, or run a goal with a model".into(),
                 ));
             };
             if plan.budget.max_tokens == 0 {

@@ -50,6 +50,7 @@ pub fn agent_schema() -> Value {
         "priority": {"type": "integer"},
         "deadline_ms": {"type": "integer", "minimum": 1},
         "tools": {"type": "array", "items": {"type": "string"}},
+        "model": {"type": "string", "description": "a model for this sub-agent (a name from spud's config, or PROVIDER:MODEL); default: yours"},
         "budget": {"type": "object", "additionalProperties": false, "properties": {
             "max_steps": {"type": "integer", "minimum": 0}, "max_fuel": {"type": "integer", "minimum": 0},
             "max_net_bytes": {"type": "integer", "minimum": 0}, "max_tokens": {"type": "integer", "minimum": 0},
@@ -189,6 +190,8 @@ pub struct GoalOptions {
     pub caller: Option<crate::Caller>,
     /// Who approves sub-agents that need it (see [`RunOptions::approver`]).
     pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
+    /// The models sub-agents may name (see [`RunOptions::models`]).
+    pub models: Option<Arc<dyn crate::model::Models>>,
     /// Bytes of each tool output the model sees (plans, revisions, judging); default 4096.
     pub model_output_bytes: usize,
     /// The memory of past runs: lessons go into the planner's context, each run is reflected
@@ -209,6 +212,7 @@ impl Default for GoalOptions {
             max_retries: 1,
             caller: None,
             approver: None,
+            models: None,
             model_output_bytes: super::step::DEFAULT_OUTPUT_BYTES,
             memory: None,
             prices: None,
@@ -235,6 +239,7 @@ pub async fn run_goal(
         max_retries,
         caller,
         approver,
+        models,
         model_output_bytes,
         memory,
         prices,
@@ -297,6 +302,7 @@ pub async fn run_goal(
             caller: caller.clone(),
             tree: None,
             approver: approver.clone(),
+            models: models.clone(),
             model_output_bytes: Some(model_output_bytes),
             memory: memory.clone().map(|m| crate::memory::MemoryOptions {
                 reorder: false,

@@ -95,6 +95,9 @@ pub struct RunOptions {
     /// Who approves sub-agents that may use plugins marked `approval = true` (root runs; a
     /// sub-agent's requests rise to its root). `None`: such sub-agents are refused.
     pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
+    /// The models sub-agents may name with `model = "…"` (root runs; shared by the tree).
+    /// `None`: a sub-agent naming one is refused.
+    pub models: Option<Arc<dyn crate::model::Models>>,
     /// Bytes of each tool output the model (judge, reviser) and the trace see; default 4096.
     pub model_output_bytes: Option<usize>,
     /// The memory of past runs: lessons before, reflection after (none: memory off).
@@ -221,7 +224,13 @@ pub async fn run_with(
         caller: options.caller.clone(),
         run_id: id.clone(),
         tree: tree.as_ref().map_or_else(
-            || crate::orchestrator::Tree::new(plan.agents, options.approver.clone()),
+            || {
+                crate::orchestrator::Tree::new(
+                    plan.agents,
+                    options.approver.clone(),
+                    options.models.clone(),
+                )
+            },
             |t| t.tree.clone(),
         ),
         depth: tree.as_ref().map_or(0, |t| t.depth),

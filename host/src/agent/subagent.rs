@@ -23,9 +23,14 @@ pub struct SubAgent {
     /// Tools it may call (patterns; empty: its parent's) and per-plugin narrowed grants.
     #[serde(default, flatten)]
     pub scope: spud_policy::Scope,
-    /// Its plan; empty: a model plans its goal when it starts (goal mode only).
+    /// Its plan; empty: a model plans its goal when it starts (its own `model`, else its
+    /// parent's planning model).
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// Its own model, for planning it and revising its plan: a name under `[models]` in
+    /// spud's config, or `PROVIDER:MODEL`. Default: its parent's model, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// A sub-agent's budget wishes, each capped by its parent's remainder.

@@ -180,18 +180,13 @@ fn model_config(
     (base_url, api_key_env): (Option<&str>, Option<&str>),
     section: Option<&ModelSection>,
 ) -> ModelConfig {
-    ModelConfig {
-        model: String::new(),
-        base_url: base_url
-            .map(str::to_string)
-            .or_else(|| section.and_then(|m| m.base_url.clone()))
-            .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-        api_key_env: api_key_env
-            .map(str::to_string)
-            .or_else(|| section.and_then(|m| m.api_key_env.clone())),
-        timeout_ms: section.and_then(|m| m.timeout_ms).unwrap_or(60_000),
-        max_attempts: section.and_then(|m| m.max_attempts).unwrap_or(4),
-    }
+    ModelSection::connection(section, base_url, api_key_env)
+}
+
+/// The models sub-agents may name: `[models.NAME]`, or PROVIDER:MODEL the way `[model]` is
+/// reached.
+pub(super) fn models_of(config: &Config) -> Arc<dyn spud::model::Models> {
+    Arc::new(spud::model::ModelCatalog::from_config(config))
 }
 
 /// Sub-agents needing approval are asked about on the terminal, when there is one.
@@ -240,9 +235,11 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             Err(e) => return fail(&e, EXIT_USAGE),
         };
         // A broken config was already reported by the memory settings (or is not needed
-        // with --no-memory); plan runs only take the model prices from it.
-        let prices = load_config(&args, &spud)
-            .ok()
+        // with --no-memory); plan runs only take the model prices and the models sub-agents
+        // may name from it.
+        let config = load_config(&args, &spud).ok();
+        let prices = config
+            .as_ref()
             .and_then(|c| c.model.as_ref().and_then(ModelSection::prices));
         match run_with(
             spud,
@@ -252,6 +249,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
                 approver: approver(),
                 memory,
                 prices,
+                models: config.as_ref().map(models_of),
                 ..RunOptions::default()
             },
             observer,
@@ -290,6 +288,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             .unwrap_or(200_000);
         let options = GoalOptions {
             approver: approver(),
+            models: Some(models_of(&config)),
             model_output_bytes: config
                 .agent
                 .model_output_bytes
@@ -304,8 +303,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
                 .model
                 .as_ref()
                 .filter(|m| {
-                    args.model.is_none()
-                        || args.model.as_deref() == Some(&format!("{}:{}", m.provider, m.model))
+                    args.model.is_none() || args.model.as_deref() == Some(m.spec().as_str())
                 })
                 .and_then(ModelSection::prices),
             ..GoalOptions::default()

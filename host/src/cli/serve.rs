@@ -71,12 +71,13 @@ fn agent_model(spud: &Spud, args: &ServeArgs) -> Result<Option<AgentModel>, Stri
     let prices = config
         .model
         .as_ref()
-        .filter(|m| format!("{}:{}", m.provider, m.model) == spec)
+        .filter(|m| m.spec() == spec)
         .and_then(spud::config::ModelSection::prices);
     Ok(Some(AgentModel {
         provider,
         spec,
         prices,
+        models: Some(super::run::models_of(&config)),
         max_tokens: args
             .max_tokens
             .or(config.agent.max_tokens)

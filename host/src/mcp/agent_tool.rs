@@ -36,6 +36,8 @@ pub struct AgentModel {
     pub revise: ReviseWhen,
     /// Its prices, for the runs' cost figure.
     pub prices: Option<crate::orchestrator::figures::Prices>,
+    /// The models sub-agents may name (the config's `[models]`).
+    pub models: Option<Arc<dyn crate::model::Models>>,
 }
 
 impl std::fmt::Debug for AgentModel {
@@ -287,6 +289,7 @@ pub async fn run(
             (Job::Plan(plan), _) => {
                 let options = RunOptions {
                     caller: Some(caller.clone()),
+                    models: shared.options.model.as_ref().and_then(|m| m.models.clone()),
                     ..RunOptions::default()
                 };
                 run_with(spud, plan, options, observer)
@@ -309,6 +312,7 @@ pub async fn run(
                     revise: model.revise,
                     caller: Some(caller.clone()),
                     prices: model.prices,
+                    models: model.models.clone(),
                     ..GoalOptions::default()
                 };
                 run_goal(spud, model.provider.clone(), &goal, options, observer)

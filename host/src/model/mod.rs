@@ -9,10 +9,12 @@
 //! names and never logged or written to traces.
 
 mod anthropic;
+pub mod catalog;
 mod openai;
 mod transport;
 
 pub use anthropic::Anthropic;
+pub use catalog::{ModelCatalog, Models};
 pub use openai::{OpenAiChat, OpenAiResponses};
 
 /// Builds the provider named by `spec` (`openai:MODEL`, `openai-responses:MODEL`,
@@ -91,6 +93,9 @@ pub enum ModelError {
     #[error("the environment variable `{0}` (api_key_env) is not set")]
     MissingKey(String),
 }
+
+/// The API base of `openai` models when neither a flag nor the config names one.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// Where and how to reach a model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

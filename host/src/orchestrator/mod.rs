@@ -62,6 +62,8 @@ pub struct Tree {
     pub settings: AgentSettings,
     /// Who approves sub-agents that need it; `None`: such requests are denied.
     pub approver: Option<Arc<dyn approval::Approver>>,
+    /// The models sub-agents may name; `None`: naming one refuses the sub-agent.
+    pub models: Option<Arc<dyn crate::model::Models>>,
     records: Mutex<Vec<SubAgentRecord>>,
     origin: Instant,
 }
@@ -71,6 +73,7 @@ impl Tree {
     pub fn new(
         settings: AgentSettings,
         approver: Option<Arc<dyn approval::Approver>>,
+        models: Option<Arc<dyn crate::model::Models>>,
     ) -> Arc<Tree> {
         Arc::new(Tree {
             scheduler: Scheduler::new(
@@ -79,6 +82,7 @@ impl Tree {
             ),
             settings,
             approver,
+            models,
             records: Mutex::new(Vec::new()),
             origin: Instant::now(),
         })

@@ -1,0 +1,104 @@
+//! The models sub-agents may name. `model = "NAME"` on a sub-agent picks `[models.NAME]` of
+//! spud's config; `model = "PROVIDER:MODEL"` is that model reached the way `[model]` is (its
+//! base URL and key, when the provider is the same; otherwise the provider must be named under
+//! `[models]`). Providers are built once and shared by every sub-agent naming them.
+
+use super::{provider, Provider};
+use crate::config::{Config, ModelSection};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// Gives a sub-agent the model it names.
+pub trait Models: Send + Sync {
+    /// The provider for `name`, or why there is none (the sub-agent is then refused).
+    fn get(&self, name: &str) -> Result<Arc<dyn Provider>, String>;
+}
+
+/// [`Models`] from spud's config file.
+pub struct ModelCatalog {
+    named: BTreeMap<String, ModelSection>,
+    default: Option<ModelSection>,
+    built: Mutex<HashMap<String, Arc<dyn Provider>>>,
+}
+
+impl ModelCatalog {
+    /// The `[models]` and `[model]` sections of `config`.
+    pub fn from_config(config: &Config) -> ModelCatalog {
+        ModelCatalog {
+            named: config.models.clone(),
+            default: config.model.clone(),
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The spec and connection `name` resolves to.
+    fn resolve(&self, name: &str) -> Result<(String, super::ModelConfig), String> {
+        if let Some(s) = self.named.get(name) {
+            return Ok((s.spec(), ModelSection::connection(Some(s), None, None)));
+        }
+        let Some((kind, _)) = name.split_once(':') else {
+            let known: Vec<&str> = self.named.keys().map(String::as_str).collect();
+            return Err(format!(
+                "no model `{name}`: name one under [models] in spud's config (known: {}), or give PROVIDER:MODEL",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ));
+        };
+        let same = self.default.as_ref().filter(|d| d.provider == kind);
+        match (same, kind) {
+            (Some(d), _) => Ok((name.to_string(), ModelSection::connection(Some(d), None, None))),
+            (None, "openai") => Ok((name.to_string(), ModelSection::connection(None, None, None))),
+            (None, _) => Err(format!(
+                "`{name}`: spud's config has no `{kind}` endpoint; name it under [models.NAME] with its base_url and api_key_env"
+            )),
+        }
+    }
+}
+
+impl Models for ModelCatalog {
+    fn get(&self, name: &str) -> Result<Arc<dyn Provider>, String> {
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = built.get(name) {
+            return Ok(p.clone());
+        }
+        let (spec, connection) = self.resolve(name)?;
+        let p: Arc<dyn Provider> =
+            Arc::from(provider(&spec, connection).map_err(|e| format!("model `{name}`: {e}"))?);
+        built.insert(name.to_string(), p.clone());
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog(text: &str) -> ModelCatalog {
+        ModelCatalog::from_config(&Config::parse(text, "c.toml").unwrap())
+    }
+
+    #[test]
+    fn names_and_specs_resolve_to_their_endpoints() {
+        let c = catalog(
+            "[model]\nprovider = \"anthropic\"\nmodel = \"big\"\nbase_url = \"http://127.0.0.1:1/v1\"\napi_key_env = \"K\"\n\
+             [models.cheap]\nprovider = \"openai\"\nmodel = \"small\"\nbase_url = \"http://127.0.0.1:2/v1\"\n",
+        );
+        let (spec, conn) = c.resolve("cheap").unwrap();
+        assert_eq!(
+            (spec.as_str(), conn.base_url.as_str()),
+            ("openai:small", "http://127.0.0.1:2/v1")
+        );
+        let (spec, conn) = c.resolve("anthropic:other").unwrap();
+        assert_eq!(spec, "anthropic:other");
+        assert_eq!(conn.base_url, "http://127.0.0.1:1/v1");
+        assert_eq!(conn.api_key_env.as_deref(), Some("K"));
+        let e = c.resolve("openai-responses:x").unwrap_err();
+        assert!(e.contains("[models.NAME]"), "{e}");
+        let e = c.resolve("nosuch").unwrap_err();
+        assert!(e.contains("known: cheap"), "{e}");
+        assert!(c.get("cheap").is_ok());
+        assert!(
+            Arc::ptr_eq(&c.get("cheap").unwrap(), &c.get("cheap").unwrap()),
+            "built once"
+        );
+    }
+}
