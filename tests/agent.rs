@@ -1,10 +1,11 @@
 //! The agent loop offline: the demo plan over the sample data with the first-party plugins and
 //! the real sandbox; budgets; failures that are information, not crashes.
 
-use spud::agent::{run_plan, Plan, RunStatus, TraceEvent, TraceLine};
+use spud::agent::{Plan, RunStatus, TraceEvent};
 use spud::{Spud, SpudOptions};
+use spud_tests::subagents::run_traced as run;
 use spud_tests::{guest, home, workspace, write_policy};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 async fn spud_with_plugins(h: &tempfile::TempDir) -> Arc<Spud> {
     let policy = workspace().join("examples/policy.toml");
@@ -18,16 +19,6 @@ async fn spud_with_plugins(h: &tempfile::TempDir) -> Arc<Spud> {
         spud.add(&guest(p), None, None).await.unwrap();
     }
     Arc::new(spud)
-}
-
-async fn run(spud: Arc<Spud>, plan: Plan) -> (spud::agent::RunReport, Vec<TraceLine>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    let report = run_plan(spud, plan, move |l| s.lock().unwrap().push(l.clone()))
-        .await
-        .unwrap();
-    let lines = seen.lock().unwrap().clone();
-    (report, lines)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

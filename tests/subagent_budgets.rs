@@ -3,9 +3,8 @@
 //! call stopped from outside is still recorded.
 
 use spud::agent::{run_plan, Plan, RunOptions, RunStatus, TraceEvent};
-use spud::{Spud, SpudOptions};
-use spud_tests::subagents::{agent_step, run, spud};
-use spud_tests::{guest, home, sidecar, write_policy};
+use spud_tests::home;
+use spud_tests::subagents::{agent_step, run, spud, spud_with};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,18 +107,7 @@ impl spud::orchestrator::approval::Approver for Silent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sub_agent_stopped_with_its_parent_is_recorded_as_cancelled() {
     let h = home();
-    let policy = write_policy(h.path(), "[tools.hostile]\napproval = true\n");
-    let spud = Arc::new(
-        Spud::open(SpudOptions {
-            home: Some(h.path().to_path_buf()),
-            policy: Some(policy),
-            principal: Some("root".into()),
-        })
-        .unwrap(),
-    );
-    spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))
-        .await
-        .unwrap();
+    let spud = spud_with(&h, "[tools.hostile]\napproval = true\n").await;
     let text = [
         "goal = \"cancel\"\n[budget]\nmax_wall_ms = 300\n".to_string(),
         agent_step("waiting", 0, ECHO),

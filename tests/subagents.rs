@@ -5,8 +5,8 @@ use serde_json::json;
 use spud::agent::planner::{run_goal, GoalOptions};
 use spud::agent::{run_plan, Plan, ReviseWhen, RunStatus, TraceEvent};
 use spud::{Spud, SpudOptions};
-use spud_tests::subagents::{agent_step, run, spud};
-use spud_tests::{guest, home, sidecar, write_policy, ScriptedModel, TestServer};
+use spud_tests::subagents::{agent_step, run, spud, spud_with};
+use spud_tests::{guest, home, write_policy, ScriptedModel, TestServer};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -332,19 +332,7 @@ impl spud::orchestrator::approval::Approver for ListApprover {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sub_agents_using_a_plugin_marked_for_approval_wait_for_it() {
     let h = home();
-    std::fs::create_dir_all(h.path().join("data")).unwrap();
-    let policy = write_policy(h.path(), "[tools.hostile]\napproval = true\n");
-    let spud = Arc::new(
-        Spud::open(SpudOptions {
-            home: Some(h.path().to_path_buf()),
-            policy: Some(policy),
-            principal: Some("root".into()),
-        })
-        .unwrap(),
-    );
-    spud.add(&guest("hostile"), None, Some(&sidecar("hostile")))
-        .await
-        .unwrap();
+    let spud = spud_with(&h, "[tools.hostile]\napproval = true\n").await;
     let text = [
         "goal = \"approval\"\n".to_string(),
         agent_step(

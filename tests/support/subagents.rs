@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 
 /// spud with the hostile test component, granted loopback HTTP on `port` (read-only /data).
 pub async fn spud(h: &tempfile::TempDir, port: u16) -> Arc<Spud> {
-    std::fs::create_dir_all(h.path().join("data")).unwrap();
-    let policy = write_policy(
-        h.path(),
+    spud_with(
+        h,
         &format!(
             r#"
 [tools.hostile]
@@ -19,7 +18,14 @@ network = ["http://127.0.0.1:{port}"]
 limits = {{ timeout_ms = 60000, fuel = 100_000_000_000 }}
 "#
         ),
-    );
+    )
+    .await
+}
+
+/// spud with the hostile test component (principal `root`) under `policy`; `data/` exists.
+pub async fn spud_with(h: &tempfile::TempDir, policy: &str) -> Arc<Spud> {
+    std::fs::create_dir_all(h.path().join("data")).unwrap();
+    let policy = write_policy(h.path(), policy);
     let spud = Spud::open(SpudOptions {
         home: Some(h.path().to_path_buf()),
         policy: Some(policy),
@@ -34,7 +40,11 @@ limits = {{ timeout_ms = 60000, fuel = 100_000_000_000 }}
 
 /// Runs the plan text; its report and every trace line of the root run.
 pub async fn run(spud: Arc<Spud>, plan: &str) -> (RunReport, Vec<TraceLine>) {
-    let plan = Plan::parse(plan, "plan.toml").unwrap();
+    run_traced(spud, Plan::parse(plan, "plan.toml").unwrap()).await
+}
+
+/// Runs `plan`; its report and every trace line of the root run.
+pub async fn run_traced(spud: Arc<Spud>, plan: Plan) -> (RunReport, Vec<TraceLine>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     let report = run_plan(spud, plan, move |l| s.lock().unwrap().push(l.clone()))
