@@ -237,14 +237,15 @@ async fn each_budget_ends_the_run() {
         )
         .unwrap()
     };
-    // What one fetch burns: a fuel budget of 1.5 of it lets the first call through and stops
-    // the second mid-call (each call gets no more fuel than the run has left).
+    // What one fetch burns and moves: a budget of 1.5 of it lets the first call through and
+    // stops the second mid-call (each call gets no more fuel, time and network bytes than the
+    // run has left).
     let (one, _) = run(spud.clone(), two_fetches("max_steps = 1", "/b")).await;
-    assert!(one.fuel > 0 && one.results.contains_key("a"));
-    let max_fuel = one.fuel * 3 / 2;
+    assert!(one.fuel > 0 && one.net_bytes > 0 && one.results.contains_key("a"));
+    let (max_fuel, max_net) = (one.fuel * 3 / 2, one.net_bytes * 3 / 2);
     for (budget, second, which) in [
         (format!("max_fuel = {max_fuel}"), "/b", "max_fuel"),
-        ("max_net_bytes = 1".to_string(), "/b", "max_net_bytes"),
+        (format!("max_net_bytes = {max_net}"), "/b", "max_net_bytes"),
         (
             "max_wall_ms = 500".to_string(),
             "/barrier/99",
@@ -255,6 +256,10 @@ async fn each_budget_ends_the_run() {
         assert_eq!(report.status, RunStatus::BudgetExhausted, "{which}");
         if which == "max_fuel" {
             assert!(report.fuel <= max_fuel, "{} > {max_fuel}", report.fuel);
+        }
+        if which == "max_net_bytes" {
+            assert_eq!(report.net_bytes, max_net, "cut exactly at the budget");
+            assert_eq!(report.denied, 0, "a budget stop is no permission denial");
         }
         assert!(
             report.results.contains_key("a"),

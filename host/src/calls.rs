@@ -15,6 +15,9 @@ pub struct CallOptions {
     pub max_fuel: Option<u64>,
     /// At most this long, ms, whatever the grant allows (a run's remaining wall time).
     pub max_timeout_ms: Option<u64>,
+    /// At most this many network bytes in + out (a run's remaining `max_net_bytes`): requests
+    /// past it are refused and a body crossing it is cut.
+    pub max_net_bytes: Option<u64>,
 }
 
 impl CallOptions {
@@ -24,10 +27,11 @@ impl CallOptions {
         self
     }
 
-    /// Fuel and time capped by what a budget has left.
-    pub fn within(mut self, fuel: u64, timeout_ms: u64) -> Self {
+    /// Fuel, time and network bytes capped by what a budget has left.
+    pub fn within(mut self, fuel: u64, timeout_ms: u64, net_bytes: u64) -> Self {
         self.max_fuel = Some(fuel);
         self.max_timeout_ms = Some(timeout_ms);
+        self.max_net_bytes = Some(net_bytes);
         self
     }
 

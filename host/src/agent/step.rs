@@ -322,13 +322,18 @@ pub(super) async fn execute(
         // Tool errors, denials and limits are information for the critic, not crashes. A call
         // gets no more fuel and time than the run has left, so no run overspends its budget.
         let left = ctx.available();
-        let options = crate::CallOptions::default().within(left.max_fuel, left.max_wall_ms);
+        let options = crate::CallOptions::default().within(
+            left.max_fuel,
+            left.max_wall_ms,
+            left.max_net_bytes,
+        );
         let caller = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
         let called = ctx.spud.call_as(&caller, tool, &args, options).await;
         let (outcome, fuel, duration_us, data, refused) = match called {
             Ok(r) => {
                 let data = flow(&r);
-                let denied = matches!(r.outcome, Outcome::Denied { .. });
+                // A budget stop is a limit, not a permission the grant refused.
+                let denied = matches!(&r.outcome, Outcome::Denied { denial } if denial.capability != crate::sandbox::Capability::Limit);
                 (r.outcome, r.fuel_used, r.duration_us, data, denied)
             }
             Err(e @ crate::SpudError::NotAllowed { .. }) => (
@@ -383,14 +388,19 @@ pub(super) async fn execute(
             Outcome::Deadline { timeout_ms } if timeout_ms == left.max_wall_ms.max(1) => {
                 Some(("max_wall_ms", ctx.plan.budget.max_wall_ms))
             }
+            Outcome::Denied { ref denial }
+                if denial.capability == crate::sandbox::Capability::Limit =>
+            {
+                Some(("max_net_bytes", ctx.plan.budget.max_net_bytes))
+            }
             _ => None,
         };
         if let Some((kind, limit)) = spent {
             if let Ok(mut l) = ctx.ledger.lock() {
-                let used = if kind == "max_fuel" {
-                    l.fuel + l.reserved.fuel
-                } else {
-                    ctx.start.elapsed().as_millis() as u64
+                let used = match kind {
+                    "max_fuel" => l.fuel + l.reserved.fuel,
+                    "max_net_bytes" => l.net + l.reserved.net,
+                    _ => ctx.start.elapsed().as_millis() as u64,
                 };
                 l.exhausted.get_or_insert((kind.to_string(), used, limit));
             }

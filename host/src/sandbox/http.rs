@@ -10,6 +10,7 @@
 //! policy does not allow it is refused and recorded as a prevented leak.
 
 use super::journal::{Capability, Journal, Leak};
+use super::metered::{Metered, Way};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use spud_policy::{LeakGuard, NetPattern, OnLeak, Scheme};
@@ -119,7 +120,7 @@ impl WasiHttpHooks for HttpGate {
 struct Gate<'a> {
     patterns: &'a [NetPattern],
     resolver: &'a dyn Resolver,
-    journal: &'a Journal,
+    journal: &'a Arc<Journal>,
     plugin: &'a str,
     guard: &'a LeakGuard,
 }
@@ -172,6 +173,15 @@ async fn send(
     };
     if !guard.is_empty() {
         request = scan(request, guard, (scheme, &host, port), &target, journal).await?;
+    }
+    // The run's network budget (in + out) is shared by its calls and their requests.
+    if let Some(budget) = journal.clone_counter().spent() {
+        journal.deny(
+            Capability::Limit,
+            &target,
+            format!("network budget: the {budget} bytes (in + out) the run had left are used up; raise `max_net_bytes` in the plan's [budget] (or the sub-agent's share)"),
+        );
+        return Err(HttpError::HttpRequestDenied);
     }
 
     let addrs = match host.parse::<IpAddr>() {
@@ -234,17 +244,9 @@ async fn send(
         .build()
         .map_err(|_| HttpError::HttpRequestUriInvalid)?;
 
-    let counted = journal.clone_counter();
-    let request = request.map(|body| {
-        let counter = counted.clone();
-        body.map_frame(move |f| {
-            if let Some(d) = f.data_ref() {
-                counter.add_out(d.len() as u64);
-            }
-            f
-        })
-        .boxed_unsync()
-    });
+    let target: Arc<str> = target.into();
+    let request = request
+        .map(|body| Metered::new(body, journal.clone(), target.clone(), Way::Out).boxed_unsync());
 
     let (mut sender, conn) = match scheme {
         Scheme::Http => handshake(TokioIo::new(stream), connect_timeout).await?,
@@ -258,16 +260,14 @@ async fn send(
         .await
         .map_err(|_| HttpError::ConnectionReadTimeout)?
         .map_err(HttpError::from)?;
-    let counter = journal.clone_counter();
     let response = response.map(|body| {
-        body.map_err(HttpError::from)
-            .map_frame(move |f| {
-                if let Some(d) = f.data_ref() {
-                    counter.add_in(d.len() as u64);
-                }
-                f
-            })
-            .boxed_unsync()
+        Metered::new(
+            body.map_err(HttpError::from).boxed_unsync(),
+            journal.clone(),
+            target.clone(),
+            Way::In,
+        )
+        .boxed_unsync()
     });
     let io = Box::new(async move {
         match conn.await {

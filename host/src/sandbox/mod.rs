@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod journal;
+mod metered;
 mod outcome;
 mod output;
 mod state;

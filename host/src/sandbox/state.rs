@@ -93,12 +93,17 @@ pub struct CallEnv<'a> {
     pub resolver: Arc<dyn Resolver>,
     /// Where registered secrets may go (empty: nothing registered, nothing scanned).
     pub guard: Arc<spud_policy::LeakGuard>,
+    /// Network bytes (in + out) the call may move at most: what its run has left.
+    pub net_budget: Option<u64>,
 }
 
 impl HostState {
     /// Builds the store data for a call under `grant`.
     pub fn new(grant: &Grant, env: &CallEnv<'_>) -> anyhow::Result<HostState> {
         let journal = Arc::new(Journal::default());
+        if let Some(n) = env.net_budget {
+            journal.clone_counter().set_budget(n);
+        }
         let stdout = Capture::new(grant.limits.stdout_bytes);
         let stderr = Capture::new(grant.limits.stderr_bytes);
         let mut b = WasiCtxBuilder::new();
