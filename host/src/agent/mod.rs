@@ -4,6 +4,7 @@
 pub mod critic;
 mod delegate;
 pub mod judge;
+mod ledger;
 pub mod plan;
 pub mod planner;
 pub mod refs;
