@@ -57,6 +57,12 @@ async fn a_child_cannot_burn_more_fuel_than_its_share() {
         burner.used.max_fuel
     );
     assert_eq!(report.results["sibling"]["results"]["e"], "x");
+    // The audit log says which budget stopped the call, not a policy limit.
+    let audit = std::fs::read_to_string(h.path().join("audit/audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("the fuel its run had left ran out: raise `max_fuel` in the plan's [budget]"),
+        "{audit}"
+    );
     assert_eq!(
         report.fuel,
         burner.used.max_fuel + report.subagents[1].used.max_fuel

@@ -35,13 +35,59 @@ impl CallOptions {
         self
     }
 
-    /// `limits` lowered to these caps.
-    pub fn cap(&self, limits: &mut spud_policy::ResolvedLimits) {
-        if let Some(f) = self.max_fuel {
-            limits.fuel = limits.fuel.min(f);
+    /// `limits` lowered to these caps; which caps bind (are below the grant's own limits).
+    pub fn cap(&self, limits: &mut spud_policy::ResolvedLimits) -> Binding {
+        let mut b = Binding::default();
+        if let Some(f) = self.max_fuel.filter(|f| *f < limits.fuel) {
+            limits.fuel = f;
+            b.fuel = true;
         }
-        if let Some(t) = self.max_timeout_ms {
-            limits.timeout_ms = limits.timeout_ms.min(t.max(1));
+        if let Some(t) = self
+            .max_timeout_ms
+            .map(|t| t.max(1))
+            .filter(|t| *t < limits.timeout_ms)
+        {
+            limits.timeout_ms = t;
+            b.time = true;
+        }
+        b
+    }
+}
+
+/// Which of a call's limits came from its caller's budget rather than from the tool's grant.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Binding {
+    /// Fuel.
+    pub fuel: bool,
+    /// Wall-clock time.
+    pub time: bool,
+}
+
+impl Binding {
+    /// When the call ended on a limit that came from the budget: which budget, and the
+    /// limit decision's reason rewritten to name it (not the policy's limit).
+    pub(crate) fn stop(&self, report: &mut crate::sandbox::CallReport) {
+        use crate::sandbox::{Capability, Outcome};
+        // (budget, what ran out, the target of the limit decision to reword)
+        let (budget, reword) = match &report.outcome {
+            Outcome::FuelExhausted { .. } if self.fuel => ("max_fuel", Some(("fuel", "fuel:"))),
+            Outcome::Deadline { .. } if self.time => {
+                ("max_wall_ms", Some(("wall time", "wall clock:")))
+            }
+            // The network budget's own decision already names it.
+            Outcome::Denied { denial } if denial.capability == Capability::Limit => {
+                ("max_net_bytes", None)
+            }
+            _ => return,
+        };
+        report.budget_stop = Some(budget);
+        let Some((what, target)) = reword else {
+            return;
+        };
+        for d in report.decisions.iter_mut().filter(|d| {
+            d.capability == Capability::Limit && !d.allowed && d.target.starts_with(target)
+        }) {
+            d.reason = format!("the {what} its run had left ran out: raise `{budget}` in the plan's [budget] (or the sub-agent's share)");
         }
     }
 }

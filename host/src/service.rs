@@ -379,7 +379,7 @@ impl Spud {
             net_budget: options.max_net_bytes,
         };
         let mut grant = self.grant_for(caller, &loaded);
-        options.cap(&mut grant.limits);
+        let binding = options.cap(&mut grant.limits);
         // A requested `/scratch` the policy does not map: a fresh temporary directory for this
         // call only, removed when `_scratch` drops (also when the call is cancelled).
         let (_scratch, scratch_decision) =
@@ -428,6 +428,7 @@ impl Spud {
         };
         flight.landed = true;
         let mut report = report;
+        binding.stop(&mut report);
         report.storage_bytes = crate::storage::growth(written.iter().copied(), &before)
             + _scratch
                 .as_ref()

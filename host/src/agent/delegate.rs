@@ -11,6 +11,7 @@ use super::step::{Ctx, StepEnd};
 use super::subagent::{allocate, share, SubAgent};
 use super::trace::{RunStatus, TraceEvent};
 use crate::model::Usage;
+use crate::orchestrator::scheduler::Slot;
 use crate::orchestrator::{SubAgentRecord, TreeContext};
 use crate::Caller;
 use serde_json::json;
@@ -104,18 +105,20 @@ pub(super) struct Delegated {
 /// parent stopped or was cancelled), so that no sub-agent vanishes from the figures.
 struct OnCancel<'a> {
     tree: &'a crate::orchestrator::Tree,
-    /// The record so far, since when it waits (`false`) or runs (`true`).
-    armed: Option<(SubAgentRecord, Instant, bool)>,
+    /// The record so far, since when it waits (no slot) or runs (with its slot).
+    armed: Option<(SubAgentRecord, Instant, Option<Arc<Slot>>)>,
 }
 
 impl Drop for OnCancel<'_> {
     fn drop(&mut self) {
-        if let Some((mut r, since, running)) = self.armed.take() {
-            let ms = since.elapsed().as_millis() as u64;
-            if running {
-                r.busy_ms = ms;
-            } else {
-                r.queued_ms = ms;
+        if let Some((mut r, since, slot)) = self.armed.take() {
+            let elapsed = since.elapsed();
+            match slot {
+                // Busy is slot time, as for a sub-agent that ended.
+                Some(s) => {
+                    r.busy_ms = elapsed.saturating_sub(s.suspended_for()).as_millis() as u64;
+                }
+                None => r.queued_ms = elapsed.as_millis() as u64,
             }
             r.status = Some(RunStatus::Cancelled);
             self.tree.record(r);
@@ -125,7 +128,8 @@ impl Drop for OnCancel<'_> {
 
 /// Budget kinds a sub-agent asked for beyond its parent's whole budget: refused, since no
 /// share could ever cover them (asking beyond what is *left* is capped to it instead).
-fn over_budget(ctx: &Ctx, agent: &SubAgent) -> Vec<String> {
+/// Also how many budget kinds it asked for (capability requests, for the figures).
+fn over_budget(ctx: &Ctx, agent: &SubAgent) -> (Vec<String>, u64) {
     let b = &ctx.plan.budget;
     let r = &agent.budget;
     [
@@ -141,12 +145,15 @@ fn over_budget(ctx: &Ctx, agent: &SubAgent) -> Vec<String> {
         ("deadline_ms", agent.deadline_ms, b.max_wall_ms),
     ]
     .into_iter()
-    .filter_map(|(k, asked, held)| {
-        asked
-            .filter(|a| *a > held)
-            .map(|a| format!("budget {k} = {a} (the parent's whole budget is {held})"))
+    .filter(|(_, asked, _)| asked.is_some())
+    .fold((Vec::new(), 0), |(mut over, n), (k, asked, held)| {
+        if let Some(a) = asked.filter(|a| *a > held) {
+            over.push(format!(
+                "budget {k} = {a} (the parent's whole budget is {held})"
+            ));
+        }
+        (over, n + 1)
     })
-    .collect()
 }
 
 /// Runs the sub-agent of `step` to its end; `attempt` counts earlier tries of it (a retry
@@ -191,10 +198,11 @@ pub(super) async fn run(
         return refused(StepEnd::Failed(why));
     }
     let (mut missing, asked) = violations(ctx, &parent, agent);
-    missing.extend(over_budget(ctx, agent));
+    let (over, budget_asks) = over_budget(ctx, agent);
+    missing.extend(over);
     let needs = needing_approval(ctx, &parent, agent);
     // Each plugin needing approval is a capability asked for; a refused approval a violation.
-    record.capability_requests = asked + needs.len() as u64;
+    record.capability_requests = asked + budget_asks + needs.len() as u64;
     let own_model = match (&agent.model, &ctx.tree.models) {
         (None, _) => None,
         (Some(name), Some(models)) => match models.get(name) {
@@ -222,7 +230,7 @@ pub(super) async fn run(
             principal: parent.principal.clone(),
             plugins: needs.clone(),
         };
-        cancel.armed = Some((record.clone(), Instant::now(), false));
+        cancel.armed = Some((record.clone(), Instant::now(), None));
         let approved = match &ctx.tree.approver {
             Some(a) => a.approve(&request).await,
             None => false,
@@ -312,11 +320,24 @@ pub(super) async fn run(
         s.suspend();
     }
     let queued_at = Instant::now();
-    cancel.armed = Some((record.clone(), queued_at, false));
+    cancel.armed = Some((record.clone(), queued_at, None));
     let slot = Arc::new(ticket.slot().await);
     record.queued_ms = queued_at.elapsed().as_millis() as u64;
     // Its deadline counts from its start and never passes what the parent has left then.
     let wall_left = ctx.available().max_wall_ms;
+    if wall_left == 0 {
+        // Nothing to run it in: not the sub-agent's failure, and not worth a retry.
+        cancel.armed = None;
+        drop(slot);
+        if let Some(s) = &ctx.slot {
+            s.resume().await;
+        }
+        unreserve(&budget);
+        ctx.tree.record(record);
+        return refused(StepEnd::Failed(format!(
+            "sub-agent {child_id} did not start: its parent had no time left for it"
+        )));
+    }
     budget.max_wall_ms = agent.deadline_ms.map_or(wall_left, |d| d.min(wall_left));
     record.allocated = budget;
     ctx.emit(TraceEvent::SubAgentStarted {
@@ -369,7 +390,7 @@ pub(super) async fn run(
         ..RunOptions::default()
     };
     let started = Instant::now();
-    cancel.armed = Some((record.clone(), started, true));
+    cancel.armed = Some((record.clone(), started, Some(slot.clone())));
     // The child enforces its own deadline; this outer one only guards against a child that
     // cannot even stop (a grace second later).
     let limit = Duration::from_millis(budget.max_wall_ms.saturating_add(1000));
@@ -420,11 +441,12 @@ pub(super) async fn run(
         .saturating_sub(slot.suspended_for())
         .as_millis() as u64;
     record.used.max_wall_ms = started.elapsed().as_millis() as u64;
+    // Ended: whatever happens to this future from here, its record is the real one.
+    cancel.armed = None;
     drop(slot);
     if let Some(s) = &ctx.slot {
         s.resume().await;
     }
-    cancel.armed = None;
     let end = match result {
         Ok(Ok(report)) => {
             record.status = Some(report.status);

@@ -146,6 +146,16 @@ impl Ctx {
         }
     }
 
+    /// Whether the run has time left and no budget ran out (worth trying something again).
+    pub fn can_go_on(&self) -> bool {
+        let exhausted = self
+            .ledger
+            .lock()
+            .map(|l| l.exhausted.is_some())
+            .unwrap_or(true);
+        !exhausted && self.available().max_wall_ms > 0
+    }
+
     /// Whether the token budget still allows asking a model (what running sub-agents hold
     /// is theirs).
     pub fn tokens_left(&self) -> bool {
@@ -247,12 +257,13 @@ pub(super) async fn execute(
         );
         let caller = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
         let called = ctx.spud.call_as(&caller, tool, &args, options).await;
-        let (outcome, fuel, duration_us, data, refused) = match called {
+        let (outcome, fuel, duration_us, data, refused, stop) = match called {
             Ok(r) => {
                 let data = flow(&r);
+                let stop = r.budget_stop;
                 // A budget stop is a limit, not a permission the grant refused.
                 let denied = matches!(&r.outcome, Outcome::Denied { denial } if denial.capability != crate::sandbox::Capability::Limit);
-                (r.outcome, r.fuel_used, r.duration_us, data, denied)
+                (r.outcome, r.fuel_used, r.duration_us, data, denied, stop)
             }
             Err(e @ crate::SpudError::NotAllowed { .. }) => (
                 Outcome::InvalidInput {
@@ -266,6 +277,7 @@ pub(super) async fn execute(
                 0,
                 Default::default(),
                 true,
+                None,
             ),
             Err(e) => (
                 Outcome::InvalidInput {
@@ -275,6 +287,7 @@ pub(super) async fn execute(
                 0,
                 Default::default(),
                 false,
+                None,
             ),
         };
         if let Ok(mut l) = ctx.ledger.lock() {
@@ -299,20 +312,15 @@ pub(super) async fn execute(
             left: ctx.left(),
         });
         // Stopped by the run's own remainder (not by the tool's grant): the budget is spent.
-        let spent = match outcome {
-            Outcome::FuelExhausted { fuel } if fuel == left.max_fuel => {
-                Some(("max_fuel", ctx.plan.budget.max_fuel))
-            }
-            Outcome::Deadline { timeout_ms } if timeout_ms == left.max_wall_ms.max(1) => {
-                Some(("max_wall_ms", ctx.plan.budget.max_wall_ms))
-            }
-            Outcome::Denied { ref denial }
-                if denial.capability == crate::sandbox::Capability::Limit =>
-            {
-                Some(("max_net_bytes", ctx.plan.budget.max_net_bytes))
-            }
-            _ => None,
-        };
+        let b = &ctx.plan.budget;
+        let spent = stop.map(|kind| {
+            let limit = match kind {
+                "max_fuel" => b.max_fuel,
+                "max_net_bytes" => b.max_net_bytes,
+                _ => b.max_wall_ms,
+            };
+            (kind, limit)
+        });
         if let Some((kind, limit)) = spent {
             if let Ok(mut l) = ctx.ledger.lock() {
                 let used = match kind {
@@ -423,7 +431,9 @@ async fn delegate_with_retries(
     loop {
         let d = super::delegate::run(ctx, step, agent, ticket, attempt).await;
         match d.end {
-            StepEnd::Failed(why) if d.ran && attempt < ctx.plan.critic.max_retries => {
+            StepEnd::Failed(why)
+                if d.ran && attempt < ctx.plan.critic.max_retries && ctx.can_go_on() =>
+            {
                 ctx.emit(TraceEvent::StepBlocked {
                     step: step.id.clone(),
                     reason: format!("sub-agent failed ({why}); running it again"),

@@ -1,7 +1,8 @@
 //! The models sub-agents may name. `model = "NAME"` on a sub-agent picks `[models.NAME]` of
-//! spud's config; `model = "PROVIDER:MODEL"` is that model reached the way `[model]` is (its
-//! base URL and key, when the provider is the same; otherwise the provider must be named under
-//! `[models]`). Providers are built once and shared by every sub-agent naming them.
+//! spud's config; `model = "PROVIDER:MODEL"` is another model at `[model]`'s endpoint (its base
+//! URL and key), so only for `[model]`'s provider. Nothing else is reachable: a plan (perhaps
+//! written by a model) cannot send a goal, tools or results to an endpoint the operator did not
+//! configure. Providers are built once and shared by every sub-agent naming them.
 
 use super::{provider, Provider};
 use crate::config::{Config, ModelSection};
@@ -43,12 +44,14 @@ impl ModelCatalog {
                 if known.is_empty() { "none".to_string() } else { known.join(", ") }
             ));
         };
-        let same = self.default.as_ref().filter(|d| d.provider == kind);
-        match (same, kind) {
-            (Some(d), _) => Ok((name.to_string(), ModelSection::connection(Some(d), None, None))),
-            (None, "openai") => Ok((name.to_string(), ModelSection::connection(None, None, None))),
-            (None, _) => Err(format!(
-                "`{name}`: spud's config has no `{kind}` endpoint; name it under [models.NAME] with its base_url and api_key_env"
+        match self.default.as_ref().filter(|d| d.provider == kind) {
+            Some(d) => Ok((
+                name.to_string(),
+                ModelSection::connection(Some(d), None, None),
+            )),
+            None => Err(format!(
+                "`{name}`: spud's config configures no `{kind}` endpoint ([model] is {}); name it under [models.NAME] with its base_url and api_key_env",
+                self.default.as_ref().map_or("not set".to_string(), |d| format!("`{}`", d.provider))
             )),
         }
     }

@@ -148,6 +148,7 @@ impl Ticket {
                 suspended: 0,
                 since: None,
                 total: Duration::ZERO,
+                reacquiring: false,
             }),
         }
     }
@@ -187,6 +188,8 @@ struct SlotState {
     /// taken again).
     since: Option<Instant>,
     total: Duration,
+    /// A resume is waiting for the slot.
+    reacquiring: bool,
 }
 
 /// A running sub-agent's slot; given back when dropped.
@@ -223,16 +226,28 @@ impl Slot {
         let reacquire = {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
             st.suspended = st.suspended.saturating_sub(1);
-            st.suspended == 0 && !st.held
+            // One resume waits for the slot at a time; another that ends meanwhile goes on.
+            let r = st.suspended == 0 && !st.held && !st.reacquiring;
+            st.reacquiring |= r;
+            r
         };
         if reacquire {
             self.scheduler.wait(self.priority).await;
+            let give_back = {
+                let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                st.reacquiring = false;
+                // Suspended again while waiting: the slot goes straight back, or the new
+                // sub-agent would wait for the slot its parent holds.
+                let again = st.suspended > 0;
+                st.held = !again;
+                again
+            };
+            if give_back {
+                self.scheduler.release();
+            }
         }
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if reacquire {
-            st.held = true;
-        }
-        if st.suspended == 0 {
+        if st.suspended == 0 && st.held {
             if let Some(t) = st.since.take() {
                 st.total += t.elapsed();
             }
@@ -302,6 +317,33 @@ mod tests {
         assert!(away >= Duration::from_millis(20), "{away:?}");
         tokio::time::sleep(Duration::from_millis(5)).await;
         assert_eq!(parent.suspended_for(), away, "held again: the count stops");
+        drop(parent);
+        assert_eq!(s.lock().running, 0);
+    }
+
+    #[tokio::test]
+    async fn a_suspend_while_resuming_gives_the_slot_straight_back() {
+        let s = Scheduler::new(1, Duration::ZERO);
+        let parent = Arc::new(s.acquire(0).await);
+        parent.suspend();
+        let other = s.acquire(0).await; // someone takes the freed slot
+                                        // The parent's first sub-agent ends: it waits to take its slot back...
+        let p = parent.clone();
+        let resuming = tokio::spawn(async move { p.resume().await });
+        while s.lock().queue.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        // ...and starts a second sub-agent meanwhile.
+        parent.suspend();
+        drop(other);
+        resuming.await.unwrap();
+        // The slot it got back went back to the pool: the second sub-agent can run.
+        let child = tokio::time::timeout(Duration::from_secs(5), s.acquire(0))
+            .await
+            .expect("no deadlock");
+        drop(child);
+        parent.resume().await;
+        assert_eq!(s.lock().running, 1);
         drop(parent);
         assert_eq!(s.lock().running, 0);
     }

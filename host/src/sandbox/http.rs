@@ -174,7 +174,7 @@ async fn send(
     if !guard.is_empty() {
         request = scan(request, guard, (scheme, &host, port), &target, journal).await?;
     }
-    // The run's network budget (in + out) is shared by its calls and their requests.
+    // The call's network budget (what its run had left, in + out) is shared by its requests.
     if let Some(budget) = journal.clone_counter().spent() {
         journal.deny(
             Capability::Limit,

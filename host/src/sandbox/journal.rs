@@ -105,6 +105,22 @@ impl Counter {
         side.fetch_add(fit, Ordering::Relaxed);
         fit
     }
+
+    /// Counts all `n` bytes when they fit in the budget, else none; whether they fit.
+    pub fn admit_whole(&self, out: bool, n: u64) -> bool {
+        let budget = self.budget().unwrap_or(u64::MAX);
+        let fits = self
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                u.checked_add(n).filter(|t| *t <= budget)
+            })
+            .is_ok();
+        if fits {
+            let side = if out { &self.bytes_out } else { &self.bytes_in };
+            side.fetch_add(n, Ordering::Relaxed);
+        }
+        fits
+    }
     /// Counts an outbound request that left for its destination.
     pub fn add_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -211,5 +227,11 @@ mod tests {
         assert_eq!(c.spent(), Some(100));
         assert_eq!(c.admit(true, 1), 0);
         assert_eq!(c.totals(), (70, 30));
+        let c = Counter::default();
+        c.set_budget(10);
+        assert!(c.admit_whole(true, 6));
+        assert!(!c.admit_whole(true, 6), "not half a frame");
+        assert!(c.admit_whole(true, 4));
+        assert_eq!(c.totals(), (0, 10));
     }
 }

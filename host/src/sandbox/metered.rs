@@ -1,7 +1,8 @@
 //! HTTP bodies that count the bytes they carry into their call's network counter and stop once
-//! the call's network budget (what its run has left) is used up: the guest gets the bytes that
-//! fit, then a body error, and the journal a `limit` decision — so a run's `max_net_bytes`
-//! holds within a request too, not only between calls.
+//! the call's network budget (what its run has left) is used up — a response gives the guest
+//! the bytes that fit, then a body error; a request frame that does not fit is not sent — and
+//! the journal gets a `limit` decision. So a run's `max_net_bytes` holds within a request too,
+//! not only between calls.
 
 use super::journal::{Capability, Journal};
 use bytes::Bytes;
@@ -88,11 +89,19 @@ where
         let Some(n) = frame.data_ref().map(|d| d.len() as u64) else {
             return Poll::Ready(Some(Ok(frame)));
         };
-        let fit = self.journal.clone_counter().admit(self.way == Way::Out, n);
+        let counter = self.journal.clone_counter();
+        if self.way == Way::Out {
+            // A request is sent whole or not at all: half a body could pass for a whole one.
+            if counter.admit_whole(true, n) {
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            return Poll::Ready(Some(Err(self.stop())));
+        }
+        let fit = counter.admit(false, n);
         if fit == n {
             return Poll::Ready(Some(Ok(frame)));
         }
-        // What fits goes through; the rest never reaches the other side.
+        // What fits reaches the guest, then the error; the rest never does.
         let e = self.stop();
         match frame.into_data() {
             Ok(data) if fit > 0 => {
@@ -104,7 +113,8 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.cut || self.inner.is_end_stream()
+        // A cut body is not at its end: the next poll says why it stopped.
+        !self.cut && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -55,6 +55,10 @@ pub struct CallReport {
     /// Storage used: growth of the read-write granted directories across the call, plus what
     /// its temporary `/scratch` held before removal (see [`crate::storage`]).
     pub storage_bytes: u64,
+    /// The run budget that stopped the call, when a cap from the caller's remaining budget
+    /// (not the tool's grant) ended it: `max_fuel`, `max_wall_ms` or `max_net_bytes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_stop: Option<&'static str>,
 }
 
 /// Prefix of the errors SDK components return for input that does not match the tool's input
@@ -240,6 +244,7 @@ pub async fn call(
         requests_out,
         leaks,
         storage_bytes: 0,
+        budget_stop: None,
     }
 }
 
@@ -258,6 +263,7 @@ fn early(outcome: Outcome) -> CallReport {
         requests_out: 0,
         leaks: Vec::new(),
         storage_bytes: 0,
+        budget_stop: None,
     }
 }
 
