@@ -274,6 +274,48 @@ async fn each_budget_ends_the_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_past_the_network_budget_is_not_sent() {
+    let h = home();
+    let server = spud_tests::TestServer::start();
+    let policy = spud_tests::write_policy(
+        h.path(),
+        &format!("[tools.http]\nnetwork = [\"{}\"]\n", server.url()),
+    );
+    let spud = Arc::new(
+        Spud::open(SpudOptions {
+            home: Some(h.path().join("spud")),
+            policy: Some(policy),
+            principal: None,
+        })
+        .unwrap(),
+    );
+    spud.add(&guest("http"), None, None).await.unwrap();
+    let body = "x".repeat(20_000);
+    let plan = Plan::parse(
+        &format!(
+            "goal = \"post\"\n[budget]\nmax_net_bytes = 1000\n[[steps]]\nid = \"p\"\ntool = \"http.fetch\"\nargs = {{ url = \"{}/echo\", method = \"POST\", body = \"{body}\" }}\n",
+            server.url()
+        ),
+        "p.toml",
+    )
+    .unwrap();
+    let (report, lines) = run(spud, plan).await;
+    assert_eq!(
+        report.status,
+        RunStatus::BudgetExhausted,
+        "{:?}",
+        report.failed
+    );
+    assert!(report.net_bytes <= 1000, "{}", report.net_bytes);
+    assert!(lines.iter().any(|l| matches!(&l.event, TraceEvent::BudgetExhausted { budget, .. } if budget == "max_net_bytes")));
+    let seen = server.seen.lock().unwrap();
+    assert!(
+        !seen.iter().any(|r| r.text.contains(&body)),
+        "the whole body reached the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_storage_budget_stops_a_run_that_writes_too_much() {
     let h = home();
     std::fs::create_dir_all(h.path().join("work")).unwrap();

@@ -60,7 +60,8 @@ async fn a_child_cannot_burn_more_fuel_than_its_share() {
     // The audit log says which budget stopped the call, not a policy limit.
     let audit = std::fs::read_to_string(h.path().join("audit/audit.jsonl")).unwrap();
     assert!(
-        audit.contains("the fuel its run had left ran out: raise `max_fuel` in the plan's [budget]"),
+        audit
+            .contains("the fuel its run had left ran out: raise `max_fuel` in the plan's [budget]"),
         "{audit}"
     );
     assert_eq!(
