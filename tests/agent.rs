@@ -346,3 +346,25 @@ async fn the_storage_budget_stops_a_run_that_writes_too_much() {
         |l| matches!(&l.event, TraceEvent::BudgetExhausted { budget, .. } if budget == "max_storage_bytes")
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_flight_together_stay_within_the_fuel_budget() {
+    let h = home();
+    let spud = spud_tests::subagents::spud(&h, 1).await;
+    let plan = Plan::parse(
+        "goal = \"two spinners\"\n[budget]\nmax_fuel = 1000000000\n[[steps]]\nid = \"a\"\ntool = \"hostile.spin-forever\"\n[[steps]]\nid = \"b\"\ntool = \"hostile.spin-forever\"\n",
+        "p.toml",
+    )
+    .unwrap();
+    let (report, lines) = run(spud, plan).await;
+    let started = lines
+        .iter()
+        .filter(|l| matches!(l.event, TraceEvent::StepStarted { .. }))
+        .count();
+    assert_eq!(started, 2, "both calls ran at once");
+    assert_eq!(report.status, RunStatus::BudgetExhausted);
+    // Alone, each call may use all the run has (1e9); drawing on one live budget, the two
+    // together stop at it (each may pass it by what it burns between two checks, ~10 ms).
+    assert!(report.fuel < 1_500_000_000, "{}", report.fuel);
+    assert!(report.fuel >= 1_000_000_000, "{}", report.fuel);
+}

@@ -3,6 +3,7 @@
 
 use crate::runtime::Entry;
 use crate::{Caller, Spud};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -15,9 +16,28 @@ pub struct CallOptions {
     pub max_fuel: Option<u64>,
     /// At most this long, ms, whatever the grant allows (a run's remaining wall time).
     pub max_timeout_ms: Option<u64>,
-    /// At most this many network bytes in + out (a run's remaining `max_net_bytes`): requests
-    /// past it are refused and a body crossing it is cut.
-    pub max_net_bytes: Option<u64>,
+    /// The caller's live budget, charged while the call runs (fuel at each epoch check,
+    /// network bytes per body frame) and shared with its other calls in flight.
+    pub meter: Option<Arc<dyn Meter>>,
+}
+
+/// What a [`Meter`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metered {
+    /// Fuel (compute).
+    Fuel,
+    /// Network bytes, in + out.
+    Net,
+}
+
+/// A budget that calls draw on as they run. Concurrent calls of one run share it, so together
+/// they cannot pass what the run has: a call that finds it empty is stopped (fuel: at its next
+/// epoch check; network: before the frame that does not fit).
+pub trait Meter: Send + Sync + std::fmt::Debug {
+    /// Takes up to `n` units (all `n` or none when `whole`); how many it got.
+    fn take(&self, what: Metered, n: u64, whole: bool) -> u64;
+    /// What is left.
+    fn left(&self, what: Metered) -> u64;
 }
 
 impl CallOptions {
@@ -27,11 +47,11 @@ impl CallOptions {
         self
     }
 
-    /// Fuel, time and network bytes capped by what a budget has left.
-    pub fn within(mut self, fuel: u64, timeout_ms: u64, net_bytes: u64) -> Self {
+    /// Fuel and time capped by what a budget has left, drawing on `meter` as it runs.
+    pub fn within(mut self, fuel: u64, timeout_ms: u64, meter: Arc<dyn Meter>) -> Self {
         self.max_fuel = Some(fuel);
         self.max_timeout_ms = Some(timeout_ms);
-        self.max_net_bytes = Some(net_bytes);
+        self.meter = Some(meter);
         self
     }
 
@@ -70,7 +90,9 @@ impl Binding {
         use crate::sandbox::{Capability, Outcome};
         // (budget, what ran out, the target of the limit decision to reword)
         let (budget, reword) = match &report.outcome {
-            Outcome::FuelExhausted { .. } if self.fuel => ("max_fuel", Some(("fuel", "fuel:"))),
+            Outcome::FuelExhausted { .. } if self.fuel || report.budget_stop.is_some() => {
+                ("max_fuel", Some(("fuel", "fuel:")))
+            }
             Outcome::Deadline { .. } if self.time => {
                 ("max_wall_ms", Some(("wall time", "wall clock:")))
             }

@@ -376,7 +376,7 @@ impl Spud {
             plugin: &loaded.entry.name,
             resolver: self.resolver.clone(),
             guard: self.guard.clone(),
-            net_budget: options.max_net_bytes,
+            meter: options.meter.clone(),
         };
         let mut grant = self.grant_for(caller, &loaded);
         let binding = options.cap(&mut grant.limits);

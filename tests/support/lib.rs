@@ -274,7 +274,7 @@ pub mod bench_support {
                     plugin: "bench",
                     resolver: spud::sandbox::system_resolver(),
                     guard: Default::default(),
-                    net_budget: None,
+                    meter: None,
                 };
                 let state = HostState::new(&Grant::none(), &env).expect("state");
                 let mut store = Store::new(&engine, state);

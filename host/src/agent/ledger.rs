@@ -3,7 +3,9 @@
 //! concurrent steps behind a mutex.
 
 use super::plan::Budget;
+use crate::calls::{Meter, Metered};
 use crate::model::Usage;
+use std::sync::{Arc, Mutex};
 
 /// Budget held for running sub-agents (zero by default).
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,6 +52,9 @@ pub(crate) struct Ledger {
     /// Data moved, leaks and storage (for the figures).
     pub data: crate::orchestrator::figures::DataFlow,
     pub exhausted: Option<(String, u64, u64)>,
+    /// Fuel and network bytes that calls in flight drew and have not settled yet.
+    pub live_fuel: u64,
+    pub live_net: u64,
 }
 
 impl Ledger {
@@ -57,12 +62,13 @@ impl Ledger {
     pub(super) fn reserve(&mut self, b: &Budget) -> Result<(), (String, u64, u64)> {
         // What running sub-agents hold is not the run's own to spend.
         let r = self.reserved;
+        let (fuel, net) = (self.fuel + self.live_fuel, self.net + self.live_net);
         let over = if self.calls + r.steps >= b.max_steps {
             Some(("max_steps", self.calls + r.steps, b.max_steps))
-        } else if self.fuel + r.fuel >= b.max_fuel {
-            Some(("max_fuel", self.fuel + r.fuel, b.max_fuel))
-        } else if self.net + r.net >= b.max_net_bytes {
-            Some(("max_net_bytes", self.net + r.net, b.max_net_bytes))
+        } else if fuel + r.fuel >= b.max_fuel {
+            Some(("max_fuel", fuel + r.fuel, b.max_fuel))
+        } else if net + r.net >= b.max_net_bytes {
+            Some(("max_net_bytes", net + r.net, b.max_net_bytes))
         } else if self.data.storage_bytes + r.storage >= b.max_storage_bytes {
             Some((
                 "max_storage_bytes",
@@ -86,5 +92,122 @@ impl Ledger {
                 Ok(())
             }
         }
+    }
+}
+
+impl Ledger {
+    /// What calls may still draw of `what`: the budget less what was used, what running
+    /// sub-agents hold and what calls in flight drew.
+    pub(crate) fn left(&self, b: &Budget, what: Metered) -> u64 {
+        match what {
+            Metered::Fuel => b
+                .max_fuel
+                .saturating_sub(self.fuel + self.reserved.fuel + self.live_fuel),
+            Metered::Net => b
+                .max_net_bytes
+                .saturating_sub(self.net + self.reserved.net + self.live_net),
+        }
+    }
+}
+
+/// One call's draw on its run's ledger: the [`Meter`] its sandbox charges as it runs, so the
+/// run's concurrent calls share one remainder.
+pub(crate) struct CallMeter {
+    ledger: Arc<Mutex<Ledger>>,
+    budget: Budget,
+    /// (fuel, network bytes) drawn so far.
+    drawn: Mutex<(u64, u64)>,
+}
+
+impl std::fmt::Debug for CallMeter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallMeter")
+            .field("drawn", &self.drawn)
+            .finish()
+    }
+}
+
+impl CallMeter {
+    /// A meter on `ledger` under `budget`.
+    pub(crate) fn new(ledger: Arc<Mutex<Ledger>>, budget: Budget) -> Arc<CallMeter> {
+        Arc::new(CallMeter {
+            ledger,
+            budget,
+            drawn: Mutex::new((0, 0)),
+        })
+    }
+
+    /// The call landed: what it drew is no longer in flight (its report's figures are added
+    /// to `l` by the caller).
+    pub(crate) fn settle(&self, l: &mut Ledger) {
+        let (fuel, net) = self.drawn.lock().map(|d| *d).unwrap_or_default();
+        l.live_fuel = l.live_fuel.saturating_sub(fuel);
+        l.live_net = l.live_net.saturating_sub(net);
+    }
+}
+
+impl Meter for CallMeter {
+    fn take(&self, what: Metered, n: u64, whole: bool) -> u64 {
+        let Ok(mut l) = self.ledger.lock() else {
+            return 0;
+        };
+        let left = l.left(&self.budget, what);
+        let got = match (whole, n <= left) {
+            (true, false) => 0,
+            _ => n.min(left),
+        };
+        match what {
+            Metered::Fuel => l.live_fuel += got,
+            Metered::Net => l.live_net += got,
+        }
+        if let Ok(mut d) = self.drawn.lock() {
+            match what {
+                Metered::Fuel => d.0 += got,
+                Metered::Net => d.1 += got,
+            }
+        }
+        got
+    }
+
+    fn left(&self, what: Metered) -> u64 {
+        self.ledger
+            .lock()
+            .map(|l| l.left(&self.budget, what))
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_in_flight_share_one_remainder() {
+        let budget = Budget {
+            max_fuel: 100,
+            max_net_bytes: 10,
+            ..Budget::default()
+        };
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let (a, b) = (
+            CallMeter::new(ledger.clone(), budget),
+            CallMeter::new(ledger.clone(), budget),
+        );
+        assert_eq!(a.take(Metered::Fuel, 70, false), 70);
+        assert_eq!(
+            b.take(Metered::Fuel, 70, false),
+            30,
+            "what `a` drew is not b's"
+        );
+        assert_eq!(a.left(Metered::Fuel), 0);
+        assert_eq!(a.take(Metered::Net, 6, true), 6);
+        assert_eq!(b.take(Metered::Net, 6, true), 0, "whole or nothing");
+        // `a` lands having used 50 of its 70: the other 20 come back.
+        let mut l = ledger.lock().unwrap();
+        a.settle(&mut l);
+        l.fuel += 50;
+        l.net += 6;
+        assert_eq!(l.left(&budget, Metered::Fuel), 20);
+        assert_eq!(l.left(&budget, Metered::Net), 4);
     }
 }

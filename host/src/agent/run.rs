@@ -213,10 +213,10 @@ pub async fn run_with(
         spud,
         trace,
         start: Instant::now(),
-        ledger: Mutex::new(step::Ledger {
+        ledger: Arc::new(Mutex::new(step::Ledger {
             usage: options.planning,
             ..step::Ledger::default()
-        }),
+        })),
         observer: Box::new(observer),
         plan: plan.clone(),
         judge: options.judge.clone(),

@@ -22,7 +22,7 @@ pub(super) struct Ctx {
     pub spud: Arc<Spud>,
     pub trace: TraceWriter,
     pub start: Instant,
-    pub ledger: Mutex<Ledger>,
+    pub ledger: Arc<Mutex<Ledger>>,
     pub observer: Box<dyn Fn(&TraceLine) + Send + Sync>,
     /// The plan as the run began (goal, budget and critic settings; steps may be revised).
     pub plan: Plan,
@@ -95,8 +95,8 @@ impl Ctx {
             max_wall_ms: b
                 .max_wall_ms
                 .saturating_sub(self.start.elapsed().as_millis() as u64),
-            max_fuel: left(b.max_fuel, l.fuel, l.reserved.fuel),
-            max_net_bytes: left(b.max_net_bytes, l.net, l.reserved.net),
+            max_fuel: left(b.max_fuel, l.fuel + l.live_fuel, l.reserved.fuel),
+            max_net_bytes: left(b.max_net_bytes, l.net + l.live_net, l.reserved.net),
             max_tokens: left(b.max_tokens, l.tokens, l.reserved.tokens),
             max_storage_bytes: left(
                 b.max_storage_bytes,
@@ -250,11 +250,9 @@ pub(super) async fn execute(
         // Tool errors, denials and limits are information for the critic, not crashes. A call
         // gets no more fuel and time than the run has left, so no run overspends its budget.
         let left = ctx.available();
-        let options = crate::CallOptions::default().within(
-            left.max_fuel,
-            left.max_wall_ms,
-            left.max_net_bytes,
-        );
+        let meter = super::ledger::CallMeter::new(ctx.ledger.clone(), ctx.plan.budget);
+        let options =
+            crate::CallOptions::default().within(left.max_fuel, left.max_wall_ms, meter.clone());
         let caller = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
         let called = ctx.spud.call_as(&caller, tool, &args, options).await;
         let (outcome, fuel, duration_us, data, refused, stop) = match called {
@@ -291,6 +289,7 @@ pub(super) async fn execute(
             ),
         };
         if let Ok(mut l) = ctx.ledger.lock() {
+            meter.settle(&mut l);
             l.fuel += fuel;
             l.net += data.bytes_in + data.bytes_out;
             l.data.add(&data);

@@ -189,7 +189,7 @@ impl Registry {
                     plugin: "(registering)",
                     resolver: sandbox::system_resolver(),
                     guard: Default::default(),
-                    net_budget: None,
+                    meter: None,
                 };
                 let json = sandbox::read_sdk_manifest(&probe, &manifest_idx, &env)
                     .await

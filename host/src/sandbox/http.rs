@@ -89,6 +89,8 @@ pub struct HttpGate {
     pub(crate) journal: Arc<Journal>,
     pub(crate) plugin: Arc<str>,
     pub(crate) guard: Arc<LeakGuard>,
+    /// The caller's live network budget, if it has one.
+    pub(crate) meter: Option<Arc<dyn crate::calls::Meter>>,
 }
 
 impl WasiHttpHooks for HttpGate {
@@ -103,6 +105,7 @@ impl WasiHttpHooks for HttpGate {
         let journal = self.journal.clone();
         let plugin = self.plugin.clone();
         let guard = self.guard.clone();
+        let meter = self.meter.clone();
         Box::new(async move {
             let gate = Gate {
                 patterns: &patterns,
@@ -110,6 +113,7 @@ impl WasiHttpHooks for HttpGate {
                 journal: &journal,
                 plugin: &plugin,
                 guard: &guard,
+                meter,
             };
             send(request, options, gate).await
         })
@@ -123,6 +127,7 @@ struct Gate<'a> {
     journal: &'a Arc<Journal>,
     plugin: &'a str,
     guard: &'a LeakGuard,
+    meter: Option<Arc<dyn crate::calls::Meter>>,
 }
 
 async fn send(
@@ -136,6 +141,7 @@ async fn send(
         journal,
         plugin,
         guard,
+        meter,
     } = gate;
     let uri = request.uri().clone();
     // The URL may itself carry a secret: what is recorded never does.
@@ -174,12 +180,15 @@ async fn send(
     if !guard.is_empty() {
         request = scan(request, guard, (scheme, &host, port), &target, journal).await?;
     }
-    // The call's network budget (what its run had left, in + out) is shared by its requests.
-    if let Some(budget) = journal.clone_counter().spent() {
+    // The caller's network budget (in + out), shared with its other calls in flight.
+    if meter
+        .as_ref()
+        .is_some_and(|m| m.left(crate::calls::Metered::Net) == 0)
+    {
         journal.deny(
             Capability::Limit,
             &target,
-            format!("network budget: the {budget} bytes (in + out) the run had left are used up; raise `max_net_bytes` in the plan's [budget] (or the sub-agent's share)"),
+            "network budget: the bytes (in + out) the run had left are used up; raise `max_net_bytes` in the plan's [budget] (or the sub-agent's share)".to_string(),
         );
         return Err(HttpError::HttpRequestDenied);
     }
@@ -245,8 +254,16 @@ async fn send(
         .map_err(|_| HttpError::HttpRequestUriInvalid)?;
 
     let target: Arc<str> = target.into();
-    let request = request
-        .map(|body| Metered::new(body, journal.clone(), target.clone(), Way::Out).boxed_unsync());
+    let request = request.map(|body| {
+        Metered::new(
+            body,
+            journal.clone(),
+            meter.clone(),
+            target.clone(),
+            Way::Out,
+        )
+        .boxed_unsync()
+    });
 
     let (mut sender, conn) = match scheme {
         Scheme::Http => handshake(TokioIo::new(stream), connect_timeout).await?,
@@ -264,6 +281,7 @@ async fn send(
         Metered::new(
             body.map_err(HttpError::from).boxed_unsync(),
             journal.clone(),
+            meter.clone(),
             target.clone(),
             Way::In,
         )

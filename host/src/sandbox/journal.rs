@@ -61,65 +61,22 @@ pub struct Leak {
     pub blocked: bool,
 }
 
-/// Network byte counters, and the call's network budget (bytes in + out), if it has one.
+/// Network byte counters.
 #[derive(Debug, Default)]
 pub struct Counter {
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
-    /// In + out, which the budget bounds.
-    used: AtomicU64,
     requests: AtomicU64,
-    budget: std::sync::OnceLock<u64>,
 }
 
 impl Counter {
-    /// Sets the budget: at most `bytes` in and out together.
-    pub fn set_budget(&self, bytes: u64) {
-        let _ = self.budget.set(bytes);
+    /// Adds received bytes.
+    pub fn add_in(&self, n: u64) {
+        self.bytes_in.fetch_add(n, Ordering::Relaxed);
     }
-
-    /// The budget, when the call has one.
-    pub fn budget(&self) -> Option<u64> {
-        self.budget.get().copied()
-    }
-
-    /// The budget, when the call has one and it is used up.
-    pub fn spent(&self) -> Option<u64> {
-        self.budget()
-            .filter(|b| self.used.load(Ordering::Relaxed) >= *b)
-    }
-
-    /// Counts up to `n` more bytes (sent when `out`, else received) within the budget, and
-    /// returns how many fit (all `n` without a budget). Concurrent requests of one call share
-    /// the budget.
-    pub fn admit(&self, out: bool, n: u64) -> u64 {
-        let budget = self.budget().unwrap_or(u64::MAX);
-        let before = self
-            .used
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
-                Some(u.saturating_add(n.min(budget.saturating_sub(u))))
-            })
-            .unwrap_or_else(|u| u);
-        let fit = n.min(budget.saturating_sub(before));
-        let side = if out { &self.bytes_out } else { &self.bytes_in };
-        side.fetch_add(fit, Ordering::Relaxed);
-        fit
-    }
-
-    /// Counts all `n` bytes when they fit in the budget, else none; whether they fit.
-    pub fn admit_whole(&self, out: bool, n: u64) -> bool {
-        let budget = self.budget().unwrap_or(u64::MAX);
-        let fits = self
-            .used
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
-                u.checked_add(n).filter(|t| *t <= budget)
-            })
-            .is_ok();
-        if fits {
-            let side = if out { &self.bytes_out } else { &self.bytes_in };
-            side.fetch_add(n, Ordering::Relaxed);
-        }
-        fits
+    /// Adds sent bytes.
+    pub fn add_out(&self, n: u64) {
+        self.bytes_out.fetch_add(n, Ordering::Relaxed);
     }
     /// Counts an outbound request that left for its destination.
     pub fn add_request(&self) {
@@ -207,31 +164,5 @@ impl Journal {
             .lock()
             .ok()
             .and_then(|v| v.iter().find(|d| !d.allowed).cloned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Counter;
-
-    #[test]
-    fn the_budget_admits_what_fits_in_and_out_together() {
-        let c = Counter::default();
-        assert_eq!(c.admit(true, 500), 500, "no budget: everything");
-        let c = Counter::default();
-        c.set_budget(100);
-        assert_eq!(c.admit(true, 30), 30);
-        assert_eq!(c.admit(false, 50), 50);
-        assert_eq!(c.spent(), None);
-        assert_eq!(c.admit(false, 50), 20, "only what is left of 100");
-        assert_eq!(c.spent(), Some(100));
-        assert_eq!(c.admit(true, 1), 0);
-        assert_eq!(c.totals(), (70, 30));
-        let c = Counter::default();
-        c.set_budget(10);
-        assert!(c.admit_whole(true, 6));
-        assert!(!c.admit_whole(true, 6), "not half a frame");
-        assert!(c.admit_whole(true, 4));
-        assert_eq!(c.totals(), (0, 10));
     }
 }

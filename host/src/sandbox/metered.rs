@@ -1,10 +1,11 @@
-//! HTTP bodies that count the bytes they carry into their call's network counter and stop once
-//! the call's network budget (what its run has left) is used up — a response gives the guest
-//! the bytes that fit, then a body error; a request frame that does not fit is not sent — and
-//! the journal gets a `limit` decision. So a run's `max_net_bytes` holds within a request too,
-//! not only between calls.
+//! HTTP bodies that count the bytes they carry into their call's network counter and, when
+//! the caller has a live budget ([`Meter`]), draw them from it: once it is dry a response gives
+//! the guest the bytes that fit, then a body error, and a request frame that does not fit is
+//! not sent; the journal gets a `limit` decision. So a run's `max_net_bytes` holds within a
+//! request, and across its calls in flight.
 
 use super::journal::{Capability, Journal};
+use crate::calls::{Meter, Metered as Kind};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
@@ -25,6 +26,7 @@ pub(crate) enum Way {
 pub(crate) struct Metered<B> {
     inner: B,
     journal: Arc<Journal>,
+    meter: Option<Arc<dyn Meter>>,
     /// The request, as decisions show it.
     target: Arc<str>,
     way: Way,
@@ -33,33 +35,52 @@ pub(crate) struct Metered<B> {
 }
 
 impl<B> Metered<B> {
-    /// Counts `inner`'s data as going `way` for the request `target`.
-    pub(crate) fn new(inner: B, journal: Arc<Journal>, target: Arc<str>, way: Way) -> Self {
+    /// Counts `inner`'s data as going `way` for the request `target`, drawn from `meter`.
+    pub(crate) fn new(
+        inner: B,
+        journal: Arc<Journal>,
+        meter: Option<Arc<dyn Meter>>,
+        target: Arc<str>,
+        way: Way,
+    ) -> Self {
         Metered {
             inner,
             journal,
+            meter,
             target,
             way,
             cut: false,
         }
     }
 
+    fn error(&self) -> HttpError {
+        match self.way {
+            Way::Out => HttpError::HttpRequestBodySize(None),
+            Way::In => HttpError::HttpResponseBodySize(None),
+        }
+    }
+
     /// Records the stop and says why, in the guest's terms.
     fn stop(&mut self) -> HttpError {
         self.cut = true;
-        let budget = self.journal.clone_counter().budget().unwrap_or(0);
         let what = match self.way {
-            Way::Out => "request body",
-            Way::In => "response body",
+            Way::Out => "request body was not sent on",
+            Way::In => "response body was cut",
         };
         self.journal.deny(
             Capability::Limit,
             &self.target,
-            format!("network budget: the {what} was cut at the {budget} bytes (in + out) the run had left; raise `max_net_bytes` in the plan's [budget] (or the sub-agent's share)"),
+            format!("network budget: the {what} when the bytes (in + out) the run had left ran out; raise `max_net_bytes` in the plan's [budget] (or the sub-agent's share)"),
         );
+        self.error()
+    }
+
+    /// Counts `n` bytes that go through.
+    fn count(&self, n: u64) {
+        let c = self.journal.clone_counter();
         match self.way {
-            Way::Out => HttpError::HttpRequestBodySize(Some(budget)),
-            Way::In => HttpError::HttpResponseBodySize(Some(budget)),
+            Way::Out => c.add_out(n),
+            Way::In => c.add_in(n),
         }
     }
 }
@@ -76,11 +97,7 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
         if self.cut {
-            let budget = self.journal.clone_counter().budget().unwrap_or(0);
-            return Poll::Ready(Some(Err(match self.way {
-                Way::Out => HttpError::HttpRequestBodySize(Some(budget)),
-                Way::In => HttpError::HttpResponseBodySize(Some(budget)),
-            })));
+            return Poll::Ready(Some(Err(self.error())));
         }
         let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => frame,
@@ -89,19 +106,16 @@ where
         let Some(n) = frame.data_ref().map(|d| d.len() as u64) else {
             return Poll::Ready(Some(Ok(frame)));
         };
-        let counter = self.journal.clone_counter();
-        if self.way == Way::Out {
-            // A request is sent whole or not at all: half a body could pass for a whole one.
-            if counter.admit_whole(true, n) {
-                return Poll::Ready(Some(Ok(frame)));
-            }
-            return Poll::Ready(Some(Err(self.stop())));
-        }
-        let fit = counter.admit(false, n);
+        // A request frame goes whole or not at all: half a body could pass for a whole one.
+        let fit = match &self.meter {
+            None => n,
+            Some(m) => m.take(Kind::Net, n, self.way == Way::Out),
+        };
+        self.count(fit);
         if fit == n {
             return Poll::Ready(Some(Ok(frame)));
         }
-        // What fits reaches the guest, then the error; the rest never does.
+        // What fits of a response reaches the guest, then the error; the rest never does.
         let e = self.stop();
         match frame.into_data() {
             Ok(data) if fit > 0 => {

@@ -65,6 +65,10 @@ pub struct CallReport {
 /// type (see `wit/spud-tool.wit`).
 pub const SDK_INVALID_INPUT: &str = "invalid input for tool";
 
+/// Fuel between the yields that let a call's live budget see what it used (about 2–5 ms of
+/// compute on this kind of machine).
+const METER_FUEL_STEP: u64 = 10_000_000;
+
 /// Raw result of running one export.
 struct Run {
     result: Result<Vec<Val>, wasmtime::Error>,
@@ -94,7 +98,28 @@ async fn run(
     // deadline it traps with `Interrupt`.
     let deadline = start + timeout;
     store.set_epoch_deadline(2);
-    store.epoch_deadline_callback(move |_| {
+    // The caller's live budget is charged with the fuel used so far at each check; once it is
+    // dry the call's fuel is taken away, so it stops at its next fuel check (out of fuel).
+    let initial = grant.limits.fuel;
+    let mut charged = 0u64;
+    if env.meter.is_some() {
+        // The fuel count the callback reads is brought up to date only where the guest leaves
+        // compiled code: yielding every few million units keeps it at most that stale.
+        store.fuel_async_yield_interval(Some(METER_FUEL_STEP))?;
+    }
+    store.epoch_deadline_callback(move |mut ctx| {
+        if let Some(m) = ctx.data().meter.clone() {
+            let used = initial.saturating_sub(ctx.get_fuel().unwrap_or(0));
+            let delta = used.saturating_sub(charged);
+            if delta > 0 && ctx.data().meter_stop.is_none() {
+                let got = m.take(crate::calls::Metered::Fuel, delta, false);
+                charged += got;
+                if got < delta {
+                    ctx.data_mut().meter_stop = Some(charged);
+                    ctx.set_fuel(0)?;
+                }
+            }
+        }
         Ok(if Instant::now() >= deadline {
             wasmtime::UpdateDeadline::Interrupt
         } else {
@@ -117,10 +142,13 @@ async fn run(
         Ok(r) => (r, false),
         Err(_) => (Err(wasmtime::Error::msg("deadline")), true),
     };
-    let fuel_used = grant
-        .limits
-        .fuel
-        .saturating_sub(store.get_fuel().unwrap_or(0));
+    // Stopped by the meter: what it had used then (its fuel was set to 0).
+    let fuel_used = store.data().meter_stop.unwrap_or_else(|| {
+        grant
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0))
+    });
     let state = store.into_data();
     Ok(Run {
         result: result.map(|()| out),
@@ -178,6 +206,11 @@ pub async fn call(
         }
     };
     let outcome = classify(tool, grant, &run);
+    // Out of fuel because the caller's live budget ran dry, not the grant's limit.
+    let budget_stop = match (&outcome, run.state.meter_stop) {
+        (Outcome::FuelExhausted { .. }, Some(_)) => Some("max_fuel"),
+        _ => None,
+    };
     let (stdout, stdout_dropped) = run.state.stdout.finish();
     let (stderr, stderr_dropped) = run.state.stderr.finish();
     let (net_bytes_in, net_bytes_out) = run.state.journal.clone_counter().totals();
@@ -244,7 +277,7 @@ pub async fn call(
         requests_out,
         leaks,
         storage_bytes: 0,
-        budget_stop: None,
+        budget_stop,
     }
 }
 

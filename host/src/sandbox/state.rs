@@ -64,6 +64,10 @@ pub struct HostState {
     pub stdout: Capture,
     /// Captured stderr.
     pub stderr: Capture,
+    /// The caller's live budget, charged as the call runs.
+    pub meter: Option<Arc<dyn crate::calls::Meter>>,
+    /// The fuel used when the meter ran dry and the call was stopped.
+    pub meter_stop: Option<u64>,
 }
 
 impl WasiView for HostState {
@@ -93,17 +97,14 @@ pub struct CallEnv<'a> {
     pub resolver: Arc<dyn Resolver>,
     /// Where registered secrets may go (empty: nothing registered, nothing scanned).
     pub guard: Arc<spud_policy::LeakGuard>,
-    /// Network bytes (in + out) the call may move at most: what its run has left.
-    pub net_budget: Option<u64>,
+    /// The caller's live budget (fuel, network bytes), shared with its other calls in flight.
+    pub meter: Option<Arc<dyn crate::calls::Meter>>,
 }
 
 impl HostState {
     /// Builds the store data for a call under `grant`.
     pub fn new(grant: &Grant, env: &CallEnv<'_>) -> anyhow::Result<HostState> {
         let journal = Arc::new(Journal::default());
-        if let Some(n) = env.net_budget {
-            journal.clone_counter().set_budget(n);
-        }
         let stdout = Capture::new(grant.limits.stdout_bytes);
         let stderr = Capture::new(grant.limits.stderr_bytes);
         let mut b = WasiCtxBuilder::new();
@@ -170,6 +171,7 @@ impl HostState {
             journal: journal.clone(),
             plugin: env.plugin.into(),
             guard: env.guard.clone(),
+            meter: env.meter.clone(),
         };
         let max_bytes =
             usize::try_from(grant.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
@@ -187,6 +189,8 @@ impl HostState {
             files_summary: files_summary(grant),
             stdout,
             stderr,
+            meter: env.meter.clone(),
+            meter_stop: None,
         })
     }
 }
