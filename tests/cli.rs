@@ -405,10 +405,11 @@ fn sub_agent_plan_and_its_report_as_json_and_prometheus() {
     let f = &r["figures"];
     assert_eq!(f["subagents"], 3);
     assert_eq!(f["refused_subagents"], 1);
-    // By hand: 3 tool calls, none denied; capability items asked: stock 2 tools + 1 file, todos
-    // 1 tool, cleanup 1 tool + 1 file (refused) = 6; actions = 3 calls + 3 sub-agents.
+    // By hand: 3 tool calls, none denied; capability items asked: stock 2 tools + 1 file + its
+    // deadline, todos 1 tool, cleanup 1 tool + 1 file (refused) = 7; actions = 3 calls + 3
+    // sub-agents.
     assert_eq!(f["cost"]["tool_calls"], 3);
-    assert_eq!(f["permission_violation_rate"].as_f64().unwrap(), 1.0 / 9.0);
+    assert_eq!(f["permission_violation_rate"].as_f64().unwrap(), 1.0 / 10.0);
     assert_eq!(f["compliance_rate"].as_f64().unwrap(), 5.0 / 6.0);
     // Allocation: priority weights 3, 2, 1 of 6 over 20 steps → 10 and 6 given; 2 + 1 used.
     let subs = r["subagents"].as_array().unwrap();
