@@ -307,6 +307,13 @@ pub(super) async fn run(
         ),
     );
     if let Ok(mut l) = ctx.ledger.lock() {
+        // Calls in flight may have drawn since `available` was read: never hold more than is
+        // left now.
+        let b = &ctx.plan.budget;
+        budget.max_fuel = budget.max_fuel.min(l.left(b, crate::calls::Metered::Fuel));
+        budget.max_net_bytes = budget
+            .max_net_bytes
+            .min(l.left(b, crate::calls::Metered::Net));
         l.reserved.apply(&budget, true);
     }
     let unreserve = |budget: &Budget| {

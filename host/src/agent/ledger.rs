@@ -115,8 +115,16 @@ impl Ledger {
 pub(crate) struct CallMeter {
     ledger: Arc<Mutex<Ledger>>,
     budget: Budget,
-    /// (fuel, network bytes) drawn so far.
-    drawn: Mutex<(u64, u64)>,
+    drawn: Mutex<Drawn>,
+}
+
+/// What one call drew.
+#[derive(Debug, Default)]
+struct Drawn {
+    fuel: u64,
+    net: u64,
+    /// Settled: the call landed; nothing more is drawn (a connection task may outlive it).
+    settled: bool,
 }
 
 impl std::fmt::Debug for CallMeter {
@@ -133,16 +141,36 @@ impl CallMeter {
         Arc::new(CallMeter {
             ledger,
             budget,
-            drawn: Mutex::new((0, 0)),
+            drawn: Mutex::new(Drawn::default()),
         })
     }
 
-    /// The call landed: what it drew is no longer in flight (its report's figures are added
-    /// to `l` by the caller).
-    pub(crate) fn settle(&self, l: &mut Ledger) {
-        let (fuel, net) = self.drawn.lock().map(|d| *d).unwrap_or_default();
-        l.live_fuel = l.live_fuel.saturating_sub(fuel);
-        l.live_net = l.live_net.saturating_sub(net);
+    /// The call landed: what it drew is no longer in flight, and it draws no more. Returns
+    /// (fuel, network bytes) drawn; the caller adds what the call really used to `l`.
+    pub(crate) fn settle(&self, l: &mut Ledger) -> (u64, u64) {
+        let Ok(mut d) = self.drawn.lock() else {
+            return (0, 0);
+        };
+        if d.settled {
+            return (0, 0);
+        }
+        d.settled = true;
+        l.live_fuel = l.live_fuel.saturating_sub(d.fuel);
+        l.live_net = l.live_net.saturating_sub(d.net);
+        (d.fuel, d.net)
+    }
+}
+
+impl Drop for CallMeter {
+    /// A call that never landed (its step was dropped: the run stopped or was cancelled) is
+    /// charged what it drew, its real use being unknown.
+    fn drop(&mut self) {
+        let Ok(mut l) = self.ledger.lock() else {
+            return;
+        };
+        let (fuel, net) = self.settle(&mut l);
+        l.fuel += fuel;
+        l.net += net;
     }
 }
 
@@ -151,19 +179,25 @@ impl Meter for CallMeter {
         let Ok(mut l) = self.ledger.lock() else {
             return 0;
         };
+        let Ok(mut d) = self.drawn.lock() else {
+            return 0;
+        };
+        if d.settled {
+            return 0;
+        }
         let left = l.left(&self.budget, what);
         let got = match (whole, n <= left) {
             (true, false) => 0,
             _ => n.min(left),
         };
         match what {
-            Metered::Fuel => l.live_fuel += got,
-            Metered::Net => l.live_net += got,
-        }
-        if let Ok(mut d) = self.drawn.lock() {
-            match what {
-                Metered::Fuel => d.0 += got,
-                Metered::Net => d.1 += got,
+            Metered::Fuel => {
+                l.live_fuel += got;
+                d.fuel += got;
+            }
+            Metered::Net => {
+                l.live_net += got;
+                d.net += got;
             }
         }
         got
@@ -202,12 +236,19 @@ mod tests {
         assert_eq!(a.left(Metered::Fuel), 0);
         assert_eq!(a.take(Metered::Net, 6, true), 6);
         assert_eq!(b.take(Metered::Net, 6, true), 0, "whole or nothing");
-        // `a` lands having used 50 of its 70: the other 20 come back.
-        let mut l = ledger.lock().unwrap();
-        a.settle(&mut l);
-        l.fuel += 50;
-        l.net += 6;
-        assert_eq!(l.left(&budget, Metered::Fuel), 20);
-        assert_eq!(l.left(&budget, Metered::Net), 4);
+        // `a` lands having used 50 of its 70: the other 20 come back, and it draws no more.
+        {
+            let mut l = ledger.lock().unwrap();
+            assert_eq!(a.settle(&mut l), (70, 6));
+            l.fuel += 50;
+            l.net += 6;
+            assert_eq!(l.left(&budget, Metered::Fuel), 20);
+            assert_eq!(l.left(&budget, Metered::Net), 4);
+        }
+        assert_eq!(a.take(Metered::Fuel, 5, false), 0, "settled");
+        // `b` is dropped without landing: it is charged the 30 it drew.
+        drop(b);
+        let l = ledger.lock().unwrap();
+        assert_eq!((l.fuel, l.live_fuel), (80, 0));
     }
 }

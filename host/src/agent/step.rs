@@ -111,7 +111,7 @@ impl Ctx {
         let (calls, fuel, net) = self
             .ledger
             .lock()
-            .map(|l| (l.calls, l.fuel, l.net))
+            .map(|l| (l.calls, l.fuel + l.live_fuel, l.net + l.live_net))
             .unwrap_or_default();
         BudgetLeft {
             steps: b.max_steps.saturating_sub(calls),
@@ -255,6 +255,7 @@ pub(super) async fn execute(
             crate::CallOptions::default().within(left.max_fuel, left.max_wall_ms, meter.clone());
         let caller = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
         let called = ctx.spud.call_as(&caller, tool, &args, options).await;
+        let landed = called.is_ok();
         let (outcome, fuel, duration_us, data, refused, stop) = match called {
             Ok(r) => {
                 let data = flow(&r);
@@ -289,9 +290,14 @@ pub(super) async fn execute(
             ),
         };
         if let Ok(mut l) = ctx.ledger.lock() {
-            meter.settle(&mut l);
+            // A call without a report (cancelled, unrecordable) is charged what it drew.
+            let (drawn_fuel, drawn_net) = meter.settle(&mut l);
+            let (fuel, net) = match landed {
+                true => (fuel, data.bytes_in + data.bytes_out),
+                false => (drawn_fuel, drawn_net),
+            };
             l.fuel += fuel;
-            l.net += data.bytes_in + data.bytes_out;
+            l.net += net;
             l.data.add(&data);
             if refused {
                 l.denied += 1;
@@ -323,8 +329,8 @@ pub(super) async fn execute(
         if let Some((kind, limit)) = spent {
             if let Ok(mut l) = ctx.ledger.lock() {
                 let used = match kind {
-                    "max_fuel" => l.fuel + l.reserved.fuel,
-                    "max_net_bytes" => l.net + l.reserved.net,
+                    "max_fuel" => l.fuel + l.live_fuel + l.reserved.fuel,
+                    "max_net_bytes" => l.net + l.live_net + l.reserved.net,
                     _ => ctx.start.elapsed().as_millis() as u64,
                 };
                 l.exhausted.get_or_insert((kind.to_string(), used, limit));

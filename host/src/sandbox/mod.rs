@@ -69,6 +69,10 @@ pub const SDK_INVALID_INPUT: &str = "invalid input for tool";
 /// compute on this kind of machine).
 const METER_FUEL_STEP: u64 = 10_000_000;
 
+/// Fuel a metered call pays ahead of what it used: more than it burns between two epoch
+/// checks (10 ms), plus the step the count seen may lag.
+const METER_PAY_AHEAD: u64 = 50_000_000;
+
 /// Raw result of running one export.
 struct Run {
     result: Result<Vec<Val>, wasmtime::Error>,
@@ -98,25 +102,28 @@ async fn run(
     // deadline it traps with `Interrupt`.
     let deadline = start + timeout;
     store.set_epoch_deadline(2);
-    // The caller's live budget is charged with the fuel used so far at each check; once it is
-    // dry the call's fuel is taken away, so it stops at its next fuel check (out of fuel).
+    // The caller's live budget pays for the call's fuel ahead at each check: what it used so
+    // far plus `METER_PAY_AHEAD` (the fuel count seen here is only brought up to date where the
+    // guest leaves compiled code — a fuel yield every `METER_FUEL_STEP` — and the next check
+    // comes an epoch interval later), never more than the call's own limit. When the budget
+    // cannot pay, the call stops at once (as out of fuel; `classify`), having used no more than
+    // it paid.
     let initial = grant.limits.fuel;
-    let mut charged = 0u64;
+    let mut paid = 0u64;
     if env.meter.is_some() {
-        // The fuel count the callback reads is brought up to date only where the guest leaves
-        // compiled code: yielding every few million units keeps it at most that stale.
         store.fuel_async_yield_interval(Some(METER_FUEL_STEP))?;
     }
     store.epoch_deadline_callback(move |mut ctx| {
         if let Some(m) = ctx.data().meter.clone() {
-            let used = initial.saturating_sub(ctx.get_fuel().unwrap_or(0));
-            let delta = used.saturating_sub(charged);
-            if delta > 0 && ctx.data().meter_stop.is_none() {
+            let seen = initial.saturating_sub(ctx.get_fuel().unwrap_or(0));
+            let want = seen.saturating_add(METER_PAY_AHEAD).min(initial);
+            let delta = want.saturating_sub(paid);
+            if delta > 0 {
                 let got = m.take(crate::calls::Metered::Fuel, delta, false);
-                charged += got;
+                paid += got;
                 if got < delta {
-                    ctx.data_mut().meter_stop = Some(charged);
-                    ctx.set_fuel(0)?;
+                    ctx.data_mut().meter_stop = Some(paid);
+                    return Ok(wasmtime::UpdateDeadline::Interrupt);
                 }
             }
         }
@@ -142,7 +149,8 @@ async fn run(
         Ok(r) => (r, false),
         Err(_) => (Err(wasmtime::Error::msg("deadline")), true),
     };
-    // Stopped by the meter: what it had used then (its fuel was set to 0).
+    // Stopped by the meter: what was paid, an upper bound of what it used (the count seen at
+    // the stop may lag by up to one step).
     let fuel_used = store.data().meter_stop.unwrap_or_else(|| {
         grant
             .limits
@@ -314,6 +322,10 @@ fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
             return match e.downcast_ref::<Trap>() {
                 Some(Trap::OutOfFuel) => Outcome::FuelExhausted {
                     fuel: grant.limits.fuel,
+                },
+                // Interrupted because the caller's live budget could not pay for more.
+                Some(Trap::Interrupt) if run.state.meter_stop.is_some() => Outcome::FuelExhausted {
+                    fuel: run.fuel_used,
                 },
                 Some(Trap::Interrupt) => Outcome::Deadline {
                     timeout_ms: grant.limits.timeout_ms,
