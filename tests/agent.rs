@@ -208,9 +208,8 @@ args = { document = { items = [{ p = 5 }, { p = 50 }] }, path = "$.items[?@.p < 
     assert_eq!((view.corrections.total, view.corrections.improved), (2, 1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_budget_ends_the_run() {
-    let h = home();
+/// spud with the http and json plugins, granted a test server on 127.0.0.1.
+async fn http_spud(h: &tempfile::TempDir) -> (Arc<Spud>, spud_tests::TestServer) {
     let server = spud_tests::TestServer::start();
     let policy = spud_tests::write_policy(
         h.path(),
@@ -227,6 +226,13 @@ async fn each_budget_ends_the_run() {
     for p in ["http", "json"] {
         spud.add(&guest(p), None, None).await.unwrap();
     }
+    (spud, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_budget_ends_the_run() {
+    let h = home();
+    let (spud, server) = http_spud(&h).await;
     let two_fetches = |budget: &str, second: &str| {
         Plan::parse(
             &format!(
@@ -276,20 +282,7 @@ async fn each_budget_ends_the_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_body_past_the_network_budget_is_not_sent() {
     let h = home();
-    let server = spud_tests::TestServer::start();
-    let policy = spud_tests::write_policy(
-        h.path(),
-        &format!("[tools.http]\nnetwork = [\"{}\"]\n", server.url()),
-    );
-    let spud = Arc::new(
-        Spud::open(SpudOptions {
-            home: Some(h.path().join("spud")),
-            policy: Some(policy),
-            principal: None,
-        })
-        .unwrap(),
-    );
-    spud.add(&guest("http"), None, None).await.unwrap();
+    let (spud, server) = http_spud(&h).await;
     let body = "x".repeat(20_000);
     let plan = Plan::parse(
         &format!(
