@@ -1,7 +1,7 @@
 //! The agent loop offline: the demo plan over the sample data with the first-party plugins and
 //! the real sandbox; budgets; failures that are information, not crashes.
 
-use spud::agent::{Plan, RunStatus, TraceEvent};
+use spud::plan::{Plan, RunStatus, TraceEvent};
 use spud::{Spud, SpudOptions};
 use spud_tests::subagents::run_traced as run;
 use spud_tests::{guest, home, workspace, write_policy};
@@ -52,14 +52,14 @@ async fn demo_plan_runs_in_parallel_backtracks_and_reports() {
     ));
 
     // The trace on disk is the same story, and the report was written.
-    let on_disk = spud::agent::trace::read(&report.dir.join("trace.jsonl")).unwrap();
+    let on_disk = spud::plan::read_trace(&report.dir.join("trace.jsonl")).unwrap();
     assert_eq!(on_disk.len(), lines.len());
     let md = std::fs::read_to_string(report.dir.join("report.md")).unwrap();
     assert!(
         md.contains("alternative 1") && md.contains("shallot"),
         "{md}"
     );
-    let view = spud::agent::report::view(&on_disk);
+    let view = spud::plan::view(&on_disk);
     assert_eq!(
         (
             view.corrections.total,
@@ -204,7 +204,7 @@ args = { document = { items = [{ p = 5 }, { p = 50 }] }, path = "$.items[?@.p < 
         })
         .collect();
     assert_eq!(verdicts, ["Retry:0.5", "Backtrack:0.5", "Accept:1"]);
-    let view = spud::agent::report::view(&lines);
+    let view = spud::plan::view(&lines);
     assert_eq!((view.corrections.total, view.corrections.improved), (2, 1));
 }
 

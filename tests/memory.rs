@@ -3,9 +3,10 @@
 //! forget and retention, a corrupt or locked database, and `spud memory` through the binary.
 
 use serde_json::{json, Value};
-use spud::agent::planner::{run_goal, GoalOptions};
-use spud::agent::{run_with, Plan, ReviseWhen, RunOptions, RunReport, RunStatus, TraceEvent};
+use spud::agent::{run_goal, GoalOptions};
+use spud::agent::{run_with, RunOptions, RunReport};
 use spud::memory::{self, LessonKind, MemoryOptions, Store};
+use spud::plan::{Plan, ReviseWhen, RunStatus, TraceEvent};
 use spud_tests::{example_spud, guest, home, spud_bin, workspace, write_policy, ScriptedModel};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -23,8 +24,8 @@ async fn run(spud: &Arc<spud::Spud>, plan: Plan, memory: bool) -> RunReport {
     run_with(spud.clone(), plan, options, |_| {}).await.unwrap()
 }
 
-fn trace(r: &RunReport) -> Vec<spud::agent::TraceLine> {
-    spud::agent::trace::read(&r.dir.join("trace.jsonl")).unwrap()
+fn trace(r: &RunReport) -> Vec<spud::plan::TraceLine> {
+    spud::plan::read_trace(&r.dir.join("trace.jsonl")).unwrap()
 }
 
 fn finished(r: &RunReport) -> bool {

@@ -3,10 +3,10 @@
 //! re-planning after a failed run.
 
 use serde_json::json;
-use spud::agent::planner::{run_goal, GoalOptions, GoalReport, PlannerError};
-use spud::agent::ReviseWhen;
-use spud::agent::RunStatus;
+use spud::agent::{run_goal, GoalOptions, GoalReport, PlannerError};
 use spud::model::{ModelConfig, ModelError, OpenAiChat, Provider};
+use spud::plan::ReviseWhen;
+use spud::plan::RunStatus;
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, ScriptedModel};
 use std::sync::Arc;
@@ -172,7 +172,7 @@ async fn bad_keys_and_unknown_models_are_clear_errors() {
     assert!(
         matches!(
             e,
-            spud::agent::planner::PlannerError::Model(ModelError::MissingKey(_))
+            spud::agent::PlannerError::Model(ModelError::MissingKey(_))
         ),
         "{e}"
     );
@@ -415,7 +415,8 @@ async fn a_provider_outage_mid_run_fails_cleanly_and_keeps_the_trace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_model_judge_can_reject_what_the_checks_accept() {
-    use spud::agent::{run_with, Plan, RunOptions, TraceEvent};
+    use spud::agent::{run_with, RunOptions};
+    use spud::plan::{Plan, TraceEvent};
     let h = home();
     let spud = spud(&h).await;
     let server = ScriptedModel::start(vec![

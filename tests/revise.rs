@@ -3,13 +3,13 @@
 //! critic's feedback. Every request spud sends is checked too.
 
 use serde_json::json;
-use spud::agent::planner::{run_goal, GoalOptions};
-use spud::agent::{ReviseWhen, RunStatus, TraceEvent};
+use spud::agent::{run_goal, GoalOptions};
+use spud::plan::{ReviseWhen, RunStatus, TraceEvent};
 use spud_tests::{example_spud, home, ScriptedModel};
 use std::sync::{Arc, Mutex};
 
-fn trace_of(dir: &std::path::Path) -> Vec<spud::agent::TraceLine> {
-    spud::agent::trace::read(&dir.join("trace.jsonl")).unwrap()
+fn trace_of(dir: &std::path::Path) -> Vec<spud::plan::TraceLine> {
+    spud::plan::read_trace(&dir.join("trace.jsonl")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,8 +124,8 @@ async fn a_surprising_result_revises_the_plan_during_the_run() {
         .contains("json.query"));
 
     // The plan tree shows sub-goals, the revision and the step it added.
-    let view = spud::agent::report::view(&trace_of(&run.dir));
-    let text = spud::agent::report::render(&view);
+    let view = spud::plan::view(&trace_of(&run.dir));
+    let text = spud::plan::render(&view);
     assert!(text.contains("▸ find what to restock"), "{text}");
     assert!(
         text.contains("- low (after read) [added after empty]"),
@@ -203,9 +203,9 @@ async fn a_retry_carries_arguments_the_model_corrected() {
     });
     assert_eq!(second_call, Some(json!({"path": "/data/inventory.json"})));
     // The correction raised the step's score, and the report says so.
-    let view = spud::agent::report::view(&lines);
+    let view = spud::plan::view(&lines);
     assert_eq!((view.corrections.total, view.corrections.improved), (1, 1));
-    assert!(spud::agent::report::render(&view).contains("corrected arguments"));
+    assert!(spud::plan::render(&view).contains("corrected arguments"));
 
     // The model saw the critic's feedback, the failed arguments and the tool's input schema.
     let requests = server.requests.lock().unwrap().clone();

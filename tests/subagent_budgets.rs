@@ -2,7 +2,8 @@
 //! parent, no child spends past its share, a failed child is run again, and a sub-agent or a
 //! call stopped from outside is still recorded.
 
-use spud::agent::{run_plan, Plan, RunOptions, RunStatus, TraceEvent};
+use spud::agent::{run_plan, RunOptions};
+use spud::plan::{Plan, RunStatus, TraceEvent};
 use spud_tests::home;
 use spud_tests::subagents::{agent_step, run, spud, spud_with};
 use std::sync::Arc;

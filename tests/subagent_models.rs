@@ -3,9 +3,10 @@
 //! refuses the sub-agent with the reason.
 
 use serde_json::json;
-use spud::agent::{Plan, RunOptions, RunStatus};
+use spud::agent::RunOptions;
 use spud::config::Config;
 use spud::model::ModelCatalog;
+use spud::plan::{Plan, RunStatus};
 use spud_tests::subagents::spud;
 use spud_tests::{home, ScriptedModel};
 use std::sync::Arc;

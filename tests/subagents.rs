@@ -2,8 +2,9 @@
 //! permissions, budget shares, deadlines, and the run's figures.
 
 use serde_json::json;
-use spud::agent::planner::{run_goal, GoalOptions};
-use spud::agent::{run_plan, Plan, ReviseWhen, RunStatus, TraceEvent};
+use spud::agent::run_plan;
+use spud::agent::{run_goal, GoalOptions};
+use spud::plan::{Plan, ReviseWhen, RunStatus, TraceEvent};
 use spud::{Spud, SpudOptions};
 use spud_tests::subagents::{agent_step, run, spud, spud_with};
 use spud_tests::{guest, home, write_policy, ScriptedModel, TestServer};

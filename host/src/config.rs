@@ -25,68 +25,10 @@
 //! retain_days = 90               # forget runs and lessons older than this (0: never)
 //! ```
 
+use crate::model::{ModelCatalog, ModelSection};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// The `[model]` section.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSection {
-    /// `openai`, `openai-responses` or `anthropic`.
-    pub provider: String,
-    /// Model name.
-    pub model: String,
-    /// API base URL.
-    pub base_url: Option<String>,
-    /// Variable holding the key.
-    pub api_key_env: Option<String>,
-    /// Per-request timeout, ms.
-    pub timeout_ms: Option<u64>,
-    /// Attempts for 429/5xx.
-    pub max_attempts: Option<u32>,
-    /// Price per million input tokens (any currency), for the run's cost figure.
-    pub input_price_per_mtok: Option<f64>,
-    /// Price per million output tokens.
-    pub output_price_per_mtok: Option<f64>,
-}
-
-impl ModelSection {
-    /// `PROVIDER:MODEL`.
-    pub fn spec(&self) -> String {
-        format!("{}:{}", self.provider, self.model)
-    }
-
-    /// Its connection settings; flags, when given, override the section's.
-    pub fn connection(
-        section: Option<&ModelSection>,
-        base_url: Option<&str>,
-        api_key_env: Option<&str>,
-    ) -> crate::model::ModelConfig {
-        crate::model::ModelConfig {
-            model: String::new(),
-            base_url: base_url
-                .map(str::to_string)
-                .or_else(|| section.and_then(|m| m.base_url.clone()))
-                .unwrap_or_else(|| crate::model::DEFAULT_BASE_URL.into()),
-            api_key_env: api_key_env
-                .map(str::to_string)
-                .or_else(|| section.and_then(|m| m.api_key_env.clone())),
-            timeout_ms: section.and_then(|m| m.timeout_ms).unwrap_or(60_000),
-            max_attempts: section.and_then(|m| m.max_attempts).unwrap_or(4),
-        }
-    }
-
-    /// The model's prices, when the section lists at least one.
-    pub fn prices(&self) -> Option<crate::orchestrator::figures::Prices> {
-        (self.input_price_per_mtok.is_some() || self.output_price_per_mtok.is_some()).then(|| {
-            crate::orchestrator::figures::Prices {
-                input_per_mtok: self.input_price_per_mtok.unwrap_or(0.0),
-                output_per_mtok: self.output_price_per_mtok.unwrap_or(0.0),
-            }
-        })
-    }
-}
 
 /// The `[agent]` section.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -97,7 +39,7 @@ pub struct AgentSection {
     /// Model token budget of a goal.
     pub max_tokens: Option<u64>,
     /// When the plan is revised during a run.
-    pub revise: Option<crate::agent::ReviseWhen>,
+    pub revise: Option<crate::plan::ReviseWhen>,
     /// Bytes of each tool output handed to the model (and kept in traces); default 4096.
     pub model_output_bytes: Option<usize>,
     /// Use and update the memory of past runs (default true).
@@ -209,5 +151,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n.models["cheap"].spec(), "openai:small");
+    }
+}
+
+impl ModelCatalog {
+    /// The `[models]` and `[model]` sections of `config`.
+    pub fn from_config(config: &Config) -> ModelCatalog {
+        ModelCatalog::new(config.models.clone(), config.model.clone())
     }
 }

@@ -6,9 +6,10 @@
 //! answer parsing are counted too.
 //! `cargo bench -p spud-tests --bench agent_step` after `scripts/build-guests.sh`.
 
-use spud::agent::planner::{run_goal, GoalOptions};
-use spud::agent::{run_plan, Plan, ReviseWhen, RunStatus};
+use spud::agent::run_plan;
+use spud::agent::{run_goal, GoalOptions};
 use spud::model::Provider;
+use spud::plan::{Plan, ReviseWhen, RunStatus};
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, sidecar, ZeroLatency};
 use std::sync::Arc;

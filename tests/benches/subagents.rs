@@ -8,10 +8,10 @@
 //! `cargo bench -p spud-tests --bench subagents` after `scripts/build-guests.sh`.
 
 use serde_json::json;
-use spud::agent::plan::Budget;
-use spud::agent::planner::{run_goal, GoalOptions};
-use spud::agent::{ReviseWhen, RunStatus};
+use spud::agent::{run_goal, GoalOptions};
 use spud::model::Provider;
+use spud::plan::Budget;
+use spud::plan::{ReviseWhen, RunStatus};
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, median, sidecar, ZeroLatency};
 use std::sync::Arc;

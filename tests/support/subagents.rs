@@ -2,7 +2,8 @@
 //! sub-agent step in plan-file form.
 
 use crate::{guest, sidecar, write_policy};
-use spud::agent::{run_plan, Plan, RunReport, TraceLine};
+use spud::agent::{run_plan, RunReport};
+use spud::plan::{Plan, TraceLine};
 use spud::{Spud, SpudOptions};
 use std::sync::{Arc, Mutex};
 

@@ -4,16 +4,17 @@
 //! under a narrowed caller and a deadline, and charge
 //! what it used to the parent.
 
-use super::plan::{Budget, Plan, Step};
-use super::revise::{ReviseWhen, Reviser};
-use super::run::{run_with, AgentError, RunOptions, RunReport};
-use super::step::{Ctx, StepEnd};
-use super::subagent::{allocate, share, SubAgent};
-use super::trace::{RunStatus, TraceEvent};
+use super::context::{Ctx, StepEnd};
+use super::options::{AgentError, RunOptions};
+use super::revise::Reviser;
 use crate::model::Usage;
 use crate::orchestrator::scheduler::Slot;
 use crate::orchestrator::{SubAgentRecord, TreeContext};
-use crate::Caller;
+use crate::plan::ReviseWhen;
+use crate::plan::{allocate, share, SubAgent};
+use crate::plan::{Budget, Plan, Step};
+use crate::plan::{RunStatus, TraceEvent};
+use crate::service::Caller;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,15 +85,6 @@ fn zero() -> Budget {
         max_tokens: 0,
         max_storage_bytes: 0,
     }
-}
-
-/// A child run, boxed: runs nest, so the future's type must not contain itself.
-fn child_run(
-    spud: Arc<crate::Spud>,
-    plan: Plan,
-    options: RunOptions,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RunReport, AgentError>> + Send>> {
-    Box::pin(run_with(spud, plan, options, |_| {}))
 }
 
 /// How a sub-agent step ended, and whether running it again could help (a refusal cannot).
@@ -299,7 +291,7 @@ pub(super) async fn run(
         &share(
             settings,
             match settings.allocation {
-                super::subagent::Allocation::OnDemand => &available,
+                crate::plan::Allocation::OnDemand => &available,
                 _ => &ctx.plan.budget,
             },
             &siblings,
@@ -310,10 +302,12 @@ pub(super) async fn run(
         // Calls in flight may have drawn since `available` was read: never hold more than is
         // left now.
         let b = &ctx.plan.budget;
-        budget.max_fuel = budget.max_fuel.min(l.left(b, crate::calls::Metered::Fuel));
+        budget.max_fuel = budget
+            .max_fuel
+            .min(l.left(b, crate::sandbox::Metered::Fuel));
         budget.max_net_bytes = budget
             .max_net_bytes
-            .min(l.left(b, crate::calls::Metered::Net));
+            .min(l.left(b, crate::sandbox::Metered::Net));
         l.reserved.apply(&budget, true);
     }
     let unreserve = |budget: &Budget| {
@@ -434,7 +428,7 @@ pub(super) async fn run(
                 .max_tokens
                 .saturating_sub(usage.input_tokens + usage.output_tokens);
         }
-        child_run(ctx.spud.clone(), plan, options).await
+        (ctx.run_child)(ctx.spud.clone(), plan, options).await
     };
     let result = tokio::time::timeout(limit, child).await;
     // The model's planning of the sub-agent is the sub-agent's spending.

@@ -2,8 +2,8 @@
 //! score becomes the lower of the deterministic checks and the judge's score, so a judge can
 //! reject a result the checks let through but never accept one they rejected.
 
-use super::critic::{Check, Critique};
 use crate::model::{Provider, Usage};
+use crate::plan::{Check, Critique};
 use serde_json::{json, Value};
 
 const PROMPT: &str = "You are the critic of an autonomous agent. Judge one step's result: does it achieve the \

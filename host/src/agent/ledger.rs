@@ -2,9 +2,9 @@
 //! sub-agents hold, and which budget ran out first. Pure bookkeeping, shared by the run's
 //! concurrent steps behind a mutex.
 
-use super::plan::Budget;
-use crate::calls::{Meter, Metered};
 use crate::model::Usage;
+use crate::plan::Budget;
+use crate::sandbox::{Meter, Metered};
 use std::sync::{Arc, Mutex};
 
 /// Budget held for running sub-agents (zero by default).

@@ -1,21 +1,27 @@
-//! The agent loop. Offline, a plan file gives the goal, steps, tool calls, expectations and
-//! alternatives; the same executor, critic and budgets run it with no model.
+//! The agent loop: a plan (from a plan file, or made by a model from a goal) runs step by step —
+//! execute, critique, accept / retry / backtrack / revise — with sub-agents delegated to the
+//! orchestrator's scheduler, budgets held by a ledger, and every transition traced.
+//!
+//! Files, bottom up: `ledger`, `critic`, `judge`, `prompts` → `revise` → `options` →
+//! `context` → `planner`, `delegate` → `step` → `report` → `run` → `goal`.
 
+mod context;
 pub mod critic;
 mod delegate;
+pub mod goal;
 pub mod judge;
 mod ledger;
-pub mod plan;
+pub mod options;
 pub mod planner;
-pub mod refs;
+pub mod prompts;
 pub mod report;
 pub mod revise;
 pub mod run;
 pub mod step;
-pub mod subagent;
-pub mod trace;
 
-pub use plan::{Plan, PlanError};
-pub use revise::{ReviseWhen, Reviser};
-pub use run::{run_plan, run_with, AgentError, RunOptions, RunReport};
-pub use trace::{RunStatus, TraceEvent, TraceLine};
+pub use goal::{run_goal, GoalOptions, GoalReport};
+pub use options::{AgentError, RunOptions, RunReport};
+pub use planner::PlannerError;
+pub use prompts::DEFAULT_OUTPUT_BYTES;
+pub use revise::Reviser;
+pub use run::{run_plan, run_with};

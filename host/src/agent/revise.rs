@@ -6,42 +6,14 @@
 //! feedback and the tool's input schema. [`apply`] — which checks a revision against what has
 //! already happened — is pure.
 
-use super::plan::{Plan, Step};
-use super::planner::{step_schema, tools_prompt};
-use super::step::{cut_to, DEFAULT_OUTPUT_BYTES};
+use super::prompts::{cut_to, step_schema, tools_prompt, DEFAULT_OUTPUT_BYTES};
 use crate::model::{Provider, Usage};
-use crate::Spud;
-use serde::{Deserialize, Serialize};
+use crate::plan::ReviseWhen;
+use crate::plan::{Plan, Step};
+use crate::service::Spud;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-/// When the model is asked to revise the plan during a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReviseWhen {
-    /// Never: the plan runs as made (re-planning happens only after a failed run).
-    Never,
-    /// After a step that failed, needed a correction, or scored below 1.
-    #[default]
-    OnSurprise,
-    /// After every step.
-    EachStep,
-}
-
-impl std::str::FromStr for ReviseWhen {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "never" => Ok(ReviseWhen::Never),
-            "on-surprise" => Ok(ReviseWhen::OnSurprise),
-            "each-step" => Ok(ReviseWhen::EachStep),
-            other => Err(format!(
-                "`{other}` is not one of never, on-surprise, each-step"
-            )),
-        }
-    }
-}
 
 /// A model's replacement for the steps not yet started.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,7 +110,7 @@ pub struct Reviser {
     /// Bytes of a tool output the model sees.
     pub output_bytes: usize,
     /// Whose tools the model is shown.
-    caller: Option<crate::Caller>,
+    caller: Option<crate::service::Caller>,
 }
 
 const REVISE: &str = "You are the planner of spud, an agent that runs sandboxed tools, revising a plan while it runs. \
@@ -178,7 +150,7 @@ impl Reviser {
     }
 
     /// Shows the model only the tools `caller` may use (`None`: every tool).
-    pub fn for_caller(mut self, caller: Option<crate::Caller>) -> Reviser {
+    pub fn for_caller(mut self, caller: Option<crate::service::Caller>) -> Reviser {
         self.caller = caller;
         self
     }
@@ -271,7 +243,7 @@ fn parse_revision(doc: Value) -> Result<Option<Revision>, String> {
     let reason = doc["reason"].as_str().unwrap_or("").to_string();
     let mut steps: Vec<Step> = serde_json::from_value(doc["steps"].clone())
         .map_err(|e| format!("the revised steps do not parse: {e}"))?;
-    super::plan::lift_spawn_agents(&mut steps)?;
+    crate::plan::lift_spawn_agents(&mut steps)?;
     Ok(Some(Revision { reason, steps }))
 }
 

@@ -3,110 +3,22 @@
 //! model may revise the steps not yet started; every transition is a trace event, written as it
 //! happens and shown to an observer.
 
-use super::plan::{Plan, Step};
+use super::context::{ChildRun, Ctx, StepEnd};
+use super::options::{AgentError, RunOptions, RunReport};
 use super::revise::{self, Reviser};
-use super::step::{self, Ctx, StepEnd};
-use super::trace::{RunStatus, TraceEvent, TraceLine, TraceWriter};
-use crate::model::{Provider, Usage};
-use crate::Spud;
+use super::step;
+use crate::plan::{Plan, Step};
+use crate::plan::{RunStatus, TraceEvent, TraceLine, TraceWriter};
+use crate::service::Spud;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Failures that stop a run before it starts.
-#[derive(Debug, thiserror::Error)]
-pub enum AgentError {
-    /// The run's folder or trace could not be written.
-    #[error("cannot write the run's trace: {0}")]
-    Trace(#[from] std::io::Error),
-    /// A sub-agent without steps could not be planned.
-    #[error("its goal could not be planned: {0}")]
-    Planning(String),
-}
-
-/// What a finished run measured.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RunReport {
-    /// Run id.
-    pub id: String,
-    /// How it ended.
-    pub status: RunStatus,
-    /// Its folder (trace and report).
-    pub dir: PathBuf,
-    /// Tool calls made.
-    pub steps: u64,
-    /// Retries.
-    pub retries: u64,
-    /// Backtracks.
-    pub backtracks: u64,
-    /// Revisions of the plan during the run.
-    pub revisions: u64,
-    /// Total fuel.
-    pub fuel: u64,
-    /// Network bytes in + out.
-    pub net_bytes: u64,
-    /// Calls a grant denied.
-    pub denied: u64,
-    /// Data moved, leaks and storage, with sub-agents.
-    #[serde(default)]
-    pub data: crate::orchestrator::figures::DataFlow,
-    /// Model tokens used for the run: its planning, and during it (judge, revisions,
-    /// corrected arguments, sub-agents).
-    pub usage: Usage,
-    /// Wall time, ms.
-    pub wall_ms: u64,
-    /// Accepted results by step id.
-    pub results: BTreeMap<String, Value>,
-    /// Steps that failed, with why.
-    pub failed: BTreeMap<String, String>,
-    /// Failed steps whose work a later revision of the plan took over.
-    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
-    pub superseded: BTreeSet<String>,
-    /// Every sub-agent of the tree (root run only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub subagents: Vec<crate::orchestrator::SubAgentRecord>,
-    /// Coordination, scheduling, allocation, permission and cost figures (root run only).
-    pub figures: crate::orchestrator::figures::Figures,
-    /// Why the memory of past runs was not used or not updated (the run itself is unaffected).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_warning: Option<String>,
-    /// Lessons stored by this run's reflection.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub lessons: Vec<i64>,
-}
-
-/// Optional parts of a run.
-#[derive(Default, Clone)]
-pub struct RunOptions {
-    /// A model that judges each successful result (when the plan's critic has `judge = true`).
-    pub judge: Option<Arc<dyn Provider>>,
-    /// The run this one re-plans (its id and plan); the trace starts with the diff.
-    pub previous: Option<(String, Plan)>,
-    /// A model that revises the plan during the run and corrects arguments on retries.
-    pub reviser: Option<Arc<Reviser>>,
-    /// On whose behalf the steps call tools (an MCP principal's tools and grants); default:
-    /// the operator.
-    pub caller: Option<crate::Caller>,
-    /// Where the run sits in a tree of sub-agents (set by the orchestrator for a sub-agent; a
-    /// root run starts its own tree).
-    pub tree: Option<crate::orchestrator::TreeContext>,
-    /// Who approves sub-agents that may use plugins marked `approval = true` (root runs; a
-    /// sub-agent's requests rise to its root). `None`: such sub-agents are refused.
-    pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
-    /// The models sub-agents may name with `model = "…"` (root runs; shared by the tree).
-    /// `None`: a sub-agent naming one is refused.
-    pub models: Option<Arc<dyn crate::model::Models>>,
-    /// Bytes of each tool output the model (judge, reviser) and the trace see; default 4096.
-    pub model_output_bytes: Option<usize>,
-    /// The memory of past runs: lessons before, reflection after (none: memory off).
-    pub memory: Option<crate::memory::MemoryOptions>,
-    /// Model prices for the cost figure (the config's `[model]` prices).
-    pub prices: Option<crate::orchestrator::figures::Prices>,
-    /// Model tokens spent making this run's plan: part of its usage and cost, not of its
-    /// budget (which the planner already lowered by them).
-    pub planning: Usage,
+/// A child run (a sub-agent), boxed: runs nest, so the future's type must not contain itself.
+fn child_run(spud: Arc<Spud>, plan: Plan, options: RunOptions) -> ChildRun {
+    Box::pin(run_with(spud, plan, options, |_| {}))
 }
 
 /// Runs `plan` to its end. `observer` sees every trace line as it is written.
@@ -210,12 +122,13 @@ pub async fn run_with(
         _ => None,
     };
     let ctx = Arc::new(Ctx {
+        run_child: child_run,
         spud,
         trace,
         start: Instant::now(),
-        ledger: Arc::new(Mutex::new(step::Ledger {
+        ledger: Arc::new(Mutex::new(super::ledger::Ledger {
             usage: options.planning,
-            ..step::Ledger::default()
+            ..super::ledger::Ledger::default()
         })),
         observer: Box::new(observer),
         plan: plan.clone(),
@@ -237,7 +150,7 @@ pub async fn run_with(
         slot: tree.and_then(|t| t.slot),
         output_bytes: options
             .model_output_bytes
-            .unwrap_or(step::DEFAULT_OUTPUT_BYTES)
+            .unwrap_or(super::prompts::DEFAULT_OUTPUT_BYTES)
             .max(64),
         prices: options.prices,
     });
@@ -543,7 +456,11 @@ fn finish(
         memory_warning: None,
         lessons: Vec::new(),
     };
-    super::report::write(&report, &ctx.plan, &super::trace::read(ctx.trace.path())?)?;
+    super::report::write(
+        &report,
+        &ctx.plan,
+        &crate::plan::read_trace(ctx.trace.path())?,
+    )?;
     Ok(report)
 }
 

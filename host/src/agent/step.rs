@@ -2,179 +2,15 @@
 //! and act on the verdict — accept, retry (with arguments the model corrected from the critic's
 //! feedback, when a model is at hand), backtrack to the next alternative, or fail.
 
-use super::critic::{self, Verdict};
-use super::plan::{Budget, Expectation, Plan, Step};
-use super::refs;
-use super::revise::Reviser;
-use super::trace::{BudgetLeft, TraceEvent, TraceLine, TraceWriter};
-use crate::model::{Provider, Usage};
+use super::context::{Ctx, StepEnd};
+use super::critic;
+use crate::plan::refs;
+use crate::plan::TraceEvent;
+use crate::plan::Verdict;
+use crate::plan::{Expectation, Step};
 use crate::sandbox::Outcome;
-use crate::Spud;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
-pub(crate) use super::ledger::Ledger;
-
-/// What every step of a run shares.
-pub(super) struct Ctx {
-    pub spud: Arc<Spud>,
-    pub trace: TraceWriter,
-    pub start: Instant,
-    pub ledger: Arc<Mutex<Ledger>>,
-    pub observer: Box<dyn Fn(&TraceLine) + Send + Sync>,
-    /// The plan as the run began (goal, budget and critic settings; steps may be revised).
-    pub plan: Plan,
-    pub judge: Option<Arc<dyn Provider>>,
-    pub reviser: Option<Arc<Reviser>>,
-    /// On whose behalf tools are called (an MCP principal); `None`: the operator.
-    pub caller: Option<crate::Caller>,
-    /// This run's id.
-    pub run_id: String,
-    /// The tree of runs this one belongs to, its depth, and its slot when it is a sub-agent.
-    pub tree: Arc<crate::orchestrator::Tree>,
-    pub depth: u32,
-    pub slot: Option<Arc<crate::orchestrator::scheduler::Slot>>,
-    /// Bytes of a tool's output that traces and the model see.
-    pub output_bytes: usize,
-    /// Model prices for the cost figure.
-    pub prices: Option<crate::orchestrator::figures::Prices>,
-}
-
-impl Ctx {
-    /// Cuts a tool output to what traces and the model may see, with registered secrets
-    /// redacted (a model provider is a destination too).
-    pub fn cut(&self, s: &str) -> String {
-        let secrets = self.spud.secrets();
-        if secrets.is_empty() {
-            cut_to(s, self.output_bytes)
-        } else {
-            cut_to(&secrets.redact(s), self.output_bytes)
-        }
-    }
-
-    fn redact_event(&self, event: TraceEvent) -> TraceEvent {
-        let secrets = self.spud.secrets();
-        if secrets.is_empty() {
-            return event;
-        }
-        let Ok(text) = serde_json::to_string(&event) else {
-            return event;
-        };
-        if !secrets.contains_secret(&text) {
-            return event;
-        }
-        match serde_json::from_str(&secrets.redact(&text)) {
-            Ok(clean) => clean,
-            Err(e) => {
-                tracing::warn!("a trace event could not be redacted ({e}); written as is");
-                event
-            }
-        }
-    }
-
-    /// What sub-agents may still be given: the budget left, less what running ones hold.
-    pub fn available(&self) -> Budget {
-        let b = &self.plan.budget;
-        let l = self.ledger.lock();
-        let Ok(l) = l else {
-            return Budget {
-                max_steps: 0,
-                max_wall_ms: 0,
-                max_fuel: 0,
-                max_net_bytes: 0,
-                max_tokens: 0,
-                max_storage_bytes: 0,
-            };
-        };
-        let left =
-            |limit: u64, used: u64, held: u64| limit.saturating_sub(used).saturating_sub(held);
-        Budget {
-            max_steps: left(b.max_steps, l.calls, l.reserved.steps),
-            max_wall_ms: b
-                .max_wall_ms
-                .saturating_sub(self.start.elapsed().as_millis() as u64),
-            max_fuel: left(b.max_fuel, l.fuel + l.live_fuel, l.reserved.fuel),
-            max_net_bytes: left(b.max_net_bytes, l.net + l.live_net, l.reserved.net),
-            max_tokens: left(b.max_tokens, l.tokens, l.reserved.tokens),
-            max_storage_bytes: left(
-                b.max_storage_bytes,
-                l.data.storage_bytes,
-                l.reserved.storage,
-            ),
-        }
-    }
-
-    pub fn left(&self) -> BudgetLeft {
-        let b = &self.plan.budget;
-        let (calls, fuel, net) = self
-            .ledger
-            .lock()
-            .map(|l| (l.calls, l.fuel + l.live_fuel, l.net + l.live_net))
-            .unwrap_or_default();
-        BudgetLeft {
-            steps: b.max_steps.saturating_sub(calls),
-            fuel: b.max_fuel.saturating_sub(fuel),
-            net_bytes: b.max_net_bytes.saturating_sub(net),
-            wall_ms: b
-                .max_wall_ms
-                .saturating_sub(self.start.elapsed().as_millis() as u64),
-        }
-    }
-
-    pub fn emit(&self, event: TraceEvent) {
-        // Traces are stored and shown: registered secrets in plans, arguments and outputs are
-        // redacted before anything is written.
-        let event = self.redact_event(event);
-        let line = TraceLine {
-            at_ms: self.start.elapsed().as_millis() as u64,
-            event,
-        };
-        if let Err(e) = self.trace.write(&line) {
-            tracing::warn!("trace write failed: {e}");
-        }
-        (self.observer)(&line);
-    }
-
-    /// Counts model tokens against the run's budget.
-    pub fn spend(&self, usage: Usage) {
-        if let Ok(mut l) = self.ledger.lock() {
-            l.tokens += usage.input_tokens + usage.output_tokens;
-            l.usage.input_tokens += usage.input_tokens;
-            l.usage.output_tokens += usage.output_tokens;
-        }
-    }
-
-    /// Whether the run has time left and no budget ran out (worth trying something again).
-    pub fn can_go_on(&self) -> bool {
-        let exhausted = self
-            .ledger
-            .lock()
-            .map(|l| l.exhausted.is_some())
-            .unwrap_or(true);
-        !exhausted && self.available().max_wall_ms > 0
-    }
-
-    /// Whether the token budget still allows asking a model (what running sub-agents hold
-    /// is theirs).
-    pub fn tokens_left(&self) -> bool {
-        self.ledger
-            .lock()
-            .map(|l| l.tokens + l.reserved.tokens < self.plan.budget.max_tokens)
-            .unwrap_or(false)
-    }
-}
-
-/// How a step ended.
-pub(super) enum StepEnd {
-    /// Accepted, with its result; `surprising` when it needed corrections or scored below 1.
-    Accepted { value: Value, surprising: bool },
-    /// Nothing left to try.
-    Failed(String),
-    /// A budget ran out before its call.
-    Budget,
-}
 
 /// Runs `step` until it is accepted or fails. `results` are the accepted results so far.
 /// A sub-agent step brings its place in the scheduler's line, taken when it became ready.
@@ -251,8 +87,11 @@ pub(super) async fn execute(
         // gets no more fuel and time than the run has left, so no run overspends its budget.
         let left = ctx.available();
         let meter = super::ledger::CallMeter::new(ctx.ledger.clone(), ctx.plan.budget);
-        let options =
-            crate::CallOptions::default().within(left.max_fuel, left.max_wall_ms, meter.clone());
+        let options = crate::service::CallOptions::default().within(
+            left.max_fuel,
+            left.max_wall_ms,
+            meter.clone(),
+        );
         let caller = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
         let called = ctx.spud.call_as(&caller, tool, &args, options).await;
         let landed = called.is_ok();
@@ -264,7 +103,7 @@ pub(super) async fn execute(
                 let denied = matches!(&r.outcome, Outcome::Denied { denial } if denial.capability != crate::sandbox::Capability::Limit);
                 (r.outcome, r.fuel_used, r.duration_us, data, denied, stop)
             }
-            Err(e @ crate::SpudError::NotAllowed { .. }) => (
+            Err(e @ crate::service::SpudError::NotAllowed { .. }) => (
                 Outcome::InvalidInput {
                     message: if ctx.depth > 0 {
                         format!("`{tool}` is not among this sub-agent's tools (`tools` in its step, within its parent's): call one of those")
@@ -428,7 +267,7 @@ pub(super) async fn execute(
 async fn delegate_with_retries(
     ctx: &Ctx,
     step: &Step,
-    agent: &crate::agent::subagent::SubAgent,
+    agent: &crate::plan::SubAgent,
     ticket: crate::orchestrator::scheduler::Ticket,
 ) -> StepEnd {
     let mut ticket = ticket;
@@ -455,7 +294,7 @@ async fn delegate_with_retries(
 }
 
 /// What one call moved, leaked and stored.
-fn flow(r: &crate::sandbox::CallReport) -> crate::orchestrator::figures::DataFlow {
+fn flow(r: &crate::runtime::CallReport) -> crate::orchestrator::figures::DataFlow {
     let reached = r.leaks.iter().filter(|l| !l.blocked).count() as u64;
     crate::orchestrator::figures::DataFlow {
         bytes_in: r.net_bytes_in,
@@ -467,19 +306,4 @@ fn flow(r: &crate::sandbox::CallReport) -> crate::orchestrator::figures::DataFlo
         outputs_redacted: 0,
         storage_bytes: r.storage_bytes,
     }
-}
-
-/// How much of a tool's output traces and model prompts carry by default.
-pub const DEFAULT_OUTPUT_BYTES: usize = 4096;
-
-/// Cuts text to `max` bytes (at a character boundary), saying how long it was.
-pub(super) fn cut_to(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &s[..end], s.len())
 }

@@ -2,12 +2,8 @@
 //! shown live.
 
 use super::{fail, print_json, EXIT_USAGE};
-use spud::agent::plan::Budget;
-use spud::agent::planner::{run_goal, GoalOptions};
-use spud::agent::{run_with, Plan, ReviseWhen, RunOptions, RunStatus, TraceEvent, TraceLine};
-use spud::config::{Config, ModelSection};
-use spud::memory::MemoryOptions;
-use spud::model::{ModelConfig, Provider};
+use spud::launch::{Job, Launcher, Settings};
+use spud::plan::{Budget, Plan, ReviseWhen, RunStatus, TraceEvent, TraceLine};
 use spud::Spud;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -125,92 +121,26 @@ fn show(line: &TraceLine) {
     eprintln!("[{t:7.3}s] {text}");
 }
 
-/// Says on stderr that the memory was not used or updated; returns `status`.
-fn warn_memory(warning: Option<&str>, status: RunStatus) -> RunStatus {
-    if let Some(w) = warning {
-        eprintln!("spud: warning: {w}");
-    }
-    status
-}
-
-fn load_config(args: &RunArgs, spud: &Spud) -> Result<Config, String> {
-    config_file(args.config.as_deref(), spud)
-}
-
-/// The config file given (which must exist), else `<home>/config.toml` if there is one.
-pub(super) fn config_file(path: Option<&std::path::Path>, spud: &Spud) -> Result<Config, String> {
-    match path {
-        Some(p) => Config::load(p, true),
-        None => Config::load(&spud.home().root().join("config.toml"), false),
-    }
-    .map_err(|e| e.to_string())
-}
-
-/// The memory options of this run, unless `--no-memory` or `[agent] memory = false`.
-fn memory_options(args: &RunArgs, spud: &Spud) -> Result<Option<MemoryOptions>, String> {
-    if args.no_memory {
-        return Ok(None);
-    }
-    let config = load_config(args, spud)?;
-    if config.agent.memory == Some(false) {
-        return Ok(None);
-    }
-    let days = config
-        .memory
-        .retain_days
-        .unwrap_or(spud::memory::DEFAULT_RETAIN_DAYS);
-    Ok(Some(MemoryOptions::for_spud(spud, days)))
-}
-
-/// The `--judge` model, if one was asked for.
-fn judge_provider(args: &RunArgs, spud: &Spud) -> Result<Option<Arc<dyn Provider>>, String> {
-    let Some(spec) = &args.judge else {
-        return Ok(None);
+/// The launcher of this run: the config file and flags resolved once; sub-agents needing
+/// approval are asked about on the terminal, when there is one.
+fn launcher(args: &RunArgs, spud: &Spud) -> Result<Launcher, String> {
+    let settings = Settings {
+        config: args.config.clone(),
+        model: args.model.clone(),
+        base_url: args.base_url.clone(),
+        api_key_env: args.api_key_env.clone(),
+        judge: args.judge.clone(),
+        revise: args.revise,
+        max_replans: args.max_replans,
+        max_tokens: args.max_tokens,
+        no_memory: args.no_memory,
+        goals: args.goal.is_some(),
     };
-    let section = load_config(args, spud)?.model;
-    let flags = (args.base_url.as_deref(), args.api_key_env.as_deref());
-    spud::model::provider(spec, model_config(flags, section.as_ref()))
-        .map(|p| Some(Arc::from(p)))
+    let approver = spud::orchestrator::approval::TerminalApprover::if_interactive()
+        .map(|a| Arc::new(a) as Arc<dyn spud::orchestrator::approval::Approver>);
+    Launcher::new(spud, &settings)
+        .map(|l| l.with_approver(approver))
         .map_err(|e| e.to_string())
-}
-
-/// Flags (`--base-url`, `--api-key-env`) first, then the config file's `[model]`, then
-/// defaults.
-fn model_config(
-    (base_url, api_key_env): (Option<&str>, Option<&str>),
-    section: Option<&ModelSection>,
-) -> ModelConfig {
-    ModelSection::connection(section, base_url, api_key_env)
-}
-
-/// The models sub-agents may name: `[models.NAME]`, or PROVIDER:MODEL the way `[model]` is
-/// reached.
-pub(super) fn models_of(config: &Config) -> Arc<dyn spud::model::Models> {
-    Arc::new(spud::model::ModelCatalog::from_config(config))
-}
-
-/// Sub-agents needing approval are asked about on the terminal, when there is one.
-fn approver() -> Option<Arc<dyn spud::orchestrator::approval::Approver>> {
-    spud::orchestrator::approval::TerminalApprover::if_interactive()
-        .map(|a| Arc::new(a) as Arc<dyn spud::orchestrator::approval::Approver>)
-}
-
-/// The planning model: `--model SPEC`, else the config's `[model]`, else none. Returns its
-/// `PROVIDER:MODEL` spec and the provider.
-pub(super) fn planning_model(
-    spec: Option<&str>,
-    flags: (Option<&str>, Option<&str>),
-    config: &Config,
-) -> Result<Option<(String, Arc<dyn Provider>)>, String> {
-    let section = config.model.as_ref();
-    let spec = match (spec, section) {
-        (Some(m), _) => m.to_string(),
-        (None, Some(m)) => format!("{}:{}", m.provider, m.model),
-        (None, None) => return Ok(None),
-    };
-    let provider =
-        spud::model::provider(&spec, model_config(flags, section)).map_err(|e| e.to_string())?;
-    Ok(Some((spec, Arc::from(provider))))
 }
 
 pub async fn run(spud: Spud, args: RunArgs) -> i32 {
@@ -220,105 +150,34 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             show(l)
         }
     };
-    let memory = match memory_options(&args, &spud) {
-        Ok(m) => m,
+    let launcher = match launcher(&args, &spud) {
+        Ok(l) => l,
         Err(e) => return fail(&e, EXIT_USAGE),
     };
-    let spud = Arc::new(spud);
-    let (status, dir, json) = if let Some(path) = &args.plan {
-        let plan = match Plan::load(path) {
-            Ok(p) => p,
+    let job = match (&args.plan, &args.goal) {
+        (Some(path), _) => match Plan::load(path) {
+            Ok(p) => Job::Plan(p),
             Err(e) => return fail(&e.to_string(), EXIT_USAGE),
-        };
-        let judge = match judge_provider(&args, &spud) {
-            Ok(j) => j,
-            Err(e) => return fail(&e, EXIT_USAGE),
-        };
-        // A broken config was already reported by the memory settings (or is not needed
-        // with --no-memory); plan runs only take the model prices and the models sub-agents
-        // may name from it.
-        let config = load_config(&args, &spud).ok();
-        let prices = config
-            .as_ref()
-            .and_then(|c| c.model.as_ref().and_then(ModelSection::prices));
-        match run_with(
-            spud,
-            plan,
-            RunOptions {
-                judge,
-                approver: approver(),
-                memory,
-                prices,
-                models: config.as_ref().map(models_of),
-                ..RunOptions::default()
-            },
-            observer,
-        )
-        .await
-        {
-            Ok(r) => (
-                warn_memory(r.memory_warning.as_deref(), r.status),
-                r.dir.clone(),
-                serde_json::to_value(&r).unwrap_or_default(),
-            ),
-            Err(e) => return fail(&e.to_string(), 1),
-        }
-    } else {
-        let goal = args.goal.clone().unwrap_or_default();
-        let config = match load_config(&args, &spud) {
-            Ok(c) => c,
-            Err(e) => return fail(&e, EXIT_USAGE),
-        };
-        let flags = (args.base_url.as_deref(), args.api_key_env.as_deref());
-        let provider = match planning_model(args.model.as_deref(), flags, &config) {
-            Ok(Some((_, p))) => p,
-            Ok(None) => {
-                return fail("a goal needs --model PROVIDER:MODEL or a [model] section in the config file (or use --plan FILE to run offline)", EXIT_USAGE)
+        },
+        (None, goal) => {
+            if launcher.planner.is_none() {
+                return fail("a goal needs --model PROVIDER:MODEL or a [model] section in the config file (or use --plan FILE to run offline)", EXIT_USAGE);
             }
-            Err(e) => return fail(&e, EXIT_USAGE),
-        };
-        let judge = match judge_provider(&args, &spud) {
-            Ok(j) => j,
-            Err(e) => return fail(&e, EXIT_USAGE),
-        };
-        let max_replans = args.max_replans.or(config.agent.max_replans).unwrap_or(2);
-        let max_tokens = args
-            .max_tokens
-            .or(config.agent.max_tokens)
-            .unwrap_or(200_000);
-        let options = GoalOptions {
-            approver: approver(),
-            models: Some(models_of(&config)),
-            model_output_bytes: config
-                .agent
-                .model_output_bytes
-                .unwrap_or(spud::agent::step::DEFAULT_OUTPUT_BYTES),
-            budget: Budget::default(),
-            max_replans,
-            max_tokens,
-            judge,
-            revise: args.revise.or(config.agent.revise).unwrap_or_default(),
-            memory,
-            prices: config
-                .model
-                .as_ref()
-                .filter(|m| {
-                    args.model.is_none() || args.model.as_deref() == Some(m.spec().as_str())
-                })
-                .and_then(ModelSection::prices),
-            ..GoalOptions::default()
-        };
-        match run_goal(spud, provider, &goal, options, observer).await {
-            Ok(r) => {
-                let dir = r.runs.last().map(|x| x.dir.clone()).unwrap_or_default();
-                for run in &r.runs {
-                    warn_memory(run.memory_warning.as_deref(), run.status);
-                }
-                (r.status, dir, serde_json::to_value(&r).unwrap_or_default())
+            Job::Goal {
+                goal: goal.clone().unwrap_or_default(),
+                budget: Budget::default(),
+                max_tokens: None,
             }
-            Err(e) => return fail(&e.to_string(), 1),
         }
     };
+    let finished = match launcher.launch(Arc::new(spud), job, None, observer).await {
+        Ok(f) => f,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    for w in &finished.memory_warnings {
+        eprintln!("spud: warning: {w}");
+    }
+    let (status, dir, json) = (finished.status, finished.dir, finished.report);
     if args.json {
         print_json(&json);
     } else {

@@ -2,7 +2,8 @@
 
 use super::{fail, print_json, EXIT_USAGE};
 use clap::Subcommand;
-use spud::agent::{report, trace, TraceEvent};
+use spud::plan::view as report;
+use spud::plan::{trace, TraceEvent};
 use spud::Home;
 
 #[derive(Subcommand)]

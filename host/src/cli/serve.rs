@@ -1,7 +1,7 @@
 //! `spud serve`: every registered tool (and `run_agent`) over MCP, on stdio or Streamable HTTP.
 
 use super::{fail, EXIT_USAGE};
-use spud::mcp::agent_tool::AgentModel;
+use spud::launch::{Launcher, Settings};
 use spud::mcp::http::HttpOptions;
 use spud::mcp::{ServeError, ServeOptions, Shared};
 use spud::{Caller, Spud};
@@ -54,46 +54,43 @@ pub struct ServeArgs {
     /// 200000); a caller's `budget.max_tokens` can only lower it.
     #[arg(long, value_name = "N")]
     max_tokens: Option<u64>,
+    /// A model that judges each successful step of `run_agent`'s runs (`PROVIDER:MODEL`; base
+    /// URL and key as for --model); with a plan, used when its `[critic]` has `judge = true`.
+    #[arg(long, value_name = "PROVIDER:MODEL")]
+    judge: Option<String>,
+    /// `run_agent`'s runs neither use nor update the memory of past runs (also: config
+    /// `[agent] memory = false`).
+    #[arg(long)]
+    no_memory: bool,
     /// spud's config file (default: SPUD_CONFIG, else <home>/config.toml).
     #[arg(long, env = "SPUD_CONFIG", value_name = "FILE")]
     config: Option<std::path::PathBuf>,
 }
 
 /// The model `run_agent` plans goals with, from the flags and the config file.
-fn agent_model(spud: &Spud, args: &ServeArgs) -> Result<Option<AgentModel>, String> {
-    let config = super::run::config_file(args.config.as_deref(), spud)?;
-    let flags = (args.base_url.as_deref(), args.api_key_env.as_deref());
-    let Some((spec, provider)) = super::run::planning_model(args.model.as_deref(), flags, &config)?
-    else {
-        return Ok(None);
+/// The launcher of `run_agent`'s runs: the config file and flags, resolved once.
+fn launcher(spud: &Spud, args: &ServeArgs) -> Result<Launcher, String> {
+    let settings = Settings {
+        config: args.config.clone(),
+        model: args.model.clone(),
+        base_url: args.base_url.clone(),
+        api_key_env: args.api_key_env.clone(),
+        judge: args.judge.clone(),
+        max_tokens: args.max_tokens,
+        no_memory: args.no_memory,
+        goals: true,
+        ..Settings::default()
     };
-    // The config's prices are its model's: they apply unless --model names another one.
-    let prices = config
-        .model
-        .as_ref()
-        .filter(|m| m.spec() == spec)
-        .and_then(spud::config::ModelSection::prices);
-    Ok(Some(AgentModel {
-        provider,
-        spec,
-        prices,
-        models: Some(super::run::models_of(&config)),
-        max_tokens: args
-            .max_tokens
-            .or(config.agent.max_tokens)
-            .unwrap_or(200_000),
-        max_replans: config.agent.max_replans.unwrap_or(2),
-        revise: config.agent.revise.unwrap_or_default(),
-    }))
+    Launcher::new(spud, &settings).map_err(|e| e.to_string())
 }
 
 pub async fn run(spud: Spud, args: ServeArgs) -> i32 {
-    let model = match agent_model(&spud, &args) {
-        Ok(m) => m,
+    let launcher = match launcher(&spud, &args) {
+        Ok(l) => l,
         Err(e) => return fail(&e, EXIT_USAGE),
     };
     let options = ServeOptions {
-        model,
+        launcher,
         watch_interval: Duration::from_millis(args.watch_ms.max(10)),
         grace: Duration::from_millis(args.grace_ms),
         ..ServeOptions::default()

@@ -4,12 +4,10 @@
 //! step (and the model's view of the tools) is limited to the caller's tools and grants; each
 //! trace event is streamed as a progress notification when the client asked for progress.
 
-use super::Shared;
-use crate::agent::plan::Budget;
-use crate::agent::planner::{run_goal, GoalOptions};
-use crate::agent::{run_with, Plan, ReviseWhen, RunOptions, RunStatus, TraceEvent, TraceLine};
-use crate::model::Provider;
-use crate::Caller;
+use super::shared::Shared;
+use crate::launch::Job;
+use crate::plan::{Budget, Plan, RunStatus, TraceEvent, TraceLine};
+use crate::service::Caller;
 use rmcp::model::{
     CallToolResult, ContentBlock, JsonObject, ProgressNotificationParam, ProgressToken, Tool,
 };
@@ -20,50 +18,6 @@ use tokio_util::sync::CancellationToken;
 
 /// The tool's name.
 pub const NAME: &str = "run_agent";
-
-/// The model `run_agent` plans goals with (`spud serve --model`).
-#[derive(Clone)]
-pub struct AgentModel {
-    /// The provider.
-    pub provider: Arc<dyn Provider>,
-    /// `PROVIDER:MODEL`, for messages.
-    pub spec: String,
-    /// Model tokens per goal (planning, revisions, corrections).
-    pub max_tokens: u64,
-    /// Re-plans after a failed run.
-    pub max_replans: u32,
-    /// When the plan is revised during a run.
-    pub revise: ReviseWhen,
-    /// Its prices, for the runs' cost figure.
-    pub prices: Option<crate::orchestrator::figures::Prices>,
-    /// The models sub-agents may name (the config's `[models]`).
-    pub models: Option<Arc<dyn crate::model::Models>>,
-}
-
-impl std::fmt::Debug for AgentModel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentModel")
-            .field("spec", &self.spec)
-            .field("max_tokens", &self.max_tokens)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What to run: a plan, or a goal for the server's model.
-#[derive(Debug)]
-pub enum Job {
-    /// A plan with the caller's budget caps applied.
-    Plan(Plan),
-    /// A goal, with the budget caps for each run and the token cap.
-    Goal {
-        /// The goal.
-        goal: String,
-        /// Budget of each run.
-        budget: Budget,
-        /// Model tokens for the whole goal, when the caller capped them.
-        max_tokens: Option<u64>,
-    },
-}
 
 /// The tool's description and input schema.
 pub fn tool() -> Tool {
@@ -264,7 +218,7 @@ pub async fn run(
         Ok(j) => j,
         Err(e) => return Ok(invalid(e)),
     };
-    if let (Job::Goal { .. }, None) = (&job, &shared.options.model) {
+    if let (Job::Goal { .. }, None) = (&job, &shared.options.launcher.planner) {
         return Ok(invalid(
             "$.goal: this server has no model to plan goals with (start it with `spud serve --model PROVIDER:MODEL` or a [model] section in its config); give a `plan` instead".into(),
         ));
@@ -284,44 +238,13 @@ pub async fn run(
         let _ = tx.send(describe(line));
     };
     let spud = shared.spud.clone();
+    let launcher = &shared.options.launcher;
     let run = async move {
-        match (job, &shared.options.model) {
-            (Job::Plan(plan), _) => {
-                let options = RunOptions {
-                    caller: Some(caller.clone()),
-                    models: shared.options.model.as_ref().and_then(|m| m.models.clone()),
-                    ..RunOptions::default()
-                };
-                run_with(spud, plan, options, observer)
-                    .await
-                    .map(|r| (r.status, serde_json::to_value(&r).unwrap_or_default()))
-                    .map_err(|e| e.to_string())
-            }
-            (
-                Job::Goal {
-                    goal,
-                    budget,
-                    max_tokens,
-                },
-                Some(model),
-            ) => {
-                let options = GoalOptions {
-                    budget,
-                    max_replans: model.max_replans,
-                    max_tokens: max_tokens.unwrap_or(u64::MAX).min(model.max_tokens),
-                    revise: model.revise,
-                    caller: Some(caller.clone()),
-                    prices: model.prices,
-                    models: model.models.clone(),
-                    ..GoalOptions::default()
-                };
-                run_goal(spud, model.provider.clone(), &goal, options, observer)
-                    .await
-                    .map(|r| (r.status, serde_json::to_value(&r).unwrap_or_default()))
-                    .map_err(|e| e.to_string())
-            }
-            (Job::Goal { .. }, None) => Err("no model".to_string()),
-        }
+        launcher
+            .launch(spud, job, Some(caller.clone()), observer)
+            .await
+            .map(|f| (f.status, f.report))
+            .map_err(|e| e.to_string())
     };
     let report = tokio::select! {
         r = run => r,

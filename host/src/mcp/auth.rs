@@ -2,8 +2,8 @@
 //! names) and kept only as SHA-256 digests; a presented token is hashed and compared with every
 //! principal's digest in constant time. Tokens are never logged.
 
-use super::ServeError;
-use crate::Caller;
+use super::options::ServeError;
+use crate::service::Caller;
 use sha2::{Digest, Sha256};
 use spud_policy::{Policy, Principal, TokenSource};
 use std::sync::Arc;

@@ -11,8 +11,10 @@
 //! applies the principal's tool list, narrowed grants and concurrency limit per call.
 
 use super::auth::Tokens;
-use super::{shutdown_signal, ServeError, Shared, SpudServer};
-use crate::Caller;
+use super::options::{shutdown_signal, ServeError};
+use super::server::SpudServer;
+use super::shared::Shared;
+use crate::service::Caller;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;

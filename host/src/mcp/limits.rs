@@ -2,7 +2,7 @@
 //! once with a tool error that says so — waiting would hide overload from the client) and
 //! request rate (a token bucket; the HTTP layer answers 429 with `Retry-After`).
 
-use crate::Caller;
+use crate::service::Caller;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

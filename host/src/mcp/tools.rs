@@ -1,8 +1,9 @@
 //! Registry entries → MCP tools; call reports → MCP tool results.
 
+use crate::runtime::CallReport;
 use crate::runtime::ToolInfo;
-use crate::sandbox::{CallReport, Outcome};
-use crate::{Caller, Spud};
+use crate::sandbox::Outcome;
+use crate::service::{Caller, Spud};
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
 use rmcp::ErrorData as McpError;
 use std::sync::Arc;

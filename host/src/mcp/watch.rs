@@ -3,7 +3,7 @@
 //! time and inode are polled; on a change the registry is re-read and, if its plugins changed,
 //! every session is sent `notifications/tools/list_changed`.
 
-use super::Shared;
+use super::shared::Shared;
 use std::sync::Arc;
 
 /// What identifies one version of the registry file.

@@ -1,9 +1,9 @@
 //! Reflection by rules: a run's trace digested into what happened per step, and the
 //! deterministic lessons drawn from it. Pure: no I/O, same trace → same lessons.
 
-use crate::agent::critic::Verdict;
-use crate::agent::plan::{Alternative, Plan};
-use crate::agent::{TraceEvent, TraceLine};
+use crate::plan::Verdict;
+use crate::plan::{Alternative, Plan};
+use crate::plan::{TraceEvent, TraceLine};
 use serde::{Deserialize, Serialize};
 
 /// What a lesson is about.
@@ -137,7 +137,7 @@ pub struct RunDigest {
 /// Digests a trace, from the same view of it the run's report is written from. Sub-agent
 /// attempts are left out: a sub-agent's own run has its own digest.
 pub fn digest(lines: &[TraceLine]) -> RunDigest {
-    let v = crate::agent::report::view(lines);
+    let v = crate::plan::view(lines);
     let (status, calls, retries, backtracks, fuel, wall_ms) = match &v.finished {
         Some(TraceEvent::Finished {
             status,
@@ -394,7 +394,7 @@ pub fn reorder(plan: &mut Plan, worked: &[(String, serde_json::Value)]) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::critic::Critique;
+    use crate::plan::Critique;
 
     fn line(event: TraceEvent) -> TraceLine {
         TraceLine { at_ms: 0, event }

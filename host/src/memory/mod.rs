@@ -4,16 +4,18 @@
 //! reorder a plan's alternatives. Secrets are redacted before anything is written. A store
 //! that cannot be used never fails a run: the caller gets a [`MemoryError`] to warn with.
 
+mod error;
 pub mod lessons;
 pub mod retrieve;
 pub mod store;
 
+pub use error::MemoryError;
 pub use lessons::{LessonKind, NewLesson, RunDigest};
 pub use store::{Lesson, RunRecord, RunRow, Store};
 
-use crate::agent::plan::Plan;
-use crate::agent::TraceLine;
 use crate::model::{Provider, Usage};
+use crate::plan::Plan;
+use crate::plan::TraceLine;
 use spud_policy::Secrets;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,47 +25,6 @@ pub const DEFAULT_RETAIN_DAYS: u32 = 90;
 
 /// Lessons retrieved before planning.
 pub const RECALL_LIMIT: usize = 8;
-
-/// Why the memory could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum MemoryError {
-    /// The file is not a SQLite database (or is damaged).
-    #[error("memory database {path} is corrupt; move it away or delete it (spud starts a new one), or run with --no-memory")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-    },
-    /// Another process holds the database longer than the busy timeout.
-    #[error("memory database {path} is locked by another process; retry when it is done, or run with --no-memory")]
-    Locked {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The file or its folder cannot be used.
-    #[error("cannot use memory database {path}: {reason}; check the folder's permissions")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// Any other SQLite failure.
-    #[error("memory database {path}: {reason}; run `spud memory forget --all` or delete the file if this persists")]
-    Sqlite {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// The run's trace could not be read for the reflection.
-    #[error("cannot read the run's trace {path}: {reason}")]
-    Trace {
-        /// The trace.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-}
 
 /// How a run uses the memory.
 #[derive(Debug, Clone)]
@@ -82,7 +43,7 @@ pub struct MemoryOptions {
 
 impl MemoryOptions {
     /// Memory at `<home>/memory.db` with the policy's secrets.
-    pub fn for_spud(spud: &crate::Spud, retain_days: u32) -> MemoryOptions {
+    pub fn for_spud(spud: &crate::service::Spud, retain_days: u32) -> MemoryOptions {
         MemoryOptions {
             path: spud.home().memory_file(),
             retain_days,
@@ -181,7 +142,7 @@ pub fn reflect(
     tokens: u64,
     extra: Vec<NewLesson>,
 ) -> Result<Vec<i64>, MemoryError> {
-    let lines = crate::agent::trace::read(trace).map_err(|e| MemoryError::Trace {
+    let lines = crate::plan::read_trace(trace).map_err(|e| MemoryError::Trace {
         path: trace.to_path_buf(),
         reason: e.to_string(),
     })?;
@@ -215,7 +176,7 @@ pub async fn model_lessons(
     provider: &dyn Provider,
     trace: &Path,
 ) -> (Result<Vec<NewLesson>, String>, Usage) {
-    let lines = match crate::agent::trace::read(trace) {
+    let lines = match crate::plan::read_trace(trace) {
         Ok(l) => l,
         Err(e) => return (Err(e.to_string()), Usage::default()),
     };

@@ -1,8 +1,8 @@
 //! The SQLite store (`<home>/memory.db`): runs, their steps, and lessons with an FTS5 index.
 //! All I/O of the memory lives here.
 
+use super::error::MemoryError;
 use super::lessons::{LessonKind, NewLesson, RunDigest};
-use super::MemoryError;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -4,8 +4,9 @@
 //! written by a model) cannot send a goal, tools or results to an endpoint the operator did not
 //! configure. Providers are built once and shared by every sub-agent naming them.
 
-use super::{provider, Provider};
-use crate::config::{Config, ModelSection};
+use super::api::{ModelConfig, Provider};
+use super::section::ModelSection;
+use super::select::provider;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -23,17 +24,21 @@ pub struct ModelCatalog {
 }
 
 impl ModelCatalog {
-    /// The `[models]` and `[model]` sections of `config`.
-    pub fn from_config(config: &Config) -> ModelCatalog {
+    /// A catalog of the `named` models (`[models.NAME]`) and the `default` endpoint
+    /// (`[model]`) whose provider `PROVIDER:MODEL` names may use.
+    pub fn new(
+        named: BTreeMap<String, ModelSection>,
+        default: Option<ModelSection>,
+    ) -> ModelCatalog {
         ModelCatalog {
-            named: config.models.clone(),
-            default: config.model.clone(),
+            named,
+            default,
             built: Mutex::new(HashMap::new()),
         }
     }
 
     /// The spec and connection `name` resolves to.
-    fn resolve(&self, name: &str) -> Result<(String, super::ModelConfig), String> {
+    fn resolve(&self, name: &str) -> Result<(String, ModelConfig), String> {
         if let Some(s) = self.named.get(name) {
             return Ok((s.spec(), ModelSection::connection(Some(s), None, None)));
         }

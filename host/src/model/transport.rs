@@ -1,7 +1,7 @@
 //! The HTTP part every provider shares: POST JSON, retry 429/5xx with backoff that honors
 //! `Retry-After`, and turn failures into typed errors.
 
-use super::{backoff, ModelConfig, ModelError};
+use super::api::{backoff, ModelConfig, ModelError};
 use std::time::Duration;
 
 /// A configured HTTP client for one model.

@@ -3,7 +3,8 @@
 
 use super::scheduler::SchedulerStats;
 use super::SubAgentRecord;
-use crate::agent::plan::Budget;
+use crate::model::Prices;
+use crate::plan::Budget;
 use serde::Serialize;
 
 /// Data moved and stored by a run, summed over its calls and sub-agents.
@@ -40,15 +41,6 @@ impl DataFlow {
         self.outputs_redacted += other.outputs_redacted;
         self.storage_bytes += other.storage_bytes;
     }
-}
-
-/// Model prices from the config's `[model]` section, in a currency per million tokens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
-pub struct Prices {
-    /// Per million input tokens.
-    pub input_per_mtok: f64,
-    /// Per million output tokens.
-    pub output_per_mtok: f64,
 }
 
 /// Totals of the whole tree, as its root run counted them.
@@ -165,7 +157,7 @@ pub struct SubAgentFigures {
     /// Its run id.
     pub run: String,
     /// How it ended (`None`: refused).
-    pub status: Option<crate::agent::RunStatus>,
+    pub status: Option<crate::plan::RunStatus>,
     /// Time waiting for a slot, ms.
     pub queued_ms: u64,
     /// Time holding a slot, ms.
@@ -345,7 +337,7 @@ pub fn compute(run: &str, records: &[SubAgentRecord], stats: SchedulerStats, t: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::RunStatus;
+    use crate::plan::RunStatus;
 
     fn rec(busy: u64, queued: u64, steps: (u64, u64), violations: usize) -> SubAgentRecord {
         let b = |n| Budget {

@@ -9,9 +9,9 @@ pub mod prometheus;
 pub mod queue;
 pub mod scheduler;
 
-use crate::agent::plan::Budget;
-use crate::agent::subagent::AgentSettings;
-use crate::agent::RunStatus;
+use crate::plan::AgentSettings;
+use crate::plan::Budget;
+use crate::plan::RunStatus;
 use scheduler::{Scheduler, Slot};
 use serde::Serialize;
 use std::sync::{Arc, Mutex};

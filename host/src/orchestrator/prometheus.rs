@@ -3,7 +3,7 @@
 
 use super::figures::{Figures, SubAgentFigures};
 use super::SubAgentRecord;
-use crate::agent::plan::Budget;
+use crate::plan::Budget;
 
 /// A label value, escaped.
 fn esc(s: &str) -> String {

@@ -152,7 +152,7 @@ pub fn unsupported_imports(engine: &Engine, component: &Component) -> Vec<String
         .component_type()
         .imports(engine)
         .map(|(name, _)| name.to_string())
-        .filter(|name| !crate::runtime::linker::is_provided(name))
+        .filter(|name| !crate::sandbox::linker::is_provided(name))
         .collect()
 }
 

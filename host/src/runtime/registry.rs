@@ -2,33 +2,15 @@
 //! stored by digest. Registering validates, precompiles and describes the component once;
 //! later runs only load the precompiled artifact.
 
+use super::entry::Entry;
+use super::loader::Runtime;
 use super::plugin::{self, LoadError, Plugin, ToolInfo, SDK_INTERFACE};
-use super::Runtime;
 use crate::home::Home;
 use crate::sandbox::{self, CallEnv};
 use serde::{Deserialize, Serialize};
 use spud_policy::Manifest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// A registered plugin.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Plugin name; its tools are `name.function`.
-    pub name: String,
-    /// sha256 of the component.
-    pub digest: String,
-    /// Where it was registered from.
-    pub source: String,
-    /// Registration time, ms since the Unix epoch.
-    pub added_unix_ms: u64,
-    /// Built with the spud SDK.
-    pub sdk: bool,
-    /// What it requests, and its description.
-    pub manifest: Manifest,
-    /// Its tools.
-    pub tools: Vec<ToolInfo>,
-}
 
 /// Registry failures.
 #[derive(Debug, thiserror::Error)]
@@ -170,7 +152,7 @@ impl Registry {
         let bytes = std::fs::read(path)
             .map_err(|e| LoadError::Other(anyhow::anyhow!("cannot read {file}: {e}")))?;
         plugin::validate_bytes(&file, &bytes)?;
-        let digest = super::sha256_hex(&bytes);
+        let digest = super::cache::sha256_hex(&bytes);
         let (component, _) = runtime
             .component(&digest, || Ok(bytes.clone()))
             .map_err(LoadError::Other)?;
@@ -191,7 +173,7 @@ impl Registry {
                     guard: Default::default(),
                     meter: None,
                 };
-                let json = sandbox::read_sdk_manifest(&probe, &manifest_idx, &env)
+                let json = super::call::read_sdk_manifest(&probe, &manifest_idx, &env)
                     .await
                     .map_err(LoadError::Other)?;
                 let m = Manifest::from_json(&json).map_err(|source| LoadError::Manifest {

@@ -90,7 +90,7 @@ pub struct HttpGate {
     pub(crate) plugin: Arc<str>,
     pub(crate) guard: Arc<LeakGuard>,
     /// The caller's live network budget, if it has one.
-    pub(crate) meter: Option<Arc<dyn crate::calls::Meter>>,
+    pub(crate) meter: Option<Arc<dyn super::meter::Meter>>,
 }
 
 impl WasiHttpHooks for HttpGate {
@@ -127,7 +127,7 @@ struct Gate<'a> {
     journal: &'a Arc<Journal>,
     plugin: &'a str,
     guard: &'a LeakGuard,
-    meter: Option<Arc<dyn crate::calls::Meter>>,
+    meter: Option<Arc<dyn super::meter::Meter>>,
 }
 
 async fn send(
@@ -183,7 +183,7 @@ async fn send(
     // The caller's network budget (in + out), shared with its other calls in flight.
     if meter
         .as_ref()
-        .is_some_and(|m| m.left(crate::calls::Metered::Net) == 0)
+        .is_some_and(|m| m.left(super::meter::Metered::Net) == 0)
     {
         journal.deny(
             Capability::Limit,

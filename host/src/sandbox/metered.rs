@@ -5,7 +5,7 @@
 //! request, and across its calls in flight.
 
 use super::journal::{Capability, Journal};
-use crate::calls::{Meter, Metered as Kind};
+use super::meter::{Meter, Metered as Kind};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;

@@ -65,7 +65,7 @@ pub struct HostState {
     /// Captured stderr.
     pub stderr: Capture,
     /// The caller's live budget, charged as the call runs.
-    pub meter: Option<Arc<dyn crate::calls::Meter>>,
+    pub meter: Option<Arc<dyn super::meter::Meter>>,
     /// The fuel used when the meter ran dry and the call was stopped.
     pub meter_stop: Option<u64>,
 }
@@ -98,7 +98,7 @@ pub struct CallEnv<'a> {
     /// Where registered secrets may go (empty: nothing registered, nothing scanned).
     pub guard: Arc<spud_policy::LeakGuard>,
     /// The caller's live budget (fuel, network bytes), shared with its other calls in flight.
-    pub meter: Option<Arc<dyn crate::calls::Meter>>,
+    pub meter: Option<Arc<dyn super::meter::Meter>>,
 }
 
 impl HostState {

@@ -1,7 +1,9 @@
 //! A run's trace: every state transition as a typed event, one JSON line each, under
 //! `<home>/runs/<run-id>/trace.jsonl`, written as it happens so a crash keeps what happened.
 
-use super::critic::{Critique, Verdict};
+use super::budget::Budget;
+use super::step::Step;
+use super::verdict::{Critique, Verdict};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,7 +48,7 @@ pub enum TraceEvent {
         changed: Vec<String>,
         /// For a revision during the run: the steps that now follow (new and changed ones).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        steps: Vec<super::plan::Step>,
+        steps: Vec<Step>,
     },
     /// The model proposed a revision that does not fit the run so far; the plan is unchanged.
     RevisionRejected {
@@ -158,7 +160,7 @@ pub enum TraceEvent {
         /// How long it waited for a slot, ms.
         queued_ms: u64,
         /// The budget it was given.
-        budget: super::plan::Budget,
+        budget: Budget,
     },
     /// A sub-agent ended.
     SubAgentFinished {

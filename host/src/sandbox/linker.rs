@@ -3,8 +3,8 @@
 //! The shims decide nothing themselves: cap-std and the WASI context enforce the grant; the
 //! shims only watch what they decide.
 
-use crate::sandbox::journal::Capability;
-use crate::sandbox::HostState;
+use super::journal::Capability;
+use super::HostState;
 use wasmtime::component::{Linker, Resource};
 use wasmtime::Engine;
 use wasmtime_wasi::filesystem::WasiFilesystemView;

@@ -1,36 +1,63 @@
-//! Plan-file types for sub-agents: a step that delegates a sub-goal to a sub-agent with its own
-//! steps, a narrower scope of tools and grants, a priority, a deadline and a budget share; and
-//! the plan-wide settings of the scheduler that runs them.
+//! Budgets: what a run may spend (steps, wall time, fuel, network bytes, tokens, storage), what
+//! a sub-agent asks of its parent's, and how a parent's remainder is shared among sub-agents.
 
-use super::plan::{Budget, Step};
 use serde::{Deserialize, Serialize};
 
-/// A sub-agent: `agent = { goal = …, steps = [...], … }` on a step, instead of `tool`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Run budgets; reaching one ends the run cleanly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SubAgent {
-    /// Its sub-goal.
-    pub goal: String,
-    /// Higher runs first when sub-agents wait for a slot.
-    #[serde(default)]
-    pub priority: i64,
-    /// It must finish within this many ms (and within what its parent has left).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deadline_ms: Option<u64>,
-    /// What it asks of its parent's budget; unset kinds get the allocation strategy's share.
-    #[serde(default)]
-    pub budget: BudgetRequest,
-    /// Tools it may call (patterns; empty: its parent's) and per-plugin narrowed grants.
-    #[serde(default, flatten)]
-    pub scope: spud_policy::Scope,
-    /// Its plan; empty: a model plans its goal when it starts (its own `model`, else its
-    /// parent's planning model).
-    #[serde(default)]
-    pub steps: Vec<Step>,
-    /// Its own model, for planning it and revising its plan: a name under `[models]` in
-    /// spud's config, or `PROVIDER:MODEL`. Default: its parent's model, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
+pub struct Budget {
+    /// Tool calls.
+    #[serde(default = "d_steps")]
+    pub max_steps: u64,
+    /// Wall time, ms.
+    #[serde(default = "d_wall")]
+    pub max_wall_ms: u64,
+    /// Total fuel over all tool calls.
+    #[serde(default = "d_fuel")]
+    pub max_fuel: u64,
+    /// Network bytes in + out over all tool calls.
+    #[serde(default = "d_egress")]
+    pub max_net_bytes: u64,
+    /// Model tokens (input + output) spent by the judge during the run.
+    #[serde(default = "d_tokens")]
+    pub max_tokens: u64,
+    /// Bytes written to storage over all tool calls (see the cost figures).
+    #[serde(default = "d_storage")]
+    pub max_storage_bytes: u64,
+}
+
+fn d_tokens() -> u64 {
+    1_000_000
+}
+
+fn d_steps() -> u64 {
+    50
+}
+fn d_wall() -> u64 {
+    120_000
+}
+fn d_fuel() -> u64 {
+    50_000_000_000
+}
+fn d_egress() -> u64 {
+    100 << 20
+}
+fn d_storage() -> u64 {
+    1 << 30
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            max_steps: d_steps(),
+            max_wall_ms: d_wall(),
+            max_fuel: d_fuel(),
+            max_net_bytes: d_egress(),
+            max_tokens: d_tokens(),
+            max_storage_bytes: d_storage(),
+        }
+    }
 }
 
 /// A sub-agent's budget wishes, each capped by its parent's remainder.

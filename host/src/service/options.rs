@@ -1,8 +1,11 @@
 //! How one call runs beyond its caller's grant: cancellation, and tighter limits (what is left
 //! of a run's budget), and the guard that records a call dropped mid-flight.
 
-use crate::runtime::Entry;
-use crate::{Caller, Spud};
+use super::caller::Caller;
+use super::spud::Spud;
+use crate::runtime::{CallReport, Entry};
+use crate::sandbox::Meter;
+use crate::sandbox::{Capability, Outcome};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -19,25 +22,6 @@ pub struct CallOptions {
     /// The caller's live budget, charged while the call runs (fuel at each epoch check,
     /// network bytes per body frame) and shared with its other calls in flight.
     pub meter: Option<Arc<dyn Meter>>,
-}
-
-/// What a [`Meter`] counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metered {
-    /// Fuel (compute).
-    Fuel,
-    /// Network bytes, in + out.
-    Net,
-}
-
-/// A budget that calls draw on as they run. Concurrent calls of one run share it, so together
-/// they cannot pass what the run has: a call that finds it empty is stopped (fuel: at its next
-/// epoch check; network: before the frame that does not fit).
-pub trait Meter: Send + Sync + std::fmt::Debug {
-    /// Takes up to `n` units (all `n` or none when `whole`); how many it got.
-    fn take(&self, what: Metered, n: u64, whole: bool) -> u64;
-    /// What is left.
-    fn left(&self, what: Metered) -> u64;
 }
 
 impl CallOptions {
@@ -86,8 +70,7 @@ pub struct Binding {
 impl Binding {
     /// When the call ended on a limit that came from the budget: which budget, and the
     /// limit decision's reason rewritten to name it (not the policy's limit).
-    pub(crate) fn stop(&self, report: &mut crate::sandbox::CallReport) {
-        use crate::sandbox::{Capability, Outcome};
+    pub(crate) fn stop(&self, report: &mut CallReport) {
         // (budget, what ran out, the target of the limit decision to reword)
         let (budget, reword) = match &report.outcome {
             Outcome::FuelExhausted { .. } if self.fuel || report.budget_stop.is_some() => {

@@ -20,158 +20,10 @@
 //! args = { document = "${inventory.content|json}", path = "$.items[?@.qty < 20]" }
 //! ```
 
+use super::budget::{AgentSettings, Budget};
+use super::step::{lift_spawn_agents, Step};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What a step's result must satisfy; the critic checks these.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expectation {
-    /// The result's JSON text contains this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contains: Option<String>,
-    /// A JSONPath (RFC 9535) evaluated on the result...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// ...matches at least this many nodes (default 1 when `path` is set).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<usize>,
-    /// What the step is for, in words (shown in traces and reports).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
-}
-
-/// Another way to do a step: a different tool and/or arguments.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Alternative {
-    /// Tool (default: the step's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
-    /// Arguments (default: the step's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<serde_json::Value>,
-    /// Expectations (default: the step's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect: Option<Expectation>,
-}
-
-/// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    /// Unique id; later steps refer to its result as `${id.field}`.
-    pub id: String,
-    /// Sub-goal it belongs to (for the plan tree).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goal: Option<String>,
-    /// Steps that must be accepted first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub after: Vec<String>,
-    /// Tool to call, `plugin.function` (empty for a sub-agent step).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub tool: String,
-    /// Delegates the step to a sub-agent instead of calling a tool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<Box<super::subagent::SubAgent>>,
-    /// Arguments; strings may reference earlier results.
-    #[serde(default = "empty_object")]
-    pub args: serde_json::Value,
-    /// What the result must satisfy.
-    #[serde(default)]
-    pub expect: Expectation,
-    /// Tried in order when the step cannot be made to pass.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub alternatives: Vec<Alternative>,
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::json!({})
-}
-
-/// The tool name through which a model (or a plan) delegates: a step calling `spawn_agent`
-/// with the sub-agent's fields as arguments is the same as a step with `agent = {...}`.
-pub const SPAWN_AGENT: &str = "spawn_agent";
-
-/// Turns `spawn_agent` calls into sub-agent steps, at every depth; the error names the step
-/// whose arguments are not a sub-agent.
-pub fn lift_spawn_agents(steps: &mut [Step]) -> Result<(), String> {
-    for s in steps.iter_mut() {
-        if s.tool == SPAWN_AGENT {
-            let agent: super::subagent::SubAgent = serde_json::from_value(s.args.clone())
-                .map_err(|e| {
-                    format!(
-                        "step `{}` calls `{SPAWN_AGENT}` with arguments that are not a sub-agent: {e}",
-                        s.id
-                    )
-                })?;
-            s.agent = Some(Box::new(agent));
-            s.tool.clear();
-            s.args = empty_object();
-        }
-        if let Some(a) = s.agent.as_mut() {
-            lift_spawn_agents(&mut a.steps)?;
-        }
-    }
-    Ok(())
-}
-
-/// Run budgets; reaching one ends the run cleanly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Budget {
-    /// Tool calls.
-    #[serde(default = "d_steps")]
-    pub max_steps: u64,
-    /// Wall time, ms.
-    #[serde(default = "d_wall")]
-    pub max_wall_ms: u64,
-    /// Total fuel over all tool calls.
-    #[serde(default = "d_fuel")]
-    pub max_fuel: u64,
-    /// Network bytes in + out over all tool calls.
-    #[serde(default = "d_egress")]
-    pub max_net_bytes: u64,
-    /// Model tokens (input + output) spent by the judge during the run.
-    #[serde(default = "d_tokens")]
-    pub max_tokens: u64,
-    /// Bytes written to storage over all tool calls (see the cost figures).
-    #[serde(default = "d_storage")]
-    pub max_storage_bytes: u64,
-}
-
-fn d_tokens() -> u64 {
-    1_000_000
-}
-
-fn d_steps() -> u64 {
-    50
-}
-fn d_wall() -> u64 {
-    120_000
-}
-fn d_fuel() -> u64 {
-    50_000_000_000
-}
-fn d_egress() -> u64 {
-    100 << 20
-}
-fn d_storage() -> u64 {
-    1 << 30
-}
-
-impl Default for Budget {
-    fn default() -> Self {
-        Budget {
-            max_steps: d_steps(),
-            max_wall_ms: d_wall(),
-            max_fuel: d_fuel(),
-            max_net_bytes: d_egress(),
-            max_tokens: d_tokens(),
-            max_storage_bytes: d_storage(),
-        }
-    }
-}
 
 /// Critic settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -216,6 +68,33 @@ impl Default for CriticSettings {
     }
 }
 
+/// When the model is asked to revise the plan during a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviseWhen {
+    /// Never: the plan runs as made (re-planning happens only after a failed run).
+    Never,
+    /// After a step that failed, needed a correction, or scored below 1.
+    #[default]
+    OnSurprise,
+    /// After every step.
+    EachStep,
+}
+
+impl std::str::FromStr for ReviseWhen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "never" => Ok(ReviseWhen::Never),
+            "on-surprise" => Ok(ReviseWhen::OnSurprise),
+            "each-step" => Ok(ReviseWhen::EachStep),
+            other => Err(format!(
+                "`{other}` is not one of never, on-surprise, each-step"
+            )),
+        }
+    }
+}
+
 /// A plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,7 +111,7 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// How sub-agents are scheduled and funded.
     #[serde(default)]
-    pub agents: super::subagent::AgentSettings,
+    pub agents: AgentSettings,
 }
 
 /// A plan that cannot run.

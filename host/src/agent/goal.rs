@@ -1,0 +1,275 @@
+//! Working on a goal with a model: plan, run with the same executor as plan files, and when the
+//! run fails, plan again with what happened (re-planning), within a token budget; memory's
+//! lessons go into the prompt and are drawn from each run.
+
+use super::options::{RunOptions, RunReport};
+use super::planner::{plan, PlannerError};
+use super::revise::Reviser;
+use super::run::run_with;
+use crate::model::{Provider, Usage};
+use crate::plan::{Budget, Plan, ReviseWhen, RunStatus, TraceLine};
+use crate::service::Spud;
+use std::sync::Arc;
+
+/// What a goal run produced: every plan's run, and the tokens used.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GoalReport {
+    /// One run per plan (the first, then each re-plan).
+    pub runs: Vec<RunReport>,
+    /// Tokens used by planning.
+    pub usage: Usage,
+    /// How the goal ended.
+    pub status: RunStatus,
+    /// Why planning stopped, when the provider failed after at least one run (the runs and their
+    /// traces are kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How a goal is worked on.
+#[derive(Clone)]
+pub struct GoalOptions {
+    /// Budgets of each run.
+    pub budget: Budget,
+    /// Re-plans after a failed run.
+    pub max_replans: u32,
+    /// Model tokens for the whole goal: planning, revisions, corrections and judging.
+    pub max_tokens: u64,
+    /// A model that judges each successful step (the critic's `judge` is turned on).
+    pub judge: Option<Arc<dyn Provider>>,
+    /// When the plan is revised during a run.
+    pub revise: ReviseWhen,
+    /// Retries per step the critic may ask for; each carries arguments the model corrected
+    /// from the critic's feedback.
+    pub max_retries: u32,
+    /// On whose behalf the runs call tools (an MCP principal's tools and grants); `None`: the
+    /// operator.
+    pub caller: Option<crate::service::Caller>,
+    /// Who approves sub-agents that need it (see [`RunOptions::approver`]).
+    pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
+    /// The models sub-agents may name (see [`RunOptions::models`]).
+    pub models: Option<Arc<dyn crate::model::Models>>,
+    /// Bytes of each tool output the model sees (plans, revisions, judging); default 4096.
+    pub model_output_bytes: usize,
+    /// The memory of past runs: lessons go into the planner's context, each run is reflected
+    /// on (by rules and by the model). `None`: memory off.
+    pub memory: Option<crate::memory::MemoryOptions>,
+    /// Model prices for the cost figure.
+    pub prices: Option<crate::model::Prices>,
+}
+
+impl Default for GoalOptions {
+    fn default() -> Self {
+        GoalOptions {
+            budget: Budget::default(),
+            max_replans: 2,
+            max_tokens: 200_000,
+            judge: None,
+            revise: ReviseWhen::default(),
+            max_retries: 1,
+            caller: None,
+            approver: None,
+            models: None,
+            model_output_bytes: super::prompts::DEFAULT_OUTPUT_BYTES,
+            memory: None,
+            prices: None,
+        }
+    }
+}
+
+/// Plans `goal` with the model, runs the plan — revising it as results come in and correcting
+/// arguments on retries — and re-plans after a failed run, at most `max_replans` times and
+/// within `max_tokens`.
+pub async fn run_goal(
+    spud: Arc<Spud>,
+    provider: Arc<dyn Provider>,
+    goal: &str,
+    options: GoalOptions,
+    observer: impl Fn(&TraceLine) + Send + Sync + Clone + 'static,
+) -> Result<GoalReport, PlannerError> {
+    let GoalOptions {
+        budget,
+        max_replans,
+        max_tokens,
+        judge,
+        revise,
+        max_retries,
+        caller,
+        approver,
+        models,
+        model_output_bytes,
+        memory,
+        prices,
+    } = options;
+    let mut runs: Vec<RunReport> = Vec::new();
+    let mut usage = Usage::default();
+    let (lessons, used_lessons, mut memory_warning) = recall_for_goal(memory.as_ref(), goal);
+    let mut context = lessons.clone();
+    let mut last_plan: Option<Plan> = None;
+    for _ in 0..=max_replans {
+        if usage.input_tokens + usage.output_tokens >= max_tokens {
+            return Ok(GoalReport {
+                runs,
+                usage,
+                status: RunStatus::BudgetExhausted,
+                error: None,
+            });
+        }
+        let used = usage.input_tokens + usage.output_tokens;
+        let (mut p, u) = match plan(
+            provider.as_ref(),
+            &spud,
+            caller.as_ref(),
+            goal,
+            &context,
+            budget,
+        )
+        .await
+        {
+            Ok(x) => x,
+            // A provider that fails mid-run ends the goal cleanly; earlier runs keep their traces.
+            Err(e) if !runs.is_empty() => {
+                return Ok(GoalReport {
+                    runs,
+                    usage,
+                    status: RunStatus::Failed,
+                    error: Some(e.to_string()),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        usage.input_tokens += u.input_tokens;
+        usage.output_tokens += u.output_tokens;
+        let previous = runs
+            .last()
+            .map(|r: &RunReport| r.id.clone())
+            .zip(last_plan.take());
+        // The run may spend what planning left of the goal's tokens.
+        p.budget.max_tokens = max_tokens.saturating_sub(used + u.input_tokens + u.output_tokens);
+        p.critic.judge = judge.is_some();
+        p.critic.max_retries = max_retries;
+        let options = RunOptions {
+            judge: judge.clone(),
+            previous,
+            reviser: Some(Arc::new(
+                Reviser::new(provider.clone(), revise)
+                    .for_caller(caller.clone())
+                    .output_bytes(model_output_bytes),
+            )),
+            caller: caller.clone(),
+            tree: None,
+            approver: approver.clone(),
+            models: models.clone(),
+            model_output_bytes: Some(model_output_bytes),
+            memory: memory.clone().map(|m| crate::memory::MemoryOptions {
+                reorder: false,
+                used: used_lessons.clone(),
+                ..m
+            }),
+            prices,
+            planning: u,
+        };
+        let mut report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
+        // The run's usage includes its planning, already counted above.
+        usage.input_tokens += report.usage.input_tokens.saturating_sub(u.input_tokens);
+        usage.output_tokens += report.usage.output_tokens.saturating_sub(u.output_tokens);
+        if let Some(m) = &memory {
+            let reflected = reflect_with_model(m, provider.as_ref(), &report, goal).await;
+            usage.input_tokens += reflected.1.input_tokens;
+            usage.output_tokens += reflected.1.output_tokens;
+            match reflected.0 {
+                Ok(ids) => report.lessons.extend(ids),
+                Err(w) => memory_warning = Some(w),
+            }
+        }
+        if let Some(w) = memory_warning.take() {
+            report.memory_warning = Some(match report.memory_warning.take() {
+                Some(old) => format!("{old}; {w}"),
+                None => w,
+            });
+        }
+        last_plan = Some(p);
+        let status = report.status;
+        context = format!(
+            "{lessons}A previous plan ran with status {status:?}.\nAccepted results: {}\nFailed steps: {}\nMake a new plan for what is still missing.",
+            super::prompts::cut_to(
+                &serde_json::to_string(&report.results).unwrap_or_default(),
+                model_output_bytes,
+            ),
+            serde_json::to_string(&report.failed).unwrap_or_default()
+        );
+        runs.push(report);
+        if status != RunStatus::Failed {
+            return Ok(GoalReport {
+                runs,
+                usage,
+                status,
+                error: None,
+            });
+        }
+    }
+    Ok(GoalReport {
+        runs,
+        usage,
+        status: RunStatus::Failed,
+        error: None,
+    })
+}
+
+/// Lessons for `goal` as planner context, their ids, and a warning if the memory failed.
+fn recall_for_goal(
+    memory: Option<&crate::memory::MemoryOptions>,
+    goal: &str,
+) -> (String, Vec<i64>, Option<String>) {
+    let Some(m) = memory else {
+        return (String::new(), Vec::new(), None);
+    };
+    let found = m
+        .open()
+        .and_then(|store| crate::memory::recall(&store, goal, &[], crate::memory::RECALL_LIMIT));
+    match found {
+        Ok(l) => (
+            crate::memory::retrieve::context(&l),
+            l.iter().map(|l| l.id).collect(),
+            None,
+        ),
+        Err(e) => (
+            String::new(),
+            Vec::new(),
+            Some(format!("memory not used: {e}")),
+        ),
+    }
+}
+
+/// The model's lessons about a finished run, stored (redacted) with it. Returns the new ids
+/// or a warning, and the tokens spent.
+async fn reflect_with_model(
+    m: &crate::memory::MemoryOptions,
+    provider: &dyn Provider,
+    report: &RunReport,
+    goal: &str,
+) -> (Result<Vec<i64>, String>, Usage) {
+    if report.memory_warning.is_some() {
+        // The store already failed for this run; its warning says why.
+        return (Ok(Vec::new()), Usage::default());
+    }
+    let (lessons, usage) =
+        crate::memory::model_lessons(provider, &report.dir.join("trace.jsonl")).await;
+    let lessons = match lessons {
+        Ok(l) if l.is_empty() => return (Ok(Vec::new()), usage),
+        Ok(l) => l,
+        Err(e) => return (Err(format!("model wrote no lessons: {e}")), usage),
+    };
+    let lessons: Vec<_> = lessons
+        .into_iter()
+        .map(|mut l| {
+            l.text = m.secrets.redact(&l.text);
+            l
+        })
+        .collect();
+    let stored = m
+        .open()
+        .and_then(|mut s| s.add_lessons(&report.id, &m.secrets.redact(goal), &lessons))
+        .map_err(|e| format!("memory not updated: {e}"));
+    (stored, usage)
+}

@@ -1,0 +1,104 @@
+//! What a run is given ([`RunOptions`]), what it reports ([`RunReport`]) and what stops it
+//! before it starts ([`AgentError`]).
+
+use super::revise::Reviser;
+use crate::model::{Provider, Usage};
+use crate::plan::{Plan, RunStatus};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Failures that stop a run before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The run's folder or trace could not be written.
+    #[error("cannot write the run's trace: {0}")]
+    Trace(#[from] std::io::Error),
+    /// A sub-agent without steps could not be planned.
+    #[error("its goal could not be planned: {0}")]
+    Planning(String),
+}
+
+/// What a finished run measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    /// Run id.
+    pub id: String,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Its folder (trace and report).
+    pub dir: PathBuf,
+    /// Tool calls made.
+    pub steps: u64,
+    /// Retries.
+    pub retries: u64,
+    /// Backtracks.
+    pub backtracks: u64,
+    /// Revisions of the plan during the run.
+    pub revisions: u64,
+    /// Total fuel.
+    pub fuel: u64,
+    /// Network bytes in + out.
+    pub net_bytes: u64,
+    /// Calls a grant denied.
+    pub denied: u64,
+    /// Data moved, leaks and storage, with sub-agents.
+    #[serde(default)]
+    pub data: crate::orchestrator::figures::DataFlow,
+    /// Model tokens used for the run: its planning, and during it (judge, revisions,
+    /// corrected arguments, sub-agents).
+    pub usage: Usage,
+    /// Wall time, ms.
+    pub wall_ms: u64,
+    /// Accepted results by step id.
+    pub results: BTreeMap<String, Value>,
+    /// Steps that failed, with why.
+    pub failed: BTreeMap<String, String>,
+    /// Failed steps whose work a later revision of the plan took over.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub superseded: BTreeSet<String>,
+    /// Every sub-agent of the tree (root run only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subagents: Vec<crate::orchestrator::SubAgentRecord>,
+    /// Coordination, scheduling, allocation, permission and cost figures (root run only).
+    pub figures: crate::orchestrator::figures::Figures,
+    /// Why the memory of past runs was not used or not updated (the run itself is unaffected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_warning: Option<String>,
+    /// Lessons stored by this run's reflection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<i64>,
+}
+
+/// Optional parts of a run.
+#[derive(Default, Clone)]
+pub struct RunOptions {
+    /// A model that judges each successful result (when the plan's critic has `judge = true`).
+    pub judge: Option<Arc<dyn Provider>>,
+    /// The run this one re-plans (its id and plan); the trace starts with the diff.
+    pub previous: Option<(String, Plan)>,
+    /// A model that revises the plan during the run and corrects arguments on retries.
+    pub reviser: Option<Arc<Reviser>>,
+    /// On whose behalf the steps call tools (an MCP principal's tools and grants); default:
+    /// the operator.
+    pub caller: Option<crate::service::Caller>,
+    /// Where the run sits in a tree of sub-agents (set by the orchestrator for a sub-agent; a
+    /// root run starts its own tree).
+    pub tree: Option<crate::orchestrator::TreeContext>,
+    /// Who approves sub-agents that may use plugins marked `approval = true` (root runs; a
+    /// sub-agent's requests rise to its root). `None`: such sub-agents are refused.
+    pub approver: Option<Arc<dyn crate::orchestrator::approval::Approver>>,
+    /// The models sub-agents may name with `model = "…"` (root runs; shared by the tree).
+    /// `None`: a sub-agent naming one is refused.
+    pub models: Option<Arc<dyn crate::model::Models>>,
+    /// Bytes of each tool output the model (judge, reviser) and the trace see; default 4096.
+    pub model_output_bytes: Option<usize>,
+    /// The memory of past runs: lessons before, reflection after (none: memory off).
+    pub memory: Option<crate::memory::MemoryOptions>,
+    /// Model prices for the cost figure (the config's `[model]` prices).
+    pub prices: Option<crate::model::Prices>,
+    /// Model tokens spent making this run's plan: part of its usage and cost, not of its
+    /// budget (which the planner already lowered by them).
+    pub planning: Usage,
+}

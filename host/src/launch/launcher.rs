@@ -1,0 +1,217 @@
+//! [`Launcher`]: the options every run gets, resolved once from spud's config and a front door's
+//! [`Settings`], and [`Launcher::launch`], the one call that starts a run.
+
+use super::job::{Finished, Job, LaunchError};
+use super::settings::Settings;
+use crate::agent::{run_goal, run_with, GoalOptions, RunOptions, DEFAULT_OUTPUT_BYTES};
+use crate::config::Config;
+use crate::memory::{MemoryOptions, DEFAULT_RETAIN_DAYS};
+use crate::model::{ModelCatalog, ModelSection, Models, Prices, Provider};
+use crate::orchestrator::approval::Approver;
+use crate::plan::{ReviseWhen, TraceLine};
+use crate::service::{Caller, Spud};
+use std::sync::Arc;
+
+/// Everything a run is started with besides its job and caller.
+#[derive(Clone, Default)]
+pub struct Launcher {
+    /// The planning model (`PROVIDER:MODEL`, provider), when there is one.
+    pub planner: Option<(String, Arc<dyn Provider>)>,
+    /// The model that judges each successful step.
+    pub judge: Option<Arc<dyn Provider>>,
+    /// The models sub-agents may name.
+    pub models: Option<Arc<dyn Models>>,
+    /// The memory of past runs, unless turned off.
+    pub memory: Option<MemoryOptions>,
+    /// Prices of the config's `[model]`, for the cost figure of plan runs.
+    pub plan_prices: Option<Prices>,
+    /// Prices of the planning model, when it is the config's `[model]`.
+    pub goal_prices: Option<Prices>,
+    /// Who approves sub-agents that need approval; none: they are refused.
+    pub approver: Option<Arc<dyn Approver>>,
+    /// Re-plans after a failed run.
+    pub max_replans: u32,
+    /// Model tokens per goal.
+    pub max_tokens: u64,
+    /// When the plan is revised during a run.
+    pub revise: ReviseWhen,
+    /// Bytes of each tool output handed to the model.
+    pub model_output_bytes: usize,
+}
+
+impl std::fmt::Debug for Launcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launcher")
+            .field("planner", &self.planner.as_ref().map(|(s, _)| s))
+            .field("judge", &self.judge.is_some())
+            .field("memory", &self.memory.is_some())
+            .field("max_replans", &self.max_replans)
+            .field("max_tokens", &self.max_tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The config file given (which must exist), else `<home>/config.toml` if there is one.
+pub fn load_config(path: Option<&std::path::Path>, spud: &Spud) -> Result<Config, String> {
+    match path {
+        Some(p) => Config::load(p, true),
+        None => Config::load(&spud.home().root().join("config.toml"), false),
+    }
+    .map_err(|e| e.to_string())
+}
+
+impl Launcher {
+    /// Resolves `settings` against spud's config file. A config file that cannot be read is an
+    /// error when something needs it (memory, a judge, goals); otherwise plan runs go on
+    /// without it.
+    pub fn new(spud: &Spud, settings: &Settings) -> Result<Launcher, LaunchError> {
+        let loaded = load_config(settings.config.as_deref(), spud);
+        let needs_config = !settings.no_memory || settings.judge.is_some() || settings.goals;
+        let config = match loaded {
+            Ok(c) => Some(c),
+            Err(e) if needs_config => return Err(LaunchError::Config(e)),
+            Err(_) => None,
+        };
+        let section = config.as_ref().and_then(|c| c.model.as_ref());
+        let agent = config.as_ref().map(|c| c.agent).unwrap_or_default();
+        let planner = planning_model(settings, section)?;
+        let goal_prices = section
+            .filter(|m| planner.as_ref().is_some_and(|(spec, _)| *spec == m.spec()))
+            .and_then(ModelSection::prices);
+        Ok(Launcher {
+            judge: judge_model(settings, section)?,
+            models: config
+                .as_ref()
+                .map(|c| Arc::new(ModelCatalog::from_config(c)) as Arc<dyn Models>),
+            memory: memory_options(spud, settings, config.as_ref()),
+            plan_prices: section.and_then(ModelSection::prices),
+            goal_prices,
+            planner,
+            approver: None,
+            max_replans: settings.max_replans.or(agent.max_replans).unwrap_or(2),
+            max_tokens: settings.max_tokens.or(agent.max_tokens).unwrap_or(200_000),
+            revise: settings.revise.or(agent.revise).unwrap_or_default(),
+            model_output_bytes: agent.model_output_bytes.unwrap_or(DEFAULT_OUTPUT_BYTES),
+        })
+    }
+
+    /// With `approver` asked about sub-agents that need approval.
+    pub fn with_approver(mut self, approver: Option<Arc<dyn Approver>>) -> Launcher {
+        self.approver = approver;
+        self
+    }
+
+    /// Runs `job` for `caller` (`None`: the operator, every tool), showing every trace line
+    /// to `observer` as it is written.
+    pub async fn launch(
+        &self,
+        spud: Arc<Spud>,
+        job: Job,
+        caller: Option<Caller>,
+        observer: impl Fn(&TraceLine) + Clone + Send + Sync + 'static,
+    ) -> Result<Finished, LaunchError> {
+        match job {
+            Job::Plan(plan) => {
+                let options = RunOptions {
+                    judge: self.judge.clone(),
+                    approver: self.approver.clone(),
+                    memory: self.memory.clone(),
+                    prices: self.plan_prices,
+                    models: self.models.clone(),
+                    caller,
+                    ..RunOptions::default()
+                };
+                let r = run_with(spud, plan, options, observer).await?;
+                Ok(Finished {
+                    status: r.status,
+                    dir: r.dir.clone(),
+                    memory_warnings: r.memory_warning.iter().cloned().collect(),
+                    report: serde_json::to_value(&r).unwrap_or_default(),
+                })
+            }
+            Job::Goal {
+                goal,
+                budget,
+                max_tokens,
+            } => {
+                let (_, provider) = self.planner.clone().ok_or(LaunchError::NoModel)?;
+                let options = GoalOptions {
+                    budget,
+                    max_replans: self.max_replans,
+                    max_tokens: max_tokens.unwrap_or(u64::MAX).min(self.max_tokens),
+                    judge: self.judge.clone(),
+                    revise: self.revise,
+                    caller,
+                    approver: self.approver.clone(),
+                    models: self.models.clone(),
+                    model_output_bytes: self.model_output_bytes,
+                    memory: self.memory.clone(),
+                    prices: self.goal_prices,
+                    ..GoalOptions::default()
+                };
+                let r = run_goal(spud, provider, &goal, options, observer).await?;
+                Ok(Finished {
+                    status: r.status,
+                    dir: r.runs.last().map(|x| x.dir.clone()).unwrap_or_default(),
+                    memory_warnings: r
+                        .runs
+                        .iter()
+                        .filter_map(|x| x.memory_warning.clone())
+                        .collect(),
+                    report: serde_json::to_value(&r).unwrap_or_default(),
+                })
+            }
+        }
+    }
+}
+
+/// The planning model: `--model SPEC`, else the config's `[model]`, else none.
+fn planning_model(
+    settings: &Settings,
+    section: Option<&ModelSection>,
+) -> Result<Option<(String, Arc<dyn Provider>)>, LaunchError> {
+    let spec = match (&settings.model, section) {
+        (Some(m), _) => m.clone(),
+        (None, Some(m)) => m.spec(),
+        (None, None) => return Ok(None),
+    };
+    let provider = crate::model::provider(&spec, connection(settings, section))
+        .map_err(|e| LaunchError::Config(e.to_string()))?;
+    Ok(Some((spec, Arc::from(provider))))
+}
+
+/// The `--judge` model, if one was asked for.
+fn judge_model(
+    settings: &Settings,
+    section: Option<&ModelSection>,
+) -> Result<Option<Arc<dyn Provider>>, LaunchError> {
+    let Some(spec) = &settings.judge else {
+        return Ok(None);
+    };
+    crate::model::provider(spec, connection(settings, section))
+        .map(|p| Some(Arc::from(p)))
+        .map_err(|e| LaunchError::Config(e.to_string()))
+}
+
+/// Flags (`--base-url`, `--api-key-env`) first, then the config's `[model]`, then defaults.
+fn connection(settings: &Settings, section: Option<&ModelSection>) -> crate::model::ModelConfig {
+    ModelSection::connection(
+        section,
+        settings.base_url.as_deref(),
+        settings.api_key_env.as_deref(),
+    )
+}
+
+/// The memory options of these runs, unless `--no-memory` or `[agent] memory = false`.
+fn memory_options(
+    spud: &Spud,
+    settings: &Settings,
+    config: Option<&Config>,
+) -> Option<MemoryOptions> {
+    let config = config?;
+    if settings.no_memory || config.agent.memory == Some(false) {
+        return None;
+    }
+    let days = config.memory.retain_days.unwrap_or(DEFAULT_RETAIN_DAYS);
+    Some(MemoryOptions::for_spud(spud, days))
+}

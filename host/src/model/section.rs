@@ -1,0 +1,73 @@
+//! A model's section of spud's config file (`[model]`, `[models.NAME]`): provider, model,
+//! connection settings and prices. The model layer owns it; `config` only reads the file.
+
+use super::api::{ModelConfig, DEFAULT_BASE_URL};
+use serde::{Deserialize, Serialize};
+
+/// The `[model]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// `openai`, `openai-responses` or `anthropic`.
+    pub provider: String,
+    /// Model name.
+    pub model: String,
+    /// API base URL.
+    pub base_url: Option<String>,
+    /// Variable holding the key.
+    pub api_key_env: Option<String>,
+    /// Per-request timeout, ms.
+    pub timeout_ms: Option<u64>,
+    /// Attempts for 429/5xx.
+    pub max_attempts: Option<u32>,
+    /// Price per million input tokens (any currency), for the run's cost figure.
+    pub input_price_per_mtok: Option<f64>,
+    /// Price per million output tokens.
+    pub output_price_per_mtok: Option<f64>,
+}
+
+impl ModelSection {
+    /// `PROVIDER:MODEL`.
+    pub fn spec(&self) -> String {
+        format!("{}:{}", self.provider, self.model)
+    }
+
+    /// Its connection settings; flags, when given, override the section's.
+    pub fn connection(
+        section: Option<&ModelSection>,
+        base_url: Option<&str>,
+        api_key_env: Option<&str>,
+    ) -> ModelConfig {
+        ModelConfig {
+            model: String::new(),
+            base_url: base_url
+                .map(str::to_string)
+                .or_else(|| section.and_then(|m| m.base_url.clone()))
+                .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+            api_key_env: api_key_env
+                .map(str::to_string)
+                .or_else(|| section.and_then(|m| m.api_key_env.clone())),
+            timeout_ms: section.and_then(|m| m.timeout_ms).unwrap_or(60_000),
+            max_attempts: section.and_then(|m| m.max_attempts).unwrap_or(4),
+        }
+    }
+
+    /// The model's prices, when the section lists at least one.
+    pub fn prices(&self) -> Option<Prices> {
+        (self.input_price_per_mtok.is_some() || self.output_price_per_mtok.is_some()).then(|| {
+            Prices {
+                input_per_mtok: self.input_price_per_mtok.unwrap_or(0.0),
+                output_per_mtok: self.output_price_per_mtok.unwrap_or(0.0),
+            }
+        })
+    }
+}
+
+/// Model prices from the config's `[model]` section, in a currency per million tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Prices {
+    /// Per million input tokens.
+    pub input_per_mtok: f64,
+    /// Per million output tokens.
+    pub output_per_mtok: f64,
+}

@@ -1,0 +1,421 @@
+//! The plan-tree view of a run read back from its trace, used by `spud runs show`, the written
+//! report and memory: each step's calls, outcomes, critic scores and decisions, and how the
+//! self-corrections went.
+
+use super::spec::Plan;
+use super::step::Step;
+use super::trace::{TraceEvent, TraceLine};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One call of a step, as the trace tells it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AttemptView {
+    /// Attempt number.
+    pub attempt: u32,
+    /// Alternative used (0 = the step itself).
+    pub alternative: usize,
+    /// Tool.
+    pub tool: String,
+    /// Outcome kind.
+    pub outcome: String,
+    /// Output (cut).
+    pub output: String,
+    /// Critic score.
+    pub score: Option<f64>,
+    /// Critic verdict.
+    pub verdict: Option<super::verdict::Verdict>,
+    /// Critic feedback.
+    pub feedback: String,
+    /// Arguments the model corrected for this attempt, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected_args: Option<serde_json::Value>,
+}
+
+/// A step in the tree.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepView {
+    /// Step id.
+    pub id: String,
+    /// Sub-goal it belongs to.
+    pub goal: Option<String>,
+    /// Added by a revision during the run (after this step).
+    pub added_after: Option<String>,
+    /// Dropped by a revision before it started.
+    pub removed: bool,
+    /// Dependencies.
+    pub after: Vec<String>,
+    /// Calls made.
+    pub attempts: Vec<AttemptView>,
+    /// Why it could not run, if it could not.
+    pub blocked: Option<String>,
+}
+
+/// Self-corrections (retries and backtracks) and whether they helped.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Corrections {
+    /// How many.
+    pub total: u64,
+    /// Raised the step's score.
+    pub improved: u64,
+    /// Lowered it.
+    pub worsened: u64,
+    /// worsened ÷ total (0 when there were none).
+    pub worse_share: f64,
+}
+
+/// A run as a plan tree.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunView {
+    /// Run id.
+    pub run: String,
+    /// Goal.
+    pub goal: String,
+    /// Steps in plan order.
+    pub steps: Vec<StepView>,
+    /// Self-corrections.
+    pub corrections: Corrections,
+    /// The final event (status and totals), if the run finished.
+    pub finished: Option<TraceEvent>,
+    /// For a re-plan: which run it revises and how the plan changed.
+    pub revises: Option<String>,
+    /// Revisions of the plan during the run (and proposals rejected), in order.
+    pub revisions: Vec<String>,
+    /// A budget that ran out: name, used, limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exhausted: Option<(String, u64, u64)>,
+    /// Lessons from earlier runs that were used, and steps they reordered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<String>,
+}
+
+fn add_step(
+    v: &mut RunView,
+    index: &mut BTreeMap<String, usize>,
+    s: Step,
+    added_after: Option<String>,
+) {
+    if index.contains_key(&s.id) {
+        return;
+    }
+    index.insert(s.id.clone(), v.steps.len());
+    v.steps.push(StepView {
+        id: s.id,
+        goal: s.goal,
+        added_after,
+        after: s.after,
+        ..Default::default()
+    });
+}
+
+/// Builds the tree from a trace.
+pub fn view(lines: &[TraceLine]) -> RunView {
+    let mut v = RunView::default();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    // Corrected arguments wait here for the attempt that uses them.
+    let mut corrections: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    for line in lines {
+        match &line.event {
+            TraceEvent::Started { run, goal, plan } => {
+                v.run = run.clone();
+                v.goal = goal.clone();
+                if let Ok(p) = serde_json::from_value::<Plan>(plan.clone()) {
+                    for s in p.steps {
+                        add_step(&mut v, &mut index, s, None);
+                    }
+                }
+            }
+            TraceEvent::StepStarted {
+                step,
+                attempt,
+                alternative,
+                tool,
+                ..
+            } => {
+                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
+                    s.attempts.push(AttemptView {
+                        attempt: *attempt,
+                        alternative: *alternative,
+                        tool: tool.clone(),
+                        corrected_args: corrections.remove(step),
+                        ..Default::default()
+                    });
+                }
+            }
+            TraceEvent::SubAgentStarted {
+                step,
+                run,
+                priority,
+                queued_ms,
+                ..
+            } => {
+                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
+                    s.attempts.push(AttemptView {
+                        tool: format!(
+                            "sub-agent {run} (priority {priority}, queued {queued_ms} ms)"
+                        ),
+                        ..Default::default()
+                    });
+                }
+            }
+            TraceEvent::SubAgentFinished {
+                step,
+                status,
+                steps,
+                wall_ms,
+                ..
+            } => {
+                if let Some(a) = index
+                    .get(step)
+                    .and_then(|i| v.steps[*i].attempts.last_mut())
+                {
+                    a.outcome = format!("{status:?}").to_lowercase();
+                    a.output = format!("{steps} tool calls in {wall_ms} ms");
+                }
+            }
+            TraceEvent::SubAgentDenied { step, missing } => {
+                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
+                    s.attempts.push(AttemptView {
+                        tool: "sub-agent".into(),
+                        outcome: "denied".into(),
+                        output: format!(
+                            "asks for more than its parent holds: {}",
+                            missing.join("; ")
+                        ),
+                        ..Default::default()
+                    });
+                }
+            }
+            TraceEvent::StepFinished {
+                step,
+                outcome,
+                output,
+                ..
+            } => {
+                if let Some(a) = index
+                    .get(step)
+                    .and_then(|i| v.steps[*i].attempts.last_mut())
+                {
+                    a.outcome = outcome.clone();
+                    a.output = output.clone();
+                }
+            }
+            TraceEvent::Critiqued {
+                step,
+                critique,
+                verdict,
+                previous_score,
+                ..
+            } => {
+                if let Some(a) = index
+                    .get(step)
+                    .and_then(|i| v.steps[*i].attempts.last_mut())
+                {
+                    a.score = Some(critique.score);
+                    a.verdict = Some(*verdict);
+                    a.feedback = critique.feedback.clone();
+                }
+                if let Some(prev) = previous_score {
+                    v.corrections.total += 1;
+                    if critique.score > *prev {
+                        v.corrections.improved += 1;
+                    } else if critique.score < *prev {
+                        v.corrections.worsened += 1;
+                    }
+                }
+            }
+            TraceEvent::StepBlocked { step, reason } => {
+                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
+                    s.blocked = Some(reason.clone());
+                }
+            }
+            TraceEvent::BudgetExhausted {
+                budget,
+                used,
+                limit,
+            } => v.exhausted = Some((budget.clone(), *used, *limit)),
+            TraceEvent::OutputRedacted { step } => {
+                if let Some(a) = index
+                    .get(step)
+                    .and_then(|i| v.steps[*i].attempts.last_mut())
+                {
+                    a.output
+                        .push_str(" (registered secrets redacted from the final output)");
+                }
+            }
+            TraceEvent::PlanRevised {
+                previous_run: Some(previous_run),
+                added,
+                removed,
+                changed,
+                ..
+            } => {
+                v.revises = Some(format!(
+                    "revises run {previous_run}: added [{}], removed [{}], changed [{}]",
+                    added.join(", "),
+                    removed.join(", "),
+                    changed.join(", ")
+                ));
+            }
+            TraceEvent::PlanRevised {
+                previous_run: None,
+                after_step,
+                reason,
+                added,
+                removed,
+                changed,
+                steps,
+            } => {
+                let after = after_step.clone().unwrap_or_default();
+                v.revisions.push(format!(
+                    "after {after}: added [{}], removed [{}], changed [{}] — {reason}",
+                    added.join(", "),
+                    removed.join(", "),
+                    changed.join(", ")
+                ));
+                for id in removed {
+                    if let Some(s) = index.get(id).map(|i| &mut v.steps[*i]) {
+                        s.removed = true;
+                    }
+                }
+                for s in steps {
+                    if let Some(old) = index.get(&s.id).map(|i| &mut v.steps[*i]) {
+                        old.after = s.after.clone();
+                        old.goal = s.goal.clone();
+                    } else {
+                        add_step(&mut v, &mut index, s.clone(), after_step.clone());
+                    }
+                }
+            }
+            TraceEvent::RevisionRejected { after_step, reason } => v
+                .revisions
+                .push(format!("after {after_step}: proposal rejected — {reason}")),
+            TraceEvent::ArgsCorrected { step, args, .. } => {
+                corrections.insert(step.clone(), args.clone());
+            }
+            TraceEvent::LessonsUsed {
+                ids,
+                lessons,
+                reordered,
+            } => {
+                for (i, id) in ids.iter().enumerate() {
+                    let text = lessons.get(i).map_or("", String::as_str);
+                    v.lessons.push(format!("lesson {id}: {text}"));
+                }
+                if !reordered.is_empty() {
+                    v.lessons.push(format!(
+                        "alternatives reordered for: {}",
+                        reordered.join(", ")
+                    ));
+                }
+            }
+            e @ TraceEvent::Finished { .. } => v.finished = Some(e.clone()),
+        }
+    }
+    if v.corrections.total > 0 {
+        v.corrections.worse_share = v.corrections.worsened as f64 / v.corrections.total as f64;
+    }
+    v
+}
+
+/// Renders the tree for people.
+pub fn render(v: &RunView) -> String {
+    let mut out = format!("run {}\ngoal: {}\n", v.run, v.goal);
+    if let Some(r) = &v.revises {
+        out.push_str(&format!("{r}\n"));
+    }
+    if let Some(TraceEvent::Finished {
+        status,
+        steps,
+        retries,
+        backtracks,
+        fuel,
+        wall_ms,
+    }) = &v.finished
+    {
+        out.push_str(&format!(
+            "status: {status:?}, {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms\n"
+        ));
+    } else {
+        out.push_str("status: not finished (the trace ends early)\n");
+    }
+    let c = &v.corrections;
+    out.push_str(&format!(
+        "self-corrections: {} ({} improved the step's score, {} made it worse: {:.0}%)\n",
+        c.total,
+        c.improved,
+        c.worsened,
+        c.worse_share * 100.0
+    ));
+    for r in &v.revisions {
+        out.push_str(&format!("plan revised {r}\n"));
+    }
+    for l in &v.lessons {
+        out.push_str(&format!("memory: {l}\n"));
+    }
+    // Steps grouped under their sub-goals, in the order the sub-goals first appear.
+    let mut goals: Vec<Option<&str>> = Vec::new();
+    for s in &v.steps {
+        if !goals.contains(&s.goal.as_deref()) {
+            goals.push(s.goal.as_deref());
+        }
+    }
+    let grouped = goals.iter().any(Option::is_some);
+    for g in goals {
+        let pad = if grouped { "  " } else { "" };
+        if grouped {
+            out.push_str(&format!("\n▸ {}\n", g.unwrap_or("(no sub-goal)")));
+        }
+        for s in v.steps.iter().filter(|s| s.goal.as_deref() == g) {
+            render_step(&mut out, s, pad);
+        }
+    }
+    out
+}
+
+fn render_step(out: &mut String, s: &StepView, pad: &str) {
+    let after = if s.after.is_empty() {
+        String::new()
+    } else {
+        format!(" (after {})", s.after.join(", "))
+    };
+    let mut notes = String::new();
+    if let Some(a) = &s.added_after {
+        notes.push_str(&format!(" [added after {a}]"));
+    }
+    if s.removed {
+        notes.push_str(" [dropped by a revision]");
+    }
+    out.push_str(&format!("\n{pad}- {}{after}{notes}\n", s.id));
+    if let Some(b) = &s.blocked {
+        out.push_str(&format!("{pad}    blocked: {b}\n"));
+    }
+    for a in &s.attempts {
+        let alt = if a.alternative > 0 {
+            format!(" [alternative {}]", a.alternative)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{pad}    #{} {}{alt}: {} — score {} → {}\n",
+            a.attempt,
+            a.tool,
+            a.outcome,
+            a.score.map_or("-".into(), |s| format!("{s:.2}")),
+            a.verdict
+                .map_or("-".into(), |v| format!("{v:?}").to_lowercase())
+        ));
+        if let Some(args) = &a.corrected_args {
+            let text: String = args.to_string().chars().take(160).collect();
+            out.push_str(&format!("{pad}       corrected arguments: {text}\n"));
+        }
+        if !a.feedback.is_empty() {
+            out.push_str(&format!("{pad}       critic: {}\n", a.feedback));
+        }
+        let mut shown: String = a.output.chars().take(160).collect();
+        if shown.len() < a.output.len() {
+            shown.push('…');
+        }
+        out.push_str(&format!("{pad}       output: {shown}\n"));
+    }
+}

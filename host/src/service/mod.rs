@@ -1,0 +1,13 @@
+//! [`Spud`]: the one path every entry point (CLI, agent, MCP) takes to a tool.
+//! Registry lookup → effective grant (requested ∩ granted) → fresh sandbox → typed outcome →
+//! audit records, in that order, for every call.
+
+mod call;
+mod caller;
+mod options;
+mod scratch;
+mod spud;
+
+pub use caller::{Caller, SpudError};
+pub use options::{Binding, CallOptions};
+pub use spud::{Loaded, Spud, SpudOptions};

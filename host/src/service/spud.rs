@@ -1,0 +1,265 @@
+//! [`Spud`] itself: home, policy, registry, runtime, audit log and secrets, opened once; plugins
+//! loaded on first use and kept with the grant they were loaded under.
+
+use super::caller::{Caller, SpudError};
+use crate::home::Home;
+use crate::runtime::{Entry, Plugin, Registry, RegistryError, Runtime};
+use crate::sandbox::{self, Resolver};
+use spud_audit::{AuditLog, Event};
+use spud_policy::{effective, Effective, Grant, Policy};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// A plugin ready to call, with the registry entry and grant it was loaded under.
+pub struct Loaded {
+    /// The plugin.
+    pub plugin: Plugin,
+    /// Its effective grant under the policy in force.
+    pub grant: Grant,
+    /// Its registry entry.
+    pub entry: Entry,
+}
+
+/// How to open spud.
+#[derive(Debug, Clone, Default)]
+pub struct SpudOptions {
+    /// Home folder (`--home`, `SPUD_HOME`).
+    pub home: Option<PathBuf>,
+    /// Policy file (`--policy`); none means nothing is granted.
+    pub policy: Option<PathBuf>,
+    /// Who is calling, for the audit log.
+    pub principal: Option<String>,
+}
+
+/// An open spud: home, policy, registry, runtime and audit log.
+pub struct Spud {
+    home: Home,
+    policy: Policy,
+    runtime: Runtime,
+    registry: Mutex<Arc<Registry>>,
+    pub(super) audit: AuditLog,
+    plugins: Mutex<HashMap<String, Arc<Loaded>>>,
+    pub(super) resolver: Arc<dyn Resolver>,
+    pub(super) principal: String,
+    pub(super) guard: Arc<spud_policy::LeakGuard>,
+    secrets: Arc<spud_policy::Secrets>,
+}
+
+impl Spud {
+    /// Opens spud's state.
+    pub fn open(options: SpudOptions) -> Result<Spud, SpudError> {
+        let home = Home::resolve(options.home.as_deref());
+        home.ensure().map_err(anyhow::Error::from)?;
+        let policy = match &options.policy {
+            Some(p) => Policy::load(p)?,
+            None => Policy::deny_all(),
+        };
+        let durability = match policy.audit.durability {
+            spud_policy::Durability::Process => spud_audit::Durability::Process,
+            spud_policy::Durability::Fsync => spud_audit::Durability::Fsync,
+        };
+        let audit = AuditLog::open(&home.audit_file(), durability)?;
+        let registry = Registry::load(&home)?;
+        let (guard, secrets) = secrets_of(&policy)?;
+        Ok(Spud {
+            guard,
+            secrets,
+            runtime: Runtime::new(&home)?,
+            home,
+            policy,
+            registry: Mutex::new(Arc::new(registry)),
+            audit,
+            plugins: Mutex::new(HashMap::new()),
+            resolver: sandbox::system_resolver(),
+            principal: options.principal.unwrap_or_else(|| "cli".into()),
+        })
+    }
+
+    /// Replaces name resolution for HTTP (tests pin names to loopback with it).
+    pub fn with_resolver(mut self, resolver: Arc<dyn Resolver>) -> Spud {
+        self.resolver = resolver;
+        self
+    }
+
+    /// The registered secrets (policy `[secrets]` and granted environment values), to redact
+    /// what leaves spud: tool outputs shown to a model, final outputs, stored memory.
+    pub fn secrets(&self) -> Arc<spud_policy::Secrets> {
+        self.secrets.clone()
+    }
+
+    /// spud's home.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// A snapshot of the registry (cheap: shared until the next change).
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Registers a component file.
+    pub async fn add(
+        &self,
+        path: &Path,
+        name: Option<&str>,
+        manifest: Option<&Path>,
+    ) -> Result<Entry, SpudError> {
+        let _lock = Registry::lock(&self.home)?;
+        let mut reg = Registry::load(&self.home)?;
+        let entry = reg
+            .add(&self.home, &self.runtime, path, name, manifest)
+            .await?;
+        self.audit
+            .append(Event::registry("add", &entry.name, &entry.digest))?;
+        if let Ok(mut r) = self.registry.lock() {
+            *r = Arc::new(reg);
+        }
+        if let Ok(mut p) = self.plugins.lock() {
+            p.remove(&entry.name);
+        }
+        Ok(entry)
+    }
+
+    /// Unregisters a plugin.
+    pub fn remove(&self, plugin: &str) -> Result<Entry, SpudError> {
+        let _lock = Registry::lock(&self.home)?;
+        let mut reg = Registry::load(&self.home)?;
+        let entry = reg.remove(&self.home, &self.runtime, plugin)?;
+        self.audit
+            .append(Event::registry("remove", &entry.name, &entry.digest))?;
+        if let Ok(mut r) = self.registry.lock() {
+            *r = Arc::new(reg);
+        }
+        if let Ok(mut p) = self.plugins.lock() {
+            p.remove(plugin);
+        }
+        Ok(entry)
+    }
+
+    /// requested ∩ granted for a registered plugin.
+    pub fn effective(&self, entry: &Entry) -> Effective {
+        effective(&entry.name, &entry.manifest.requests, &self.policy)
+    }
+
+    /// The loaded plugin with its entry and effective grant (loaded on first use, then kept).
+    pub fn loaded(&self, name: &str) -> Result<Arc<Loaded>, SpudError> {
+        if let Some(p) = self.plugins.lock().ok().and_then(|m| m.get(name).cloned()) {
+            return Ok(p);
+        }
+        let entry = self.registry().get(name)?.clone();
+        let plugin = self
+            .runtime
+            .load(&self.home, &entry)
+            .map_err(RegistryError::from)?;
+        let grant = self.effective(&entry).grant;
+        let loaded = Arc::new(Loaded {
+            plugin,
+            grant,
+            entry,
+        });
+        if let Ok(mut m) = self.plugins.lock() {
+            m.insert(name.to_string(), loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Re-reads the registry file (another process may have added or removed tools) and drops
+    /// loaded plugins whose entry changed. Returns whether anything changed.
+    pub fn refresh_registry(&self) -> Result<bool, SpudError> {
+        let fresh = Registry::load(&self.home)?;
+        let digests = |r: &Registry| -> Vec<(String, String)> {
+            r.plugins
+                .values()
+                .map(|e| (e.name.clone(), e.digest.clone()))
+                .collect()
+        };
+        let old = self.registry();
+        if digests(&old) == digests(&fresh) {
+            return Ok(false);
+        }
+        if let Ok(mut p) = self.plugins.lock() {
+            p.retain(|name, loaded| {
+                fresh
+                    .plugins
+                    .get(name)
+                    .is_some_and(|e| e.digest == loaded.entry.digest)
+            });
+        }
+        if let Ok(mut r) = self.registry.lock() {
+            *r = Arc::new(fresh);
+        }
+        Ok(true)
+    }
+
+    /// The grant a call to `plugin` runs under for `caller`: the plugin's effective grant,
+    /// narrowed by the caller's principal, then by each sub-agent scope.
+    pub fn grant_for(&self, caller: &Caller, loaded: &Loaded) -> Grant {
+        let plugin = &loaded.entry.name;
+        caller
+            .scopes
+            .iter()
+            .fold(self.principal_grant(caller, loaded), |g, s| {
+                s.grant_for(plugin, &g)
+            })
+    }
+
+    /// The plugin's effective grant narrowed by the caller's principal (not its scopes).
+    fn principal_grant(&self, caller: &Caller, loaded: &Loaded) -> Grant {
+        match &caller.narrowing {
+            None => loaded.grant.clone(),
+            Some(p) => p.grant_for(
+                &loaded.entry.name,
+                &loaded.entry.manifest.requests,
+                &loaded.grant,
+                &self.policy,
+            ),
+        }
+    }
+
+    /// The operator as a caller (every tool, full effective grants), under spud's principal.
+    pub fn operator(&self) -> Caller {
+        Caller::operator(&self.principal)
+    }
+}
+
+/// The policy's registered secrets, as an outbound guard and a redactor: `[secrets]` patterns,
+/// env values, granted env values, and the contents of secret files (which must be readable:
+/// a secret spud cannot read is one it cannot protect).
+fn secrets_of(
+    policy: &Policy,
+) -> Result<(Arc<spud_policy::LeakGuard>, Arc<spud_policy::Secrets>), SpudError> {
+    let lookup = |n: &str| std::env::var(n).ok();
+    let mut guard = spud_policy::LeakGuard::new(policy, lookup);
+    let mut values = Vec::new();
+    let base = policy
+        .source
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    for (name, path) in policy.secret_files(&base) {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "secret file {} (`files` under [secrets] in {}) cannot be read: {e}",
+                path.display(),
+                policy.source_name()
+            )
+        })?;
+        let value = text.trim_end_matches(['\n', '\r']).to_string();
+        guard = guard.with_named(&name, value.clone(), policy);
+        values.push(value);
+    }
+    let secrets = policy.secrets(lookup).with_values(values);
+    Ok((Arc::new(guard), Arc::new(secrets)))
+}
