@@ -2,7 +2,8 @@
 //! typed outcome and an audit record, and the same host must then serve a normal call.
 
 use serde_json::json;
-use spud::sandbox::{CallReport, Capability, Outcome, StaticResolver};
+use spud::runtime::CallReport;
+use spud::sandbox::{Capability, Outcome, StaticResolver};
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, sidecar, write_policy, TestServer};
 use std::collections::HashMap;

@@ -266,7 +266,7 @@ pub mod bench_support {
         let measure = |fuel: bool| -> Duration {
             let engine = Engine::new(&spud::runtime::config(fuel)).expect("engine");
             let component = Component::from_file(&engine, wasm).expect("compile");
-            let linker = spud::runtime::linker::build(&engine).expect("linker");
+            let linker = spud::sandbox::linker::build(&engine).expect("linker");
             let pre = linker.instantiate_pre(&component).expect("pre");
             let mut times = Vec::new();
             for _ in 0..runs + 2 {

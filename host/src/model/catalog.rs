@@ -80,8 +80,17 @@ impl Models for ModelCatalog {
 mod tests {
     use super::*;
 
+    /// The `[model]` and `[models]` sections of a config file's text.
+    #[derive(serde::Deserialize)]
+    struct Sections {
+        model: Option<ModelSection>,
+        #[serde(default)]
+        models: BTreeMap<String, ModelSection>,
+    }
+
     fn catalog(text: &str) -> ModelCatalog {
-        ModelCatalog::from_config(&Config::parse(text, "c.toml").unwrap())
+        let s: Sections = toml::from_str(text).unwrap();
+        ModelCatalog::new(s.models, s.model)
     }
 
     #[test]
