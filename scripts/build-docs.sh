@@ -4,7 +4,7 @@
 # into docs/. Fails naming file:line of each broken link. Called by scripts/test.sh.
 #
 # mdbook comes from target/tools/bin/mdbook, else an mdbook of the pinned version on PATH, else
-# it is built once with `cargo install` into target/tools (about 6 minutes on 2 cores; reused
+# it is built once with `cargo install` into target/tools (5–6 minutes on 2 cores; reused
 # while target/ is kept).
 set -euo pipefail
 
