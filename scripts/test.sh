@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: builds the guest components (plugins and test components) for
-# wasm32-wasip2, then the whole host-side test suite against them.
+# Runs every test: builds the book and checks its links, builds the guest components (plugins
+# and test components) for wasm32-wasip2, then the whole host-side test suite against them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# The book (docs/) into target/book; fails on a broken link.
+./scripts/build-docs.sh
 ./scripts/build-guests.sh
 # The CLI tests run the spud binary itself.
 cargo build -p spud
