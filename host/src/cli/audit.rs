@@ -1,8 +1,8 @@
 //! `spud audit verify|tail`.
 
-use super::{fail, print_json, EXIT_USAGE};
+use super::output::{fail, print_json, EXIT_USAGE};
 use clap::Subcommand;
-use spud::Home;
+use spud::home::Home;
 use std::path::Path;
 
 #[derive(Subcommand)]
@@ -32,7 +32,7 @@ pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
     match cmd {
         AuditCommand::Verify { json, file } => {
             let path = file.unwrap_or_else(|| home.audit_file());
-            match spud::audit::verify(&path) {
+            match spud_audit::verify(&path) {
                 Ok(report) => {
                     let intact = report.problems.is_empty();
                     if json {
@@ -66,12 +66,12 @@ pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
                 Err(e) => fail(&e.to_string(), EXIT_USAGE),
             }
         }
-        AuditCommand::Tail { lines, json } => match spud::audit::tail(&home.audit_file(), lines) {
+        AuditCommand::Tail { lines, json } => match spud_audit::tail(&home.audit_file(), lines) {
             Ok(records) => {
                 if json {
                     print_json(&records);
                 } else {
-                    use spud::audit::Event;
+                    use spud_audit::Event;
                     for r in records {
                         let line = match &r.event {
                             Event::Call(c) => format!(

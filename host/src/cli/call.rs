@@ -1,9 +1,10 @@
 //! `spud call TOOL JSON`.
 
-use super::{fail, print_json, EXIT_USAGE};
+use super::output::{fail, print_json, EXIT_USAGE};
 use spud::runtime::RegistryError;
 use spud::sandbox::Outcome;
-use spud::{Spud, SpudError};
+use spud::service::Spud;
+use spud::service::SpudError;
 use std::io::Read;
 
 #[derive(clap::Args)]

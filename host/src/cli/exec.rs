@@ -1,10 +1,11 @@
 //! `spud exec LANGUAGE FILE|-`: runs source code with a code-execution plugin (`python`,
 //! `javascript`).
 
-use super::{fail, print_json, EXIT_USAGE};
+use super::output::{fail, print_json, EXIT_USAGE};
 use spud::runtime::RegistryError;
 use spud::sandbox::Outcome;
-use spud::{Spud, SpudError};
+use spud::service::Spud;
+use spud::service::SpudError;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! `spud grants`: what an auditor signs off on.
 
-use super::print_json;
-use spud::Spud;
+use super::output::print_json;
+use spud::service::Spud;
 
 #[derive(clap::Args)]
 pub struct GrantsArgs {
@@ -77,8 +77,8 @@ pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
         println!(
             "  audit:    payloads {}",
             match g.payloads {
-                spud::policy::Payloads::Digest => "digest (sha256 + size)",
-                spud::policy::Payloads::Raw => "raw",
+                spud_policy::Payloads::Digest => "digest (sha256 + size)",
+                spud_policy::Payloads::Raw => "raw",
             }
         );
         for n in &eff.not_granted {

@@ -1,11 +1,11 @@
 //! `spud memory list|show|search|forget|export|trend`: the memory of past runs.
 //! Exit codes: 0 ok, 1 not found, 2 bad input or an unusable database.
 
-use super::{fail, print_json, EXIT_USAGE};
+use super::output::{fail, print_json, EXIT_USAGE};
 use clap::{ArgGroup, Subcommand};
 use spud::config::Config;
+use spud::home::Home;
 use spud::memory::{Lesson, RunRow, Store, DEFAULT_RETAIN_DAYS};
-use spud::Home;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]

@@ -1,4 +1,4 @@
-//! Command-line interface: parse, call [`spud::Spud`], render. Exit codes: 0 ok, 1 tool error,
+//! Command-line interface: parse, call [`spud::service::Spud`], render. Exit codes: 0 ok, 1 tool error,
 //! 2 usage/config/input error, 3 denied, 4 limit exceeded.
 
 mod audit;
@@ -6,6 +6,7 @@ mod call;
 mod exec;
 mod grants;
 mod memory;
+mod output;
 mod report;
 mod run;
 mod runs;
@@ -13,11 +14,10 @@ mod serve;
 mod tools;
 
 use clap::{Parser, Subcommand};
-use spud::{Spud, SpudOptions};
+use output::{fail, EXIT_USAGE};
+use spud::service::Spud;
+use spud::service::SpudOptions;
 use std::path::PathBuf;
-
-/// Exit code for usage, configuration and input errors.
-pub const EXIT_USAGE: i32 = 2;
 
 /// spud runs every tool as a sandboxed WebAssembly component with exact, audited grants.
 #[derive(Parser)]
@@ -105,9 +105,9 @@ async fn run(cli: Cli) -> i32 {
     };
     match cli.command {
         Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref()),
-        Command::Runs(cmd) => runs::run(cmd, &spud::Home::resolve(cli.home.as_deref())),
-        Command::Report(args) => report::run(args, &spud::Home::resolve(cli.home.as_deref())),
-        Command::Memory(cmd) => memory::run(cmd, &spud::Home::resolve(cli.home.as_deref())),
+        Command::Runs(cmd) => runs::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
+        Command::Report(args) => report::run(args, &spud::home::Home::resolve(cli.home.as_deref())),
+        Command::Memory(cmd) => memory::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Run(args) => match open() {
             Ok(s) => run::run(s, args).await,
             Err(e) => fail(&e.to_string(), EXIT_USAGE),
@@ -140,18 +140,4 @@ async fn run(cli: Cli) -> i32 {
 fn handled_above() -> i32 {
     // These commands are dispatched before this match; kept for an exhaustive match.
     EXIT_USAGE
-}
-
-/// Prints an error and returns `code`.
-pub fn fail(message: &str, code: i32) -> i32 {
-    eprintln!("error: {message}");
-    code
-}
-
-/// Prints JSON to stdout.
-pub fn print_json(value: &impl serde::Serialize) {
-    match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("error: cannot render JSON: {e}"),
-    }
 }

@@ -2,10 +2,10 @@
 //! coordination, scheduling, allocation, permission-violation and compliance — and one row per
 //! sub-agent.
 
-use super::{fail, print_json, EXIT_USAGE};
+use super::output::{fail, print_json, EXIT_USAGE};
+use spud::home::Home;
 use spud::orchestrator::SubAgentRecord;
 use spud::orchestrator::{figures::Figures, prometheus::prometheus};
-use spud::Home;
 
 #[derive(clap::Args)]
 #[command(after_help = "Formulas: see the README, section \"Sub-agents\".")]

@@ -1,10 +1,10 @@
 //! `spud run --plan FILE` (offline) or `spud run "GOAL" --model openai:MODEL`: the agent loop,
 //! shown live.
 
-use super::{fail, print_json, EXIT_USAGE};
+use super::output::{fail, print_json, EXIT_USAGE};
 use spud::launch::{Job, Launcher, Settings};
 use spud::plan::{Budget, Plan, ReviseWhen, RunStatus, TraceEvent, TraceLine};
-use spud::Spud;
+use spud::service::Spud;
 use std::path::PathBuf;
 use std::sync::Arc;
 

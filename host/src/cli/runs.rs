@@ -1,10 +1,10 @@
 //! `spud runs list|show`: finished runs as plan trees.
 
-use super::{fail, print_json, EXIT_USAGE};
+use super::output::{fail, print_json, EXIT_USAGE};
 use clap::Subcommand;
+use spud::home::Home;
 use spud::plan::view as report;
 use spud::plan::{trace, TraceEvent};
-use spud::Home;
 
 #[derive(Subcommand)]
 pub enum RunsCommand {

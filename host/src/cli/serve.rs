@@ -1,10 +1,11 @@
 //! `spud serve`: every registered tool (and `run_agent`) over MCP, on stdio or Streamable HTTP.
 
-use super::{fail, EXIT_USAGE};
+use super::output::{fail, EXIT_USAGE};
 use spud::launch::{Launcher, Settings};
 use spud::mcp::http::HttpOptions;
 use spud::mcp::{ServeError, ServeOptions, Shared};
-use spud::{Caller, Spud};
+use spud::service::Caller;
+use spud::service::Spud;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

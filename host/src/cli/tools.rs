@@ -1,9 +1,10 @@
 //! `spud tools add|list|show|remove`.
 
-use super::{fail, print_json, EXIT_USAGE};
+use super::output::{fail, print_json, EXIT_USAGE};
 use clap::Subcommand;
 use spud::runtime::RegistryError;
-use spud::{Spud, SpudError};
+use spud::service::Spud;
+use spud::service::SpudError;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]

@@ -1,47 +1,12 @@
 //! A run's figures, pure: computed from the sub-agent records, the scheduler's counters and the
 //! run's totals. The formulas are documented in the README ("Sub-agents").
 
+pub use super::flow::DataFlow;
 use super::scheduler::SchedulerStats;
-use super::SubAgentRecord;
+use super::tree::SubAgentRecord;
 use crate::model::Prices;
 use crate::plan::Budget;
 use serde::Serialize;
-
-/// Data moved and stored by a run, summed over its calls and sub-agents.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct DataFlow {
-    /// Network bytes received.
-    pub bytes_in: u64,
-    /// Network bytes sent.
-    pub bytes_out: u64,
-    /// Outbound requests that left for their destination (outbound transfers).
-    pub transfers: u64,
-    /// Requests refused because they carried a registered secret where it may not go.
-    pub leaks_blocked: u64,
-    /// Secrets that reached a destination not allowed for them (`on_leak = "record"`).
-    pub leaks_reached: u64,
-    /// Tool calls through which a secret reached a destination not allowed for it.
-    pub leaky_calls: u64,
-    /// Final outputs in which registered secrets were found and redacted.
-    pub outputs_redacted: u64,
-    /// Storage used: growth of read-write directories and temporary scratch, bytes.
-    pub storage_bytes: u64,
-}
-
-impl DataFlow {
-    /// Adds `other` (a call's or a sub-agent's) to these totals.
-    pub fn add(&mut self, other: &DataFlow) {
-        self.bytes_in += other.bytes_in;
-        self.bytes_out += other.bytes_out;
-        self.transfers += other.transfers;
-        self.leaks_blocked += other.leaks_blocked;
-        self.leaks_reached += other.leaks_reached;
-        self.leaky_calls += other.leaky_calls;
-        self.outputs_redacted += other.outputs_redacted;
-        self.storage_bytes += other.storage_bytes;
-    }
-}
 
 /// Totals of the whole tree, as its root run counted them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -335,7 +300,7 @@ pub fn compute(run: &str, records: &[SubAgentRecord], stats: SchedulerStats, t: 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::RunStatus;
 
@@ -367,8 +332,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn figures_of_a_small_known_run() {
+    /// Two sub-agents ran 100 ms each, one waited 100 ms; a third was refused (1 of its 2
+    /// items); 10 tool calls, 1 denied; wall 200 ms, peak 1.
+    pub(crate) fn small_known_run() -> ([SubAgentRecord; 3], Figures) {
         // Two sub-agents ran 100 ms each, one waited 100 ms; a third was refused (1 of its 2
         // items); 10 tool calls, 1 denied; wall 200 ms, peak 1.
         let records = [
@@ -400,6 +366,12 @@ mod tests {
             ..Totals::default()
         };
         let f = compute("p", &records, stats, t);
+        (records, f)
+    }
+
+    #[test]
+    fn figures_of_a_small_known_run() {
+        let (_, f) = small_known_run();
         assert_eq!(f.coordination_efficiency, 1.0);
         assert!((f.scheduling_efficiency - 200.0 / 300.0).abs() < 1e-9);
         assert_eq!(f.mean_queue_ms, 50.0);
@@ -413,15 +385,6 @@ mod tests {
         assert_eq!(f.leaks_prevented, 2);
         assert_eq!(f.cost.model_price, Some(3.0 + 7.5));
         assert_eq!(f.refused_subagents, 1);
-        let text = super::super::prometheus::prometheus("r\"1", &f, &records);
-        assert!(
-            text.contains("spud_compliance_rate{run=\"r\\\"1\"} 0.769"),
-            "{text}"
-        );
-        assert!(text.contains("spud_allocation_efficiency{run=\"r\\\"1\",kind=\"steps\"} 0.75"));
-        assert_eq!(text.matches("spud_subagent_busy_ms{").count(), 3);
-        assert_eq!(text.matches("spud_subagent_info{").count(), 3);
-        assert!(text.contains("status=\"refused\""), "{text}");
         // Per sub-agent: the first used 2 of its 4 calls; the refused one asked 2 items and got
         // neither of 1 refused item: (1 + 0) ÷ (2 + 0).
         assert_eq!(f.per_subagent.len(), 3);

@@ -2,7 +2,7 @@
 //! run id, then one series per sub-agent.
 
 use super::figures::{Figures, SubAgentFigures};
-use super::SubAgentRecord;
+use super::tree::SubAgentRecord;
 use crate::plan::Budget;
 
 /// A label value, escaped.
@@ -253,5 +253,22 @@ fn per_subagent(
                 pick(f)
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn exposition_of_a_small_known_run() {
+        let (records, f) = super::super::figures::tests::small_known_run();
+        let text = super::prometheus("r\"1", &f, &records);
+        assert!(
+            text.contains("spud_compliance_rate{run=\"r\\\"1\"} 0.769"),
+            "{text}"
+        );
+        assert!(text.contains("spud_allocation_efficiency{run=\"r\\\"1\",kind=\"steps\"} 0.75"));
+        assert_eq!(text.matches("spud_subagent_busy_ms{").count(), 3);
+        assert_eq!(text.matches("spud_subagent_info{").count(), 3);
+        assert!(text.contains("status=\"refused\""), "{text}");
     }
 }
