@@ -43,7 +43,7 @@ async fn a_sub_agent_plans_with_the_model_it_names() {
         report.results["d"]["results"]["hello"],
         "planned by the cheap model"
     );
-    let asked = model.requests.lock().unwrap();
+    let asked = model.requests.lock().unwrap().clone();
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].body["model"], "cheap-planner");
     assert!(asked[0].body.to_string().contains("say hello"));

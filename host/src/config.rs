@@ -119,6 +119,13 @@ impl Config {
     }
 }
 
+impl ModelCatalog {
+    /// The `[models]` and `[model]` sections of `config`.
+    pub fn from_config(config: &Config) -> ModelCatalog {
+        ModelCatalog::new(config.models.clone(), config.model.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,12 +158,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n.models["cheap"].spec(), "openai:small");
-    }
-}
-
-impl ModelCatalog {
-    /// The `[models]` and `[model]` sections of `config`.
-    pub fn from_config(config: &Config) -> ModelCatalog {
-        ModelCatalog::new(config.models.clone(), config.model.clone())
     }
 }

@@ -32,6 +32,8 @@
 //! assert_eq!(out, Ok(r#"{"words":3}"#.to_string()));
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
 mod manifest;
 mod tool;

@@ -325,9 +325,12 @@ pub struct ScriptedModel {
     pub requests: Arc<Mutex<Vec<ModelRequest>>>,
 }
 
+/// One scripted reply: HTTP status, headers, body.
+pub type ScriptedReply = (u16, Vec<(&'static str, &'static str)>, String);
+
 impl ScriptedModel {
     /// Starts the server with its script.
-    pub fn start(script: Vec<(u16, Vec<(&'static str, &'static str)>, String)>) -> ScriptedModel {
+    pub fn start(script: Vec<ScriptedReply>) -> ScriptedModel {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(Mutex::new(Vec::new()));

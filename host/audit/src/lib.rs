@@ -50,6 +50,8 @@
 //! there and warns through `tracing`; it never chains onto garbage. Torn bytes were never
 //! acknowledged, so no acknowledged record is lost.
 
+#![warn(missing_docs)]
+
 mod event;
 mod file;
 mod log;

@@ -22,6 +22,8 @@
 //! Resources, futures, streams and error contexts have no JSON form: a function that takes
 //! one is reported as not callable by [`is_callable`].
 
+#![warn(missing_docs)]
+
 mod convert;
 mod schema;
 

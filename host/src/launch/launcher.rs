@@ -12,11 +12,14 @@ use crate::plan::{ReviseWhen, TraceLine};
 use crate::service::{Caller, Spud};
 use std::sync::Arc;
 
+/// A planning model: its `PROVIDER:MODEL` spec and the provider.
+pub type Planner = (String, Arc<dyn Provider>);
+
 /// Everything a run is started with besides its job and caller.
 #[derive(Clone, Default)]
 pub struct Launcher {
     /// The planning model (`PROVIDER:MODEL`, provider), when there is one.
-    pub planner: Option<(String, Arc<dyn Provider>)>,
+    pub planner: Option<Planner>,
     /// The model that judges each successful step.
     pub judge: Option<Arc<dyn Provider>>,
     /// The models sub-agents may name.
@@ -169,7 +172,7 @@ impl Launcher {
 fn planning_model(
     settings: &Settings,
     section: Option<&ModelSection>,
-) -> Result<Option<(String, Arc<dyn Provider>)>, LaunchError> {
+) -> Result<Option<Planner>, LaunchError> {
     let spec = match (&settings.model, section) {
         (Some(m), _) => m.clone(),
         (None, Some(m)) => m.spec(),
