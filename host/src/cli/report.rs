@@ -8,7 +8,7 @@ use spud::orchestrator::SubAgentRecord;
 use spud::orchestrator::{figures::Figures, prometheus::prometheus};
 
 #[derive(clap::Args)]
-#[command(after_help = "Formulas: see the README, section \"Sub-agents\".")]
+#[command(after_help = "Formulas: see the book, docs/src/figures.md (Figures).")]
 pub struct ReportArgs {
     /// Run id (see `spud runs list`); `last` for the newest.
     run: String,

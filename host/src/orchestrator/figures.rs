@@ -1,5 +1,5 @@
 //! A run's figures, pure: computed from the sub-agent records, the scheduler's counters and the
-//! run's totals. The formulas are documented in the README ("Sub-agents").
+//! run's totals. The formulas are documented in the book, `docs/src/figures.md`.
 
 pub use super::flow::DataFlow;
 use super::scheduler::SchedulerStats;
