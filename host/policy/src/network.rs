@@ -338,6 +338,26 @@ impl SocketPattern {
     }
 }
 
+/// Patterns are written as their text (`"https://*.example.com"`, `"127.0.0.1:5432"`).
+macro_rules! serde_as_text {
+    ($($t:ty),+) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    )+};
+}
+
+serde_as_text!(NetPattern, SocketPattern);
+
 /// Whether `addr` is a globally routable address: not loopback, private, link-local,
 /// unique-local, shared (CGNAT), unspecified, broadcast, multicast or documentation space.
 pub fn is_public_address(addr: IpAddr) -> bool {
