@@ -50,21 +50,35 @@ fn every_field_the_sdk_writes_is_what_the_host_reads() {
     let plugin = every_field();
     let text = plugin.manifest_json();
     let written: Value = serde_json::from_str(&text).unwrap();
-    for key in ["spud_manifest", "name", "version", "description", "requests", "tools"] {
+    for key in [
+        "spud_manifest",
+        "name",
+        "version",
+        "description",
+        "requests",
+        "tools",
+    ] {
         assert!(written.get(key).is_some(), "the SDK did not write `{key}`");
     }
     for key in ["files", "network", "env", "sockets", "limits"] {
         assert!(written["requests"].get(key).is_some(), "no requests.{key}");
     }
     for name in Limits::NAMES {
-        assert!(written["requests"]["limits"][name].is_u64(), "no limit {name}");
+        assert!(
+            written["requests"]["limits"][name].is_u64(),
+            "no limit {name}"
+        );
     }
     assert_eq!(written["requests"]["files"][0]["why"], "the files");
     assert!(written["tools"][0]["output_schema"].is_object());
 
     let read = Manifest::from_json(&text).expect("the host reads what the SDK writes");
     assert_eq!(*read, plugin.manifest(), "a field changed on the way");
-    assert_eq!(serde_json::to_value(&read).unwrap(), written, "written again, it differs");
+    assert_eq!(
+        serde_json::to_value(&read).unwrap(),
+        written,
+        "written again, it differs"
+    );
 
     // And the host's capabilities carry every request.
     let (caps, bad) = asked(&read.requests);
@@ -82,7 +96,12 @@ fn every_field_the_sdk_writes_is_what_the_host_reads() {
         caps.env,
         [EnvGrant::Pass("LANG".into()), EnvGrant::Pass("MODE".into())]
     );
-    let tcp: Vec<String> = caps.sockets.tcp_connect.iter().map(ToString::to_string).collect();
+    let tcp: Vec<String> = caps
+        .sockets
+        .tcp_connect
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(tcp, ["127.0.0.1:5432", "[::1]:*"]);
     assert!(caps.sockets.dns);
     assert_eq!(caps.limits, every_limit());
@@ -94,7 +113,10 @@ fn a_manifest_the_host_refuses_says_where() {
     let e = Manifest::from_json(&plugin.manifest_json())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("requests.network[0]") && e.contains("ftp"), "{e}");
+    assert!(
+        e.contains("requests.network[0]") && e.contains("ftp"),
+        "{e}"
+    );
     let plugin = Plugin::new("bad", "").requests(Requests::new().tcp_connect("db.internal:5432"));
     assert!(Manifest::from_json(&plugin.manifest_json()).is_err());
 }
@@ -140,10 +162,17 @@ async fn real_components_embed_manifests_the_host_reads_field_for_field() {
         assert_eq!(written["spud_manifest"], json!(1), "{name}");
         assert_eq!(written["name"], json!(name));
         assert!(written["version"].is_string() && written["description"].is_string());
-        assert!(!written["requests"]["limits"].as_object().unwrap().is_empty());
+        assert!(!written["requests"]["limits"]
+            .as_object()
+            .unwrap()
+            .is_empty());
 
         let read = Manifest::from_json(&text).unwrap();
-        assert_eq!(serde_json::to_value(&read).unwrap(), written, "{name}: a field changed");
+        assert_eq!(
+            serde_json::to_value(&read).unwrap(),
+            written,
+            "{name}: a field changed"
+        );
         let (caps, bad) = asked(&read.requests);
         assert!(bad.is_empty(), "{name}: {bad:?}");
         assert_eq!(caps.network.len(), read.requests.network.len());

@@ -67,9 +67,6 @@ macro_rules! limits {
         }
 
         impl<V> Limits<V> {
-            /// The names of the limits, as written in manifests and policies.
-            pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),+];
-
             /// Applies `f` to each limit (with its name).
             pub fn map<W>(self, mut f: impl FnMut(&'static str, V) -> W) -> Limits<W> {
                 Limits { $($name: f(stringify!($name), self.$name),)+ }
@@ -80,7 +77,7 @@ macro_rules! limits {
                 Limits { $($name: (self.$name, other.$name),)+ }
             }
 
-            /// Each limit with its name, in the order of [`Limits::NAMES`].
+            /// Each limit with its name, in the order of `Limits::NAMES`.
             pub fn fields(self) -> impl Iterator<Item = (&'static str, V)> {
                 [$((stringify!($name), self.$name)),+].into_iter()
             }
@@ -92,6 +89,10 @@ macro_rules! limits {
         }
 
         impl Limits<Option<u64>> {
+            /// The names of the limits, as written in manifests and policies (`Limits::NAMES`;
+            /// the same for decided limits).
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),+];
+
             /// No limit set: whatever the other side allows, else the defaults.
             pub const NONE: Limits<Option<u64>> = Limits { $($name: None,)+ };
 

@@ -55,7 +55,7 @@ fn empty_parts_are_left_out_and_unknown_fields_refused() {
 #[test]
 fn limits_are_one_list() {
     assert_eq!(
-        Limits::<u64>::NAMES,
+        Limits::NAMES,
         [
             "memory_mb",
             "fuel",

@@ -97,7 +97,7 @@ fn sockets() -> impl Strategy<Value = Sockets> {
 }
 
 fn limits() -> impl Strategy<Value = ResolvedLimits> {
-    prop::collection::vec(1..5u64, Limits::<u64>::NAMES.len()).prop_map(|values| {
+    prop::collection::vec(1..5u64, Limits::NAMES.len()).prop_map(|values| {
         let mut values = values.into_iter();
         ResolvedLimits::DEFAULT.map(|_, _| values.next().unwrap_or(1))
     })
@@ -126,7 +126,7 @@ prop_compose! {
 prop_compose! {
     fn asked()(
         g in grant(),
-        set in prop::collection::vec(any::<bool>(), Limits::<u64>::NAMES.len()),
+        set in prop::collection::vec(any::<bool>(), Limits::NAMES.len()),
     ) -> Asked {
         let mut set = set.into_iter();
         Caps {
