@@ -35,15 +35,16 @@
 #![warn(missing_docs)]
 
 mod error;
-mod manifest;
 mod tool;
 
 pub use error::ToolError;
-pub use manifest::{
-    Access, FileRequest, Limits, Manifest, Requests, Sockets, ToolInfo, MANIFEST_FORMAT,
-};
 pub use schemars::{self, JsonSchema};
 pub use serde_json;
+/// The manifest types, shared with the host (crate `spud-manifest`): what `manifest()`
+/// returns is exactly what the host parses. The format is documented in `sdk/README.md`.
+pub use spud_manifest::{
+    Access, FileRequest, LimitValue, Limits, Manifest, Requests, Sockets, ToolInfo, MANIFEST_FORMAT,
+};
 pub use spud_sdk_macros::tool;
 pub use tool::{schema_of, Plugin, Tool};
 

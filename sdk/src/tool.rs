@@ -1,8 +1,8 @@
 //! [`Tool`]: a typed function made callable with JSON, and [`Plugin`]: a set of tools with
 //! the manifest that describes them.
 
-use crate::manifest::{Manifest, Requests, ToolInfo, MANIFEST_FORMAT};
 use crate::ToolError;
+use crate::{Manifest, Requests, ToolInfo, MANIFEST_FORMAT};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -65,7 +65,7 @@ impl Tool {
             name: self.name.to_string(),
             description: self.description.to_string(),
             input_schema: (self.input_schema)(),
-            output_schema: (self.output_schema)(),
+            output_schema: Some((self.output_schema)()),
         }
     }
 
@@ -143,11 +143,12 @@ impl Plugin {
     /// The manifest describing this plugin.
     pub fn manifest(&self) -> Manifest {
         Manifest {
-            spud_manifest: MANIFEST_FORMAT,
-            name: self.name.clone(),
-            version: self.version.clone(),
-            description: self.description.clone(),
+            spud_manifest: Some(MANIFEST_FORMAT),
+            name: Some(self.name.clone()),
+            version: Some(self.version.clone()),
+            description: (!self.description.is_empty()).then(|| self.description.clone()),
             requests: self.requests.clone(),
+            wit: None,
             tools: self.tools.iter().map(Tool::info).collect(),
         }
     }

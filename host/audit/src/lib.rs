@@ -100,8 +100,10 @@ impl AuditError {
     }
 }
 
-/// When an appended record counts as written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// When an appended record counts as written. The one definition: the policy file's
+/// `[audit] durability = "process" | "fsync"` reads it too (`spud-policy` re-exports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Durability {
     /// Acknowledged after `write(2)`: survives a crash of the process, the operating system may
     /// lose it on power loss. fsync happens on `flush`, on drop and in the background at least

@@ -1,222 +1,16 @@
-//! The effective grant of a call: what the component requested ∩ what the operator granted.
-//! Nothing is granted by default, and nothing a component did not ask for is granted either.
+//! What a call may use. [`effective`]: a component's requests ∧ its `[tools.NAME]` section,
+//! nothing by default, and nothing a component did not ask for either. [`Principal::grant_for`]:
+//! that grant ∧ what a principal's `grants.NAME` section allows. Both are [`Caps::meet`].
 
-use crate::manifest::{Access, Requests};
-use crate::network::{NetPattern, SocketPattern};
-use crate::policy::{EnvGrant, Payloads, Policy};
-use crate::ResolvedLimits;
+use crate::caps::{Grant, NotGranted};
+use crate::manifest::asked;
+use crate::policy::Policy;
+use crate::principals::Principal;
 use serde::Serialize;
-use std::path::PathBuf;
+use spud_manifest::Requests;
 
-/// A directory the guest sees.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileGrant {
-    /// Host directory.
-    pub host: PathBuf,
-    /// Guest path.
-    pub guest: String,
-    /// Access.
-    pub access: Access,
-}
-
-/// Raw sockets and DNS.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SocketGrant {
-    /// Allowed TCP destinations.
-    pub tcp_connect: Vec<SocketPattern>,
-    /// DNS lookups allowed.
-    pub dns: bool,
-}
-
-/// Everything one call may use. Built only by [`effective`] or [`Grant::narrow`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Grant {
-    /// Directories.
-    pub files: Vec<FileGrant>,
-    /// Outbound HTTP(S).
-    pub network: Vec<NetPattern>,
-    /// Environment variables.
-    pub env: Vec<EnvGrant>,
-    /// Raw sockets and DNS.
-    pub sockets: SocketGrant,
-    /// Limits.
-    pub limits: ResolvedLimits,
-    /// Whether audit records keep raw arguments and results.
-    pub payloads: Payloads,
-}
-
-impl Grant {
-    /// Nothing but built-in limits.
-    pub fn none() -> Grant {
-        Grant {
-            files: vec![],
-            network: vec![],
-            env: vec![],
-            sockets: SocketGrant::default(),
-            limits: ResolvedLimits::DEFAULT,
-            payloads: Payloads::Digest,
-        }
-    }
-
-    /// The first network pattern allowing `scheme://host:port`, if any.
-    pub fn network_match(
-        &self,
-        scheme: crate::Scheme,
-        host: &str,
-        port: u16,
-    ) -> Option<&NetPattern> {
-        self.network.iter().find(|p| p.matches(scheme, host, port))
-    }
-
-    /// What a child asking for `wanted` may have: each item narrowed to what this grant holds.
-    /// Items this grant cannot cover are returned as violations.
-    pub fn narrow(&self, wanted: &Grant) -> (Grant, Vec<NotGranted>) {
-        let mut missing = Vec::new();
-        let mut files = Vec::new();
-        for w in &wanted.files {
-            let parent = self.files.iter().find(|p| w.host.starts_with(&p.host));
-            match parent {
-                Some(p) => files.push(FileGrant {
-                    host: w.host.clone(),
-                    guest: w.guest.clone(),
-                    access: w.access.min(p.access),
-                }),
-                None => missing.push(NotGranted::File {
-                    guest: w.guest.clone(),
-                    access: w.access,
-                }),
-            }
-            if let Some(p) = parent {
-                if w.access > p.access {
-                    missing.push(NotGranted::File {
-                        guest: w.guest.clone(),
-                        access: w.access,
-                    });
-                }
-            }
-        }
-        let network = meet_all(
-            &wanted.network,
-            &self.network,
-            NetPattern::intersect,
-            &mut missing,
-            |p| NotGranted::Network {
-                pattern: p.to_string(),
-            },
-        );
-        let mut env = Vec::new();
-        for w in &wanted.env {
-            match self.env.iter().find(|p| p.name() == w.name()) {
-                Some(p) => env.push(p.clone()),
-                None => missing.push(NotGranted::Env {
-                    name: w.name().to_string(),
-                }),
-            }
-        }
-        let tcp = meet_all(
-            &wanted.sockets.tcp_connect,
-            &self.sockets.tcp_connect,
-            SocketPattern::intersect,
-            &mut missing,
-            |p| NotGranted::TcpConnect {
-                pattern: p.to_string(),
-            },
-        );
-        if wanted.sockets.dns && !self.sockets.dns {
-            missing.push(NotGranted::Dns);
-        }
-        let grant = Grant {
-            files,
-            network,
-            env,
-            sockets: SocketGrant {
-                tcp_connect: tcp,
-                dns: wanted.sockets.dns && self.sockets.dns,
-            },
-            limits: self.limits.min(&wanted.limits),
-            payloads: wanted.payloads,
-        };
-        (grant, missing)
-    }
-}
-
-/// Each wanted pattern narrowed by every held pattern (`meet`), without duplicates; a wanted
-/// pattern that nothing held covers is reported through `missing`.
-fn meet_all<P: Clone + PartialEq>(
-    wanted: &[P],
-    held: &[P],
-    meet: impl Fn(&P, &P) -> Option<P>,
-    report: &mut Vec<NotGranted>,
-    missing: impl Fn(&P) -> NotGranted,
-) -> Vec<P> {
-    let mut out: Vec<P> = Vec::new();
-    for w in wanted {
-        let narrowed: Vec<P> = held.iter().filter_map(|h| meet(h, w)).collect();
-        if narrowed.is_empty() {
-            report.push(missing(w));
-        }
-        for n in narrowed {
-            if !out.contains(&n) {
-                out.push(n);
-            }
-        }
-    }
-    out
-}
-
-/// A requested capability the operator did not grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum NotGranted {
-    /// A directory (or the requested access to it).
-    File {
-        /// Guest path.
-        guest: String,
-        /// Access requested.
-        access: Access,
-    },
-    /// An HTTP destination.
-    Network {
-        /// Pattern requested.
-        pattern: String,
-    },
-    /// An environment variable.
-    Env {
-        /// Its name.
-        name: String,
-    },
-    /// A TCP destination.
-    TcpConnect {
-        /// Pattern requested.
-        pattern: String,
-    },
-    /// DNS lookups.
-    Dns,
-    /// A per-call limit above the one held (a sub-agent asking more than its parent).
-    Limit {
-        /// The limit (`fuel`, `memory_mb`, …).
-        name: String,
-        /// The value asked for.
-        wanted: u64,
-        /// The value held.
-        held: u64,
-    },
-}
-
-impl std::fmt::Display for NotGranted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NotGranted::File { guest, access } => write!(f, "{access} access to {guest}"),
-            NotGranted::Network { pattern } => write!(f, "network {pattern}"),
-            NotGranted::Env { name } => write!(f, "environment variable {name}"),
-            NotGranted::TcpConnect { pattern } => write!(f, "TCP connect to {pattern}"),
-            NotGranted::Dns => f.write_str("DNS lookups"),
-            NotGranted::Limit { name, wanted, held } => {
-                write!(f, "limit {name} = {wanted} (at most {held} is held)")
-            }
-        }
-    }
-}
+#[cfg(doc)]
+use crate::caps::Caps;
 
 /// The result of intersecting a manifest with a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -229,82 +23,46 @@ pub struct Effective {
 
 /// requested ∩ granted for plugin `plugin` under `policy`.
 pub fn effective(plugin: &str, requests: &Requests, policy: &Policy) -> Effective {
-    let granted = policy.tool(plugin);
-    let mut not_granted = Vec::new();
-
-    let mut files = Vec::new();
-    for r in &requests.files {
-        let guest = r.guest.trim_end_matches('/');
-        match granted.files.iter().find(|g| g.guest == guest) {
-            Some(g) => {
-                if g.access < r.access {
-                    not_granted.push(NotGranted::File {
-                        guest: guest.to_string(),
-                        access: r.access,
-                    });
-                }
-                files.push(FileGrant {
-                    host: g.host.clone(),
-                    guest: guest.to_string(),
-                    access: g.access.min(r.access),
-                });
-            }
-            None => not_granted.push(NotGranted::File {
-                guest: guest.to_string(),
-                access: r.access,
-            }),
-        }
-    }
-
-    let network = meet_all(
-        &requests.network,
-        &granted.network,
-        NetPattern::intersect,
-        &mut not_granted,
-        |p| NotGranted::Network {
-            pattern: p.to_string(),
-        },
-    );
-
-    let mut env = Vec::new();
-    for name in &requests.env {
-        match granted.env.iter().find(|g| g.name() == name) {
-            Some(g) => env.push(g.clone()),
-            None => not_granted.push(NotGranted::Env { name: name.clone() }),
-        }
-    }
-
-    let tcp = meet_all(
-        &requests.sockets.tcp_connect,
-        &granted.sockets.tcp_connect,
-        SocketPattern::intersect,
-        &mut not_granted,
-        |p| NotGranted::TcpConnect {
-            pattern: p.to_string(),
-        },
-    );
-    if requests.sockets.dns && !granted.sockets.dns {
-        not_granted.push(NotGranted::Dns);
-    }
-
-    let grant = Grant {
-        files,
-        network,
-        env,
-        sockets: SocketGrant {
-            tcp_connect: tcp,
-            dns: requests.sockets.dns && granted.sockets.dns,
-        },
-        limits: ResolvedLimits::resolve(&requests.limits, &granted.limits, &policy.defaults),
-        payloads: granted.payloads.unwrap_or(policy.audit.payloads),
-    };
+    let (wanted, mut not_granted) = asked(requests);
+    let ceiling = policy
+        .tool(plugin)
+        .ceiling(policy.defaults, policy.audit.payloads);
+    let (grant, missing) = wanted.meet(&ceiling);
+    not_granted.extend(missing);
+    not_granted.sort_by_key(NotGranted::kind_order);
     Effective { grant, not_granted }
+}
+
+impl Principal {
+    /// What a call to `plugin` may use on this principal's behalf: the plugin's effective grant
+    /// `tool_grant`, narrowed by this principal's `[principals.NAME.grants.PLUGIN]` section if
+    /// there is one (limits and payload mode it leaves unset stay the plugin's section's).
+    /// Never more than `tool_grant`; the payload mode is the principal's section's.
+    pub fn grant_for(
+        &self,
+        plugin: &str,
+        requests: &Requests,
+        tool_grant: &Grant,
+        policy: &Policy,
+    ) -> Grant {
+        let Some(narrowing) = self.grants.get(plugin) else {
+            return tool_grant.clone();
+        };
+        let section = narrowing.over(&policy.tool(plugin));
+        let ceiling = section.ceiling(policy.defaults, policy.audit.payloads);
+        let (wanted, _) = asked(requests).0.meet(&ceiling);
+        let (mut grant, _) = wanted.meet(tool_grant);
+        grant.payloads = wanted.payloads;
+        grant
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FileRequest, Manifest};
+    use crate::caps::{Access, EnvGrant, FileGrant};
+    use crate::manifest::Manifest;
+    use spud_manifest::FileRequest;
     use std::path::Path;
 
     fn policy(src: &str) -> Policy {
@@ -312,7 +70,10 @@ mod tests {
     }
 
     fn requests(src: &str) -> Requests {
-        Manifest::from_toml(src, "m.toml").unwrap().requests
+        Manifest::from_toml(src, "m.toml")
+            .unwrap()
+            .into_inner()
+            .requests
     }
 
     #[test]
@@ -375,10 +136,71 @@ mod tests {
             "https://a.example.com".parse().unwrap(),
         ];
         wanted.limits.fuel = u64::MAX;
-        let (child, missing) = parent.narrow(&wanted);
+        let (child, missing) = wanted.meet(&parent);
         assert_eq!(child.files[0].access, Access::ReadOnly);
         assert_eq!(child.network.len(), 1);
         assert_eq!(child.limits.fuel, parent.limits.fuel);
         assert_eq!(missing.len(), 2);
+    }
+
+    fn parse(src: &str) -> Result<Policy, crate::section::PolicyError> {
+        Policy::parse(src, "policy.toml", Path::new("/tmp"), false)
+    }
+
+    // Moved from `principals.rs`.
+    #[test]
+    fn a_principal_never_gets_more_than_the_tool() {
+        let p = parse(
+            r#"
+[tools.fs]
+files = [{ host = "data", guest = "/data", access = "read-write" }]
+network = ["https://*.example.com"]
+limits = { fuel = 1000, timeout_ms = 500 }
+[principals.narrow]
+token_env = "T"
+tools = ["fs.*"]
+[principals.narrow.grants.fs]
+files = [{ host = "data", guest = "/data", access = "read-only" }]
+network = ["https://api.example.com", "https://evil.test"]
+limits = { fuel = 5000, memory_mb = 8 }
+[principals.full]
+token_env = "U"
+tools = ["fs.*"]
+"#,
+        )
+        .unwrap();
+        let requests = Requests {
+            files: vec![FileRequest {
+                guest: "/data".into(),
+                access: Access::ReadWrite,
+                why: None,
+            }],
+            network: vec![
+                "https://*.example.com".parse().unwrap(),
+                "https://evil.test".parse().unwrap(),
+            ],
+            ..Requests::default()
+        };
+        let tool = effective("fs", &requests, &p).grant;
+        assert_eq!(tool.files[0].access, Access::ReadWrite);
+        let g = p.principals["narrow"].grant_for("fs", &requests, &tool, &p);
+        assert_eq!(g.files.len(), 1);
+        assert_eq!(g.files[0].access, Access::ReadOnly);
+        let nets: Vec<String> = g.network.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            nets,
+            ["https://api.example.com"],
+            "evil.test is not in the tool's grant"
+        );
+        assert_eq!(
+            g.limits.fuel, 1000,
+            "the principal asked for more fuel than the tool has"
+        );
+        assert_eq!(g.limits.timeout_ms, 500, "unset limits stay the tool's");
+        assert_eq!(g.limits.memory_mb, 8);
+        assert_eq!(
+            p.principals["full"].grant_for("fs", &requests, &tool, &p),
+            tool
+        );
     }
 }

@@ -13,8 +13,9 @@
 //!
 //! A guard also redacts what it finds, so a refused URL never reaches a log or a trace.
 
+use crate::caps::EnvGrant;
 use crate::network::{NetPattern, Scheme};
-use crate::policy::{EnvGrant, Policy};
+use crate::policy::Policy;
 use crate::secrets::{OnLeak, MIN_VALUE_LEN, REDACTED};
 
 /// One named secret and where it may go.
@@ -67,7 +68,7 @@ impl LeakGuard {
             }
         }
         for t in policy.tools.values() {
-            for g in &t.env {
+            for g in &t.caps.env {
                 let (name, value) = match g {
                     EnvGrant::Fixed(n, v) => (n, Some(v.clone())),
                     EnvGrant::Pass(n) => (n, lookup(n)),
@@ -193,9 +194,11 @@ mod tests {
 
 #[cfg(test)]
 mod parse_tests {
+    use crate::policy::Policy;
+
     #[test]
     fn a_bad_allow_pattern_names_its_line() {
-        let e = crate::Policy::parse(
+        let e = Policy::parse(
             "[secrets]\nenv = [\"T\"]\non_leak = \"record\"\n[secrets.allow]\nT = [\"ftp://x\"]\n",
             "p.toml",
             std::path::Path::new("."),

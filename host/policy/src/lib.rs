@@ -1,37 +1,84 @@
 //! spud's capability model.
 //!
 //! A component *requests* capabilities in its [`Manifest`] (embedded by the SDK or in a sidecar
-//! file); the operator *grants* them in a [`Policy`] file; what a call may actually use is the
-//! [`Grant`] computed by [`effective`]: requested ∩ granted, nothing by default. The same
-//! intersection narrows a parent's grant for a child ([`Grant::narrow`]).
+//! file; the format is the `spud-manifest` crate's); the operator *grants* them in a
+//! [`Policy`] file; what a call may actually use is the [`Grant`] computed by [`effective`]:
+//! requested ∧ granted, nothing by default. Requests, policy sections, principals' sections,
+//! sub-agent scopes and grants are all a [`Caps`] (one directory type [`Dir`], one socket type,
+//! one [`Limits`]), and one operation, [`Caps::meet`], computes what two of them both allow:
+//! for effective grants, for a principal's narrowing ([`Principal::grant_for`]) and for a
+//! sub-agent's scope ([`ChildGrant::narrow`]).
 //!
 //! Everything here is pure data and logic: no wasmtime, no sockets, no clocks. The sandbox turns
 //! a [`Grant`] into a WASI context and asks this crate whether each action is allowed.
+//!
+//! # Module order
+//!
+//! Each module uses only modules above it in this list (and none uses this root):
+//!
+//! 1. `located`: errors with file, line and column;
+//! 2. `network`: network and socket patterns;
+//! 3. `limits`: the shared [`Limits`], and how the host decides them;
+//! 4. `caps`: the capability types ([`Dir`], [`Sockets`], [`EnvGrant`], [`Caps`], …);
+//! 5. `meet`: the one operation, [`Meet`] and [`Caps::meet`];
+//! 6. `manifest`: a checked [`Manifest`], and its requests as capabilities;
+//! 7. `secrets`: registered secrets and redaction;
+//! 8. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
+//! 9. `principals`: `[principals.NAME]` ([`Principal`]);
+//! 10. `policy`: the policy file ([`Policy`]);
+//! 11. `effective`: [`effective`] and [`Principal::grant_for`];
+//! 12. `scope`: sub-agent scopes ([`Scope`]);
+//! 13. `scratch`: the per-call `/scratch` directory;
+//! 14. `leaks`: where secrets may go ([`LeakGuard`]);
+//! 15. `laws` (tests only): property tests of the meet.
 
+#![warn(missing_docs)]
+
+mod caps;
 mod effective;
+#[cfg(test)]
+mod laws;
 mod leaks;
 mod limits;
 mod located;
 mod manifest;
+mod meet;
 mod network;
 mod policy;
 mod principals;
 mod scope;
 mod scratch;
 mod secrets;
+mod section;
 
-pub use effective::{effective, Effective, FileGrant, Grant, NotGranted, SocketGrant};
+pub use caps::{
+    Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
+    Sockets, Unmounted,
+};
+pub use effective::{effective, Effective};
 pub use leaks::{Finding, LeakGuard};
-pub use limits::{Limits, ResolvedLimits};
+pub use limits::{ceilings, LimitValue, Limits, ResolvedLimits, MAX_MEMORY_MB};
 pub use located::{line_col, Located};
-pub use manifest::{Access, FileRequest, Manifest, ManifestError, Requests, SocketRequests};
+pub use manifest::{asked, Manifest, ManifestError};
+pub use meet::Meet;
 pub use network::{
     is_public_address, HostPattern, NetPattern, PatternError, PortPattern, Scheme, SocketPattern,
 };
-pub use policy::{AuditSettings, Durability, EnvGrant, Payloads, Policy, PolicyError, ToolPolicy};
+pub use policy::{AuditSettings, Durability, Policy};
 pub use principals::{
     Principal, TokenSource, DEFAULT_BURST, DEFAULT_MAX_CONCURRENT, DEFAULT_RATE_PER_MINUTE,
 };
 pub use scope::{ChildFile, ChildGrant, Scope};
 pub use scratch::{temp_scratch, SCRATCH_DIR};
 pub use secrets::{OnLeak, SecretPatternError, Secrets, SecretsSection, REDACTED};
+pub use section::{PolicyError, ToolPolicy};
+/// The manifest's wire format, shared with the SDK.
+pub use spud_manifest;
+pub use spud_manifest::{FileRequest, Requests, ToolInfo};
+
+/// A directory granted by a policy section (same type as [`FileGrant`]).
+pub type DirGrant = Dir;
+/// Raw sockets and DNS in a grant (same type as [`Sockets`]).
+pub type SocketGrant = Sockets;
+/// Raw sockets and DNS in a policy section (same type as [`Sockets`]).
+pub type SocketRequests = Sockets;

@@ -1,126 +1,21 @@
-//! What a component asks for: its [`Manifest`], embedded by the SDK (JSON) or in a sidecar
-//! file next to the `.wasm` (`NAME.spud.toml`) for components built without it.
+//! What a component asks for: its manifest ([`spud_manifest::Manifest`], the format the SDK
+//! writes), embedded by the SDK (JSON) or in a sidecar file next to the `.wasm`
+//! (`NAME.spud.toml`) for components built without it. The host reads it into a [`Manifest`]:
+//! the same data, checked (absolute guest paths, network and socket patterns that parse, tool
+//! names); [`asked`] turns its requests into the capability types.
 
+use crate::caps::{Asked, Caps, Dir, EnvGrant, NotGranted, Sockets};
+use crate::located::Located;
 use crate::network::{NetPattern, SocketPattern};
-use crate::Limits;
 use serde::{Deserialize, Serialize};
-
-/// File access level. `ReadOnly < ReadWrite`, so the smaller of two is their intersection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Access {
-    /// Read files and list directories.
-    ReadOnly,
-    /// Also create, write, rename and delete.
-    ReadWrite,
-}
-
-impl std::fmt::Display for Access {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Access::ReadOnly => "read-only",
-            Access::ReadWrite => "read-write",
-        })
-    }
-}
-
-/// A directory the component wants to see at a guest path. The operator decides which host
-/// directory (if any) backs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileRequest {
-    /// Absolute guest path, e.g. `/data`.
-    pub guest: String,
-    /// Access wanted.
-    pub access: Access,
-    /// Why the tool needs it (shown to the operator).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
-}
-
-/// Raw socket requests. HTTP goes through `network` instead.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SocketRequests {
-    /// `ip:port` destinations for raw TCP connects.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tcp_connect: Vec<SocketPattern>,
-    /// Whether the component wants DNS lookups.
-    #[serde(default)]
-    pub dns: bool,
-}
-
-/// Everything a component requests.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Requests {
-    /// Directories.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub files: Vec<FileRequest>,
-    /// Outbound HTTP(S) destinations.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub network: Vec<NetPattern>,
-    /// Names of environment variables.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub env: Vec<String>,
-    /// Raw sockets and DNS.
-    #[serde(default)]
-    pub sockets: SocketRequests,
-    /// Limits the component asks for (it gets at most what the operator allows).
-    #[serde(default)]
-    pub limits: Limits,
-}
-
-/// A tool as described by an SDK manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolDescriptor {
-    /// Tool name inside the plugin.
-    pub name: String,
-    /// What it does (from the function's doc comment).
-    #[serde(default)]
-    pub description: String,
-    /// JSON Schema of the input.
-    #[serde(default)]
-    pub input_schema: serde_json::Value,
-    /// JSON Schema of the output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output_schema: Option<serde_json::Value>,
-}
-
-/// A component's self-description.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    /// Format version of an SDK manifest (1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spud_manifest: Option<u32>,
-    /// Default plugin name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Plugin version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// One-line description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// What the component asks for.
-    #[serde(default)]
-    pub requests: Requests,
-    /// WIT source of a plain component (file or folder, relative to the sidecar), read for the
-    /// doc comments that become tool descriptions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wit: Option<String>,
-    /// Tools (SDK components only; plain components get theirs from WIT).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tools: Vec<ToolDescriptor>,
-}
+use spud_manifest::Requests;
 
 /// A manifest that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    /// Sidecar TOML did not parse; names file, line and column.
+    /// Sidecar TOML did not parse or has a bad value; names file, line and column.
     #[error(transparent)]
-    Toml(#[from] crate::Located),
+    Toml(#[from] Located),
     /// The JSON a component returned from `manifest()` did not parse.
     #[error("the component's embedded manifest is invalid: {0}")]
     Json(#[from] serde_json::Error),
@@ -129,72 +24,224 @@ pub enum ManifestError {
     Invalid(String),
 }
 
+/// A manifest the host has checked. It reads as the shared [`spud_manifest::Manifest`]
+/// (through `Deref`); only [`Manifest::from_json`], [`Manifest::from_toml`] and
+/// deserialization (which checks too) make one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "spud_manifest::Manifest", into = "spud_manifest::Manifest")]
+pub struct Manifest(spud_manifest::Manifest);
+
+impl std::ops::Deref for Manifest {
+    type Target = spud_manifest::Manifest;
+
+    fn deref(&self) -> &spud_manifest::Manifest {
+        &self.0
+    }
+}
+
+impl From<Manifest> for spud_manifest::Manifest {
+    fn from(m: Manifest) -> spud_manifest::Manifest {
+        m.0
+    }
+}
+
+impl TryFrom<spud_manifest::Manifest> for Manifest {
+    type Error = ManifestError;
+
+    fn try_from(m: spud_manifest::Manifest) -> Result<Manifest, ManifestError> {
+        match check(&m) {
+            Ok(()) => Ok(Manifest(m)),
+            Err(bad) => Err(ManifestError::Invalid(format!(
+                "{}: {}",
+                bad.path(),
+                bad.message
+            ))),
+        }
+    }
+}
+
 impl Manifest {
     /// Parses a sidecar manifest; `file` is used in error messages.
     pub fn from_toml(src: &str, file: &str) -> Result<Manifest, ManifestError> {
-        let m: Manifest = toml::from_str(src)
-            .map_err(|e| ManifestError::Toml(crate::Located::toml(src, file, &e)))?;
-        m.validate()?;
-        Ok(m)
+        let m: spud_manifest::Manifest =
+            toml::from_str(src).map_err(|e| ManifestError::Toml(Located::toml(src, file, &e)))?;
+        match check(&m) {
+            Ok(()) => Ok(Manifest(m)),
+            Err(bad) => {
+                let offset = toml_offset(src, &bad.at).unwrap_or(0);
+                let message = format!("{}: {}", bad.path(), bad.message);
+                Err(ManifestError::Toml(Located::at(src, file, offset, message)))
+            }
+        }
     }
 
     /// Parses the JSON an SDK component returns from `manifest()`.
     pub fn from_json(src: &str) -> Result<Manifest, ManifestError> {
-        let m: Manifest = serde_json::from_str(src)?;
-        m.validate()?;
-        Ok(m)
+        let m: spud_manifest::Manifest = serde_json::from_str(src)?;
+        Manifest::try_from(m)
     }
 
-    fn validate(&self) -> Result<(), ManifestError> {
-        for f in &self.requests.files {
-            if !f.guest.starts_with('/') || f.guest.split('/').any(|c| c == "..") {
-                return Err(ManifestError::Invalid(format!(
-                    "guest path `{}` must be absolute and must not contain `..`",
-                    f.guest
-                )));
+    /// The shared manifest.
+    pub fn into_inner(self) -> spud_manifest::Manifest {
+        self.0
+    }
+}
+
+/// One step of the way to a value in the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Key(&'static str),
+    Index(usize),
+}
+
+/// A value the host cannot accept, where it is and why.
+#[derive(Debug)]
+struct Bad {
+    at: Vec<Step>,
+    message: String,
+}
+
+impl Bad {
+    /// `requests.network[1]`.
+    fn path(&self) -> String {
+        let mut out = String::new();
+        for step in &self.at {
+            match step {
+                Step::Key(k) if out.is_empty() => out.push_str(k),
+                Step::Key(k) => out.push_str(&format!(".{k}")),
+                Step::Index(i) => out.push_str(&format!("[{i}]")),
             }
         }
-        for t in &self.tools {
-            if t.name.is_empty() || t.name.contains('.') {
-                return Err(ManifestError::Invalid(format!(
-                    "tool name `{}` must be non-empty and contain no `.`",
-                    t.name
-                )));
-            }
+        out
+    }
+}
+
+fn check(m: &spud_manifest::Manifest) -> Result<(), Bad> {
+    use Step::{Index, Key};
+    let bad = |at: Vec<Step>, message: String| Err(Bad { at, message });
+    let r = &m.requests;
+    for (i, f) in r.files.iter().enumerate() {
+        if !f.guest.starts_with('/') || f.guest.split('/').any(|c| c == "..") {
+            let message = format!(
+                "guest path `{}` must be absolute and must not contain `..`",
+                f.guest
+            );
+            return bad(
+                vec![Key("requests"), Key("files"), Index(i), Key("guest")],
+                message,
+            );
         }
-        Ok(())
     }
+    for (i, p) in r.network.iter().enumerate() {
+        if let Err(e) = p.parse::<NetPattern>() {
+            return bad(
+                vec![Key("requests"), Key("network"), Index(i)],
+                e.to_string(),
+            );
+        }
+    }
+    for (i, p) in r.sockets.tcp_connect.iter().enumerate() {
+        if let Err(e) = p.parse::<SocketPattern>() {
+            let at = vec![
+                Key("requests"),
+                Key("sockets"),
+                Key("tcp_connect"),
+                Index(i),
+            ];
+            return bad(at, e.to_string());
+        }
+    }
+    for (i, t) in m.tools.iter().enumerate() {
+        if t.name.is_empty() || t.name.contains('.') {
+            let message = format!(
+                "tool name `{}` must be non-empty and contain no `.`",
+                t.name
+            );
+            return bad(vec![Key("tools"), Index(i), Key("name")], message);
+        }
+    }
+    Ok(())
 }
 
-impl<'de> Deserialize<'de> for NetPattern {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+/// The byte offset of the value at `at` in the TOML text `src`.
+fn toml_offset(src: &str, at: &[Step]) -> Option<usize> {
+    use toml_edit::{Item, Table, Value};
+    enum Node<'a> {
+        Item(&'a Item),
+        Value(&'a Value),
+        Table(&'a Table),
     }
+    let doc = toml_edit::ImDocument::parse(src).ok()?;
+    let mut node = Node::Table(doc.as_table());
+    for step in at {
+        node = match (step, node) {
+            (Step::Key(k), Node::Table(t)) => Node::Item(t.get(k)?),
+            (Step::Key(k), Node::Item(i)) => Node::Item(i.as_table_like()?.get(k)?),
+            (Step::Key(k), Node::Value(v)) => Node::Value(v.as_inline_table()?.get(k)?),
+            (Step::Index(n), Node::Item(Item::ArrayOfTables(a))) => Node::Table(a.get(*n)?),
+            (Step::Index(n), Node::Item(i)) => Node::Value(i.as_array()?.get(*n)?),
+            (Step::Index(n), Node::Value(v)) => Node::Value(v.as_array()?.get(*n)?),
+            (Step::Index(_), Node::Table(_)) => return None,
+        };
+    }
+    let span = match node {
+        Node::Item(i) => i.span(),
+        Node::Value(v) => v.span(),
+        Node::Table(t) => t.span(),
+    };
+    span.map(|s| s.start)
 }
 
-impl Serialize for NetPattern {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
+/// `requests` as capabilities: directories by guest path (a trailing `/` dropped), variables
+/// to be supplied by the side they meet. Patterns that do not parse are returned as not
+/// granted (a checked [`Manifest`] has none).
+pub fn asked(requests: &Requests) -> (Asked, Vec<NotGranted>) {
+    let mut bad = Vec::new();
+    let files = requests
+        .files
+        .iter()
+        .map(|f| Dir::unmounted(f.guest.trim_end_matches('/'), f.access))
+        .collect();
+    let network = parse_all(&requests.network, &mut bad, |p| NotGranted::Network {
+        pattern: p,
+    });
+    let tcp_connect = parse_all(&requests.sockets.tcp_connect, &mut bad, |p| {
+        NotGranted::TcpConnect { pattern: p }
+    });
+    let caps = Caps {
+        files,
+        network,
+        env: requests.env.iter().cloned().map(EnvGrant::Pass).collect(),
+        sockets: Sockets {
+            tcp_connect,
+            dns: requests.sockets.dns,
+        },
+        limits: requests.limits,
+        payloads: (),
+    };
+    (caps, bad)
 }
 
-impl<'de> Deserialize<'de> for SocketPattern {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+/// Each of `texts` parsed; those that do not parse are reported.
+pub(crate) fn parse_all<T: std::str::FromStr>(
+    texts: &[String],
+    report: &mut Vec<NotGranted>,
+    not_granted: impl Fn(String) -> NotGranted,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for text in texts {
+        match text.parse() {
+            Ok(p) => out.push(p),
+            Err(_) => report.push(not_granted(text.clone())),
+        }
     }
-}
-
-impl Serialize for SocketPattern {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spud_manifest::Access;
 
     #[test]
     fn sidecar_errors_have_line_and_column() {
@@ -204,6 +251,20 @@ mod tests {
             .to_string();
         assert!(e.starts_with("x.spud.toml:3:"), "{e}");
         assert!(e.contains("ftp"), "{e}");
+    }
+
+    #[test]
+    fn sidecar_values_are_located_wherever_they_are() {
+        let at = |src: &str| Manifest::from_toml(src, "m").unwrap_err().to_string();
+        let e = at("[requests]\nfiles = [{ guest = \"/a\", access = \"read-only\" },\n { guest = \"b\", access = \"read-only\" }]\n");
+        assert!(e.starts_with("m:3:12: requests.files[1].guest:"), "{e}");
+        let e = at("[requests.sockets]\ntcp_connect = [\"db:1\"]\n");
+        assert!(
+            e.starts_with("m:2:16: requests.sockets.tcp_connect[0]:"),
+            "{e}"
+        );
+        let e = at("[[tools]]\nname = \"a.b\"\n");
+        assert!(e.starts_with("m:2:8: tools[0].name:"), "{e}");
     }
 
     #[test]
@@ -219,5 +280,37 @@ mod tests {
             r#"{"requests":{"files":[{"guest":"data","access":"read-only"}]}}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn deserializing_checks_too() {
+        let bad = r#"{"requests":{"network":["gopher://x"]},"tools":[]}"#;
+        assert!(serde_json::from_str::<Manifest>(bad).is_err());
+        let good = r#"{"requests":{"network":["https://x.org"]},"tools":[]}"#;
+        let m: Manifest = serde_json::from_str(good).unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), good);
+    }
+
+    #[test]
+    fn requests_become_capabilities() {
+        let r = Requests::new()
+            .file("/data/", Access::ReadOnly, "")
+            .network("https://a.org")
+            .network("nope")
+            .env("LANG")
+            .tcp_connect("127.0.0.1:5")
+            .dns();
+        let (caps, bad) = asked(&r);
+        assert_eq!(caps.files, [Dir::unmounted("/data", Access::ReadOnly)]);
+        assert_eq!(caps.network[0].to_string(), "https://a.org");
+        assert_eq!(caps.env, [EnvGrant::Pass("LANG".into())]);
+        assert_eq!(caps.sockets.tcp_connect[0].to_string(), "127.0.0.1:5");
+        assert!(caps.sockets.dns);
+        assert_eq!(
+            bad,
+            [NotGranted::Network {
+                pattern: "nope".into()
+            }]
+        );
     }
 }

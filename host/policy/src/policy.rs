@@ -17,51 +17,20 @@
 //! limits = { fuel = 100_000_000, memory_mb = 32 }
 //! ```
 
-use crate::manifest::{Access, SocketRequests};
+use crate::caps::{EnvGrant, Payloads};
+use crate::limits::Limits;
+use crate::located::Located;
 use crate::network::NetPattern;
-use crate::Limits;
+use crate::principals::{self, Principal, RawPrincipal};
+use crate::secrets::{Secrets, SecretsSection};
+use crate::section::{PolicyError, RawTool, ToolPolicy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
-/// A policy file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// The file could not be read.
-    #[error("cannot read policy file {file}: {source}")]
-    Read {
-        /// The file.
-        file: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Syntax or a bad value; with position.
-    #[error(transparent)]
-    At(#[from] crate::Located),
-}
-
-/// How much of a call's arguments and results the audit log keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Payloads {
-    /// SHA-256 and size only (data minimization).
-    #[default]
-    Digest,
-    /// The JSON itself as well.
-    Raw,
-}
-
-/// When an audit record counts as written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Durability {
-    /// Written to the OS before the call returns (survives a crash of spud); fsynced in groups.
-    #[default]
-    Process,
-    /// fsynced before the call returns (survives power loss).
-    Fsync,
-}
+/// When an audit record counts as written (`[audit] durability`); defined by the audit log.
+pub use spud_audit::Durability;
 
 /// The `[audit]` section.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,55 +42,6 @@ pub struct AuditSettings {
     /// Flush strategy.
     #[serde(default)]
     pub durability: Durability,
-}
-
-/// An environment variable a tool may see.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum EnvGrant {
-    /// `NAME`: passed through from spud's own environment, when set there.
-    Pass(String),
-    /// `NAME=value`: set to a fixed value.
-    Fixed(String, String),
-}
-
-impl EnvGrant {
-    /// The variable's name.
-    pub fn name(&self) -> &str {
-        match self {
-            EnvGrant::Pass(n) | EnvGrant::Fixed(n, _) => n,
-        }
-    }
-}
-
-/// A directory grant in the policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DirGrant {
-    /// Host directory (made absolute against the policy file's folder).
-    pub host: PathBuf,
-    /// Guest path it appears at.
-    pub guest: String,
-    /// Access granted.
-    pub access: Access,
-}
-
-/// What the operator grants one plugin.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ToolPolicy {
-    /// Directories.
-    pub files: Vec<DirGrant>,
-    /// Outbound HTTP(S) destinations.
-    pub network: Vec<NetPattern>,
-    /// Environment variables.
-    pub env: Vec<EnvGrant>,
-    /// Raw sockets and DNS.
-    pub sockets: SocketRequests,
-    /// Limit ceilings.
-    pub limits: Limits,
-    /// Payload mode for this plugin's audit records (else the `[audit]` default).
-    pub payloads: Option<Payloads>,
-    /// A sub-agent that may call this plugin's tools starts only once approved (by the person
-    /// at the terminal; denied when nobody can be asked).
-    pub approval: bool,
 }
 
 /// A parsed policy.
@@ -137,9 +57,9 @@ pub struct Policy {
     pub tools: BTreeMap<String, ToolPolicy>,
     /// Who may call tools over MCP's HTTP transport (and as whom `spud serve --principal`
     /// serves stdio), by name.
-    pub principals: BTreeMap<String, crate::Principal>,
+    pub principals: BTreeMap<String, Principal>,
     /// Registered secrets (`[secrets]`): never stored or sent out.
-    pub secrets: crate::SecretsSection,
+    pub secrets: SecretsSection,
 }
 
 #[derive(Deserialize)]
@@ -152,108 +72,9 @@ struct RawPolicy {
     #[serde(default)]
     tools: BTreeMap<String, RawTool>,
     #[serde(default)]
-    principals: BTreeMap<String, Spanned<crate::principals::RawPrincipal>>,
+    principals: BTreeMap<String, Spanned<RawPrincipal>>,
     #[serde(default)]
-    secrets: crate::SecretsSection,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawTool {
-    #[serde(default)]
-    files: Vec<RawDir>,
-    #[serde(default)]
-    network: Vec<Spanned<String>>,
-    #[serde(default)]
-    env: Vec<Spanned<String>>,
-    #[serde(default)]
-    sockets: SocketRequests,
-    #[serde(default)]
-    limits: Limits,
-    #[serde(default)]
-    payloads: Option<Payloads>,
-    #[serde(default)]
-    approval: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDir {
-    host: Spanned<String>,
-    guest: Spanned<String>,
-    access: Access,
-}
-
-/// Turns a byte offset and message into a positioned error.
-pub(crate) type At<'a> = dyn Fn(usize, String) -> PolicyError + 'a;
-
-impl RawTool {
-    /// Validates one `[tools.NAME]`-shaped section (also used for a principal's narrowing
-    /// grants). Relative host paths are taken from `base`.
-    pub(crate) fn resolve(
-        self,
-        at: &At<'_>,
-        base: &Path,
-        check_dirs: bool,
-    ) -> Result<ToolPolicy, PolicyError> {
-        let t = self;
-        let mut files = Vec::new();
-        for d in t.files {
-            let guest = d.guest.get_ref();
-            if !guest.starts_with('/') || guest.split('/').any(|c| c == "..") {
-                return Err(at(
-                    d.guest.span().start,
-                    format!("guest path `{guest}` must be absolute and must not contain `..`"),
-                ));
-            }
-            let host = base.join(d.host.get_ref());
-            if check_dirs && !host.is_dir() {
-                return Err(at(
-                    d.host.span().start,
-                    format!("host directory `{}` does not exist", host.display()),
-                ));
-            }
-            let host = std::fs::canonicalize(&host).unwrap_or(host);
-            files.push(DirGrant {
-                host,
-                guest: guest.trim_end_matches('/').to_string(),
-                access: d.access,
-            });
-        }
-        let mut network = Vec::new();
-        for n in t.network {
-            network.push(
-                n.get_ref()
-                    .parse::<NetPattern>()
-                    .map_err(|e| at(n.span().start, e.to_string()))?,
-            );
-        }
-        let mut env = Vec::new();
-        for e in t.env {
-            let text = e.get_ref();
-            let grant = match text.split_once('=') {
-                Some((n, v)) => EnvGrant::Fixed(n.to_string(), v.to_string()),
-                None => EnvGrant::Pass(text.clone()),
-            };
-            let n = grant.name();
-            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(at(
-                    e.span().start,
-                    format!("`{text}` is not `NAME` or `NAME=value`"),
-                ));
-            }
-            env.push(grant);
-        }
-        Ok(ToolPolicy {
-            files,
-            network,
-            env,
-            sockets: t.sockets,
-            limits: t.limits,
-            payloads: t.payloads,
-            approval: t.approval,
-        })
-    }
+    secrets: SecretsSection,
 }
 
 impl Policy {
@@ -285,7 +106,7 @@ impl Policy {
         check_dirs: bool,
     ) -> Result<Policy, PolicyError> {
         let at = |offset: usize, message: String| {
-            PolicyError::At(crate::Located::at(src, file, offset, message))
+            PolicyError::At(Located::at(src, file, offset, message))
         };
         let raw: RawPolicy = toml::from_str(src)
             .map_err(|e| at(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
@@ -293,14 +114,14 @@ impl Policy {
         for (name, t) in raw.tools {
             tools.insert(name, t.resolve(&at, base, check_dirs)?);
         }
-        let principals = crate::principals::parse(raw.principals, &at, base, check_dirs)?;
-        if let Err(e) = crate::Secrets::new(&raw.secrets.patterns) {
+        let principals = principals::parse(raw.principals, &at, base, check_dirs)?;
+        if let Err(e) = Secrets::new(&raw.secrets.patterns) {
             let offset = src.find("[secrets]").unwrap_or(0);
             return Err(at(offset, e.to_string()));
         }
         for (name, patterns) in &raw.secrets.allow {
             for p in patterns {
-                if let Err(e) = p.parse::<crate::NetPattern>() {
+                if let Err(e) = p.parse::<NetPattern>() {
                     let offset = src.find(p.as_str()).unwrap_or(0);
                     return Err(at(
                         offset,
@@ -320,7 +141,7 @@ impl Policy {
     }
 
     /// The secret files of `[secrets] files`: (name as written, path from `base`).
-    pub fn secret_files(&self, base: &Path) -> Vec<(String, std::path::PathBuf)> {
+    pub fn secret_files(&self, base: &Path) -> Vec<(String, PathBuf)> {
         self.secrets
             .files
             .iter()
@@ -330,10 +151,10 @@ impl Policy {
 
     /// The registered secrets: `[secrets]` patterns and `env` values, plus the values of
     /// every environment variable granted to a tool (`NAME=value` and passed-through `NAME`).
-    pub fn secrets(&self, lookup: impl Fn(&str) -> Option<String>) -> crate::Secrets {
+    pub fn secrets(&self, lookup: impl Fn(&str) -> Option<String>) -> Secrets {
         let mut values = Vec::new();
         for t in self.tools.values() {
-            for g in &t.env {
+            for g in &t.caps.env {
                 match g {
                     EnvGrant::Fixed(_, v) => values.push(v.clone()),
                     EnvGrant::Pass(n) => values.extend(lookup(n)),
@@ -342,7 +163,7 @@ impl Policy {
         }
         values.extend(self.secrets.env.iter().filter_map(|n| lookup(n)));
         // Patterns were checked when the policy was parsed.
-        crate::Secrets::new(&self.secrets.patterns)
+        Secrets::new(&self.secrets.patterns)
             .unwrap_or_default()
             .with_values(values)
     }
@@ -364,6 +185,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::principals::{TokenSource, DEFAULT_RATE_PER_MINUTE};
 
     fn parse(src: &str) -> Result<Policy, PolicyError> {
         Policy::parse(src, "policy.toml", Path::new("/tmp"), false)
@@ -386,10 +208,13 @@ limits = { fuel = 100 }
         )
         .unwrap();
         let fs = p.tool("fs");
-        assert_eq!(fs.files[0].guest, "/data");
-        assert_eq!(fs.files[0].host, Path::new("/tmp/sample"));
-        assert_eq!(fs.env[1], EnvGrant::Fixed("MODE".into(), "fast".into()));
-        assert_eq!(fs.limits.fuel, Some(100));
+        assert_eq!(fs.caps.files[0].guest, "/data");
+        assert_eq!(fs.caps.files[0].host, Path::new("/tmp/sample"));
+        assert_eq!(
+            fs.caps.env[1],
+            EnvGrant::Fixed("MODE".into(), "fast".into())
+        );
+        assert_eq!(fs.caps.limits.fuel, Some(100));
         assert_eq!(p.audit.payloads, Payloads::Raw);
         assert_eq!(p.tool("other"), ToolPolicy::default());
     }
@@ -423,6 +248,93 @@ limits = { fuel = 100 }
             .to_string();
         assert!(
             e.starts_with("p.toml:2:19:") && e.contains("does not exist"),
+            "{e}"
+        );
+    }
+
+    // Moved from `principals.rs`: principals as the policy parses them.
+    #[test]
+    fn parses_principals_and_names_errors_by_position() {
+        let p = parse(
+            r#"
+[principals.ci]
+token_env = "SPUD_TOKEN_CI"
+tools = ["fs.*", "json.query", "run_agent"]
+max_concurrent = 2
+[principals.ci.grants.fs]
+limits = { fuel = 10 }
+[principals.ops]
+token_sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+tools = ["*"]
+"#,
+        )
+        .unwrap();
+        let ci = &p.principals["ci"];
+        assert_eq!(ci.token, TokenSource::Env("SPUD_TOKEN_CI".into()));
+        assert_eq!(ci.max_concurrent, 2);
+        assert_eq!(ci.rate_per_minute, DEFAULT_RATE_PER_MINUTE);
+        assert!(ci.sees("fs.read") && ci.sees("json.query") && ci.sees("run_agent"));
+        assert!(!ci.sees("json.format") && !ci.sees("fsx.read") && !ci.sees("http.fetch"));
+        let ops = &p.principals["ops"];
+        assert!(ops.sees("http.fetch") && !ops.sees("run_agent"));
+        assert!(matches!(ops.token, TokenSource::Sha256(b) if b[1] == 0x11));
+
+        let e = parse("[principals.x]\ntools = [\"*\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:") && e.contains("has no token"),
+            "{e}"
+        );
+        let e = parse("[principals.x]\ntoken_sha256 = \"abc\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:2:16:") && e.contains("64 hexadecimal"),
+            "{e}"
+        );
+        let e = parse("[principals.x]\ntoken_env = \"T\"\ntools = [\"fs.read\", \"fs..x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:3:21:") && e.contains("tool pattern"),
+            "{e}"
+        );
+        let e = parse("[principals.x]\ntoken_env = \"T\"\nmax_concurrent = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("policy.toml:3:18:"), "{e}");
+        let e = parse("[principals.x]\ntoken_env = \"T\"\ntokens = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tokens"), "{e}");
+    }
+
+    // Moved from `secrets.rs`: the `[secrets]` section as the policy parses it.
+    #[test]
+    fn policy_section_and_granted_env_values() {
+        let base = std::path::Path::new(".");
+        let p = Policy::parse(
+            "[secrets]\npatterns = [\"sk-[a-z]{4}\"]\nenv = [\"S_ENV\"]\n[tools.fs]\nenv = [\"K=fixedvalue\", \"PASS\"]\n",
+            "p.toml",
+            base,
+            false,
+        )
+        .unwrap();
+        let s = p.secrets(|n| match n {
+            "PASS" => Some("passvalue".into()),
+            "S_ENV" => Some("envvalue".into()),
+            _ => None,
+        });
+        assert_eq!(
+            s.redact("sk-abcd fixedvalue passvalue envvalue ok"),
+            "[REDACTED] [REDACTED] [REDACTED] [REDACTED] ok"
+        );
+        let e = Policy::parse("[secrets]\npatterns = [\"(\"]\n", "p.toml", base, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.toml:1:1:") && e.contains("[secrets]"),
             "{e}"
         );
     }

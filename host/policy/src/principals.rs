@@ -16,8 +16,7 @@
 //! limits = { fuel = 50_000_000 }
 //! ```
 
-use crate::policy::{At, PolicyError, RawTool, ToolPolicy};
-use crate::{effective, Grant, Limits, Policy, Requests};
+use crate::section::{At, PolicyError, RawTool, ToolPolicy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -109,6 +108,52 @@ fn nonzero(v: &Option<Spanned<u32>>, what: &str, at: &At<'_>) -> Result<(), Poli
     }
 }
 
+/// Where the token of principal `name` (whose section starts at `start`) comes from.
+fn token(
+    name: &str,
+    start: usize,
+    env: Option<Spanned<String>>,
+    sha256: Option<Spanned<String>>,
+    at: &At<'_>,
+) -> Result<TokenSource, PolicyError> {
+    match (env, sha256) {
+        (Some(env), None) => {
+            let v = env.get_ref();
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                let message = format!("`{v}` is not an environment variable name");
+                return Err(at(env.span().start, message));
+            }
+            Ok(TokenSource::Env(v.clone()))
+        }
+        (None, Some(hash)) => {
+            let text = hash.get_ref();
+            let mut bytes = [0u8; 32];
+            let ok = text.len() == 64
+                && text.is_ascii()
+                && (0..32).all(|i| {
+                    u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                        .map(|b| bytes[i] = b)
+                        .is_ok()
+                });
+            if !ok {
+                let message =
+                    "`token_sha256` must be 64 hexadecimal digits (the SHA-256 of the token)";
+                return Err(at(hash.span().start, message.into()));
+            }
+            Ok(TokenSource::Sha256(bytes))
+        }
+        (Some(env), Some(_)) => {
+            let message =
+                format!("principal `{name}`: give `token_env` or `token_sha256`, not both");
+            Err(at(env.span().start, message))
+        }
+        (None, None) => {
+            let message = format!("principal `{name}` has no token: add `token_env = \"VARIABLE\"` or `token_sha256 = \"…\"`");
+            Err(at(start, message))
+        }
+    }
+}
+
 /// Validates the `[principals.*]` sections.
 pub(crate) fn parse(
     raw: BTreeMap<String, Spanned<RawPrincipal>>,
@@ -120,40 +165,12 @@ pub(crate) fn parse(
     for (name, spanned) in raw {
         let start = spanned.span().start;
         let r = spanned.into_inner();
-        let token = match (r.token_env, r.token_sha256) {
-            (Some(env), None) => {
-                let v = env.get_ref();
-                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                    return Err(at(env.span().start, format!("`{v}` is not an environment variable name")));
-                }
-                TokenSource::Env(v.clone())
-            }
-            (None, Some(hash)) => {
-                let text = hash.get_ref();
-                let mut bytes = [0u8; 32];
-                let ok = text.len() == 64
-                    && text.is_ascii()
-                    && (0..32).all(|i| {
-                        u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-                            .map(|b| bytes[i] = b)
-                            .is_ok()
-                    });
-                if !ok {
-                    return Err(at(hash.span().start, "`token_sha256` must be 64 hexadecimal digits (the SHA-256 of the token)".into()));
-                }
-                TokenSource::Sha256(bytes)
-            }
-            (Some(env), Some(_)) => {
-                return Err(at(env.span().start, format!("principal `{name}`: give `token_env` or `token_sha256`, not both")))
-            }
-            (None, None) => {
-                return Err(at(start, format!("principal `{name}` has no token: add `token_env = \"VARIABLE\"` or `token_sha256 = \"…\"`")))
-            }
-        };
+        let token = token(&name, start, r.token_env, r.token_sha256, at)?;
         let mut tools = Vec::new();
         for t in r.tools {
             if !valid_pattern(t.get_ref()) {
-                return Err(at(t.span().start, format!("`{}` is not a tool pattern: use `*`, `plugin.*`, `plugin.function` or `run_agent`", t.get_ref())));
+                let message = format!("`{}` is not a tool pattern: use `*`, `plugin.*`, `plugin.function` or `run_agent`", t.get_ref());
+                return Err(at(t.span().start, message));
             }
             tools.push(t.into_inner());
         }
@@ -188,170 +205,5 @@ impl Principal {
     /// Whether this principal may see and call `tool` (`plugin.function`, or `run_agent`).
     pub fn sees(&self, tool: &str) -> bool {
         self.tools.iter().any(|p| pattern_matches(p, tool))
-    }
-
-    /// What a call to `plugin` may use on this principal's behalf: the plugin's effective grant
-    /// `tool_grant`, narrowed by this principal's `[principals.NAME.grants.PLUGIN]` section if
-    /// there is one (limits it leaves unset stay the plugin's). Never more than `tool_grant`.
-    pub fn grant_for(
-        &self,
-        plugin: &str,
-        requests: &Requests,
-        tool_grant: &Grant,
-        policy: &Policy,
-    ) -> Grant {
-        let Some(narrowing) = self.grants.get(plugin) else {
-            return tool_grant.clone();
-        };
-        let mut section = narrowing.clone();
-        section.limits = overlay(&policy.tool(plugin).limits, &narrowing.limits);
-        if section.payloads.is_none() {
-            section.payloads = policy.tool(plugin).payloads;
-        }
-        let view = Policy {
-            source: policy.source.clone(),
-            defaults: policy.defaults.clone(),
-            audit: policy.audit,
-            tools: BTreeMap::from([(plugin.to_string(), section)]),
-            principals: BTreeMap::new(),
-            secrets: policy.secrets.clone(),
-        };
-        let wanted = effective(plugin, requests, &view).grant;
-        tool_grant.narrow(&wanted).0
-    }
-}
-
-/// `over`'s values where set, else `base`'s.
-fn overlay(base: &Limits, over: &Limits) -> Limits {
-    Limits {
-        memory_mb: over.memory_mb.or(base.memory_mb),
-        fuel: over.fuel.or(base.fuel),
-        timeout_ms: over.timeout_ms.or(base.timeout_ms),
-        stdout_bytes: over.stdout_bytes.or(base.stdout_bytes),
-        stderr_bytes: over.stderr_bytes.or(base.stderr_bytes),
-        result_bytes: over.result_bytes.or(base.result_bytes),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{Access, FileRequest};
-
-    fn parse(src: &str) -> Result<Policy, PolicyError> {
-        Policy::parse(src, "policy.toml", Path::new("/tmp"), false)
-    }
-
-    #[test]
-    fn parses_principals_and_names_errors_by_position() {
-        let p = parse(
-            r#"
-[principals.ci]
-token_env = "SPUD_TOKEN_CI"
-tools = ["fs.*", "json.query", "run_agent"]
-max_concurrent = 2
-[principals.ci.grants.fs]
-limits = { fuel = 10 }
-[principals.ops]
-token_sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-tools = ["*"]
-"#,
-        )
-        .unwrap();
-        let ci = &p.principals["ci"];
-        assert_eq!(ci.token, TokenSource::Env("SPUD_TOKEN_CI".into()));
-        assert_eq!(ci.max_concurrent, 2);
-        assert_eq!(ci.rate_per_minute, DEFAULT_RATE_PER_MINUTE);
-        assert!(ci.sees("fs.read") && ci.sees("json.query") && ci.sees("run_agent"));
-        assert!(!ci.sees("json.format") && !ci.sees("fsx.read") && !ci.sees("http.fetch"));
-        let ops = &p.principals["ops"];
-        assert!(ops.sees("http.fetch") && !ops.sees("run_agent"));
-        assert!(matches!(ops.token, TokenSource::Sha256(b) if b[1] == 0x11));
-
-        let e = parse("[principals.x]\ntools = [\"*\"]\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("policy.toml:") && e.contains("has no token"),
-            "{e}"
-        );
-        let e = parse("[principals.x]\ntoken_sha256 = \"abc\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("policy.toml:2:16:") && e.contains("64 hexadecimal"),
-            "{e}"
-        );
-        let e = parse("[principals.x]\ntoken_env = \"T\"\ntools = [\"fs.read\", \"fs..x\"]\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("policy.toml:3:21:") && e.contains("tool pattern"),
-            "{e}"
-        );
-        let e = parse("[principals.x]\ntoken_env = \"T\"\nmax_concurrent = 0\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("policy.toml:3:18:"), "{e}");
-        let e = parse("[principals.x]\ntoken_env = \"T\"\ntokens = 1\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("tokens"), "{e}");
-    }
-
-    #[test]
-    fn a_principal_never_gets_more_than_the_tool() {
-        let p = parse(
-            r#"
-[tools.fs]
-files = [{ host = "data", guest = "/data", access = "read-write" }]
-network = ["https://*.example.com"]
-limits = { fuel = 1000, timeout_ms = 500 }
-[principals.narrow]
-token_env = "T"
-tools = ["fs.*"]
-[principals.narrow.grants.fs]
-files = [{ host = "data", guest = "/data", access = "read-only" }]
-network = ["https://api.example.com", "https://evil.test"]
-limits = { fuel = 5000, memory_mb = 8 }
-[principals.full]
-token_env = "U"
-tools = ["fs.*"]
-"#,
-        )
-        .unwrap();
-        let requests = Requests {
-            files: vec![FileRequest {
-                guest: "/data".into(),
-                access: Access::ReadWrite,
-                why: None,
-            }],
-            network: vec![
-                "https://*.example.com".parse().unwrap(),
-                "https://evil.test".parse().unwrap(),
-            ],
-            ..Requests::default()
-        };
-        let tool = effective("fs", &requests, &p).grant;
-        assert_eq!(tool.files[0].access, Access::ReadWrite);
-        let g = p.principals["narrow"].grant_for("fs", &requests, &tool, &p);
-        assert_eq!(g.files.len(), 1);
-        assert_eq!(g.files[0].access, Access::ReadOnly);
-        let nets: Vec<String> = g.network.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            nets,
-            ["https://api.example.com"],
-            "evil.test is not in the tool's grant"
-        );
-        assert_eq!(
-            g.limits.fuel, 1000,
-            "the principal asked for more fuel than the tool has"
-        );
-        assert_eq!(g.limits.timeout_ms, 500, "unset limits stay the tool's");
-        assert_eq!(g.limits.memory_mb, 8);
-        assert_eq!(
-            p.principals["full"].grant_for("fs", &requests, &tool, &p),
-            tool
-        );
     }
 }

@@ -12,22 +12,15 @@
 //! limits = { fuel = 10_000_000 }
 //! ```
 
-use crate::effective::{FileGrant, Grant, NotGranted, SocketGrant};
-use crate::manifest::Access;
-use crate::network::NetPattern;
-use crate::{Limits, ResolvedLimits};
+use crate::caps::{Caps, Dir, EnvGrant, Grant, NotGranted, Sockets, Unmounted};
+use crate::limits::{self, Limits};
+use crate::manifest::parse_all;
+use crate::principals::pattern_matches;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A directory a sub-agent wants, by the guest path its parent's grant mounts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChildFile {
-    /// Guest path, as in the parent's grant.
-    pub guest: String,
-    /// Access wanted.
-    pub access: Access,
-}
+pub type ChildFile = Dir<Unmounted>;
 
 /// What a sub-agent wants of one plugin. Listed items replace the parent's (so an empty list
 /// means none); limits left unset stay the parent's. Raw sockets and DNS are never passed on.
@@ -49,97 +42,42 @@ pub struct ChildGrant {
 }
 
 impl ChildGrant {
-    /// The grant a sub-agent gets out of its parent's `parent`, and what it asked for that the
-    /// parent does not hold.
+    /// The grant a sub-agent gets out of its parent's `parent` ([`Caps::meet`]), and what it
+    /// asked for that the parent does not hold. A directory is granted with the access asked
+    /// or not at all; a pattern that does not parse is not granted.
     pub fn narrow(&self, parent: &Grant) -> (Grant, Vec<NotGranted>) {
         let mut missing = Vec::new();
-        let mut files = Vec::new();
-        for w in &self.files {
-            match parent.files.iter().find(|p| p.guest == w.guest) {
-                Some(p) if w.access <= p.access => files.push(FileGrant {
-                    host: p.host.clone(),
-                    guest: w.guest.clone(),
-                    access: w.access,
-                }),
-                _ => missing.push(NotGranted::File {
-                    guest: w.guest.clone(),
-                    access: w.access,
-                }),
-            }
-        }
-        let mut network: Vec<NetPattern> = Vec::new();
-        for text in &self.network {
-            let narrowed: Vec<NetPattern> = match text.parse::<NetPattern>() {
-                Ok(w) => parent
-                    .network
-                    .iter()
-                    .filter_map(|p| p.intersect(&w))
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
-            if narrowed.is_empty() {
-                missing.push(NotGranted::Network {
-                    pattern: text.clone(),
-                });
-            }
-            for n in narrowed {
-                if !network.contains(&n) {
-                    network.push(n);
-                }
-            }
-        }
-        let mut env = Vec::new();
-        for name in &self.env {
-            match parent.env.iter().find(|e| e.name() == name) {
-                Some(e) => env.push(e.clone()),
-                None => missing.push(NotGranted::Env { name: name.clone() }),
-            }
-        }
-        missing.extend(over_limits(&parent.limits, &self.limits));
-        let grant = Grant {
-            files,
+        let network = parse_all(&self.network, &mut missing, |p| NotGranted::Network {
+            pattern: p,
+        });
+        let wanted = Caps {
+            files: self.files.clone(),
             network,
-            env,
-            sockets: SocketGrant::default(),
-            limits: cap(&parent.limits, &self.limits),
-            payloads: parent.payloads,
+            env: self.env.iter().cloned().map(EnvGrant::Pass).collect(),
+            sockets: Sockets::default(),
+            limits: self.limits,
+            payloads: (),
         };
+        let (mut grant, refused) = wanted.meet(parent);
+        grant.files.retain(|got| {
+            !refused
+                .iter()
+                .any(|r| matches!(r, NotGranted::File { guest, .. } if *guest == got.guest))
+        });
+        missing.extend(refused);
+        // A sub-agent can only lower a limit: asking more is a violation (and is capped).
+        let above = limits::above(self.limits, parent.limits);
+        missing.extend(
+            above
+                .into_iter()
+                .map(|(name, wanted, held)| NotGranted::Limit {
+                    name: name.to_string(),
+                    wanted,
+                    held,
+                }),
+        );
+        missing.sort_by_key(NotGranted::kind_order);
         (grant, missing)
-    }
-}
-
-/// The limits `wanted` sets above `parent`'s: a sub-agent can only lower a limit.
-fn over_limits(parent: &ResolvedLimits, wanted: &Limits) -> Vec<NotGranted> {
-    [
-        ("memory_mb", parent.memory_mb, wanted.memory_mb),
-        ("fuel", parent.fuel, wanted.fuel),
-        ("timeout_ms", parent.timeout_ms, wanted.timeout_ms),
-        ("stdout_bytes", parent.stdout_bytes, wanted.stdout_bytes),
-        ("stderr_bytes", parent.stderr_bytes, wanted.stderr_bytes),
-        ("result_bytes", parent.result_bytes, wanted.result_bytes),
-    ]
-    .into_iter()
-    .filter_map(|(name, held, wanted)| match wanted {
-        Some(w) if w > held => Some(NotGranted::Limit {
-            name: name.to_string(),
-            wanted: w,
-            held,
-        }),
-        _ => None,
-    })
-    .collect()
-}
-
-/// `parent`'s limits, lowered where `wanted` sets a smaller value.
-fn cap(parent: &ResolvedLimits, wanted: &Limits) -> ResolvedLimits {
-    let f = |p: u64, w: Option<u64>| w.map_or(p, |w| w.min(p));
-    ResolvedLimits {
-        memory_mb: f(parent.memory_mb, wanted.memory_mb),
-        fuel: f(parent.fuel, wanted.fuel),
-        timeout_ms: f(parent.timeout_ms, wanted.timeout_ms),
-        stdout_bytes: f(parent.stdout_bytes, wanted.stdout_bytes),
-        stderr_bytes: f(parent.stderr_bytes, wanted.stderr_bytes),
-        result_bytes: f(parent.result_bytes, wanted.result_bytes),
     }
 }
 
@@ -159,11 +97,7 @@ pub struct Scope {
 impl Scope {
     /// Whether the scope lets `tool` (`plugin.function`) be called.
     pub fn sees(&self, tool: &str) -> bool {
-        self.tools.is_empty()
-            || self
-                .tools
-                .iter()
-                .any(|p| crate::principals::pattern_matches(p, tool))
+        self.tools.is_empty() || self.tools.iter().any(|p| pattern_matches(p, tool))
     }
 
     /// The grant for `plugin` under this scope, given the parent's.
@@ -178,7 +112,7 @@ impl Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::EnvGrant;
+    use crate::caps::{Access, FileGrant};
 
     fn parent() -> Grant {
         let mut g = Grant::none();
@@ -196,10 +130,7 @@ mod tests {
     #[test]
     fn a_child_can_narrow_everything() {
         let want = ChildGrant {
-            files: vec![ChildFile {
-                guest: "/data".into(),
-                access: Access::ReadOnly,
-            }],
+            files: vec![ChildFile::unmounted("/data", Access::ReadOnly)],
             network: vec!["https://api.example.com".into()],
             env: vec!["LANG".into()],
             limits: Limits {
@@ -223,14 +154,8 @@ mod tests {
         p.files[0].access = Access::ReadOnly;
         let want = ChildGrant {
             files: vec![
-                ChildFile {
-                    guest: "/data".into(),
-                    access: Access::ReadWrite,
-                },
-                ChildFile {
-                    guest: "/etc".into(),
-                    access: Access::ReadOnly,
-                },
+                ChildFile::unmounted("/data", Access::ReadWrite),
+                ChildFile::unmounted("/etc", Access::ReadOnly),
             ],
             network: vec!["https://evil.test".into(), "not a pattern".into()],
             env: vec!["HOME".into()],

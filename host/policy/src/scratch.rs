@@ -4,8 +4,8 @@
 //! nothing written survives the call. An operator who maps `/scratch` in the policy gets that
 //! directory instead (e.g. to keep the files).
 
-use crate::effective::Grant;
-use crate::manifest::{Access, Requests};
+use crate::caps::{Access, Grant};
+use spud_manifest::Requests;
 
 /// The guest path of the scratch directory.
 pub const SCRATCH_DIR: &str = "/scratch";
@@ -28,11 +28,17 @@ pub fn temp_scratch(requests: &Requests, grant: &Grant) -> Option<&'static str> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{effective, FileRequest, Manifest, Policy};
+    use crate::effective::effective;
+    use crate::manifest::Manifest;
+    use crate::policy::Policy;
+    use spud_manifest::FileRequest;
     use std::path::Path;
 
     fn requests(src: &str) -> Requests {
-        Manifest::from_toml(src, "m.toml").unwrap().requests
+        Manifest::from_toml(src, "m.toml")
+            .unwrap()
+            .into_inner()
+            .requests
     }
 
     fn policy(src: &str) -> Policy {

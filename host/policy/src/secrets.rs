@@ -207,34 +207,6 @@ mod tests {
     }
 
     #[test]
-    fn policy_section_and_granted_env_values() {
-        let base = std::path::Path::new(".");
-        let p = crate::Policy::parse(
-            "[secrets]\npatterns = [\"sk-[a-z]{4}\"]\nenv = [\"S_ENV\"]\n[tools.fs]\nenv = [\"K=fixedvalue\", \"PASS\"]\n",
-            "p.toml",
-            base,
-            false,
-        )
-        .unwrap();
-        let s = p.secrets(|n| match n {
-            "PASS" => Some("passvalue".into()),
-            "S_ENV" => Some("envvalue".into()),
-            _ => None,
-        });
-        assert_eq!(
-            s.redact("sk-abcd fixedvalue passvalue envvalue ok"),
-            "[REDACTED] [REDACTED] [REDACTED] [REDACTED] ok"
-        );
-        let e = crate::Policy::parse("[secrets]\npatterns = [\"(\"]\n", "p.toml", base, false)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("p.toml:1:1:") && e.contains("[secrets]"),
-            "{e}"
-        );
-    }
-
-    #[test]
     fn bad_pattern_is_a_typed_error() {
         let e = Secrets::new(&["(".to_string()]).unwrap_err();
         assert_eq!(e.pattern, "(");

@@ -1,0 +1,175 @@
+//! A `[tools.NAME]`-shaped section of the policy file: what the operator grants one plugin, or
+//! what a principal may use of it (`[principals.P.grants.NAME]`, same keys). Parsed from the
+//! raw TOML with positions for errors, and resolved into the ceiling [`Grant`] that requests
+//! meet.
+
+use crate::caps::{Access, Caps, Dir, EnvGrant, Grant, Payloads, Section, Sockets};
+use crate::limits::{self, Limits};
+use crate::located::Located;
+use crate::network::NetPattern;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use toml::Spanned;
+
+/// A policy file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy file {file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Syntax or a bad value; with position.
+    #[error(transparent)]
+    At(#[from] Located),
+}
+
+/// Turns a byte offset and message into a positioned error.
+pub(crate) type At<'a> = dyn Fn(usize, String) -> PolicyError + 'a;
+
+/// What the operator grants one plugin.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ToolPolicy {
+    /// Directories, network, environment, sockets, limit ceilings and payload mode.
+    #[serde(flatten)]
+    pub caps: Section,
+    /// A sub-agent that may call this plugin's tools starts only once approved (by the person
+    /// at the terminal; denied when nobody can be asked).
+    pub approval: bool,
+}
+
+impl ToolPolicy {
+    /// What this section allows a call at most: its directories, patterns and variables, its
+    /// limits (else `defaults`, else the built-in ones) and payload mode (else `payloads`).
+    pub fn ceiling(&self, defaults: Limits, payloads: Payloads) -> Grant {
+        let c = &self.caps;
+        Caps {
+            files: c.files.clone(),
+            network: c.network.clone(),
+            env: c.env.clone(),
+            sockets: c.sockets.clone(),
+            limits: limits::ceilings(c.limits, defaults),
+            payloads: c.payloads.unwrap_or(payloads),
+        }
+    }
+
+    /// This section, with limits and payload mode it leaves unset taken from `base`.
+    pub fn over(&self, base: &ToolPolicy) -> ToolPolicy {
+        let mut out = self.clone();
+        out.caps.limits = self.caps.limits.or(base.caps.limits);
+        out.caps.payloads = self.caps.payloads.or(base.caps.payloads);
+        out
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTool {
+    #[serde(default)]
+    files: Vec<RawDir>,
+    #[serde(default)]
+    network: Vec<Spanned<String>>,
+    #[serde(default)]
+    env: Vec<Spanned<String>>,
+    #[serde(default)]
+    sockets: Sockets,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    payloads: Option<Payloads>,
+    #[serde(default)]
+    approval: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDir {
+    host: Spanned<String>,
+    guest: Spanned<String>,
+    access: Access,
+}
+
+impl RawTool {
+    /// Validates one section. Relative host paths are taken from `base`; with `check_dirs`,
+    /// host directories must exist.
+    pub(crate) fn resolve(
+        self,
+        at: &At<'_>,
+        base: &Path,
+        check_dirs: bool,
+    ) -> Result<ToolPolicy, PolicyError> {
+        let mut files = Vec::new();
+        for d in self.files {
+            files.push(d.resolve(at, base, check_dirs)?);
+        }
+        let mut network = Vec::new();
+        for n in self.network {
+            network.push(
+                n.get_ref()
+                    .parse::<NetPattern>()
+                    .map_err(|e| at(n.span().start, e.to_string()))?,
+            );
+        }
+        let mut env = Vec::new();
+        for e in self.env {
+            env.push(env_grant(&e, at)?);
+        }
+        let caps = Caps {
+            files,
+            network,
+            env,
+            sockets: self.sockets,
+            limits: self.limits,
+            payloads: self.payloads,
+        };
+        Ok(ToolPolicy {
+            caps,
+            approval: self.approval,
+        })
+    }
+}
+
+impl RawDir {
+    fn resolve(self, at: &At<'_>, base: &Path, check_dirs: bool) -> Result<Dir, PolicyError> {
+        let guest = self.guest.get_ref();
+        if !guest.starts_with('/') || guest.split('/').any(|c| c == "..") {
+            return Err(at(
+                self.guest.span().start,
+                format!("guest path `{guest}` must be absolute and must not contain `..`"),
+            ));
+        }
+        let host = base.join(self.host.get_ref());
+        if check_dirs && !host.is_dir() {
+            return Err(at(
+                self.host.span().start,
+                format!("host directory `{}` does not exist", host.display()),
+            ));
+        }
+        let host = std::fs::canonicalize(&host).unwrap_or(host);
+        Ok(Dir {
+            host,
+            guest: guest.trim_end_matches('/').to_string(),
+            access: self.access,
+        })
+    }
+}
+
+/// `NAME` or `NAME=value`.
+fn env_grant(e: &Spanned<String>, at: &At<'_>) -> Result<EnvGrant, PolicyError> {
+    let text = e.get_ref();
+    let grant = match text.split_once('=') {
+        Some((n, v)) => EnvGrant::Fixed(n.to_string(), v.to_string()),
+        None => EnvGrant::Pass(text.clone()),
+    };
+    let n = grant.name();
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(at(
+            e.span().start,
+            format!("`{text}` is not `NAME` or `NAME=value`"),
+        ));
+    }
+    Ok(grant)
+}
