@@ -127,7 +127,7 @@ async fn embedded_manifest(wasm: &Path) -> String {
     let engine = Engine::new(&spud::runtime::config(true)).unwrap();
     let component = Component::from_file(&engine, wasm).unwrap();
     let (_, manifest) = spud::runtime::plugin::sdk_exports(&component).expect("an SDK component");
-    let linker = spud::runtime::linker::build(&engine).unwrap();
+    let linker = spud::sandbox::linker::build(&engine).unwrap();
     let probe = spud::runtime::Plugin {
         name: "probe".into(),
         digest: String::new(),
@@ -141,7 +141,7 @@ async fn embedded_manifest(wasm: &Path) -> String {
         guard: Default::default(),
         meter: None,
     };
-    spud::sandbox::read_sdk_manifest(&probe, &manifest, &env)
+    spud::runtime::read_sdk_manifest(&probe, &manifest, &env)
         .await
         .unwrap()
 }

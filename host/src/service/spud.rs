@@ -55,11 +55,7 @@ impl Spud {
             Some(p) => Policy::load(p)?,
             None => Policy::deny_all(),
         };
-        let durability = match policy.audit.durability {
-            spud_policy::Durability::Process => spud_audit::Durability::Process,
-            spud_policy::Durability::Fsync => spud_audit::Durability::Fsync,
-        };
-        let audit = AuditLog::open(&home.audit_file(), durability)?;
+        let audit = AuditLog::open(&home.audit_file(), policy.audit.durability)?;
         let registry = Registry::load(&home)?;
         let (guard, secrets) = secrets_of(&policy)?;
         Ok(Spud {
