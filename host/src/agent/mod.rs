@@ -3,8 +3,11 @@
 //! orchestrator's scheduler, budgets held by a ledger, and every transition traced.
 //!
 //! Files, bottom up: `ledger`, `critic`, `judge`, `prompts` → `revise` → `options` →
-//! `context` → `planner`, `delegate` → `step` → `report` → `run` → `goal`.
+//! `context` → `planner`, `settle`, `share` → `admission`, `child` → `delegate` → `step` →
+//! `report` → `run` → `goal`.
 
+mod admission;
+mod child;
 mod context;
 pub mod critic;
 mod delegate;
@@ -17,6 +20,8 @@ pub mod prompts;
 pub mod report;
 pub mod revise;
 pub mod run;
+mod settle;
+mod share;
 pub mod step;
 
 pub use goal::{run_goal, GoalOptions, GoalReport};
