@@ -3,19 +3,22 @@
 //! orchestrator's scheduler, budgets held by a ledger, and every transition traced.
 //!
 //! Files, bottom up: `ledger`, `critic`, `judge`, `prompts` → `revise` → `options` →
-//! `context` → `planner`, `settle`, `share` → `admission`, `child` → `delegate` → `step` →
-//! `report` → `run` → `goal`.
+//! `context`, `progress` → `planner`, `settle`, `share`, `call` → `admission`, `child` →
+//! `delegate` → `step` → `report` → `finish` → `run` → `goal`.
 
 mod admission;
+mod call;
 mod child;
 mod context;
 pub mod critic;
 mod delegate;
+mod finish;
 pub mod goal;
 pub mod judge;
 mod ledger;
 pub mod options;
 pub mod planner;
+mod progress;
 pub mod prompts;
 pub mod report;
 pub mod revise;
