@@ -87,133 +87,168 @@ pub async fn run_goal(
     options: GoalOptions,
     observer: impl Fn(&TraceLine) + Send + Sync + Clone + 'static,
 ) -> Result<GoalReport, PlannerError> {
-    let GoalOptions {
-        budget,
-        max_replans,
-        max_tokens,
-        judge,
-        revise,
-        max_retries,
-        caller,
-        approver,
-        models,
-        model_output_bytes,
-        memory,
-        prices,
-    } = options;
-    let mut runs: Vec<RunReport> = Vec::new();
-    let mut usage = Usage::default();
-    let (lessons, used_lessons, mut memory_warning) = recall_for_goal(memory.as_ref(), goal);
+    let mut done = SoFar::default();
+    let (lessons, used_lessons, warning) = recall_for_goal(options.memory.as_ref(), goal);
+    done.memory_warning = warning;
     let mut context = lessons.clone();
     let mut last_plan: Option<Plan> = None;
-    for _ in 0..=max_replans {
-        if usage.input_tokens + usage.output_tokens >= max_tokens {
-            return Ok(GoalReport {
-                runs,
-                usage,
-                status: RunStatus::BudgetExhausted,
-                error: None,
-            });
+    for _ in 0..=options.max_replans {
+        if done.tokens() >= options.max_tokens {
+            return Ok(done.ended(RunStatus::BudgetExhausted, None));
         }
-        let used = usage.input_tokens + usage.output_tokens;
-        let (mut p, u) = match plan(
+        let used = done.tokens();
+        let planned = plan(
             provider.as_ref(),
             &spud,
-            caller.as_ref(),
+            options.caller.as_ref(),
             goal,
             &context,
-            budget,
+            options.budget,
         )
-        .await
-        {
+        .await;
+        let (mut p, u) = match planned {
             Ok(x) => x,
             // A provider that fails mid-run ends the goal cleanly; earlier runs keep their traces.
-            Err(e) if !runs.is_empty() => {
-                return Ok(GoalReport {
-                    runs,
-                    usage,
-                    status: RunStatus::Failed,
-                    error: Some(e.to_string()),
-                });
+            Err(e) if !done.runs.is_empty() => {
+                return Ok(done.ended(RunStatus::Failed, Some(e.to_string())));
             }
             Err(e) => return Err(e),
         };
-        usage.input_tokens += u.input_tokens;
-        usage.output_tokens += u.output_tokens;
-        let previous = runs
+        done.usage.input_tokens += u.input_tokens;
+        done.usage.output_tokens += u.output_tokens;
+        let previous = done
+            .runs
             .last()
             .map(|r: &RunReport| r.id.clone())
             .zip(last_plan.take());
-        // The run may spend what planning left of the goal's tokens.
-        p.budget.max_tokens = max_tokens.saturating_sub(used + u.input_tokens + u.output_tokens);
-        p.critic.judge = judge.is_some();
-        p.critic.max_retries = max_retries;
-        let options = RunOptions {
-            judge: judge.clone(),
-            previous,
-            reviser: Some(Arc::new(
-                Reviser::new(provider.clone(), revise)
-                    .for_caller(caller.clone())
-                    .output_bytes(model_output_bytes),
-            )),
-            caller: caller.clone(),
-            tree: None,
-            approver: approver.clone(),
-            models: models.clone(),
-            model_output_bytes: Some(model_output_bytes),
-            memory: memory.clone().map(|m| crate::memory::MemoryOptions {
-                reorder: false,
-                used: used_lessons.clone(),
-                ..m
-            }),
-            prices,
-            planning: u,
-        };
-        let mut report = run_with(spud.clone(), p.clone(), options, observer.clone()).await?;
+        fit(&mut p, &options, used + u.input_tokens + u.output_tokens);
+        let run_options = run_options(&options, &provider, previous, &used_lessons, u);
+        let mut report = run_with(spud.clone(), p.clone(), run_options, observer.clone()).await?;
         // The run's usage includes its planning, already counted above.
-        usage.input_tokens += report.usage.input_tokens.saturating_sub(u.input_tokens);
-        usage.output_tokens += report.usage.output_tokens.saturating_sub(u.output_tokens);
-        if let Some(m) = &memory {
-            let reflected = reflect_with_model(m, provider.as_ref(), &report, goal).await;
-            usage.input_tokens += reflected.1.input_tokens;
-            usage.output_tokens += reflected.1.output_tokens;
+        done.usage.input_tokens += report.usage.input_tokens.saturating_sub(u.input_tokens);
+        done.usage.output_tokens += report.usage.output_tokens.saturating_sub(u.output_tokens);
+        let memory = options.memory.as_ref();
+        done.learn(memory, provider.as_ref(), &mut report, goal)
+            .await;
+        last_plan = Some(p);
+        let status = report.status;
+        context = replan_context(&lessons, &report, options.model_output_bytes);
+        done.runs.push(report);
+        if status != RunStatus::Failed {
+            return Ok(done.ended(status, None));
+        }
+    }
+    Ok(done.ended(RunStatus::Failed, None))
+}
+
+/// What a goal has done so far: its runs, the tokens they and their planning used, and a
+/// memory warning not yet given to a run's report.
+#[derive(Default)]
+struct SoFar {
+    runs: Vec<RunReport>,
+    usage: Usage,
+    memory_warning: Option<String>,
+}
+
+impl SoFar {
+    /// Tokens used so far.
+    fn tokens(&self) -> u64 {
+        self.usage.input_tokens + self.usage.output_tokens
+    }
+
+    /// The goal's report: how it ended, and why planning stopped (if a provider failed).
+    fn ended(self, status: RunStatus, error: Option<String>) -> GoalReport {
+        GoalReport {
+            runs: self.runs,
+            usage: self.usage,
+            status,
+            error,
+        }
+    }
+
+    /// The model's lessons about a finished run (with `memory` on), their tokens counted; a
+    /// memory warning (this one, or one left from recalling lessons) joins the report's own.
+    async fn learn(
+        &mut self,
+        memory: Option<&crate::memory::MemoryOptions>,
+        provider: &dyn Provider,
+        report: &mut RunReport,
+        goal: &str,
+    ) {
+        if let Some(m) = memory {
+            let reflected = reflect_with_model(m, provider, report, goal).await;
+            self.usage.input_tokens += reflected.1.input_tokens;
+            self.usage.output_tokens += reflected.1.output_tokens;
             match reflected.0 {
                 Ok(ids) => report.lessons.extend(ids),
-                Err(w) => memory_warning = Some(w),
+                Err(w) => self.memory_warning = Some(w),
             }
         }
-        if let Some(w) = memory_warning.take() {
+        if let Some(w) = self.memory_warning.take() {
             report.memory_warning = Some(match report.memory_warning.take() {
                 Some(old) => format!("{old}; {w}"),
                 None => w,
             });
         }
-        last_plan = Some(p);
-        let status = report.status;
-        context = format!(
-            "{lessons}A previous plan ran with status {status:?}.\nAccepted results: {}\nFailed steps: {}\nMake a new plan for what is still missing.",
-            super::prompts::cut_to(
-                &serde_json::to_string(&report.results).unwrap_or_default(),
-                model_output_bytes,
-            ),
-            serde_json::to_string(&report.failed).unwrap_or_default()
-        );
-        runs.push(report);
-        if status != RunStatus::Failed {
-            return Ok(GoalReport {
-                runs,
-                usage,
-                status,
-                error: None,
-            });
-        }
     }
-    Ok(GoalReport {
-        runs,
-        usage,
-        status: RunStatus::Failed,
-        error: None,
-    })
+}
+
+/// Fits a plan to the goal: the run may spend what planning left of the goal's tokens
+/// (`spent` so far, its own planning included); the critic judges when the goal has a judge,
+/// and retries as often as the goal allows.
+fn fit(p: &mut Plan, options: &GoalOptions, spent: u64) {
+    p.budget.max_tokens = options.max_tokens.saturating_sub(spent);
+    p.critic.judge = options.judge.is_some();
+    p.critic.max_retries = options.max_retries;
+}
+
+/// How one plan of the goal runs: with the goal's judge, a reviser on the goal's model, the
+/// lessons the planner was given (`used_lessons`), and what its planning cost (`planning`);
+/// `previous` is the run (and plan) it re-plans.
+fn run_options(
+    options: &GoalOptions,
+    provider: &Arc<dyn Provider>,
+    previous: Option<(String, Plan)>,
+    used_lessons: &[i64],
+    planning: Usage,
+) -> RunOptions {
+    RunOptions {
+        judge: options.judge.clone(),
+        previous,
+        reviser: Some(Arc::new(
+            Reviser::new(provider.clone(), options.revise)
+                .for_caller(options.caller.clone())
+                .output_bytes(options.model_output_bytes),
+        )),
+        caller: options.caller.clone(),
+        tree: None,
+        approver: options.approver.clone(),
+        models: options.models.clone(),
+        model_output_bytes: Some(options.model_output_bytes),
+        memory: options
+            .memory
+            .clone()
+            .map(|m| crate::memory::MemoryOptions {
+                reorder: false,
+                used: used_lessons.to_vec(),
+                ..m
+            }),
+        prices: options.prices,
+        planning,
+    }
+}
+
+/// The planner's context for a re-plan: the lessons, and how the previous plan's run went.
+fn replan_context(lessons: &str, report: &RunReport, output_bytes: usize) -> String {
+    format!(
+        "{lessons}A previous plan ran with status {:?}.\nAccepted results: {}\nFailed steps: {}\nMake a new plan for what is still missing.",
+        report.status,
+        super::prompts::cut_to(
+            &serde_json::to_string(&report.results).unwrap_or_default(),
+            output_bytes,
+        ),
+        serde_json::to_string(&report.failed).unwrap_or_default()
+    )
 }
 
 /// Lessons for `goal` as planner context, their ids, and a warning if the memory failed.

@@ -3,20 +3,28 @@
 //! orchestrator's scheduler, budgets held by a ledger, and every transition traced.
 //!
 //! Files, bottom up: `ledger`, `critic`, `judge`, `prompts` → `revise` → `options` →
-//! `context` → `planner`, `delegate` → `step` → `report` → `run` → `goal`.
+//! `context`, `progress` → `planner`, `settle`, `share`, `call` → `admission`, `child` →
+//! `delegate` → `step` → `report` → `finish` → `run` → `goal`.
 
+mod admission;
+mod call;
+mod child;
 mod context;
 pub mod critic;
 mod delegate;
+mod finish;
 pub mod goal;
 pub mod judge;
 mod ledger;
 pub mod options;
 pub mod planner;
+mod progress;
 pub mod prompts;
 pub mod report;
 pub mod revise;
 pub mod run;
+mod settle;
+mod share;
 pub mod step;
 
 pub use goal::{run_goal, GoalOptions, GoalReport};

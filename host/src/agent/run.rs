@@ -4,17 +4,22 @@
 //! happens and shown to an observer.
 
 use super::context::{ChildRun, Ctx, StepEnd};
+use super::finish::finish;
 use super::options::{AgentError, RunOptions, RunReport};
+use super::progress::Progress;
 use super::revise::{self, Reviser};
 use super::step;
+use crate::orchestrator::TreeContext;
 use crate::plan::{Plan, Step};
-use crate::plan::{RunStatus, TraceEvent, TraceLine, TraceWriter};
+use crate::plan::{TraceEvent, TraceLine, TraceWriter};
 use crate::service::Spud;
-use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// The steps running, each ending with its id and how it ended.
+type Running = JoinSet<(String, StepEnd)>;
 
 /// A child run (a sub-agent), boxed: runs nest, so the future's type must not contain itself.
 fn child_run(spud: Arc<Spud>, plan: Plan, options: RunOptions) -> ChildRun {
@@ -30,70 +35,6 @@ pub async fn run_plan(
     run_with(spud, plan, RunOptions::default(), observer).await
 }
 
-/// Where the run's steps stand.
-#[derive(Default)]
-struct Progress {
-    results: BTreeMap<String, Value>,
-    failed: BTreeMap<String, String>,
-    started: BTreeSet<String>,
-    superseded: BTreeSet<String>,
-    revisions: u64,
-}
-
-impl Progress {
-    /// The plan and each step's state for the model, most relevant first — the step that just
-    /// ended, pending, running, failed, then accepted steps newest first — cut at a few KiB so
-    /// a long run's prompt (and the cost of building it) stays bounded.
-    fn describe(&self, steps: &[Step], after: &str) -> String {
-        const BUDGET: usize = 6000;
-        let rank = |s: &Step| {
-            if s.id == after {
-                0
-            } else if !self.started.contains(&s.id) {
-                1
-            } else if self.failed.contains_key(&s.id) {
-                3
-            } else if !self.results.contains_key(&s.id) {
-                2
-            } else {
-                4
-            }
-        };
-        let mut order: Vec<(usize, &Step)> = steps.iter().enumerate().collect();
-        order.sort_by_key(|(i, s)| (rank(s), std::cmp::Reverse(*i)));
-        let (mut out, mut omitted) = (String::from("["), 0usize);
-        for (_, s) in order {
-            if out.len() >= BUDGET {
-                omitted += 1;
-                continue;
-            }
-            let status = if let Some(r) = self.results.get(&s.id) {
-                let mut text = r.to_string();
-                if text.len() > 600 {
-                    text = format!("{}…", text.chars().take(600).collect::<String>());
-                }
-                json!({"accepted": text})
-            } else if let Some(why) = self.failed.get(&s.id) {
-                json!({"failed": why})
-            } else if self.started.contains(&s.id) {
-                json!("running")
-            } else {
-                json!("pending")
-            };
-            let item = json!({"id": s.id, "goal": s.goal, "tool": s.tool, "after": s.after, "args": s.args, "status": status});
-            if out.len() > 1 {
-                out.push(',');
-            }
-            out.push_str(&item.to_string());
-        }
-        out.push(']');
-        if omitted > 0 {
-            out.push_str(&format!(" ({omitted} earlier accepted steps not shown)"));
-        }
-        out
-    }
-}
-
 /// Runs `plan` with a judge, a reviser, and/or as the revision of an earlier run.
 pub async fn run_with(
     spud: Arc<Spud>,
@@ -107,8 +48,35 @@ pub async fn run_with(
     let trace = TraceWriter::create(&dir)?;
     let mut plan = plan;
     let mut warnings = Vec::new();
-    let recalled = match &options.memory {
-        Some(m) if m.reorder => match crate::memory::prepare(m, &mut plan) {
+    let recalled = recall(&options, &mut plan, &mut warnings);
+    let ctx = Arc::new(new_ctx(
+        spud,
+        trace,
+        &plan,
+        &options,
+        tree,
+        Box::new(observer),
+        &id,
+    ));
+    begin(&ctx, &options, &plan, &id, recalled);
+    let mut steps = plan.steps.clone();
+    let mut p = Progress::default();
+    drive(&ctx, &mut steps, &mut p).await;
+    let mut report = finish(ctx.clone(), id, dir, &steps, p)?;
+    remember(&ctx, &options, &mut report, warnings);
+    Ok(report)
+}
+
+/// Lessons from the memory of past runs: applied to `plan` (alternatives that worked moved
+/// first) in plan-file mode, or those the planner was given in goal mode. A memory that fails
+/// adds to `warnings`.
+fn recall(
+    options: &RunOptions,
+    plan: &mut Plan,
+    warnings: &mut Vec<String>,
+) -> Option<crate::memory::Recalled> {
+    match &options.memory {
+        Some(m) if m.reorder => match crate::memory::prepare(m, plan) {
             Ok(r) => Some(r),
             Err(e) => {
                 warnings.push(format!("memory not used: {e}"));
@@ -120,8 +88,21 @@ pub async fn run_with(
             ..Default::default()
         }),
         _ => None,
-    };
-    let ctx = Arc::new(Ctx {
+    }
+}
+
+/// What the steps of run `id` share: a root run starts its own tree, a sub-agent joins its
+/// parent's (`tree`).
+fn new_ctx(
+    spud: Arc<Spud>,
+    trace: TraceWriter,
+    plan: &Plan,
+    options: &RunOptions,
+    tree: Option<TreeContext>,
+    observer: Box<dyn Fn(&TraceLine) + Send + Sync>,
+    id: &str,
+) -> Ctx {
+    Ctx {
         run_child: child_run,
         spud,
         trace,
@@ -130,12 +111,12 @@ pub async fn run_with(
             usage: options.planning,
             ..super::ledger::Ledger::default()
         })),
-        observer: Box::new(observer),
+        observer,
         plan: plan.clone(),
         judge: options.judge.clone(),
         reviser: options.reviser.clone(),
         caller: options.caller.clone(),
-        run_id: id.clone(),
+        run_id: id.to_string(),
         tree: tree.as_ref().map_or_else(
             || {
                 crate::orchestrator::Tree::new(
@@ -153,9 +134,20 @@ pub async fn run_with(
             .unwrap_or(super::prompts::DEFAULT_OUTPUT_BYTES)
             .max(64),
         prices: options.prices,
-    });
+    }
+}
+
+/// Traces the run's start: how it revises an earlier run's plan (if it does), its plan, and
+/// the lessons it uses.
+fn begin(
+    ctx: &Ctx,
+    options: &RunOptions,
+    plan: &Plan,
+    id: &str,
+    recalled: Option<crate::memory::Recalled>,
+) {
     if let Some((previous_run, old)) = &options.previous {
-        let (added, removed, changed) = diff(old, &plan);
+        let (added, removed, changed) = diff(old, plan);
         ctx.emit(TraceEvent::PlanRevised {
             previous_run: Some(previous_run.to_string()),
             after_step: None,
@@ -167,9 +159,9 @@ pub async fn run_with(
         });
     }
     ctx.emit(TraceEvent::Started {
-        run: id.clone(),
+        run: id.to_string(),
         goal: plan.goal.clone(),
-        plan: serde_json::to_value(&plan).unwrap_or_default(),
+        plan: serde_json::to_value(plan).unwrap_or_default(),
     });
     if let Some(r) = recalled.filter(|r| !r.ids.is_empty() || !r.reordered.is_empty()) {
         ctx.emit(TraceEvent::LessonsUsed {
@@ -178,13 +170,14 @@ pub async fn run_with(
             reordered: r.reordered,
         });
     }
+}
 
-    let mut steps = plan.steps.clone();
-    let mut p = Progress::default();
-    let mut running = tokio::task::JoinSet::new();
-    let deadline = Instant::now() + Duration::from_millis(plan.budget.max_wall_ms);
+/// Runs `steps` as their dependencies are accepted, until none is left to start or running;
+/// stops everything when the wall-clock budget runs out.
+async fn drive(ctx: &Arc<Ctx>, steps: &mut Vec<Step>, p: &mut Progress) {
+    let mut running = Running::new();
+    let deadline = Instant::now() + Duration::from_millis(ctx.plan.budget.max_wall_ms);
     let mut out_of_time = false;
-
     loop {
         let budget_gone = ctx
             .ledger
@@ -192,71 +185,14 @@ pub async fn run_with(
             .map(|l| l.exhausted.is_some())
             .unwrap_or(true);
         if !budget_gone && !out_of_time {
-            let mut ready: Vec<&Step> = Vec::new();
-            for s in &steps {
-                if p.started.contains(&s.id) {
-                    continue;
-                }
-                if let Some(dep) = s.after.iter().find(|d| p.failed.contains_key(*d)) {
-                    let reason = format!("step `{dep}` failed");
-                    ctx.emit(TraceEvent::StepBlocked {
-                        step: s.id.clone(),
-                        reason: reason.clone(),
-                    });
-                    p.failed.insert(s.id.clone(), reason);
-                    p.started.insert(s.id.clone());
-                    continue;
-                }
-                if s.after.iter().all(|d| p.results.contains_key(d)) {
-                    p.started.insert(s.id.clone());
-                    ready.push(s);
-                }
-            }
-            // Sub-agents take their places in line now, highest priority first, so that the
-            // start order follows priority rather than which task happens to run first.
-            ready.sort_by_key(|s| {
-                std::cmp::Reverse(s.agent.as_ref().map_or(i64::MAX, |a| a.priority))
-            });
-            for s in ready {
-                let ticket = s
-                    .agent
-                    .as_ref()
-                    .map(|a| ctx.tree.scheduler.enqueue(a.priority));
-                let (ctx, s, snapshot) = (ctx.clone(), s.clone(), p.results.clone());
-                running.spawn(async move {
-                    let end = step::execute(&ctx, &s, &snapshot, ticket).await;
-                    (s.id, end)
-                });
-            }
+            start_ready(ctx, steps, p, &mut running);
         }
         if running.is_empty() {
             break;
         }
         let next = tokio::time::timeout_at(deadline.into(), running.join_next()).await;
         match next {
-            Ok(Some(Ok((id, end)))) => {
-                let (surprising, what) = match end {
-                    StepEnd::Accepted { value, surprising } => {
-                        let what = format!("accepted: {}", ctx.cut(&value.to_string()));
-                        p.results.insert(id.clone(), value);
-                        (surprising, what)
-                    }
-                    StepEnd::Failed(why) => {
-                        let what = format!("failed: {why}");
-                        p.failed.insert(id.clone(), why);
-                        (true, what)
-                    }
-                    StepEnd::Budget => {
-                        p.failed.insert(id, "budget exhausted".into());
-                        continue;
-                    }
-                };
-                if let Some(reviser) = &ctx.reviser {
-                    if !out_of_time && reviser.wants(surprising) {
-                        revise_after(&ctx, reviser, &mut steps, &mut p, &id, &what).await;
-                    }
-                }
-            }
+            Ok(Some(Ok((id, end)))) => ended(ctx, steps, p, id, end, out_of_time).await,
             Ok(Some(Err(e))) => tracing::warn!("a step task ended abnormally: {e}"),
             Ok(None) => break,
             Err(_) => {
@@ -268,13 +204,89 @@ pub async fn run_with(
                     l.exhausted.get_or_insert((
                         "max_wall_ms".into(),
                         used,
-                        plan.budget.max_wall_ms,
+                        ctx.plan.budget.max_wall_ms,
                     ));
                 }
             }
         }
     }
-    let mut report = finish(ctx.clone(), id, dir, &steps, p)?;
+}
+
+/// Starts the steps whose dependencies are all accepted; a step whose dependency failed is
+/// blocked (and fails) instead.
+fn start_ready(ctx: &Arc<Ctx>, steps: &[Step], p: &mut Progress, running: &mut Running) {
+    let mut ready: Vec<&Step> = Vec::new();
+    for s in steps {
+        if p.started.contains(&s.id) {
+            continue;
+        }
+        if let Some(dep) = s.after.iter().find(|d| p.failed.contains_key(*d)) {
+            let reason = format!("step `{dep}` failed");
+            ctx.emit(TraceEvent::StepBlocked {
+                step: s.id.clone(),
+                reason: reason.clone(),
+            });
+            p.failed.insert(s.id.clone(), reason);
+            p.started.insert(s.id.clone());
+            continue;
+        }
+        if s.after.iter().all(|d| p.results.contains_key(d)) {
+            p.started.insert(s.id.clone());
+            ready.push(s);
+        }
+    }
+    // Sub-agents take their places in line now, highest priority first, so that the start
+    // order follows priority rather than which task happens to run first.
+    ready.sort_by_key(|s| std::cmp::Reverse(s.agent.as_ref().map_or(i64::MAX, |a| a.priority)));
+    for s in ready {
+        let ticket = s
+            .agent
+            .as_ref()
+            .map(|a| ctx.tree.scheduler.enqueue(a.priority));
+        let (ctx, s, snapshot) = (ctx.clone(), s.clone(), p.results.clone());
+        running.spawn(async move {
+            let end = step::execute(&ctx, &s, &snapshot, ticket).await;
+            (s.id, end)
+        });
+    }
+}
+
+/// Takes in how step `id` ended and, when the reviser wants to after such an end (and time is
+/// not up), has it revise the steps not yet started.
+async fn ended(
+    ctx: &Ctx,
+    steps: &mut Vec<Step>,
+    p: &mut Progress,
+    id: String,
+    end: StepEnd,
+    out_of_time: bool,
+) {
+    let (surprising, what) = match end {
+        StepEnd::Accepted { value, surprising } => {
+            let what = format!("accepted: {}", ctx.cut(&value.to_string()));
+            p.results.insert(id.clone(), value);
+            (surprising, what)
+        }
+        StepEnd::Failed(why) => {
+            let what = format!("failed: {why}");
+            p.failed.insert(id.clone(), why);
+            (true, what)
+        }
+        StepEnd::Budget => {
+            p.failed.insert(id, "budget exhausted".into());
+            return;
+        }
+    };
+    if let Some(reviser) = &ctx.reviser {
+        if !out_of_time && reviser.wants(surprising) {
+            revise_after(ctx, reviser, steps, p, &id, &what).await;
+        }
+    }
+}
+
+/// After the run: the reflection into the memory of past runs (its lessons' ids go into
+/// `report`), and `warnings` about the memory logged and reported.
+fn remember(ctx: &Ctx, options: &RunOptions, report: &mut RunReport, mut warnings: Vec<String>) {
     if let Some(m) = &options.memory {
         let tokens = report.usage.input_tokens + report.usage.output_tokens;
         match crate::memory::reflect(m, &ctx.plan, ctx.trace.path(), tokens, Vec::new()) {
@@ -287,9 +299,7 @@ pub async fn run_with(
         tracing::warn!("{w}");
         report.memory_warning = Some(w);
     }
-    Ok(report)
 }
-
 /// Asks the reviser about the pending steps after `after` ended, and applies a valid revision.
 /// A revision after a failure takes the failed step's work over (it is then superseded).
 async fn revise_after(
@@ -342,126 +352,6 @@ async fn revise_after(
             reason,
         }),
     }
-}
-
-/// Ends the run: status, final trace event, report.
-fn finish(
-    ctx: Arc<Ctx>,
-    id: String,
-    dir: PathBuf,
-    steps: &[Step],
-    p: Progress,
-) -> Result<RunReport, AgentError> {
-    let (calls, fuel, usage, retries, backtracks, exhausted) = ctx
-        .ledger
-        .lock()
-        .map(|l| {
-            (
-                l.calls,
-                l.fuel,
-                l.usage,
-                l.retries,
-                l.backtracks,
-                l.exhausted.clone(),
-            )
-        })
-        .unwrap_or_default();
-    let (net_bytes, denied, mut data) = ctx
-        .ledger
-        .lock()
-        .map(|l| (l.net, l.denied, l.data))
-        .unwrap_or_default();
-    // Final outputs leave spud (to the terminal, an MCP client, a parent): no secret goes.
-    let mut results = p.results;
-    let secrets = ctx.spud.secrets();
-    for (step, value) in results.iter_mut() {
-        if let Some(clean) = secrets.redact_json(value) {
-            *value = clean;
-            data.outputs_redacted += 1;
-            ctx.emit(TraceEvent::OutputRedacted { step: step.clone() });
-        }
-    }
-    let unanswered = p.failed.keys().any(|k| !p.superseded.contains(k));
-    let all_done = steps
-        .iter()
-        .all(|s| results.contains_key(&s.id) || p.superseded.contains(&s.id));
-    let status = if let Some((budget, used, limit)) = exhausted {
-        ctx.emit(TraceEvent::BudgetExhausted {
-            budget,
-            used,
-            limit,
-        });
-        RunStatus::BudgetExhausted
-    } else if unanswered || !all_done {
-        RunStatus::Failed
-    } else {
-        RunStatus::Done
-    };
-    let wall_ms = ctx.start.elapsed().as_millis() as u64;
-    ctx.emit(TraceEvent::Finished {
-        status,
-        steps: calls,
-        retries,
-        backtracks,
-        fuel,
-        wall_ms,
-    });
-    // A sub-agent's report covers its own subtree; the scheduler's counters are the tree's, so
-    // below the root only the peak is known (from the records).
-    let subagents = ctx.tree.records_under(&ctx.run_id);
-    let stats = if ctx.depth == 0 {
-        ctx.tree.scheduler.stats()
-    } else {
-        crate::orchestrator::scheduler::SchedulerStats {
-            peak_parallel: crate::orchestrator::figures::peak_overlap(&subagents),
-            ..Default::default()
-        }
-    };
-    let figures = crate::orchestrator::figures::compute(
-        &ctx.run_id,
-        &subagents,
-        stats,
-        crate::orchestrator::figures::Totals {
-            wall_ms,
-            tool_calls: calls,
-            denied_calls: denied,
-            fuel,
-            // Planning included, which is not in the run's token budget.
-            tokens: usage.input_tokens + usage.output_tokens,
-            net_bytes,
-            usage: (usage.input_tokens, usage.output_tokens),
-            prices: ctx.prices,
-            data,
-        },
-    );
-    let report = RunReport {
-        id,
-        status,
-        dir,
-        steps: calls,
-        retries,
-        backtracks,
-        revisions: p.revisions,
-        fuel,
-        net_bytes,
-        denied,
-        data,
-        usage,
-        wall_ms,
-        results,
-        failed: p.failed,
-        superseded: p.superseded,
-        subagents,
-        figures,
-        memory_warning: None,
-        lessons: Vec::new(),
-    };
-    super::report::write(
-        &report,
-        &ctx.plan,
-        &crate::plan::read_trace(ctx.trace.path())?,
-    )?;
-    Ok(report)
 }
 
 /// Steps added, removed and changed from `old` to `new`, by id.

@@ -2,12 +2,14 @@
 //! and act on the verdict — accept, retry (with arguments the model corrected from the critic's
 //! feedback, when a model is at hand), backtrack to the next alternative, or fail.
 
+use super::call::{self, Called};
 use super::context::{Ctx, StepEnd};
 use super::critic;
+use crate::orchestrator::scheduler::Ticket;
 use crate::plan::refs;
 use crate::plan::TraceEvent;
-use crate::plan::Verdict;
-use crate::plan::{Expectation, Step};
+use crate::plan::{Critique, Verdict};
+use crate::plan::{Expectation, Step, SubAgent};
 use crate::sandbox::Outcome;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -18,7 +20,7 @@ pub(super) async fn execute(
     ctx: &Ctx,
     step: &Step,
     results: &BTreeMap<String, Value>,
-    ticket: Option<crate::orchestrator::scheduler::Ticket>,
+    ticket: Option<Ticket>,
 ) -> StepEnd {
     let mut alternative = 0usize;
     if let (Some(agent), Some(ticket)) = (&step.agent, ticket) {
@@ -37,228 +39,186 @@ pub(super) async fn execute(
             end => return end,
         }
     }
+    call_until_decided(ctx, step, results, alternative).await
+}
+
+/// Where a step's calls stand.
+#[derive(Default)]
+struct Tries {
+    /// The way being tried: 0 is the step itself, n its n-th alternative.
+    alternative: usize,
+    attempt: u32,
+    retries: u32,
+    backtracks: u32,
+    /// The score of the previous attempt.
+    previous: Option<f64>,
+    /// Arguments the model corrected for the current alternative's next attempt.
+    corrected: Option<Value>,
+}
+
+/// Calls the step's tool, from way `alternative` on, until the critic accepts a result or
+/// nothing is left to try.
+async fn call_until_decided(
+    ctx: &Ctx,
+    step: &Step,
+    results: &BTreeMap<String, Value>,
+    alternative: usize,
+) -> StepEnd {
     let settings = ctx.plan.critic;
-    let (mut attempt, mut retries, mut backtracks) = (0u32, 0u32, 0u32);
-    let mut previous: Option<f64> = None;
-    // Arguments the model corrected for the current alternative's next attempt.
-    let mut corrected: Option<Value> = None;
+    let mut t = Tries {
+        alternative,
+        ..Tries::default()
+    };
     loop {
-        let (tool, args, expect): (&str, &Value, &Expectation) = match alternative {
-            0 => (&step.tool, &step.args, &step.expect),
-            n => {
-                let alt = &step.alternatives[n - 1];
-                (
-                    alt.tool.as_deref().unwrap_or(&step.tool),
-                    alt.args.as_ref().unwrap_or(&step.args),
-                    alt.expect.as_ref().unwrap_or(&step.expect),
-                )
-            }
-        };
-        let args = match corrected
+        let (tool, args, expect) = way(step, t.alternative);
+        let args = match t
+            .corrected
             .clone()
             .map_or_else(|| refs::resolve(args, results), Ok)
         {
             Ok(a) => a,
-            Err(e) => {
-                let reason = format!("cannot build the arguments: {e}");
-                ctx.emit(TraceEvent::StepBlocked {
-                    step: step.id.clone(),
-                    reason: reason.clone(),
-                });
-                return StepEnd::Failed(reason);
-            }
+            Err(e) => return blocked(ctx, step, format!("cannot build the arguments: {e}")),
         };
-        let reserved = ctx
-            .ledger
-            .lock()
-            .map_err(|_| ())
-            .and_then(|mut l| l.reserve(&ctx.plan.budget).map_err(|_| ()));
-        if reserved.is_err() {
+        let Some(Called { outcome, output }) =
+            call::call(ctx, step, tool, &args, t.attempt, t.alternative).await
+        else {
             return StepEnd::Budget;
-        }
-        ctx.emit(TraceEvent::StepStarted {
-            step: step.id.clone(),
-            attempt,
-            alternative,
-            tool: tool.to_string(),
-            args: args.clone(),
-        });
-        // Tool errors, denials and limits are information for the critic, not crashes. A call
-        // gets no more fuel and time than the run has left, so no run overspends its budget.
-        let left = ctx.available();
-        let meter = super::ledger::CallMeter::new(ctx.ledger.clone(), ctx.plan.budget);
-        let options = crate::service::CallOptions::default().within(
-            left.max_fuel,
-            left.max_wall_ms,
-            meter.clone(),
-        );
-        let caller = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
-        let called = ctx.spud.call_as(&caller, tool, &args, options).await;
-        let landed = called.is_ok();
-        let (outcome, fuel, duration_us, data, refused, stop) = match called {
-            Ok(r) => {
-                let data = flow(&r);
-                let stop = r.budget_stop;
-                // A budget stop is a limit, not a permission the grant refused.
-                let denied = matches!(&r.outcome, Outcome::Denied { denial } if denial.capability != crate::sandbox::Capability::Limit);
-                (r.outcome, r.fuel_used, r.duration_us, data, denied, stop)
-            }
-            Err(e @ crate::service::SpudError::NotAllowed { .. }) => (
-                Outcome::InvalidInput {
-                    message: if ctx.depth > 0 {
-                        format!("`{tool}` is not among this sub-agent's tools (`tools` in its step, within its parent's): call one of those")
-                    } else {
-                        e.to_string()
-                    },
-                },
-                0,
-                0,
-                Default::default(),
-                true,
-                None,
-            ),
-            Err(e) => (
-                Outcome::InvalidInput {
-                    message: e.to_string(),
-                },
-                0,
-                0,
-                Default::default(),
-                false,
-                None,
-            ),
         };
-        if let Ok(mut l) = ctx.ledger.lock() {
-            // A call without a report (cancelled, unrecordable) is charged what it drew.
-            let (drawn_fuel, drawn_net) = meter.settle(&mut l);
-            let (fuel, net) = match landed {
-                true => (fuel, data.bytes_in + data.bytes_out),
-                false => (drawn_fuel, drawn_net),
-            };
-            l.fuel += fuel;
-            l.net += net;
-            l.data.add(&data);
-            if refused {
-                l.denied += 1;
-            }
-        }
-        let output = ctx.cut(&match &outcome {
-            Outcome::Ok { value } => value.to_string(),
-            other => other.message(),
-        });
-        ctx.emit(TraceEvent::StepFinished {
-            step: step.id.clone(),
-            attempt,
-            outcome: outcome.kind().to_string(),
-            output: output.clone(),
-            fuel,
-            duration_us,
-            left: ctx.left(),
-        });
-        // Stopped by the run's own remainder (not by the tool's grant): the budget is spent.
-        let b = &ctx.plan.budget;
-        let spent = stop.map(|kind| {
-            let limit = match kind {
-                "max_fuel" => b.max_fuel,
-                "max_net_bytes" => b.max_net_bytes,
-                _ => b.max_wall_ms,
-            };
-            (kind, limit)
-        });
-        if let Some((kind, limit)) = spent {
-            if let Ok(mut l) = ctx.ledger.lock() {
-                let used = match kind {
-                    "max_fuel" => l.fuel + l.live_fuel + l.reserved.fuel,
-                    "max_net_bytes" => l.net + l.live_net + l.reserved.net,
-                    _ => ctx.start.elapsed().as_millis() as u64,
-                };
-                l.exhausted.get_or_insert((kind.to_string(), used, limit));
-            }
-            return StepEnd::Budget;
-        }
-        let mut critique = critic::critique(&outcome, expect);
-        if let (Some(judge), true, Outcome::Ok { value }) = (
-            &ctx.judge,
-            settings.judge && settings.enabled && ctx.tokens_left(),
-            &outcome,
-        ) {
-            let earlier = ctx.cut(&serde_json::to_string(results).unwrap_or_default());
-            let usage = super::judge::review(
-                judge.as_ref(),
-                &mut critique,
-                &ctx.plan.goal,
-                &step.id,
-                expect.outcome.as_deref(),
-                &ctx.cut(&value.to_string()),
-                &earlier,
-            )
-            .await;
-            ctx.spend(usage);
-        }
-        let left = step.alternatives.len() - alternative;
-        let verdict = critic::decide(&critique, &settings, retries, backtracks, left);
+        let critique = critique(ctx, step, &outcome, expect, results).await;
+        let left = step.alternatives.len() - t.alternative;
+        let verdict = critic::decide(&critique, &settings, t.retries, t.backtracks, left);
         let score = critique.score;
         ctx.emit(TraceEvent::Critiqued {
             step: step.id.clone(),
-            attempt,
+            attempt: t.attempt,
             critique: critique.clone(),
             verdict,
-            previous_score: previous,
+            previous_score: t.previous,
         });
         match verdict {
-            Verdict::Accept => {
-                let surprising = attempt > 0 || score < 1.0;
-                return StepEnd::Accepted {
-                    value: match outcome {
-                        Outcome::Ok { value } => value,
-                        _ => Value::Null,
-                    },
-                    surprising,
-                };
-            }
-            Verdict::Retry => {
-                retries += 1;
-                if let Ok(mut l) = ctx.ledger.lock() {
-                    l.retries += 1;
-                }
-                // With a model at hand, the retry carries arguments corrected from the critic's
-                // feedback; without one it repeats the call (transient failures).
-                if let (Some(reviser), true) = (&ctx.reviser, ctx.tokens_left()) {
-                    let (fixed, usage) = reviser
-                        .fix_args(
-                            &ctx.spud,
-                            &ctx.plan.goal,
-                            &step.id,
-                            tool,
-                            &args,
-                            &critique.feedback,
-                            &output,
-                        )
-                        .await;
-                    ctx.spend(usage);
-                    if let Some(new) = fixed.filter(|new| *new != args) {
-                        ctx.emit(TraceEvent::ArgsCorrected {
-                            step: step.id.clone(),
-                            attempt: attempt + 1,
-                            args: new.clone(),
-                            feedback: critique.feedback.clone(),
-                        });
-                        corrected = Some(new);
-                    }
-                }
-            }
+            Verdict::Accept => return accepted(outcome, t.attempt > 0 || score < 1.0),
+            Verdict::Retry => retry(ctx, step, &mut t, tool, &args, &critique, &output).await,
             Verdict::Backtrack => {
-                alternative += 1;
-                backtracks += 1;
-                corrected = None;
+                t.alternative += 1;
+                t.backtracks += 1;
+                t.corrected = None;
                 if let Ok(mut l) = ctx.ledger.lock() {
                     l.backtracks += 1;
                 }
             }
             Verdict::Fail => return StepEnd::Failed(critique.feedback),
         }
-        previous = Some(score);
-        attempt += 1;
+        t.previous = Some(score);
+        t.attempt += 1;
+    }
+}
+
+/// The tool, arguments and expectation of way `alternative` of `step` (0: the step itself;
+/// an alternative inherits what it does not set).
+fn way(step: &Step, alternative: usize) -> (&str, &Value, &Expectation) {
+    match alternative {
+        0 => (&step.tool, &step.args, &step.expect),
+        n => {
+            let alt = &step.alternatives[n - 1];
+            (
+                alt.tool.as_deref().unwrap_or(&step.tool),
+                alt.args.as_ref().unwrap_or(&step.args),
+                alt.expect.as_ref().unwrap_or(&step.expect),
+            )
+        }
+    }
+}
+
+/// A step that cannot run, traced with `reason`.
+fn blocked(ctx: &Ctx, step: &Step, reason: String) -> StepEnd {
+    ctx.emit(TraceEvent::StepBlocked {
+        step: step.id.clone(),
+        reason: reason.clone(),
+    });
+    StepEnd::Failed(reason)
+}
+
+/// The accepted end of a step, with the call's value.
+fn accepted(outcome: Outcome, surprising: bool) -> StepEnd {
+    StepEnd::Accepted {
+        value: match outcome {
+            Outcome::Ok { value } => value,
+            _ => Value::Null,
+        },
+        surprising,
+    }
+}
+
+/// The critic's view of a call's `outcome` against `expect`, reviewed by the judge model
+/// when the plan asks for one and tokens are left.
+async fn critique(
+    ctx: &Ctx,
+    step: &Step,
+    outcome: &Outcome,
+    expect: &Expectation,
+    results: &BTreeMap<String, Value>,
+) -> Critique {
+    let settings = ctx.plan.critic;
+    let mut critique = critic::critique(outcome, expect);
+    if let (Some(judge), true, Outcome::Ok { value }) = (
+        &ctx.judge,
+        settings.judge && settings.enabled && ctx.tokens_left(),
+        outcome,
+    ) {
+        let earlier = ctx.cut(&serde_json::to_string(results).unwrap_or_default());
+        let usage = super::judge::review(
+            judge.as_ref(),
+            &mut critique,
+            &ctx.plan.goal,
+            &step.id,
+            expect.outcome.as_deref(),
+            &ctx.cut(&value.to_string()),
+            &earlier,
+        )
+        .await;
+        ctx.spend(usage);
+    }
+    critique
+}
+
+/// Counts a retry. With a model at hand, the retry carries arguments corrected from the
+/// critic's feedback; without one it repeats the call (transient failures).
+async fn retry(
+    ctx: &Ctx,
+    step: &Step,
+    t: &mut Tries,
+    tool: &str,
+    args: &Value,
+    critique: &Critique,
+    output: &str,
+) {
+    t.retries += 1;
+    if let Ok(mut l) = ctx.ledger.lock() {
+        l.retries += 1;
+    }
+    let (Some(reviser), true) = (&ctx.reviser, ctx.tokens_left()) else {
+        return;
+    };
+    let (fixed, usage) = reviser
+        .fix_args(
+            &ctx.spud,
+            &ctx.plan.goal,
+            &step.id,
+            tool,
+            args,
+            &critique.feedback,
+            output,
+        )
+        .await;
+    ctx.spend(usage);
+    if let Some(new) = fixed.filter(|new| new != args) {
+        ctx.emit(TraceEvent::ArgsCorrected {
+            step: step.id.clone(),
+            attempt: t.attempt + 1,
+            args: new.clone(),
+            feedback: critique.feedback.clone(),
+        });
+        t.corrected = Some(new);
     }
 }
 
@@ -267,8 +227,8 @@ pub(super) async fn execute(
 async fn delegate_with_retries(
     ctx: &Ctx,
     step: &Step,
-    agent: &crate::plan::SubAgent,
-    ticket: crate::orchestrator::scheduler::Ticket,
+    agent: &SubAgent,
+    ticket: Ticket,
 ) -> StepEnd {
     let mut ticket = ticket;
     let mut attempt = 0u32;
@@ -290,20 +250,5 @@ async fn delegate_with_retries(
             }
             end => return end,
         }
-    }
-}
-
-/// What one call moved, leaked and stored.
-fn flow(r: &crate::runtime::CallReport) -> crate::orchestrator::figures::DataFlow {
-    let reached = r.leaks.iter().filter(|l| !l.blocked).count() as u64;
-    crate::orchestrator::figures::DataFlow {
-        bytes_in: r.net_bytes_in,
-        bytes_out: r.net_bytes_out,
-        transfers: r.requests_out,
-        leaks_blocked: r.leaks.iter().filter(|l| l.blocked).count() as u64,
-        leaks_reached: reached,
-        leaky_calls: u64::from(reached > 0),
-        outputs_redacted: 0,
-        storage_bytes: r.storage_bytes,
     }
 }

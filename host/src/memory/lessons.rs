@@ -2,7 +2,6 @@
 //! deterministic lessons drawn from it. Pure: no I/O, same trace → same lessons.
 
 use crate::plan::Verdict;
-use crate::plan::{Alternative, Plan};
 use crate::plan::{TraceEvent, TraceLine};
 use serde::{Deserialize, Serialize};
 
@@ -214,181 +213,124 @@ fn why(a: &Attempt) -> String {
     cut(&format!("{} ({})", a.outcome, detail), 200)
 }
 
-/// The deterministic lessons of a run.
+/// The deterministic lessons of a run: per step, what its calls ran into (a missing grant,
+/// an output too large), then how it ended (an alternative that worked, or a failure); last,
+/// a budget that ran out.
 pub fn rules(d: &RunDigest) -> Vec<NewLesson> {
     let mut out = Vec::new();
     for s in &d.steps {
-        for a in &s.attempts {
-            if a.outcome == "denied" {
-                out.push(NewLesson {
-                    kind: LessonKind::Grant,
-                    step: s.step.clone(),
-                    tools: a.tool.clone(),
-                    errors: cut(&a.output, 200),
-                    worked: None,
-                    call: None,
-                    text: format!(
-                        "step `{}` needs a grant for tool {}: {}",
-                        s.step,
-                        a.tool,
-                        cut(&a.output, 200)
-                    ),
-                });
-            }
-            if a.outcome == "output_limit" {
-                out.push(NewLesson {
-                    kind: LessonKind::OutputTooLarge,
-                    step: s.step.clone(),
-                    tools: a.tool.clone(),
-                    errors: cut(&a.output, 200),
-                    worked: None,
-                    call: None,
-                    text: format!(
-                        "step `{}`: the output of tool {} was too large for the budget; ask for less",
-                        s.step, a.tool
-                    ),
-                });
-            }
-        }
-        let accepted = s.accepted();
-        match accepted {
-            Some(ok) if ok.alternative > 0 => {
-                let failed: Vec<&Attempt> = s
-                    .attempts
-                    .iter()
-                    .filter(|a| a.alternative != ok.alternative)
-                    .collect();
-                let mut tools: Vec<String> = failed.iter().map(|a| a.tool.clone()).collect();
-                tools.push(ok.tool.clone());
-                tools.dedup();
-                let errors = failed.iter().map(|a| why(a)).collect::<Vec<_>>().join("; ");
-                let first = failed.first().map_or_else(String::new, |a| {
-                    format!("tool {} failed with {}; ", a.tool, why(a))
-                });
-                out.push(NewLesson {
-                    kind: LessonKind::Alternative,
-                    step: s.step.clone(),
-                    tools: tools.join(" "),
-                    errors,
-                    worked: Some(ok.alternative),
-                    call: None,
-                    text: format!(
-                        "step `{}`: {first}alternative {} (tool {}) succeeded",
-                        s.step, ok.alternative, ok.tool
-                    ),
-                });
-            }
-            Some(_) => {}
-            None => {
-                if let Some(last) = s.attempts.last() {
-                    if last.verdict == Some(Verdict::Fail) {
-                        out.push(NewLesson {
-                            kind: LessonKind::Failure,
-                            step: s.step.clone(),
-                            tools: last.tool.clone(),
-                            errors: why(last),
-                            worked: None,
-                            call: None,
-                            text: format!(
-                                "step `{}`: tool {} failed with {}; no alternative worked",
-                                s.step,
-                                last.tool,
-                                why(last)
-                            ),
-                        });
-                    }
-                }
-            }
-        }
+        out.extend(s.attempts.iter().filter_map(|a| call_lesson(s, a)));
+        out.extend(end_lesson(s));
     }
     if let Some((budget, used, limit)) = &d.exhausted {
-        out.push(NewLesson {
-            kind: LessonKind::Budget,
-            step: String::new(),
-            tools: String::new(),
-            errors: format!("budget {budget} exhausted"),
-            worked: None,
-                    call: None,
-            text: format!(
+        out.push(lesson(
+            LessonKind::Budget,
+            "",
+            String::new(),
+            format!("budget {budget} exhausted"),
+            format!(
                 "the run exhausted its {budget} budget ({used} of {limit}); raise the budget or plan fewer, cheaper steps"
             ),
-        });
+        ));
     }
     out
 }
 
-/// The call (tool and arguments, as written in the plan) of way `k` of step `id`: 0 is the
-/// step itself, k > 0 its k-th alternative.
-pub fn call_of(plan: &Plan, id: &str, k: usize) -> Option<serde_json::Value> {
-    let step = plan.steps.iter().find(|s| s.id == id)?;
-    let (tool, args) = if k == 0 {
-        (step.tool.clone(), step.args.clone())
-    } else {
-        let alt = step.alternatives.get(k - 1)?;
-        (
-            alt.tool.clone().unwrap_or_else(|| step.tool.clone()),
-            alt.args.clone().unwrap_or_else(|| step.args.clone()),
+/// A lesson of `kind` about `step` that names no way of it.
+fn lesson(kind: LessonKind, step: &str, tools: String, errors: String, text: String) -> NewLesson {
+    NewLesson {
+        kind,
+        step: step.to_string(),
+        tools,
+        errors,
+        worked: None,
+        call: None,
+        text,
+    }
+}
+
+/// What call `a` of step `s` ran into: a grant it needs, or an output too large.
+fn call_lesson(s: &StepDigest, a: &Attempt) -> Option<NewLesson> {
+    match a.outcome.as_str() {
+        "denied" => Some(lesson(
+            LessonKind::Grant,
+            &s.step,
+            a.tool.clone(),
+            cut(&a.output, 200),
+            format!(
+                "step `{}` needs a grant for tool {}: {}",
+                s.step,
+                a.tool,
+                cut(&a.output, 200)
+            ),
+        )),
+        "output_limit" => Some(lesson(
+            LessonKind::OutputTooLarge,
+            &s.step,
+            a.tool.clone(),
+            cut(&a.output, 200),
+            format!(
+                "step `{}`: the output of tool {} was too large for the budget; ask for less",
+                s.step, a.tool
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// How step `s` ended, when it teaches something: accepted by an alternative after the
+/// first way failed, or failed with nothing left to try.
+fn end_lesson(s: &StepDigest) -> Option<NewLesson> {
+    match s.accepted() {
+        Some(ok) if ok.alternative > 0 => Some(alternative_lesson(s, ok)),
+        Some(_) => None,
+        None => {
+            let last = s.attempts.last()?;
+            (last.verdict == Some(Verdict::Fail)).then(|| {
+                lesson(
+                    LessonKind::Failure,
+                    &s.step,
+                    last.tool.clone(),
+                    why(last),
+                    format!(
+                        "step `{}`: tool {} failed with {}; no alternative worked",
+                        s.step,
+                        last.tool,
+                        why(last)
+                    ),
+                )
+            })
+        }
+    }
+}
+
+/// Step `s` failed its other ways and alternative `ok` worked.
+fn alternative_lesson(s: &StepDigest, ok: &Attempt) -> NewLesson {
+    let failed: Vec<&Attempt> = s
+        .attempts
+        .iter()
+        .filter(|a| a.alternative != ok.alternative)
+        .collect();
+    let mut tools: Vec<String> = failed.iter().map(|a| a.tool.clone()).collect();
+    tools.push(ok.tool.clone());
+    tools.dedup();
+    let errors = failed.iter().map(|a| why(a)).collect::<Vec<_>>().join("; ");
+    let first = failed.first().map_or_else(String::new, |a| {
+        format!("tool {} failed with {}; ", a.tool, why(a))
+    });
+    NewLesson {
+        worked: Some(ok.alternative),
+        ..lesson(
+            LessonKind::Alternative,
+            &s.step,
+            tools.join(" "),
+            errors,
+            format!(
+                "step `{}`: {first}alternative {} (tool {}) succeeded",
+                s.step, ok.alternative, ok.tool
+            ),
         )
-    };
-    Some(serde_json::json!({"tool": tool, "args": args}))
-}
-
-/// Fills in, for alternative lessons, the call that worked (from the plan as run).
-pub fn attach_calls(lessons: &mut [NewLesson], plan: &Plan) {
-    for l in lessons.iter_mut() {
-        if let (LessonKind::Alternative, Some(k)) = (l.kind, l.worked) {
-            l.call = call_of(plan, &l.step, k);
-        }
     }
-}
-
-/// Moves, for each `(step id, call)`, the way of that step whose call (see [`call_of`]) equals
-/// `call` to the front: it becomes the step's own call and the old call becomes the first
-/// alternative. The first entry for a step wins. Returns the ids of the steps reordered.
-pub fn reorder(plan: &mut Plan, worked: &[(String, serde_json::Value)]) -> Vec<String> {
-    let mut changed = Vec::new();
-    let mut seen = Vec::new();
-    for (id, call) in worked {
-        if seen.contains(id) {
-            continue;
-        }
-        seen.push(id.clone());
-        let Some(n) = plan
-            .steps
-            .iter()
-            .find(|s| &s.id == id)
-            .map(|s| s.alternatives.len())
-        else {
-            continue;
-        };
-        let Some(k) = (0..=n).find(|k| call_of(plan, id, *k).as_ref() == Some(call)) else {
-            continue;
-        };
-        if k == 0 {
-            continue;
-        }
-        let Some(step) = plan.steps.iter_mut().find(|s| &s.id == id) else {
-            continue;
-        };
-        let alt = step.alternatives.remove(k - 1);
-        let old = Alternative {
-            tool: Some(step.tool.clone()),
-            args: Some(step.args.clone()),
-            expect: Some(step.expect.clone()),
-        };
-        if let Some(t) = alt.tool {
-            step.tool = t;
-        }
-        if let Some(a) = alt.args {
-            step.args = a;
-        }
-        if let Some(e) = alt.expect {
-            step.expect = e;
-        }
-        step.alternatives.insert(0, old);
-        changed.push(id.clone());
-    }
-    changed
 }
 
 #[cfg(test)]
@@ -489,34 +431,5 @@ mod tests {
         assert!(l[0].text.contains("alternative 1 (tool fs.list) succeeded"));
         assert!(l[1].text.contains("needs a grant"));
         assert_eq!(rules(&d), l, "deterministic");
-    }
-
-    #[test]
-    fn reorder_moves_the_working_alternative_first() {
-        let mut plan: Plan = toml::from_str(
-            "goal = \"g\"\n[[steps]]\nid = \"a\"\ntool = \"x.one\"\n[[steps.alternatives]]\ntool = \"x.two\"\n[[steps.alternatives]]\ntool = \"x.three\"\n",
-        )
-        .unwrap();
-        let three = call_of(&plan, "a", 2).unwrap();
-        assert_eq!(three["tool"], "x.three");
-        let changed = reorder(
-            &mut plan,
-            &[
-                ("a".into(), three.clone()),
-                ("missing".into(), three.clone()),
-            ],
-        );
-        assert_eq!(changed, vec!["a".to_string()]);
-        let s = &plan.steps[0];
-        assert_eq!(s.tool, "x.three");
-        assert_eq!(s.alternatives[0].tool.as_deref(), Some("x.one"));
-        assert_eq!(s.alternatives[1].tool.as_deref(), Some("x.two"));
-        // Already first: nothing moves.
-        assert!(reorder(&mut plan, &[("a".into(), three)]).is_empty());
-        assert!(reorder(
-            &mut plan,
-            &[("a".into(), serde_json::json!({"tool": "nope"}))]
-        )
-        .is_empty());
     }
 }

@@ -8,6 +8,7 @@ mod error;
 pub mod lessons;
 pub mod retrieve;
 pub mod store;
+pub mod ways;
 
 pub use error::MemoryError;
 pub use lessons::{LessonKind, NewLesson, RunDigest};
@@ -91,7 +92,7 @@ pub fn prepare(options: &MemoryOptions, plan: &mut Plan) -> Result<Recalled, Mem
         .filter(|l| l.kind == LessonKind::Alternative)
         .filter_map(|l| l.call.clone().map(|c| (l.step.clone(), c)))
         .collect();
-    let reordered = lessons::reorder(plan, &worked);
+    let reordered = ways::reorder(plan, &worked);
     let used: Vec<&Lesson> = found
         .iter()
         .filter(|l| l.kind != LessonKind::Alternative || reordered.contains(&l.step))
@@ -160,7 +161,7 @@ pub fn record_of(
 ) -> RunRecord {
     let digest = lessons::digest(lines);
     let mut found = lessons::rules(&digest);
-    lessons::attach_calls(&mut found, plan);
+    ways::attach_calls(&mut found, plan);
     found.extend(extra);
     RunRecord {
         digest,

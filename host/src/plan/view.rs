@@ -89,42 +89,108 @@ pub struct RunView {
     pub lessons: Vec<String>,
 }
 
-fn add_step(
-    v: &mut RunView,
-    index: &mut BTreeMap<String, usize>,
-    s: Step,
-    added_after: Option<String>,
-) {
-    if index.contains_key(&s.id) {
-        return;
-    }
-    index.insert(s.id.clone(), v.steps.len());
-    v.steps.push(StepView {
-        id: s.id,
-        goal: s.goal,
-        added_after,
-        after: s.after,
-        ..Default::default()
-    });
-}
-
 /// Builds the tree from a trace.
 pub fn view(lines: &[TraceLine]) -> RunView {
-    let mut v = RunView::default();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    // Corrected arguments wait here for the attempt that uses them.
-    let mut corrections: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut b = Builder::default();
     for line in lines {
-        match &line.event {
-            TraceEvent::Started { run, goal, plan } => {
-                v.run = run.clone();
-                v.goal = goal.clone();
-                if let Ok(p) = serde_json::from_value::<Plan>(plan.clone()) {
-                    for s in p.steps {
-                        add_step(&mut v, &mut index, s, None);
-                    }
+        b.apply(&line.event);
+    }
+    let mut v = b.v;
+    if v.corrections.total > 0 {
+        v.corrections.worse_share = v.corrections.worsened as f64 / v.corrections.total as f64;
+    }
+    v
+}
+
+/// The tree as it is built, event by event.
+#[derive(Default)]
+struct Builder {
+    v: RunView,
+    /// Where each step is in `v.steps`.
+    index: BTreeMap<String, usize>,
+    /// Corrected arguments wait here for the attempt that uses them.
+    corrections: BTreeMap<String, serde_json::Value>,
+}
+
+impl Builder {
+    /// Takes in one event; every kind of event is named here, each group handled by one
+    /// method.
+    fn apply(&mut self, event: &TraceEvent) {
+        match event {
+            TraceEvent::Started { run, goal, plan } => self.started(run, goal, plan),
+            TraceEvent::StepStarted { .. }
+            | TraceEvent::StepFinished { .. }
+            | TraceEvent::Critiqued { .. }
+            | TraceEvent::OutputRedacted { .. } => self.attempt(event),
+            TraceEvent::SubAgentStarted { .. }
+            | TraceEvent::SubAgentFinished { .. }
+            | TraceEvent::SubAgentDenied { .. } => self.sub_agent(event),
+            TraceEvent::PlanRevised { .. } | TraceEvent::RevisionRejected { .. } => {
+                self.revision(event)
+            }
+            TraceEvent::StepBlocked { step, reason } => {
+                if let Some(s) = self.step(step) {
+                    s.blocked = Some(reason.clone());
                 }
             }
+            TraceEvent::ArgsCorrected { step, args, .. } => {
+                self.corrections.insert(step.clone(), args.clone());
+            }
+            TraceEvent::LessonsUsed {
+                ids,
+                lessons,
+                reordered,
+            } => self.lessons(ids, lessons, reordered),
+            TraceEvent::BudgetExhausted {
+                budget,
+                used,
+                limit,
+            } => self.v.exhausted = Some((budget.clone(), *used, *limit)),
+            e @ TraceEvent::Finished { .. } => self.v.finished = Some(e.clone()),
+        }
+    }
+
+    /// Step `id`, if the plan has it.
+    fn step(&mut self, id: &str) -> Option<&mut StepView> {
+        self.index.get(id).map(|i| &mut self.v.steps[*i])
+    }
+
+    /// The last call of step `id`, if it made one.
+    fn last_attempt(&mut self, id: &str) -> Option<&mut AttemptView> {
+        self.index
+            .get(id)
+            .and_then(|i| self.v.steps[*i].attempts.last_mut())
+    }
+
+    /// Adds step `s` (unless it is there), `added_after` a step when a revision added it.
+    fn add_step(&mut self, s: Step, added_after: Option<String>) {
+        if self.index.contains_key(&s.id) {
+            return;
+        }
+        self.index.insert(s.id.clone(), self.v.steps.len());
+        self.v.steps.push(StepView {
+            id: s.id,
+            goal: s.goal,
+            added_after,
+            after: s.after,
+            ..Default::default()
+        });
+    }
+
+    /// The run's start: its id, goal and planned steps.
+    fn started(&mut self, run: &str, goal: &str, plan: &serde_json::Value) {
+        self.v.run = run.to_string();
+        self.v.goal = goal.to_string();
+        if let Ok(p) = serde_json::from_value::<Plan>(plan.clone()) {
+            for s in p.steps {
+                self.add_step(s, None);
+            }
+        }
+    }
+
+    /// A step's call: started, finished, critiqued, or its output redacted.
+    fn attempt(&mut self, event: &TraceEvent) {
+        match event {
             TraceEvent::StepStarted {
                 step,
                 attempt,
@@ -132,16 +198,72 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 tool,
                 ..
             } => {
-                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
-                    s.attempts.push(AttemptView {
+                if let Some(&i) = self.index.get(step) {
+                    self.v.steps[i].attempts.push(AttemptView {
                         attempt: *attempt,
                         alternative: *alternative,
                         tool: tool.clone(),
-                        corrected_args: corrections.remove(step),
+                        corrected_args: self.corrections.remove(step),
                         ..Default::default()
                     });
                 }
             }
+            TraceEvent::StepFinished {
+                step,
+                outcome,
+                output,
+                ..
+            } => {
+                if let Some(a) = self.last_attempt(step) {
+                    a.outcome = outcome.clone();
+                    a.output = output.clone();
+                }
+            }
+            TraceEvent::Critiqued {
+                step,
+                critique,
+                verdict,
+                previous_score,
+                ..
+            } => self.critiqued(step, critique, *verdict, *previous_score),
+            TraceEvent::OutputRedacted { step } => {
+                if let Some(a) = self.last_attempt(step) {
+                    a.output
+                        .push_str(" (registered secrets redacted from the final output)");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The critic's score and verdict on a step's last call; a correction (an attempt after
+    /// an earlier one, scored `previous`) counted as it went.
+    fn critiqued(
+        &mut self,
+        step: &str,
+        critique: &super::verdict::Critique,
+        verdict: super::verdict::Verdict,
+        previous: Option<f64>,
+    ) {
+        if let Some(a) = self.last_attempt(step) {
+            a.score = Some(critique.score);
+            a.verdict = Some(verdict);
+            a.feedback = critique.feedback.clone();
+        }
+        if let Some(prev) = previous {
+            let c = &mut self.v.corrections;
+            c.total += 1;
+            if critique.score > prev {
+                c.improved += 1;
+            } else if critique.score < prev {
+                c.worsened += 1;
+            }
+        }
+    }
+
+    /// A sub-agent of a step: started, finished, or denied.
+    fn sub_agent(&mut self, event: &TraceEvent) {
+        match event {
             TraceEvent::SubAgentStarted {
                 step,
                 run,
@@ -149,7 +271,7 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 queued_ms,
                 ..
             } => {
-                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
+                if let Some(s) = self.step(step) {
                     s.attempts.push(AttemptView {
                         tool: format!(
                             "sub-agent {run} (priority {priority}, queued {queued_ms} ms)"
@@ -165,16 +287,13 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 wall_ms,
                 ..
             } => {
-                if let Some(a) = index
-                    .get(step)
-                    .and_then(|i| v.steps[*i].attempts.last_mut())
-                {
+                if let Some(a) = self.last_attempt(step) {
                     a.outcome = format!("{status:?}").to_lowercase();
                     a.output = format!("{steps} tool calls in {wall_ms} ms");
                 }
             }
             TraceEvent::SubAgentDenied { step, missing } => {
-                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
+                if let Some(s) = self.step(step) {
                     s.attempts.push(AttemptView {
                         tool: "sub-agent".into(),
                         outcome: "denied".into(),
@@ -186,63 +305,14 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                     });
                 }
             }
-            TraceEvent::StepFinished {
-                step,
-                outcome,
-                output,
-                ..
-            } => {
-                if let Some(a) = index
-                    .get(step)
-                    .and_then(|i| v.steps[*i].attempts.last_mut())
-                {
-                    a.outcome = outcome.clone();
-                    a.output = output.clone();
-                }
-            }
-            TraceEvent::Critiqued {
-                step,
-                critique,
-                verdict,
-                previous_score,
-                ..
-            } => {
-                if let Some(a) = index
-                    .get(step)
-                    .and_then(|i| v.steps[*i].attempts.last_mut())
-                {
-                    a.score = Some(critique.score);
-                    a.verdict = Some(*verdict);
-                    a.feedback = critique.feedback.clone();
-                }
-                if let Some(prev) = previous_score {
-                    v.corrections.total += 1;
-                    if critique.score > *prev {
-                        v.corrections.improved += 1;
-                    } else if critique.score < *prev {
-                        v.corrections.worsened += 1;
-                    }
-                }
-            }
-            TraceEvent::StepBlocked { step, reason } => {
-                if let Some(s) = index.get(step).map(|i| &mut v.steps[*i]) {
-                    s.blocked = Some(reason.clone());
-                }
-            }
-            TraceEvent::BudgetExhausted {
-                budget,
-                used,
-                limit,
-            } => v.exhausted = Some((budget.clone(), *used, *limit)),
-            TraceEvent::OutputRedacted { step } => {
-                if let Some(a) = index
-                    .get(step)
-                    .and_then(|i| v.steps[*i].attempts.last_mut())
-                {
-                    a.output
-                        .push_str(" (registered secrets redacted from the final output)");
-                }
-            }
+            _ => {}
+        }
+    }
+
+    /// A change of plan: a re-plan of an earlier run, a revision during this one, or a
+    /// proposal rejected.
+    fn revision(&mut self, event: &TraceEvent) {
+        match event {
             TraceEvent::PlanRevised {
                 previous_run: Some(previous_run),
                 added,
@@ -250,7 +320,7 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 changed,
                 ..
             } => {
-                v.revises = Some(format!(
+                self.v.revises = Some(format!(
                     "revises run {previous_run}: added [{}], removed [{}], changed [{}]",
                     added.join(", "),
                     removed.join(", "),
@@ -267,55 +337,53 @@ pub fn view(lines: &[TraceLine]) -> RunView {
                 steps,
             } => {
                 let after = after_step.clone().unwrap_or_default();
-                v.revisions.push(format!(
+                self.v.revisions.push(format!(
                     "after {after}: added [{}], removed [{}], changed [{}] — {reason}",
                     added.join(", "),
                     removed.join(", "),
                     changed.join(", ")
                 ));
-                for id in removed {
-                    if let Some(s) = index.get(id).map(|i| &mut v.steps[*i]) {
-                        s.removed = true;
-                    }
-                }
-                for s in steps {
-                    if let Some(old) = index.get(&s.id).map(|i| &mut v.steps[*i]) {
-                        old.after = s.after.clone();
-                        old.goal = s.goal.clone();
-                    } else {
-                        add_step(&mut v, &mut index, s.clone(), after_step.clone());
-                    }
-                }
+                self.revised(after_step, removed, steps);
             }
-            TraceEvent::RevisionRejected { after_step, reason } => v
+            TraceEvent::RevisionRejected { after_step, reason } => self
+                .v
                 .revisions
                 .push(format!("after {after_step}: proposal rejected — {reason}")),
-            TraceEvent::ArgsCorrected { step, args, .. } => {
-                corrections.insert(step.clone(), args.clone());
-            }
-            TraceEvent::LessonsUsed {
-                ids,
-                lessons,
-                reordered,
-            } => {
-                for (i, id) in ids.iter().enumerate() {
-                    let text = lessons.get(i).map_or("", String::as_str);
-                    v.lessons.push(format!("lesson {id}: {text}"));
-                }
-                if !reordered.is_empty() {
-                    v.lessons.push(format!(
-                        "alternatives reordered for: {}",
-                        reordered.join(", ")
-                    ));
-                }
-            }
-            e @ TraceEvent::Finished { .. } => v.finished = Some(e.clone()),
+            _ => {}
         }
     }
-    if v.corrections.total > 0 {
-        v.corrections.worse_share = v.corrections.worsened as f64 / v.corrections.total as f64;
+
+    /// The steps a revision during the run dropped (`removed`) and gave (`steps`): new ones
+    /// added after `after_step`, known ones with their new dependencies and sub-goal.
+    fn revised(&mut self, after_step: &Option<String>, removed: &[String], steps: &[Step]) {
+        for id in removed {
+            if let Some(s) = self.step(id) {
+                s.removed = true;
+            }
+        }
+        for s in steps {
+            if let Some(old) = self.step(&s.id) {
+                old.after = s.after.clone();
+                old.goal = s.goal.clone();
+            } else {
+                self.add_step(s.clone(), after_step.clone());
+            }
+        }
     }
-    v
+
+    /// Lessons from earlier runs that were used, and the steps they reordered.
+    fn lessons(&mut self, ids: &[i64], lessons: &[String], reordered: &[String]) {
+        for (i, id) in ids.iter().enumerate() {
+            let text = lessons.get(i).map_or("", String::as_str);
+            self.v.lessons.push(format!("lesson {id}: {text}"));
+        }
+        if !reordered.is_empty() {
+            self.v.lessons.push(format!(
+                "alternatives reordered for: {}",
+                reordered.join(", ")
+            ));
+        }
+    }
 }
 
 /// Renders the tree for people.
