@@ -229,10 +229,40 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
 /// Picks the one record per seq that belongs to the chain, reporting the others as inserted and
 /// chain records out of place as reordered. Returns seq → index into `entries`.
 fn chain_members(entries: &[Entry], found: &mut Found) -> BTreeMap<u64, usize> {
-    let mut by_seq: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    let mut genuine = one_per_seq(entries, found);
+    drop_out_of_order(entries, &mut genuine, found);
+    genuine
+}
+
+/// The indexes into `entries` of the records claiming each seq, in file order.
+type BySeq = BTreeMap<u64, Vec<usize>>;
+
+/// The genuine record of each seq (see [`pick_genuine`]); the other records claiming a seq are
+/// reported as inserted.
+fn one_per_seq(entries: &[Entry], found: &mut Found) -> BTreeMap<u64, usize> {
+    let mut by_seq: BySeq = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
         by_seq.entry(e.seq).or_default().push(i);
     }
+    let mut genuine: BTreeMap<u64, usize> = BTreeMap::new();
+    for (seq, idxs) in &by_seq {
+        let pick = if let [only] = idxs.as_slice() {
+            *only
+        } else {
+            pick_genuine(entries, &by_seq, *seq, idxs)
+        };
+        for i in idxs.iter().filter(|i| **i != pick) {
+            let line = entries[*i].line;
+            found.push(line, 2, Problem::Inserted { line });
+        }
+        genuine.insert(*seq, pick);
+    }
+    genuine
+}
+
+/// Among records claiming one seq, the genuine one is linked to by its successor, else links
+/// to its predecessor, else is the first intact one (else the first one).
+fn pick_genuine(entries: &[Entry], by_seq: &BySeq, seq: u64, idxs: &[usize]) -> usize {
     let hashes_at = |seq: Option<u64>| -> Vec<[u8; 32]> {
         let Some(seq) = seq else {
             return vec![[0; 32]];
@@ -252,62 +282,33 @@ fn chain_members(entries: &[Entry], found: &mut Found) -> BTreeMap<u64, usize> {
             .filter_map(|i| entries[*i].prev)
             .collect()
     };
+    let next_prevs = seq.checked_add(1).map(prevs_at).unwrap_or_default();
+    let pred_hashes = hashes_at(seq.checked_sub(1));
+    let intact = || idxs.iter().copied().filter(|i| entries[*i].intact);
+    intact()
+        .find(|i| entries[*i].hash.is_some_and(|h| next_prevs.contains(&h)))
+        .or_else(|| intact().find(|i| entries[*i].prev.is_some_and(|p| pred_hashes.contains(&p))))
+        .or_else(|| intact().next())
+        .unwrap_or(idxs[0])
+}
 
-    // Among records claiming one seq, the genuine one is linked to by its successor, else links
-    // to its predecessor, else is the first intact one.
-    let mut genuine: BTreeMap<u64, usize> = BTreeMap::new();
-    for (seq, idxs) in &by_seq {
-        let pick = if let [only] = idxs.as_slice() {
-            *only
-        } else {
-            let next_prevs = seq.checked_add(1).map(prevs_at).unwrap_or_default();
-            let pred_hashes = hashes_at(seq.checked_sub(1));
-            let intact = || idxs.iter().copied().filter(|i| entries[*i].intact);
-            intact()
-                .find(|i| entries[*i].hash.is_some_and(|h| next_prevs.contains(&h)))
-                .or_else(|| {
-                    intact().find(|i| entries[*i].prev.is_some_and(|p| pred_hashes.contains(&p)))
-                })
-                .or_else(|| intact().next())
-                .unwrap_or(idxs[0])
-        };
-        for i in idxs.iter().filter(|i| **i != pick) {
-            let line = entries[*i].line;
-            found.push(line, 2, Problem::Inserted { line });
-        }
-        genuine.insert(*seq, pick);
-    }
-
-    // File order should be seq order. Keep a longest increasing run; of the rest, a record that
-    // links to a neighbour in the chain was moved, one that links to nothing was inserted.
+/// File order should be seq order. Keep a longest increasing run; of the rest, a record that
+/// links to a neighbour in the chain was moved (reported as reordered), one that links to
+/// nothing was inserted (reported, and dropped from `genuine`).
+fn drop_out_of_order(entries: &[Entry], genuine: &mut BTreeMap<u64, usize>, found: &mut Found) {
     let order: Vec<usize> = {
         let mut v: Vec<usize> = genuine.values().copied().collect();
         v.sort_unstable();
         v
     };
     let in_order = longest_increasing(&order, |i| entries[i].seq);
-    let linked = |i: usize| {
-        let e = &entries[i];
-        let from_pred = match e.seq.checked_sub(1) {
-            None => e.prev == Some([0; 32]),
-            Some(p) => genuine
-                .get(&p)
-                .is_some_and(|j| entries[*j].hash.is_some() && entries[*j].hash == e.prev),
-        };
-        let to_succ = e
-            .seq
-            .checked_add(1)
-            .and_then(|s| genuine.get(&s))
-            .is_some_and(|j| e.hash.is_some() && entries[*j].prev == e.hash);
-        from_pred || to_succ
-    };
     let mut inserted = Vec::new();
     for (k, i) in order.iter().enumerate() {
         if in_order[k] {
             continue;
         }
         let e = &entries[*i];
-        if linked(*i) {
+        if linked(entries, genuine, *i) {
             found.push(
                 e.line,
                 3,
@@ -324,7 +325,23 @@ fn chain_members(entries: &[Entry], found: &mut Found) -> BTreeMap<u64, usize> {
     for seq in inserted {
         genuine.remove(&seq);
     }
-    genuine
+}
+
+/// Whether `entries[i]` links to its predecessor or its successor in the chain.
+fn linked(entries: &[Entry], genuine: &BTreeMap<u64, usize>, i: usize) -> bool {
+    let e = &entries[i];
+    let from_pred = match e.seq.checked_sub(1) {
+        None => e.prev == Some([0; 32]),
+        Some(p) => genuine
+            .get(&p)
+            .is_some_and(|j| entries[*j].hash.is_some() && entries[*j].hash == e.prev),
+    };
+    let to_succ = e
+        .seq
+        .checked_add(1)
+        .and_then(|s| genuine.get(&s))
+        .is_some_and(|j| e.hash.is_some() && entries[*j].prev == e.hash);
+    from_pred || to_succ
 }
 
 /// Marks the elements of a longest strictly increasing subsequence of `key` over `items`.

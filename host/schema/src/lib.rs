@@ -25,7 +25,9 @@
 #![warn(missing_docs)]
 
 mod convert;
+mod from_json;
 mod schema;
+mod to_json;
 
 #[cfg(feature = "component")]
 mod component;
@@ -34,8 +36,10 @@ pub mod wasmtime_bridge;
 
 #[cfg(feature = "component")]
 pub use component::{docs_from_wit, exported_functions, DecodeError, ExportedFunc};
-pub use convert::{args_from_json, json_to_value, value_to_json, ConvertError};
+pub use convert::ConvertError;
+pub use from_json::{args_from_json, json_to_value};
 pub use schema::{input_schema, output_schema, type_schema};
+pub use to_json::value_to_json;
 
 /// A WIT type, as far as JSON is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]

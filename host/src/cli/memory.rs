@@ -5,7 +5,7 @@ use super::output::{fail, print_json, EXIT_USAGE};
 use clap::{ArgGroup, Subcommand};
 use spud::config::Config;
 use spud::home::Home;
-use spud::memory::{Lesson, RunRow, Store, DEFAULT_RETAIN_DAYS};
+use spud::memory::{Lesson, MemoryError, RunRow, Store, DEFAULT_RETAIN_DAYS};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -134,21 +134,7 @@ pub fn run(cmd: MemoryCommand, home: &Home) -> i32 {
             print_lessons(&l, json);
             0
         }),
-        MemoryCommand::Show { id, json } => store.lesson(id).map(|l| match l {
-            Some(l) if json => {
-                print_json(&l);
-                0
-            }
-            Some(l) => {
-                println!("lesson {}\nkind:   {}\ngoal:   {}\nrun:    {}\nstep:   {}\ntools:  {}\nerrors: {}\ntext:   {}",
-                    l.id, l.kind.as_str(), l.goal, l.run, l.step, l.tools, l.errors, l.text);
-                if let Some(c) = &l.call {
-                    println!("call:   {c}");
-                }
-                0
-            }
-            None => fail(&format!("no lesson {id} (see `spud memory list`)"), 1),
-        }),
+        MemoryCommand::Show { id, json } => show(&store, id, json),
         MemoryCommand::Search { query, limit, json } => {
             let terms = spud::memory::retrieve::terms([query.as_str()]);
             store
@@ -165,46 +151,94 @@ pub fn run(cmd: MemoryCommand, home: &Home) -> i32 {
             expired,
             days: keep,
         } => {
-            let result = if let Some(id) = id {
-                store.forget(id).map(|found| if found { 1 } else { 0 })
-            } else if let Some(g) = goal {
-                store.forget_goal(&g)
-            } else if all {
-                store.forget_all()
-            } else if expired {
-                store.expire(keep.unwrap_or(days))
-            } else {
-                Ok(0)
-            };
-            result.map(|n| {
-                if id.is_some() && n == 0 {
-                    return fail(&format!("no lesson {} (see `spud memory list`)", id.unwrap_or_default()), 1);
-                }
-                println!("forgot {n} lessons");
-                0
-            })
+            let expire_days = expired.then(|| keep.unwrap_or(days));
+            forget(&mut store, id, goal.as_deref(), all, expire_days)
         }
-        MemoryCommand::Export { json } => store.runs(None).and_then(|runs| {
-            let lessons = store.lessons()?;
-            if json {
-                print_json(&serde_json::json!({"runs": runs, "lessons": lessons}));
-            } else {
-                print!("{}", trend_text(&runs));
-                print_lessons(&lessons, false);
-            }
-            Ok(0)
-        }),
-        MemoryCommand::Trend { goal, json } => store.runs(Some(&goal)).map(|rows| {
-            if rows.is_empty() {
-                return fail(&format!("no runs of goal `{goal}` in memory"), 1);
-            }
-            if json {
-                print_json(&rows);
-            } else {
-                print!("{}", trend_text(&rows));
-            }
-            0
-        }),
+        MemoryCommand::Export { json } => export(&store, json),
+        MemoryCommand::Trend { goal, json } => trend(&store, &goal, json),
     };
     done.unwrap_or_else(|e| fail(&e.to_string(), EXIT_USAGE))
+}
+
+/// `spud memory show`: one lesson, every field (exit 1 when there is no such lesson).
+fn show(store: &Store, id: i64, json: bool) -> Result<i32, MemoryError> {
+    store.lesson(id).map(|l| match l {
+        Some(l) if json => {
+            print_json(&l);
+            0
+        }
+        Some(l) => {
+            println!("lesson {}\nkind:   {}\ngoal:   {}\nrun:    {}\nstep:   {}\ntools:  {}\nerrors: {}\ntext:   {}",
+                l.id, l.kind.as_str(), l.goal, l.run, l.step, l.tools, l.errors, l.text);
+            if let Some(c) = &l.call {
+                println!("call:   {c}");
+            }
+            0
+        }
+        None => fail(&format!("no lesson {id} (see `spud memory list`)"), 1),
+    })
+}
+
+/// `spud memory forget`: one lesson (exit 1 when there is no such lesson), a goal's runs and
+/// lessons, everything, or — with `expire_days` — what is older than that.
+fn forget(
+    store: &mut Store,
+    id: Option<i64>,
+    goal: Option<&str>,
+    all: bool,
+    expire_days: Option<u32>,
+) -> Result<i32, MemoryError> {
+    let result = if let Some(id) = id {
+        store.forget(id).map(|found| if found { 1 } else { 0 })
+    } else if let Some(g) = goal {
+        store.forget_goal(g)
+    } else if all {
+        store.forget_all()
+    } else if let Some(days) = expire_days {
+        store.expire(days)
+    } else {
+        Ok(0)
+    };
+    result.map(|n| {
+        if id.is_some() && n == 0 {
+            return fail(
+                &format!(
+                    "no lesson {} (see `spud memory list`)",
+                    id.unwrap_or_default()
+                ),
+                1,
+            );
+        }
+        println!("forgot {n} lessons");
+        0
+    })
+}
+
+/// `spud memory export`: every run and lesson.
+fn export(store: &Store, json: bool) -> Result<i32, MemoryError> {
+    store.runs(None).and_then(|runs| {
+        let lessons = store.lessons()?;
+        if json {
+            print_json(&serde_json::json!({"runs": runs, "lessons": lessons}));
+        } else {
+            print!("{}", trend_text(&runs));
+            print_lessons(&lessons, false);
+        }
+        Ok(0)
+    })
+}
+
+/// `spud memory trend`: the runs of one goal, oldest first (exit 1 when there are none).
+fn trend(store: &Store, goal: &str, json: bool) -> Result<i32, MemoryError> {
+    store.runs(Some(goal)).map(|rows| {
+        if rows.is_empty() {
+            return fail(&format!("no runs of goal `{goal}` in memory"), 1);
+        }
+        if json {
+            print_json(&rows);
+        } else {
+            print!("{}", trend_text(&rows));
+        }
+        0
+    })
 }

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use spud::runtime::RegistryError;
 use spud::service::Spud;
 use spud::service::SpudError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum ToolsCommand {
@@ -51,89 +51,111 @@ pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
             name,
             manifest,
             json,
-        } => match spud.add(&file, name.as_deref(), manifest.as_deref()).await {
-            Ok(entry) => {
-                if json {
-                    print_json(&entry);
-                } else {
-                    println!(
-                        "registered {} ({} tools) sha256:{}",
-                        entry.name,
-                        entry.tools.len(),
-                        entry.digest
-                    );
-                    for t in &entry.tools {
-                        println!("  {}", t.name);
-                    }
-                }
-                0
-            }
-            Err(e) => fail(&e.to_string(), EXIT_USAGE),
-        },
-        ToolsCommand::List { json } => {
-            let reg = spud.registry();
-            let tools: Vec<_> = reg
-                .plugins
-                .values()
-                .flat_map(|e| e.tools.iter().map(move |t| (e, t)))
-                .collect();
+        } => add(spud, &file, name.as_deref(), manifest.as_deref(), json).await,
+        ToolsCommand::List { json } => list(spud, json),
+        ToolsCommand::Show { name, json } => show(spud, &name, json),
+        ToolsCommand::Remove { plugin } => remove(spud, &plugin),
+    }
+}
+
+/// `spud tools add`: registers the component and prints what it holds.
+async fn add(
+    spud: &Spud,
+    file: &Path,
+    name: Option<&str>,
+    manifest: Option<&Path>,
+    json: bool,
+) -> i32 {
+    match spud.add(file, name, manifest).await {
+        Ok(entry) => {
             if json {
-                let rows: Vec<_> = tools
-                    .iter()
-                    .map(|(e, t)| serde_json::json!({"name": t.name, "plugin": e.name, "digest": e.digest, "description": t.description, "unavailable": t.unavailable}))
-                    .collect();
-                print_json(&rows);
-            } else if tools.is_empty() {
-                println!("no tools registered; add one with `spud tools add FILE.wasm`");
+                print_json(&entry);
             } else {
-                let width = tools.iter().map(|(_, t)| t.name.len()).max().unwrap_or(0);
-                for (_, t) in tools {
-                    let first = t.description.lines().next().unwrap_or("");
-                    let note = t
-                        .unavailable
-                        .as_deref()
-                        .map(|u| format!(" [not callable: {u}]"))
-                        .unwrap_or_default();
-                    println!("{:width$}  {first}{note}", t.name);
+                println!(
+                    "registered {} ({} tools) sha256:{}",
+                    entry.name,
+                    entry.tools.len(),
+                    entry.digest
+                );
+                for t in &entry.tools {
+                    println!("  {}", t.name);
                 }
             }
             0
         }
-        ToolsCommand::Show { name, json } => {
-            let reg = spud.registry();
-            let tools: Vec<_> = match reg.find_tool(&name) {
-                Ok((_, t)) => vec![t.clone()],
-                Err(_) => match reg.get(&name) {
-                    Ok(e) => e.tools.clone(),
-                    Err(e) => return fail(&e.to_string(), EXIT_USAGE),
-                },
-            };
-            if json {
-                print_json(&tools);
-            } else {
-                for t in tools {
-                    println!(
-                        "{}\n  {}\n  input: {}",
-                        t.name,
-                        t.description.replace('\n', "\n  "),
-                        t.input_schema
-                    );
-                    if let Some(o) = &t.output_schema {
-                        println!("  output: {o}");
-                    }
-                }
+        Err(e) => fail(&e.to_string(), EXIT_USAGE),
+    }
+}
+
+/// `spud tools list`: every registered tool, one line each (first line of its description).
+fn list(spud: &Spud, json: bool) -> i32 {
+    let reg = spud.registry();
+    let tools: Vec<_> = reg
+        .plugins
+        .values()
+        .flat_map(|e| e.tools.iter().map(move |t| (e, t)))
+        .collect();
+    if json {
+        let rows: Vec<_> = tools
+            .iter()
+            .map(|(e, t)| serde_json::json!({"name": t.name, "plugin": e.name, "digest": e.digest, "description": t.description, "unavailable": t.unavailable}))
+            .collect();
+        print_json(&rows);
+    } else if tools.is_empty() {
+        println!("no tools registered; add one with `spud tools add FILE.wasm`");
+    } else {
+        let width = tools.iter().map(|(_, t)| t.name.len()).max().unwrap_or(0);
+        for (_, t) in tools {
+            let first = t.description.lines().next().unwrap_or("");
+            let note = t
+                .unavailable
+                .as_deref()
+                .map(|u| format!(" [not callable: {u}]"))
+                .unwrap_or_default();
+            println!("{:width$}  {first}{note}", t.name);
+        }
+    }
+    0
+}
+
+/// `spud tools show`: one tool, or every tool of a plugin, with its schemas.
+fn show(spud: &Spud, name: &str, json: bool) -> i32 {
+    let reg = spud.registry();
+    let tools: Vec<_> = match reg.find_tool(name) {
+        Ok((_, t)) => vec![t.clone()],
+        Err(_) => match reg.get(name) {
+            Ok(e) => e.tools.clone(),
+            Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+        },
+    };
+    if json {
+        print_json(&tools);
+    } else {
+        for t in tools {
+            println!(
+                "{}\n  {}\n  input: {}",
+                t.name,
+                t.description.replace('\n', "\n  "),
+                t.input_schema
+            );
+            if let Some(o) = &t.output_schema {
+                println!("  output: {o}");
             }
+        }
+    }
+    0
+}
+
+/// `spud tools remove`: unregisters a plugin (an unknown one is a usage error).
+fn remove(spud: &Spud, plugin: &str) -> i32 {
+    match spud.remove(plugin) {
+        Ok(e) => {
+            println!("removed {} (sha256:{})", e.name, e.digest);
             0
         }
-        ToolsCommand::Remove { plugin } => match spud.remove(&plugin) {
-            Ok(e) => {
-                println!("removed {} (sha256:{})", e.name, e.digest);
-                0
-            }
-            Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => {
-                fail(&e.to_string(), EXIT_USAGE)
-            }
-            Err(e) => fail(&e.to_string(), 1),
-        },
+        Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => {
+            fail(&e.to_string(), EXIT_USAGE)
+        }
+        Err(e) => fail(&e.to_string(), 1),
     }
 }

@@ -150,30 +150,9 @@ pub async fn start(shared: Arc<Shared>, options: HttpOptions) -> Result<HttpServ
     if tokens.is_empty() {
         return Err(ServeError::NoPrincipals(policy_name));
     }
-    let listener = tokio::net::TcpListener::bind(options.bind)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: options.bind.to_string(),
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: options.bind.to_string(),
-        source,
-    })?;
+    let (listener, addr) = bind(options.bind).await?;
     let sessions_stop = CancellationToken::new();
-    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
-    hosts.push(addr.ip().to_string());
-    hosts.extend(options.allowed_hosts.iter().cloned());
-    let config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(hosts)
-        .with_max_request_body_bytes(options.max_body_bytes)
-        .with_cancellation_token(sessions_stop.clone());
-    let factory_shared = shared.clone();
-    let mcp = StreamableHttpService::new(
-        move || Ok(SpudServer::new(factory_shared.clone(), None)),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    let mcp = mcp_service(&shared, &options, addr, sessions_stop.clone());
     let front = Arc::new(Front {
         shared: shared.clone(),
         tokens,
@@ -187,61 +166,117 @@ pub async fn start(shared: Arc<Shared>, options: HttpOptions) -> Result<HttpServ
         "serve_start",
         &format!("http {addr} ({} principals)", front.tokens.len()),
     );
-    let task = tokio::spawn(async move {
-        let watch = super::watch::spawn(shared.clone());
-        let connections = tokio_util::task::TaskTracker::new();
-        loop {
-            tokio::select! {
-                () = stopped.cancelled() => break,
-                accepted = listener.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(x) => x,
-                        Err(e) => {
-                            tracing::warn!("accept failed: {e}");
-                            continue;
-                        }
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let front = front.clone();
-                    let conn_stop = stopped.clone();
-                    connections.spawn(async move {
-                        let service = hyper::service::service_fn(move |req| {
-                            let front = front.clone();
-                            async move { Ok::<_, Infallible>(front.handle(req, peer).await) }
-                        });
-                        let conn = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                        tokio::pin!(conn);
-                        tokio::select! {
-                            r = conn.as_mut() => {
-                                if let Err(e) = r {
-                                    tracing::debug!("connection from {peer}: {e}");
-                                }
-                            }
-                            () = conn_stop.cancelled() => {
-                                conn.as_mut().graceful_shutdown();
-                                let _ = tokio::time::timeout(std::time::Duration::from_secs(15), conn).await;
-                            }
-                        }
-                    });
-                }
+    let task = tokio::spawn(run(listener, addr, front, shared, stopped, sessions_stop));
+    Ok(HttpServer { addr, task, stop })
+}
+
+/// The listener on `bind`, and the address it got (the real port when `bind` asked for 0).
+async fn bind(bind: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), ServeError> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: bind.to_string(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: bind.to_string(),
+        source,
+    })?;
+    Ok((listener, addr))
+}
+
+/// rmcp's Streamable HTTP service: loopback names, the bound address and the extra allowed
+/// hosts as `Host` values, the body limit, and one [`SpudServer`] per session.
+fn mcp_service(
+    shared: &Arc<Shared>,
+    options: &HttpOptions,
+    addr: SocketAddr,
+    sessions_stop: CancellationToken,
+) -> StreamableHttpService<SpudServer, LocalSessionManager> {
+    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    hosts.push(addr.ip().to_string());
+    hosts.extend(options.allowed_hosts.iter().cloned());
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_max_request_body_bytes(options.max_body_bytes)
+        .with_cancellation_token(sessions_stop);
+    let factory_shared = shared.clone();
+    StreamableHttpService::new(
+        move || Ok(SpudServer::new(factory_shared.clone(), None)),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    )
+}
+
+/// The server's task: accepts connections until `stopped`, then shuts down gracefully — calls
+/// in flight drain, connections close, then the sessions — and records `serve_stop`.
+async fn run(
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    front: Arc<Front>,
+    shared: Arc<Shared>,
+    stopped: CancellationToken,
+    sessions_stop: CancellationToken,
+) -> Result<(), ServeError> {
+    let watch = super::watch::spawn(shared.clone());
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        tokio::select! {
+            () = stopped.cancelled() => break,
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                connections.spawn(connection(front.clone(), stream, peer, stopped.clone()));
             }
         }
-        drop(listener);
-        // Calls in flight finish (or are cancelled after the grace period); their responses
-        // are written before the sessions and their long-lived streams are closed.
-        shared.drain().await;
-        connections.close();
-        let secs = std::time::Duration::from_secs;
-        let _ = tokio::time::timeout(secs(2), connections.wait()).await;
-        sessions_stop.cancel();
-        let _ = tokio::time::timeout(secs(3), connections.wait()).await;
-        drop(watch);
-        shared.access("operator", "serve_stop", &format!("http {addr}"));
-        shared.spud.audit().flush()?;
-        Ok(())
+    }
+    drop(listener);
+    // Calls in flight finish (or are cancelled after the grace period); their responses
+    // are written before the sessions and their long-lived streams are closed.
+    shared.drain().await;
+    connections.close();
+    let secs = std::time::Duration::from_secs;
+    let _ = tokio::time::timeout(secs(2), connections.wait()).await;
+    sessions_stop.cancel();
+    let _ = tokio::time::timeout(secs(3), connections.wait()).await;
+    drop(watch);
+    shared.access("operator", "serve_stop", &format!("http {addr}"));
+    shared.spud.audit().flush()?;
+    Ok(())
+}
+
+/// One HTTP/1 connection through the [`Front`]; when the server stops, it is shut down
+/// gracefully (given 15 s).
+async fn connection(
+    front: Arc<Front>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    conn_stop: CancellationToken,
+) {
+    let service = hyper::service::service_fn(move |req| {
+        let front = front.clone();
+        async move { Ok::<_, Infallible>(front.handle(req, peer).await) }
     });
-    Ok(HttpServer { addr, task, stop })
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+        }
+        () = conn_stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(15), conn).await;
+        }
+    }
 }
 
 /// Serves HTTP until SIGINT or SIGTERM, then shuts down gracefully. `ready` is told the bound

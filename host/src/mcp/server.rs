@@ -3,7 +3,7 @@
 
 use super::shared::Shared;
 use super::{agent_tool, tools};
-use crate::service::{Caller, SpudError};
+use crate::service::{Caller, Spud, SpudError};
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
     Implementation, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
@@ -42,6 +42,8 @@ impl SpudServer {
             .ok_or_else(|| McpError::invalid_request("unauthenticated request", None))
     }
 
+    /// `tools/call`: the tool must be visible to the caller and a concurrency slot free; the
+    /// agent tool or a tool call then runs until done, cancelled or with progress as asked.
     async fn call(
         &self,
         caller: Caller,
@@ -80,40 +82,7 @@ impl SpudServer {
             );
             return self.until_done(run, &ctx, &token, None, started).await;
         }
-        let spud = self.shared.spud.clone();
-        let call = async {
-            match spud
-                .call_as(
-                    &caller,
-                    &name,
-                    &args,
-                    crate::service::CallOptions::default().cancel(token.clone()),
-                )
-                .await
-            {
-                Ok(mut report) => {
-                    // What goes back to a client (often a model host) carries no secret.
-                    if let crate::sandbox::Outcome::Ok { value } = &mut report.outcome {
-                        if let Some(clean) = spud.secrets().redact_json(value) {
-                            *value = clean;
-                        }
-                    }
-                    Ok(tools::result_of(
-                        &report,
-                        spud.registry().find_tool(&name).ok().map(|(_, t)| t),
-                    ))
-                }
-                Err(SpudError::Registry(crate::runtime::RegistryError::Unknown { .. })) => {
-                    Err(tools::unknown_tool(&name))
-                }
-                Err(e @ SpudError::Cancelled { .. }) => {
-                    Err(McpError::internal_error(e.to_string(), None))
-                }
-                Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(
-                    e.to_string(),
-                )])),
-            }
-        };
+        let call = call_tool(&self.shared.spud, &caller, &name, &args, &token);
         let timeout_ms = self.timeout_of(&caller, &name);
         self.until_done(
             call,
@@ -250,5 +219,46 @@ impl ServerHandler for SpudServer {
                 },
             }
         }
+    }
+}
+
+/// One tool call through [`Spud::call_as`], cancelled by `token`, as an MCP result: a
+/// successful value with its secrets redacted, a tool error, or an MCP error for an unknown
+/// tool or a cancelled call.
+async fn call_tool(
+    spud: &Spud,
+    caller: &Caller,
+    name: &str,
+    args: &serde_json::Value,
+    token: &CancellationToken,
+) -> Result<CallToolResult, McpError> {
+    match spud
+        .call_as(
+            caller,
+            name,
+            args,
+            crate::service::CallOptions::default().cancel(token.clone()),
+        )
+        .await
+    {
+        Ok(mut report) => {
+            // What goes back to a client (often a model host) carries no secret.
+            if let crate::sandbox::Outcome::Ok { value } = &mut report.outcome {
+                if let Some(clean) = spud.secrets().redact_json(value) {
+                    *value = clean;
+                }
+            }
+            Ok(tools::result_of(
+                &report,
+                spud.registry().find_tool(name).ok().map(|(_, t)| t),
+            ))
+        }
+        Err(SpudError::Registry(crate::runtime::RegistryError::Unknown { .. })) => {
+            Err(tools::unknown_tool(name))
+        }
+        Err(e @ SpudError::Cancelled { .. }) => Err(McpError::internal_error(e.to_string(), None)),
+        Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(
+            e.to_string(),
+        )])),
     }
 }

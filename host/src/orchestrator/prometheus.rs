@@ -1,7 +1,7 @@
 //! A run's figures in Prometheus text exposition format: the tree's gauges labelled with the
 //! run id, then one series per sub-agent.
 
-use super::figures::{Figures, SubAgentFigures};
+use super::figures::{AllocationEfficiency, Figures, SubAgentFigures};
 use super::tree::SubAgentRecord;
 use crate::plan::Budget;
 
@@ -10,108 +10,142 @@ fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
+/// A run-level gauge: name (after `spud_`), help text, value.
+type Gauge = (&'static str, &'static str, f64);
+
 /// The figures in Prometheus text exposition format, labelled with the run id; one series per
 /// sub-agent (see [`per_subagent`]).
 pub fn prometheus(run: &str, f: &Figures, records: &[SubAgentRecord]) -> String {
     let run = esc(run);
     let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, value: f64| {
+    let gauges = tree_gauges(f)
+        .into_iter()
+        .chain(conduct_gauges(f))
+        .chain(cost_gauges(f));
+    for (name, help, value) in gauges {
         out.push_str(&format!(
             "# HELP spud_{name} {help}\n# TYPE spud_{name} gauge\nspud_{name}{{run=\"{run}\"}} {value}\n"
         ));
-    };
-    gauge("subagents", "Sub-agents asked for.", f.subagents as f64);
-    gauge(
-        "subagents_refused",
-        "Sub-agents refused for asking more than their parent held.",
-        f.refused_subagents as f64,
-    );
-    gauge(
-        "peak_parallel",
-        "Most sub-agents running at once.",
-        f.peak_parallel as f64,
-    );
-    gauge(
-        "coordination_efficiency",
-        "Sum of sub-agent busy time / (wall time x peak parallelism).",
-        f.coordination_efficiency,
-    );
-    gauge(
-        "scheduling_efficiency",
-        "Sum of busy time / sum of (busy time + queue wait).",
-        f.scheduling_efficiency,
-    );
-    gauge(
-        "mean_queue_ms",
-        "Mean queue wait per started sub-agent, ms.",
-        f.mean_queue_ms,
-    );
-    gauge(
-        "priority_inversions",
-        "Starts that passed over a higher-priority waiter.",
-        f.priority_inversions as f64,
-    );
-    gauge(
-        "permission_violation_rate",
-        "(Refused capability items + denied calls) / (items asked + tool calls).",
-        f.permission_violation_rate,
-    );
-    gauge(
-        "compliance_rate",
-        "Actions with no violation / actions.",
-        f.compliance_rate,
-    );
-    gauge(
-        "outbound_transfers",
-        "Outbound requests that left for their destination.",
-        f.outbound_transfers as f64,
-    );
-    gauge(
-        "data_leakage_rate",
-        "Secrets that reached a destination not allowed for them / outbound transfers.",
-        f.data_leakage_rate,
-    );
-    gauge(
-        "leaks_prevented",
-        "Requests refused for carrying a secret where it may not go.",
-        f.leaks_prevented as f64,
-    );
-    gauge(
-        "outputs_redacted",
-        "Final outputs in which secrets were found and redacted.",
-        f.outputs_redacted as f64,
-    );
-    gauge("tool_calls", "Tool calls.", f.cost.tool_calls as f64);
-    gauge("fuel", "Fuel used (compute).", f.cost.fuel as f64);
-    gauge(
-        "model_tokens",
-        "Model tokens used (compute).",
-        f.cost.tokens as f64,
-    );
-    gauge(
-        "net_bytes",
-        "Network bytes in + out (data transfer).",
-        f.cost.net_bytes as f64,
-    );
-    gauge(
-        "bytes_in",
-        "Network bytes received (data transfer).",
-        f.cost.bytes_in as f64,
-    );
-    gauge(
-        "bytes_out",
-        "Network bytes sent (data transfer).",
-        f.cost.bytes_out as f64,
-    );
-    gauge(
-        "storage_bytes",
-        "Bytes written to read-write directories and scratch (data storage).",
-        f.cost.storage_bytes as f64,
-    );
-    if let Some(p) = f.cost.model_price {
-        gauge("model_price", "Model tokens priced by the config.", p);
     }
-    let a = &f.allocation_efficiency;
+    allocation_efficiency(&mut out, &run, &f.allocation_efficiency);
+    per_subagent(&mut out, &run, records, &f.per_subagent);
+    out
+}
+
+/// The tree and its scheduling: sub-agents asked for and refused, parallelism, efficiency,
+/// queue wait, priority inversions.
+fn tree_gauges(f: &Figures) -> [Gauge; 7] {
+    [
+        ("subagents", "Sub-agents asked for.", f.subagents as f64),
+        (
+            "subagents_refused",
+            "Sub-agents refused for asking more than their parent held.",
+            f.refused_subagents as f64,
+        ),
+        (
+            "peak_parallel",
+            "Most sub-agents running at once.",
+            f.peak_parallel as f64,
+        ),
+        (
+            "coordination_efficiency",
+            "Sum of sub-agent busy time / (wall time x peak parallelism).",
+            f.coordination_efficiency,
+        ),
+        (
+            "scheduling_efficiency",
+            "Sum of busy time / sum of (busy time + queue wait).",
+            f.scheduling_efficiency,
+        ),
+        (
+            "mean_queue_ms",
+            "Mean queue wait per started sub-agent, ms.",
+            f.mean_queue_ms,
+        ),
+        (
+            "priority_inversions",
+            "Starts that passed over a higher-priority waiter.",
+            f.priority_inversions as f64,
+        ),
+    ]
+}
+
+/// Conduct: violations, compliance, outbound transfers, leaks and redactions.
+fn conduct_gauges(f: &Figures) -> [Gauge; 6] {
+    [
+        (
+            "permission_violation_rate",
+            "(Refused capability items + denied calls) / (items asked + tool calls).",
+            f.permission_violation_rate,
+        ),
+        (
+            "compliance_rate",
+            "Actions with no violation / actions.",
+            f.compliance_rate,
+        ),
+        (
+            "outbound_transfers",
+            "Outbound requests that left for their destination.",
+            f.outbound_transfers as f64,
+        ),
+        (
+            "data_leakage_rate",
+            "Secrets that reached a destination not allowed for them / outbound transfers.",
+            f.data_leakage_rate,
+        ),
+        (
+            "leaks_prevented",
+            "Requests refused for carrying a secret where it may not go.",
+            f.leaks_prevented as f64,
+        ),
+        (
+            "outputs_redacted",
+            "Final outputs in which secrets were found and redacted.",
+            f.outputs_redacted as f64,
+        ),
+    ]
+}
+
+/// Cost: calls, compute, data transfer, storage, and the model price when the config has one.
+fn cost_gauges(f: &Figures) -> Vec<Gauge> {
+    let c = &f.cost;
+    let mut gauges = vec![
+        ("tool_calls", "Tool calls.", c.tool_calls as f64),
+        ("fuel", "Fuel used (compute).", c.fuel as f64),
+        (
+            "model_tokens",
+            "Model tokens used (compute).",
+            c.tokens as f64,
+        ),
+        (
+            "net_bytes",
+            "Network bytes in + out (data transfer).",
+            c.net_bytes as f64,
+        ),
+        (
+            "bytes_in",
+            "Network bytes received (data transfer).",
+            c.bytes_in as f64,
+        ),
+        (
+            "bytes_out",
+            "Network bytes sent (data transfer).",
+            c.bytes_out as f64,
+        ),
+        (
+            "storage_bytes",
+            "Bytes written to read-write directories and scratch (data storage).",
+            c.storage_bytes as f64,
+        ),
+    ];
+    if let Some(p) = c.model_price {
+        gauges.push(("model_price", "Model tokens priced by the config.", p));
+    }
+    gauges
+}
+
+/// Used ÷ allocated, one series per budget kind that has a figure.
+fn allocation_efficiency(out: &mut String, run: &str, a: &AllocationEfficiency) {
     out.push_str("# HELP spud_allocation_efficiency Used / allocated, per budget kind.\n# TYPE spud_allocation_efficiency gauge\n");
     for (kind, v) in [
         ("steps", a.steps),
@@ -127,8 +161,13 @@ pub fn prometheus(run: &str, f: &Figures, records: &[SubAgentRecord]) -> String 
             ));
         }
     }
-    per_subagent(&mut out, &run, records, &f.per_subagent);
-    out
+}
+
+/// The HELP and TYPE lines of a per-sub-agent gauge.
+fn head(out: &mut String, name: &str, help: &str) {
+    out.push_str(&format!(
+        "# HELP spud_subagent_{name} {help}\n# TYPE spud_subagent_{name} gauge\n"
+    ));
 }
 
 /// One series per sub-agent: its place in the tree and how it ended, its times, what it was
@@ -139,11 +178,14 @@ fn per_subagent(
     records: &[SubAgentRecord],
     figures: &[SubAgentFigures],
 ) {
-    let head = |out: &mut String, name: &str, help: &str| {
-        out.push_str(&format!(
-            "# HELP spud_subagent_{name} {help}\n# TYPE spud_subagent_{name} gauge\n"
-        ));
-    };
+    subagent_info(out, run, records);
+    subagent_counts(out, run, records);
+    subagent_budgets(out, run, records);
+    subagent_rates(out, run, figures);
+}
+
+/// `spud_subagent_info`: parent, depth, priority and status of every sub-agent.
+fn subagent_info(out: &mut String, run: &str, records: &[SubAgentRecord]) {
     head(
         out,
         "info",
@@ -161,6 +203,11 @@ fn per_subagent(
             r.priority
         ));
     }
+}
+
+/// Times and counts of every sub-agent: queue wait, busy time, calls, denials, violations,
+/// leaks prevented.
+fn subagent_counts(out: &mut String, run: &str, records: &[SubAgentRecord]) {
     type Pick = fn(&SubAgentRecord) -> u64;
     let series: [(&str, &str, Pick); 6] = [
         ("queue_ms", "Queue wait of one sub-agent, ms.", |r| {
@@ -198,6 +245,10 @@ fn per_subagent(
             ));
         }
     }
+}
+
+/// What each started sub-agent was given and used, per budget kind.
+fn subagent_budgets(out: &mut String, run: &str, records: &[SubAgentRecord]) {
     type Kind = fn(&Budget) -> u64;
     let kinds: [(&str, Kind); 6] = [
         ("steps", |b| b.max_steps),
@@ -226,6 +277,10 @@ fn per_subagent(
             }
         }
     }
+}
+
+/// The conduct figures of every sub-agent: violation, compliance and leakage rates.
+fn subagent_rates(out: &mut String, run: &str, figures: &[SubAgentFigures]) {
     type Rate = fn(&SubAgentFigures) -> f64;
     let rates: [(&str, &str, Rate); 3] = [
         (

@@ -11,7 +11,7 @@ use serde::Serialize;
 use spud_policy::Grant;
 use std::time::{Duration, Instant};
 use wasmtime::component::{ComponentExportIndex, Val};
-use wasmtime::Store;
+use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 
 /// Everything measured about one call.
 #[derive(Debug, Clone, Serialize)]
@@ -79,37 +79,10 @@ async fn run(
     // deadline it traps with `Interrupt`.
     let deadline = start + timeout;
     store.set_epoch_deadline(2);
-    // The caller's live budget pays for the call's fuel ahead at each check: what it used so
-    // far plus `METER_PAY_AHEAD` (the fuel count seen here is only brought up to date where the
-    // guest leaves compiled code — a fuel yield every `METER_FUEL_STEP` — and the next check
-    // comes an epoch interval later), never more than the call's own limit. When the budget
-    // cannot pay, the call stops at once (as out of fuel; `classify`), having used no more than
-    // it paid.
-    let initial = grant.limits.fuel;
-    let mut paid = 0u64;
     if env.meter.is_some() {
         store.fuel_async_yield_interval(Some(METER_FUEL_STEP))?;
     }
-    store.epoch_deadline_callback(move |mut ctx| {
-        if let Some(m) = ctx.data().meter.clone() {
-            let seen = initial.saturating_sub(ctx.get_fuel().unwrap_or(0));
-            let want = seen.saturating_add(METER_PAY_AHEAD).min(initial);
-            let delta = want.saturating_sub(paid);
-            if delta > 0 {
-                let got = m.take(Metered::Fuel, delta, false);
-                paid += got;
-                if got < delta {
-                    ctx.data_mut().meter_stop = Some(paid);
-                    return Ok(wasmtime::UpdateDeadline::Interrupt);
-                }
-            }
-        }
-        Ok(if Instant::now() >= deadline {
-            wasmtime::UpdateDeadline::Interrupt
-        } else {
-            wasmtime::UpdateDeadline::Yield(2)
-        })
-    });
+    store.epoch_deadline_callback(epoch_check(grant.limits.fuel, deadline));
 
     let mut out = vec![Val::Bool(false); results];
     // The epoch deadline stops a guest that computes; this timeout stops one blocked in a
@@ -144,6 +117,42 @@ async fn run(
     })
 }
 
+/// The epoch check of a call with `initial` fuel: it interrupts the call past `deadline`, and
+/// lets it yield otherwise.
+///
+/// The caller's live budget pays for the call's fuel ahead at each check: what it used so far
+/// plus `METER_PAY_AHEAD` (the fuel count seen here is only brought up to date where the guest
+/// leaves compiled code — a fuel yield every `METER_FUEL_STEP` — and the next check comes an
+/// epoch interval later), never more than the call's own limit. When the budget cannot pay,
+/// the call stops at once (as out of fuel; `classify`), having used no more than it paid.
+fn epoch_check(
+    initial: u64,
+    deadline: Instant,
+) -> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
+{
+    let mut paid = 0u64;
+    move |mut ctx| {
+        if let Some(m) = ctx.data().meter.clone() {
+            let seen = initial.saturating_sub(ctx.get_fuel().unwrap_or(0));
+            let want = seen.saturating_add(METER_PAY_AHEAD).min(initial);
+            let delta = want.saturating_sub(paid);
+            if delta > 0 {
+                let got = m.take(Metered::Fuel, delta, false);
+                paid += got;
+                if got < delta {
+                    ctx.data_mut().meter_stop = Some(paid);
+                    return Ok(UpdateDeadline::Interrupt);
+                }
+            }
+        }
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(2)
+        })
+    }
+}
+
 /// Calls `tool` of `plugin` with JSON `input` under `grant`.
 pub async fn call(
     plugin: &Plugin,
@@ -152,35 +161,9 @@ pub async fn call(
     grant: &Grant,
     env: &CallEnv<'_>,
 ) -> CallReport {
-    let (export, params, results) = match &tool.target {
-        Target::Sdk { call } => {
-            let params = vec![
-                Val::String(tool.info.function.clone()),
-                Val::String(input.to_string()),
-            ];
-            (call, params, 1)
-        }
-        Target::Plain { export, sig } => {
-            if let Some(why) = &tool.info.unavailable {
-                return early(Outcome::InvalidInput {
-                    message: format!("{} cannot be called: {why}", tool.info.name),
-                });
-            }
-            match spud_schema::args_from_json(sig, input) {
-                Ok(values) => {
-                    let params = values
-                        .iter()
-                        .map(spud_schema::wasmtime_bridge::to_val)
-                        .collect();
-                    (export, params, usize::from(sig.result.is_some()))
-                }
-                Err(e) => {
-                    return early(Outcome::InvalidInput {
-                        message: e.to_string(),
-                    })
-                }
-            }
-        }
+    let (export, params, results) = match arguments(tool, input) {
+        Ok(a) => a,
+        Err(outcome) => return early(outcome),
     };
     let run = match run(plugin, export, &params, results, grant, env).await {
         Ok(r) => r,
@@ -191,6 +174,48 @@ pub async fn call(
         }
     };
     let outcome = classify(tool, grant, &run);
+    report(outcome, &run, grant)
+}
+
+/// The export to call, its parameters and how many results it has; `invalid_input` when the
+/// tool cannot be called or `input` does not fit its parameters.
+fn arguments<'t>(
+    tool: &'t Tool,
+    input: &serde_json::Value,
+) -> Result<(&'t ComponentExportIndex, Vec<Val>, usize), Outcome> {
+    match &tool.target {
+        Target::Sdk { call } => {
+            let params = vec![
+                Val::String(tool.info.function.clone()),
+                Val::String(input.to_string()),
+            ];
+            Ok((call, params, 1))
+        }
+        Target::Plain { export, sig } => {
+            if let Some(why) = &tool.info.unavailable {
+                return Err(Outcome::InvalidInput {
+                    message: format!("{} cannot be called: {why}", tool.info.name),
+                });
+            }
+            match spud_schema::args_from_json(sig, input) {
+                Ok(values) => {
+                    let params = values
+                        .iter()
+                        .map(spud_schema::wasmtime_bridge::to_val)
+                        .collect();
+                    Ok((export, params, usize::from(sig.result.is_some())))
+                }
+                Err(e) => Err(Outcome::InvalidInput {
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+}
+
+/// The report of a call that ran: its outcome, output, meters, and its decisions followed by
+/// the limits it hit.
+fn report(outcome: Outcome, run: &Run, grant: &Grant) -> CallReport {
     // Out of fuel because the caller's live budget ran dry, not the grant's limit.
     let budget_stop = match (&outcome, run.state.meter_stop) {
         (Outcome::FuelExhausted { .. }, Some(_)) => Some("max_fuel"),

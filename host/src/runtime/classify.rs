@@ -4,6 +4,7 @@
 use super::plugin::{Target, Tool};
 use crate::sandbox::{Capability, Decision, HostState, Outcome};
 use spud_policy::Grant;
+use std::ops::ControlFlow;
 use std::time::Duration;
 use wasmtime::component::Val;
 use wasmtime::Trap;
@@ -26,38 +27,7 @@ pub(super) fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
     let denial = run.state.journal.first_denial();
     let values = match &run.result {
         Ok(v) => v,
-        Err(e) => {
-            if run.timed_out {
-                return Outcome::Deadline {
-                    timeout_ms: grant.limits.timeout_ms,
-                };
-            }
-            return match e.downcast_ref::<Trap>() {
-                Some(Trap::OutOfFuel) => Outcome::FuelExhausted {
-                    fuel: grant.limits.fuel,
-                },
-                // Interrupted because the caller's live budget could not pay for more.
-                Some(Trap::Interrupt) if run.state.meter_stop.is_some() => Outcome::FuelExhausted {
-                    fuel: run.fuel_used,
-                },
-                Some(Trap::Interrupt) => Outcome::Deadline {
-                    timeout_ms: grant.limits.timeout_ms,
-                },
-                _ if run.state.memory.refused.is_some() => Outcome::MemoryLimit {
-                    limit_mb: grant.limits.memory_mb,
-                    requested_bytes: run.state.memory.refused.unwrap_or(0) as u64,
-                },
-                Some(Trap::StackOverflow) => Outcome::Trap {
-                    message: "stack overflow (unbounded recursion?)".into(),
-                },
-                _ => match denial {
-                    Some(d) => Outcome::Denied { denial: d },
-                    None => Outcome::Trap {
-                        message: trap_message(e),
-                    },
-                },
-            };
-        }
+        Err(e) => return failed(grant, run, e, denial),
     };
     // The sandbox refused a memory growth: the call hit its memory limit, even when the guest
     // survived the failed allocation (caught a `MemoryError` / `RangeError`) and returned.
@@ -67,31 +37,9 @@ pub(super) fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
             requested_bytes: requested as u64,
         };
     }
-    let result = match (&tool.target, values.first()) {
-        (Target::Sdk { .. }, Some(Val::Result(Ok(Some(v))))) => match &**v {
-            Val::String(s) => Ok(
-                serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
-            ),
-            other => Err(serde_json::Value::String(format!(
-                "unexpected SDK result {other:?}"
-            ))),
-        },
-        (Target::Sdk { .. }, Some(Val::Result(Err(Some(e))))) => match &**e {
-            // The SDK's input check ran inside the guest; nothing else happened.
-            Val::String(s) if s.starts_with(SDK_INVALID_INPUT) => {
-                return Outcome::InvalidInput { message: s.clone() }
-            }
-            Val::String(s) => Err(serde_json::Value::String(s.clone())),
-            other => Err(serde_json::Value::String(format!("{other:?}"))),
-        },
-        (Target::Sdk { .. }, other) => Err(serde_json::Value::String(format!(
-            "unexpected SDK result {other:?}"
-        ))),
-        (Target::Plain { sig, .. }, v) => match (&sig.result, v) {
-            (None, _) => Ok(serde_json::Value::Null),
-            (Some(ty), Some(v)) => plain_result(ty, v),
-            (Some(_), None) => Ok(serde_json::Value::Null),
-        },
+    let result = match returned(tool, values) {
+        ControlFlow::Continue(result) => result,
+        ControlFlow::Break(outcome) => return outcome,
     };
     match result {
         Ok(value) => {
@@ -111,6 +59,75 @@ pub(super) fn classify(tool: &Tool, grant: &Grant, run: &Run) -> Outcome {
             None => Outcome::ToolError { error },
         },
     }
+}
+
+/// A call that did not return: a deadline, fuel run out (or the caller's live budget), the
+/// memory limit, or a trap — blamed on the first refused action when there was one.
+fn failed(grant: &Grant, run: &Run, e: &wasmtime::Error, denial: Option<Decision>) -> Outcome {
+    if run.timed_out {
+        return Outcome::Deadline {
+            timeout_ms: grant.limits.timeout_ms,
+        };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Outcome::FuelExhausted {
+            fuel: grant.limits.fuel,
+        },
+        // Interrupted because the caller's live budget could not pay for more.
+        Some(Trap::Interrupt) if run.state.meter_stop.is_some() => Outcome::FuelExhausted {
+            fuel: run.fuel_used,
+        },
+        Some(Trap::Interrupt) => Outcome::Deadline {
+            timeout_ms: grant.limits.timeout_ms,
+        },
+        _ if run.state.memory.refused.is_some() => Outcome::MemoryLimit {
+            limit_mb: grant.limits.memory_mb,
+            requested_bytes: run.state.memory.refused.unwrap_or(0) as u64,
+        },
+        Some(Trap::StackOverflow) => Outcome::Trap {
+            message: "stack overflow (unbounded recursion?)".into(),
+        },
+        _ => match denial {
+            Some(d) => Outcome::Denied { denial: d },
+            None => Outcome::Trap {
+                message: trap_message(e),
+            },
+        },
+    }
+}
+
+/// What the tool returned: its JSON value or its error — or, when an SDK tool rejected its
+/// input, the outcome to stop at (`invalid_input`).
+fn returned(
+    tool: &Tool,
+    values: &[Val],
+) -> ControlFlow<Outcome, Result<serde_json::Value, serde_json::Value>> {
+    ControlFlow::Continue(match (&tool.target, values.first()) {
+        (Target::Sdk { .. }, Some(Val::Result(Ok(Some(v))))) => match &**v {
+            Val::String(s) => Ok(
+                serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
+            ),
+            other => Err(serde_json::Value::String(format!(
+                "unexpected SDK result {other:?}"
+            ))),
+        },
+        (Target::Sdk { .. }, Some(Val::Result(Err(Some(e))))) => match &**e {
+            // The SDK's input check ran inside the guest; nothing else happened.
+            Val::String(s) if s.starts_with(SDK_INVALID_INPUT) => {
+                return ControlFlow::Break(Outcome::InvalidInput { message: s.clone() })
+            }
+            Val::String(s) => Err(serde_json::Value::String(s.clone())),
+            other => Err(serde_json::Value::String(format!("{other:?}"))),
+        },
+        (Target::Sdk { .. }, other) => Err(serde_json::Value::String(format!(
+            "unexpected SDK result {other:?}"
+        ))),
+        (Target::Plain { sig, .. }, v) => match (&sig.result, v) {
+            (None, _) => Ok(serde_json::Value::Null),
+            (Some(ty), Some(v)) => plain_result(ty, v),
+            (Some(_), None) => Ok(serde_json::Value::Null),
+        },
+    })
 }
 
 /// A plain function's result; a top-level `result<T, E>` maps its `err` to a tool error.

@@ -159,40 +159,8 @@ impl Registry {
         let pre = runtime.link(&file, &component)?;
 
         let (sdk, manifest, mut tools) = match plugin::sdk_exports(&component) {
-            Some((call, manifest_idx)) => {
-                let probe = Plugin {
-                    name: String::new(),
-                    digest: digest.clone(),
-                    manifest: Manifest::default(),
-                    tools: BTreeMap::new(),
-                    pre,
-                };
-                let env = CallEnv {
-                    plugin: "(registering)",
-                    resolver: sandbox::system_resolver(),
-                    guard: Default::default(),
-                    meter: None,
-                };
-                let json = super::call::read_sdk_manifest(&probe, &manifest_idx, &env)
-                    .await
-                    .map_err(LoadError::Other)?;
-                let m = Manifest::from_json(&json).map_err(|source| LoadError::Manifest {
-                    file: file.clone(),
-                    source,
-                })?;
-                let _ = call;
-                let tools = m
-                    .tools
-                    .iter()
-                    .map(|t| ToolInfo {
-                        name: t.name.clone(),
-                        function: t.name.clone(),
-                        description: t.description.clone(),
-                        input_schema: t.input_schema.clone(),
-                        output_schema: t.output_schema.clone(),
-                        unavailable: None,
-                    })
-                    .collect::<Vec<_>>();
+            Some((_call, manifest_idx)) => {
+                let (m, tools) = sdk_tools(&file, &digest, pre, &manifest_idx).await?;
                 (true, m, tools)
             }
             None => {
@@ -204,49 +172,22 @@ impl Registry {
                         .unwrap_or(Path::new("."))
                         .join(w)
                 });
-                (
-                    false,
-                    m.clone(),
-                    plain_tools(runtime, &component, &bytes, wit.as_deref())?,
-                )
+                let tools = plain_tools(runtime, &component, &bytes, wit.as_deref())?;
+                (false, m, tools)
             }
         };
         if tools.is_empty() {
             return Err(LoadError::NoTools { file }.into());
         }
-        let name = name
-            .map(str::to_string)
-            .or_else(|| manifest.name.clone())
-            .unwrap_or_else(|| {
-                path.file_stem()
-                    .map(|s| s.to_string_lossy().replace('.', "-"))
-                    .unwrap_or_else(|| "plugin".into())
-            });
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        {
-            return Err(RegistryError::BadName(name));
-        }
+        let name = plugin_name(name, &manifest, path)?;
         for t in &mut tools {
             t.name = format!("{name}.{}", t.name);
         }
-        home.ensure()?;
-        let stored = home.components_dir().join(format!("{digest}.wasm"));
-        if !stored.exists() {
-            let tmp = stored.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::rename(&tmp, &stored)?;
-        }
-        let source = std::fs::canonicalize(path)
-            .unwrap_or_else(|_| PathBuf::from(path))
-            .display()
-            .to_string();
+        store_component(home, &digest, &bytes)?;
         let entry = Entry {
             name: name.clone(),
             digest,
-            source,
+            source: source_of(path),
             added_unix_ms: now_ms(),
             sdk,
             manifest,
@@ -275,6 +216,94 @@ impl Registry {
         }
         Ok(entry)
     }
+}
+
+/// The manifest and tools of an SDK component, read by calling its `manifest` export once
+/// under an empty grant.
+async fn sdk_tools(
+    file: &str,
+    digest: &str,
+    pre: wasmtime::component::InstancePre<sandbox::HostState>,
+    manifest_idx: &wasmtime::component::ComponentExportIndex,
+) -> Result<(Manifest, Vec<ToolInfo>), RegistryError> {
+    let probe = Plugin {
+        name: String::new(),
+        digest: digest.to_string(),
+        manifest: Manifest::default(),
+        tools: BTreeMap::new(),
+        pre,
+    };
+    let env = CallEnv {
+        plugin: "(registering)",
+        resolver: sandbox::system_resolver(),
+        guard: Default::default(),
+        meter: None,
+    };
+    let json = super::call::read_sdk_manifest(&probe, manifest_idx, &env)
+        .await
+        .map_err(LoadError::Other)?;
+    let m = Manifest::from_json(&json).map_err(|source| LoadError::Manifest {
+        file: file.to_string(),
+        source,
+    })?;
+    let tools = m
+        .tools
+        .iter()
+        .map(|t| ToolInfo {
+            name: t.name.clone(),
+            function: t.name.clone(),
+            description: t.description.clone(),
+            input_schema: t.input_schema.clone(),
+            output_schema: t.output_schema.clone(),
+            unavailable: None,
+        })
+        .collect::<Vec<_>>();
+    Ok((m, tools))
+}
+
+/// The plugin's name: the one asked for, else the manifest's, else the file stem (dots as
+/// `-`); it must be lower-case letters, digits, `-` and `_`.
+fn plugin_name(
+    asked: Option<&str>,
+    manifest: &Manifest,
+    path: &Path,
+) -> Result<String, RegistryError> {
+    let name = asked
+        .map(str::to_string)
+        .or_else(|| manifest.name.clone())
+        .unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().replace('.', "-"))
+                .unwrap_or_else(|| "plugin".into())
+        });
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    {
+        return Err(RegistryError::BadName(name));
+    }
+    Ok(name)
+}
+
+/// Where the component came from: its canonical path (as given when that fails).
+fn source_of(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| PathBuf::from(path))
+        .display()
+        .to_string()
+}
+
+/// Stores a copy of the component in the home by digest (once; temporary file + rename).
+fn store_component(home: &Home, digest: &str, bytes: &[u8]) -> Result<(), RegistryError> {
+    home.ensure()?;
+    let stored = home.components_dir().join(format!("{digest}.wasm"));
+    if !stored.exists() {
+        let tmp = stored.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &stored)?;
+    }
+    Ok(())
 }
 
 fn read_sidecar(

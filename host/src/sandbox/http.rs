@@ -9,17 +9,17 @@
 //! `[secrets] max_scan_bytes`) are scanned before anything is sent: a secret going where the
 //! policy does not allow it is refused and recorded as a prevented leak.
 
-use super::journal::{Capability, Journal, Leak};
+use super::http_scan::{origin, scan};
+use super::http_wire::{connect, finished, open};
+use super::journal::{Capability, Journal};
+use super::meter::Meter;
 use super::metered::{Metered, Way};
-use bytes::Bytes;
 use http_body_util::BodyExt;
-use spud_policy::{LeakGuard, NetPattern, OnLeak, Scheme};
+use spud_policy::{LeakGuard, NetPattern, Scheme};
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
-use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 type SendResult = wasmtime_wasi_http::Result<(
@@ -90,7 +90,7 @@ pub struct HttpGate {
     pub(crate) plugin: Arc<str>,
     pub(crate) guard: Arc<LeakGuard>,
     /// The caller's live network budget, if it has one.
-    pub(crate) meter: Option<Arc<dyn super::meter::Meter>>,
+    pub(crate) meter: Option<Arc<dyn Meter>>,
 }
 
 impl WasiHttpHooks for HttpGate {
@@ -127,133 +127,48 @@ struct Gate<'a> {
     journal: &'a Arc<Journal>,
     plugin: &'a str,
     guard: &'a LeakGuard,
-    meter: Option<Arc<dyn super::meter::Meter>>,
+    meter: Option<Arc<dyn Meter>>,
 }
 
+/// Where a request may go: the URL's scheme, host (without IPv6 brackets) and port, and the
+/// grant's pattern that allows them.
+struct Destination<'a> {
+    scheme: Scheme,
+    host: String,
+    port: u16,
+    pattern: &'a NetPattern,
+}
+
+/// Checks one request — scheme and grant, secrets, the network budget, the resolved addresses,
+/// in that order — then sends it to an address that was checked, its bodies metered both ways.
+/// The wire side (TCP, TLS, handshake) is in `http_wire`, the secret scan in `http_scan`.
 async fn send(
     mut request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
     gate: Gate<'_>,
 ) -> SendResult {
-    let Gate {
-        patterns,
-        resolver,
-        journal,
-        plugin,
-        guard,
-        meter,
-    } = gate;
     let uri = request.uri().clone();
     // The URL may itself carry a secret: what is recorded never does.
-    let target = guard.redact(&format!("{} {}", request.method(), uri));
-    let scheme = match uri.scheme_str().and_then(Scheme::parse) {
-        Some(s) => s,
-        None => {
-            journal.deny(
-                Capability::Http,
-                &target,
-                "only http and https URLs can be granted".into(),
-            );
-            return Err(HttpError::HttpRequestDenied);
-        }
-    };
-    let host = uri
-        .host()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = uri.port_u16().unwrap_or(scheme.default_port());
-    let Some(pattern) = patterns.iter().find(|p| p.matches(scheme, &host, port)) else {
-        let shown = if port == scheme.default_port() {
-            format!("{scheme}://{host}")
-        } else {
-            format!("{scheme}://{host}:{port}")
-        };
-        journal.deny(
-            Capability::Http,
-            &target,
-            format!("no network grant allows {shown}; it needs `network = [\"{shown}\"]` under [tools.{plugin}] in the policy (and requested by the tool)"),
-        );
-        return Err(HttpError::HttpRequestDenied);
-    };
-    if !guard.is_empty() {
-        request = scan(request, guard, (scheme, &host, port), &target, journal).await?;
+    let target = gate.guard.redact(&format!("{} {}", request.method(), uri));
+    let dest = gate.grant(&uri, &target)?;
+    let (scheme, port) = (dest.scheme, dest.port);
+    if !gate.guard.is_empty() {
+        let to = (scheme, dest.host.as_str(), port);
+        request = scan(request, gate.guard, to, &target, gate.journal).await?;
     }
-    // The caller's network budget (in + out), shared with its other calls in flight.
-    if meter
-        .as_ref()
-        .is_some_and(|m| m.left(super::meter::Metered::Net) == 0)
-    {
-        journal.deny(
-            Capability::Limit,
-            &target,
-            "network budget: the bytes (in + out) the run had left are used up; raise `max_net_bytes` in the plan's [budget] (or the sub-agent's share)".to_string(),
-        );
-        return Err(HttpError::HttpRequestDenied);
-    }
-
-    let addrs = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => {
-            match tokio::time::timeout(Duration::from_secs(10), resolver.resolve(&host, port)).await
-            {
-                Ok(Ok(a)) if !a.is_empty() => a,
-                Ok(Ok(_)) | Ok(Err(_)) => {
-                    journal.deny(Capability::Http, &target, format!("{host} did not resolve"));
-                    return Err(HttpError::DnsError {
-                        rcode: Some("NXDOMAIN".into()),
-                        info_code: None,
-                    });
-                }
-                Err(_) => {
-                    journal.deny(
-                        Capability::Http,
-                        &target,
-                        format!("resolving {host} timed out"),
-                    );
-                    return Err(HttpError::DnsTimeout);
-                }
-            }
-        }
-    };
-    let allowed: Vec<IpAddr> = addrs
-        .iter()
-        .copied()
-        .filter(|a| pattern.permits_address(*a))
-        .collect();
-    if allowed.is_empty() {
-        let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-        journal.deny(
-            Capability::Http,
-            &target,
-            format!(
-                "{host} resolved to {} (not a public address); pattern {pattern} allows public addresses only — a grant must name the address itself, e.g. `{scheme}://{}:{port}`",
-                shown.join(", "),
-                fmt_host(addrs[0])
-            ),
-        );
-        return Err(HttpError::DestinationIpProhibited);
-    }
-    journal.allow(Capability::Http, &target, format!("granted by {pattern}"));
-
-    let connect_timeout = options
-        .and_then(|o| o.connect_timeout)
-        .unwrap_or(Duration::from_secs(30));
-    let first_byte_timeout = options
-        .and_then(|o| o.first_byte_timeout)
-        .unwrap_or(Duration::from_secs(60));
+    gate.check_budget(&target)?;
+    let addrs = gate.resolve(&dest.host, port, &target).await?;
+    let allowed = gate.check_addresses(&dest, &addrs, &target)?;
+    let journal = gate.journal;
+    let (connect_timeout, first_byte_timeout) = timeouts(options);
     let stream = connect(&allowed, port, connect_timeout).await?;
     journal.clone_counter().add_request();
 
     // The guest's request carries scheme and authority; on the wire only the path goes.
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    *request.uri_mut() = http::Uri::builder()
-        .path_and_query(path)
-        .build()
-        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    *request.uri_mut() = path_only(&uri)?;
 
     let target: Arc<str> = target.into();
+    let meter = gate.meter;
     let request = request.map(|body| {
         Metered::new(
             body,
@@ -264,22 +179,16 @@ async fn send(
         )
         .boxed_unsync()
     });
-
-    let (mut sender, conn) = match scheme {
-        Scheme::Http => handshake(TokioIo::new(stream), connect_timeout).await?,
-        Scheme::Https => {
-            let tls = tls_connect(&host, stream).await?;
-            handshake(TokioIo::new(tls), connect_timeout).await?
-        }
-    };
+    let (mut sender, conn) = open(scheme, &dest.host, stream, connect_timeout).await?;
     let conn = tokio::spawn(conn);
     let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
         .await
         .map_err(|_| HttpError::ConnectionReadTimeout)?
         .map_err(HttpError::from)?;
     let response = response.map(|body| {
+        let body = body.map_err(HttpError::from).boxed_unsync();
         Metered::new(
-            body.map_err(HttpError::from).boxed_unsync(),
+            body,
             journal.clone(),
             meter.clone(),
             target.clone(),
@@ -287,174 +196,153 @@ async fn send(
         )
         .boxed_unsync()
     });
-    let io = Box::new(async move {
-        match conn.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(HttpError::from(e)),
-            Err(_) => Err(HttpError::ConnectionTerminated),
-        }
-    }) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>;
-    Ok((response, io))
+    Ok((response, finished(conn)))
 }
 
-/// Holds the body back (up to the guard's cap) and looks for registered secrets in the URL,
-/// headers and body. Secrets going where they may not are refused, or recorded and let through
-/// under `on_leak = "record"`.
-async fn scan(
-    request: http::Request<WasiBody>,
-    guard: &LeakGuard,
-    (scheme, host, port): (Scheme, &str, u16),
-    target: &str,
-    journal: &Journal,
-) -> wasmtime_wasi_http::Result<http::Request<WasiBody>> {
-    let (parts, body) = request.into_parts();
-    let cap = usize::try_from(guard.max_scan_bytes).unwrap_or(usize::MAX);
-    let body = match http_body_util::Limited::new(body, cap).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            journal.deny(
-                Capability::Secret,
+/// The connect and first-byte timeouts: the guest's, or 30 s and 60 s.
+fn timeouts(options: Option<RequestOptions>) -> (Duration, Duration) {
+    let connect_timeout = options
+        .and_then(|o| o.connect_timeout)
+        .unwrap_or(Duration::from_secs(30));
+    let first_byte_timeout = options
+        .and_then(|o| o.first_byte_timeout)
+        .unwrap_or(Duration::from_secs(60));
+    (connect_timeout, first_byte_timeout)
+}
+
+/// The URI as it goes on the wire: path and query only (`/` when there is none).
+fn path_only(uri: &http::Uri) -> Result<http::Uri, HttpError> {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    http::Uri::builder()
+        .path_and_query(path)
+        .build()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)
+}
+
+impl<'a> Gate<'a> {
+    /// The scheme must be http or https, and a pattern of the grant must match scheme, host
+    /// and port; otherwise the request is denied.
+    fn grant(&self, uri: &http::Uri, target: &str) -> Result<Destination<'a>, HttpError> {
+        let Some(scheme) = uri.scheme_str().and_then(Scheme::parse) else {
+            self.journal.deny(
+                Capability::Http,
                 target,
-                format!("the request body is over {cap} bytes, too large to scan for registered secrets; raise `[secrets] max_scan_bytes` in the policy"),
+                "only http and https URLs can be granted".into(),
+            );
+            return Err(HttpError::HttpRequestDenied);
+        };
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = uri.port_u16().unwrap_or(scheme.default_port());
+        let Some(pattern) = self
+            .patterns
+            .iter()
+            .find(|p| p.matches(scheme, &host, port))
+        else {
+            let shown = origin(scheme, &host, port);
+            let plugin = self.plugin;
+            self.journal.deny(
+                Capability::Http,
+                target,
+                format!("no network grant allows {shown}; it needs `network = [\"{shown}\"]` under [tools.{plugin}] in the policy (and requested by the tool)"),
+            );
+            return Err(HttpError::HttpRequestDenied);
+        };
+        Ok(Destination {
+            scheme,
+            host,
+            port,
+            pattern,
+        })
+    }
+
+    /// The caller's network budget (in + out), shared with its other calls in flight, must
+    /// have bytes left.
+    fn check_budget(&self, target: &str) -> Result<(), HttpError> {
+        if self
+            .meter
+            .as_ref()
+            .is_some_and(|m| m.left(super::meter::Metered::Net) == 0)
+        {
+            self.journal.deny(
+                Capability::Limit,
+                target,
+                "network budget: the bytes (in + out) the run had left are used up; raise `max_net_bytes` in the plan's [budget] (or the sub-agent's share)".to_string(),
             );
             return Err(HttpError::HttpRequestDenied);
         }
-        Err(e) => {
-            return Err(match e.downcast::<HttpError>() {
-                Ok(e) => *e,
-                Err(e) => HttpError::InternalError(Some(e.to_string())),
-            })
+        Ok(())
+    }
+
+    /// The host's addresses: itself when it is an IP address, else what the resolver answers
+    /// within 10 s (no answer is denied).
+    async fn resolve(&self, host: &str, port: u16, target: &str) -> Result<Vec<IpAddr>, HttpError> {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![ip]);
         }
-    };
-    let mut text = parts.uri.to_string();
-    for (name, value) in &parts.headers {
-        text.push('\n');
-        text.push_str(name.as_str());
-        text.push_str(": ");
-        text.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        let lookup = self.resolver.resolve(host, port);
+        match tokio::time::timeout(Duration::from_secs(10), lookup).await {
+            Ok(Ok(a)) if !a.is_empty() => Ok(a),
+            Ok(Ok(_)) | Ok(Err(_)) => {
+                self.journal
+                    .deny(Capability::Http, target, format!("{host} did not resolve"));
+                Err(HttpError::DnsError {
+                    rcode: Some("NXDOMAIN".into()),
+                    info_code: None,
+                })
+            }
+            Err(_) => {
+                self.journal.deny(
+                    Capability::Http,
+                    target,
+                    format!("resolving {host} timed out"),
+                );
+                Err(HttpError::DnsTimeout)
+            }
+        }
     }
-    text.push('\n');
-    text.push_str(&String::from_utf8_lossy(&body));
-    let found = guard.leaks(&text, scheme, host, port);
-    let destination = if port == scheme.default_port() {
-        format!("{scheme}://{host}")
-    } else {
-        format!("{scheme}://{host}:{port}")
-    };
-    let blocked = guard.on_leak == OnLeak::Block;
-    for f in &found {
-        journal.leak(Leak {
-            secret: f.secret.clone(),
-            destination: destination.clone(),
-            blocked,
-        });
-    }
-    if let Some(f) = found.first() {
-        let names: Vec<&str> = found.iter().map(|f| f.secret.as_str()).collect();
-        let allowed = if f.allowed.is_empty() {
-            "it may be sent nowhere".to_string()
-        } else {
-            format!("it may go only to {}", f.allowed.join(", "))
-        };
-        let fix = if f.secret.starts_with("pattern ") {
-            "secrets matched by a pattern are never sent out".to_string()
-        } else {
-            format!(
-                "`[secrets.allow] {} = [\"{destination}\"]` in the policy would allow it",
-                f.secret
-            )
-        };
-        if blocked {
-            journal.deny(
-                Capability::Secret,
+
+    /// The addresses the pattern permits (a public name must not reach loopback, private or
+    /// link-local space unless the pattern names that address): none is denied, some is the
+    /// request allowed, by that pattern.
+    fn check_addresses(
+        &self,
+        dest: &Destination<'_>,
+        addrs: &[IpAddr],
+        target: &str,
+    ) -> Result<Vec<IpAddr>, HttpError> {
+        let Destination {
+            scheme,
+            host,
+            port,
+            pattern,
+        } = dest;
+        let allowed: Vec<IpAddr> = addrs
+            .iter()
+            .copied()
+            .filter(|a| pattern.permits_address(*a))
+            .collect();
+        if allowed.is_empty() {
+            let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+            self.journal.deny(
+                Capability::Http,
                 target,
                 format!(
-                    "the request carries the registered secret {} to {destination}; {allowed}; {fix}",
-                    names.join(", ")
+                    "{host} resolved to {} (not a public address); pattern {pattern} allows public addresses only — a grant must name the address itself, e.g. `{scheme}://{}:{port}`",
+                    shown.join(", "),
+                    fmt_host(addrs[0])
                 ),
             );
-            return Err(HttpError::HttpRequestDenied);
+            return Err(HttpError::DestinationIpProhibited);
         }
-        journal.allow(
-            Capability::Secret,
-            target,
-            format!(
-                "leak recorded, not blocked ([secrets] on_leak = \"record\"): {} went to {destination}; {allowed}",
-                names.join(", ")
-            ),
-        );
+        self.journal
+            .allow(Capability::Http, target, format!("granted by {pattern}"));
+        Ok(allowed)
     }
-    let body = http_body_util::Full::new(body)
-        .map_err(|never| match never {})
-        .boxed_unsync();
-    Ok(http::Request::from_parts(parts, body))
-}
-
-type Connection = std::pin::Pin<Box<dyn Future<Output = Result<(), hyper::Error>> + Send>>;
-
-async fn handshake<S>(
-    io: TokioIo<S>,
-    timeout: Duration,
-) -> wasmtime_wasi_http::Result<(
-    hyper::client::conn::http1::SendRequest<
-        http_body_util::combinators::UnsyncBoxBody<Bytes, HttpError>,
-    >,
-    Connection,
-)>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
-{
-    let (sender, conn) = tokio::time::timeout(timeout, hyper::client::conn::http1::handshake(io))
-        .await
-        .map_err(|_| HttpError::ConnectionTimeout)?
-        .map_err(HttpError::from)?;
-    Ok((sender, Box::pin(conn)))
-}
-
-async fn connect(
-    addrs: &[IpAddr],
-    port: u16,
-    timeout: Duration,
-) -> wasmtime_wasi_http::Result<TcpStream> {
-    let mut last = HttpError::ConnectionRefused;
-    for ip in addrs {
-        match tokio::time::timeout(timeout, TcpStream::connect(SocketAddr::new(*ip, port))).await {
-            Ok(Ok(s)) => return Ok(s),
-            Ok(Err(e)) => last = HttpError::Connect(e),
-            Err(_) => last = HttpError::ConnectionTimeout,
-        }
-    }
-    Err(last)
-}
-
-async fn tls_connect(
-    host: &str,
-    stream: TcpStream,
-) -> wasmtime_wasi_http::Result<tokio_rustls::client::TlsStream<TcpStream>> {
-    use rustls::pki_types::ServerName;
-    static CONFIG: std::sync::OnceLock<Option<Arc<rustls::ClientConfig>>> =
-        std::sync::OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-        };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .ok()
-            .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
-    });
-    let config = config.as_ref().ok_or(HttpError::TlsProtocolError)?;
-    let name = match host.parse::<IpAddr>() {
-        Ok(ip) => ServerName::from(ip),
-        Err(_) => {
-            ServerName::try_from(host.to_string()).map_err(|_| HttpError::HttpRequestUriInvalid)?
-        }
-    };
-    tokio_rustls::TlsConnector::from(config.clone())
-        .connect(name, stream)
-        .await
-        .map_err(HttpError::Tls)
 }
 
 fn fmt_host(ip: IpAddr) -> String {

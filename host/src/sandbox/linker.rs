@@ -31,12 +31,21 @@ pub fn is_provided(import: &str) -> bool {
     PROVIDED_PACKAGES.iter().any(|p| import.starts_with(p)) && import.contains("@0.2.")
 }
 
-/// Builds the linker shared by every instance of every plugin.
+/// Builds the linker shared by every instance of every plugin: WASI and wasi-http, then the
+/// shims that record DNS, file-open and file-change decisions in the call's journal.
 pub fn build(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     let mut linker = Linker::<HostState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     linker.allow_shadowing(true);
+    shim_dns_lookup(&mut linker)?;
+    shim_open_at(&mut linker)?;
+    shim_file_changes(&mut linker)?;
+    Ok(linker)
+}
+
+/// `resolve-addresses`: denied unless the grant has `sockets.dns`, else recorded and passed on.
+fn shim_dns_lookup(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     linker.instance("wasi:sockets/ip-name-lookup@0.2.12")?.func_wrap(
         "resolve-addresses",
         |mut store, (network, name): (Resource<Network>, String)| -> wasmtime::Result<(Result<Resource<ResolveAddressStream>, ErrorCode>,)> {
@@ -59,6 +68,12 @@ pub fn build(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
             }
         },
     )?;
+    Ok(())
+}
+
+/// `descriptor.open-at`: passed on; the grant's answer is recorded (a refusal with what the
+/// policy would need).
+fn shim_open_at(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     linker.instance("wasi:filesystem/types@0.2.12")?.func_wrap_async(
         "[method]descriptor.open-at",
         |mut store, (fd, path_flags, path, oflags, flags): (Resource<Descriptor>, PathFlags, String, OpenFlags, DescriptorFlags)| {
@@ -92,6 +107,12 @@ pub fn build(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
             })
         },
     )?;
+    Ok(())
+}
+
+/// Creating and removing directories and deleting files: passed on; the grant's answer is
+/// recorded.
+fn shim_file_changes(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     for (method, verb) in [
         ("[method]descriptor.create-directory-at", "create directory"),
         ("[method]descriptor.remove-directory-at", "remove directory"),
@@ -133,5 +154,5 @@ pub fn build(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
             },
         )?;
     }
-    Ok(linker)
+    Ok(())
 }

@@ -5,6 +5,8 @@
 //! typed outcome) is `runtime::call`, one layer up.
 
 pub mod http;
+mod http_scan;
+mod http_wire;
 pub mod journal;
 pub mod linker;
 pub mod meter;

@@ -110,61 +110,9 @@ impl HostState {
         let mut b = WasiCtxBuilder::new();
         b.stdout(stdout.clone()).stderr(stderr.clone());
         b.allow_blocking_current_thread(false);
-        for f in &grant.files {
-            let perms = match f.access {
-                Access::ReadOnly => FsPerms::ReadOnly,
-                Access::ReadWrite => FsPerms::ReadWrite,
-            };
-            b.preopened_dir(&f.host, &f.guest, perms).map_err(|e| {
-                anyhow::anyhow!(
-                    "granted directory {} cannot be opened: {e}",
-                    f.host.display()
-                )
-            })?;
-        }
-        for e in &grant.env {
-            match e {
-                EnvGrant::Pass(name) => {
-                    if let Ok(v) = std::env::var(name) {
-                        b.env(name, v);
-                    }
-                }
-                EnvGrant::Fixed(name, value) => {
-                    b.env(name, value);
-                }
-            }
-        }
-        // TCP stays switched on so every attempt reaches the address check and is recorded;
-        // the check refuses anything the grant does not list. UDP is never granted.
-        let tcp = grant.sockets.tcp_connect.clone();
-        let plugin = env.plugin.to_string();
-        let j = journal.clone();
-        b.allow_tcp(true)
-            .allow_udp(false)
-            .allow_ip_name_lookup(grant.sockets.dns);
-        b.socket_addr_check(move |addr, use_| {
-            let (allowed, target, reason) = match use_ {
-                SocketAddrUse::TcpConnect => match tcp.iter().find(|p| p.matches(addr.ip(), addr.port())) {
-                    Some(p) => (true, format!("tcp connect {addr}"), format!("granted by {p}")),
-                    None => (
-                        false,
-                        format!("tcp connect {addr}"),
-                        format!("no socket grant allows it; it needs `sockets = {{ tcp_connect = [\"{addr}\"] }}` under [tools.{plugin}] in the policy (and requested by the tool)"),
-                    ),
-                },
-                // The implicit bind before a connect uses the wildcard address.
-                SocketAddrUse::TcpBind if addr.ip().is_unspecified() && addr.port() == 0 => {
-                    return Box::pin(async { true });
-                }
-                other => (false, format!("{other:?} {addr}"), "listening and UDP are never granted to tools".to_string()),
-            };
-            if allowed {
-                j.allow(Capability::Socket, &target, reason);
-            } else {
-                j.deny(Capability::Socket, &target, reason);
-            }
-            Box::pin(async move { allowed })
-        });
+        preopen(&mut b, grant)?;
+        set_env(&mut b, grant);
+        check_sockets(&mut b, grant, env.plugin, &journal);
         let hooks = HttpGate {
             patterns: grant.network.clone().into(),
             resolver: env.resolver.clone(),
@@ -193,6 +141,76 @@ impl HostState {
             meter_stop: None,
         })
     }
+}
+
+/// Preopens each granted directory with its access.
+fn preopen(b: &mut WasiCtxBuilder, grant: &Grant) -> anyhow::Result<()> {
+    for f in &grant.files {
+        let perms = match f.access {
+            Access::ReadOnly => FsPerms::ReadOnly,
+            Access::ReadWrite => FsPerms::ReadWrite,
+        };
+        b.preopened_dir(&f.host, &f.guest, perms).map_err(|e| {
+            anyhow::anyhow!(
+                "granted directory {} cannot be opened: {e}",
+                f.host.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Sets the granted variables: passed ones from the host's environment (when set there), fixed
+/// ones with their value.
+fn set_env(b: &mut WasiCtxBuilder, grant: &Grant) {
+    for e in &grant.env {
+        match e {
+            EnvGrant::Pass(name) => {
+                if let Ok(v) = std::env::var(name) {
+                    b.env(name, v);
+                }
+            }
+            EnvGrant::Fixed(name, value) => {
+                b.env(name, value);
+            }
+        }
+    }
+}
+
+/// Sockets: every TCP connect is checked against the grant's `tcp_connect` patterns and
+/// recorded; DNS lookups as granted.
+fn check_sockets(b: &mut WasiCtxBuilder, grant: &Grant, plugin: &str, journal: &Arc<Journal>) {
+    // TCP stays switched on so every attempt reaches the address check and is recorded;
+    // the check refuses anything the grant does not list. UDP is never granted.
+    let tcp = grant.sockets.tcp_connect.clone();
+    let plugin = plugin.to_string();
+    let j = journal.clone();
+    b.allow_tcp(true)
+        .allow_udp(false)
+        .allow_ip_name_lookup(grant.sockets.dns);
+    b.socket_addr_check(move |addr, use_| {
+        let (allowed, target, reason) = match use_ {
+            SocketAddrUse::TcpConnect => match tcp.iter().find(|p| p.matches(addr.ip(), addr.port())) {
+                Some(p) => (true, format!("tcp connect {addr}"), format!("granted by {p}")),
+                None => (
+                    false,
+                    format!("tcp connect {addr}"),
+                    format!("no socket grant allows it; it needs `sockets = {{ tcp_connect = [\"{addr}\"] }}` under [tools.{plugin}] in the policy (and requested by the tool)"),
+                ),
+            },
+            // The implicit bind before a connect uses the wildcard address.
+            SocketAddrUse::TcpBind if addr.ip().is_unspecified() && addr.port() == 0 => {
+                return Box::pin(async { true });
+            }
+            other => (false, format!("{other:?} {addr}"), "listening and UDP are never granted to tools".to_string()),
+        };
+        if allowed {
+            j.allow(Capability::Socket, &target, reason);
+        } else {
+            j.deny(Capability::Socket, &target, reason);
+        }
+        Box::pin(async move { allowed })
+    });
 }
 
 fn files_summary(grant: &Grant) -> Arc<str> {

@@ -4,12 +4,14 @@
 
 use super::caller::{Caller, SpudError};
 use super::options::{CallOptions, InFlight};
-use super::scratch::{new_call_id, temp_scratch_dir};
-use super::spud::Spud;
-use crate::runtime::{CallReport, Entry, RegistryError};
-use crate::sandbox::{CallEnv, Outcome};
+use super::scratch::{new_call_id, temp_scratch_dir, TempDir};
+use super::spud::{Loaded, Spud};
+use crate::runtime::{CallReport, Entry, RegistryError, Tool};
+use crate::sandbox::{CallEnv, Decision, Outcome};
 use spud_audit::{Event, Payload};
-use spud_policy::Payloads;
+use spud_policy::{Grant, Payloads};
+use std::path::Path;
+use std::sync::Arc;
 
 impl Spud {
     /// Calls `tool` (`plugin.function`) with JSON `input` and records it in the audit log.
@@ -35,39 +37,9 @@ impl Spud {
         input: &serde_json::Value,
         options: CallOptions,
     ) -> Result<CallReport, SpudError> {
-        if !caller.sees(tool) {
-            let detail = format!("call to {tool} refused: not among the caller's tools");
-            self.audit
-                .append(Event::access(&caller.principal, "tool_denied", &detail))?;
-            return Err(SpudError::NotAllowed {
-                principal: caller.principal.clone(),
-                tool: tool.to_string(),
-            });
-        }
-        let unknown = || {
-            SpudError::from(self.registry().find_tool(tool).err().unwrap_or(
-                RegistryError::Unknown {
-                    name: tool.into(),
-                    known: vec![],
-                },
-            ))
-        };
-        let plugin_name = tool.split_once('.').map(|(p, _)| p).ok_or_else(unknown)?;
-        if self.registry().get(plugin_name).is_err() {
-            return Err(unknown());
-        }
-        let loaded = self.loaded(plugin_name)?;
-        let info = loaded
-            .entry
-            .tools
-            .iter()
-            .find(|t| t.name == tool)
-            .ok_or_else(unknown)?;
-        let tool_def = loaded
-            .plugin
-            .tools
-            .get(&info.function)
-            .ok_or_else(unknown)?;
+        self.check_sees(caller, tool)?;
+        let loaded = self.loaded_for(tool)?;
+        let tool_def = self.tool_def(&loaded, tool)?;
         let env = CallEnv {
             plugin: &loaded.entry.name,
             resolver: self.resolver.clone(),
@@ -76,29 +48,10 @@ impl Spud {
         };
         let mut grant = self.grant_for(caller, &loaded);
         let binding = options.cap(&mut grant.limits);
-        // A requested `/scratch` the policy does not map: a fresh temporary directory for this
-        // call only, removed when `_scratch` drops (also when the call is cancelled).
-        let (_scratch, scratch_decision) =
-            match spud_policy::temp_scratch(&loaded.entry.manifest.requests, &grant) {
-                Some(guest) => {
-                    let (dir, decision) = temp_scratch_dir(guest)?;
-                    grant.files.push(spud_policy::FileGrant {
-                        host: dir.0.clone(),
-                        guest: guest.to_string(),
-                        access: spud_policy::Access::ReadWrite,
-                    });
-                    (Some(dir), Some(decision))
-                }
-                None => (None, None),
-            };
+        let (scratch, scratch_decision) =
+            mount_temp_scratch(&loaded.entry.manifest.requests, &mut grant)?;
         // Storage: growth of the granted read-write directories across the call.
-        let written: Vec<&std::path::Path> = grant
-            .files
-            .iter()
-            .filter(|f| f.access == spud_policy::Access::ReadWrite)
-            .filter(|f| _scratch.as_ref().is_none_or(|t| t.0 != f.host))
-            .map(|f| f.host.as_path())
-            .collect();
+        let written = written_dirs(&grant, scratch.as_ref());
         let before = crate::storage::snapshot(written.iter().copied());
         let mut flight = InFlight {
             spud: self,
@@ -126,7 +79,7 @@ impl Spud {
         let mut report = report;
         binding.stop(&mut report);
         report.storage_bytes = crate::storage::growth(written.iter().copied(), &before)
-            + _scratch
+            + scratch
                 .as_ref()
                 .and_then(|t| crate::storage::dir_bytes(&t.0))
                 .unwrap_or(0);
@@ -135,6 +88,60 @@ impl Spud {
         }
         self.record(caller, tool, &loaded.entry, input, &report, grant.payloads)?;
         Ok(report)
+    }
+
+    /// A tool the caller may not call is refused, and recorded as an `access` denial.
+    fn check_sees(&self, caller: &Caller, tool: &str) -> Result<(), SpudError> {
+        if !caller.sees(tool) {
+            let detail = format!("call to {tool} refused: not among the caller's tools");
+            self.audit
+                .append(Event::access(&caller.principal, "tool_denied", &detail))?;
+            return Err(SpudError::NotAllowed {
+                principal: caller.principal.clone(),
+                tool: tool.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The error for a `tool` that cannot be found: the registry's own (with close names).
+    fn unknown_tool(&self, tool: &str) -> SpudError {
+        SpudError::from(
+            self.registry()
+                .find_tool(tool)
+                .err()
+                .unwrap_or(RegistryError::Unknown {
+                    name: tool.into(),
+                    known: vec![],
+                }),
+        )
+    }
+
+    /// The registered, loaded plugin of `tool` (`plugin.function`).
+    fn loaded_for(&self, tool: &str) -> Result<Arc<Loaded>, SpudError> {
+        let plugin_name = tool
+            .split_once('.')
+            .map(|(p, _)| p)
+            .ok_or_else(|| self.unknown_tool(tool))?;
+        if self.registry().get(plugin_name).is_err() {
+            return Err(self.unknown_tool(tool));
+        }
+        self.loaded(plugin_name)
+    }
+
+    /// `tool`'s definition in its loaded plugin.
+    fn tool_def<'l>(&self, loaded: &'l Loaded, tool: &str) -> Result<&'l Tool, SpudError> {
+        let info = loaded
+            .entry
+            .tools
+            .iter()
+            .find(|t| t.name == tool)
+            .ok_or_else(|| self.unknown_tool(tool))?;
+        loaded
+            .plugin
+            .tools
+            .get(&info.function)
+            .ok_or_else(|| self.unknown_tool(tool))
     }
 
     pub(crate) fn record_cancelled(
@@ -219,4 +226,37 @@ impl Spud {
         self.audit.append_many(events)?;
         Ok(())
     }
+}
+
+/// A requested `/scratch` the policy does not map: a fresh temporary directory for this call
+/// only, added to `grant` read-write and removed when the returned [`TempDir`] drops (also when
+/// the call is cancelled); with the decision that says so.
+fn mount_temp_scratch(
+    requests: &spud_policy::Requests,
+    grant: &mut Grant,
+) -> Result<(Option<TempDir>, Option<Decision>), SpudError> {
+    Ok(match spud_policy::temp_scratch(requests, grant) {
+        Some(guest) => {
+            let (dir, decision) = temp_scratch_dir(guest)?;
+            grant.files.push(spud_policy::FileGrant {
+                host: dir.0.clone(),
+                guest: guest.to_string(),
+                access: spud_policy::Access::ReadWrite,
+            });
+            (Some(dir), Some(decision))
+        }
+        None => (None, None),
+    })
+}
+
+/// The granted read-write directories whose growth the call is charged for (the temporary
+/// scratch is measured on its own).
+fn written_dirs<'g>(grant: &'g Grant, scratch: Option<&TempDir>) -> Vec<&'g Path> {
+    grant
+        .files
+        .iter()
+        .filter(|f| f.access == spud_policy::Access::ReadWrite)
+        .filter(|f| scratch.is_none_or(|t| t.0 != f.host))
+        .map(|f| f.host.as_path())
+        .collect()
 }
