@@ -86,14 +86,7 @@ impl Ctx {
         let b = &self.plan.budget;
         let l = self.ledger.lock();
         let Ok(l) = l else {
-            return Budget {
-                max_steps: 0,
-                max_wall_ms: 0,
-                max_fuel: 0,
-                max_net_bytes: 0,
-                max_tokens: 0,
-                max_storage_bytes: 0,
-            };
+            return Budget::zero();
         };
         let left =
             |limit: u64, used: u64, held: u64| limit.saturating_sub(used).saturating_sub(held);

@@ -16,18 +16,6 @@ use std::time::Instant;
 /// How a child run ended: its report, why it could not start, or stopped by the outer deadline.
 pub(super) type ChildResult = Result<Result<RunReport, AgentError>, tokio::time::error::Elapsed>;
 
-/// A budget of nothing.
-pub(super) fn zero() -> Budget {
-    Budget {
-        max_steps: 0,
-        max_wall_ms: 0,
-        max_fuel: 0,
-        max_net_bytes: 0,
-        max_tokens: 0,
-        max_storage_bytes: 0,
-    }
-}
-
 /// The record of sub-agent `child_id` of `step`, asked for now: nothing allocated or used yet.
 pub(super) fn opened(ctx: &Ctx, step: &Step, agent: &SubAgent, child_id: &str) -> SubAgentRecord {
     SubAgentRecord {
@@ -40,8 +28,8 @@ pub(super) fn opened(ctx: &Ctx, step: &Step, agent: &SubAgent, child_id: &str) -
         requested_ms: ctx.tree.now_ms(),
         queued_ms: 0,
         busy_ms: 0,
-        allocated: zero(),
-        used: zero(),
+        allocated: Budget::zero(),
+        used: Budget::zero(),
         capability_requests: 0,
         violations: Vec::new(),
         denied_calls: 0,

@@ -47,6 +47,20 @@ fn d_storage() -> u64 {
     1 << 30
 }
 
+impl Budget {
+    /// A budget of nothing (what a refused sub-agent was given and used).
+    pub const fn zero() -> Budget {
+        Budget {
+            max_steps: 0,
+            max_wall_ms: 0,
+            max_fuel: 0,
+            max_net_bytes: 0,
+            max_tokens: 0,
+            max_storage_bytes: 0,
+        }
+    }
+}
+
 impl Default for Budget {
     fn default() -> Self {
         Budget {
