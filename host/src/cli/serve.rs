@@ -68,7 +68,6 @@ pub struct ServeArgs {
     config: Option<std::path::PathBuf>,
 }
 
-/// The model `run_agent` plans goals with, from the flags and the config file.
 /// The launcher of `run_agent`'s runs: the config file and flags, resolved once.
 fn launcher(spud: &Spud, args: &ServeArgs) -> Result<Launcher, String> {
     let settings = Settings {
