@@ -10,7 +10,7 @@ use crate::sandbox::{CallEnv, Decision, HostState, Leak, Metered, Outcome};
 use serde::Serialize;
 use spud_policy::Grant;
 use std::time::{Duration, Instant};
-use wasmtime::component::{ComponentExportIndex, Val};
+use wasmtime::component::{ComponentExportIndex, InstancePre, Val};
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 
 /// Everything measured about one call.
@@ -59,7 +59,8 @@ const METER_FUEL_STEP: u64 = 10_000_000;
 /// checks (10 ms), plus the step the count seen may lag.
 const METER_PAY_AHEAD: u64 = 50_000_000;
 
-/// Instantiates `plugin` in a fresh store under `grant` and calls `export` with `params`.
+/// Instantiates `plugin` in a fresh store under `grant` and calls `export` with `params`, on a
+/// lane of its own ([`super::lane`]).
 async fn run(
     plugin: &Plugin,
     export: &ComponentExportIndex,
@@ -70,55 +71,95 @@ async fn run(
 ) -> anyhow::Result<Run> {
     let start = Instant::now();
     let state = HostState::new(grant, env)?;
-    let mut store = Store::new(plugin.pre.engine(), state);
-    store.limiter(|s| &mut s.memory);
-    store.set_fuel(grant.limits.fuel)?;
-    let timeout = Duration::from_millis(grant.limits.timeout_ms);
-    // Every other epoch tick the guest yields to the async runtime (so a CPU-bound call can be
-    // cancelled by dropping its future, and other tasks on this thread make progress); past the
-    // deadline it traps with `Interrupt`.
-    let deadline = start + timeout;
-    store.set_epoch_deadline(2);
-    if env.meter.is_some() {
-        store.fuel_async_yield_interval(Some(METER_FUEL_STEP))?;
-    }
-    store.epoch_deadline_callback(epoch_check(grant.limits.fuel, deadline));
-
-    let mut out = vec![Val::Bool(false); results];
-    // The epoch deadline stops a guest that computes; this timeout stops one blocked in a
-    // host call (a slow HTTP response, a sleep) where no epoch check runs.
-    let call = async {
-        let instance = plugin.pre.instantiate_async(&mut store).await?;
-        let func = instance
-            .get_func(&mut store, export)
-            .ok_or_else(|| wasmtime::Error::msg("export not found in instance"))?;
-        func.call_async(&mut store, params, &mut out).await?;
-        Ok::<_, wasmtime::Error>(())
+    let job = Job {
+        pre: plugin.pre.clone(),
+        export: *export,
+        params: params.to_vec(),
+        results,
+        fuel: grant.limits.fuel,
+        timeout: Duration::from_millis(grant.limits.timeout_ms),
+        metered: env.meter.is_some(),
+        start,
     };
-    let (result, timed_out) = match tokio::time::timeout(timeout + EPOCH_TICK * 4, call).await {
-        Ok(r) => (r, false),
-        Err(_) => (Err(wasmtime::Error::msg("deadline")), true),
-    };
-    // Stopped by the meter: what was paid, an upper bound of what it used (the count seen at
-    // the stop may lag by up to one step).
-    let fuel_used = store.data().meter_stop.unwrap_or_else(|| {
-        grant
-            .limits
-            .fuel
-            .saturating_sub(store.get_fuel().unwrap_or(0))
-    });
-    let state = store.into_data();
-    Ok(Run {
-        result: result.map(|()| out),
-        state,
-        fuel_used,
-        timed_out,
-        duration: start.elapsed(),
-    })
+    super::lane::run(job.execute(state))
+        .await
+        .unwrap_or_else(|| Err(anyhow::anyhow!("the call's thread ended without an answer")))
 }
 
-/// The epoch check of a call with `initial` fuel: it interrupts the call past `deadline`, and
-/// lets it yield otherwise.
+/// What a lane needs to run one call, owned.
+struct Job {
+    pre: InstancePre<HostState>,
+    export: ComponentExportIndex,
+    params: Vec<Val>,
+    results: usize,
+    fuel: u64,
+    timeout: Duration,
+    metered: bool,
+    start: Instant,
+}
+
+impl Job {
+    /// The call in a fresh store holding `state`, limits armed.
+    async fn execute(self, state: HostState) -> anyhow::Result<Run> {
+        let Job {
+            pre,
+            export,
+            params,
+            results,
+            fuel,
+            timeout,
+            metered,
+            start,
+        } = self;
+        let mut store = Store::new(pre.engine(), state);
+        store.limiter(|s| &mut s.memory);
+        store.set_fuel(fuel)?;
+        // Every other epoch tick the guest yields to the async runtime (so a CPU-bound call
+        // can be cancelled by dropping its future); past the deadline it traps with
+        // `Interrupt`.
+        let deadline = start + timeout;
+        store.set_epoch_deadline(2);
+        if metered {
+            store.fuel_async_yield_interval(Some(METER_FUEL_STEP))?;
+        }
+        store.epoch_deadline_callback(epoch_check(fuel, start, deadline));
+
+        let mut out = vec![Val::Bool(false); results];
+        // The epoch deadline stops a guest that computes; this timeout stops one blocked in a
+        // host call (a slow HTTP response, a sleep) where no epoch check runs.
+        let call = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            let func = instance
+                .get_func(&mut store, export)
+                .ok_or_else(|| wasmtime::Error::msg("export not found in instance"))?;
+            func.call_async(&mut store, &params, &mut out).await?;
+            Ok::<_, wasmtime::Error>(())
+        };
+        let (result, timed_out) = match tokio::time::timeout(timeout + EPOCH_TICK * 4, call).await
+        {
+            Ok(r) => (r, false),
+            Err(_) => (Err(wasmtime::Error::msg("deadline")), true),
+        };
+        // Stopped by the meter: what was paid, an upper bound of what it used (the count seen
+        // at the stop may lag by up to one step).
+        let fuel_used = store
+            .data()
+            .meter_stop
+            .unwrap_or_else(|| fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
+        let state = store.into_data();
+        Ok(Run {
+            result: result.map(|()| out),
+            state,
+            fuel_used,
+            timed_out,
+            duration: start.elapsed(),
+        })
+    }
+}
+
+/// The epoch check of a call with `initial` fuel that started at `start`: it interrupts the
+/// call past `deadline`, and lets it yield otherwise; a call that has computed for a while
+/// demotes its lane ([`super::lane::maybe_demote`]).
 ///
 /// The caller's live budget pays for the call's fuel ahead at each check: what it used so far
 /// plus `METER_PAY_AHEAD` (the fuel count seen here is only brought up to date where the guest
@@ -127,11 +168,13 @@ async fn run(
 /// the call stops at once (as out of fuel; `classify`), having used no more than it paid.
 fn epoch_check(
     initial: u64,
+    start: Instant,
     deadline: Instant,
 ) -> impl FnMut(StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> + Send + Sync + 'static
 {
     let mut paid = 0u64;
     move |mut ctx| {
+        super::lane::maybe_demote(start.elapsed());
         if let Some(m) = ctx.data().meter.clone() {
             let seen = initial.saturating_sub(ctx.get_fuel().unwrap_or(0));
             let want = seen.saturating_add(METER_PAY_AHEAD).min(initial);

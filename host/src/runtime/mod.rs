@@ -6,6 +6,7 @@ pub mod call;
 mod classify;
 mod engine;
 mod entry;
+pub mod lane;
 mod loader;
 pub mod plugin;
 pub mod registry;

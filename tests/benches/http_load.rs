@@ -1,0 +1,202 @@
+//! `spud serve --http` under load from outside: `HTTP_LOAD_CLIENTS` clients (default 50, one MCP
+//! session each, spread over five principals) for `HTTP_LOAD_SECS` seconds (default 60), each
+//! sending, in turn, normal calls (`hostile.echo`) and — one call in ten each — denials (an
+//! HTTP request to an address no grant allows), fuel-exhausting calls (`hostile.spin_forever`
+//! under a 50M fuel limit) and memory bombs (`hostile.alloc_mb(256)` under 32 MiB). Prints
+//! p50/p99 of the normal calls against an idle baseline, errors, calls refused as busy, peak
+//! RSS, and RSS before, during and after.
+//! `cargo build --release -p spud && cargo bench -p spud-tests --bench http_load`.
+
+use serde_json::{json, Value};
+use spud_tests::http_mcp::{rss_kib, HttpMcp, HttpServer};
+use spud_tests::stdio_mcp::percentile_ms;
+use spud_tests::{bench_runtime, guest, home, sidecar, target_dir, write_policy};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TENANTS: usize = 5;
+
+fn policy() -> String {
+    let mut p = String::from(
+        "[tools.hostile]\nlimits = { fuel = 50_000_000, timeout_ms = 3000, memory_mb = 32 }\n",
+    );
+    for t in 0..TENANTS {
+        p.push_str(&format!(
+            "\n[principals.t{t}]\ntoken_env = \"SPUD_LOAD_T{t}\"\ntools = [\"hostile.*\"]\n\
+             max_concurrent = 16\nrate_per_minute = 100_000_000\nburst = 100_000\n"
+        ));
+    }
+    p
+}
+
+#[derive(Default)]
+struct Counts {
+    normal: AtomicU64,
+    denied: AtomicU64,
+    fuel: AtomicU64,
+    memory: AtomicU64,
+    busy: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// One call of kind `k` (0–6 normal, 7 denial, 8 fuel, 9 memory); the normal call's latency.
+async fn one(c: &mut HttpMcp, k: u64, n: &Counts) -> Option<Duration> {
+    let (tool, args, want) = match k {
+        7 => ("hostile.http_get", json!({"url": "http://203.0.113.7/"}), "denied"),
+        8 => ("hostile.spin_forever", json!({}), "fuel"),
+        9 => ("hostile.alloc_mb", json!({"mb": 256}), "memory"),
+        _ => ("hostile.echo", json!({"s": "x"}), "x"),
+    };
+    let t = Instant::now();
+    let r = c.call(tool, args).await;
+    let took = t.elapsed();
+    let text = |v: &Value| {
+        v["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    match r {
+        Ok(v) if text(&v).starts_with("busy") => n.busy.fetch_add(1, Ordering::Relaxed),
+        Ok(v) if k < 7 && text(&v) == want => {
+            n.normal.fetch_add(1, Ordering::Relaxed);
+            return Some(took);
+        }
+        Ok(v) if k >= 7 && text(&v).contains(want) => match k {
+            7 => n.denied.fetch_add(1, Ordering::Relaxed),
+            8 => n.fuel.fetch_add(1, Ordering::Relaxed),
+            _ => n.memory.fetch_add(1, Ordering::Relaxed),
+        },
+        Ok(v) => {
+            eprintln!("unexpected answer to {tool}: {v}");
+            n.errors.fetch_add(1, Ordering::Relaxed)
+        }
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            n.errors.fetch_add(1, Ordering::Relaxed)
+        }
+    };
+    None
+}
+
+fn main() {
+    let env_num = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let clients = env_num("HTTP_LOAD_CLIENTS", 50) as usize;
+    let secs = env_num("HTTP_LOAD_SECS", 60);
+    let bin = [target_dir().join("release/spud"), target_dir().join("debug/spud")]
+        .into_iter()
+        .find(|b| b.exists())
+        .expect("build spud first");
+    let dir = home();
+    let policy = write_policy(dir.path(), &policy());
+    let add = Command::new(&bin)
+        .arg("--home")
+        .arg(dir.path())
+        .arg("--policy")
+        .arg(&policy)
+        .args(["tools", "add"])
+        .arg(guest("hostile"))
+        .arg("--manifest")
+        .arg(sidecar("hostile"))
+        .output()
+        .expect("spud tools add");
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let tokens: Vec<(String, String)> = (0..TENANTS)
+        .map(|t| (format!("SPUD_LOAD_T{t}"), format!("load-token-{t}-0123456789")))
+        .collect();
+    let env: Vec<(&str, &str)> = tokens.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = HttpServer::start(&bin, dir.path(), &policy, &env);
+    let pid = server.pid();
+    let rt = bench_runtime();
+    let timeout = Duration::from_secs(30);
+    let url = server.url.clone();
+    let idle = rt.block_on(async {
+        let mut c = HttpMcp::connect(&url, &tokens[0].1, timeout).await.expect("connect");
+        let n = Counts::default();
+        for _ in 0..50 {
+            one(&mut c, 0, &n).await;
+        }
+        let mut v = Vec::new();
+        for _ in 0..300 {
+            v.extend(one(&mut c, 0, &n).await);
+        }
+        v
+    });
+    let rss_before = rss_kib(pid).0;
+    let counts = Arc::new(Counts::default());
+    let peak_during = Arc::new(AtomicU64::new(0));
+    let stop = Instant::now() + Duration::from_secs(secs);
+    let normal = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for i in 0..clients {
+            let (url, token, n) = (url.clone(), tokens[i % TENANTS].1.clone(), counts.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let Ok(mut c) = HttpMcp::connect(&url, &token, timeout).await else {
+                    n.errors.fetch_add(1, Ordering::Relaxed);
+                    return lat;
+                };
+                let mut k = i as u64;
+                while Instant::now() < stop {
+                    lat.extend(one(&mut c, k % 10, &n).await);
+                    k += 1;
+                }
+                lat
+            }));
+        }
+        let peak = peak_during.clone();
+        let sampler = tokio::spawn(async move {
+            while Instant::now() < stop {
+                peak.fetch_max(rss_kib(pid).0, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap_or_default());
+        }
+        let _ = sampler.await;
+        all
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let (rss_after, hwm) = rss_kib(pid);
+    let c = &counts;
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    println!("spud binary: {}; {clients} clients over {TENANTS} principals for {secs} s", bin.display());
+    println!(
+        "normal calls idle:   n={:>6} p50 {:>8.2} ms p99 {:>8.2} ms",
+        idle.len(),
+        percentile_ms(&idle, 50.0),
+        percentile_ms(&idle, 99.0)
+    );
+    println!(
+        "normal calls loaded: n={:>6} p50 {:>8.2} ms p99 {:>8.2} ms max {:>8.2} ms",
+        normal.len(),
+        percentile_ms(&normal, 50.0),
+        percentile_ms(&normal, 99.0),
+        percentile_ms(&normal, 100.0)
+    );
+    println!(
+        "denied {}  fuel-exhausted {}  memory-limited {}  busy {}  errors {}",
+        get(&c.denied),
+        get(&c.fuel),
+        get(&c.memory),
+        get(&c.busy),
+        get(&c.errors)
+    );
+    println!(
+        "RSS: before {} MiB, peak sampled {} MiB, peak (VmHWM) {} MiB, 3 s after {} MiB",
+        rss_before / 1024,
+        get(&peak_during) / 1024,
+        hwm / 1024,
+        rss_after / 1024
+    );
+    drop(server);
+}
