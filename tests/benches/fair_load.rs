@@ -3,7 +3,7 @@
 //! (`hostile.spin_forever`, stopped by their 3 s deadline) are in flight on the same server.
 //! `cargo build --release -p spud && cargo bench -p spud-tests --bench fair_load` (after
 //! `scripts/build-guests.sh`); uses the release binary when built. `FAIR_ROUNDS` sets how many
-//! rounds of four CPU-bound calls (default 5).
+//! rounds of four CPU-bound calls (default 5); `SPUD_BIN` another `spud` binary to measure.
 
 use serde_json::json;
 use spud_tests::stdio_mcp::{percentile_ms, StdioMcp};
@@ -18,6 +18,9 @@ limits = { fuel = 1_000_000_000_000, timeout_ms = 3000, memory_mb = 64 }
 "#;
 
 fn spud_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SPUD_BIN") {
+        return PathBuf::from(bin);
+    }
     let release = target_dir().join("release/spud");
     if release.exists() {
         release
