@@ -23,8 +23,14 @@ fn check(durability: &str) {
     eprintln!("seed {seed}: {r:?}");
     assert_eq!(r.kills, 5);
     assert!(r.acknowledged > 0, "the clients saw calls answered: {r:?}");
-    assert_eq!(r.lost, 0, "acknowledged calls missing from the audit log: {r:?}");
-    assert_eq!(r.verify_failure, None, "the chain verifies after the crashes");
+    assert_eq!(
+        r.lost, 0,
+        "acknowledged calls missing from the audit log: {r:?}"
+    );
+    assert_eq!(
+        r.verify_failure, None,
+        "the chain verifies after the crashes"
+    );
     assert_eq!(r.torn_injected, 2);
     assert!(
         r.torn_recovered >= r.torn_injected,
@@ -67,8 +73,14 @@ fn a_trivial_call_is_answered_while_cpu_bound_calls_run() {
         );
     }
     for s in spinners {
-        let a = s.recv_timeout(Duration::from_secs(30)).expect("spinner answered");
+        let a = s
+            .recv_timeout(Duration::from_secs(30))
+            .expect("spinner answered");
         assert!(a.is_error(), "{:?}", a.response);
-        assert!(a.text().contains("deadline") || a.text().contains("time"), "{}", a.text());
+        assert!(
+            a.text().contains("deadline") || a.text().contains("time"),
+            "{}",
+            a.text()
+        );
     }
 }

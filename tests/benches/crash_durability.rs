@@ -10,10 +10,13 @@ use spud_tests::crash::{run, seed_from_clock, timed};
 use spud_tests::{home, target_dir};
 
 fn main() {
-    let bin = [target_dir().join("release/spud"), target_dir().join("debug/spud")]
-        .into_iter()
-        .find(|b| b.exists())
-        .expect("build spud first (cargo build -p spud)");
+    let bin = [
+        target_dir().join("release/spud"),
+        target_dir().join("debug/spud"),
+    ]
+    .into_iter()
+    .find(|b| b.exists())
+    .expect("build spud first (cargo build -p spud)");
     let kills: usize = std::env::var("CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -22,7 +25,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(seed_from_clock);
-    println!("spud binary: {}; seed {seed}; 4 client threads over one stdio connection", bin.display());
+    println!(
+        "spud binary: {}; seed {seed}; 4 client threads over one stdio connection",
+        bin.display()
+    );
     println!(
         "{:<8} {:>5} {:>12} {:>5} {:>8} {:>8} {:>8} {:>7} {:>7}",
         "mode", "kills", "acknowledged", "lost", "torn in", "torn out", "records", "verify", "secs"
@@ -40,7 +46,11 @@ fn main() {
             r.torn_injected,
             r.torn_recovered,
             r.records,
-            if r.verify_failure.is_none() { "ok" } else { "FAILED" },
+            if r.verify_failure.is_none() {
+                "ok"
+            } else {
+                "FAILED"
+            },
             took.as_secs_f64()
         );
         if let Some(f) = &r.verify_failure {

@@ -54,7 +54,11 @@ fn main() {
         .arg(sidecar("hostile"))
         .output()
         .expect("spud tools add");
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     let rounds: usize = std::env::var("FAIR_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -88,7 +92,11 @@ fn main() {
         }
         for s in spinners {
             let a = s.recv_timeout(limit).expect("spinner answered");
-            assert!(a.is_error(), "a spinner must hit its deadline: {:?}", a.response);
+            assert!(
+                a.is_error(),
+                "a spinner must hit its deadline: {:?}",
+                a.response
+            );
             spin_ms.push(a.latency);
         }
     }

@@ -44,7 +44,11 @@ struct Counts {
 /// One call of kind `k` (0–6 normal, 7 denial, 8 fuel, 9 memory); the normal call's latency.
 async fn one(c: &mut HttpMcp, k: u64, n: &Counts) -> Option<Duration> {
     let (tool, args, want) = match k {
-        7 => ("hostile.http_get", json!({"url": "http://203.0.113.7/"}), "denied"),
+        7 => (
+            "hostile.http_get",
+            json!({"url": "http://203.0.113.7/"}),
+            "denied",
+        ),
         8 => ("hostile.spin_forever", json!({}), "fuel"),
         9 => ("hostile.alloc_mb", json!({"mb": 256}), "memory"),
         _ => ("hostile.echo", json!({"s": "x"}), "x"),
@@ -90,10 +94,13 @@ fn main() {
     };
     let clients = env_num("HTTP_LOAD_CLIENTS", 50) as usize;
     let secs = env_num("HTTP_LOAD_SECS", 60);
-    let bin = [target_dir().join("release/spud"), target_dir().join("debug/spud")]
-        .into_iter()
-        .find(|b| b.exists())
-        .expect("build spud first");
+    let bin = [
+        target_dir().join("release/spud"),
+        target_dir().join("debug/spud"),
+    ]
+    .into_iter()
+    .find(|b| b.exists())
+    .expect("build spud first");
     let dir = home();
     let policy = write_policy(dir.path(), &policy());
     let add = Command::new(&bin)
@@ -107,18 +114,32 @@ fn main() {
         .arg(sidecar("hostile"))
         .output()
         .expect("spud tools add");
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     let tokens: Vec<(String, String)> = (0..TENANTS)
-        .map(|t| (format!("SPUD_LOAD_T{t}"), format!("load-token-{t}-0123456789")))
+        .map(|t| {
+            (
+                format!("SPUD_LOAD_T{t}"),
+                format!("load-token-{t}-0123456789"),
+            )
+        })
         .collect();
-    let env: Vec<(&str, &str)> = tokens.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env: Vec<(&str, &str)> = tokens
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let server = HttpServer::start(&bin, dir.path(), &policy, &env);
     let pid = server.pid();
     let rt = bench_runtime();
     let timeout = Duration::from_secs(30);
     let url = server.url.clone();
     let idle = rt.block_on(async {
-        let mut c = HttpMcp::connect(&url, &tokens[0].1, timeout).await.expect("connect");
+        let mut c = HttpMcp::connect(&url, &tokens[0].1, timeout)
+            .await
+            .expect("connect");
         let n = Counts::default();
         for _ in 0..50 {
             one(&mut c, 0, &n).await;
@@ -169,7 +190,10 @@ fn main() {
     let (rss_after, hwm) = rss_kib(pid);
     let c = &counts;
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    println!("spud binary: {}; {clients} clients over {TENANTS} principals for {secs} s", bin.display());
+    println!(
+        "spud binary: {}; {clients} clients over {TENANTS} principals for {secs} s",
+        bin.display()
+    );
     println!(
         "normal calls idle:   n={:>6} p50 {:>8.2} ms p99 {:>8.2} ms",
         idle.len(),

@@ -83,7 +83,11 @@ pub struct HttpMcp {
 
 impl HttpMcp {
     /// Opens a session at `url` with bearer `token` (each request times out after `timeout`).
-    pub async fn connect(url: &str, token: &str, timeout: Duration) -> Result<HttpMcp, HttpMcpError> {
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        timeout: Duration,
+    ) -> Result<HttpMcp, HttpMcpError> {
         let http = reqwest::Client::builder().timeout(timeout).build()?;
         let mut c = HttpMcp {
             http,

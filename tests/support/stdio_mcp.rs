@@ -105,7 +105,10 @@ impl StdioMcp {
         line.push('\n');
         match self.stdin.lock() {
             Ok(mut s) => match s.as_mut() {
-                Some(s) => s.write_all(line.as_bytes()).and_then(|()| s.flush()).is_ok(),
+                Some(s) => s
+                    .write_all(line.as_bytes())
+                    .and_then(|()| s.flush())
+                    .is_ok(),
                 None => false,
             },
             Err(_) => false,
@@ -131,10 +134,7 @@ impl StdioMcp {
 
     /// Sends a `tools/call` of `tool` with `arguments`.
     pub fn call(&self, tool: &str, arguments: Value) -> Receiver<Answer> {
-        self.request(
-            "tools/call",
-            json!({"name": tool, "arguments": arguments}),
-        )
+        self.request("tools/call", json!({"name": tool, "arguments": arguments}))
     }
 
     /// Sends a `tools/call` and waits for its answer (at most `limit`).

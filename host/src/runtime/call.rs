@@ -135,8 +135,7 @@ impl Job {
             func.call_async(&mut store, &params, &mut out).await?;
             Ok::<_, wasmtime::Error>(())
         };
-        let (result, timed_out) = match tokio::time::timeout(timeout + EPOCH_TICK * 4, call).await
-        {
+        let (result, timed_out) = match tokio::time::timeout(timeout + EPOCH_TICK * 4, call).await {
             Ok(r) => (r, false),
             Err(_) => (Err(wasmtime::Error::msg("deadline")), true),
         };
