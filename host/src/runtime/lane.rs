@@ -155,7 +155,7 @@ mod tests {
         let name = || std::thread::current().name().map(str::to_string);
         let first = run(async move { (name(), std::thread::current().id()) })
             .await
-            .unwrap_or_default();
+            .expect("the lane answered");
         assert_eq!(first.0.as_deref(), Some("spud-lane"));
         let mut reused = false;
         for _ in 0..20 {
