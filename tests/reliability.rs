@@ -59,7 +59,7 @@ fn a_trivial_call_is_answered_while_cpu_bound_calls_run() {
     );
     let mcp = StdioMcp::start(&bin, dir.path(), &policy);
     let spinners: Vec<_> = (0..4)
-        .map(|_| mcp.call("hostile.spin_forever", json!({})))
+        .map(|_| mcp.call("hostile.spin-forever", json!({})))
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     let echo = mcp

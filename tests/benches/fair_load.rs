@@ -1,6 +1,6 @@
 //! Fair under load, measured from outside over one stdio connection: the latency of a trivial
 //! call (`hostile.echo`) while nothing else runs, and while four CPU-bound calls
-//! (`hostile.spin_forever`, stopped by their 3 s deadline) are in flight on the same server.
+//! (`hostile.spin-forever`, stopped by their 3 s deadline) are in flight on the same server.
 //! `cargo build --release -p spud && cargo bench -p spud-tests --bench fair_load` (after
 //! `scripts/build-guests.sh`); uses the release binary when built. `FAIR_ROUNDS` sets how many
 //! rounds of four CPU-bound calls (default 5); `SPUD_BIN` another `spud` binary to measure.
@@ -81,7 +81,7 @@ fn main() {
     let mut spin_ms = Vec::new();
     for _ in 0..rounds {
         let spinners: Vec<_> = (0..4)
-            .map(|_| mcp.call("hostile.spin_forever", json!({})))
+            .map(|_| mcp.call("hostile.spin-forever", json!({})))
             .collect();
         let t = Instant::now();
         std::thread::sleep(Duration::from_millis(100));
@@ -100,7 +100,7 @@ fn main() {
             spin_ms.push(a.latency);
         }
     }
-    println!("one stdio connection; trivial call = hostile.echo; CPU-bound = hostile.spin_forever (3 s deadline)");
+    println!("one stdio connection; trivial call = hostile.echo; CPU-bound = hostile.spin-forever (3 s deadline)");
     summary("idle", &idle);
     summary("4 CPU-bound calls in flight", &busy);
     summary("the CPU-bound calls themselves", &spin_ms);

@@ -1,8 +1,8 @@
 //! `spud serve --http` under load from outside: `HTTP_LOAD_CLIENTS` clients (default 50, one MCP
 //! session each, spread over five principals) for `HTTP_LOAD_SECS` seconds (default 60), each
 //! sending, in turn, normal calls (`hostile.echo`) and — one call in ten each — denials (an
-//! HTTP request to an address no grant allows), fuel-exhausting calls (`hostile.spin_forever`
-//! under a 50M fuel limit) and memory bombs (`hostile.alloc_mb(256)` under 32 MiB). Prints
+//! HTTP request to an address no grant allows), fuel-exhausting calls (`hostile.spin-forever`
+//! under a 50M fuel limit) and memory bombs (`hostile.alloc-mb(256)` under 32 MiB). Prints
 //! p50/p99 of the normal calls against an idle baseline, errors, calls refused as busy, peak
 //! RSS, and RSS before, during and after.
 //! `cargo build --release -p spud && cargo bench -p spud-tests --bench http_load`.
@@ -45,12 +45,12 @@ struct Counts {
 async fn one(c: &mut HttpMcp, k: u64, n: &Counts) -> Option<Duration> {
     let (tool, args, want) = match k {
         7 => (
-            "hostile.http_get",
+            "hostile.http-get",
             json!({"url": "http://203.0.113.7/"}),
             "denied",
         ),
-        8 => ("hostile.spin_forever", json!({}), "fuel"),
-        9 => ("hostile.alloc_mb", json!({"mb": 256}), "memory"),
+        8 => ("hostile.spin-forever", json!({}), "fuel"),
+        9 => ("hostile.alloc-mb", json!({"mb": 256}), "memory"),
         _ => ("hostile.echo", json!({"s": "x"}), "x"),
     };
     let t = Instant::now();
