@@ -889,7 +889,10 @@ fn a_foreign_host_header_is_refused() {
     let port = authority.rsplit(':').next().unwrap();
     // The address it is bound to and loopback names are served…
     assert_eq!(status_for_host(&server.url, &authority), 200);
-    assert_eq!(status_for_host(&server.url, &format!("localhost:{port}")), 200);
+    assert_eq!(
+        status_for_host(&server.url, &format!("localhost:{port}")),
+        200
+    );
     // …a name a DNS-rebinding page would send is not.
     for host in [
         format!("evil.example:{port}"),

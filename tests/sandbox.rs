@@ -270,9 +270,17 @@ async fn every_escape_is_contained() {
     let r = f
         .call("hostile.flood-stderr", json!({"bytes": 1_000_000}))
         .await;
-    assert_eq!(r.outcome, Outcome::Ok { value: json!(1_000_000) });
+    assert_eq!(
+        r.outcome,
+        Outcome::Ok {
+            value: json!(1_000_000)
+        }
+    );
     assert_eq!(r.stderr.len(), 2048);
-    assert!(r.stderr.bytes().all(|b| b == b'e'), "only the guest's bytes");
+    assert!(
+        r.stderr.bytes().all(|b| b == b'e'),
+        "only the guest's bytes"
+    );
     assert_eq!(r.stderr_dropped, 1_000_000 - 2048);
     assert!(r.stdout.is_empty());
     assert!(r
@@ -282,7 +290,12 @@ async fn every_escape_is_contained() {
     // stdin is empty: the guest never reads the host's (under `spud serve` over stdio that
     // is the MCP connection itself).
     let r = f.call("hostile.read-stdin", json!({})).await;
-    assert_eq!(r.outcome, Outcome::Ok { value: json!({"ok": ""}) });
+    assert_eq!(
+        r.outcome,
+        Outcome::Ok {
+            value: json!({"ok": ""})
+        }
+    );
     let r = f
         .call("hostile.huge-result", json!({"bytes": 1_000_000}))
         .await;

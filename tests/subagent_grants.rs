@@ -159,7 +159,10 @@ sockets = {{ tcp_connect = ["127.0.0.1:{port}"], dns = true }}
     }
     let tcp = call_of(&h, "hostile.tcp-connect", "tcp-child");
     assert!(tcp.contains("\"outcome\":\"denied\""), "{tcp}");
-    assert!(tcp.contains("tcp_connect"), "the denial names the grant: {tcp}");
+    assert!(
+        tcp.contains("tcp_connect"),
+        "the denial names the grant: {tcp}"
+    );
     let tcp = call_of(&h, "hostile.tcp-connect", "listed-child");
     assert!(tcp.contains("\"outcome\":\"denied\""), "{tcp}");
     let dns = call_of(&h, "hostile.dns-lookup", "dns-child");

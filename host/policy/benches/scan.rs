@@ -20,12 +20,15 @@ fn median_us(runs: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let kib = 64;
-    let prose = "The quick brown fox jumps over the lazy dog; spud 0123456789. ".repeat(kib * 1024 / 62);
+    let prose =
+        "The quick brown fox jumps over the lazy dog; spud 0123456789. ".repeat(kib * 1024 / 62);
     let with_percent = "a=%41%42&b=spud%20x ".repeat(kib * 1024 / 20);
     println!("| values | build | 64 KiB prose: all forms | literal only (before) | 64 KiB with `%`: all forms | redact 64 KiB prose |");
     println!("|---|---|---|---|---|---|");
     for n in [1usize, 5, 50] {
-        let values: Vec<String> = (0..n).map(|i| format!("tok-{i:04}-a8f3k2j9x7q1z5")).collect();
+        let values: Vec<String> = (0..n)
+            .map(|i| format!("tok-{i:04}-a8f3k2j9x7q1z5"))
+            .collect();
         let build = median_us(200, || {
             black_box(Scanner::new(&values));
         });
@@ -34,7 +37,11 @@ fn main() {
             black_box(s.found(black_box(&prose)));
         });
         let literal = median_us(200, || {
-            black_box(values.iter().any(|v| black_box(&prose).contains(v.as_str())));
+            black_box(
+                values
+                    .iter()
+                    .any(|v| black_box(&prose).contains(v.as_str())),
+            );
         });
         let percent = median_us(200, || {
             black_box(s.found(black_box(&with_percent)));

@@ -91,7 +91,12 @@ impl LeakGuard {
     /// The secrets `text` carries that may not go to `scheme://host:port`.
     pub fn leaks(&self, text: &str, scheme: Scheme, host: &str, port: u16) -> Vec<Finding> {
         let mut out: Vec<Finding> = Vec::new();
-        for n in self.scanner.found(text).into_iter().filter_map(|i| self.named.get(i)) {
+        for n in self
+            .scanner
+            .found(text)
+            .into_iter()
+            .filter_map(|i| self.named.get(i))
+        {
             if n.allowed.iter().any(|p| p.matches(scheme, host, port))
                 || out.iter().any(|f| f.secret == n.name)
             {
@@ -240,7 +245,12 @@ mod value_tests {
         )
         .unwrap();
         let g = LeakGuard::new(&p, |_| None);
-        for text in ["?k=dG9rLTEyMzQ1Ng", "746f6b2d313233343536", "%74ok-123456", "654321-kot"] {
+        for text in [
+            "?k=dG9rLTEyMzQ1Ng",
+            "746f6b2d313233343536",
+            "%74ok-123456",
+            "654321-kot",
+        ] {
             assert_eq!(
                 g.leaks(text, Scheme::Https, "evil.test", 443).len(),
                 1,

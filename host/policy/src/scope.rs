@@ -195,7 +195,11 @@ mod tests {
         let mut p = parent();
         p.sockets.tcp_connect = vec!["127.0.0.1:5432".parse().unwrap()];
         let g = s.grant_for("fs", &p);
-        assert_eq!(g.sockets, Sockets::default(), "sockets and DNS are never passed on");
+        assert_eq!(
+            g.sockets,
+            Sockets::default(),
+            "sockets and DNS are never passed on"
+        );
         let mut rest = p.clone();
         rest.sockets = Sockets::default();
         assert_eq!(g, rest, "everything else is the parent's");

@@ -138,8 +138,7 @@ impl Secrets {
 
     /// True when `text` contains a registered secret.
     pub fn contains_secret(&self, text: &str) -> bool {
-        self.scanner.contains(text)
-            || self.patterns.iter().any(|p| p.is_match(text))
+        self.scanner.contains(text) || self.patterns.iter().any(|p| p.is_match(text))
     }
 
     /// `value` with its secrets redacted, or `None` when it carries none. A redaction that

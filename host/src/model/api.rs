@@ -111,7 +111,11 @@ pub fn backoff_at(n: u32, retry_after: Option<&str>, now: std::time::SystemTime)
     let cap = Duration::from_secs(60);
     if let Some(v) = retry_after.map(str::trim) {
         if let Ok(secs) = v.parse::<f64>() {
-            return Duration::from_secs_f64(if secs.is_finite() { secs.clamp(0.0, 60.0) } else { 0.0 });
+            return Duration::from_secs_f64(if secs.is_finite() {
+                secs.clamp(0.0, 60.0)
+            } else {
+                0.0
+            });
         }
         if let Ok(at) = httpdate::parse_http_date(v) {
             return at.duration_since(now).unwrap_or_default().min(cap);
@@ -143,7 +147,10 @@ mod tests {
         assert_eq!(at("Wed, 02 Dec 2026 00:59:00 GMT"), Duration::ZERO);
         assert_eq!(at("Wed, 02 Dec 2026 02:00:00 GMT"), Duration::from_secs(60));
         // The obsolete forms HTTP still allows.
-        assert_eq!(at("Wednesday, 02-Dec-26 01:00:05 GMT"), Duration::from_secs(5));
+        assert_eq!(
+            at("Wednesday, 02-Dec-26 01:00:05 GMT"),
+            Duration::from_secs(5)
+        );
         assert_eq!(at("Wed Dec  2 01:00:07 2026"), Duration::from_secs(7));
     }
 }

@@ -68,7 +68,7 @@ proptest! {
         text in "\\PC{0,60}",
         at in 0usize..60,
     ) {
-        let scanner = Scanner::new(&[secret.clone()]);
+        let scanner = Scanner::new(std::slice::from_ref(&secret));
         let cut = text.char_indices().map(|(i, _)| i).find(|i| *i >= at).unwrap_or(text.len());
         let text = format!("{}{secret}{}", &text[..cut], &text[cut..]);
         let clean = scanner.redact(&text, "[REDACTED]");
@@ -91,14 +91,21 @@ fn every_form_of_one_value() {
     assert_eq!(hits("tok-123456\\/\\u00e9"), [Encoding::Json]);
     assert_eq!(hits("q=tok-123456%2F%C3%A9&x=1"), [Encoding::Percent]);
     assert_eq!(hits(&STANDARD.encode("xxtok-123456/é")), [Encoding::Base64]);
-    assert!(s.hits("tok-12345 6").is_empty(), "a split value is not caught");
+    assert!(
+        s.hits("tok-12345 6").is_empty(),
+        "a split value is not caught"
+    );
     assert!(Scanner::new::<&str>(&[]).hits("anything").is_empty());
 }
 
 #[test]
 fn redaction_covers_overlaps_and_maps_percent_back() {
     let s = Scanner::new(&["abcdef", "cdefgh"]);
-    assert_eq!(s.found("..abcdefgh.."), [0, 1], "overlapping values are both found");
+    assert_eq!(
+        s.found("..abcdefgh.."),
+        [0, 1],
+        "overlapping values are both found"
+    );
     assert_eq!(s.redact("..abcdefgh..", "[R]"), "..[R]..");
     let s = Scanner::new(&["secret"]);
     assert_eq!(s.redact("a=%73ecr%65t&b=2", "[R]"), "a=[R]&b=2");
