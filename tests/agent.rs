@@ -361,3 +361,32 @@ async fn calls_in_flight_together_stay_within_the_fuel_budget() {
     assert!(report.fuel < 1_500_000_000, "{}", report.fuel);
     assert!(report.fuel >= 1_000_000_000, "{}", report.fuel);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_event_that_redaction_breaks_is_written_redacted_never_as_it_was() {
+    let h = home();
+    // The pattern runs to the next space: in an event's compact JSON it swallows the closing
+    // quotes and braces, so the redacted event no longer parses.
+    let spud = spud_tests::subagents::spud_with(
+        &h,
+        "[secrets]\npatterns = [\"hunter2[^ ]*\"]\n[tools.hostile]\nlimits = { fuel = 1_000_000_000 }\n",
+    )
+    .await;
+    let plan = Plan::parse(
+        "goal = \"echo a secret\"\n[[steps]]\nid = \"e\"\ntool = \"hostile.echo\"\nargs = { s = \"hunter2-swordfish\" }\n",
+        "plan.toml",
+    )
+    .unwrap();
+    let (report, lines) = run(spud, plan).await;
+    let trace = std::fs::read_to_string(report.dir.join("trace.jsonl")).unwrap();
+    assert!(!trace.contains("swordfish"), "{trace}");
+    assert!(trace.contains("\"event\":\"redacted\""), "{trace}");
+    for line in trace.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON");
+    }
+    // What observers are shown is the same redacted event.
+    assert!(lines
+        .iter()
+        .any(|l| matches!(&l.event, TraceEvent::Redacted { text } if text.contains("[REDACTED]"))));
+    assert!(!format!("{lines:?}").contains("swordfish"));
+}

@@ -810,3 +810,120 @@ fn run_agent_plans_a_goal_with_the_servers_model() {
     assert_eq!(r["goal"]["error"], true, "{r}");
     assert!(s(&r["goal"]["text"]).contains("spud serve --model"), "{r}");
 }
+
+#[test]
+fn a_guest_reading_stdin_or_flooding_stderr_is_contained() {
+    let f = Fixture::new();
+    let server = f.start_http(&[]);
+    let mut results = vec![server.http("hostile_io", "auto", "alice", &[])];
+    for mode in MODES {
+        // Over stdio, stdin is the MCP connection: a guest reading it must see nothing.
+        results.push(f.stdio("hostile_io", mode, &[]));
+    }
+    for r in &results {
+        assert_eq!(r["stdin"]["error"], false, "{r}");
+        let got = s(&r["stdin"]["text"]);
+        assert!(
+            !got.contains("jsonrpc") && !got.contains("tools/call"),
+            "the guest read the connection: {r}"
+        );
+        assert_eq!(
+            r["after_stdin"],
+            serde_json::json!({"error": false, "text": "after stdin"})
+        );
+        assert_eq!(r["flood"]["error"], false, "{r}");
+        assert!(s(&r["flood"]["text"]).contains("1000000"), "{r}");
+        assert_eq!(
+            r["after_flood"],
+            serde_json::json!({"error": false, "text": "after flood"})
+        );
+    }
+    assert!(server.stop().success());
+    let records = f.audit();
+    assert_eq!(calls(&records, "hostile.read-stdin").len(), 3);
+    let floods = calls(&records, "hostile.flood-stderr");
+    assert!(floods.iter().all(|e| e["outcome"] == "ok"), "{floods:?}");
+    let limits: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["event"]["capability"] == "limit")
+        .filter(|r| s(&r["event"]["target"]).starts_with("stderr:"))
+        .collect();
+    assert_eq!(limits.len(), 3, "each flood is cut at the stderr limit");
+    f.verify_audit();
+}
+
+/// The status code `spud serve --http` answers a POST `initialize` with `host` as its `Host`
+/// header (and a valid token, so only the host differs).
+fn status_for_host(url: &str, host: &str) -> u16 {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"host-check","version":"1"}}}"#;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        token("alice"),
+        body.len()
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    let line = String::from_utf8_lossy(&head).to_string();
+    line[9..12].parse().unwrap_or_else(|_| panic!("{line}"))
+}
+
+#[test]
+fn a_foreign_host_header_is_refused() {
+    let f = Fixture::new();
+    let server = f.start_http(&[]);
+    let authority = server
+        .url
+        .strip_prefix("http://")
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    let port = authority.rsplit(':').next().unwrap();
+    // The address it is bound to and loopback names are served…
+    assert_eq!(status_for_host(&server.url, &authority), 200);
+    assert_eq!(
+        status_for_host(&server.url, &format!("localhost:{port}")),
+        200
+    );
+    // …a name a DNS-rebinding page would send is not.
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_string(),
+        format!("127.0.0.1.nip.io:{port}"),
+    ] {
+        assert_eq!(status_for_host(&server.url, &host), 403, "{host}");
+    }
+    assert!(server.stop().success());
+    assert!(
+        calls(&f.audit(), "hostile.echo").is_empty(),
+        "nothing was called"
+    );
+}
+
+#[test]
+fn calls_still_running_when_the_grace_period_ends_are_cancelled() {
+    let f = Fixture::new();
+    // alice's calls may run 20 s; the server gives them 300 ms once asked to stop.
+    let mut server = f.start_http(&["--grace-ms", "300"]);
+    let pid = server.pid();
+    let r = server.http("grace", "auto", "alice", &["--server-pid", &pid]);
+    assert!(server.wait().success(), "{r}");
+    let records = f.audit();
+    let spins = calls(&records, "hostile.spin-forever");
+    assert_eq!(spins.len(), 1, "{spins:?}");
+    assert_eq!(spins[0]["outcome"], "cancelled", "{spins:?} {r}");
+    let last = &records.last().unwrap()["event"];
+    assert_eq!(
+        (last["kind"].as_str(), last["action"].as_str()),
+        (Some("access"), Some("serve_stop"))
+    );
+    f.verify_audit();
+}

@@ -530,3 +530,45 @@ async fn tool_calls_of_one_model_plan_run_concurrently() {
     );
     assert_eq!(report.runs[0].steps, 3);
 }
+
+/// One 429 with `retry_after`, then an answer: how long the provider took, and whether it got
+/// the answer.
+async fn time_one_retry(retry_after: String) -> std::time::Duration {
+    let header: &'static str = Box::leak(retry_after.into_boxed_str());
+    let server = ScriptedModel::start(vec![
+        (
+            429,
+            vec![("Retry-After", header)],
+            r#"{"error": {"message": "slow down"}}"#.into(),
+        ),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_call("answer", &json!({"ok": true}), 1, 1),
+        ),
+    ]);
+    let p = chat(&server, None);
+    let started = std::time::Instant::now();
+    let (value, _) = p
+        .complete_json("system", "user", "answer", &json!({"type": "object"}))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(value, json!({"ok": true}));
+    assert_eq!(server.requests.lock().unwrap().len(), 2, "retried once");
+    took
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_waited_for_in_seconds_and_as_an_http_date() {
+    // Delta-seconds: at least the second asked for (without it the backoff is 250 ms).
+    let took = time_one_retry("1".into()).await;
+    assert!(took >= std::time::Duration::from_secs(1), "{took:?}");
+    // An HTTP-date 3 s ahead (whole seconds, so at least 2 s away when it is read).
+    let at = std::time::SystemTime::now() + std::time::Duration::from_secs(3);
+    let took = time_one_retry(httpdate::fmt_http_date(at)).await;
+    assert!(took >= std::time::Duration::from_millis(1500), "{took:?}");
+    // A date in the past is no wait beyond the request itself.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    time_one_retry(httpdate::fmt_http_date(past)).await;
+}

@@ -34,7 +34,7 @@ async fn fixture() -> Fixture {
 files = [{{ host = "data", guest = "/data", access = "read-only" }}]
 network = ["http://127.0.0.1:{port}", "http://*.localtest.me:*"]
 env = ["GRANTED_VAR=yes"]
-limits = {{ fuel = 300_000_000, memory_mb = 32, timeout_ms = 5000, stdout_bytes = 4096, result_bytes = 65536 }}
+limits = {{ fuel = 300_000_000, memory_mb = 32, timeout_ms = 5000, stdout_bytes = 4096, stderr_bytes = 2048, result_bytes = 65536 }}
 
 [tools.slowpoke]
 limits = {{ fuel = 1_000_000_000_000, timeout_ms = 300 }}
@@ -266,6 +266,36 @@ async fn every_escape_is_contained() {
         .decisions
         .iter()
         .any(|d| d.capability == Capability::Limit));
+    // stderr is captured and cut at its own limit, never the host's.
+    let r = f
+        .call("hostile.flood-stderr", json!({"bytes": 1_000_000}))
+        .await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Ok {
+            value: json!(1_000_000)
+        }
+    );
+    assert_eq!(r.stderr.len(), 2048);
+    assert!(
+        r.stderr.bytes().all(|b| b == b'e'),
+        "only the guest's bytes"
+    );
+    assert_eq!(r.stderr_dropped, 1_000_000 - 2048);
+    assert!(r.stdout.is_empty());
+    assert!(r
+        .decisions
+        .iter()
+        .any(|d| d.capability == Capability::Limit && d.target.contains("stderr")));
+    // stdin is empty: the guest never reads the host's (under `spud serve` over stdio that
+    // is the MCP connection itself).
+    let r = f.call("hostile.read-stdin", json!({})).await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Ok {
+            value: json!({"ok": ""})
+        }
+    );
     let r = f
         .call("hostile.huge-result", json!({"bytes": 1_000_000}))
         .await;

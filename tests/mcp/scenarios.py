@@ -389,7 +389,51 @@ async def shutdown(args: argparse.Namespace) -> dict[str, Any]:
         return {"slow": result}
 
 
-SCENARIOS = {f.__name__: f for f in [basics, hidden, list_changed, concurrent, busy, cancel, agent, agent_goal, bench, bench_raw, auth, rate, shutdown]}
+async def hostile_io(args: argparse.Namespace) -> dict[str, Any]:
+    """A guest reads stdin (over stdio, the MCP connection itself) and floods stderr; each is
+    contained and the next call on the same connection is served."""
+    async with connect(args) as c:
+        stdin = await c.call_tool("hostile.read-stdin", {})
+        after_stdin = await c.call_tool("hostile.echo", {"s": "after stdin"})
+        flood = await c.call_tool("hostile.flood-stderr", {"bytes": 1_000_000})
+        after_flood = await c.call_tool("hostile.echo", {"s": "after flood"})
+        return {
+            "stdin": outcome(stdin),
+            "after_stdin": outcome(after_stdin),
+            "flood": outcome(flood),
+            "after_flood": outcome(after_flood),
+        }
+
+
+async def grace(args: argparse.Namespace) -> dict[str, Any]:
+    """Starts a call that would run for 20 s and asks the server to stop (SIGTERM) while it
+    runs: the call is cancelled once the server's grace period is over."""
+    started = anyio.Event()
+
+    async def progress(_p: float, _total: float | None, _m: str | None) -> None:
+        started.set()
+
+    result: dict[str, Any] = {}
+    try:
+        async with connect(args) as c:
+
+            async def slow() -> None:
+                try:
+                    result.update(outcome(await c.call_tool("hostile.spin-forever", {}, progress_callback=progress)))
+                except Exception as e:  # the server may go away before it answers
+                    result["exception"] = type(e).__name__
+
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(slow)
+                    await started.wait()
+                    os.kill(args.server_pid, signal.SIGTERM)
+    except Exception as e:  # the connection closing with the server is not the point here
+        result.setdefault("exception", type(e).__name__)
+    return {"slow": result}
+
+
+SCENARIOS = {f.__name__: f for f in [basics, hidden, list_changed, concurrent, busy, cancel, agent, agent_goal, bench, bench_raw, auth, rate, shutdown, hostile_io, grace]}
 
 
 def main() -> None:

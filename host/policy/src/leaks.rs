@@ -11,11 +11,15 @@
 //! GITHUB_TOKEN = ["https://api.github.com"]
 //! ```
 //!
-//! A guard also redacts what it finds, so a refused URL never reaches a log or a trace.
+//! A guard also redacts what it finds, so a refused URL never reaches a log or a trace. Values
+//! are found as written and in the encodings listed in [`Scanner`] (base64, hex,
+//! percent-encoding, JSON escapes, reversed), by the same scanner that redacts outputs and
+//! traces.
 
 use crate::caps::EnvGrant;
 use crate::network::{NetPattern, Scheme};
 use crate::policy::Policy;
+use crate::scan::Scanner;
 use crate::secrets::{OnLeak, MIN_VALUE_LEN, REDACTED};
 
 /// One named secret and where it may go.
@@ -39,6 +43,8 @@ pub struct Finding {
 #[derive(Debug, Clone, Default)]
 pub struct LeakGuard {
     named: Vec<Named>,
+    /// The named values' scanner (index = index in `named`).
+    scanner: Scanner,
     patterns: Vec<(String, regex::Regex)>,
     /// Block or only record.
     pub on_leak: OnLeak,
@@ -58,6 +64,7 @@ impl LeakGuard {
             .collect();
         let mut guard = LeakGuard {
             named: Vec::new(),
+            scanner: Scanner::default(),
             patterns,
             on_leak: section.on_leak,
             max_scan_bytes: section.max_scan_bytes,
@@ -83,16 +90,23 @@ impl LeakGuard {
 
     /// The secrets `text` carries that may not go to `scheme://host:port`.
     pub fn leaks(&self, text: &str, scheme: Scheme, host: &str, port: u16) -> Vec<Finding> {
-        let mut out: Vec<Finding> = self
-            .named
-            .iter()
-            .filter(|n| text.contains(n.value.as_str()))
-            .filter(|n| !n.allowed.iter().any(|p| p.matches(scheme, host, port)))
-            .map(|n| Finding {
+        let mut out: Vec<Finding> = Vec::new();
+        for n in self
+            .scanner
+            .found(text)
+            .into_iter()
+            .filter_map(|i| self.named.get(i))
+        {
+            if n.allowed.iter().any(|p| p.matches(scheme, host, port))
+                || out.iter().any(|f| f.secret == n.name)
+            {
+                continue;
+            }
+            out.push(Finding {
                 secret: n.name.clone(),
                 allowed: n.allowed.iter().map(ToString::to_string).collect(),
-            })
-            .collect();
+            });
+        }
         out.extend(
             self.patterns
                 .iter()
@@ -106,9 +120,14 @@ impl LeakGuard {
     }
 
     /// Adds a named secret (e.g. a secret file's contents) that may go where `[secrets.allow]`
-    /// lists for `name`.
+    /// lists for `name`. A name may have several values (two tools granted the same variable
+    /// with different values): each is scanned for.
     pub fn with_named(mut self, name: &str, value: String, policy: &Policy) -> LeakGuard {
-        if value.len() >= MIN_VALUE_LEN && !self.named.iter().any(|n| n.name == name) {
+        let known = self
+            .named
+            .iter()
+            .any(|n| n.name == name && n.value == value);
+        if value.len() >= MIN_VALUE_LEN && !known {
             let allowed = policy
                 .secrets
                 .allow
@@ -120,18 +139,15 @@ impl LeakGuard {
                 value,
                 allowed,
             });
+            let values: Vec<&str> = self.named.iter().map(|n| n.value.as_str()).collect();
+            self.scanner = Scanner::new(&values);
         }
         self
     }
 
     /// `text` with every registered secret replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for n in &self.named {
-            if out.contains(n.value.as_str()) {
-                out = out.replace(n.value.as_str(), REDACTED);
-            }
-        }
+        let mut out = self.scanner.redact(text, REDACTED);
         for (_, r) in &self.patterns {
             if let std::borrow::Cow::Owned(s) = r.replace_all(&out, REDACTED) {
                 out = s;
@@ -189,6 +205,59 @@ mod tests {
         assert!(g
             .leaks("nothing secret", https, "evil.test", 443)
             .is_empty());
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::*;
+
+    #[test]
+    fn every_value_of_a_name_is_scanned() {
+        let p = Policy::parse(
+            "[tools.a]\nenv = [\"KEY=first-value\"]\n[tools.b]\nenv = [\"KEY=second-value\"]\n",
+            "p.toml",
+            std::path::Path::new("."),
+            false,
+        )
+        .unwrap();
+        let g = LeakGuard::new(&p, |_| None);
+        for value in ["first-value", "second-value"] {
+            let found = g.leaks(&format!("x={value}"), Scheme::Https, "evil.test", 443);
+            assert_eq!(found.len(), 1, "{value}: {found:?}");
+            assert_eq!(found[0].secret, "KEY");
+        }
+        let both = g.leaks("first-value second-value", Scheme::Https, "evil.test", 443);
+        assert_eq!(both.len(), 1, "one finding per name: {both:?}");
+        assert_eq!(
+            g.redact("first-value/second-value"),
+            "[REDACTED]/[REDACTED]"
+        );
+    }
+
+    #[test]
+    fn an_encoded_value_is_found_and_redacted() {
+        let p = Policy::parse(
+            "[tools.a]\nenv = [\"KEY=tok-123456\"]\n",
+            "p.toml",
+            std::path::Path::new("."),
+            false,
+        )
+        .unwrap();
+        let g = LeakGuard::new(&p, |_| None);
+        for text in [
+            "?k=dG9rLTEyMzQ1Ng",
+            "746f6b2d313233343536",
+            "%74ok-123456",
+            "654321-kot",
+        ] {
+            assert_eq!(
+                g.leaks(text, Scheme::Https, "evil.test", 443).len(),
+                1,
+                "{text}"
+            );
+            assert!(g.redact(text).contains(REDACTED), "{text}");
+        }
     }
 }
 

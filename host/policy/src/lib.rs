@@ -22,15 +22,16 @@
 //! 4. `caps`: the capability types ([`Dir`], [`Sockets`], [`EnvGrant`], [`Caps`], …);
 //! 5. `meet`: the one operation, [`Meet`] and [`Caps::meet`];
 //! 6. `manifest`: a checked [`Manifest`], and its requests as capabilities;
-//! 7. `secrets`: registered secrets and redaction;
-//! 8. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
-//! 9. `principals`: `[principals.NAME]` ([`Principal`]);
-//! 10. `policy`: the policy file ([`Policy`]);
-//! 11. `effective`: [`effective`] and [`Principal::grant_for`];
-//! 12. `scope`: sub-agent scopes ([`Scope`]);
-//! 13. `scratch`: the per-call `/scratch` directory;
-//! 14. `leaks`: where secrets may go ([`LeakGuard`]);
-//! 15. `laws` (tests only): property tests of the meet.
+//! 7. `scan`: the one scanner for secret values and their encoded forms ([`Scanner`]);
+//! 8. `secrets`: registered secrets and redaction;
+//! 9. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
+//! 10. `principals`: `[principals.NAME]` ([`Principal`]);
+//! 11. `policy`: the policy file ([`Policy`]);
+//! 12. `effective`: [`effective`] and [`Principal::grant_for`];
+//! 13. `scope`: sub-agent scopes ([`Scope`]);
+//! 14. `scratch`: the per-call `/scratch` directory;
+//! 15. `leaks`: where secrets may go ([`LeakGuard`]);
+//! 16. `laws` (tests only): property tests of the meet.
 
 #![warn(missing_docs)]
 
@@ -46,6 +47,7 @@ mod meet;
 mod network;
 mod policy;
 mod principals;
+mod scan;
 mod scope;
 mod scratch;
 mod secrets;
@@ -68,6 +70,7 @@ pub use policy::{AuditSettings, Durability, Policy};
 pub use principals::{
     Principal, TokenSource, DEFAULT_BURST, DEFAULT_MAX_CONCURRENT, DEFAULT_RATE_PER_MINUTE,
 };
+pub use scan::{Encoding, Hit, Scanner};
 pub use scope::{ChildFile, ChildGrant, Scope};
 pub use scratch::{temp_scratch, SCRATCH_DIR};
 pub use secrets::{OnLeak, SecretPatternError, Secrets, SecretsSection, REDACTED};

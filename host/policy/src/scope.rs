@@ -89,7 +89,8 @@ pub struct Scope {
     #[serde(default)]
     pub tools: Vec<String>,
     /// Per plugin, what it wants of the parent's grant; a plugin not listed keeps the
-    /// parent's grant as it is.
+    /// parent's directories, network patterns, environment variables and limits, but never
+    /// its raw sockets or DNS.
     #[serde(default)]
     pub grants: BTreeMap<String, ChildGrant>,
 }
@@ -100,11 +101,17 @@ impl Scope {
         self.tools.is_empty() || self.tools.iter().any(|p| pattern_matches(p, tool))
     }
 
-    /// The grant for `plugin` under this scope, given the parent's.
+    /// The grant for `plugin` under this scope, given the parent's. Raw sockets and DNS are
+    /// never passed on, whether the plugin is listed or not: a sub-agent's tools reach the
+    /// network only through the HTTP gate, which checks every request and scans it for
+    /// secrets.
     pub fn grant_for(&self, plugin: &str, parent: &Grant) -> Grant {
         match self.grants.get(plugin) {
             Some(g) => g.narrow(parent).0,
-            None => parent.clone(),
+            None => Grant {
+                sockets: Sockets::default(),
+                ..parent.clone()
+            },
         }
     }
 }
@@ -185,7 +192,17 @@ mod tests {
             grants: BTreeMap::new(),
         };
         assert!(s.sees("fs.read") && s.sees("http.get") && !s.sees("fs.write"));
-        assert_eq!(s.grant_for("fs", &parent()), parent());
+        let mut p = parent();
+        p.sockets.tcp_connect = vec!["127.0.0.1:5432".parse().unwrap()];
+        let g = s.grant_for("fs", &p);
+        assert_eq!(
+            g.sockets,
+            Sockets::default(),
+            "sockets and DNS are never passed on"
+        );
+        let mut rest = p.clone();
+        rest.sockets = Sockets::default();
+        assert_eq!(g, rest, "everything else is the parent's");
         assert!(Scope::default().sees("anything.at-all"));
     }
 }

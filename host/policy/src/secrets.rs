@@ -9,8 +9,10 @@
 //!
 //! The values of environment variables granted to tools are secrets too; the host adds them
 //! with [`Secrets::with_values`]. [`Secrets::redact`] is pure, so it can guard anything that
-//! leaves spud: stored memory, outbound requests, logs.
+//! leaves spud: stored memory, outbound requests, logs. Values are found as written and in
+//! common encodings, by the one [`Scanner`] outbound requests are scanned with too.
 
+use crate::scan::Scanner;
 use serde::{Deserialize, Serialize};
 
 /// What replaces a secret.
@@ -90,6 +92,7 @@ pub struct SecretPatternError {
 pub struct Secrets {
     patterns: Vec<regex::Regex>,
     values: Vec<String>,
+    scanner: Scanner,
 }
 
 impl Secrets {
@@ -105,6 +108,7 @@ impl Secrets {
         Ok(Secrets {
             patterns: compiled,
             values: Vec::new(),
+            scanner: Scanner::default(),
         })
     }
 
@@ -121,10 +125,9 @@ impl Secrets {
     pub fn with_values(mut self, values: impl IntoIterator<Item = String>) -> Secrets {
         self.values
             .extend(values.into_iter().filter(|v| v.len() >= MIN_VALUE_LEN));
-        // Longest first, so a value that contains another is removed whole.
-        self.values
-            .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        self.values.sort();
         self.values.dedup();
+        self.scanner = Scanner::new(&self.values);
         self
     }
 
@@ -135,8 +138,7 @@ impl Secrets {
 
     /// True when `text` contains a registered secret.
     pub fn contains_secret(&self, text: &str) -> bool {
-        self.values.iter().any(|v| text.contains(v.as_str()))
-            || self.patterns.iter().any(|p| p.is_match(text))
+        self.scanner.contains(text) || self.patterns.iter().any(|p| p.is_match(text))
     }
 
     /// `value` with its secrets redacted, or `None` when it carries none. A redaction that
@@ -153,14 +155,10 @@ impl Secrets {
         Some(serde_json::from_str(&clean).unwrap_or(serde_json::Value::String(clean)))
     }
 
-    /// `text` with every literal value and pattern match replaced by [`REDACTED`].
+    /// `text` with every value (in any form the scanner knows; overlapping ones as one) and
+    /// every pattern match replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for v in &self.values {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), REDACTED);
-            }
-        }
+        let mut out = self.scanner.redact(text, REDACTED);
         for p in &self.patterns {
             if let std::borrow::Cow::Owned(s) = p.replace_all(&out, REDACTED) {
                 out = s;

@@ -72,13 +72,9 @@ impl Ctx {
         if !secrets.contains_secret(&text) {
             return event;
         }
-        match serde_json::from_str(&secrets.redact(&text)) {
-            Ok(clean) => clean,
-            Err(e) => {
-                tracing::warn!("a trace event could not be redacted ({e}); written as is");
-                event
-            }
-        }
+        // Fails closed: what no longer parses is written as redacted text, never as it was.
+        let clean = secrets.redact(&text);
+        serde_json::from_str(&clean).unwrap_or(TraceEvent::Redacted { text: clean })
     }
 
     /// What sub-agents may still be given: the budget left, less what running ones hold.

@@ -114,6 +114,7 @@ fn show(line: &TraceLine) {
         ),
         TraceEvent::BudgetExhausted { budget, used, limit } => format!("budget exhausted: {budget} ({used} of {limit})"),
         TraceEvent::OutputRedacted { step } => format!("  {step}: registered secrets redacted from the final output"),
+        TraceEvent::Redacted { text } => format!("  (event with secrets redacted) {text}"),
         TraceEvent::Finished { status, steps, retries, backtracks, fuel, wall_ms } => format!(
             "finished: {status:?} — {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms"
         ),

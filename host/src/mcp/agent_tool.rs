@@ -196,6 +196,7 @@ fn describe(line: &TraceLine) -> String {
         }
         TraceEvent::ArgsCorrected { step, .. } => format!("{step}: arguments corrected"),
         TraceEvent::OutputRedacted { step } => format!("{step}: secrets redacted from the output"),
+        TraceEvent::Redacted { .. } => "an event with secrets redacted".to_string(),
         TraceEvent::LessonsUsed { ids, .. } => {
             format!("{} lessons from earlier runs used", ids.len())
         }

@@ -99,11 +99,27 @@ pub trait Provider: Send + Sync {
     ) -> Result<(serde_json::Value, Usage), ModelError>;
 }
 
-/// Backoff before attempt `n` (1-based retries): `Retry-After` when the server gave one
-/// (capped at 60 s), else 250 ms · 2ⁿ⁻¹.
+/// Backoff before attempt `n` (1-based retries): `Retry-After` when the server gave one —
+/// seconds, or an HTTP-date — capped at 60 s, else 250 ms · 2ⁿ⁻¹.
 pub fn backoff(n: u32, retry_after: Option<&str>) -> Duration {
-    if let Some(secs) = retry_after.and_then(|v| v.trim().parse::<f64>().ok()) {
-        return Duration::from_secs_f64(secs.clamp(0.0, 60.0));
+    backoff_at(n, retry_after, std::time::SystemTime::now())
+}
+
+/// [`backoff`] as of `now` (an HTTP-date is a moment: the wait is what is left until it; one
+/// already past is no wait).
+pub fn backoff_at(n: u32, retry_after: Option<&str>, now: std::time::SystemTime) -> Duration {
+    let cap = Duration::from_secs(60);
+    if let Some(v) = retry_after.map(str::trim) {
+        if let Ok(secs) = v.parse::<f64>() {
+            return Duration::from_secs_f64(if secs.is_finite() {
+                secs.clamp(0.0, 60.0)
+            } else {
+                0.0
+            });
+        }
+        if let Ok(at) = httpdate::parse_http_date(v) {
+            return at.duration_since(now).unwrap_or_default().min(cap);
+        }
     }
     Duration::from_millis(250u64.saturating_mul(1 << n.saturating_sub(1).min(8)))
 }
@@ -119,5 +135,22 @@ mod tests {
         assert_eq!(backoff(1, None), Duration::from_millis(250));
         assert_eq!(backoff(3, None), Duration::from_millis(1000));
         assert_eq!(backoff(1, Some("9999")), Duration::from_secs(60));
+        assert_eq!(backoff(1, Some("NaN")), Duration::ZERO);
+        assert_eq!(backoff(2, Some("soon")), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn backoff_honors_an_http_date() {
+        let now = httpdate::parse_http_date("Wed, 02 Dec 2026 01:00:00 GMT").unwrap();
+        let at = |v: &str| backoff_at(1, Some(v), now);
+        assert_eq!(at("Wed, 02 Dec 2026 01:00:03 GMT"), Duration::from_secs(3));
+        assert_eq!(at("Wed, 02 Dec 2026 00:59:00 GMT"), Duration::ZERO);
+        assert_eq!(at("Wed, 02 Dec 2026 02:00:00 GMT"), Duration::from_secs(60));
+        // The obsolete forms HTTP still allows.
+        assert_eq!(
+            at("Wednesday, 02-Dec-26 01:00:05 GMT"),
+            Duration::from_secs(5)
+        );
+        assert_eq!(at("Wed Dec  2 01:00:07 2026"), Duration::from_secs(7));
     }
 }

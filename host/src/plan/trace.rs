@@ -189,6 +189,12 @@ pub enum TraceEvent {
         /// The step.
         step: String,
     },
+    /// An event that was no longer valid JSON once its registered secrets were redacted (a
+    /// pattern spanning a quote, say): its redacted text, never the event itself.
+    Redacted {
+        /// The event's JSON with its secrets redacted.
+        text: String,
+    },
     /// The run ended.
     Finished {
         /// How.

@@ -147,6 +147,8 @@ impl Builder {
                 limit,
             } => self.v.exhausted = Some((budget.clone(), *used, *limit)),
             e @ TraceEvent::Finished { .. } => self.v.finished = Some(e.clone()),
+            // What it was cannot be told without its secrets: it stays out of the view.
+            TraceEvent::Redacted { .. } => {}
         }
     }
 
