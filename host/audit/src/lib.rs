@@ -52,16 +52,26 @@
 
 #![warn(missing_docs)]
 
+mod checkpoint;
+mod coverage;
 mod event;
 mod file;
+mod key;
 mod log;
 mod record;
+mod signer;
 mod verify;
 
 pub use event::{AccessEvent, CallEvent, CapabilityEvent, Event, Payload, RegistryEvent};
 pub use file::{anchor_path, read_all, tail};
 pub use log::{AuditLog, SYNC_INTERVAL};
 pub use record::{Receipt, Record, GENESIS};
+pub use checkpoint::{
+    checkpoints_path, read_checkpoints, Checkpoint, CheckpointKind, CHECKPOINT_EVERY,
+    CHECKPOINT_EVERY_RECORDS,
+};
+pub use coverage::{verify_keyed, CheckpointProblem, Coverage, KeyedReport, Note};
+pub use key::{CheckpointKey, KeyError, KeySource, PublicKey, KEY_ENV, KEY_FILE_ENV};
 pub use verify::{verify, Problem, VerifyReport};
 
 /// Audit log failures.
@@ -117,5 +127,7 @@ pub enum Durability {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_keyed;
 #[cfg(test)]
 mod tests_tamper;
