@@ -162,6 +162,19 @@ impl AuditLog {
         }
     }
 
+    /// fsyncs, updates the anchor and, with a key, writes the `close` checkpoint. Dropping the
+    /// last handle does the same; this makes it happen now, and reports a failed fsync.
+    /// Records appended afterwards open the log again.
+    pub fn close(&self) -> Result<(), AuditError> {
+        let inner = &*self.inner;
+        let mut s = lock(&inner.sync)?;
+        inner.sync_locked(&mut s)?;
+        if let Some((seq, hash)) = s.synced {
+            inner.checkpoint(seq, hash, true);
+        }
+        Ok(())
+    }
+
     fn commit(&self, last: u64) -> Result<(), AuditError> {
         match self.inner.durability {
             Durability::Fsync => self.inner.sync_through(last),

@@ -63,11 +63,13 @@ impl Checkpointer {
 
     /// Which checkpoint is due now that record `seq` is durable, if any.
     pub fn due(&self, seq: u64, closing: bool) -> Option<CheckpointKind> {
-        if !self.opened {
-            return Some(CheckpointKind::Open);
-        }
         if closing {
-            return Some(CheckpointKind::Close);
+            // Nothing to close when nothing was opened (or it was closed already).
+            return self.opened.then_some(CheckpointKind::Close);
+        }
+        if !self.opened {
+            // The first record, or the first one after a close.
+            return (self.last_seq != Some(seq)).then_some(CheckpointKind::Open);
         }
         let new = self.last_seq.is_none_or(|l| seq > l);
         let many = self
@@ -106,7 +108,12 @@ impl Checkpointer {
                 head,
             },
         )?;
-        self.opened = true;
+        // `sole` and `lost` describe the first open only; after a close, the next record
+        // opens again.
+        if kind == CheckpointKind::Open {
+            (self.sole, self.lost) = (false, false);
+        }
+        self.opened = kind != CheckpointKind::Close;
         self.last_seq = Some(cp.seq);
         self.last_at = Instant::now();
         Ok(())
