@@ -55,6 +55,7 @@
 mod checkpoint;
 mod coverage;
 mod event;
+pub mod export;
 mod file;
 mod key;
 mod log;
@@ -96,6 +97,9 @@ pub enum AuditError {
         /// What it held.
         value: String,
     },
+    /// The checkpoint key cannot be used.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// A thread panicked while holding the writer, so the chain state is unknown.
     #[error("audit log writer is unusable after a panic in another thread")]
     Poisoned,
