@@ -71,7 +71,11 @@ fn verify_reports_checkpoint_coverage_forged_tails_and_wrong_keys() {
     assert_eq!(v["coverage"]["uncovered"], 0);
     assert_eq!(v["coverage"]["writers_open"], 0);
     let o = spud(h.path(), &["audit", "verify"]);
-    assert!(text(&o).contains(&format!("records 0–{last} covered")), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("records 0–{last} covered")),
+        "{}",
+        text(&o)
+    );
 
     // An auditor elsewhere: the public key and a copy of the checkpoints file.
     let key = spud(h.path(), &["audit", "key"]);
@@ -102,7 +106,11 @@ fn verify_reports_checkpoint_coverage_forged_tails_and_wrong_keys() {
     let o = spud(h.path(), &["audit", "verify"]);
     assert_eq!(code(&o), 6, "{}", text(&o));
     assert!(text(&o).contains("chain intact"), "{}", text(&o));
-    assert!(text(&o).contains("appended while no writer"), "{}", text(&o));
+    assert!(
+        text(&o).contains("appended while no writer"),
+        "{}",
+        text(&o)
+    );
     let o = spud(h.path(), &["audit", "verify", "--json"]);
     let problems = &json(&o)["checkpoint_problems"];
     assert_eq!(problems[0]["problem"], "appended_without_writer");
@@ -243,13 +251,19 @@ fn export_as_json_lines_and_as_otlp_with_digests_unless_the_policy_keeps_raw() {
     }
     // The policy that asked for raw payloads keeps them.
     let policy = raw.to_str().unwrap();
-    let kept = lines(&spud(h.path(), &["--policy", policy, "audit", "export", "--kind", "call"]));
+    let kept = lines(&spud(
+        h.path(),
+        &["--policy", policy, "audit", "export", "--kind", "call"],
+    ));
     assert_eq!(kept[0]["event"]["args"]["raw"]["document"][0], 0);
     // --from-seq and --since select.
     let from = calls[1]["seq"].as_u64().unwrap().to_string();
     let tail = lines(&spud(h.path(), &["audit", "export", "--from-seq", &from]));
     assert_eq!(tail[0]["seq"], calls[1]["seq"]);
-    let none = lines(&spud(h.path(), &["audit", "export", "--since", "2999-01-01T00:00:00Z"]));
+    let none = lines(&spud(
+        h.path(),
+        &["audit", "export", "--since", "2999-01-01T00:00:00Z"],
+    ));
     assert!(none.is_empty());
     let o = spud(h.path(), &["audit", "export", "--since", "yesterday-ish"]);
     assert_eq!(code(&o), 2, "{}", text(&o));
@@ -258,7 +272,16 @@ fn export_as_json_lines_and_as_otlp_with_digests_unless_the_policy_keeps_raw() {
     let receiver = Receiver::start();
     let o = spud(
         h.path(),
-        &["--policy", policy, "audit", "export", "--otlp", &receiver.url, "--batch", "2"],
+        &[
+            "--policy",
+            policy,
+            "audit",
+            "export",
+            "--otlp",
+            &receiver.url,
+            "--batch",
+            "2",
+        ],
     );
     assert_eq!(code(&o), 0, "{}", text(&o));
     let all = lines(&spud(h.path(), &["audit", "export"]));
@@ -269,15 +292,35 @@ fn export_as_json_lines_and_as_otlp_with_digests_unless_the_policy_keeps_raw() {
         .iter()
         .find(|r| r.event_name == "spud.audit.call")
         .unwrap();
-    assert_eq!(attr(call, "spud.tool"), Some(&Any::StringValue("json.query".into())));
-    assert!(matches!(attr(call, "spud.args.sha256"), Some(Any::StringValue(_))));
-    assert!(attr(call, "spud.args.raw").is_some(), "the policy keeps raw payloads");
+    assert_eq!(
+        attr(call, "spud.tool"),
+        Some(&Any::StringValue("json.query".into()))
+    );
+    assert!(matches!(
+        attr(call, "spud.args.sha256"),
+        Some(Any::StringValue(_))
+    ));
+    assert!(
+        attr(call, "spud.args.raw").is_some(),
+        "the policy keeps raw payloads"
+    );
     assert!(call.time_unix_nano > 0);
-    assert!(matches!(attr(call, "spud.audit.seq"), Some(Any::IntValue(_))));
+    assert!(matches!(
+        attr(call, "spud.audit.seq"),
+        Some(Any::IntValue(_))
+    ));
 
     // --digests-only overrides the policy.
     let receiver = Receiver::start();
-    let args = ["--policy", policy, "audit", "export", "--otlp", &receiver.url, "--digests-only"];
+    let args = [
+        "--policy",
+        policy,
+        "audit",
+        "export",
+        "--otlp",
+        &receiver.url,
+        "--digests-only",
+    ];
     assert_eq!(code(&spud(h.path(), &args)), 0);
     assert!(receiver
         .records()

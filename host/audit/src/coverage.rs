@@ -254,8 +254,7 @@ pub fn verify_keyed(
     checkpoints: &Path,
     key: &PublicKey,
 ) -> Result<KeyedReport, AuditError> {
-    let (chain, hashes) = verify_chain(log)?;
-    let lines = read_lines(checkpoints).map_err(AuditError::io(checkpoints))?;
+    let (chain, hashes, lines) = consistent_reads(log, checkpoints)?;
     let mut walk = Walk {
         hashes: &hashes,
         key: key.to_hex(),
@@ -290,6 +289,27 @@ pub fn verify_keyed(
         problems: walk.problems,
         notes: walk.notes,
     })
+}
+
+/// The checkpoints, then the log, so that every checkpoint read names a record the log read
+/// holds; read again while a writer added checkpoints in between (a writer that opened
+/// meanwhile would otherwise look absent from records it appended).
+fn consistent_reads(
+    log: &Path,
+    checkpoints: &Path,
+) -> Result<(VerifyReport, ChainHashes, Vec<Line>), AuditError> {
+    let read = || read_lines(checkpoints).map_err(AuditError::io(checkpoints));
+    let mut lines = read()?;
+    for _ in 0..4 {
+        let (chain, hashes) = verify_chain(log)?;
+        let again = read()?;
+        if again.len() == lines.len() {
+            return Ok((chain, hashes, lines));
+        }
+        lines = again;
+    }
+    let (chain, hashes) = verify_chain(log)?;
+    Ok((chain, hashes, lines))
 }
 
 /// State while walking the checkpoints in file order.
@@ -427,10 +447,11 @@ impl Walk<'_> {
         }
         if let Some(l) = log_last.filter(|l| *l > checkpoint_seq) {
             if self.live.is_empty() {
-                self.problems.push(CheckpointProblem::AppendedWithoutWriter {
-                    from: checkpoint_seq + 1,
-                    to: l,
-                });
+                self.problems
+                    .push(CheckpointProblem::AppendedWithoutWriter {
+                        from: checkpoint_seq + 1,
+                        to: l,
+                    });
             }
         }
     }

@@ -75,7 +75,9 @@ mod otlp {
     use opentelemetry_proto::tonic::common::v1::{
         any_value::Value, AnyValue, InstrumentationScope, KeyValue,
     };
-    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
+    use opentelemetry_proto::tonic::logs::v1::{
+        LogRecord, ResourceLogs, ScopeLogs, SeverityNumber,
+    };
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use prost::Message;
 
@@ -95,7 +97,10 @@ mod otlp {
             J::Object(map) => {
                 for (k, v) in map {
                     if k == "raw" {
-                        out.push(kv(&format!("{prefix}.raw"), Value::StringValue(v.to_string())));
+                        out.push(kv(
+                            &format!("{prefix}.raw"),
+                            Value::StringValue(v.to_string()),
+                        ));
                     } else {
                         attributes(&format!("{prefix}.{k}"), v, out);
                     }

@@ -199,7 +199,10 @@ fn create(file: &Path) -> Result<bool, KeyError> {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let key = CheckpointKey::generate()?;
-    let tmp = file.with_extension(format!("tmp-{}", std::process::id()));
+    // A name of its own per process and call: racing creators must not share a temp file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = file.with_extension(format!("tmp-{}-{n}", std::process::id()));
     let mut options = std::fs::File::options();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -86,7 +86,10 @@ fn live_writers_tail_is_reported_as_not_yet_covered() {
 fn forged_appended_record_is_detected() {
     let (_d, path) = keyed_log(&[5]);
     forge(&path, 2);
-    assert!(verify(&path).unwrap().problems.is_empty(), "the chain alone");
+    assert!(
+        verify(&path).unwrap().problems.is_empty(),
+        "the chain alone"
+    );
     let r = check(&path);
     assert_eq!(
         r.problems,
@@ -119,7 +122,10 @@ fn rolled_back_log_is_detected() {
     let last = read_all(&path).unwrap().pop().unwrap();
     let anchor = serde_json::json!({"seq": last.seq, "hash": last.hash});
     std::fs::write(anchor_path(&path), anchor.to_string()).unwrap();
-    assert!(verify(&path).unwrap().problems.is_empty(), "the chain alone");
+    assert!(
+        verify(&path).unwrap().problems.is_empty(),
+        "the chain alone"
+    );
     let r = check(&path);
     assert!(
         r.problems.contains(&CheckpointProblem::RolledBack {
@@ -137,7 +143,10 @@ fn deleted_anchor_is_detected() {
     let (_d, path) = keyed_log(&[10]);
     keep_lines(&path, 7);
     std::fs::remove_file(anchor_path(&path)).unwrap();
-    assert!(verify(&path).unwrap().problems.is_empty(), "the chain alone");
+    assert!(
+        verify(&path).unwrap().problems.is_empty(),
+        "the chain alone"
+    );
     let r = check(&path);
     assert!(r.problems.contains(&CheckpointProblem::AnchorMissing));
     assert!(r.problems.contains(&CheckpointProblem::RolledBack {
@@ -159,7 +168,10 @@ fn deleted_checkpoints_are_detected_before_and_after_the_next_open() {
     let log = AuditLog::open_keyed(&path, Durability::Process, key(), false).unwrap();
     log.close().unwrap();
     let r = check(&path);
-    assert_eq!(r.problems, vec![CheckpointProblem::CheckpointsLost { line: 1 }]);
+    assert_eq!(
+        r.problems,
+        vec![CheckpointProblem::CheckpointsLost { line: 1 }]
+    );
 }
 
 #[test]
@@ -202,7 +214,10 @@ fn log_rewritten_with_recomputed_hashes_contradicts_its_checkpoints() {
     let last = records.last().unwrap();
     let anchor = serde_json::json!({"seq": last.seq, "hash": last.hash});
     std::fs::write(anchor_path(&path), anchor.to_string()).unwrap();
-    assert!(verify(&path).unwrap().problems.is_empty(), "the chain alone");
+    assert!(
+        verify(&path).unwrap().problems.is_empty(),
+        "the chain alone"
+    );
     let r = check(&path);
     assert!(r
         .problems
@@ -290,7 +305,9 @@ fn key_files_with_bad_permissions_or_size_are_refused() {
         KeyError::Size { len: 31, .. }
     ));
     assert!(matches!(
-        CheckpointKey::load(&dir.path().join("missing")).err().unwrap(),
+        CheckpointKey::load(&dir.path().join("missing"))
+            .err()
+            .unwrap(),
         KeyError::Io { .. }
     ));
 }

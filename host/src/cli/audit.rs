@@ -82,9 +82,10 @@ pub async fn run(cmd: AuditCommand, home: Option<&Path>, policy: Option<&Path>) 
             &home,
         ),
         AuditCommand::Key { json } => key(&home, json),
-        AuditCommand::Checkpoints { json, file } => {
-            checkpoints(&file.unwrap_or_else(|| spud_audit::checkpoints_path(&home.audit_file())), json)
-        }
+        AuditCommand::Checkpoints { json, file } => checkpoints(
+            &file.unwrap_or_else(|| spud_audit::checkpoints_path(&home.audit_file())),
+            json,
+        ),
         AuditCommand::Tail { lines, json } => match spud_audit::tail(&home.audit_file(), lines) {
             Ok(records) => {
                 if json {

@@ -102,9 +102,9 @@ pub async fn run(args: ExportArgs, home: &Home, policy: Option<&Path>) -> i32 {
 fn write_lines(records: &[Record], out: Option<&Path>) -> i32 {
     let result = (|| -> Result<(), String> {
         let sink: Box<dyn Write> = match out {
-            Some(p) => Box::new(
-                std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
-            ),
+            Some(p) => {
+                Box::new(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?)
+            }
             None => Box::new(std::io::stdout().lock()),
         };
         let mut sink = std::io::BufWriter::new(sink);

@@ -30,7 +30,9 @@ pub struct VerifyArgs {
 /// creates a key.
 fn trusted_key(args: &VerifyArgs, home: &Home) -> Result<Option<PublicKey>, String> {
     if let Some(hex) = &args.public_key {
-        return PublicKey::from_hex(hex).map(Some).map_err(|e| e.to_string());
+        return PublicKey::from_hex(hex)
+            .map(Some)
+            .map_err(|e| e.to_string());
     }
     let default = home.audit_key_file();
     let has_key = std::env::var_os(KEY_ENV).is_some()
@@ -138,7 +140,11 @@ fn chain_only(args: &VerifyArgs, path: &Path, cps: &Path) -> i32 {
 
 fn print_chain(path: &Path, report: &VerifyReport) {
     if report.problems.is_empty() {
-        println!("{}: {} records, chain intact", path.display(), report.records);
+        println!(
+            "{}: {} records, chain intact",
+            path.display(),
+            report.records
+        );
     } else {
         println!(
             "{}: {} records, {} problems:",

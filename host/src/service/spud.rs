@@ -55,8 +55,8 @@ impl Spud {
             Some(p) => Policy::load(p)?,
             None => Policy::deny_all(),
         };
-        let (key, source) = CheckpointKey::resolve(&home.audit_key_file())
-            .map_err(spud_audit::AuditError::from)?;
+        let (key, source) =
+            CheckpointKey::resolve(&home.audit_key_file()).map_err(spud_audit::AuditError::from)?;
         let fresh = matches!(source, KeySource::Created(_));
         let audit = AuditLog::open_keyed(&home.audit_file(), policy.audit.durability, key, fresh)?;
         let registry = Registry::load(&home)?;
