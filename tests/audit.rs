@@ -46,13 +46,12 @@ fn home_with_calls(calls: usize, policy: Option<&Path>) -> tempfile::TempDir {
     let h = home();
     let add = spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()]);
     assert_eq!(code(&add), 0, "{}", text(&add));
+    let policy = policy.map(|p| p.to_str().unwrap().to_string());
     for i in 0..calls {
         let input = format!(r#"{{"document": [{i}], "path": "$[0]"}}"#);
-        let mut args = vec!["call", "json.query", &input];
-        let p;
-        if let Some(policy) = policy {
-            p = policy.to_str().unwrap().to_string();
-            args.extend(["--policy", &p]);
+        let mut args = vec!["call", "json.query", input.as_str()];
+        if let Some(p) = &policy {
+            args.extend(["--policy", p.as_str()]);
         }
         let o = spud(h.path(), &args);
         assert_eq!(code(&o), 0, "{}", text(&o));

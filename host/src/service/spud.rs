@@ -11,6 +11,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+impl Drop for Spud {
+    /// Closes the audit log here and now — fsync, anchor, the signed `close` checkpoint —
+    /// rather than whenever the last handle goes (the log's background thread may hold one
+    /// for a moment, and the process may exit before it lets go).
+    fn drop(&mut self) {
+        if let Err(e) = self.audit.close() {
+            tracing::warn!("audit log: closing failed: {e}");
+        }
+    }
+}
+
 /// A plugin ready to call, with the registry entry and grant it was loaded under.
 pub struct Loaded {
     /// The plugin.
