@@ -54,6 +54,13 @@ impl Home {
         self.root.join("audit").join("audit.jsonl")
     }
 
+    /// The key that signs the audit log's checkpoints (mode 0600), kept outside `audit/` so
+    /// that the log can be shipped without it. `SPUD_AUDIT_KEY_FILE` or `SPUD_AUDIT_KEY` replace
+    /// it.
+    pub fn audit_key_file(&self) -> PathBuf {
+        self.root.join("keys").join("audit-checkpoint.key")
+    }
+
     /// The memory of past runs (SQLite).
     pub fn memory_file(&self) -> PathBuf {
         self.root.join("memory.db")

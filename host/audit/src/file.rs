@@ -39,7 +39,7 @@ fn line_start(mut file: &File, end: u64) -> std::io::Result<u64> {
 }
 
 /// Complete lines of `file` (those ending in `\n`), newest first, newline stripped.
-struct Backwards<'a> {
+pub(crate) struct Backwards<'a> {
     file: &'a File,
     /// End of the next line to return, just past its newline.
     end: u64,
@@ -47,7 +47,7 @@ struct Backwards<'a> {
 
 impl<'a> Backwards<'a> {
     /// Starts at the end of the file, skipping a final line that lacks its newline.
-    fn new(file: &'a File) -> std::io::Result<Self> {
+    pub(crate) fn new(file: &'a File) -> std::io::Result<Self> {
         let len = file.metadata()?.len();
         let end = if len == 0 || read_range(file, len - 1, len)? == b"\n" {
             len
@@ -58,7 +58,7 @@ impl<'a> Backwards<'a> {
     }
 
     /// The next older complete line and where it starts.
-    fn next_line(&mut self) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+    pub(crate) fn next_line(&mut self) -> std::io::Result<Option<(u64, Vec<u8>)>> {
         if self.end == 0 {
             return Ok(None);
         }
@@ -132,7 +132,7 @@ fn set_aside(path: &Path, file: &File, keep: u64, len: u64) -> std::io::Result<(
 }
 
 /// `<log><suffix>` next to the log.
-fn sibling(log: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn sibling(log: &Path, suffix: &str) -> PathBuf {
     let mut name = log
         .file_name()
         .map(|n| n.to_os_string())

@@ -43,6 +43,16 @@
 //! rewrite the anchor too: for strong guarantees ship the anchor (or the whole log) off the
 //! machine, e.g. to a log collector, and verify against that copy.
 //!
+//! # Checkpoints
+//!
+//! A log opened with [`AuditLog::open_keyed`] also signs checkpoints of its head with an
+//! Ed25519 key kept outside the log ([`CheckpointKey`]) into `<log>.checkpoints`: when a writer
+//! opens it, periodically, and when it closes. [`verify_keyed`] holds the log against them with
+//! only the public key: a tail appended while no writer had the log open, a log cut back behind
+//! a checkpoint, a rewritten chain, a deleted anchor or deleted checkpoints all show, and the
+//! report says which records are covered and which are not yet. See the `checkpoint` module
+//! docs for the format.
+//!
 //! # Crash recovery
 //!
 //! A crash can leave a torn last line (no trailing newline, or not a record). [`AuditLog::open`]
@@ -52,14 +62,25 @@
 
 #![warn(missing_docs)]
 
+mod checkpoint;
+mod coverage;
 mod event;
+pub mod export;
 mod file;
+mod key;
 mod log;
 mod record;
+mod signer;
 mod verify;
 
+pub use checkpoint::{
+    checkpoints_path, read_checkpoints, Checkpoint, CheckpointKind, CHECKPOINT_EVERY,
+    CHECKPOINT_EVERY_RECORDS,
+};
+pub use coverage::{verify_keyed, CheckpointProblem, Coverage, KeyedReport, Note};
 pub use event::{AccessEvent, CallEvent, CapabilityEvent, Event, Payload, RegistryEvent};
 pub use file::{anchor_path, read_all, tail};
+pub use key::{CheckpointKey, KeyError, KeySource, PublicKey, KEY_ENV, KEY_FILE_ENV};
 pub use log::{AuditLog, SYNC_INTERVAL};
 pub use record::{Receipt, Record, GENESIS};
 pub use verify::{verify, Problem, VerifyReport};
@@ -86,6 +107,9 @@ pub enum AuditError {
         /// What it held.
         value: String,
     },
+    /// The checkpoint key cannot be used.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// A thread panicked while holding the writer, so the chain state is unknown.
     #[error("audit log writer is unusable after a panic in another thread")]
     Poisoned,
@@ -117,5 +141,9 @@ pub enum Durability {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_export;
+#[cfg(test)]
+mod tests_keyed;
 #[cfg(test)]
 mod tests_tamper;

@@ -1,7 +1,9 @@
 //! The writer: appends, group commit, background fsync.
 
 use crate::file::{anchor_path, recover_tail, write_anchor, Head};
+use crate::key::CheckpointKey;
 use crate::record::encode_line;
+use crate::signer::Checkpointer;
 use crate::{AuditError, Durability, Event, Receipt};
 use std::fmt::Write as _;
 use std::fs::File;
@@ -37,8 +39,11 @@ struct Inner {
     file: File,
     writer: Mutex<Writer>,
     sync: Mutex<SyncState>,
-    /// The background fsync thread (Process mode), woken on drop so that it exits.
+    /// The background fsync thread (Process mode, or with checkpoints), woken on drop so
+    /// that it exits.
     syncer: OnceLock<std::thread::Thread>,
+    /// Signs checkpoints, when the log was opened with a key.
+    checkpointer: Option<Mutex<Checkpointer>>,
 }
 
 /// An open audit log. Cheap to clone (an `Arc` inside); safe to share between threads.
@@ -52,6 +57,28 @@ impl AuditLog {
     /// file to continue the chain; a torn final line left by a crash is moved aside to
     /// `<log>.torn-<n>` with a warning (see the crate docs).
     pub fn open(path: &Path, durability: Durability) -> Result<AuditLog, AuditError> {
+        AuditLog::open_with(path, durability, None)
+    }
+
+    /// [`AuditLog::open`], and signs checkpoints of the chain head with `key` into
+    /// `<log>.checkpoints`: on open (or the first record), every
+    /// [`crate::CHECKPOINT_EVERY_RECORDS`] records or [`crate::CHECKPOINT_EVERY`], and on
+    /// close. `fresh_key`: the key was created just now, so a log without checkpoints is not
+    /// reported as having lost them.
+    pub fn open_keyed(
+        path: &Path,
+        durability: Durability,
+        key: CheckpointKey,
+        fresh_key: bool,
+    ) -> Result<AuditLog, AuditError> {
+        AuditLog::open_with(path, durability, Some((key, fresh_key)))
+    }
+
+    fn open_with(
+        path: &Path,
+        durability: Durability,
+        key: Option<(CheckpointKey, bool)>,
+    ) -> Result<AuditLog, AuditError> {
         let io = AuditError::io(path);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(&io)?;
@@ -69,6 +96,11 @@ impl AuditLog {
         let (head, end) = recovered.map_err(&io)?;
         unlocked.map_err(&io)?;
         let last = head.next_seq.checked_sub(1).map(|seq| (seq, head.prev));
+        let checkpointer = key
+            .map(|(key, fresh)| Checkpointer::new(path, key, fresh, last.is_some()))
+            .transpose()
+            .map_err(&io)?;
+        let keyed = checkpointer.is_some();
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             durability,
@@ -84,8 +116,14 @@ impl AuditLog {
             // if it changed anything, and an earlier writer synced it at exit.
             sync: Mutex::new(SyncState { synced: last }),
             syncer: OnceLock::new(),
+            checkpointer: checkpointer.map(Mutex::new),
         });
-        if durability == Durability::Process {
+        if let (Some((seq, hash)), true) = (last, keyed) {
+            // What a crashed writer left may not be on disk yet: sync before signing it.
+            inner.file.sync_data().map_err(&io)?;
+            inner.checkpoint(seq, hash, false);
+        }
+        if durability == Durability::Process || keyed {
             spawn_syncer(&inner).map_err(&io)?;
         }
         Ok(AuditLog { inner })
@@ -122,6 +160,19 @@ impl AuditLog {
             Some(seq) => self.inner.sync_through(seq),
             None => Ok(()),
         }
+    }
+
+    /// fsyncs, updates the anchor and, with a key, writes the `close` checkpoint. Dropping the
+    /// last handle does the same; this makes it happen now, and reports a failed fsync.
+    /// Records appended afterwards open the log again.
+    pub fn close(&self) -> Result<(), AuditError> {
+        let inner = &*self.inner;
+        let mut s = lock(&inner.sync)?;
+        inner.sync_locked(&mut s)?;
+        if let Some((seq, hash)) = s.synced {
+            inner.checkpoint(seq, hash, true);
+        }
+        Ok(())
     }
 
     fn commit(&self, last: u64) -> Result<(), AuditError> {
@@ -209,20 +260,39 @@ impl Inner {
         let Some((seq, hash)) = head else {
             return Ok(());
         };
-        if s.synced == Some((seq, hash)) {
-            return Ok(());
+        if s.synced != Some((seq, hash)) {
+            self.file.sync_data().map_err(&io)?;
+            s.synced = Some((seq, hash));
+            // The records are durable whatever happens to the anchor: a failed anchor update
+            // only weakens truncation detection, so it is reported, not returned.
+            if let Err(e) = write_anchor(&self.path, seq, &hash) {
+                tracing::warn!(
+                    "audit log: cannot update the anchor {}: {e}",
+                    anchor_path(&self.path).display()
+                );
+            }
         }
-        self.file.sync_data().map_err(&io)?;
-        s.synced = Some((seq, hash));
-        // The records are durable whatever happens to the anchor: a failed anchor update only
-        // weakens truncation detection, so it is reported, not returned.
-        if let Err(e) = write_anchor(&self.path, seq, &hash) {
-            tracing::warn!(
-                "audit log: cannot update the anchor {}: {e}",
-                anchor_path(&self.path).display()
-            );
-        }
+        self.checkpoint(seq, hash, false);
         Ok(())
+    }
+
+    /// Writes the checkpoint that is due for durable record `seq`, if any (`closing`: the
+    /// log is being closed). Like the anchor, a failure is reported, not returned.
+    fn checkpoint(&self, seq: u64, hash: [u8; 32], closing: bool) {
+        let Some(c) = &self.checkpointer else {
+            return;
+        };
+        let Ok(mut c) = c.lock() else {
+            return;
+        };
+        if let Some(kind) = c.due(seq, closing) {
+            if let Err(e) = c.write(&self.path, kind, seq, hash) {
+                tracing::warn!(
+                    "audit log: cannot write a checkpoint to {}: {e}",
+                    crate::checkpoints_path(&self.path).display()
+                );
+            }
+        }
     }
 }
 
@@ -234,6 +304,8 @@ impl Drop for Inner {
         if let Ok(mut s) = self.sync.lock() {
             if let Err(e) = self.sync_locked(&mut s) {
                 tracing::warn!("audit log: final fsync failed: {e}");
+            } else if let Some((seq, hash)) = s.synced {
+                self.checkpoint(seq, hash, true);
             }
         }
     }

@@ -175,6 +175,14 @@ impl Found {
 /// Verifies the log at `path` and, when there is one, its anchor (`<log>.head`). Reads the log
 /// as a stream; memory grows with the number of records (about 100 bytes each), not their size.
 pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
+    verify_chain(path).map(|(report, _)| report)
+}
+
+/// The hashes of the chain's intact records, by seq, as [`verify`] picked them.
+pub(crate) type ChainHashes = BTreeMap<u64, [u8; 32]>;
+
+/// [`verify`], and the chain it found.
+pub(crate) fn verify_chain(path: &Path) -> Result<(VerifyReport, ChainHashes), AuditError> {
     let io = AuditError::io(path);
     let mut reader = BufReader::new(File::open(path).map_err(&io)?);
     let mut found = Found(Vec::new());
@@ -218,12 +226,20 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
     check_gaps_and_links(&entries, &genuine, &malformed_lines, &mut found);
     check_anchor(path, &entries, &genuine, &mut found);
 
+    let hashes = genuine
+        .iter()
+        .filter_map(|(seq, i)| {
+            let e = &entries[*i];
+            e.hash.filter(|_| e.intact).map(|h| (*seq, h))
+        })
+        .collect();
     let mut problems = found.0;
     problems.sort_by_key(|(line, rank, _)| (*line, *rank));
-    Ok(VerifyReport {
+    let report = VerifyReport {
         records: entries.len() as u64,
         problems: problems.into_iter().map(|(_, _, p)| p).collect(),
-    })
+    };
+    Ok((report, hashes))
 }
 
 /// Picks the one record per seq that belongs to the chain, reporting the others as inserted and

@@ -2,6 +2,8 @@
 //! 2 usage/config/input error, 3 denied, 4 limit exceeded.
 
 mod audit;
+mod audit_export;
+mod audit_verify;
 mod call;
 mod exec;
 mod grants;
@@ -104,7 +106,7 @@ async fn run(cli: Cli) -> i32 {
         })
     };
     match cli.command {
-        Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref()),
+        Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref(), cli.policy.as_deref()).await,
         Command::Runs(cmd) => runs::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Report(args) => report::run(args, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Memory(cmd) => memory::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),

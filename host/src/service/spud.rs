@@ -5,11 +5,22 @@ use super::caller::{Caller, SpudError};
 use crate::home::Home;
 use crate::runtime::{Entry, Plugin, Registry, RegistryError, Runtime};
 use crate::sandbox::{self, Resolver};
-use spud_audit::{AuditLog, Event};
+use spud_audit::{AuditLog, CheckpointKey, Event, KeySource};
 use spud_policy::{effective, Effective, Grant, Policy};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+impl Drop for Spud {
+    /// Closes the audit log here and now — fsync, anchor, the signed `close` checkpoint —
+    /// rather than whenever the last handle goes (the log's background thread may hold one
+    /// for a moment, and the process may exit before it lets go).
+    fn drop(&mut self) {
+        if let Err(e) = self.audit.close() {
+            tracing::warn!("audit log: closing failed: {e}");
+        }
+    }
+}
 
 /// A plugin ready to call, with the registry entry and grant it was loaded under.
 pub struct Loaded {
@@ -55,7 +66,10 @@ impl Spud {
             Some(p) => Policy::load(p)?,
             None => Policy::deny_all(),
         };
-        let audit = AuditLog::open(&home.audit_file(), policy.audit.durability)?;
+        let (key, source) =
+            CheckpointKey::resolve(&home.audit_key_file()).map_err(spud_audit::AuditError::from)?;
+        let fresh = matches!(source, KeySource::Created(_));
+        let audit = AuditLog::open_keyed(&home.audit_file(), policy.audit.durability, key, fresh)?;
         let registry = Registry::load(&home)?;
         let (guard, secrets) = secrets_of(&policy)?;
         Ok(Spud {
