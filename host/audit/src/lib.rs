@@ -58,7 +58,9 @@ mod log;
 mod record;
 mod verify;
 
-pub use event::{AccessEvent, CallEvent, CapabilityEvent, Event, Payload, RegistryEvent};
+pub use event::{
+    AccessEvent, CacheEvent, CallEvent, CapabilityEvent, Event, Payload, RegistryEvent,
+};
 pub use file::{anchor_path, read_all, tail};
 pub use log::{AuditLog, SYNC_INTERVAL};
 pub use record::{Receipt, Record, GENESIS};

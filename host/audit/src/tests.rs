@@ -13,6 +13,7 @@ pub(crate) fn call_with(args: Payload) -> Event {
         tool: "t.f".into(),
         digest: "d".into(),
         principal: "cli".into(),
+        policy_sha256: String::new(),
         outcome: "ok".into(),
         message: None,
         bytes_in: args.bytes,

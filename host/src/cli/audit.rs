@@ -75,8 +75,13 @@ pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
                     for r in records {
                         let line = match &r.event {
                             Event::Call(c) => format!(
-                                "call {} [{}] by {} fuel {} {} µs",
-                                c.tool, c.outcome, c.principal, c.fuel_used, c.duration_us
+                                "call {} [{}] by {} fuel {} {} µs policy {}",
+                                c.tool,
+                                c.outcome,
+                                c.principal,
+                                c.fuel_used,
+                                c.duration_us,
+                                c.policy_sha256.get(..12).unwrap_or("-")
                             ),
                             Event::Capability(c) => format!(
                                 "{} {} {}: {} ({})",
@@ -88,6 +93,10 @@ pub fn run(cmd: AuditCommand, home: Option<&Path>) -> i32 {
                             Event::Access(a) => {
                                 format!("access {} by {} {}", a.action, a.principal, a.detail)
                             }
+                            Event::Cache(c) => format!(
+                                "cache {} {} sha256:{} ({})",
+                                c.action, c.plugin, c.digest, c.reason
+                            ),
                         };
                         println!("{:>6} {} {line}", r.seq, r.time);
                     }
