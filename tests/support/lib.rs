@@ -208,6 +208,7 @@ pub fn write_policy(dir: &Path, policy: &str) -> PathBuf {
 }
 
 pub mod code_plugin;
+pub mod fuzz;
 pub mod subagents;
 
 /// The `spud` binary of this workspace's debug build (built by `scripts/test.sh`).

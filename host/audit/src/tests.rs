@@ -44,6 +44,28 @@ pub(crate) fn intact(path: &Path, records: u64) {
 }
 
 #[test]
+fn call_records_from_before_the_policy_digest_still_verify() {
+    let (_d, path) = log_with(1);
+    let log = AuditLog::open(&path, Durability::Process).unwrap();
+    // As spud wrote call records before it recorded the policy: no `policy_sha256` at all.
+    log.append(call_with(Payload::digest_of(b"{}"))).unwrap();
+    let Event::Call(mut with) = call_with(Payload::digest_of(b"{}")) else {
+        unreachable!()
+    };
+    with.policy_sha256 = "ab".repeat(32);
+    log.append(Event::Call(with.clone())).unwrap();
+    drop(log);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(!lines[1].contains("policy_sha256"), "{}", lines[1]);
+    assert!(lines[2].contains(&format!("\"policy_sha256\":\"{}\"", "ab".repeat(32))));
+    intact(&path, 3);
+    let all = read_all(&path).unwrap();
+    assert!(matches!(&all[1].event, Event::Call(c) if c.policy_sha256.is_empty()));
+    assert_eq!(all[2].event, Event::Call(with));
+}
+
+#[test]
 fn round_trip_and_reopen_continues_the_chain() {
     let (_d, path) = log_with(5);
     let log = AuditLog::open(&path, Durability::Fsync).unwrap();
