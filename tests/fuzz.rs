@@ -3,7 +3,9 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use spud_tests::fuzz::{self, AuditTarget, McpTarget, PlanTarget, PolicyTarget, SchemaTarget, Target, Verdict};
+use spud_tests::fuzz::{
+    self, AuditTarget, McpTarget, PlanTarget, PolicyTarget, SchemaTarget, Target, Verdict,
+};
 
 fn holds(target: &mut dyn Target, bytes: &[u8]) -> Result<(), TestCaseError> {
     let r = fuzz::one(target, bytes);
@@ -47,7 +49,13 @@ proptest! {
 fn mcp_requests_through_spud_serve() {
     let mut target = McpTarget::new().expect("a home with json registered");
     let tally = fuzz::run(&mut target, 150, 7, 1024);
-    assert!(tally.clean(), "{}\n{:#?}\n{:#?}", tally.line(), tally.panics, tally.violations);
+    assert!(
+        tally.clean(),
+        "{}\n{:#?}\n{:#?}",
+        tally.line(),
+        tally.panics,
+        tally.violations
+    );
     assert_eq!(tally.cases, 150);
 }
 
@@ -66,6 +74,10 @@ fn the_harness_catches_panics() {
     }
     let tally = fuzz::run(&mut Panics, 100, 1, 64);
     assert_eq!(tally.cases, 100);
-    assert!(!tally.panics.is_empty() && tally.accepted > 0, "{}", tally.line());
+    assert!(
+        !tally.panics.is_empty() && tally.accepted > 0,
+        "{}",
+        tally.line()
+    );
     assert!(tally.panics[0].contains("n = "), "{}", tally.panics[0]);
 }

@@ -40,7 +40,10 @@ fn records(home: &Path) -> Vec<Value> {
 }
 
 fn of_kind<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    records.iter().filter(|r| r["event"]["kind"] == kind).collect()
+    records
+        .iter()
+        .filter(|r| r["event"]["kind"] == kind)
+        .collect()
 }
 
 fn artifact(home: &Path) -> PathBuf {
@@ -55,9 +58,15 @@ fn artifact(home: &Path) -> PathBuf {
 #[test]
 fn a_tampered_cache_entry_is_rebuilt_and_audited() {
     let h = home();
-    ok(spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()]));
+    ok(spud(
+        h.path(),
+        &["tools", "add", guest("json").to_str().unwrap()],
+    ));
     ok(spud(h.path(), &["call", "json.query", QUERY]));
-    assert!(of_kind(&records(h.path()), "cache").is_empty(), "a hit is not a rebuild");
+    assert!(
+        of_kind(&records(h.path()), "cache").is_empty(),
+        "a hit is not a rebuild"
+    );
 
     // What the old checksum sidecar let through: new bytes with a matching sha256 beside them.
     let path = artifact(h.path());
@@ -69,8 +78,16 @@ fn a_tampered_cache_entry_is_rebuilt_and_audited() {
     std::fs::write(path.with_extension("cwasm.mac"), sha256_hex(&forged)).unwrap();
 
     let o = ok(spud(h.path(), &["call", "json.query", QUERY]));
-    assert!(String::from_utf8_lossy(&o.stdout).contains('1'), "{}", text(&o));
-    assert_ne!(std::fs::read(&path).unwrap(), forged, "the entry was rebuilt");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains('1'),
+        "{}",
+        text(&o)
+    );
+    assert_ne!(
+        std::fs::read(&path).unwrap(),
+        forged,
+        "the entry was rebuilt"
+    );
     let all = records(h.path());
     let cache = of_kind(&all, "cache");
     assert_eq!(cache.len(), 1, "{cache:?}");
@@ -87,7 +104,10 @@ fn a_tampered_cache_entry_is_rebuilt_and_audited() {
 #[test]
 fn an_entry_without_its_mac_is_rebuilt_and_audited() {
     let h = home();
-    ok(spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()]));
+    ok(spud(
+        h.path(),
+        &["tools", "add", guest("json").to_str().unwrap()],
+    ));
     std::fs::remove_file(artifact(h.path()).with_extension("cwasm.mac")).unwrap();
     ok(spud(h.path(), &["call", "json.query", QUERY]));
     let all = records(h.path());
@@ -101,7 +121,10 @@ fn an_entry_without_its_mac_is_rebuilt_and_audited() {
 fn a_cache_key_open_to_others_is_refused() {
     use std::os::unix::fs::PermissionsExt;
     let h = home();
-    ok(spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()]));
+    ok(spud(
+        h.path(),
+        &["tools", "add", guest("json").to_str().unwrap()],
+    ));
     let key = h.path().join("keys").join("cache.key");
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -113,13 +136,19 @@ fn a_cache_key_open_to_others_is_refused() {
 
 fn last_call(home: &Path) -> Value {
     let all = records(home);
-    of_kind(&all, "call").last().map(|r| r["event"].clone()).expect("a call record")
+    of_kind(&all, "call")
+        .last()
+        .map(|r| r["event"].clone())
+        .expect("a call record")
 }
 
 #[test]
 fn every_call_record_names_the_policy_in_force() {
     let h = home();
-    ok(spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()]));
+    ok(spud(
+        h.path(),
+        &["tools", "add", guest("json").to_str().unwrap()],
+    ));
     ok(spud(h.path(), &["call", "json.query", QUERY]));
     assert_eq!(last_call(h.path())["policy_sha256"], DENY_ALL_DIGEST);
 
@@ -127,20 +156,39 @@ fn every_call_record_names_the_policy_in_force() {
     let v1 = "[defaults]\ntimeout_ms = 5000\n";
     std::fs::write(&policy, v1).unwrap();
     let p = policy.to_str().unwrap();
-    let o = ok(spud(h.path(), &["--policy", p, "call", "--json", "json.query", QUERY]));
+    let o = ok(spud(
+        h.path(),
+        &["--policy", p, "call", "--json", "json.query", QUERY],
+    ));
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["policy_sha256"], sha256_hex(v1.as_bytes()));
-    assert_eq!(last_call(h.path())["policy_sha256"], sha256_hex(v1.as_bytes()));
+    assert_eq!(
+        last_call(h.path())["policy_sha256"],
+        sha256_hex(v1.as_bytes())
+    );
 
     let v2 = "[defaults]\ntimeout_ms = 6000\n";
     std::fs::write(&policy, v2).unwrap();
-    ok(spud(h.path(), &["--policy", p, "call", "json.query", QUERY]));
-    assert_eq!(last_call(h.path())["policy_sha256"], sha256_hex(v2.as_bytes()));
+    ok(spud(
+        h.path(),
+        &["--policy", p, "call", "json.query", QUERY],
+    ));
+    assert_eq!(
+        last_call(h.path())["policy_sha256"],
+        sha256_hex(v2.as_bytes())
+    );
     // A denied call carries it too.
     let o = spud(h.path(), &["--policy", p, "call", "json.query", "{}"]);
     assert_ne!(o.status.code(), Some(0));
-    assert_eq!(last_call(h.path())["policy_sha256"], sha256_hex(v2.as_bytes()));
+    assert_eq!(
+        last_call(h.path())["policy_sha256"],
+        sha256_hex(v2.as_bytes())
+    );
     let tail = ok(spud(h.path(), &["audit", "tail", "-n", "1"]));
-    assert!(text(&tail).contains(&sha256_hex(v2.as_bytes())[..12]), "{}", text(&tail));
+    assert!(
+        text(&tail).contains(&sha256_hex(v2.as_bytes())[..12]),
+        "{}",
+        text(&tail)
+    );
     ok(spud(h.path(), &["audit", "verify"]));
 }

@@ -6,10 +6,15 @@
 //! Prints one line per target (cases, accepted, rejected, panics, violations, time) and each
 //! panic or violation; exits 1 if there was any.
 
-use spud_tests::fuzz::{self, AuditTarget, McpTarget, PlanTarget, PolicyTarget, SchemaTarget, Tally, Target};
+use spud_tests::fuzz::{
+    self, AuditTarget, McpTarget, PlanTarget, PolicyTarget, SchemaTarget, Tally, Target,
+};
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn wanted(name: &str) -> bool {

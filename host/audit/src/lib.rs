@@ -88,6 +88,16 @@ pub enum AuditError {
         /// What it held.
         value: String,
     },
+    /// The log's last record claims the largest seq there is, so nothing can follow it: the
+    /// log was tampered with (`spud audit verify` says how); start a new log.
+    #[error(
+        "audit log {file}: its last record claims the largest possible seq, so no record can \
+         follow it; the log was tampered with: run `spud audit verify` and start a new log"
+    )]
+    SeqExhausted {
+        /// The file.
+        file: String,
+    },
     /// A thread panicked while holding the writer, so the chain state is unknown.
     #[error("audit log writer is unusable after a panic in another thread")]
     Poisoned,

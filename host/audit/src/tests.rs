@@ -43,6 +43,33 @@ pub(crate) fn intact(path: &Path, records: u64) {
     assert_eq!(r.records, records);
 }
 
+/// Found by the fuzzer (`cargo test -p spud-tests --bench fuzz`): appending after a forged
+/// record with seq `u64::MAX - 1` overflowed the next seq and panicked.
+#[test]
+fn a_forged_last_seq_at_the_limit_is_a_typed_error_not_a_panic() {
+    let (_d, path) = log_with(2);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let last = text.lines().last().unwrap();
+    let mut r: Record = serde_json::from_str(last).unwrap();
+    r.seq = u64::MAX - 1;
+    r.hash = r.compute_hash().unwrap();
+    let forged = format!("{text}{}\n", serde_json::to_string(&r).unwrap());
+    std::fs::write(&path, &forged).unwrap();
+    let log = AuditLog::open(&path, Durability::Process).unwrap();
+    // The next record would take seq u64::MAX, after which the chain cannot go on: refused,
+    // alone or in a batch, and nothing is written.
+    assert!(matches!(
+        log.append_many(vec![ev(1), ev(2)]),
+        Err(AuditError::SeqExhausted { .. })
+    ));
+    assert!(matches!(
+        log.append(ev(1)),
+        Err(AuditError::SeqExhausted { .. })
+    ));
+    drop(log);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), forged);
+}
+
 #[test]
 fn call_records_from_before_the_policy_digest_still_verify() {
     let (_d, path) = log_with(1);

@@ -70,6 +70,9 @@ mod tests {
         let src = "[audit]\npayloads = \"raw\"\n";
         std::fs::write(&path, src).unwrap();
         let p = Policy::load(&path).unwrap();
-        assert_eq!(p.digest().as_str(), PolicyDigest::of(src.as_bytes()).as_str());
+        assert_eq!(
+            p.digest().as_str(),
+            PolicyDigest::of(src.as_bytes()).as_str()
+        );
     }
 }

@@ -258,9 +258,19 @@ mod tests {
         let d = digest();
         assert_eq!(load(f, &d, WASM), CacheOutcome::Rebuilt(reason));
         let rebuilds = f.cache.take_rebuilds();
-        assert_eq!(rebuilds, vec![Rebuild { digest: d.clone(), reason }]);
+        assert_eq!(
+            rebuilds,
+            vec![Rebuild {
+                digest: d.clone(),
+                reason
+            }]
+        );
         assert!(f.cache.take_rebuilds().is_empty());
-        assert_eq!(load(f, &d, WASM), CacheOutcome::Hit, "the rebuilt entry is signed");
+        assert_eq!(
+            load(f, &d, WASM),
+            CacheOutcome::Hit,
+            "the rebuilt entry is signed"
+        );
     }
 
     #[test]
@@ -293,7 +303,10 @@ mod tests {
         load(&f, &digest(), WASM);
         // An entry that is valid for `other`, copied with its MAC over this digest's entry.
         assert_eq!(load(&f, &other, WASM2), CacheOutcome::Compiled);
-        let (from, to) = (f.cache.artifact_path(&other), f.cache.artifact_path(&digest()));
+        let (from, to) = (
+            f.cache.artifact_path(&other),
+            f.cache.artifact_path(&digest()),
+        );
         std::fs::copy(&from, &to).unwrap();
         std::fs::copy(ArtifactCache::mac_path(&from), ArtifactCache::mac_path(&to)).unwrap();
         rebuilt_after(&f, RebuildReason::BadMac);
@@ -323,7 +336,9 @@ mod tests {
     #[test]
     fn a_component_that_does_not_match_its_digest_is_not_compiled() {
         let f = fixture([1; 32]);
-        let r = f.cache.load(&f.engine, &"00".repeat(32), || Ok(WASM.to_vec()));
+        let r = f
+            .cache
+            .load(&f.engine, &"00".repeat(32), || Ok(WASM.to_vec()));
         assert!(r.is_err());
     }
 }

@@ -135,10 +135,13 @@ fn read_key(path: &Path) -> Result<CacheKey, CacheKeyError> {
     file.take(KEY_LEN as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(io(path))?;
-    let key: [u8; KEY_LEN] = bytes.as_slice().try_into().map_err(|_| CacheKeyError::Size {
-        path: path.to_path_buf(),
-        len: bytes.len(),
-    })?;
+    let key: [u8; KEY_LEN] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| CacheKeyError::Size {
+            path: path.to_path_buf(),
+            len: bytes.len(),
+        })?;
     Ok(CacheKey(key))
 }
 

@@ -11,7 +11,7 @@ mod loader;
 pub mod plugin;
 pub mod registry;
 
-pub use cache::{sha256_hex, ArtifactCache, CacheOutcome, RebuildReason, Rebuild};
+pub use cache::{sha256_hex, ArtifactCache, CacheOutcome, Rebuild, RebuildReason};
 pub use cache_key::{CacheKey, CacheKeyError};
 pub use call::{call, read_sdk_manifest, CallReport, SDK_INVALID_INPUT};
 pub use engine::{config, SpudEngine, EPOCH_TICK, MAX_MEMORY_BYTES};

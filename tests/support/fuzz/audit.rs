@@ -16,7 +16,15 @@ fn events() -> Vec<Event> {
     vec![
         Event::registry("add", "fs", &"ab".repeat(32)),
         Event::access("alice", "serve_start", "stdio"),
-        Event::capability("c1", "fs.read", "d", "file", "/data/a.txt (read)", true, "files"),
+        Event::capability(
+            "c1",
+            "fs.read",
+            "d",
+            "file",
+            "/data/a.txt (read)",
+            true,
+            "files",
+        ),
         Event::capability("c1", "fs.read", "d", "http", "GET https://x", false, ""),
         Event::cache_rebuilt("fs", "d", "bad_mac"),
         Event::call(spud::audit::CallEvent {
@@ -71,7 +79,10 @@ impl AuditTarget {
 }
 
 fn split(bytes: &[u8]) -> Vec<Vec<u8>> {
-    bytes.split_inclusive(|b| *b == b'\n').map(<[u8]>::to_vec).collect()
+    bytes
+        .split_inclusive(|b| *b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 /// Sets one field of one record's JSON to an odd value, keeping the rest.
@@ -82,7 +93,9 @@ fn edit_field(u: &mut Unstructured<'_>, line: &[u8]) -> Result<Vec<u8>> {
     let field = *u.choose(&["seq", "prev", "hash", "time", "event"])?;
     let new = match field {
         "seq" => json!(*u.choose(NUMBERS)?),
-        "prev" | "hash" => json!(u.choose(&["0".repeat(64), "F".repeat(64), "zz".into(), String::new()])?),
+        "prev" | "hash" => {
+            json!(u.choose(&["0".repeat(64), "F".repeat(64), "zz".into(), String::new()])?)
+        }
         _ => mutate::json(u, 2)?,
     };
     let Some(record) = v.as_object_mut() else {
@@ -132,7 +145,11 @@ impl Target for AuditTarget {
         let log = mutate_log(u, &self.log)?;
         let anchor = match u.int_in_range(0..=5)? {
             0 => None,
-            1 => Some(json!({"seq": *u.choose(NUMBERS)?, "hash": "0".repeat(64)}).to_string().into_bytes()),
+            1 => Some(
+                json!({"seq": *u.choose(NUMBERS)?, "hash": "0".repeat(64)})
+                    .to_string()
+                    .into_bytes(),
+            ),
             _ => Some(self.anchor.clone()),
         };
         let path = self.fresh_path();
@@ -148,7 +165,11 @@ impl Target for AuditTarget {
             Ok(report) => {
                 let _: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
                 let changed = log != self.log;
-                match (changed, anchor.as_ref() == Some(&self.anchor), report.problems.is_empty()) {
+                match (
+                    changed,
+                    anchor.as_ref() == Some(&self.anchor),
+                    report.problems.is_empty(),
+                ) {
                     (true, true, true) => Verdict::Violation(format!(
                         "a changed log verified intact: {:?}",
                         String::from_utf8_lossy(&log)

@@ -17,16 +17,20 @@ use std::time::{Duration, Instant};
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn templates() -> Vec<Value> {
-    let call = |name: &str, args: Value| {
-        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": args}})
-    };
+    let call = |name: &str, args: Value| json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": args}});
     vec![
         json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}),
         json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
-        call("json.query", json!({"document": {"a": [1, 2, {"b": "c"}]}, "path": "$.a[*]"})),
+        call(
+            "json.query",
+            json!({"document": {"a": [1, 2, {"b": "c"}]}, "path": "$.a[*]"}),
+        ),
         call("json.query", json!({"document": "x", "path": "$..*"})),
         call("json.nope", json!({})),
-        call("run_agent", json!({"goal": "g", "plan": {"goal": "g", "steps": []}})),
+        call(
+            "run_agent",
+            json!({"goal": "g", "plan": {"goal": "g", "steps": []}}),
+        ),
         json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "f", "version": "0"}}}),
         json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list"}),
         json!({"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": "x"}}),
@@ -38,7 +42,10 @@ fn templates() -> Vec<Value> {
 }
 
 fn replace_node(u: &mut Unstructured<'_>, v: &mut Value) -> Result<()> {
-    let keys: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    let keys: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
     if keys.is_empty() || u.ratio(1, 4)? {
         *v = mutate::json(u, 3)?;
         return Ok(());
@@ -66,7 +73,11 @@ fn request(u: &mut Unstructured<'_>, id: u64) -> Result<Vec<u8>> {
     }
     let mut line = v.to_string().into_bytes();
     if u.ratio(1, 4)? {
-        mutate::mutate_once(u, &mut line, &["\"", "{", "}", "[", "]", ":", ",", "\\u0000", "1e999"])?;
+        mutate::mutate_once(
+            u,
+            &mut line,
+            &["\"", "{", "}", "[", "]", ":", ",", "\\u0000", "1e999"],
+        )?;
     }
     line.retain(|b| *b != b'\n');
     line.push(b'\n');
@@ -92,13 +103,17 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
-        let (stdin, stdout, mut err) = match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-            (Some(i), Some(o), Some(e)) => (i, o, e),
-            _ => return Err(std::io::Error::other("no pipes to spud serve")),
-        };
+        let (stdin, stdout, mut err) =
+            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+                (Some(i), Some(o), Some(e)) => (i, o, e),
+                _ => return Err(std::io::Error::other("no pipes to spud serve")),
+            };
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(std::io::Result::ok) {
+            for line in BufReader::new(stdout)
+                .lines()
+                .map_while(std::io::Result::ok)
+            {
                 if tx.send(line).is_err() {
                     break;
                 }
@@ -114,7 +129,12 @@ impl Server {
                 }
             }
         });
-        let mut server = Server { child, stdin, lines, stderr };
+        let mut server = Server {
+            child,
+            stdin,
+            lines,
+            stderr,
+        };
         let init = templates()[6].clone();
         server.send(format!("{init}\n").as_bytes())?;
         server.answer_to(&json!(1)).map_err(std::io::Error::other)?;
@@ -141,8 +161,12 @@ impl Server {
                     }
                     seen.push(v);
                 }
-                Err(RecvTimeoutError::Timeout) => return Err(format!("no answer to {id} in {PATIENCE:?}")),
-                Err(RecvTimeoutError::Disconnected) => return Err("spud serve closed stdout".into()),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!("no answer to {id} in {PATIENCE:?}"))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("spud serve closed stdout".into())
+                }
             }
         }
     }
@@ -179,9 +203,15 @@ impl McpTarget {
             .arg(crate::guest("json"))
             .output()?;
         if !out.status.success() {
-            return Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).into_owned()));
+            return Err(std::io::Error::other(
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ));
         }
-        Ok(McpTarget { home, server: None, next: 0 })
+        Ok(McpTarget {
+            home,
+            server: None,
+            next: 0,
+        })
     }
 
     /// The home (its audit log records every call made).
@@ -201,27 +231,41 @@ impl Target for McpTarget {
         if self.server.is_none() {
             match Server::start(self.home.path()) {
                 Ok(s) => self.server = Some(s),
-                Err(e) => return Ok(Verdict::Violation(format!("spud serve does not start: {e}"))),
+                Err(e) => {
+                    return Ok(Verdict::Violation(format!(
+                        "spud serve does not start: {e}"
+                    )))
+                }
             }
         }
         let Some(server) = self.server.as_mut() else {
             return Ok(Verdict::Violation("no server".into()));
         };
         let probe = json!(format!("probe-{}", self.next));
-        let sent = server
-            .send(&line)
-            .and_then(|()| server.send(format!("{{\"jsonrpc\":\"2.0\",\"id\":{probe},\"method\":\"ping\"}}\n").as_bytes()));
-        let answered = sent.map_err(|e| e.to_string()).and_then(|()| server.answer_to(&probe));
+        let sent = server.send(&line).and_then(|()| {
+            server.send(
+                format!("{{\"jsonrpc\":\"2.0\",\"id\":{probe},\"method\":\"ping\"}}\n").as_bytes(),
+            )
+        });
+        let answered = sent
+            .map_err(|e| e.to_string())
+            .and_then(|()| server.answer_to(&probe));
         if let Some(p) = server.panics() {
             self.server = None;
-            return Ok(Verdict::Panicked(format!("spud serve panicked after {}: {p}", String::from_utf8_lossy(&line))));
+            return Ok(Verdict::Panicked(format!(
+                "spud serve panicked after {}: {p}",
+                String::from_utf8_lossy(&line)
+            )));
         }
         match answered {
             Ok(seen) if seen.iter().any(|r| r.get("error").is_some()) => Ok(Verdict::Rejected),
             Ok(_) => Ok(Verdict::Accepted),
             Err(e) => {
                 self.server = None;
-                Ok(Verdict::Violation(format!("{e} after {}", String::from_utf8_lossy(&line))))
+                Ok(Verdict::Violation(format!(
+                    "{e} after {}",
+                    String::from_utf8_lossy(&line)
+                )))
             }
         }
     }

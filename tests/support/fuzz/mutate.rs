@@ -37,7 +37,8 @@ pub fn mutate_once(u: &mut Unstructured<'_>, bytes: &mut Vec<u8>, tokens: &[&str
             bytes.splice(at..at, copy);
         }
         6 => {
-            let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+            let mut lines: Vec<Vec<u8>> =
+                bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
             let n = lines.len();
             let (a, b) = (pos(u, n - 1)?, pos(u, n - 1)?);
             lines.swap(a, b);
@@ -91,7 +92,21 @@ pub fn json(u: &mut Unstructured<'_>, depth: u32) -> Result<serde_json::Value> {
         3 => Value::from(u.arbitrary::<u64>()?),
         4 => serde_json::Number::from_f64(u.arbitrary::<f64>()?).map_or(Value::Null, Value::Number),
         5 => Value::String(u.arbitrary()?),
-        6 => Value::String(u.choose(&["", "NaN", "Infinity", "-Infinity", "a", "é", "\u{0}", "some", "ok", "err"])?.to_string()),
+        6 => Value::String(
+            u.choose(&[
+                "",
+                "NaN",
+                "Infinity",
+                "-Infinity",
+                "a",
+                "é",
+                "\u{0}",
+                "some",
+                "ok",
+                "err",
+            ])?
+            .to_string(),
+        ),
         7 => {
             let n = u.int_in_range(0..=4)?;
             Value::Array((0..n).map(|_| json(u, depth - 1)).collect::<Result<_>>()?)
@@ -102,7 +117,9 @@ pub fn json(u: &mut Unstructured<'_>, depth: u32) -> Result<serde_json::Value> {
             for _ in 0..n {
                 let key = match u.int_in_range(0..=2)? {
                     0 => u.arbitrary::<String>()?,
-                    _ => u.choose(&["a", "b", "some", "ok", "err", "x", "path", "document"])?.to_string(),
+                    _ => u
+                        .choose(&["a", "b", "some", "ok", "err", "x", "path", "document"])?
+                        .to_string(),
                 };
                 m.insert(key, json(u, depth - 1)?);
             }

@@ -28,8 +28,19 @@ fn names(u: &mut Unstructured<'_>, max: usize) -> Result<Vec<String>> {
 pub fn wit_type(u: &mut Unstructured<'_>, depth: u32) -> Result<WitType> {
     use WitType as T;
     let leaves = [
-        T::Bool, T::S8, T::S16, T::S32, T::S64, T::U8, T::U16, T::U32, T::U64, T::F32, T::F64,
-        T::Char, T::String,
+        T::Bool,
+        T::S8,
+        T::S16,
+        T::S32,
+        T::S64,
+        T::U8,
+        T::U16,
+        T::U32,
+        T::U64,
+        T::F32,
+        T::F64,
+        T::Char,
+        T::String,
     ];
     if depth == 0 || u.ratio(1, 3)? {
         return Ok(u.choose(&leaves)?.clone());
@@ -52,7 +63,11 @@ pub fn wit_type(u: &mut Unstructured<'_>, depth: u32) -> Result<WitType> {
         3 => {
             let mut cases = Vec::new();
             for n in names(u, 4)? {
-                let payload = if u.arbitrary()? { Some(wit_type(u, d)?) } else { None };
+                let payload = if u.arbitrary()? {
+                    Some(wit_type(u, d)?)
+                } else {
+                    None
+                };
                 cases.push((n, payload));
             }
             T::Variant(cases)
@@ -136,11 +151,17 @@ impl Target for SchemaTarget {
         };
         let back = match value_to_json(&t, &v) {
             Ok(b) => b,
-            Err(e) => return Ok(Verdict::Violation(format!("{t:?}: {j} accepted, but its value does not convert back: {e}"))),
+            Err(e) => {
+                return Ok(Verdict::Violation(format!(
+                    "{t:?}: {j} accepted, but its value does not convert back: {e}"
+                )))
+            }
         };
         match json_to_value(&t, &back) {
             Ok(again) if format!("{again:?}") == format!("{v:?}") => Ok(Verdict::Accepted),
-            other => Ok(Verdict::Violation(format!("{t:?}: {j} -> {v:?} -> {back} -> {other:?}"))),
+            other => Ok(Verdict::Violation(format!(
+                "{t:?}: {j} -> {v:?} -> {back} -> {other:?}"
+            ))),
         }
     }
 }
