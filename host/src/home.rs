@@ -49,6 +49,11 @@ impl Home {
         self.root.join("cache")
     }
 
+    /// The key that authenticates precompiled cache entries (32 bytes, mode 0600).
+    pub fn cache_key_file(&self) -> PathBuf {
+        self.root.join("keys").join("cache.key")
+    }
+
     /// The audit log.
     pub fn audit_file(&self) -> PathBuf {
         self.root.join("audit").join("audit.jsonl")

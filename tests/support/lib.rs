@@ -211,6 +211,7 @@ pub mod code_plugin;
 pub mod crash;
 pub mod http_mcp;
 pub mod stdio_mcp;
+pub mod fuzz;
 pub mod subagents;
 
 /// The `spud` binary of this workspace's debug build (built by `scripts/test.sh`).

@@ -47,6 +47,11 @@ pub struct CallEvent {
     pub digest: String,
     /// Who called (e.g. `cli`, an MCP principal).
     pub principal: String,
+    /// sha256 of the policy file in force (its bytes as loaded; the sha256 of no bytes,
+    /// `e3b0c442…b855`, for the deny-all default). Empty, and left out of the record, only in
+    /// records written before spud recorded it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub policy_sha256: String,
     /// Outcome kind: `ok`, `tool_error`, `denied`, `fuel_exhausted`, `deadline`,
     /// `memory_limit`, `output_limit`, `trap`, `invalid_input` or `cancelled`.
     pub outcome: String,
@@ -99,6 +104,21 @@ pub struct RegistryEvent {
     pub digest: String,
 }
 
+/// A precompiled cache entry that was not used: it failed its MAC (tampered with, unsigned,
+/// moved from another digest, signed with another key) or could not be loaded, and was rebuilt
+/// from the component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheEvent {
+    /// `rebuilt`.
+    pub action: String,
+    /// The plugin the component belongs to.
+    pub plugin: String,
+    /// Component sha256.
+    pub digest: String,
+    /// `missing_mac`, `bad_mac`, `unreadable` or `unloadable`.
+    pub reason: String,
+}
+
 /// Who connected to a server and what it was refused: authentication failures, rate and
 /// concurrency limits, server start and stop (`spud serve`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +144,8 @@ pub enum Event {
     Registry(RegistryEvent),
     /// A server access decision.
     Access(AccessEvent),
+    /// A precompiled cache entry rebuilt.
+    Cache(CacheEvent),
 }
 
 impl Event {
@@ -159,6 +181,16 @@ impl Event {
             principal: principal.into(),
             action: action.into(),
             detail: detail.into(),
+        })
+    }
+
+    /// A cache record: the entry for `digest` of `plugin` was rebuilt for `reason`.
+    pub fn cache_rebuilt(plugin: &str, digest: &str, reason: &str) -> Event {
+        Event::Cache(CacheEvent {
+            action: "rebuilt".into(),
+            plugin: plugin.into(),
+            digest: digest.into(),
+            reason: reason.into(),
         })
     }
 

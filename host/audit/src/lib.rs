@@ -78,7 +78,7 @@ pub use checkpoint::{
     CHECKPOINT_EVERY_RECORDS,
 };
 pub use coverage::{verify_keyed, CheckpointProblem, Coverage, KeyedReport, Note};
-pub use event::{AccessEvent, CallEvent, CapabilityEvent, Event, Payload, RegistryEvent};
+pub use event::{AccessEvent, CacheEvent, CallEvent, CapabilityEvent, Event, Payload, RegistryEvent};
 pub use file::{anchor_path, read_all, tail};
 pub use key::{CheckpointKey, KeyError, KeySource, PublicKey, KEY_ENV, KEY_FILE_ENV};
 pub use log::{AuditLog, SYNC_INTERVAL};
@@ -110,6 +110,16 @@ pub enum AuditError {
     /// The checkpoint key cannot be used.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The log's last record claims the largest seq there is, so nothing can follow it: the
+    /// log was tampered with (`spud audit verify` says how); start a new log.
+    #[error(
+        "audit log {file}: its last record claims the largest possible seq, so no record can \
+         follow it; the log was tampered with: run `spud audit verify` and start a new log"
+    )]
+    SeqExhausted {
+        /// The file.
+        file: String,
+    },
     /// A thread panicked while holding the writer, so the chain state is unknown.
     #[error("audit log writer is unusable after a panic in another thread")]
     Poisoned,

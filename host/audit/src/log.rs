@@ -224,17 +224,23 @@ impl Inner {
         let mut encode = |seq: u64, prev: &[u8; 32], event: &Event| {
             encode_line(&mut w.line, seq, &w.time, prev, event).map(|hash| (seq, hash))
         };
+        // A log whose last record claims a seq near u64::MAX (only a forged one can) cannot be
+        // continued: refused before anything is written.
+        let exhausted = || AuditError::SeqExhausted {
+            file: self.path.display().to_string(),
+        };
         let mut last = encode(w.next_seq, &w.prev, first)?;
         for event in rest {
-            let next = encode(last.0 + 1, &last.1, event)?;
+            let next = encode(last.0.checked_add(1).ok_or_else(exhausted)?, &last.1, event)?;
             receipts.push(receipt(last));
             last = next;
         }
+        let next_seq = last.0.checked_add(1).ok_or_else(exhausted)?;
         // One write for the batch: its records reach the OS together; a crash part-way leaves
         // a torn tail that the next open sets aside.
         (&self.file).write_all(&w.line).map_err(&io)?;
         w.end = len + w.line.len() as u64;
-        (w.next_seq, w.prev) = (last.0 + 1, last.1);
+        (w.next_seq, w.prev) = (next_seq, last.1);
         Ok((receipts, receipt(last)))
     }
 

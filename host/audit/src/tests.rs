@@ -13,6 +13,7 @@ pub(crate) fn call_with(args: Payload) -> Event {
         tool: "t.f".into(),
         digest: "d".into(),
         principal: "cli".into(),
+        policy_sha256: String::new(),
         outcome: "ok".into(),
         message: None,
         bytes_in: args.bytes,
@@ -40,6 +41,55 @@ pub(crate) fn intact(path: &Path, records: u64) {
     let r = verify(path).unwrap();
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     assert_eq!(r.records, records);
+}
+
+/// Found by the fuzzer (`cargo test -p spud-tests --bench fuzz`): appending after a forged
+/// record with seq `u64::MAX - 1` overflowed the next seq and panicked.
+#[test]
+fn a_forged_last_seq_at_the_limit_is_a_typed_error_not_a_panic() {
+    let (_d, path) = log_with(2);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let last = text.lines().last().unwrap();
+    let mut r: Record = serde_json::from_str(last).unwrap();
+    r.seq = u64::MAX - 1;
+    r.hash = r.compute_hash().unwrap();
+    let forged = format!("{text}{}\n", serde_json::to_string(&r).unwrap());
+    std::fs::write(&path, &forged).unwrap();
+    let log = AuditLog::open(&path, Durability::Process).unwrap();
+    // The next record would take seq u64::MAX, after which the chain cannot go on: refused,
+    // alone or in a batch, and nothing is written.
+    assert!(matches!(
+        log.append_many(vec![ev(1), ev(2)]),
+        Err(AuditError::SeqExhausted { .. })
+    ));
+    assert!(matches!(
+        log.append(ev(1)),
+        Err(AuditError::SeqExhausted { .. })
+    ));
+    drop(log);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), forged);
+}
+
+#[test]
+fn call_records_from_before_the_policy_digest_still_verify() {
+    let (_d, path) = log_with(1);
+    let log = AuditLog::open(&path, Durability::Process).unwrap();
+    // As spud wrote call records before it recorded the policy: no `policy_sha256` at all.
+    log.append(call_with(Payload::digest_of(b"{}"))).unwrap();
+    let Event::Call(mut with) = call_with(Payload::digest_of(b"{}")) else {
+        unreachable!()
+    };
+    with.policy_sha256 = "ab".repeat(32);
+    log.append(Event::Call(with.clone())).unwrap();
+    drop(log);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(!lines[1].contains("policy_sha256"), "{}", lines[1]);
+    assert!(lines[2].contains(&format!("\"policy_sha256\":\"{}\"", "ab".repeat(32))));
+    intact(&path, 3);
+    let all = read_all(&path).unwrap();
+    assert!(matches!(&all[1].event, Event::Call(c) if c.policy_sha256.is_empty()));
+    assert_eq!(all[2].event, Event::Call(with));
 }
 
 #[test]

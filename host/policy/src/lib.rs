@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 mod caps;
+mod digest;
 mod effective;
 #[cfg(test)]
 mod laws;
@@ -57,6 +58,7 @@ pub use caps::{
     Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
     Sockets, Unmounted,
 };
+pub use digest::{PolicyDigest, DENY_ALL_DIGEST};
 pub use effective::{effective, Effective};
 pub use leaks::{Finding, LeakGuard};
 pub use limits::{ceilings, LimitValue, Limits, ResolvedLimits, MAX_MEMORY_MB};

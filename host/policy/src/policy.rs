@@ -18,6 +18,7 @@
 //! ```
 
 use crate::caps::{EnvGrant, Payloads};
+use crate::digest::PolicyDigest;
 use crate::limits::Limits;
 use crate::located::Located;
 use crate::network::NetPattern;
@@ -60,6 +61,8 @@ pub struct Policy {
     pub principals: BTreeMap<String, Principal>,
     /// Registered secrets (`[secrets]`): never stored or sent out.
     pub secrets: SecretsSection,
+    /// sha256 of the policy text (see [`Policy::digest`]).
+    digest: PolicyDigest,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +140,14 @@ impl Policy {
             tools,
             principals,
             secrets: raw.secrets,
+            digest: PolicyDigest::of(src.as_bytes()),
         })
+    }
+
+    /// The sha256 of the policy file's bytes as loaded, computed once when it was read;
+    /// [`DENY_ALL_DIGEST`](crate::DENY_ALL_DIGEST) for the deny-all default.
+    pub fn digest(&self) -> &PolicyDigest {
+        &self.digest
     }
 
     /// The secret files of `[secrets] files`: (name as written, path from `base`).

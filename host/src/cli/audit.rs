@@ -95,8 +95,13 @@ pub async fn run(cmd: AuditCommand, home: Option<&Path>, policy: Option<&Path>) 
                     for r in records {
                         let line = match &r.event {
                             Event::Call(c) => format!(
-                                "call {} [{}] by {} fuel {} {} µs",
-                                c.tool, c.outcome, c.principal, c.fuel_used, c.duration_us
+                                "call {} [{}] by {} fuel {} {} µs policy {}",
+                                c.tool,
+                                c.outcome,
+                                c.principal,
+                                c.fuel_used,
+                                c.duration_us,
+                                c.policy_sha256.get(..12).unwrap_or("-")
                             ),
                             Event::Capability(c) => format!(
                                 "{} {} {}: {} ({})",
@@ -108,6 +113,10 @@ pub async fn run(cmd: AuditCommand, home: Option<&Path>, policy: Option<&Path>) 
                             Event::Access(a) => {
                                 format!("access {} by {} {}", a.action, a.principal, a.detail)
                             }
+                            Event::Cache(c) => format!(
+                                "cache {} {} sha256:{} ({})",
+                                c.action, c.plugin, c.digest, c.reason
+                            ),
                         };
                         println!("{:>6} {} {line}", r.seq, r.time);
                     }

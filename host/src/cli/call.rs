@@ -48,7 +48,13 @@ pub async fn run(spud: &Spud, args: CallArgs) -> i32 {
     };
     let code = report.outcome.exit_code();
     if args.json {
-        print_json(&report);
+        // The report, and the digest of the policy it ran under (as on its audit record).
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            let digest = spud.policy().digest().to_string();
+            fields.insert("policy_sha256".into(), digest.into());
+        }
+        print_json(&value);
         return code;
     }
     if !report.stdout.is_empty() {

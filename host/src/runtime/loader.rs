@@ -1,7 +1,8 @@
 //! [`Runtime`]: the engine, the linker and the precompiled-artifact cache — what it takes to
 //! turn a registry entry into a [`Plugin`] ready to instantiate.
 
-use super::cache::{ArtifactCache, CacheOutcome};
+use super::cache::{ArtifactCache, CacheOutcome, Rebuild};
+use super::cache_key::CacheKey;
 use super::engine::SpudEngine;
 use super::entry::Entry;
 use super::plugin::{self, LoadError, Plugin, Tool, ToolInfo};
@@ -19,11 +20,13 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A runtime whose cache lives in `home`.
+    /// A runtime whose cache lives in `home`, its entries authenticated with the home's cache
+    /// key (created on first use; a key file open to others is refused).
     pub fn new(home: &Home) -> anyhow::Result<Runtime> {
+        let key = CacheKey::load_or_create(&home.cache_key_file())?;
         let engine = SpudEngine::new()?;
         let linker = crate::sandbox::linker::build(engine.engine())?;
-        let cache = ArtifactCache::new(home.cache_dir(), engine.compatibility_key());
+        let cache = ArtifactCache::new(home.cache_dir(), engine.compatibility_key(), key);
         Ok(Runtime {
             engine,
             linker,
@@ -39,6 +42,11 @@ impl Runtime {
     /// The artifact cache.
     pub fn cache(&self) -> &ArtifactCache {
         &self.cache
+    }
+
+    /// The cache entries rebuilt since the last call (for the audit log).
+    pub fn take_rebuilds(&self) -> Vec<Rebuild> {
+        self.cache.take_rebuilds()
     }
 
     /// Compiles (or loads from cache) the component with `digest`.

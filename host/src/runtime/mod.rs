@@ -2,6 +2,7 @@
 //! (a store from the plugin's `InstancePre` under the sandbox's host state, with a typed outcome).
 
 pub mod cache;
+pub mod cache_key;
 pub mod call;
 mod classify;
 mod engine;
@@ -11,7 +12,8 @@ mod loader;
 pub mod plugin;
 pub mod registry;
 
-pub use cache::{sha256_hex, ArtifactCache, CacheOutcome};
+pub use cache::{sha256_hex, ArtifactCache, CacheOutcome, Rebuild, RebuildReason};
+pub use cache_key::{CacheKey, CacheKeyError};
 pub use call::{call, read_sdk_manifest, CallReport, SDK_INVALID_INPUT};
 pub use engine::{config, SpudEngine, EPOCH_TICK, MAX_MEMORY_BYTES};
 pub use entry::Entry;

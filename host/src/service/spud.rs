@@ -127,9 +127,17 @@ impl Spud {
     ) -> Result<Entry, SpudError> {
         let _lock = Registry::lock(&self.home)?;
         let mut reg = Registry::load(&self.home)?;
-        let entry = reg
+        let added = reg
             .add(&self.home, &self.runtime, path, name, manifest)
-            .await?;
+            .await;
+        let entry = match added {
+            Ok(entry) => entry,
+            Err(e) => {
+                self.audit_rebuilds("(not registered)")?;
+                return Err(e.into());
+            }
+        };
+        self.audit_rebuilds(&entry.name)?;
         self.audit
             .append(Event::registry("add", &entry.name, &entry.digest))?;
         if let Ok(mut r) = self.registry.lock() {
@@ -168,10 +176,9 @@ impl Spud {
             return Ok(p);
         }
         let entry = self.registry().get(name)?.clone();
-        let plugin = self
-            .runtime
-            .load(&self.home, &entry)
-            .map_err(RegistryError::from)?;
+        let plugin = self.runtime.load(&self.home, &entry);
+        self.audit_rebuilds(&entry.name)?;
+        let plugin = plugin.map_err(RegistryError::from)?;
         let grant = self.effective(&entry).grant;
         let loaded = Arc::new(Loaded {
             plugin,
@@ -182,6 +189,21 @@ impl Spud {
             m.insert(name.to_string(), loaded.clone());
         }
         Ok(loaded)
+    }
+
+    /// Records each precompiled cache entry the runtime rebuilt (it failed its MAC or could not
+    /// be loaded) as a `cache` audit record of `plugin`.
+    fn audit_rebuilds(&self, plugin: &str) -> Result<(), SpudError> {
+        let events: Vec<Event> = self
+            .runtime
+            .take_rebuilds()
+            .into_iter()
+            .map(|r| Event::cache_rebuilt(plugin, &r.digest, r.reason.as_str()))
+            .collect();
+        if !events.is_empty() {
+            self.audit.append_many(events)?;
+        }
+        Ok(())
     }
 
     /// Re-reads the registry file (another process may have added or removed tools) and drops
