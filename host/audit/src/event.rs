@@ -88,15 +88,27 @@ pub struct CapabilityEvent {
     pub reason: String,
 }
 
-/// A plugin added or removed.
+/// A plugin added, updated, approved or removed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistryEvent {
-    /// `add` or `remove`.
+    /// `add`, `update`, `approve` or `remove`.
     pub action: String,
     /// Plugin name.
     pub plugin: String,
     /// Component sha256.
     pub digest: String,
+    /// Who did it (the principal that ran the command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Where the component came from (a file, `oci://…`, `https://…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The policy key whose signature verified, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// Whether the digest is approved for calls after this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<bool>,
 }
 
 /// Who connected to a server and what it was refused: authentication failures, rate and
@@ -168,6 +180,15 @@ impl Event {
             action: action.into(),
             plugin: plugin.into(),
             digest: digest.into(),
+            by: None,
+            source: None,
+            signer: None,
+            approved: None,
         })
+    }
+
+    /// A registry record that says who, from where, signed by whom and whether approved.
+    pub fn registry_change(change: RegistryEvent) -> Event {
+        Event::Registry(change)
     }
 }

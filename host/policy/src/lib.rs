@@ -25,6 +25,7 @@
 //! 7. `secrets`: registered secrets and redaction;
 //! 8. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
 //! 9. `principals`: `[principals.NAME]` ([`Principal`]);
+//! 10. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
 //! 10. `policy`: the policy file ([`Policy`]);
 //! 11. `effective`: [`effective`] and [`Principal::grant_for`];
 //! 12. `scope`: sub-agent scopes ([`Scope`]);
@@ -50,6 +51,8 @@ mod scope;
 mod scratch;
 mod secrets;
 mod section;
+mod trust;
+mod diff;
 
 pub use caps::{
     Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
@@ -72,6 +75,8 @@ pub use scope::{ChildFile, ChildGrant, Scope};
 pub use scratch::{temp_scratch, SCRATCH_DIR};
 pub use secrets::{OnLeak, SecretPatternError, Secrets, SecretsSection, REDACTED};
 pub use section::{PolicyError, ToolPolicy};
+pub use trust::{TrustSection, TrustedKey};
+pub use diff::requests_beyond;
 /// The manifest's wire format, shared with the SDK.
 pub use spud_manifest;
 pub use spud_manifest::{FileRequest, Requests, ToolInfo};
