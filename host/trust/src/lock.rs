@@ -27,12 +27,12 @@ pub enum LockError {
         reason: String,
     },
     /// `--locked` and the digest differs from the lock.
-    #[error("`{plugin}` is locked at {locked} but {source} resolves to {got}: refused under --locked (drop --locked and approve the new digest with `spud tools approve {plugin} {got}` to move on)")]
+    #[error("`{plugin}` is locked at {locked} but {origin} resolves to {got}: refused under --locked (drop --locked and approve the new digest with `spud tools approve {plugin} {got}` to move on)")]
     Differs {
         /// The plugin.
         plugin: String,
-        /// What the source resolved to.
-        source: String,
+        /// The source that was resolved.
+        origin: String,
         /// The locked digest.
         locked: String,
         /// The new digest.
@@ -142,7 +142,7 @@ impl LockFile {
         if rec.digest != digest {
             return Err(LockError::Differs {
                 plugin: plugin.to_string(),
-                source: source.to_string(),
+                origin: source.to_string(),
                 locked: rec.digest.clone(),
                 got: digest.to_string(),
             });
