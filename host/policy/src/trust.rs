@@ -107,3 +107,36 @@ pub(crate) fn check_signers(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Policy, PolicyError};
+    use std::path::Path;
+
+    fn parse_in(dir: &Path, src: &str) -> Result<Policy, PolicyError> {
+        Policy::parse(src, "policy.toml", dir, true)
+    }
+
+    #[test]
+    fn keys_are_read_and_signers_resolved() {
+        let dir = std::env::temp_dir().join(format!("spud-policy-keys-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        let pair = spud_trust::generate().unwrap();
+        std::fs::write(dir.join("keys/acme.pub"), &pair.public_pem).unwrap();
+        std::fs::write(dir.join("keys/bad.pub"), "junk").unwrap();
+        let ok = "[keys.acme]\npublic_key = \"keys/acme.pub\"\n[trust]\nsigned_by = [\"acme\"]\n[tools.fs]\n[tools.x]\nsigned_by = [\"acme\"]\ndigest = \"sha256:".to_string() + &"a".repeat(64) + "\"\n";
+        let p = parse_in(&dir, &ok).unwrap();
+        assert_eq!(p.signers_for("fs"), vec!["acme"]);
+        assert_eq!(p.trusted_keys(&p.signers_for("x")).len(), 1);
+        assert!(p.tools["x"].digest.is_some());
+        let e = parse_in(&dir, "[keys.bad]\npublic_key = \"keys/bad.pub\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("policy.toml:2:14:") && e.to_string().contains("malformed"), "{e}");
+        let e = parse_in(&dir, "[keys.gone]\npublic_key = \"keys/gone.pub\"\n").unwrap_err();
+        assert!(e.to_string().contains("cannot be read"), "{e}");
+        let e = parse_in(&dir, "[tools.fs]\nsigned_by = [\"nobody\"]\n").unwrap_err();
+        assert!(e.to_string().starts_with("policy.toml:2:") && e.to_string().contains("[keys.nobody]"), "{e}");
+        let e = parse_in(&dir, "[tools.fs]\ndigest = \"md5:1\"\n").unwrap_err();
+        assert!(e.to_string().contains("sha256:"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
