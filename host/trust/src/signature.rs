@@ -62,9 +62,10 @@ pub enum SignatureError {
 
 fn keys_text(keys: &[String]) -> String {
     let quoted: Vec<String> = keys.iter().map(|k| format!("key `{k}`")).collect();
-    match quoted.len() {
-        0 => "a trusted key".into(),
-        _ => quoted.join(" or "),
+    if quoted.is_empty() {
+        "a trusted key (no key named in the policy was readable)".into()
+    } else {
+        quoted.join(" or ")
     }
 }
 
