@@ -37,12 +37,25 @@ fn pulls_by_tag_and_by_digest_what_a_third_party_published() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(text(&o).contains("registered json"), "{}", text(&o));
     let l = lock(h.path());
-    assert!(l.contains(&format!("manifest_digest = \"{digest}\"")), "{l}");
-    assert!(l.contains(&format!("source = \"{}\"", oci("acme/json:1.0"))), "{l}");
+    assert!(
+        l.contains(&format!("manifest_digest = \"{digest}\"")),
+        "{l}"
+    );
+    assert!(
+        l.contains(&format!("source = \"{}\"", oci("acme/json:1.0"))),
+        "{l}"
+    );
     let by_digest = format!("{}@{digest}", oci("acme/json"));
     let o = spud(h.path(), &["tools", "add", &by_digest, "--name", "json2"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    let o = spud(h.path(), &["call", "json2.query", r#"{"json": "{\"a\": [1, 2]}", "path": "$.a[1]"}"#]);
+    let o = spud(
+        h.path(),
+        &[
+            "call",
+            "json2.query",
+            r#"{"json": "{\"a\": [1, 2]}", "path": "$.a[1]"}"#,
+        ],
+    );
     assert_eq!(code(&o), 0, "{}", text(&o));
     // A digest that is not there is a clear error.
     let missing = format!("{}@sha256:{}", oci("acme/json"), "0".repeat(64));
@@ -58,16 +71,38 @@ fn spud_pushes_a_plain_component_with_its_sidecar_and_pulls_it_back() {
     }
     let h = home();
     let sidecar = h.path().join("typed.spud.toml");
-    std::fs::write(&sidecar, "name = \"typedoci\"\ndescription = \"typed, from a registry\"\n").unwrap();
+    std::fs::write(
+        &sidecar,
+        "name = \"typedoci\"\ndescription = \"typed, from a registry\"\n",
+    )
+    .unwrap();
     let target = oci("acme/typed:2");
-    let o = spud(h.path(), &["tools", "push", guest("typed").to_str().unwrap(), &target, "--manifest", sidecar.to_str().unwrap()]);
+    let o = spud(
+        h.path(),
+        &[
+            "tools",
+            "push",
+            guest("typed").to_str().unwrap(),
+            &target,
+            "--manifest",
+            sidecar.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = spud(h.path(), &["tools", "add", &target, "--json"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["entry"]["name"], "typedoci", "the sidecar travelled: {v}");
     // Not a Wasm artifact: a wrong media type is refused.
-    let o = spud(h.path(), &["tools", "push", guest("typed").to_str().unwrap(), &oci("acme/typed@sha256:00")]);
+    let o = spud(
+        h.path(),
+        &[
+            "tools",
+            "push",
+            guest("typed").to_str().unwrap(),
+            &oci("acme/typed@sha256:00"),
+        ],
+    );
     assert_eq!(code(&o), 2, "{}", text(&o));
 }
 
@@ -79,17 +114,34 @@ fn a_moved_tag_is_reported_and_refused_under_locked() {
     let h = home();
     let first = oras_push("acme/moving:1", &guest("json"), None);
     let src = oci("acme/moving:1");
-    assert_eq!(code(&spud(h.path(), &["tools", "add", &src, "--name", "moving"])), 0);
+    assert_eq!(
+        code(&spud(h.path(), &["tools", "add", &src, "--name", "moving"])),
+        0
+    );
     let second = oras_push("acme/moving:1", &guest("http"), None);
     let before = std::fs::read(h.path().join("registry.json")).unwrap();
-    let o = spud(h.path(), &["tools", "add", &src, "--name", "moving", "--locked"]);
+    let o = spud(
+        h.path(),
+        &["tools", "add", &src, "--name", "moving", "--locked"],
+    );
     assert_eq!(code(&o), 7, "{}", text(&o));
     assert!(text(&o).contains("refused under --locked"), "{}", text(&o));
-    assert_eq!(std::fs::read(h.path().join("registry.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(h.path().join("registry.json")).unwrap(),
+        before
+    );
     let o = spud(h.path(), &["tools", "add", &src, "--name", "moving"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert!(text(&o).contains(&format!("moved: {first} -> {second}")), "{}", text(&o));
-    assert!(text(&o).contains("pending"), "never followed silently: {}", text(&o));
+    assert!(
+        text(&o).contains(&format!("moved: {first} -> {second}")),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("pending"),
+        "never followed silently: {}",
+        text(&o)
+    );
 }
 
 /// A folder with keys `acme` and `other` and a policy that requires `acme` for `json`.
@@ -99,8 +151,14 @@ fn signing_setup(h: &Path) -> std::path::PathBuf {
         assert_eq!(code(&o), 0, "{}", text(&o));
     }
     let mode = std::fs::metadata(h.join("acme.key")).unwrap();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
-    write_policy(h, "[keys.acme]\npublic_key = \"acme.pub\"\n\n[tools.json]\nsigned_by = [\"acme\"]\n")
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+    write_policy(
+        h,
+        "[keys.acme]\npublic_key = \"acme.pub\"\n\n[tools.json]\nsigned_by = [\"acme\"]\n",
+    )
 }
 
 #[test]
@@ -115,12 +173,20 @@ fn signatures_valid_missing_other_key_and_swapped_are_told_apart() {
     let digest = oras_push("acme/signed:1", &guest("json"), None);
     let o = spud(h.path(), &["--policy", p, "tools", "add", &src]);
     assert_eq!(code(&o), 5, "unsigned: {}", text(&o));
-    assert!(text(&o).contains("is not signed") && text(&o).contains("key `acme`"), "{}", text(&o));
+    assert!(
+        text(&o).contains("is not signed") && text(&o).contains("key `acme`"),
+        "{}",
+        text(&o)
+    );
     let o = spud(h.path(), &["tools", "sign", &src, "--key", "other.key"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = spud(h.path(), &["--policy", p, "tools", "add", &src]);
     assert_eq!(code(&o), 6, "other key: {}", text(&o));
-    assert!(text(&o).contains("does not verify with key `acme`"), "{}", text(&o));
+    assert!(
+        text(&o).contains("does not verify with key `acme`"),
+        "{}",
+        text(&o)
+    );
     let o = spud(h.path(), &["tools", "sign", &src, "--key", "acme.key"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = spud(h.path(), &["--policy", p, "tools", "add", &src]);
@@ -134,7 +200,10 @@ fn signatures_valid_missing_other_key_and_swapped_are_told_apart() {
     let swapped = oras_push("acme/signed:1", &guest("http"), None);
     let sig = |d: &str| format!("{}.sig", d.replacen(':', "-", 1));
     copy_tag("acme/signed", &sig(&digest), &sig(&swapped));
-    let o = spud(h.path(), &["--policy", p, "tools", "add", &src, "--name", "json"]);
+    let o = spud(
+        h.path(),
+        &["--policy", p, "tools", "add", &src, "--name", "json"],
+    );
     assert_eq!(code(&o), 6, "swapped: {}", text(&o));
     assert!(text(&o).contains("swapped after signing"), "{}", text(&o));
 }
@@ -143,14 +212,21 @@ fn signatures_valid_missing_other_key_and_swapped_are_told_apart() {
 fn a_malformed_key_file_is_a_policy_error_with_file_and_line() {
     let h = home();
     std::fs::write(h.path().join("bad.pub"), "not a key").unwrap();
-    let policy = write_policy(h.path(), "[trust]\nsigned_by = [\"bad\"]\n\n[keys.bad]\npublic_key = \"bad.pub\"\n");
+    let policy = write_policy(
+        h.path(),
+        "[trust]\nsigned_by = [\"bad\"]\n\n[keys.bad]\npublic_key = \"bad.pub\"\n",
+    );
     let o = spud(h.path(), &["--policy", policy.to_str().unwrap(), "grants"]);
     assert_eq!(code(&o), 2, "{}", text(&o));
     assert!(text(&o).contains("policy.toml:5:"), "{}", text(&o));
     assert!(text(&o).contains("malformed"), "{}", text(&o));
     let policy = write_policy(h.path(), "[keys.gone]\npublic_key = \"gone.pub\"\n");
     let o = spud(h.path(), &["--policy", policy.to_str().unwrap(), "grants"]);
-    assert!(text(&o).contains("policy.toml:2:") && text(&o).contains("cannot be read"), "{}", text(&o));
+    assert!(
+        text(&o).contains("policy.toml:2:") && text(&o).contains("cannot be read"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -159,28 +235,66 @@ fn an_update_that_asks_for_more_network_waits_for_approval() {
         return;
     }
     let h = home();
-    let policy = write_policy(h.path(), "[tools.tool]\nnetwork = [\"http://127.0.0.1:*\"]\n");
+    let policy = write_policy(
+        h.path(),
+        "[tools.tool]\nnetwork = [\"http://127.0.0.1:*\"]\n",
+    );
     let p = policy.to_str().unwrap();
     oras_push("acme/tool:1", &guest("json"), None);
-    assert_eq!(code(&spud(h.path(), &["--policy", p, "tools", "add", &oci("acme/tool:1"), "--name", "tool"])), 0);
+    assert_eq!(
+        code(&spud(
+            h.path(),
+            &[
+                "--policy",
+                p,
+                "tools",
+                "add",
+                &oci("acme/tool:1"),
+                "--name",
+                "tool"
+            ]
+        )),
+        0
+    );
     oras_push("acme/tool:1", &guest("http"), None);
     let o = spud(h.path(), &["--policy", p, "tools", "update", "tool"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert!(text(&o).contains("+ network: http://*:*"), "the grant diff: {}", text(&o));
-    let entry: Value = serde_json::from_slice(&std::fs::read(h.path().join("registry.json")).unwrap()).unwrap();
-    let digest = format!("sha256:{}", entry["plugins"]["tool"]["digest"].as_str().unwrap());
+    assert!(
+        text(&o).contains("+ network: http://*:*"),
+        "the grant diff: {}",
+        text(&o)
+    );
+    let entry: Value =
+        serde_json::from_slice(&std::fs::read(h.path().join("registry.json")).unwrap()).unwrap();
+    let digest = format!(
+        "sha256:{}",
+        entry["plugins"]["tool"]["digest"].as_str().unwrap()
+    );
     let fetch = r#"{"url": "http://127.0.0.1:9/"}"#;
     let o = spud(h.path(), &["--policy", p, "call", "tool.fetch", fetch]);
     assert_eq!(code(&o), 3, "{}", text(&o));
-    assert!(text(&o).contains(&format!("spud tools approve tool {digest}")), "{}", text(&o));
-    let g: Value = serde_json::from_slice(&spud(h.path(), &["--policy", p, "grants", "--json"]).stdout).unwrap();
+    assert!(
+        text(&o).contains(&format!("spud tools approve tool {digest}")),
+        "{}",
+        text(&o)
+    );
+    let g: Value =
+        serde_json::from_slice(&spud(h.path(), &["--policy", p, "grants", "--json"]).stdout)
+            .unwrap();
     assert_eq!(g["plugins"][0]["approved"], false, "{g}");
-    let o = spud(h.path(), &["--policy", p, "tools", "approve", "tool", &digest]);
+    let o = spud(
+        h.path(),
+        &["--policy", p, "tools", "approve", "tool", &digest],
+    );
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = spud(h.path(), &["--policy", p, "call", "tool.fetch", fetch]);
     assert_ne!(code(&o), 3, "approved now: {}", text(&o));
     let audit = std::fs::read_to_string(h.path().join("audit/audit.jsonl")).unwrap();
-    for action in ["\"action\":\"update\"", "\"action\":\"approve\"", "\"approved\":false"] {
+    for action in [
+        "\"action\":\"update\"",
+        "\"action\":\"approve\"",
+        "\"approved\":false",
+    ] {
         assert!(audit.contains(action), "{action} in {audit}");
     }
 }
@@ -188,7 +302,13 @@ fn an_update_that_asks_for_more_network_waits_for_approval() {
 #[test]
 fn a_registry_down_or_answering_garbage_leaves_the_tools_untouched() {
     let h = home();
-    assert_eq!(code(&spud(h.path(), &["tools", "add", guest("json").to_str().unwrap()])), 0);
+    assert_eq!(
+        code(&spud(
+            h.path(),
+            &["tools", "add", guest("json").to_str().unwrap()]
+        )),
+        0
+    );
     let before = std::fs::read(h.path().join("registry.json")).unwrap();
     let down = format!("oci://127.0.0.1:{}/acme/json:1", harness::free_port());
     let o = spud(h.path(), &["tools", "add", &down]);
@@ -198,7 +318,10 @@ fn a_registry_down_or_answering_garbage_leaves_the_tools_untouched() {
     let o = spud(h.path(), &["tools", "add", &garbage]);
     assert_eq!(code(&o), 2, "{}", text(&o));
     assert!(text(&o).contains("garbage"), "{}", text(&o));
-    assert_eq!(std::fs::read(h.path().join("registry.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(h.path().join("registry.json")).unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -217,17 +340,56 @@ fn basic_auth_from_the_environment_or_a_file() {
         .output()
         .unwrap();
     assert_eq!(code(&anonymous), 2, "{}", text(&anonymous));
-    assert!(text(&anonymous).contains("refused access"), "{}", text(&anonymous));
+    assert!(
+        text(&anonymous).contains("refused access"),
+        "{}",
+        text(&anonymous)
+    );
     let auth = h.path().join("auth.json");
-    let wrong = format!(r#"{{"auths": {{"{}": {{"username": "{}", "password": "wrong"}}}}}}"#, registry().addr, harness::USER);
+    let wrong = format!(
+        r#"{{"auths": {{"{}": {{"username": "{}", "password": "wrong"}}}}}}"#,
+        registry().addr,
+        harness::USER
+    );
     std::fs::write(&auth, wrong).unwrap();
-    let o = spud(h.path(), &["tools", "add", &src, "--registry-auth", auth.to_str().unwrap()]);
+    let o = spud(
+        h.path(),
+        &[
+            "tools",
+            "add",
+            &src,
+            "--registry-auth",
+            auth.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code(&o), 2, "{}", text(&o));
-    assert!(!text(&o).contains("wrong\""), "no credentials in messages: {}", text(&o));
-    let right = format!(r#"{{"auths": {{"{}": {{"username": "{}", "password": "{}"}}}}}}"#, registry().addr, harness::USER, harness::PASSWORD);
+    assert!(
+        !text(&o).contains("wrong\""),
+        "no credentials in messages: {}",
+        text(&o)
+    );
+    let right = format!(
+        r#"{{"auths": {{"{}": {{"username": "{}", "password": "{}"}}}}}}"#,
+        registry().addr,
+        harness::USER,
+        harness::PASSWORD
+    );
     std::fs::write(&auth, right).unwrap();
-    let o = spud(h.path(), &["tools", "add", &src, "--registry-auth", auth.to_str().unwrap()]);
+    let o = spud(
+        h.path(),
+        &[
+            "tools",
+            "add",
+            &src,
+            "--registry-auth",
+            auth.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(!text(&o).contains(harness::PASSWORD));
-    assert_eq!(code(&spud(h.path(), &["tools", "add", &src])), 0, "from the environment");
+    assert_eq!(
+        code(&spud(h.path(), &["tools", "add", &src])),
+        0,
+        "from the environment"
+    );
 }

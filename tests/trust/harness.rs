@@ -32,13 +32,17 @@ pub fn available() -> bool {
     let what = format!(
         "docker-registry: {registry}, htpasswd: {htpasswd}, oras venv: {oras}; run scripts/setup-registry.sh"
     );
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "missing in CI: {what}");
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "missing in CI: {what}"
+    );
     eprintln!("SKIPPED (not in CI): {what}");
     false
 }
 
 fn which(bin: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
 }
 
 fn oras_python() -> PathBuf {
@@ -47,7 +51,11 @@ fn oras_python() -> PathBuf {
 
 /// A free port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The one registry of this test binary (started on first use; it ends with the process).
@@ -58,7 +66,10 @@ pub fn registry() -> &'static Registry {
 
 fn start() -> Registry {
     let dir = tempfile::tempdir().unwrap();
-    let htpasswd = Command::new("htpasswd").args(["-Bbn", USER, PASSWORD]).output().unwrap();
+    let htpasswd = Command::new("htpasswd")
+        .args(["-Bbn", USER, PASSWORD])
+        .output()
+        .unwrap();
     assert!(htpasswd.status.success());
     std::fs::write(dir.path().join("htpasswd"), &htpasswd.stdout).unwrap();
     let port = free_port();
@@ -84,7 +95,10 @@ fn start() -> Registry {
     let addr = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start on {addr}");
+        assert!(
+            Instant::now() < deadline,
+            "docker-registry did not start on {addr}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Registry { addr, _dir: dir }
@@ -99,7 +113,11 @@ pub fn oras_push(repo_tag: &str, component: &Path, sidecar: Option<&Path>) -> St
     if let Some(s) = sidecar {
         cmd.arg(s);
     }
-    let o = cmd.env("ORAS_USER", USER).env("ORAS_PASSWORD", PASSWORD).output().unwrap();
+    let o = cmd
+        .env("ORAS_USER", USER)
+        .env("ORAS_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "oras push failed: {}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     out.lines().last().unwrap_or("").trim().to_string()
@@ -134,7 +152,11 @@ pub fn spud_in(home: &Path, cwd: &Path, args: &[&str]) -> Output {
 
 /// stdout and stderr.
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// The exit code.

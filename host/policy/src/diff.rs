@@ -87,6 +87,9 @@ mod tests {
         assert!(requests_beyond(&old, &new).is_empty());
         assert!(requests_beyond(&old, &old).is_empty());
         new.limits.memory_mb = Some(128);
-        assert_eq!(requests_beyond(&old, &new), vec!["limits.memory_mb: 64 -> 128"]);
+        assert_eq!(
+            requests_beyond(&old, &new),
+            vec!["limits.memory_mb: 64 -> 128"]
+        );
     }
 }

@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 mod caps;
+mod diff;
 mod effective;
 #[cfg(test)]
 mod laws;
@@ -52,12 +53,12 @@ mod scratch;
 mod secrets;
 mod section;
 mod trust;
-mod diff;
 
 pub use caps::{
     Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
     Sockets, Unmounted,
 };
+pub use diff::requests_beyond;
 pub use effective::{effective, Effective};
 pub use leaks::{Finding, LeakGuard};
 pub use limits::{ceilings, LimitValue, Limits, ResolvedLimits, MAX_MEMORY_MB};
@@ -75,11 +76,10 @@ pub use scope::{ChildFile, ChildGrant, Scope};
 pub use scratch::{temp_scratch, SCRATCH_DIR};
 pub use secrets::{OnLeak, SecretPatternError, Secrets, SecretsSection, REDACTED};
 pub use section::{PolicyError, ToolPolicy};
-pub use trust::{TrustSection, TrustedKey};
-pub use diff::requests_beyond;
 /// The manifest's wire format, shared with the SDK.
 pub use spud_manifest;
 pub use spud_manifest::{FileRequest, Requests, ToolInfo};
+pub use trust::{TrustSection, TrustedKey};
 
 /// A directory granted by a policy section (same type as [`FileGrant`]).
 pub type DirGrant = Dir;

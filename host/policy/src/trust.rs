@@ -61,10 +61,22 @@ pub(crate) fn resolve_keys(
         let offset = k.public_key.span().start;
         let key = if check_files {
             let text = std::fs::read_to_string(&file).map_err(|e| {
-                at(offset, format!("[keys.{name}] public key file `{}` cannot be read: {e}", file.display()))
+                at(
+                    offset,
+                    format!(
+                        "[keys.{name}] public key file `{}` cannot be read: {e}",
+                        file.display()
+                    ),
+                )
             })?;
             let key = PublicKey::from_pem(&text).map_err(|e| {
-                at(offset, format!("[keys.{name}] public key file `{}` is malformed: {e}", file.display()))
+                at(
+                    offset,
+                    format!(
+                        "[keys.{name}] public key file `{}` is malformed: {e}",
+                        file.display()
+                    ),
+                )
             })?;
             Some(key)
         } else {
@@ -130,11 +142,17 @@ mod tests {
         assert_eq!(p.trusted_keys(&p.signers_for("x")).len(), 1);
         assert!(p.tools["x"].digest.is_some());
         let e = parse_in(&dir, "[keys.bad]\npublic_key = \"keys/bad.pub\"\n").unwrap_err();
-        assert!(e.to_string().starts_with("policy.toml:2:14:") && e.to_string().contains("malformed"), "{e}");
+        assert!(
+            e.to_string().starts_with("policy.toml:2:14:") && e.to_string().contains("malformed"),
+            "{e}"
+        );
         let e = parse_in(&dir, "[keys.gone]\npublic_key = \"keys/gone.pub\"\n").unwrap_err();
         assert!(e.to_string().contains("cannot be read"), "{e}");
         let e = parse_in(&dir, "[tools.fs]\nsigned_by = [\"nobody\"]\n").unwrap_err();
-        assert!(e.to_string().starts_with("policy.toml:2:") && e.to_string().contains("[keys.nobody]"), "{e}");
+        assert!(
+            e.to_string().starts_with("policy.toml:2:") && e.to_string().contains("[keys.nobody]"),
+            "{e}"
+        );
         let e = parse_in(&dir, "[tools.fs]\ndigest = \"md5:1\"\n").unwrap_err();
         assert!(e.to_string().contains("sha256:"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);

@@ -111,9 +111,17 @@ fn trust_lines(spud: &Spud, lock: &spud_trust::LockFile, e: &spud::runtime::Entr
         "  signer:   {}",
         rec.and_then(|r| r.signer.as_deref()).unwrap_or("none")
     );
-    match (spud.check_approved(e), rec.and_then(|r| r.approval.as_ref())) {
+    match (
+        spud.check_approved(e),
+        rec.and_then(|r| r.approval.as_ref()),
+    ) {
         (Err(x), _) => println!("  approval: NOT APPROVED — {x}"),
-        (Ok(()), Some(a)) => println!("  approval: {} by {} (unix ms {})", a.digest, a.by, a.unix_ms),
-        (Ok(()), None) => println!("  approval: (no lock record; registered before spud.lock, or pinned by the policy)"),
+        (Ok(()), Some(a)) => println!(
+            "  approval: {} by {} (unix ms {})",
+            a.digest, a.by, a.unix_ms
+        ),
+        (Ok(()), None) => println!(
+            "  approval: (no lock record; registered before spud.lock, or pinned by the policy)"
+        ),
     }
 }

@@ -57,8 +57,21 @@ pub enum TrustCommand {
 
 pub async fn run(spud: &Spud, cmd: TrustCommand) -> i32 {
     match cmd {
-        TrustCommand::Push { file, target, manifest, registry_auth } => {
-            match spud.push(&file, &target, manifest.as_deref(), registry_auth.as_deref()).await {
+        TrustCommand::Push {
+            file,
+            target,
+            manifest,
+            registry_auth,
+        } => {
+            match spud
+                .push(
+                    &file,
+                    &target,
+                    manifest.as_deref(),
+                    registry_auth.as_deref(),
+                )
+                .await
+            {
                 Ok(digest) => {
                     println!("pushed {} to {target} ({digest})", file.display());
                     0
@@ -66,10 +79,19 @@ pub async fn run(spud: &Spud, cmd: TrustCommand) -> i32 {
                 Err(e) => fail(&e.to_string(), e.exit_code()),
             }
         }
-        TrustCommand::Sign { reference, key, registry_auth } => {
+        TrustCommand::Sign {
+            reference,
+            key,
+            registry_auth,
+        } => {
             let pem = match std::fs::read_to_string(&key) {
                 Ok(p) => p,
-                Err(e) => return fail(&format!("cannot read key {}: {e}", key.display()), EXIT_USAGE),
+                Err(e) => {
+                    return fail(
+                        &format!("cannot read key {}: {e}", key.display()),
+                        EXIT_USAGE,
+                    )
+                }
             };
             match spud.sign(&reference, &pem, registry_auth.as_deref()).await {
                 Ok(digest) => {
@@ -79,15 +101,18 @@ pub async fn run(spud: &Spud, cmd: TrustCommand) -> i32 {
                 Err(e) => fail(&e.to_string(), e.exit_code()),
             }
         }
-        TrustCommand::Update { plugin, yes, registry_auth, json } => {
-            match spud.update(&plugin, yes, registry_auth).await {
-                Ok(done) => {
-                    print_installed(&done, json);
-                    0
-                }
-                Err(e) => fail(&e.to_string(), e.exit_code()),
+        TrustCommand::Update {
+            plugin,
+            yes,
+            registry_auth,
+            json,
+        } => match spud.update(&plugin, yes, registry_auth).await {
+            Ok(done) => {
+                print_installed(&done, json);
+                0
             }
-        }
+            Err(e) => fail(&e.to_string(), e.exit_code()),
+        },
         TrustCommand::Approve { plugin, digest } => match spud.approve(&plugin, &digest) {
             Ok(rec) => {
                 println!("approved {plugin} at {}", rec.digest);
@@ -114,7 +139,12 @@ pub fn print_installed(done: &Installed, json: bool) {
         "update" => "updated",
         _ => "unchanged",
     };
-    println!("{verb} {} ({} tools) sha256:{}", e.name, e.tools.len(), e.digest);
+    println!(
+        "{verb} {} ({} tools) sha256:{}",
+        e.name,
+        e.tools.len(),
+        e.digest
+    );
     println!("  source: {}", e.source);
     if let Some(s) = &done.signer {
         println!("  signed by: {s}");
@@ -154,8 +184,15 @@ pub enum KeysCommand {
 
 pub fn keys(cmd: KeysCommand) -> i32 {
     let KeysCommand::Generate { name } = cmd;
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
-        return fail(&format!("`{name}` is not a key name: use letters, digits, `-` and `_`"), EXIT_USAGE);
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+    {
+        return fail(
+            &format!("`{name}` is not a key name: use letters, digits, `-` and `_`"),
+            EXIT_USAGE,
+        );
     }
     let pair = match spud_trust::generate() {
         Ok(p) => p,
@@ -165,19 +202,32 @@ pub fn keys(cmd: KeysCommand) -> i32 {
     let public = PathBuf::from(format!("{name}.pub"));
     for p in [&private, &public] {
         if p.exists() {
-            return fail(&format!("{} exists; not overwritten", p.display()), EXIT_USAGE);
+            return fail(
+                &format!("{} exists; not overwritten", p.display()),
+                EXIT_USAGE,
+            );
         }
     }
-    if let Err(e) = write_private(&private, &pair.private_pem).and_then(|()| std::fs::write(&public, &pair.public_pem)) {
+    if let Err(e) = write_private(&private, &pair.private_pem)
+        .and_then(|()| std::fs::write(&public, &pair.public_pem))
+    {
         return fail(&format!("cannot write the key pair: {e}"), 1);
     }
-    println!("wrote {} (private, 0600) and {}", private.display(), public.display());
+    println!(
+        "wrote {} (private, 0600) and {}",
+        private.display(),
+        public.display()
+    );
     0
 }
 
 fn write_private(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(pem.as_bytes())
 }

@@ -84,17 +84,28 @@ fn from_file(registry: &str, file: &Path) -> Result<Credentials, DistError> {
         return Ok(Credentials(RegistryAuth::Basic(u.clone(), p.clone())));
     }
     let Some(auth) = &entry.auth else {
-        return Err(bad(format!("the entry for {registry} has no auth, username/password or registrytoken")));
+        return Err(bad(format!(
+            "the entry for {registry} has no auth, username/password or registrytoken"
+        )));
     };
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(auth.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| bad(format!("the auth of {registry} is not base64 of \"user:password\"")))?;
-    let (u, p) = decoded
-        .split_once(':')
-        .ok_or_else(|| bad(format!("the auth of {registry} is not base64 of \"user:password\"")))?;
-    Ok(Credentials(RegistryAuth::Basic(u.to_string(), p.to_string())))
+        .ok_or_else(|| {
+            bad(format!(
+                "the auth of {registry} is not base64 of \"user:password\""
+            ))
+        })?;
+    let (u, p) = decoded.split_once(':').ok_or_else(|| {
+        bad(format!(
+            "the auth of {registry} is not base64 of \"user:password\""
+        ))
+    })?;
+    Ok(Credentials(RegistryAuth::Basic(
+        u.to_string(),
+        p.to_string(),
+    )))
 }
 
 #[cfg(test)]
@@ -110,9 +121,18 @@ mod tests {
         let c = credentials("127.0.0.1:5000", Some(&f)).unwrap();
         assert!(matches!(&c.0, RegistryAuth::Basic(u, p) if u == "ann" && p == "s3cret"));
         assert!(!format!("{c:?}").contains("s3cret"));
-        assert!(matches!(credentials("h:1", Some(&f)).unwrap().0, RegistryAuth::Bearer(_)));
-        assert!(matches!(credentials("other:1", Some(&f)).unwrap().0, RegistryAuth::Anonymous));
+        assert!(matches!(
+            credentials("h:1", Some(&f)).unwrap().0,
+            RegistryAuth::Bearer(_)
+        ));
+        assert!(matches!(
+            credentials("other:1", Some(&f)).unwrap().0,
+            RegistryAuth::Anonymous
+        ));
         std::fs::write(&f, "{nope").unwrap();
-        assert!(matches!(credentials("h:1", Some(&f)), Err(DistError::AuthFile { .. })));
+        assert!(matches!(
+            credentials("h:1", Some(&f)),
+            Err(DistError::AuthFile { .. })
+        ));
     }
 }

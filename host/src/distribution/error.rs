@@ -100,7 +100,11 @@ impl DistError {
                 DistError::NotFound { reference }
             }
             E::AuthenticationFailure(reason) => DistError::Auth { reference, reason },
-            E::ServerError { code: 401 | 403, message, .. } => DistError::Auth {
+            E::ServerError {
+                code: 401 | 403,
+                message,
+                ..
+            } => DistError::Auth {
                 reference,
                 reason: message,
             },

@@ -20,7 +20,9 @@ pub async fn download(url: &str, digest: &str) -> Result<Vec<u8>, DistError> {
     let response = client.get(url).send().await.map_err(unreachable)?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_FOUND {
-        return Err(DistError::NotFound { reference: url.to_string() });
+        return Err(DistError::NotFound {
+            reference: url.to_string(),
+        });
     }
     if !status.is_success() {
         return Err(DistError::Other {
@@ -32,7 +34,10 @@ pub async fn download(url: &str, digest: &str) -> Result<Vec<u8>, DistError> {
     if bytes.len() > MAX_BYTES {
         return Err(DistError::Garbage {
             reference: url.to_string(),
-            reason: format!("{} bytes is more than a component may be ({MAX_BYTES})", bytes.len()),
+            reason: format!(
+                "{} bytes is more than a component may be ({MAX_BYTES})",
+                bytes.len()
+            ),
         });
     }
     let actual = spud_trust::sha256_digest(&bytes);

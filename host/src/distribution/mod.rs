@@ -11,6 +11,4 @@ mod oci;
 pub use auth::{credentials, Credentials};
 pub use error::DistError;
 pub use https::download;
-pub use oci::{
-    Oci, Pulled, CONFIG_MEDIA_TYPE, SIDECAR_MEDIA_TYPE, WASM_MEDIA_TYPE,
-};
+pub use oci::{Oci, Pulled, CONFIG_MEDIA_TYPE, SIDECAR_MEDIA_TYPE, WASM_MEDIA_TYPE};

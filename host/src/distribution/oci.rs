@@ -63,13 +63,22 @@ impl Oci {
 
     fn reference(&self, r: &OciRef) -> Reference {
         match (&r.tag, &r.digest) {
-            (_, Some(d)) => Reference::with_digest(self.registry.clone(), r.repository.clone(), d.clone()),
-            (Some(t), None) => Reference::with_tag(self.registry.clone(), r.repository.clone(), t.clone()),
-            (None, None) => Reference::with_tag(self.registry.clone(), r.repository.clone(), "latest".into()),
+            (_, Some(d)) => {
+                Reference::with_digest(self.registry.clone(), r.repository.clone(), d.clone())
+            }
+            (Some(t), None) => {
+                Reference::with_tag(self.registry.clone(), r.repository.clone(), t.clone())
+            }
+            (None, None) => {
+                Reference::with_tag(self.registry.clone(), r.repository.clone(), "latest".into())
+            }
         }
     }
 
-    fn err(&self, r: &OciRef) -> impl Fn(oci_client::errors::OciDistributionError) -> DistError + '_ {
+    fn err(
+        &self,
+        r: &OciRef,
+    ) -> impl Fn(oci_client::errors::OciDistributionError) -> DistError + '_ {
         let reference = r.to_string();
         move |e| DistError::from_oci(&self.registry, &reference, e)
     }
@@ -79,7 +88,11 @@ impl Oci {
         let reference = self.reference(r);
         let (raw, _) = self
             .client
-            .pull_manifest_raw(&reference, &self.auth.0, &[OCI_IMAGE_MEDIA_TYPE, DOCKER_MANIFEST])
+            .pull_manifest_raw(
+                &reference,
+                &self.auth.0,
+                &[OCI_IMAGE_MEDIA_TYPE, DOCKER_MANIFEST],
+            )
             .await
             .map_err(self.err(r))?;
         let digest = spud_trust::sha256_digest(&raw);
@@ -126,7 +139,11 @@ impl Oci {
             .filter(|l| l.media_type == WASM_MEDIA_TYPE)
             .collect();
         let [wasm] = wasm.as_slice() else {
-            let types: Vec<&str> = manifest.layers.iter().map(|l| l.media_type.as_str()).collect();
+            let types: Vec<&str> = manifest
+                .layers
+                .iter()
+                .map(|l| l.media_type.as_str())
+                .collect();
             return Err(DistError::MediaType {
                 reference: r.to_string(),
                 reason: format!(
@@ -136,7 +153,11 @@ impl Oci {
             });
         };
         let component = self.blob(r, wasm).await?;
-        let sidecar = match manifest.layers.iter().find(|l| l.media_type == SIDECAR_MEDIA_TYPE) {
+        let sidecar = match manifest
+            .layers
+            .iter()
+            .find(|l| l.media_type == SIDECAR_MEDIA_TYPE)
+        {
             Some(l) => Some(self.blob(r, l).await?),
             None => None,
         };
@@ -169,9 +190,18 @@ impl Oci {
         config: Config,
     ) -> Result<String, DistError> {
         let manifest = OciImageManifest::build(&layers, &config, None);
-        let tagged = OciRef { digest: None, ..r.clone() };
+        let tagged = OciRef {
+            digest: None,
+            ..r.clone()
+        };
         self.client
-            .push(&self.reference(&tagged), &layers, config, &self.auth.0, Some(manifest))
+            .push(
+                &self.reference(&tagged),
+                &layers,
+                config,
+                &self.auth.0,
+                Some(manifest),
+            )
             .await
             .map_err(self.err(r))?;
         // The digest of the bytes the registry now serves at the tag.
@@ -185,8 +215,14 @@ impl Oci {
         Ok(layers
             .into_iter()
             .filter_map(|l| {
-                let signature = l.annotations?.get(spud_trust::SIGNATURE_ANNOTATION)?.clone();
-                Some(Signed { payload: l.data, signature })
+                let signature = l
+                    .annotations?
+                    .get(spud_trust::SIGNATURE_ANNOTATION)?
+                    .clone();
+                Some(Signed {
+                    payload: l.data,
+                    signature,
+                })
             })
             .collect())
     }
@@ -209,7 +245,11 @@ impl Oci {
             .filter(|l| l.media_type == spud_trust::SIMPLE_SIGNING_MEDIA_TYPE)
         {
             let data = self.blob(&sig_ref, l).await?;
-            layers.push(ImageLayer::new(data, l.media_type.clone(), l.annotations.clone()));
+            layers.push(ImageLayer::new(
+                data,
+                l.media_type.clone(),
+                l.annotations.clone(),
+            ));
         }
         Ok((sig_ref, layers))
     }

@@ -67,7 +67,12 @@ impl Spud {
             plugin: entry.name.clone(),
             message,
         };
-        if let Some(pin) = self.policy().tools.get(&entry.name).and_then(|t| t.digest.clone()) {
+        if let Some(pin) = self
+            .policy()
+            .tools
+            .get(&entry.name)
+            .and_then(|t| t.digest.clone())
+        {
             if pin != digest {
                 return Err(denied(format!(
                     "`{}` is registered at {digest}, but [tools.{}] in {} pins digest = \"{pin}\"; register the pinned component, or change the pin to \"{digest}\"",
@@ -130,7 +135,11 @@ impl Spud {
         let _lock = crate::runtime::Registry::lock(self.home())?;
         let entry = self.registry().get(plugin)?.clone();
         let registered = prefixed(&entry.digest);
-        let asked = if digest.starts_with("sha256:") { digest.to_string() } else { prefixed(digest) };
+        let asked = if digest.starts_with("sha256:") {
+            digest.to_string()
+        } else {
+            prefixed(digest)
+        };
         if asked != registered {
             return Err(anyhow::anyhow!(
                 "`{plugin}` is registered at {registered}, not {asked}: nothing approved (approve what `spud grants` shows)"
@@ -138,13 +147,16 @@ impl Spud {
             .into());
         }
         let mut lock = load_lock(self.home())?;
-        let rec = lock.plugins.entry(plugin.to_string()).or_insert_with(|| LockEntry {
-            source: entry.source.clone(),
-            digest: registered.clone(),
-            manifest_digest: None,
-            signer: None,
-            approval: None,
-        });
+        let rec = lock
+            .plugins
+            .entry(plugin.to_string())
+            .or_insert_with(|| LockEntry {
+                source: entry.source.clone(),
+                digest: registered.clone(),
+                manifest_digest: None,
+                signer: None,
+                approval: None,
+            });
         rec.approval = Some(self.approval_of(&registered));
         let rec = rec.clone();
         self.store_lock(lock)?;

@@ -165,7 +165,12 @@ impl Spud {
                 let creds = distribution::credentials(&r.registry, req.auth_file.as_deref())?;
                 let oci = Oci::new(r, creds);
                 let pulled = oci.pull(r).await?;
-                let stem = r.repository.rsplit('/').next().unwrap_or("component").replace('.', "-");
+                let stem = r
+                    .repository
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("component")
+                    .replace('.', "-");
                 fetched.file = write(&format!("{stem}.wasm"), &pulled.component)?;
                 if let Some(s) = &pulled.sidecar {
                     write(&format!("{stem}.spud.toml"), s)?;
@@ -229,9 +234,10 @@ impl Spud {
         let old_rec = lock.plugins.get(&entry.name);
         let (action, approved) = match &previous {
             None => ("add", true),
-            Some(p) if p.digest == entry.digest => {
-                ("unchanged", req.yes || old_rec.is_none_or(LockEntry::approved))
-            }
+            Some(p) if p.digest == entry.digest => (
+                "unchanged",
+                req.yes || old_rec.is_none_or(LockEntry::approved),
+            ),
             Some(_) => ("update", req.yes),
         };
         let grant_diff = previous
@@ -252,22 +258,32 @@ impl Spud {
         let mut lock = lock.clone();
         lock.plugins.insert(
             entry.name.clone(),
-            LockEntry { source: req.source.clone(), digest: digest.clone(), manifest_digest: manifest_digest.clone(), signer: signer.clone(), approval },
+            LockEntry {
+                source: req.source.clone(),
+                digest: digest.clone(),
+                manifest_digest: manifest_digest.clone(),
+                signer: signer.clone(),
+                approval,
+            },
         );
         save_lock(self.home(), &lock)?;
         self.adopt(reg, lock, &entry.name);
-        self.audit.append(Event::registry_change(RegistryEvent {
-            action: action.into(),
-            plugin: entry.name.clone(),
-            digest: entry.digest.clone(),
-            by: Some(self.principal.clone()),
-            source: Some(req.source.clone()),
-            signer: signer.clone(),
-            approved: Some(approved),
-        })).map_err(SpudError::from)?;
+        self.audit
+            .append(Event::registry_change(RegistryEvent {
+                action: action.into(),
+                plugin: entry.name.clone(),
+                digest: entry.digest.clone(),
+                by: Some(self.principal.clone()),
+                source: Some(req.source.clone()),
+                signer: signer.clone(),
+                approved: Some(approved),
+            }))
+            .map_err(SpudError::from)?;
         Ok(Installed {
             action: action.into(),
-            previous: previous.filter(|p| p.digest != entry.digest).map(|p| prefixed(&p.digest)),
+            previous: previous
+                .filter(|p| p.digest != entry.digest)
+                .map(|p| prefixed(&p.digest)),
             entry,
             manifest_digest,
             signer,
@@ -292,7 +308,12 @@ impl Spud {
 
     /// `spud tools update NAME`: installs the recorded source of `plugin` again (a tag is
     /// resolved anew; a pinned digest is dropped so the tag is followed), as `plugin`.
-    pub async fn update(&self, plugin: &str, yes: bool, auth_file: Option<PathBuf>) -> Result<Installed, InstallError> {
+    pub async fn update(
+        &self,
+        plugin: &str,
+        yes: bool,
+        auth_file: Option<PathBuf>,
+    ) -> Result<Installed, InstallError> {
         let entry = self.registry().get(plugin)?.clone();
         let source = self
             .lock_file()
@@ -305,16 +326,32 @@ impl Spud {
             }
             _ => source,
         };
-        let req = Install { source, name: Some(plugin.to_string()), yes, auth_file, ..Install::default() };
+        let req = Install {
+            source,
+            name: Some(plugin.to_string()),
+            yes,
+            auth_file,
+            ..Install::default()
+        };
         self.install(&req).await
     }
 
     /// `spud tools push FILE oci://…`: publishes a component (and its sidecar manifest, given
     /// or beside it, when it has no embedded one); returns the manifest digest.
-    pub async fn push(&self, file: &Path, target: &str, manifest: Option<&Path>, auth_file: Option<&Path>) -> Result<String, InstallError> {
+    pub async fn push(
+        &self,
+        file: &Path,
+        target: &str,
+        manifest: Option<&Path>,
+        auth_file: Option<&Path>,
+    ) -> Result<String, InstallError> {
         let r = OciRef::parse(target)?;
         if r.tag.is_none() || r.digest.is_some() {
-            return Err(RefError::Oci { reference: target.to_string(), why: "push to a tag (oci://HOST/REPO:TAG)".into() }.into());
+            return Err(RefError::Oci {
+                reference: target.to_string(),
+                why: "push to a tag (oci://HOST/REPO:TAG)".into(),
+            }
+            .into());
         }
         let (entry, bytes) = Registry::describe(&self.runtime, file, None, manifest).await?;
         let sidecar = match (entry.sdk, manifest) {
@@ -323,7 +360,9 @@ impl Spud {
             (false, None) => Some(file.with_extension("spud.toml")).filter(|p| p.exists()),
         };
         let sidecar = match sidecar {
-            Some(p) => Some(std::fs::read(&p).map_err(|e| SpudError::Other(anyhow::anyhow!("cannot read {}: {e}", p.display())))?),
+            Some(p) => Some(std::fs::read(&p).map_err(|e| {
+                SpudError::Other(anyhow::anyhow!("cannot read {}: {e}", p.display()))
+            })?),
             None => None,
         };
         let oci = Oci::new(&r, distribution::credentials(&r.registry, auth_file)?);
@@ -332,7 +371,12 @@ impl Spud {
 
     /// `spud tools sign REF --key FILE`: signs the artifact `reference` resolves to and stores
     /// the signature beside it; returns the signed manifest digest.
-    pub async fn sign(&self, reference: &str, private_pem: &str, auth_file: Option<&Path>) -> Result<String, InstallError> {
+    pub async fn sign(
+        &self,
+        reference: &str,
+        private_pem: &str,
+        auth_file: Option<&Path>,
+    ) -> Result<String, InstallError> {
         let r = OciRef::parse(reference)?;
         let oci = Oci::new(&r, distribution::credentials(&r.registry, auth_file)?);
         let (_, digest) = oci.manifest(&r).await?;

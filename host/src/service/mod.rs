@@ -5,12 +5,12 @@
 mod approval;
 mod call;
 mod caller;
+mod install;
 mod options;
 mod scratch;
-mod install;
 mod spud;
 
 pub use caller::{Caller, SpudError};
-pub use options::{Binding, CallOptions};
 pub use install::{Install, InstallError, Installed};
+pub use options::{Binding, CallOptions};
 pub use spud::{Loaded, Spud, SpudOptions};

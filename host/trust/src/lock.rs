@@ -80,7 +80,9 @@ pub struct LockEntry {
 impl LockEntry {
     /// Whether the registered digest is the approved one.
     pub fn approved(&self) -> bool {
-        self.approval.as_ref().is_some_and(|a| a.digest == self.digest)
+        self.approval
+            .as_ref()
+            .is_some_and(|a| a.digest == self.digest)
     }
 }
 
@@ -136,9 +138,12 @@ impl LockFile {
 
     /// Under `--locked`: `digest` must be the one recorded for `plugin`.
     pub fn check_locked(&self, plugin: &str, source: &str, digest: &str) -> Result<(), LockError> {
-        let rec = self.plugins.get(plugin).ok_or_else(|| LockError::NotLocked {
-            plugin: plugin.to_string(),
-        })?;
+        let rec = self
+            .plugins
+            .get(plugin)
+            .ok_or_else(|| LockError::NotLocked {
+                plugin: plugin.to_string(),
+            })?;
         if rec.digest != digest {
             return Err(LockError::Differs {
                 plugin: plugin.to_string(),
@@ -187,7 +192,11 @@ mod tests {
                 digest: d('a'),
                 manifest_digest: Some(d('m')),
                 signer: Some("acme".into()),
-                approval: Some(Approval { digest: d('a'), by: "cli".into(), unix_ms: 7 }),
+                approval: Some(Approval {
+                    digest: d('a'),
+                    by: "cli".into(),
+                    unix_ms: 7,
+                }),
             },
         );
         l
@@ -211,8 +220,15 @@ mod tests {
         let l = sample();
         assert!(l.check_locked("fs", "s", &d('a')).is_ok());
         let e = l.check_locked("fs", "s", &d('b')).unwrap_err();
-        assert!(e.to_string().contains(&format!("spud tools approve fs {}", d('b'))), "{e}");
-        assert!(matches!(l.check_locked("x", "s", &d('a')), Err(LockError::NotLocked { .. })));
+        assert!(
+            e.to_string()
+                .contains(&format!("spud tools approve fs {}", d('b'))),
+            "{e}"
+        );
+        assert!(matches!(
+            l.check_locked("x", "s", &d('a')),
+            Err(LockError::NotLocked { .. })
+        ));
     }
 
     #[test]
@@ -221,7 +237,10 @@ mod tests {
         let src = "oci://127.0.0.1:5000/acme/fs:1";
         assert_eq!(l.moved("fs", src, &d('m')), None);
         let m = l.moved("fs", src, &d('n')).unwrap();
-        assert_eq!((m.old.as_str(), m.new.as_str()), (d('m').as_str(), d('n').as_str()));
+        assert_eq!(
+            (m.old.as_str(), m.new.as_str()),
+            (d('m').as_str(), d('n').as_str())
+        );
         assert_eq!(l.moved("fs", "other", &d('n')), None);
     }
 

@@ -49,13 +49,21 @@ impl OciRef {
         let rest = text.strip_prefix("oci://").unwrap_or(text);
         let (rest, digest) = match rest.split_once('@') {
             Some((r, d)) if is_sha256_digest(d) => (r, Some(d.to_string())),
-            Some(_) => return Err(bad("the digest must be sha256: and 64 lower-case hex digits")),
+            Some(_) => {
+                return Err(bad(
+                    "the digest must be sha256: and 64 lower-case hex digits",
+                ))
+            }
             None => (rest, None),
         };
         let (registry, path) = rest
             .split_once('/')
             .ok_or_else(|| bad("no repository after the registry"))?;
-        if registry.is_empty() || !registry.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) {
+        if registry.is_empty()
+            || !registry
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        {
             return Err(bad("the registry must be HOST or HOST:PORT"));
         }
         let (repository, tag) = match path.rsplit_once(':') {
@@ -65,7 +73,8 @@ impl OciRef {
         if let Some(t) = &tag {
             let ok = !t.is_empty()
                 && t.len() <= 128
-                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
             if !ok {
                 return Err(bad("a tag is letters, digits, `.`, `_` and `-`"));
             }
@@ -73,11 +82,14 @@ impl OciRef {
         let repo_ok = !repository.is_empty()
             && repository.split('/').all(|c| {
                 !c.is_empty()
-                    && c.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                    && c.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
             });
         if !repo_ok {
-            return Err(bad("the repository is lower-case letters, digits, `.`, `_`, `-` and `/`"));
+            return Err(bad(
+                "the repository is lower-case letters, digits, `.`, `_`, `-` and `/`",
+            ));
         }
         if tag.is_none() && digest.is_none() {
             return Err(bad("name a tag (`:TAG`) or a digest (`@sha256:…`)"));

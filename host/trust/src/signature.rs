@@ -7,7 +7,9 @@
 use base64::Engine;
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use p256::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use serde::{Deserialize, Serialize};
 
 /// The layer annotation that holds the base64 signature.
@@ -102,7 +104,10 @@ pub fn generate() -> Result<KeyPair, KeyError> {
         .verifying_key()
         .to_public_key_pem(LineEnding::LF)
         .map_err(|e| KeyError::Public(e.to_string()))?;
-    Ok(KeyPair { private_pem, public_pem })
+    Ok(KeyPair {
+        private_pem,
+        public_pem,
+    })
 }
 
 /// The simple-signing payload (the part cosign verifies).
@@ -162,8 +167,12 @@ pub fn sign(private_pem: &str, repository: &str, digest: &str) -> Result<Signed,
         .map_err(|e| KeyError::Private(e.to_string()))?;
     let payload = SimpleSigning {
         critical: Critical {
-            identity: Identity { docker_reference: repository.to_string() },
-            image: Image { docker_manifest_digest: digest.to_string() },
+            identity: Identity {
+                docker_reference: repository.to_string(),
+            },
+            image: Image {
+                docker_manifest_digest: digest.to_string(),
+            },
             kind: SIGNATURE_TYPE.to_string(),
         },
         optional: None,
@@ -189,7 +198,10 @@ pub fn verify(
 ) -> Result<String, SignatureError> {
     let expected: Vec<String> = keys.iter().map(|(n, _)| n.clone()).collect();
     if signatures.is_empty() {
-        return Err(SignatureError::Missing { reference: reference.to_string(), expected });
+        return Err(SignatureError::Missing {
+            reference: reference.to_string(),
+            expected,
+        });
     }
     let mut other = None;
     for s in signatures {
@@ -211,7 +223,10 @@ pub fn verify(
             signed,
             got: digest.to_string(),
         },
-        None => SignatureError::DoesNotVerify { reference: reference.to_string(), expected },
+        None => SignatureError::DoesNotVerify {
+            reference: reference.to_string(),
+            expected,
+        },
     })
 }
 
@@ -250,16 +265,25 @@ mod tests {
     #[test]
     fn missing_altered_and_swapped_are_told_apart() {
         let (pair, trusted) = keys();
-        assert!(matches!(verify(&trusted, "r", D1, &[]), Err(SignatureError::Missing { .. })));
+        assert!(matches!(
+            verify(&trusted, "r", D1, &[]),
+            Err(SignatureError::Missing { .. })
+        ));
         let s = sign(&pair.private_pem, "h/fs", D1).unwrap();
         let mut altered = s.clone();
-        altered.payload = String::from_utf8(s.payload.clone()).unwrap().replace(D1, D2).into_bytes();
+        altered.payload = String::from_utf8(s.payload.clone())
+            .unwrap()
+            .replace(D1, D2)
+            .into_bytes();
         assert!(matches!(
             verify(&trusted, "r", D2, &[altered]),
             Err(SignatureError::DoesNotVerify { .. })
         ));
         let e = verify(&trusted, "r", D2, &[s]).unwrap_err();
-        assert!(matches!(e, SignatureError::OtherArtifact { ref signed, .. } if signed == D1), "{e}");
+        assert!(
+            matches!(e, SignatureError::OtherArtifact { ref signed, .. } if signed == D1),
+            "{e}"
+        );
     }
 
     #[test]
@@ -277,7 +301,10 @@ mod tests {
 
     #[test]
     fn bad_keys_are_typed_errors() {
-        assert!(matches!(PublicKey::from_pem("nope"), Err(KeyError::Public(_))));
+        assert!(matches!(
+            PublicKey::from_pem("nope"),
+            Err(KeyError::Public(_))
+        ));
         assert!(matches!(sign("nope", "r", D1), Err(KeyError::Private(_))));
     }
 }
