@@ -132,7 +132,11 @@ impl LockFile {
     pub fn to_toml(&self) -> String {
         let mut out = String::from("# spud.lock: written by spud; what each plugin resolved to and which digest was approved.\n");
         // Serializing plain strings, numbers and tables cannot fail.
-        out.push_str(&toml::to_string_pretty(self).unwrap_or_default());
+        let versioned = LockFile {
+            version: self.version.max(1),
+            plugins: self.plugins.clone(),
+        };
+        out.push_str(&toml::to_string_pretty(&versioned).unwrap_or_default());
         out
     }
 
