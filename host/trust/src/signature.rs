@@ -255,7 +255,10 @@ mod tests {
     fn a_signature_verifies_with_its_key_only() {
         let (pair, trusted) = keys();
         let s = sign(&pair.private_pem, "127.0.0.1:5000/fs", D1).unwrap();
-        assert_eq!(verify(&trusted, "r", D1, &[s.clone()]).unwrap(), "acme");
+        assert_eq!(
+            verify(&trusted, "r", D1, std::slice::from_ref(&s)).unwrap(),
+            "acme"
+        );
         let (_, others) = keys();
         let e = verify(&others, "r", D1, &[s]).unwrap_err();
         assert!(matches!(e, SignatureError::DoesNotVerify { .. }));
