@@ -14,3 +14,5 @@ for component in rustfmt clippy; do
 done
 # The MCP client the tests drive `spud serve` with.
 "$(dirname "${BASH_SOURCE[0]}")/setup-mcp-client.sh"
+# The OCI registry and the oras client the trust-chain tests use.
+"$(dirname "${BASH_SOURCE[0]}")/setup-registry.sh"

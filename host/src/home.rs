@@ -39,6 +39,16 @@ impl Home {
         self.root.join("registry.json")
     }
 
+    /// The lock file: per plugin, its source, resolved digest, signer and approval.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("spud.lock")
+    }
+
+    /// Downloads in progress (removed when registered or refused).
+    pub fn downloads_dir(&self) -> PathBuf {
+        self.root.join("downloads")
+    }
+
     /// Copies of registered components, by digest.
     pub fn components_dir(&self) -> PathBuf {
         self.root.join("components")

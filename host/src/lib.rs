@@ -13,8 +13,8 @@
 //! | 3 | [`plan`], [`model`] | the vocabulary of a run; model providers |
 //! | 2 | [`service`] | [`Spud`]: registry → effective grant → call → audit, the one door to a tool |
 //! | 1 | [`runtime`] | engine, cache, plugin loading, registry, the call itself |
-//! | 0 | [`sandbox`], [`home`], [`storage`], [`retention`] | per-call store state, host imports, HTTP gate, meters; the home folder |
-//! | crates | [`spud_policy`], [`spud_schema`], [`spud_audit`] | pure: grant algebra, WIT ↔ JSON Schema, the audit log |
+//! | 0 | [`sandbox`], [`home`], [`storage`], [`retention`], [`distribution`] | per-call store state, host imports, HTTP gate, meters; the home folder; OCI and HTTPS pulls and pushes |
+//! | crates | [`spud_policy`], [`spud_schema`], [`spud_audit`], [`spud_trust`] | pure: grant algebra, WIT ↔ JSON Schema, the audit log, references, lock file, signatures |
 //!
 //! `cli` (in the binary) sits on top: thin commands over these.
 
@@ -22,6 +22,7 @@
 
 pub mod agent;
 pub mod config;
+pub mod distribution;
 pub mod home;
 pub mod launch;
 pub mod mcp;

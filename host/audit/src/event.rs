@@ -93,15 +93,27 @@ pub struct CapabilityEvent {
     pub reason: String,
 }
 
-/// A plugin added or removed.
+/// A plugin added, updated, approved or removed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistryEvent {
-    /// `add` or `remove`.
+    /// `add`, `update`, `approve` or `remove`.
     pub action: String,
     /// Plugin name.
     pub plugin: String,
     /// Component sha256.
     pub digest: String,
+    /// Who did it (the principal that ran the command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Where the component came from (a file, `oci://…`, `https://…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The policy key whose signature verified, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// Whether the digest is approved for calls after this change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<bool>,
 }
 
 /// A precompiled cache entry that was not used: it failed its MAC (tampered with, unsigned,
@@ -200,6 +212,15 @@ impl Event {
             action: action.into(),
             plugin: plugin.into(),
             digest: digest.into(),
+            by: None,
+            source: None,
+            signer: None,
+            approved: None,
         })
+    }
+
+    /// A registry record that says who, from where, signed by whom and whether approved.
+    pub fn registry_change(change: RegistryEvent) -> Event {
+        Event::Registry(change)
     }
 }

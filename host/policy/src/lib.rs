@@ -26,17 +26,19 @@
 //! 8. `secrets`: registered secrets and redaction;
 //! 9. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
 //! 10. `principals`: `[principals.NAME]` ([`Principal`]);
-//! 11. `policy`: the policy file ([`Policy`]);
-//! 12. `effective`: [`effective`] and [`Principal::grant_for`];
-//! 13. `scope`: sub-agent scopes ([`Scope`]);
-//! 14. `scratch`: the per-call `/scratch` directory;
-//! 15. `leaks`: where secrets may go ([`LeakGuard`]);
-//! 16. `laws` (tests only): property tests of the meet.
+//! 11. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
+//! 12. `policy`: the policy file ([`Policy`]);
+//! 13. `effective`: [`effective`] and [`Principal::grant_for`];
+//! 14. `scope`: sub-agent scopes ([`Scope`]);
+//! 15. `scratch`: the per-call `/scratch` directory;
+//! 16. `leaks`: where secrets may go ([`LeakGuard`]);
+//! 17. `laws` (tests only): property tests of the meet.
 
 #![warn(missing_docs)]
 
 mod caps;
 mod digest;
+mod diff;
 mod effective;
 #[cfg(test)]
 mod laws;
@@ -53,12 +55,14 @@ mod scope;
 mod scratch;
 mod secrets;
 mod section;
+mod trust;
 
 pub use caps::{
     Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
     Sockets, Unmounted,
 };
 pub use digest::{PolicyDigest, DENY_ALL_DIGEST};
+pub use diff::requests_beyond;
 pub use effective::{effective, Effective};
 pub use leaks::{Finding, LeakGuard};
 pub use limits::{ceilings, LimitValue, Limits, ResolvedLimits, MAX_MEMORY_MB};
@@ -80,6 +84,7 @@ pub use section::{PolicyError, ToolPolicy};
 /// The manifest's wire format, shared with the SDK.
 pub use spud_manifest;
 pub use spud_manifest::{FileRequest, Requests, ToolInfo};
+pub use trust::{TrustSection, TrustedKey};
 
 /// A directory granted by a policy section (same type as [`FileGrant`]).
 pub type DirGrant = Dir;

@@ -25,6 +25,7 @@ use crate::network::NetPattern;
 use crate::principals::{self, Principal, RawPrincipal};
 use crate::secrets::{Secrets, SecretsSection};
 use crate::section::{PolicyError, RawTool, ToolPolicy};
+use crate::trust::{self, RawKey, RawTrust, TrustSection, TrustedKey};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,10 @@ pub struct Policy {
     pub secrets: SecretsSection,
     /// sha256 of the policy text (see [`Policy::digest`]).
     digest: PolicyDigest,
+    /// Trusted publisher keys (`[keys.NAME]`).
+    pub keys: BTreeMap<String, TrustedKey>,
+    /// The default signers (`[trust]`).
+    pub trust: TrustSection,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +83,10 @@ struct RawPolicy {
     principals: BTreeMap<String, Spanned<RawPrincipal>>,
     #[serde(default)]
     secrets: SecretsSection,
+    #[serde(default)]
+    keys: BTreeMap<String, RawKey>,
+    #[serde(default)]
+    trust: RawTrust,
 }
 
 impl Policy {
@@ -113,8 +122,11 @@ impl Policy {
         };
         let raw: RawPolicy = toml::from_str(src)
             .map_err(|e| at(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+        let keys = trust::resolve_keys(raw.keys, &at, base, check_dirs)?;
+        let trust = trust::resolve_trust(raw.trust, &keys, &at)?;
         let mut tools = BTreeMap::new();
         for (name, t) in raw.tools {
+            trust::check_signers(t.signers(), &keys, &at, &format!("[tools.{name}]"))?;
             tools.insert(name, t.resolve(&at, base, check_dirs)?);
         }
         let principals = principals::parse(raw.principals, &at, base, check_dirs)?;
@@ -141,6 +153,8 @@ impl Policy {
             principals,
             secrets: raw.secrets,
             digest: PolicyDigest::of(src.as_bytes()),
+            keys,
+            trust,
         })
     }
 
@@ -148,6 +162,26 @@ impl Policy {
     /// [`DENY_ALL_DIGEST`](crate::DENY_ALL_DIGEST) for the deny-all default.
     pub fn digest(&self) -> &PolicyDigest {
         &self.digest
+    }
+
+    /// The key names one of which must have signed `plugin`: its section's `signed_by`, else
+    /// `[trust] signed_by`; empty when no signature is required.
+    pub fn signers_for(&self, plugin: &str) -> Vec<String> {
+        match self.tools.get(plugin) {
+            Some(t) if !t.signed_by.is_empty() => t.signed_by.clone(),
+            _ => self.trust.signed_by.clone(),
+        }
+    }
+
+    /// The public keys of `names` that were read (name, key).
+    pub fn trusted_keys(&self, names: &[String]) -> Vec<(String, spud_trust::PublicKey)> {
+        names
+            .iter()
+            .filter_map(|n| {
+                let k = self.keys.get(n)?.key.clone()?;
+                Some((n.clone(), k))
+            })
+            .collect()
     }
 
     /// The secret files of `[secrets] files`: (name as written, path from `base`).

@@ -39,6 +39,13 @@ pub struct ToolPolicy {
     /// A sub-agent that may call this plugin's tools starts only once approved (by the person
     /// at the terminal; denied when nobody can be asked).
     pub approval: bool,
+    /// Keys (names under `[keys]`) one of which must have signed the component; empty: the
+    /// `[trust]` default applies.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signed_by: Vec<String>,
+    /// The one component digest (`sha256:…`) this grant is for; another digest gets nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl ToolPolicy {
@@ -82,6 +89,10 @@ pub(crate) struct RawTool {
     payloads: Option<Payloads>,
     #[serde(default)]
     approval: bool,
+    #[serde(default)]
+    signed_by: Vec<Spanned<String>>,
+    #[serde(default)]
+    digest: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +104,11 @@ struct RawDir {
 }
 
 impl RawTool {
+    /// The `signed_by` key names with their positions, to check against `[keys]`.
+    pub(crate) fn signers(&self) -> &[Spanned<String>] {
+        &self.signed_by
+    }
+
     /// Validates one section. Relative host paths are taken from `base`; with `check_dirs`,
     /// host directories must exist.
     pub(crate) fn resolve(
@@ -125,9 +141,19 @@ impl RawTool {
             limits: self.limits,
             payloads: self.payloads,
         };
+        if let Some(d) = &self.digest {
+            if !spud_trust::is_sha256_digest(d.get_ref()) {
+                return Err(at(
+                    d.span().start,
+                    format!("digest `{}` must be `sha256:` and 64 lower-case hex digits (as `spud grants` shows it)", d.get_ref()),
+                ));
+            }
+        }
         Ok(ToolPolicy {
             caps,
             approval: self.approval,
+            signed_by: self.signed_by.iter().map(|s| s.get_ref().clone()).collect(),
+            digest: self.digest.map(Spanned::into_inner),
         })
     }
 }

@@ -44,6 +44,10 @@ pub async fn run(spud: &Spud, args: CallArgs) -> i32 {
         Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => {
             return fail(&e.to_string(), EXIT_USAGE)
         }
+        Err(e @ SpudError::NotApproved { .. }) => {
+            eprintln!("{e}");
+            return 3;
+        }
         Err(e) => return fail(&e.to_string(), 1),
     };
     let code = report.outcome.exit_code();

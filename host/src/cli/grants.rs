@@ -12,15 +12,23 @@ pub struct GrantsArgs {
 
 pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
     let reg = spud.registry();
+    let lock = spud.lock_file();
     let rows: Vec<_> = reg
         .plugins
         .values()
         .map(|e| {
             let eff = spud.effective(e);
+            let rec = lock.plugins.get(&e.name);
             serde_json::json!({
                 "plugin": e.name,
                 "sha256": e.digest,
+                "digest": format!("sha256:{}", e.digest),
                 "source": e.source,
+                "manifest_digest": rec.and_then(|r| r.manifest_digest.clone()),
+                "signer": rec.and_then(|r| r.signer.clone()),
+                "approval": rec.and_then(|r| r.approval.clone()),
+                "approved": spud.check_approved(e).is_ok(),
+                "not_approved": spud.check_approved(e).err().map(|x| x.to_string()),
                 "tools": e.tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
                 "requested": e.manifest.requests,
                 "granted": spud.policy().tools.get(&e.name),
@@ -38,6 +46,7 @@ pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
         let eff = spud.effective(e);
         let g = &eff.grant;
         println!("\n{}  sha256:{}", e.name, e.digest);
+        trust_lines(spud, &lock, e);
         let files: Vec<String> = g
             .files
             .iter()
@@ -89,4 +98,30 @@ pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
         println!("no plugins registered");
     }
     0
+}
+
+/// Source, signer and approval of one plugin, for the text view.
+fn trust_lines(spud: &Spud, lock: &spud_trust::LockFile, e: &spud::runtime::Entry) {
+    let rec = lock.plugins.get(&e.name);
+    println!("  source:   {}", e.source);
+    if let Some(m) = rec.and_then(|r| r.manifest_digest.as_deref()) {
+        println!("  oci manifest: {m}");
+    }
+    println!(
+        "  signer:   {}",
+        rec.and_then(|r| r.signer.as_deref()).unwrap_or("none")
+    );
+    match (
+        spud.check_approved(e),
+        rec.and_then(|r| r.approval.as_ref()),
+    ) {
+        (Err(x), _) => println!("  approval: NOT APPROVED — {x}"),
+        (Ok(()), Some(a)) => println!(
+            "  approval: {} by {} (unix ms {})",
+            a.digest, a.by, a.unix_ms
+        ),
+        (Ok(()), None) => println!(
+            "  approval: (no lock record; registered before spud.lock, or pinned by the policy)"
+        ),
+    }
 }

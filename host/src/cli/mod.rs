@@ -1,5 +1,6 @@
 //! Command-line interface: parse, call [`spud::service::Spud`], render. Exit codes: 0 ok, 1 tool error,
-//! 2 usage/config/input error, 3 denied, 4 limit exceeded.
+//! 2 usage/config/input error, 3 denied, 4 limit exceeded; `tools add|update`: 5 unsigned,
+//! 6 signature does not verify, 7 refused under `--locked`.
 
 mod audit;
 mod audit_export;
@@ -14,6 +15,7 @@ mod run;
 mod runs;
 mod serve;
 mod tools;
+mod trust;
 
 use clap::{Parser, Subcommand};
 use output::{fail, EXIT_USAGE};
@@ -49,6 +51,9 @@ enum Command {
     Exec(exec::ExecArgs),
     /// For every plugin: digest, what it requests, what the policy grants, the effective grant.
     Grants(grants::GrantsArgs),
+    /// Signing keys: `spud keys generate NAME` writes NAME.key (0600) and NAME.pub here.
+    #[command(subcommand)]
+    Keys(trust::KeysCommand),
     /// Verify or read the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -107,6 +112,7 @@ async fn run(cli: Cli) -> i32 {
     };
     match cli.command {
         Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref(), cli.policy.as_deref()).await,
+        Command::Keys(cmd) => trust::keys(cmd),
         Command::Runs(cmd) => runs::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Report(args) => report::run(args, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Memory(cmd) => memory::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
@@ -129,6 +135,7 @@ async fn run(cli: Cli) -> i32 {
                 Command::Exec(args) => exec::run(&spud, args).await,
                 Command::Grants(args) => grants::run(&spud, args),
                 Command::Audit(_)
+                | Command::Keys(_)
                 | Command::Runs(_)
                 | Command::Report(_)
                 | Command::Memory(_)

@@ -1,18 +1,31 @@
-//! `spud tools add|list|show|remove`.
+//! `spud tools add|list|show|remove` (and `push|sign|update|approve`, in `trust`).
 
 use super::output::{fail, print_json, EXIT_USAGE};
 use clap::Subcommand;
 use spud::runtime::RegistryError;
 use spud::service::Spud;
-use spud::service::SpudError;
-use std::path::{Path, PathBuf};
+use spud::service::{Install, SpudError};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ToolsCommand {
-    /// Validate, precompile and register a component (`.wasm`).
+    /// Validate, precompile and register a component: a `.wasm` file,
+    /// `oci://HOST[:PORT]/REPO:TAG` (or `@sha256:DIGEST`), or `https://…` with `--sha256`.
     Add {
-        /// The component file.
-        file: PathBuf,
+        /// The component: a file, `oci://…` or `https://…`.
+        source: String,
+        /// For `https://`: the sha256 (hex) the download must have.
+        #[arg(long)]
+        sha256: Option<String>,
+        /// Refuse a digest other than the one in the lock file (`spud.lock`).
+        #[arg(long)]
+        locked: bool,
+        /// Approve a changed digest at once (for CI); otherwise calls wait for `spud tools approve`.
+        #[arg(long)]
+        yes: bool,
+        /// Registry credentials file (`{"auths": {"HOST:PORT": {"auth": "…"}}}`).
+        #[arg(long, value_name = "FILE")]
+        registry_auth: Option<PathBuf>,
         /// Plugin name (default: the manifest's name, else the file name).
         #[arg(long)]
         name: Option<String>,
@@ -42,16 +55,34 @@ pub enum ToolsCommand {
         /// Plugin name.
         plugin: String,
     },
+    #[command(flatten)]
+    Trust(super::trust::TrustCommand),
 }
 
 pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
     match cmd {
         ToolsCommand::Add {
-            file,
+            source,
+            sha256,
+            locked,
+            yes,
+            registry_auth,
             name,
             manifest,
             json,
-        } => add(spud, &file, name.as_deref(), manifest.as_deref(), json).await,
+        } => {
+            let req = Install {
+                source,
+                sha256,
+                name,
+                manifest,
+                locked,
+                yes,
+                auth_file: registry_auth,
+            };
+            add(spud, &req, json).await
+        }
+        ToolsCommand::Trust(cmd) => super::trust::run(spud, cmd).await,
         ToolsCommand::List { json } => list(spud, json),
         ToolsCommand::Show { name, json } => show(spud, &name, json),
         ToolsCommand::Remove { plugin } => remove(spud, &plugin),
@@ -59,31 +90,13 @@ pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
 }
 
 /// `spud tools add`: registers the component and prints what it holds.
-async fn add(
-    spud: &Spud,
-    file: &Path,
-    name: Option<&str>,
-    manifest: Option<&Path>,
-    json: bool,
-) -> i32 {
-    match spud.add(file, name, manifest).await {
-        Ok(entry) => {
-            if json {
-                print_json(&entry);
-            } else {
-                println!(
-                    "registered {} ({} tools) sha256:{}",
-                    entry.name,
-                    entry.tools.len(),
-                    entry.digest
-                );
-                for t in &entry.tools {
-                    println!("  {}", t.name);
-                }
-            }
+async fn add(spud: &Spud, req: &Install, json: bool) -> i32 {
+    match spud.install(req).await {
+        Ok(done) => {
+            super::trust::print_installed(&done, json);
             0
         }
-        Err(e) => fail(&e.to_string(), EXIT_USAGE),
+        Err(e) => fail(&e.to_string(), e.exit_code()),
     }
 }
 

@@ -148,6 +148,19 @@ impl Registry {
         name: Option<&str>,
         manifest: Option<&Path>,
     ) -> Result<Entry, RegistryError> {
+        let (entry, bytes) = Registry::describe(runtime, path, name, manifest).await?;
+        self.insert(home, entry.clone(), &bytes)?;
+        Ok(entry)
+    }
+
+    /// Validates, precompiles and describes the component at `path` without registering it:
+    /// its entry (source: the file) and its bytes, for [`Registry::insert`].
+    pub async fn describe(
+        runtime: &Runtime,
+        path: &Path,
+        name: Option<&str>,
+        manifest: Option<&Path>,
+    ) -> Result<(Entry, Vec<u8>), RegistryError> {
         let file = path.display().to_string();
         let bytes = std::fs::read(path)
             .map_err(|e| LoadError::Other(anyhow::anyhow!("cannot read {file}: {e}")))?;
@@ -183,9 +196,8 @@ impl Registry {
         for t in &mut tools {
             t.name = format!("{name}.{}", t.name);
         }
-        store_component(home, &digest, &bytes)?;
         let entry = Entry {
-            name: name.clone(),
+            name,
             digest,
             source: source_of(path),
             added_unix_ms: now_ms(),
@@ -193,9 +205,14 @@ impl Registry {
             manifest,
             tools,
         };
-        self.plugins.insert(name, entry.clone());
-        self.save(home)?;
-        Ok(entry)
+        Ok((entry, bytes))
+    }
+
+    /// Registers a described entry: stores the component by digest and saves the registry.
+    pub fn insert(&mut self, home: &Home, entry: Entry, bytes: &[u8]) -> Result<(), RegistryError> {
+        store_component(home, &entry.digest, bytes)?;
+        self.plugins.insert(entry.name.clone(), entry);
+        self.save(home)
     }
 
     /// Unregisters `plugin` and drops its stored component and cache entries when no other

@@ -126,7 +126,13 @@ impl Spud {
         if self.registry().get(plugin_name).is_err() {
             return Err(self.unknown_tool(tool));
         }
-        self.loaded(plugin_name)
+        let loaded = self.loaded(plugin_name);
+        if let Err(SpudError::NotApproved { message, .. }) = &loaded {
+            let detail = format!("call to {tool} denied: {message}");
+            self.audit
+                .append(Event::access(&self.principal, "not_approved", &detail))?;
+        }
+        loaded
     }
 
     /// `tool`'s definition in its loaded plugin.

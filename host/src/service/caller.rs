@@ -33,6 +33,18 @@ pub enum SpudError {
         /// How long it had run.
         elapsed_ms: u64,
     },
+    /// The plugin's registered digest is not approved, or not the one the policy pins: calls
+    /// are denied until the operator approves it.
+    #[error("denied: {message}")]
+    NotApproved {
+        /// The plugin.
+        plugin: String,
+        /// Why, and the command or policy change that allows it.
+        message: String,
+    },
+    /// The lock file (`spud.lock`) cannot be read or written.
+    #[error(transparent)]
+    Lock(#[from] spud_trust::LockError),
     /// The per-call temporary scratch directory could not be created.
     #[error("cannot create a temporary scratch directory: {0}")]
     Scratch(std::io::Error),

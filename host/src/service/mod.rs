@@ -2,12 +2,15 @@
 //! Registry lookup → effective grant (requested ∩ granted) → fresh sandbox → typed outcome →
 //! audit records, in that order, for every call.
 
+mod approval;
 mod call;
 mod caller;
+mod install;
 mod options;
 mod scratch;
 mod spud;
 
 pub use caller::{Caller, SpudError};
+pub use install::{Install, InstallError, Installed};
 pub use options::{Binding, CallOptions};
 pub use spud::{Loaded, Spud, SpudOptions};

@@ -47,10 +47,11 @@ pub struct SpudOptions {
 pub struct Spud {
     home: Home,
     policy: Policy,
-    runtime: Runtime,
-    registry: Mutex<Arc<Registry>>,
+    pub(super) runtime: Runtime,
+    pub(super) registry: Mutex<Arc<Registry>>,
     pub(super) audit: AuditLog,
-    plugins: Mutex<HashMap<String, Arc<Loaded>>>,
+    pub(super) plugins: Mutex<HashMap<String, Arc<Loaded>>>,
+    pub(super) lock: Mutex<Arc<spud_trust::LockFile>>,
     pub(super) resolver: Arc<dyn Resolver>,
     pub(super) principal: String,
     pub(super) guard: Arc<spud_policy::LeakGuard>,
@@ -71,8 +72,10 @@ impl Spud {
         let fresh = matches!(source, KeySource::Created(_));
         let audit = AuditLog::open_keyed(&home.audit_file(), policy.audit.durability, key, fresh)?;
         let registry = Registry::load(&home)?;
+        let lock = super::approval::load_lock(&home)?;
         let (guard, secrets) = secrets_of(&policy)?;
         Ok(Spud {
+            lock: Mutex::new(Arc::new(lock)),
             guard,
             secrets,
             runtime: Runtime::new(&home)?,
@@ -138,6 +141,7 @@ impl Spud {
             }
         };
         self.audit_rebuilds(&entry.name)?;
+        self.record_approved(&entry, None, None)?;
         self.audit
             .append(Event::registry("add", &entry.name, &entry.digest))?;
         if let Ok(mut r) = self.registry.lock() {
@@ -154,6 +158,7 @@ impl Spud {
         let _lock = Registry::lock(&self.home)?;
         let mut reg = Registry::load(&self.home)?;
         let entry = reg.remove(&self.home, &self.runtime, plugin)?;
+        self.forget_lock(plugin)?;
         self.audit
             .append(Event::registry("remove", &entry.name, &entry.digest))?;
         if let Ok(mut r) = self.registry.lock() {
@@ -171,11 +176,15 @@ impl Spud {
     }
 
     /// The loaded plugin with its entry and effective grant (loaded on first use, then kept).
+    /// A plugin whose digest is not approved (lock file) or not the one the policy pins is
+    /// refused here, on every call path, with the command that approves it.
     pub fn loaded(&self, name: &str) -> Result<Arc<Loaded>, SpudError> {
         if let Some(p) = self.plugins.lock().ok().and_then(|m| m.get(name).cloned()) {
+            self.check_approved(&p.entry)?;
             return Ok(p);
         }
         let entry = self.registry().get(name)?.clone();
+        self.check_approved(&entry)?;
         let plugin = self.runtime.load(&self.home, &entry);
         self.audit_rebuilds(&entry.name)?;
         let plugin = plugin.map_err(RegistryError::from)?;
@@ -216,9 +225,14 @@ impl Spud {
                 .map(|e| (e.name.clone(), e.digest.clone()))
                 .collect()
         };
+        let lock = super::approval::load_lock(&self.home)?;
+        let lock_changed = self.lock.lock().is_ok_and(|l| **l != lock);
+        if let Ok(mut l) = self.lock.lock() {
+            *l = Arc::new(lock);
+        }
         let old = self.registry();
         if digests(&old) == digests(&fresh) {
-            return Ok(false);
+            return Ok(lock_changed);
         }
         if let Ok(mut p) = self.plugins.lock() {
             p.retain(|name, loaded| {
