@@ -209,9 +209,9 @@ pub fn write_policy(dir: &Path, policy: &str) -> PathBuf {
 
 pub mod code_plugin;
 pub mod crash;
+pub mod fuzz;
 pub mod http_mcp;
 pub mod stdio_mcp;
-pub mod fuzz;
 pub mod subagents;
 
 /// The `spud` binary of this workspace's debug build (built by `scripts/test.sh`).

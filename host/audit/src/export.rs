@@ -28,7 +28,7 @@ impl Selection {
 }
 
 /// The kinds of records, as `--kind` names them.
-pub const KINDS: [&str; 4] = ["call", "capability", "registry", "access"];
+pub const KINDS: [&str; 5] = ["call", "capability", "registry", "access", "cache"];
 
 /// A record's kind.
 pub fn kind_of(event: &Event) -> &'static str {
@@ -37,6 +37,7 @@ pub fn kind_of(event: &Event) -> &'static str {
         Event::Capability(_) => "capability",
         Event::Registry(_) => "registry",
         Event::Access(_) => "access",
+        Event::Cache(_) => "cache",
     }
 }
 
@@ -45,7 +46,7 @@ pub fn tool_of(event: &Event) -> Option<&str> {
     match event {
         Event::Call(c) => Some(&c.tool),
         Event::Capability(c) => Some(&c.tool),
-        Event::Registry(_) | Event::Access(_) => None,
+        Event::Registry(_) | Event::Access(_) | Event::Cache(_) => None,
     }
 }
 
@@ -123,6 +124,7 @@ mod otlp {
             Event::Capability(c) => c.decision != "allowed",
             Event::Access(a) => !a.action.starts_with("serve_"),
             Event::Registry(_) => false,
+            Event::Cache(_) => true,
         }
     }
 

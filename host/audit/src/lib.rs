@@ -78,7 +78,9 @@ pub use checkpoint::{
     CHECKPOINT_EVERY_RECORDS,
 };
 pub use coverage::{verify_keyed, CheckpointProblem, Coverage, KeyedReport, Note};
-pub use event::{AccessEvent, CacheEvent, CallEvent, CapabilityEvent, Event, Payload, RegistryEvent};
+pub use event::{
+    AccessEvent, CacheEvent, CallEvent, CapabilityEvent, Event, Payload, RegistryEvent,
+};
 pub use file::{anchor_path, read_all, tail};
 pub use key::{CheckpointKey, KeyError, KeySource, PublicKey, KEY_ENV, KEY_FILE_ENV};
 pub use log::{AuditLog, SYNC_INTERVAL};

@@ -37,8 +37,8 @@
 #![warn(missing_docs)]
 
 mod caps;
-mod digest;
 mod diff;
+mod digest;
 mod effective;
 #[cfg(test)]
 mod laws;
@@ -61,8 +61,8 @@ pub use caps::{
     Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
     Sockets, Unmounted,
 };
-pub use digest::{PolicyDigest, DENY_ALL_DIGEST};
 pub use diff::requests_beyond;
+pub use digest::{PolicyDigest, DENY_ALL_DIGEST};
 pub use effective::{effective, Effective};
 pub use leaks::{Finding, LeakGuard};
 pub use limits::{ceilings, LimitValue, Limits, ResolvedLimits, MAX_MEMORY_MB};
