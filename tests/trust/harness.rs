@@ -85,6 +85,8 @@ fn start() -> Registry {
         "docker-registry serve \"$1\" >\"$2\" 2>&1 & r=$!; while kill -0 {} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.5; done; kill $r 2>/dev/null",
         std::process::id()
     );
+    // The watchdog outlives this handle on purpose: it reaps the registry when the test ends.
+    #[allow(clippy::zombie_processes)]
     Command::new("bash")
         .args(["-c", &script, "watchdog"])
         .arg(&cfg)
