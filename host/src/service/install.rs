@@ -3,8 +3,8 @@
 //! against the lock file; register it — approved when it is new (or `--yes`), pending when an
 //! existing plugin's digest changes — and record who did what, from where, in the audit log.
 
-use super::approval::{prefixed, save_lock};
 use super::caller::SpudError;
+use super::lock::{prefixed, save_lock};
 use super::spud::Spud;
 use crate::distribution::{self, DistError, Oci};
 use crate::runtime::{Entry, Registry, RegistryError};
@@ -140,7 +140,7 @@ impl Spud {
         let dir = self.home().downloads_dir().join(format!(
             "{}-{}",
             std::process::id(),
-            super::approval::now_ms()
+            super::lock::now_ms()
         ));
         let mut fetched = Fetched {
             dir: dir.clone(),

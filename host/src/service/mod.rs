@@ -6,6 +6,7 @@ mod approval;
 mod call;
 mod caller;
 mod install;
+mod lock;
 mod options;
 mod scratch;
 mod spud;

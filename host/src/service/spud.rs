@@ -72,7 +72,7 @@ impl Spud {
         let fresh = matches!(source, KeySource::Created(_));
         let audit = AuditLog::open_keyed(&home.audit_file(), policy.audit.durability, key, fresh)?;
         let registry = Registry::load(&home)?;
-        let lock = super::approval::load_lock(&home)?;
+        let lock = super::lock::load_lock(&home)?;
         let (guard, secrets) = secrets_of(&policy)?;
         Ok(Spud {
             lock: Mutex::new(Arc::new(lock)),
@@ -225,7 +225,7 @@ impl Spud {
                 .map(|e| (e.name.clone(), e.digest.clone()))
                 .collect()
         };
-        let lock = super::approval::load_lock(&self.home)?;
+        let lock = super::lock::load_lock(&self.home)?;
         let lock_changed = self.lock.lock().is_ok_and(|l| **l != lock);
         if let Ok(mut l) = self.lock.lock() {
             *l = Arc::new(lock);
