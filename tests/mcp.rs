@@ -832,7 +832,9 @@ fn a_guest_reading_stdin_or_flooding_stderr_is_contained() {
             serde_json::json!({"error": false, "text": "after stdin"})
         );
         assert_eq!(r["flood"]["error"], false, "{r}");
-        assert!(s(&r["flood"]["text"]).contains("1000000"), "{r}");
+        // The guest writes whole chunks, so it reports at least the bytes asked for.
+        let written: u64 = s(&r["flood"]["text"]).trim().parse().unwrap_or(0);
+        assert!(written >= 1_000_000, "{r}");
         assert_eq!(
             r["after_flood"],
             serde_json::json!({"error": false, "text": "after flood"})

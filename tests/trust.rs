@@ -53,7 +53,7 @@ fn pulls_by_tag_and_by_digest_what_a_third_party_published() {
         &[
             "call",
             "json2.query",
-            r#"{"json": "{\"a\": [1, 2]}", "path": "$.a[1]"}"#,
+            r#"{"document": {"a": [1, 2]}, "path": "$.a[1]"}"#,
         ],
     );
     assert_eq!(code(&o), 0, "{}", text(&o));

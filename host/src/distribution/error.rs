@@ -100,6 +100,10 @@ impl DistError {
                 DistError::NotFound { reference }
             }
             E::AuthenticationFailure(reason) => DistError::Auth { reference, reason },
+            E::UnauthorizedError { url } => DistError::Auth {
+                reference,
+                reason: format!("not authorized for {url}"),
+            },
             E::ServerError {
                 code: 401 | 403,
                 message,

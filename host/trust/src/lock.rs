@@ -188,7 +188,10 @@ mod tests {
     }
 
     fn sample() -> LockFile {
-        let mut l = LockFile::default();
+        let mut l = LockFile {
+            version: 1,
+            ..LockFile::default()
+        };
         l.plugins.insert(
             "fs".into(),
             LockEntry {
