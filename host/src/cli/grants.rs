@@ -13,8 +13,28 @@ pub struct GrantsArgs {
 pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
     let reg = spud.registry();
     let lock = spud.lock_file();
-    let rows: Vec<_> = reg
-        .plugins
+    if args.json {
+        let rows = json_rows(spud, &reg, &lock);
+        print_json(&serde_json::json!({ "policy": spud.policy().source, "plugins": rows }));
+        return 0;
+    }
+    println!("policy: {}", spud.policy().source_name());
+    for e in reg.plugins.values() {
+        print_plugin(spud, &lock, e);
+    }
+    if reg.plugins.is_empty() {
+        println!("no plugins registered");
+    }
+    0
+}
+
+/// One JSON object per plugin: digest, provenance, approval, requested, granted, effective.
+fn json_rows(
+    spud: &Spud,
+    reg: &spud::runtime::Registry,
+    lock: &spud_trust::LockFile,
+) -> Vec<serde_json::Value> {
+    reg.plugins
         .values()
         .map(|e| {
             let eff = spud.effective(e);
@@ -36,68 +56,61 @@ pub fn run(spud: &Spud, args: GrantsArgs) -> i32 {
                 "not_granted": eff.not_granted,
             })
         })
+        .collect()
+}
+
+/// The text view of one plugin's effective grant.
+fn print_plugin(spud: &Spud, lock: &spud_trust::LockFile, e: &spud::runtime::Entry) {
+    let eff = spud.effective(e);
+    let g = &eff.grant;
+    println!("\n{}  sha256:{}", e.name, e.digest);
+    trust_lines(spud, lock, e);
+    let files: Vec<String> = g
+        .files
+        .iter()
+        .map(|f| format!("{} -> {} ({})", f.host.display(), f.guest, f.access))
         .collect();
-    if args.json {
-        print_json(&serde_json::json!({ "policy": spud.policy().source, "plugins": rows }));
-        return 0;
-    }
-    println!("policy: {}", spud.policy().source_name());
-    for e in reg.plugins.values() {
-        let eff = spud.effective(e);
-        let g = &eff.grant;
-        println!("\n{}  sha256:{}", e.name, e.digest);
-        trust_lines(spud, &lock, e);
-        let files: Vec<String> = g
-            .files
-            .iter()
-            .map(|f| format!("{} -> {} ({})", f.host.display(), f.guest, f.access))
-            .collect();
-        let net: Vec<String> = g.network.iter().map(|n| n.to_string()).collect();
-        let env: Vec<&str> = g.env.iter().map(|v| v.name()).collect();
-        let tcp: Vec<String> = g
-            .sockets
-            .tcp_connect
-            .iter()
-            .map(|n| n.to_string())
-            .collect();
-        let none = |v: Vec<String>| {
-            if v.is_empty() {
-                "none".to_string()
-            } else {
-                v.join(", ")
-            }
-        };
-        println!("  files:    {}", none(files));
-        println!("  network:  {}", none(net));
-        println!(
-            "  env:      {}",
-            none(env.iter().map(|s| s.to_string()).collect())
-        );
-        println!(
-            "  sockets:  tcp {}; dns {}",
-            none(tcp),
-            if g.sockets.dns { "yes" } else { "no" }
-        );
-        let l = g.limits;
-        println!(
-            "  limits:   memory {} MiB, fuel {}, timeout {} ms, stdout {} B, stderr {} B, result {} B",
-            l.memory_mb, l.fuel, l.timeout_ms, l.stdout_bytes, l.stderr_bytes, l.result_bytes
-        );
-        println!(
-            "  audit:    payloads {}",
-            match g.payloads {
-                spud_policy::Payloads::Digest => "digest (sha256 + size)",
-                spud_policy::Payloads::Raw => "raw",
-            }
-        );
-        for n in &eff.not_granted {
-            println!("  requested, not granted: {n}");
+    let net: Vec<String> = g.network.iter().map(|n| n.to_string()).collect();
+    let env: Vec<&str> = g.env.iter().map(|v| v.name()).collect();
+    let tcp: Vec<String> = g
+        .sockets
+        .tcp_connect
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let none = |v: Vec<String>| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
         }
+    };
+    println!("  files:    {}", none(files));
+    println!("  network:  {}", none(net));
+    println!(
+        "  env:      {}",
+        none(env.iter().map(|s| s.to_string()).collect())
+    );
+    println!(
+        "  sockets:  tcp {}; dns {}",
+        none(tcp),
+        if g.sockets.dns { "yes" } else { "no" }
+    );
+    let l = g.limits;
+    println!(
+        "  limits:   memory {} MiB, fuel {}, timeout {} ms, stdout {} B, stderr {} B, result {} B",
+        l.memory_mb, l.fuel, l.timeout_ms, l.stdout_bytes, l.stderr_bytes, l.result_bytes
+    );
+    println!(
+        "  audit:    payloads {}",
+        match g.payloads {
+            spud_policy::Payloads::Digest => "digest (sha256 + size)",
+            spud_policy::Payloads::Raw => "raw",
+        }
+    );
+    for n in &eff.not_granted {
+        println!("  requested, not granted: {n}");
     }
-    if reg.plugins.is_empty() {
-        println!("no plugins registered");
-    }
-    0
 }
 
 /// Source, signer and approval of one plugin, for the text view.
