@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the trust-chain tests (tests/trust.rs) need: a real OCI registry (Debian's
-# `docker-registry`, the CNCF distribution server) and `htpasswd` for its basic auth, plus an
+# `docker-registry`, the CNCF distribution server), `htpasswd` for its basic auth and `openssl`
+# for the certificate of the bearer-token service the tests run, plus an
 # independent OCI client (PyPI `oras`) in a venv under the target directory, through which the
 # tests publish components the way a third party would. Idempotent and quick when installed.
 set -euo pipefail
@@ -12,10 +13,11 @@ case "$target_dir" in
   *) target_dir="$root/$target_dir" ;;
 esac
 
-if ! command -v docker-registry >/dev/null 2>&1 || ! command -v htpasswd >/dev/null 2>&1; then
-  echo "setup: installing docker-registry and apache2-utils (htpasswd)" >&2
+if ! command -v docker-registry >/dev/null 2>&1 || ! command -v htpasswd >/dev/null 2>&1 \
+  || ! command -v openssl >/dev/null 2>&1; then
+  echo "setup: installing docker-registry, apache2-utils (htpasswd) and openssl" >&2
   apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry apache2-utils >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry apache2-utils openssl >&2
 fi
 
 venv="$target_dir/py-oras"

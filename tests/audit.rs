@@ -334,3 +334,28 @@ fn export_as_json_lines_and_as_otlp_with_digests_unless_the_policy_keeps_raw() {
     assert_eq!(code(&o), 1, "{}", text(&o));
     assert!(text(&o).contains("unreachable"), "{}", text(&o));
 }
+
+#[test]
+fn registry_records_say_who_added_and_removed_what_from_where() {
+    let h = home_with_calls(0, None);
+    let o = spud(h.path(), &["tools", "remove", "json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let log = std::fs::read_to_string(h.path().join("audit/audit.jsonl")).unwrap();
+    let registry: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r.to_string().contains("\"kind\":\"registry\""))
+        .collect();
+    for action in ["add", "remove"] {
+        let rec = registry
+            .iter()
+            .map(|r| r.to_string())
+            .find(|r| r.contains(&format!("\"action\":\"{action}\"")))
+            .unwrap_or_else(|| panic!("no {action} record in {log}"));
+        assert!(rec.contains("\"by\":\"cli\""), "{action}: {rec}");
+        assert!(
+            rec.contains("\"source\":\"") && rec.contains("json.wasm"),
+            "{action}: {rec}"
+        );
+    }
+}

@@ -7,6 +7,8 @@
 
 #[path = "trust/harness.rs"]
 mod harness;
+#[path = "trust/token.rs"]
+mod token;
 
 use harness::{available, code, copy_tag, oras_push, registry, spud_in, text};
 use serde_json::Value;
@@ -391,5 +393,79 @@ fn basic_auth_from_the_environment_or_a_file() {
         code(&spud(h.path(), &["tools", "add", &src])),
         0,
         "from the environment"
+    );
+}
+
+/// spud with only the given registry credentials in its environment.
+fn spud_with(h: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(spud_tests::spud_bin());
+    cmd.arg("--home").arg(h).args(args).current_dir(h);
+    for v in [
+        "SPUD_POLICY",
+        "SPUD_REGISTRY_USER",
+        "SPUD_REGISTRY_PASSWORD",
+        "SPUD_REGISTRY_TOKEN",
+    ] {
+        cmd.env_remove(v);
+    }
+    cmd.envs(env.iter().copied()).output().unwrap()
+}
+
+#[test]
+fn bearer_tokens_from_a_token_service_or_given_in_the_environment() {
+    if !available() {
+        return;
+    }
+    let t = token::token_registry();
+    let h = home();
+    let src = format!("oci://{}/acme/bearer:1", t.registry.addr);
+    let basic = [
+        ("SPUD_REGISTRY_USER", harness::USER),
+        ("SPUD_REGISTRY_PASSWORD", harness::PASSWORD),
+    ];
+    // Basic credentials exchanged at the realm for a token, to push and to pull.
+    let o = spud_with(
+        h.path(),
+        &["tools", "push", guest("json").to_str().unwrap(), &src],
+        &basic,
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let before = t.issued.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(before > 0, "the push went through the token service");
+    let o = spud_with(h.path(), &["tools", "add", &src], &basic);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(t.issued.load(std::sync::atomic::Ordering::SeqCst) > before);
+    // No credentials, or wrong ones: the token service refuses, a clear error, no secret shown.
+    let o = spud_with(h.path(), &["tools", "add", &src, "--name", "anon"], &[]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let wrong = [
+        ("SPUD_REGISTRY_USER", harness::USER),
+        ("SPUD_REGISTRY_PASSWORD", "not-the-password"),
+    ];
+    let o = spud_with(h.path(), &["tools", "add", &src, "--name", "wrong"], &wrong);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(!text(&o).contains("not-the-password"), "{}", text(&o));
+    // A token issued beforehand, given as SPUD_REGISTRY_TOKEN, is sent as is.
+    let token = t.token("repository:acme/bearer:pull");
+    let o = spud_with(
+        h.path(),
+        &["tools", "add", &src, "--name", "bytoken"],
+        &[("SPUD_REGISTRY_TOKEN", &token)],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(!text(&o).contains(&token), "the token is never shown");
+    // A token for another repository does not open this one.
+    let other = t.token("repository:acme/other:pull");
+    let o = spud_with(
+        h.path(),
+        &["tools", "add", &src, "--name", "other"],
+        &[("SPUD_REGISTRY_TOKEN", &other)],
+    );
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let names = spud_with(h.path(), &["tools", "list", "--json"], &[]);
+    let list = String::from_utf8_lossy(&names.stdout).to_string();
+    assert!(
+        list.contains("bytoken") && !list.contains("\"other\"") && !list.contains("anon"),
+        "{list}"
     );
 }

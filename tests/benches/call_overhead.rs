@@ -6,6 +6,8 @@
 //! 2. Calls per second with two concurrent callers (both cores).
 //! 3. `spud call` as a whole process on a registered tool (needs the release binary).
 //! 4. The cost of fuel metering: a CPU-bound guest loop with and without it.
+//! 5. The cost of the policy-digest field on the call path: one `call` audit record written
+//!    with and without `policy_sha256`, interleaved in one run.
 
 use serde_json::json;
 use spud::{Spud, SpudOptions};
@@ -129,5 +131,51 @@ fn main() {
         with.as_secs_f64() * 1e3,
         without.as_secs_f64() * 1e3,
         with.as_secs_f64() / without.as_secs_f64()
+    );
+    policy_digest_field();
+}
+
+/// Per-record cost of a `call` audit record with and without the policy digest, the rest of the
+/// record as `Spud::call` writes it: blocks of each alternate so drift hits both alike.
+fn policy_digest_field() {
+    use spud_audit::{AuditLog, CallEvent, Durability, Event, Payload};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = AuditLog::open(&dir.path().join("audit.jsonl"), Durability::Process).expect("log");
+    let policy = "ab".repeat(32);
+    let record = |policy_sha256: String| {
+        Event::call(CallEvent {
+            call_id: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".into(),
+            tool: "hostile.echo".into(),
+            digest: "cd".repeat(32),
+            principal: "bench".into(),
+            policy_sha256,
+            outcome: "ok".into(),
+            message: None,
+            bytes_in: 9,
+            bytes_out: 9,
+            fuel_used: 1234,
+            duration_us: 30,
+            args: Payload::digest_of(br#"{"s":"x"}"#),
+            result: Payload::digest_of(br#""x""#),
+        })
+    };
+    let block = 2000;
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        let t = Instant::now();
+        for _ in 0..block {
+            log.append(record(String::new())).expect("append");
+        }
+        without.push(t.elapsed().as_secs_f64() * 1e6 / block as f64);
+        let t = Instant::now();
+        for _ in 0..block {
+            log.append(record(policy.to_string())).expect("append");
+        }
+        with.push(t.elapsed().as_secs_f64() * 1e6 / block as f64);
+    }
+    let (w, wo) = (spud_tests::median(with), spud_tests::median(without));
+    println!(
+        "`call` audit record (process durability), median of 15 blocks of {block}: without policy_sha256 {wo:.2} µs, with {w:.2} µs, difference {:.2} µs",
+        w - wo
     );
 }

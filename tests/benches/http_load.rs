@@ -11,12 +11,14 @@ use serde_json::{json, Value};
 use spud_tests::http_mcp::{rss_kib, HttpMcp, HttpServer};
 use spud_tests::stdio_mcp::percentile_ms;
 use spud_tests::{bench_runtime, guest, home, sidecar, target_dir, write_policy};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TENANTS: usize = 5;
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn policy() -> String {
     let mut p = String::from(
@@ -85,25 +87,18 @@ async fn one(c: &mut HttpMcp, k: u64, n: &Counts) -> Option<Duration> {
     None
 }
 
-fn main() {
-    let env_num = |k: &str, d: u64| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let clients = env_num("HTTP_LOAD_CLIENTS", 50) as usize;
-    let secs = env_num("HTTP_LOAD_SECS", 60);
-    let bin = [
-        target_dir().join("release/spud"),
-        target_dir().join("debug/spud"),
-    ]
-    .into_iter()
-    .find(|b| b.exists())
-    .expect("build spud first");
+fn env_num(k: &str, d: u64) -> u64 {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
+/// A home with the hostile component registered under the load policy, and the tenants' tokens.
+fn prepare(bin: &Path) -> (tempfile::TempDir, PathBuf, Vec<(String, String)>) {
     let dir = home();
     let policy = write_policy(dir.path(), &policy());
-    let add = Command::new(&bin)
+    let add = Command::new(bin)
         .arg("--home")
         .arg(dir.path())
         .arg("--policy")
@@ -119,7 +114,7 @@ fn main() {
         "{}",
         String::from_utf8_lossy(&add.stderr)
     );
-    let tokens: Vec<(String, String)> = (0..TENANTS)
+    let tokens = (0..TENANTS)
         .map(|t| {
             (
                 format!("SPUD_LOAD_T{t}"),
@@ -127,6 +122,105 @@ fn main() {
             )
         })
         .collect();
+    (dir, policy, tokens)
+}
+
+/// Latencies of 300 normal calls on one idle session (after 50 to warm up).
+async fn idle_baseline(url: &str, token: &str) -> Vec<Duration> {
+    let mut c = HttpMcp::connect(url, token, TIMEOUT)
+        .await
+        .expect("connect");
+    let n = Counts::default();
+    for _ in 0..50 {
+        one(&mut c, 0, &n).await;
+    }
+    let mut v = Vec::new();
+    for _ in 0..300 {
+        v.extend(one(&mut c, 0, &n).await);
+    }
+    v
+}
+
+/// One client's session until `stop`: its normal calls' latencies.
+async fn client(
+    url: String,
+    token: String,
+    first: u64,
+    stop: Instant,
+    n: Arc<Counts>,
+) -> Vec<Duration> {
+    let mut lat = Vec::new();
+    let Ok(mut c) = HttpMcp::connect(&url, &token, TIMEOUT).await else {
+        n.errors.fetch_add(1, Ordering::Relaxed);
+        return lat;
+    };
+    let mut k = first;
+    while Instant::now() < stop {
+        lat.extend(one(&mut c, k % 10, &n).await);
+        k += 1;
+    }
+    lat
+}
+
+/// `clients` sessions for `secs` seconds with the RSS of `pid` sampled: the normal calls' latencies.
+async fn load(
+    url: &str,
+    tokens: &[(String, String)],
+    clients: usize,
+    secs: u64,
+    pid: u32,
+    counts: &Arc<Counts>,
+    peak: &Arc<AtomicU64>,
+) -> Vec<Duration> {
+    let stop = Instant::now() + Duration::from_secs(secs);
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let token = tokens[i % TENANTS].1.clone();
+            tokio::spawn(client(
+                url.to_string(),
+                token,
+                i as u64,
+                stop,
+                counts.clone(),
+            ))
+        })
+        .collect();
+    let peak = peak.clone();
+    let sampler = tokio::spawn(async move {
+        while Instant::now() < stop {
+            peak.fetch_max(rss_kib(pid).0, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    let _ = sampler.await;
+    all
+}
+
+fn row(what: &str, v: &[Duration]) {
+    println!(
+        "normal calls {what:<7} n={:>6} p50 {:>8.2} ms p99 {:>8.2} ms max {:>8.2} ms",
+        v.len(),
+        percentile_ms(v, 50.0),
+        percentile_ms(v, 99.0),
+        percentile_ms(v, 100.0)
+    );
+}
+
+fn main() {
+    let clients = env_num("HTTP_LOAD_CLIENTS", 50) as usize;
+    let secs = env_num("HTTP_LOAD_SECS", 60);
+    let bin = [
+        target_dir().join("release/spud"),
+        target_dir().join("debug/spud"),
+    ]
+    .into_iter()
+    .find(|b| b.exists())
+    .expect("build spud first");
+    let (dir, policy, tokens) = prepare(&bin);
     let env: Vec<(&str, &str)> = tokens
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -134,79 +228,22 @@ fn main() {
     let server = HttpServer::start(&bin, dir.path(), &policy, &env);
     let pid = server.pid();
     let rt = bench_runtime();
-    let timeout = Duration::from_secs(30);
     let url = server.url.clone();
-    let idle = rt.block_on(async {
-        let mut c = HttpMcp::connect(&url, &tokens[0].1, timeout)
-            .await
-            .expect("connect");
-        let n = Counts::default();
-        for _ in 0..50 {
-            one(&mut c, 0, &n).await;
-        }
-        let mut v = Vec::new();
-        for _ in 0..300 {
-            v.extend(one(&mut c, 0, &n).await);
-        }
-        v
-    });
+    let idle = rt.block_on(idle_baseline(&url, &tokens[0].1));
     let rss_before = rss_kib(pid).0;
     let counts = Arc::new(Counts::default());
-    let peak_during = Arc::new(AtomicU64::new(0));
-    let stop = Instant::now() + Duration::from_secs(secs);
-    let normal = rt.block_on(async {
-        let mut tasks = Vec::new();
-        for i in 0..clients {
-            let (url, token, n) = (url.clone(), tokens[i % TENANTS].1.clone(), counts.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                let Ok(mut c) = HttpMcp::connect(&url, &token, timeout).await else {
-                    n.errors.fetch_add(1, Ordering::Relaxed);
-                    return lat;
-                };
-                let mut k = i as u64;
-                while Instant::now() < stop {
-                    lat.extend(one(&mut c, k % 10, &n).await);
-                    k += 1;
-                }
-                lat
-            }));
-        }
-        let peak = peak_during.clone();
-        let sampler = tokio::spawn(async move {
-            while Instant::now() < stop {
-                peak.fetch_max(rss_kib(pid).0, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        });
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await.unwrap_or_default());
-        }
-        let _ = sampler.await;
-        all
-    });
+    let peak = Arc::new(AtomicU64::new(0));
+    let normal = rt.block_on(load(&url, &tokens, clients, secs, pid, &counts, &peak));
     std::thread::sleep(Duration::from_secs(3));
     let (rss_after, hwm) = rss_kib(pid);
-    let c = &counts;
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     println!(
         "spud binary: {}; {clients} clients over {TENANTS} principals for {secs} s",
         bin.display()
     );
-    println!(
-        "normal calls idle:   n={:>6} p50 {:>8.2} ms p99 {:>8.2} ms",
-        idle.len(),
-        percentile_ms(&idle, 50.0),
-        percentile_ms(&idle, 99.0)
-    );
-    println!(
-        "normal calls loaded: n={:>6} p50 {:>8.2} ms p99 {:>8.2} ms max {:>8.2} ms",
-        normal.len(),
-        percentile_ms(&normal, 50.0),
-        percentile_ms(&normal, 99.0),
-        percentile_ms(&normal, 100.0)
-    );
+    row("idle", &idle);
+    row("loaded", &normal);
+    let c = &counts;
     println!(
         "denied {}  fuel-exhausted {}  memory-limited {}  busy {}  errors {}",
         get(&c.denied),
@@ -218,7 +255,7 @@ fn main() {
     println!(
         "RSS: before {} MiB, peak sampled {} MiB, peak (VmHWM) {} MiB, 3 s after {} MiB",
         rss_before / 1024,
-        get(&peak_during) / 1024,
+        get(&peak) / 1024,
         hwm / 1024,
         rss_after / 1024
     );

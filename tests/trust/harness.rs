@@ -25,12 +25,13 @@ pub struct Registry {
 pub fn available() -> bool {
     let registry = which("docker-registry");
     let htpasswd = which("htpasswd");
+    let openssl = which("openssl");
     let oras = oras_python().exists();
-    if registry && htpasswd && oras {
+    if registry && htpasswd && openssl && oras {
         return true;
     }
     let what = format!(
-        "docker-registry: {registry}, htpasswd: {htpasswd}, oras venv: {oras}; run scripts/setup-registry.sh"
+        "docker-registry: {registry}, htpasswd: {htpasswd}, openssl: {openssl}, oras venv: {oras}; run scripts/setup-registry.sh"
     );
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
@@ -72,11 +73,19 @@ fn start() -> Registry {
         .unwrap();
     assert!(htpasswd.status.success());
     std::fs::write(dir.path().join("htpasswd"), &htpasswd.stdout).unwrap();
+    let auth = format!(
+        "auth:\n  htpasswd:\n    realm: spud-test\n    path: {}\n",
+        dir.path().join("htpasswd").display()
+    );
+    start_with(dir, &auth)
+}
+
+/// Starts a registry in `dir` with the `auth:` section `auth` (YAML, at the top level).
+pub fn start_with(dir: tempfile::TempDir, auth: &str) -> Registry {
     let port = free_port();
     let config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: spud-test\n    path: {pw}\n",
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
         root = dir.path().join("data").display(),
-        pw = dir.path().join("htpasswd").display(),
     );
     let cfg = dir.path().join("config.yml");
     std::fs::write(&cfg, config).unwrap();

@@ -5,7 +5,7 @@ use super::caller::{Caller, SpudError};
 use crate::home::Home;
 use crate::runtime::{Entry, Plugin, Registry, RegistryError, Runtime};
 use crate::sandbox::{self, Resolver};
-use spud_audit::{AuditLog, CheckpointKey, Event, KeySource};
+use spud_audit::{AuditLog, CheckpointKey, Event, KeySource, RegistryEvent};
 use spud_policy::{effective, Effective, Grant, Policy};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -121,7 +121,9 @@ impl Spud {
         self.registry.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
-    /// Registers a component file.
+    /// Registers a component file. The caller is the operator: a new digest under an existing
+    /// name is approved at once (as `spud tools add FILE --yes` would), and the `registry` record
+    /// says by whom and from where.
     pub async fn add(
         &self,
         path: &Path,
@@ -143,7 +145,7 @@ impl Spud {
         self.audit_rebuilds(&entry.name)?;
         self.record_approved(&entry, None, None)?;
         self.audit
-            .append(Event::registry("add", &entry.name, &entry.digest))?;
+            .append(self.registry_event("add", &entry, Some(true)))?;
         if let Ok(mut r) = self.registry.lock() {
             *r = Arc::new(reg);
         }
@@ -160,7 +162,7 @@ impl Spud {
         let entry = reg.remove(&self.home, &self.runtime, plugin)?;
         self.forget_lock(plugin)?;
         self.audit
-            .append(Event::registry("remove", &entry.name, &entry.digest))?;
+            .append(self.registry_event("remove", &entry, None))?;
         if let Ok(mut r) = self.registry.lock() {
             *r = Arc::new(reg);
         }
@@ -168,6 +170,19 @@ impl Spud {
             p.remove(plugin);
         }
         Ok(entry)
+    }
+
+    /// A `registry` record of `action` on `entry`, by this principal, from its source.
+    fn registry_event(&self, action: &str, entry: &Entry, approved: Option<bool>) -> Event {
+        Event::registry_change(RegistryEvent {
+            action: action.into(),
+            plugin: entry.name.clone(),
+            digest: entry.digest.clone(),
+            by: Some(self.principal.clone()),
+            source: Some(entry.source.clone()),
+            signer: None,
+            approved,
+        })
     }
 
     /// requested ∩ granted for a registered plugin.
