@@ -128,21 +128,16 @@ fn round(s: &Setup, warm: &Path, i: usize, t: &mut Times) {
 }
 
 fn verification_alone() {
-    let keys = spud_trust::signature::generate().expect("key");
-    let public = spud_trust::signature::PublicKey::from_pem(&keys.public_pem).expect("pub");
+    let keys = spud_trust::generate().expect("key");
+    let public = spud_trust::PublicKey::from_pem(&keys.public_pem).expect("pub");
     let wasm = std::fs::read(guest("fs")).expect("fs.wasm");
     let digest = spud_trust::sha256_digest(&wasm);
-    let signed = spud_trust::signature::sign(&keys.private_pem, "bench/fs", &digest).expect("sign");
+    let signed = spud_trust::sign(&keys.private_pem, "bench/fs", &digest).expect("sign");
     let trusted = vec![("bench".to_string(), public)];
     let n = 2000;
     let t = Instant::now();
     for _ in 0..n {
-        let who = spud_trust::signature::verify(
-            &trusted,
-            "bench/fs",
-            &digest,
-            std::slice::from_ref(&signed),
-        );
+        let who = spud_trust::verify(&trusted, "bench/fs", &digest, std::slice::from_ref(&signed));
         assert_eq!(who.as_deref().ok(), Some("bench"));
     }
     let verify_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;

@@ -11,17 +11,22 @@ use spud::schema::{
     FuncSig, WitType,
 };
 
+/// Up to `max` distinct names (the component model refuses a type that repeats a field, case
+/// or flag name, so no component can declare one).
 fn names(u: &mut Unstructured<'_>, max: usize) -> Result<Vec<String>> {
     let n = u.int_in_range(0..=max)?;
-    (0..n)
-        .map(|i| {
-            Ok(match u.int_in_range(0..=3)? {
-                0 => u.arbitrary::<String>()?,
-                1 => "some".to_string(),
-                _ => format!("n{i}"),
-            })
-        })
-        .collect()
+    let mut out: Vec<String> = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = match u.int_in_range(0..=3)? {
+            0 => u.arbitrary::<String>()?,
+            1 => "some".to_string(),
+            _ => format!("n{i}"),
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
 }
 
 /// A random WIT type at most `depth` deep.
