@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::memory::{MemoryOptions, DEFAULT_RETAIN_DAYS};
 use crate::model::{ModelCatalog, ModelSection, Models, Prices, Provider};
 use crate::orchestrator::approval::Approver;
-use crate::plan::{ReviseWhen, TraceLine};
+use crate::plan::{LoopMode, ReviseWhen, TraceLine};
 use crate::service::{Caller, Spud};
 use std::sync::Arc;
 
@@ -40,6 +40,8 @@ pub struct Launcher {
     pub revise: ReviseWhen,
     /// Bytes of each tool output handed to the model.
     pub model_output_bytes: usize,
+    /// How goals are worked on.
+    pub loop_mode: LoopMode,
 }
 
 impl std::fmt::Debug for Launcher {
@@ -95,6 +97,7 @@ impl Launcher {
             max_tokens: settings.max_tokens.or(agent.max_tokens).unwrap_or(200_000),
             revise: settings.revise.or(agent.revise).unwrap_or_default(),
             model_output_bytes: agent.model_output_bytes.unwrap_or(DEFAULT_OUTPUT_BYTES),
+            loop_mode: settings.loop_mode.or(agent.loop_mode).unwrap_or_default(),
         })
     }
 
@@ -150,6 +153,7 @@ impl Launcher {
                     model_output_bytes: self.model_output_bytes,
                     memory: self.memory.clone(),
                     prices: self.goal_prices,
+                    loop_mode: self.loop_mode,
                     ..GoalOptions::default()
                 };
                 let r = run_goal(spud, provider, &goal, options, observer).await?;

@@ -56,6 +56,9 @@ pub enum ModelError {
     /// The key variable is not set.
     #[error("the environment variable `{0}` (api_key_env) is not set")]
     MissingKey(String),
+    /// The provider does not offer what was asked (tool calling on the Responses API, say).
+    #[error("this model provider does not support {0}")]
+    Unsupported(String),
 }
 
 /// The API base of `openai` models when neither a flag nor the config names one.
@@ -97,6 +100,16 @@ pub trait Provider: Send + Sync {
         schema_name: &str,
         schema: &serde_json::Value,
     ) -> Result<(serde_json::Value, Usage), ModelError>;
+
+    /// One turn of a tool-calling conversation: the model answers with text and/or calls of
+    /// `request.tools`. Providers without tool calling say so.
+    async fn chat(
+        &self,
+        request: &super::chat::ChatRequest,
+    ) -> Result<super::chat::ChatTurn, ModelError> {
+        let _ = request;
+        Err(ModelError::Unsupported("tool calling".into()))
+    }
 }
 
 /// Backoff before attempt `n` (1-based retries): `Retry-After` when the server gave one —

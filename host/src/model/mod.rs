@@ -9,15 +9,19 @@
 //! names and never logged or written to traces.
 
 mod anthropic;
+mod anthropic_tools;
 mod api;
+pub mod chat;
 pub mod catalog;
 mod openai;
+mod openai_tools;
 pub mod section;
 mod select;
 mod transport;
 
 pub use anthropic::Anthropic;
 pub use api::{backoff, ModelConfig, ModelError, Provider, Usage, DEFAULT_BASE_URL};
+pub use chat::{ChatMessage, ChatRequest, ChatTurn, ToolCall, ToolSpec};
 pub use catalog::{ModelCatalog, Models};
 pub use openai::{OpenAiChat, OpenAiResponses};
 pub use section::{ModelSection, Prices};

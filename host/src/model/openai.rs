@@ -5,6 +5,7 @@
 //! answer with plain JSON text are understood too.
 
 use super::api::{ModelConfig, ModelError, Provider, Usage};
+use super::chat::{ChatRequest, ChatTurn};
 use super::transport::{json, Transport};
 use serde_json::{json, Value};
 
@@ -97,6 +98,15 @@ impl Provider for OpenAiChat {
             ModelError::Protocol("no choices[0].message.tool_calls or content".into())
         })?;
         Ok((document(content)?, usage))
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatTurn, ModelError> {
+        let body = super::openai_tools::body(&self.0.config.model, request);
+        let text = self
+            .0
+            .post("chat/completions", &bearer(&self.0)?, &body)
+            .await?;
+        super::openai_tools::parse(&json(&text)?)
     }
 }
 

@@ -13,7 +13,7 @@ pub mod verdict;
 pub mod view;
 
 pub use budget::{allocate, share, AgentSettings, Allocation, Budget, BudgetRequest};
-pub use spec::{CriticSettings, Plan, PlanError, ReviseWhen};
+pub use spec::{CriticSettings, LoopMode, Plan, PlanError, ReviseWhen};
 pub use step::{lift_spawn_agents, Alternative, Expectation, Step, SubAgent, SPAWN_AGENT};
 pub use trace::{read as read_trace, BudgetLeft, RunStatus, TraceEvent, TraceLine, TraceWriter};
 pub use verdict::{Check, Critique, Verdict};

@@ -140,6 +140,51 @@ pub enum TraceEvent {
         /// Why.
         reason: String,
     },
+    /// The goal is worked on by tool calling instead of a plan, and why (the model could not
+    /// produce a valid plan).
+    LoopFallback {
+        /// Why.
+        reason: String,
+    },
+    /// One turn of the tool-calling loop: what the model said and which tools it called.
+    ModelTurn {
+        /// Turn number, from 1.
+        turn: u32,
+        /// Its text, cut.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+        /// The tools it called, as it named them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        calls: Vec<String>,
+        /// Prompt tokens (the provider's usage fields).
+        input_tokens: u64,
+        /// Answer tokens.
+        output_tokens: u64,
+    },
+    /// A tool name the model gave was resolved to a callable tool (`list` → `fs.list`).
+    ToolResolved {
+        /// The step the call became.
+        step: String,
+        /// The name the model gave.
+        asked: String,
+        /// The tool called.
+        tool: String,
+    },
+    /// A tool call was not made: unknown or ambiguous tool, arguments that are not a JSON
+    /// object. The reason went back to the model.
+    CallRejected {
+        /// The turn.
+        turn: u32,
+        /// The name the model gave.
+        tool: String,
+        /// Why, with the candidates.
+        reason: String,
+    },
+    /// The tool-calling loop ended with the model's answer.
+    Answered {
+        /// The answer, cut.
+        text: String,
+    },
     /// A budget ran out.
     BudgetExhausted {
         /// Which budget.

@@ -87,6 +87,9 @@ pub struct RunView {
     /// Lessons from earlier runs that were used, and steps they reordered.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lessons: Vec<String>,
+    /// The model's answer, when the run was worked on by tool calling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
 
 /// Builds the tree from a trace.
@@ -147,6 +150,15 @@ impl Builder {
                 limit,
             } => self.v.exhausted = Some((budget.clone(), *used, *limit)),
             e @ TraceEvent::Finished { .. } => self.v.finished = Some(e.clone()),
+            TraceEvent::LoopFallback { reason } => {
+                self.v.revisions.push(format!("worked on by tool calling: {reason}"))
+            }
+            TraceEvent::CallRejected { turn, tool, reason } => self
+                .v
+                .revisions
+                .push(format!("turn {turn}: call of `{tool}` not made: {reason}")),
+            TraceEvent::Answered { text } => self.v.answer = Some(text.clone()),
+            TraceEvent::ModelTurn { .. } | TraceEvent::ToolResolved { .. } => {}
             // What it was cannot be told without its secrets: it stays out of the view.
             TraceEvent::Redacted { .. } => {}
         }
@@ -200,6 +212,12 @@ impl Builder {
                 tool,
                 ..
             } => {
+                if !self.index.contains_key(step) {
+                    // Tool calling: each call is a step of its own, not in the plan.
+                    if let Ok(s) = serde_json::from_value::<Step>(serde_json::json!({"id": step})) {
+                        self.add_step(s, None);
+                    }
+                }
                 if let Some(&i) = self.index.get(step) {
                     self.v.steps[i].attempts.push(AttemptView {
                         attempt: *attempt,
