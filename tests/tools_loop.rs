@@ -227,3 +227,43 @@ async fn a_denied_call_is_an_actionable_tool_error() {
     let results = tool_results(&second);
     assert!(results[0].1.starts_with("error:") && results[0].1.contains("denied"), "{results:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_plan_mode_a_short_name_resolves_and_a_correction_may_change_the_tool() {
+    use spud::agent::{run_with, Reviser, RunOptions};
+    let h = home();
+    let spud = spud_tests::example_spud(&h, &["fs"]).await;
+    let plan = spud::plan::Plan::parse(
+        "goal = \"read the notes\"\n[critic]\nmax_retries = 1\n\
+         [[steps]]\nid = \"ls\"\ntool = \"list\"\nargs = { path = \"/data\" }\n\
+         [[steps]]\nid = \"read\"\ntool = \"fs.open\"\nargs = { path = \"/data/notes.txt\" }\n",
+        "plan.toml",
+    )
+    .unwrap();
+    // The retry of `read` names another tool (by its short name) with its arguments.
+    let fix = json!({"tool": "read", "args": {"path": "/data/notes.txt"}});
+    let server = ScriptedModel::start(vec![(
+        200,
+        vec![],
+        ScriptedModel::chat_call("corrected_arguments", &fix, 10, 5),
+    )]);
+    let options = RunOptions {
+        reviser: Some(Arc::new(Reviser::new(server.provider(), ReviseWhen::Never))),
+        ..RunOptions::default()
+    };
+    let report = run_with(spud, plan, options, |_| {}).await.unwrap();
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
+    assert!(report.results["read"].to_string().contains("TODO"), "{}", report.results["read"]);
+    let events: Vec<TraceEvent> = spud::plan::read_trace(&report.dir.join("trace.jsonl"))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.event)
+        .collect();
+    assert!(events.iter().any(|e| matches!(e, TraceEvent::ToolResolved { step, tool, .. } if step == "ls" && tool == "fs.list")));
+    assert!(events.iter().any(|e| matches!(e, TraceEvent::ArgsCorrected { step, tool: Some(t), .. } if step == "read" && t == "fs.read")));
+    let asked = server.requests.lock().unwrap()[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(asked.contains("Tools: fs.read"), "{asked}");
+}

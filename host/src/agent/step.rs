@@ -54,6 +54,8 @@ struct Tries {
     previous: Option<f64>,
     /// Arguments the model corrected for the current alternative's next attempt.
     corrected: Option<Value>,
+    /// Another tool the model named with its correction.
+    corrected_tool: Option<String>,
 }
 
 /// Calls the step's tool, from way `alternative` on, until the critic accepts a result or
@@ -70,7 +72,12 @@ async fn call_until_decided(
         ..Tries::default()
     };
     loop {
-        let (tool, args, expect) = way(step, t.alternative);
+        let (planned, args, expect) = way(step, t.alternative);
+        let tool = t
+            .corrected_tool
+            .clone()
+            .unwrap_or_else(|| resolved(ctx, step, planned));
+        let tool = tool.as_str();
         let args = match t
             .corrected
             .clone()
@@ -102,6 +109,7 @@ async fn call_until_decided(
                 t.alternative += 1;
                 t.backtracks += 1;
                 t.corrected = None;
+                t.corrected_tool = None;
                 if let Ok(mut l) = ctx.ledger.lock() {
                     l.backtracks += 1;
                 }
@@ -126,6 +134,25 @@ fn way(step: &Step, alternative: usize) -> (&str, &Value, &Expectation) {
                 alt.expect.as_ref().unwrap_or(&step.expect),
             )
         }
+    }
+}
+
+/// The tool `planned` names: itself when it is registered, else the one tool a short name
+/// matches (`list` → `fs.list`, traced), else itself (the call then says it does not exist).
+fn resolved(ctx: &Ctx, step: &Step, planned: &str) -> String {
+    if planned.is_empty() || ctx.spud.registry().find_tool(planned).is_ok() {
+        return planned.to_string();
+    }
+    match super::callable::Toolbox::new(&ctx.spud, ctx.caller.as_ref()).resolve(planned) {
+        Ok(super::callable::Resolved::Short(tool)) => {
+            ctx.emit(TraceEvent::ToolResolved {
+                step: step.id.clone(),
+                asked: planned.to_string(),
+                tool: tool.clone(),
+            });
+            tool
+        }
+        _ => planned.to_string(),
     }
 }
 
@@ -211,14 +238,28 @@ async fn retry(
         )
         .await;
     ctx.spend(usage);
-    if let Some(new) = fixed.filter(|new| new != args) {
+    // A correction may name another tool: one a short name resolves to, or one that exists.
+    let toolbox = super::callable::Toolbox::new(&ctx.spud, ctx.caller.as_ref());
+    let fixed = fixed.map(|mut c| {
+        c.tool = c
+            .tool
+            .and_then(|t| toolbox.resolve(&t).ok())
+            .map(|r| r.tool().to_string())
+            .filter(|t| t != tool);
+        c
+    });
+    if let Some(new) = fixed.filter(|c| c.args != *args || c.tool.is_some()) {
         ctx.emit(TraceEvent::ArgsCorrected {
             step: step.id.clone(),
             attempt: t.attempt + 1,
-            args: new.clone(),
+            args: new.args.clone(),
             feedback: critique.feedback.clone(),
+            tool: new.tool.clone(),
         });
-        t.corrected = Some(new);
+        t.corrected = Some(new.args);
+        if new.tool.is_some() {
+            t.corrected_tool = new.tool;
+        }
     }
 }
 

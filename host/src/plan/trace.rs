@@ -67,6 +67,9 @@ pub enum TraceEvent {
         args: serde_json::Value,
         /// The feedback they answer.
         feedback: String,
+        /// Another tool the correction calls, when it changes the tool.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tool: Option<String>,
     },
     /// The run began.
     Started {
