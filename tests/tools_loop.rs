@@ -267,3 +267,86 @@ async fn in_plan_mode_a_short_name_resolves_and_a_correction_may_change_the_tool
         .to_string();
     assert!(asked.contains("Tools: fs.read"), "{asked}");
 }
+
+/// A plan whose one step passes its checks (`russet` is found), with `retries` retries, and a
+/// judge on.
+fn judged_plan(retries: u32) -> spud::plan::Plan {
+    spud::plan::Plan::parse(
+        &format!(
+            "goal = \"name the potatoes\"\n[critic]\njudge = true\nmax_retries = {retries}\n\
+             [[steps]]\nid = \"pick\"\ntool = \"json.query\"\n\
+             args = {{ document = {{ items = [{{ n = \"russet\" }}] }}, path = \"$.items[*].n\" }}\n\
+             expect = {{ contains = \"russet\" }}\n"
+        ),
+        "judged.toml",
+    )
+    .unwrap()
+}
+
+fn verdict(v: Value) -> ScriptedReply {
+    (200, vec![], ScriptedModel::chat_call("verdict", &v, 20, 5))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_judge_that_answers_garbage_abstains_and_the_step_stands() {
+    use spud::agent::{run_with, RunOptions};
+    let h = home();
+    let spud = spud_tests::example_spud(&h, &["json"]).await;
+    // Text instead of a verdict, then a verdict that contradicts itself.
+    let server = ScriptedModel::start(vec![
+        (200, vec![], ScriptedModel::chat_answer(&json!("Your goal was fulfilled"), 20, 5)),
+        verdict(json!({"score": 0.0, "pass": true, "feedback": "fulfilled"})),
+    ]);
+    let options = RunOptions {
+        judge: Some(server.provider()),
+        ..RunOptions::default()
+    };
+    let report = run_with(spud.clone(), judged_plan(0), options, |_| {}).await.unwrap();
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
+    let options = RunOptions {
+        judge: Some(server.provider()),
+        ..RunOptions::default()
+    };
+    let second = run_with(spud, judged_plan(0), options, |_| {}).await.unwrap();
+    assert_eq!(second.status, RunStatus::Done, "{:?}", second.failed);
+    for r in [&report, &second] {
+        let critique = spud::plan::read_trace(&r.dir.join("trace.jsonl"))
+            .unwrap()
+            .into_iter()
+            .find_map(|l| match l.event {
+                TraceEvent::Critiqued { critique, .. } => Some(critique),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(critique.score, 1.0);
+        assert!(critique.checks.iter().any(|c| c.what.starts_with("model judge abstained")), "{critique:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_judge_veto_whose_retry_is_worse_keeps_the_best_attempt() {
+    use spud::agent::{run_with, RunOptions};
+    let h = home();
+    let spud = spud_tests::example_spud(&h, &["json"]).await;
+    // The judge vetoes the first result (0.6 < 0.7), and scores the retry lower still.
+    let server = ScriptedModel::start(vec![
+        verdict(json!({"score": 0.6, "pass": true, "feedback": "could list more"})),
+        verdict(json!({"score": 0.3, "pass": false, "feedback": "worse"})),
+    ]);
+    let options = RunOptions {
+        judge: Some(server.provider()),
+        ..RunOptions::default()
+    };
+    let report = run_with(spud, judged_plan(1), options, |_| {}).await.unwrap();
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
+    assert_eq!((report.steps, report.retries), (2, 1));
+    let events: Vec<TraceEvent> = spud::plan::read_trace(&report.dir.join("trace.jsonl"))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.event)
+        .collect();
+    assert!(events.iter().any(|e| matches!(e, TraceEvent::BestKept { attempt: 0, score, over_score, .. } if *score == 0.6 && *over_score == 0.3)), "{events:?}");
+    // The retry made the step worse: counted among the self-corrections.
+    let view = spud::plan::view(&spud::plan::read_trace(&report.dir.join("trace.jsonl")).unwrap());
+    assert_eq!((view.corrections.total, view.corrections.worsened), (1, 1));
+}

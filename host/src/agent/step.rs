@@ -56,6 +56,31 @@ struct Tries {
     corrected: Option<Value>,
     /// Another tool the model named with its correction.
     corrected_tool: Option<String>,
+    /// The best attempt so far whose deterministic checks passed.
+    best: Option<Best>,
+}
+
+/// An attempt worth keeping: its checks passed (a judge may have scored it low).
+struct Best {
+    attempt: u32,
+    score: f64,
+    value: Value,
+}
+
+impl Tries {
+    /// Keeps attempt `outcome` if its checks passed and it scored higher than the best so far.
+    fn keep_if_best(&mut self, outcome: &Outcome, checks_passed: bool, score: f64) {
+        let Outcome::Ok { value } = outcome else {
+            return;
+        };
+        if checks_passed && self.best.as_ref().is_none_or(|b| score > b.score) {
+            self.best = Some(Best {
+                attempt: self.attempt,
+                score,
+                value: value.clone(),
+            });
+        }
+    }
 }
 
 /// Calls the step's tool, from way `alternative` on, until the critic accepts a result or
@@ -91,7 +116,7 @@ async fn call_until_decided(
         else {
             return StepEnd::Budget;
         };
-        let critique = critique(ctx, step, &outcome, expect, results).await;
+        let (critique, checks_passed) = critique(ctx, step, &outcome, expect, results).await;
         let left = step.alternatives.len() - t.alternative;
         let verdict = critic::decide(&critique, &settings, t.retries, t.backtracks, left);
         let score = critique.score;
@@ -102,8 +127,9 @@ async fn call_until_decided(
             verdict,
             previous_score: t.previous,
         });
+        t.keep_if_best(&outcome, checks_passed, score);
         match verdict {
-            Verdict::Accept => return accepted(outcome, t.attempt > 0 || score < 1.0),
+            Verdict::Accept | Verdict::Fail => return settle(ctx, step, &mut t, verdict, outcome, critique),
             Verdict::Retry => retry(ctx, step, &mut t, tool, &args, &critique, &output).await,
             Verdict::Backtrack => {
                 t.alternative += 1;
@@ -114,7 +140,6 @@ async fn call_until_decided(
                     l.backtracks += 1;
                 }
             }
-            Verdict::Fail => return StepEnd::Failed(critique.feedback),
         }
         t.previous = Some(score);
         t.attempt += 1;
@@ -156,6 +181,41 @@ fn resolved(ctx: &Ctx, step: &Step, planned: &str) -> String {
     }
 }
 
+/// The end of a step on an accepting or failing verdict. A better earlier attempt is kept
+/// over a worse accepted one, and a step whose checks once passed does not fail because a
+/// judge vetoed that attempt: the veto bought retries and alternatives, and when none did
+/// better (or none was left) the best attempt stands.
+fn settle(
+    ctx: &Ctx,
+    step: &Step,
+    t: &mut Tries,
+    verdict: Verdict,
+    outcome: Outcome,
+    critique: Critique,
+) -> StepEnd {
+    let score = critique.score;
+    let better = t
+        .best
+        .take()
+        .filter(|b| verdict == Verdict::Fail || b.score > score);
+    match (verdict, better) {
+        (_, Some(b)) => {
+            ctx.emit(TraceEvent::BestKept {
+                step: step.id.clone(),
+                attempt: b.attempt,
+                score: b.score,
+                over_score: score,
+            });
+            StepEnd::Accepted {
+                value: b.value,
+                surprising: true,
+            }
+        }
+        (Verdict::Accept, None) => accepted(outcome, t.attempt > 0 || score < 1.0),
+        _ => StepEnd::Failed(critique.feedback),
+    }
+}
+
 /// A step that cannot run, traced with `reason`.
 fn blocked(ctx: &Ctx, step: &Step, reason: String) -> StepEnd {
     ctx.emit(TraceEvent::StepBlocked {
@@ -177,16 +237,18 @@ fn accepted(outcome: Outcome, surprising: bool) -> StepEnd {
 }
 
 /// The critic's view of a call's `outcome` against `expect`, reviewed by the judge model
-/// when the plan asks for one and tokens are left.
+/// when the plan asks for one and tokens are left; and whether the deterministic checks
+/// alone accepted it.
 async fn critique(
     ctx: &Ctx,
     step: &Step,
     outcome: &Outcome,
     expect: &Expectation,
     results: &BTreeMap<String, Value>,
-) -> Critique {
+) -> (Critique, bool) {
     let settings = ctx.plan.critic;
     let mut critique = critic::critique(outcome, expect);
+    let checks_passed = critique.score >= settings.threshold;
     if let (Some(judge), true, Outcome::Ok { value }) = (
         &ctx.judge,
         settings.judge && settings.enabled && ctx.tokens_left(),
@@ -205,7 +267,7 @@ async fn critique(
         .await;
         ctx.spend(usage);
     }
-    critique
+    (critique, checks_passed)
 }
 
 /// Counts a retry. With a model at hand, the retry carries arguments corrected from the

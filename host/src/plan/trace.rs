@@ -136,6 +136,18 @@ pub enum TraceEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         previous_score: Option<f64>,
     },
+    /// A step kept an earlier, better attempt: a later one scored lower, or a judge vetoed the
+    /// earlier one (its checks passed) and nothing after it did better.
+    BestKept {
+        /// Step id.
+        step: String,
+        /// The attempt kept.
+        attempt: u32,
+        /// Its score.
+        score: f64,
+        /// The score of the last attempt, which was not kept.
+        over_score: f64,
+    },
     /// A step failed before its call (e.g. a reference could not be resolved).
     StepBlocked {
         /// Step id.

@@ -158,6 +158,14 @@ impl Builder {
                 .revisions
                 .push(format!("turn {turn}: call of `{tool}` not made: {reason}")),
             TraceEvent::Answered { text } => self.v.answer = Some(text.clone()),
+            TraceEvent::BestKept {
+                step,
+                attempt,
+                score,
+                over_score,
+            } => self.v.revisions.push(format!(
+                "{step}: attempt {attempt} kept (score {score:.2}) over the last one ({over_score:.2})"
+            )),
             TraceEvent::ModelTurn { .. } | TraceEvent::ToolResolved { .. } => {}
             // What it was cannot be told without its secrets: it stays out of the view.
             TraceEvent::Redacted { .. } => {}
