@@ -349,4 +349,18 @@ async fn a_judge_veto_whose_retry_is_worse_keeps_the_best_attempt() {
     // The retry made the step worse: counted among the self-corrections.
     let view = spud::plan::view(&spud::plan::read_trace(&report.dir.join("trace.jsonl")).unwrap());
     assert_eq!((view.corrections.total, view.corrections.worsened), (1, 1));
+    assert_eq!(report.corrections.worsened, 1);
+    // Across runs: `spud report all`, beside the reference design's share.
+    let o = std::process::Command::new(spud_tests::spud_bin())
+        .arg("--home")
+        .arg(h.path())
+        .args(["report", "all", "--json"])
+        .env_remove("SPUD_POLICY")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let all: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(all["corrections"]["worsened"], 1);
+    assert_eq!(all["corrections"]["worse_share"], 1.0);
+    assert_eq!(all["reference_worse_share"], 0.06);
 }

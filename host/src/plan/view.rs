@@ -51,8 +51,12 @@ pub struct StepView {
     pub blocked: Option<String>,
 }
 
+/// The share of self-corrections that made a long task worse in the reference design spud
+/// implements (6%), shown beside spud's own share.
+pub const REFERENCE_WORSE_SHARE: f64 = 0.06;
+
 /// Self-corrections (retries and backtracks) and whether they helped.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Corrections {
     /// How many.
     pub total: u64,
@@ -113,6 +117,20 @@ struct Builder {
     index: BTreeMap<String, usize>,
     /// Corrected arguments wait here for the attempt that uses them.
     corrections: BTreeMap<String, serde_json::Value>,
+}
+
+impl Corrections {
+    /// Adds `other`'s counts (for a share across runs).
+    pub fn add(&mut self, other: &Corrections) {
+        self.total += other.total;
+        self.improved += other.improved;
+        self.worsened += other.worsened;
+        self.worse_share = if self.total == 0 {
+            0.0
+        } else {
+            self.worsened as f64 / self.total as f64
+        };
+    }
 }
 
 impl Builder {
@@ -437,11 +455,12 @@ pub fn render(v: &RunView) -> String {
     }
     let c = &v.corrections;
     out.push_str(&format!(
-        "self-corrections: {} ({} improved the step's score, {} made it worse: {:.0}%)\n",
+        "self-corrections: {} ({} improved the step's score, {} made it worse: {:.0}%; the reference design: {:.0}%)\n",
         c.total,
         c.improved,
         c.worsened,
-        c.worse_share * 100.0
+        c.worse_share * 100.0,
+        REFERENCE_WORSE_SHARE * 100.0
     ));
     for r in &v.revisions {
         out.push_str(&format!("plan revised {r}\n"));
