@@ -364,3 +364,46 @@ async fn a_judge_veto_whose_retry_is_worse_keeps_the_best_attempt() {
     assert_eq!(all["corrections"]["worse_share"], 1.0);
     assert_eq!(all["reference_worse_share"], 0.06);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_first_model_answers_503_the_second_continues_the_run() {
+    use spud::model::{Failover, Prices};
+    let h = home();
+    let spud = spud_tests::example_spud(&h, &["fs"]).await;
+    let first = ScriptedModel::start(vec![
+        (503, vec![], r#"{"error": {"message": "overloaded"}}"#.into()),
+        (503, vec![], r#"{"error": {"message": "overloaded"}}"#.into()),
+    ]);
+    let second = ScriptedModel::start(vec![
+        turn(&[("fs__list", r#"{"path": "/data"}"#)], ""),
+        turn(&[], "listed"),
+    ]);
+    let prices = Prices {
+        input_per_mtok: 1.0,
+        output_per_mtok: 2.0,
+    };
+    let chain = Failover::new(vec![
+        ("openai:big".into(), first.provider(), None),
+        ("small".into(), second.provider(), Some(prices)),
+    ]);
+    let options = GoalOptions {
+        loop_mode: LoopMode::Tools,
+        ..GoalOptions::default()
+    };
+    let report = run_goal(spud, Arc::new(chain), "list the data", options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.runs[0].failed);
+    assert_eq!(first.requests.lock().unwrap().len(), 1, "one attempt, then the next model");
+    assert_eq!(second.requests.lock().unwrap().len(), 2);
+    let models = report.models.clone().expect("a failover log");
+    assert_eq!(models.current, "small");
+    assert_eq!(models.switches.len(), 1);
+    assert!(models.switches[0].reason.contains("503"), "{:?}", models.switches);
+    assert_eq!((models.models[0].requests, models.models[1].requests), (0, 2));
+    assert_eq!(models.models[1].usage.input_tokens, 200);
+    assert_eq!(models.models[1].price, Some((200.0 + 2.0 * 20.0) / 1e6));
+    let events = trace(&report);
+    assert!(events.iter().any(|e| matches!(e, TraceEvent::ModelSwitched { from, to, .. } if from == "openai:big" && to == "small")));
+    assert!(events.iter().any(|e| matches!(e, TraceEvent::ModelTurn { model: Some(m), .. } if m == "small")));
+}

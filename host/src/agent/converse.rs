@@ -50,6 +50,8 @@ struct State {
     steps: Vec<Step>,
     p: Progress,
     turn: u32,
+    /// Failover switches already traced.
+    switches: usize,
 }
 
 const PROMPT: &str = "You are spud, an agent that works on the user's goal by calling sandboxed tools. \
@@ -157,7 +159,9 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
             tools: toolbox.specs(),
             max_tokens: c.answer_tokens,
         };
-        let turn = match provider.chat(&request).await {
+        let answer = provider.chat(&request).await;
+        let model = switched(ctx, provider, &mut s.switches);
+        let turn = match answer {
             Ok(t) => t,
             Err(e) => {
                 s.p.failed
@@ -172,6 +176,7 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
             calls: turn.calls.iter().map(|c| c.name.clone()).collect(),
             input_tokens: turn.usage.input_tokens,
             output_tokens: turn.usage.output_tokens,
+            model,
         });
         if turn.calls.is_empty() {
             return answered(ctx, s, turn.text);
@@ -189,6 +194,21 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
             });
         }
     }
+}
+
+/// Traces the failover switches not traced yet (`seen` so far); returns the model in use,
+/// when `provider` is a failover chain.
+fn switched(ctx: &Ctx, provider: &dyn Provider, seen: &mut usize) -> Option<String> {
+    let log = provider.failover()?;
+    for s in log.switches.iter().skip(*seen) {
+        ctx.emit(TraceEvent::ModelSwitched {
+            from: s.from.clone(),
+            to: s.to.clone(),
+            reason: s.reason.clone(),
+        });
+    }
+    *seen = log.switches.len();
+    Some(log.current)
 }
 
 /// The model answered: its text is the run's `answer` result, and the failed calls before it

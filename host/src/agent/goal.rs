@@ -25,6 +25,10 @@ pub struct GoalReport {
     /// traces are kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With a failover chain (`[model] fallback`): which model did what — tokens and price
+    /// per model, and each switch with its reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<crate::model::FailoverLog>,
 }
 
 /// How a goal is worked on.
@@ -89,6 +93,19 @@ impl Default for GoalOptions {
 /// arguments on retries — and re-plans after a failed run, at most `max_replans` times and
 /// within `max_tokens`.
 pub async fn run_goal(
+    spud: Arc<Spud>,
+    provider: Arc<dyn Provider>,
+    goal: &str,
+    options: GoalOptions,
+    observer: impl Fn(&TraceLine) + Send + Sync + Clone + 'static,
+) -> Result<GoalReport, PlannerError> {
+    let mut report = work_on(spud, provider.clone(), goal, options, observer).await?;
+    report.models = provider.failover();
+    Ok(report)
+}
+
+/// [`run_goal`] without the failover log.
+async fn work_on(
     spud: Arc<Spud>,
     provider: Arc<dyn Provider>,
     goal: &str,
@@ -230,6 +247,7 @@ impl SoFar {
             usage: self.usage,
             status,
             error,
+            models: None,
         }
     }
 

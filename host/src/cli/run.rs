@@ -131,6 +131,7 @@ fn show(line: &TraceLine) {
         TraceEvent::BestKept { step, attempt, score, over_score } => format!(
             "  {step}: attempt {attempt} kept (score {score:.2}), better than the last ({over_score:.2})"
         ),
+        TraceEvent::ModelSwitched { from, to, reason } => format!("⇄ model `{from}` out ({reason}); `{to}` continues"),
         TraceEvent::Answered { text } => format!("answer: {}", text.chars().take(200).collect::<String>()),
         TraceEvent::Finished { status, steps, retries, backtracks, fuel, wall_ms } => format!(
             "finished: {status:?} — {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms"

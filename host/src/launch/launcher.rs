@@ -80,6 +80,10 @@ impl Launcher {
         let section = config.as_ref().and_then(|c| c.model.as_ref());
         let agent = config.as_ref().map(|c| c.agent).unwrap_or_default();
         let planner = planning_model(settings, section)?;
+        let planner = match (planner, config.as_ref()) {
+            (Some(p), Some(c)) => Some(with_fallback(p, settings, c)?),
+            (p, _) => p,
+        };
         let goal_prices = section
             .filter(|m| planner.as_ref().is_some_and(|(spec, _)| *spec == m.spec()))
             .and_then(ModelSection::prices);
@@ -185,6 +189,31 @@ fn planning_model(
     let provider = crate::model::provider(&spec, connection(settings, section))
         .map_err(|e| LaunchError::Config(e.to_string()))?;
     Ok(Some((spec, Arc::from(provider))))
+}
+
+/// The planning model with the config's `[model] fallback` chain behind it (when the planning
+/// model is the config's `[model]` and it names fallbacks).
+fn with_fallback(
+    planner: Planner,
+    settings: &Settings,
+    config: &Config,
+) -> Result<Planner, LaunchError> {
+    let Some(section) = config.model.as_ref().filter(|m| {
+        !m.fallback.is_empty() && settings.model.as_ref().is_none_or(|s| *s == m.spec())
+    }) else {
+        return Ok(planner);
+    };
+    let catalog = ModelCatalog::from_config(config);
+    let mut links = vec![(planner.0.clone(), planner.1, section.prices())];
+    for name in &section.fallback {
+        let provider = catalog
+            .get(name)
+            .map_err(|e| LaunchError::Config(format!("[model] fallback: {e}")))?;
+        let prices = config.models.get(name).and_then(ModelSection::prices);
+        links.push((name.clone(), provider, prices));
+    }
+    let chain: Arc<dyn Provider> = Arc::new(crate::model::Failover::new(links));
+    Ok((planner.0, chain))
 }
 
 /// The `--judge` model, if one was asked for.

@@ -212,6 +212,7 @@ fn describe(line: &TraceLine) -> String {
         }
         TraceEvent::CallRejected { tool, reason, .. } => format!("call of `{tool}` not made: {reason}"),
         TraceEvent::Answered { .. } => "the model answered".to_string(),
+        TraceEvent::ModelSwitched { from, to, .. } => format!("model `{from}` out; `{to}` continues"),
         TraceEvent::BestKept { step, attempt, .. } => format!("{step}: attempt {attempt} kept"),
     }
 }

@@ -110,6 +110,12 @@ pub trait Provider: Send + Sync {
         let _ = request;
         Err(ModelError::Unsupported("tool calling".into()))
     }
+
+    /// For a failover chain (`[model] fallback`): the model in use, the switches so far and
+    /// what each model did; `None` for a single model.
+    fn failover(&self) -> Option<super::failover::FailoverLog> {
+        None
+    }
 }
 
 /// Backoff before attempt `n` (1-based retries): `Retry-After` when the server gave one —

@@ -175,6 +175,18 @@ pub enum TraceEvent {
         input_tokens: u64,
         /// Answer tokens.
         output_tokens: u64,
+        /// The model that answered, when a failover chain is in use.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+    },
+    /// A failover chain moved on to its next model, which continues the run.
+    ModelSwitched {
+        /// The model that failed.
+        from: String,
+        /// The model that continues.
+        to: String,
+        /// Why.
+        reason: String,
     },
     /// A tool name the model gave was resolved to a callable tool (`list` → `fs.list`).
     ToolResolved {

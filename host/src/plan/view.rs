@@ -184,6 +184,10 @@ impl Builder {
             } => self.v.revisions.push(format!(
                 "{step}: attempt {attempt} kept (score {score:.2}) over the last one ({over_score:.2})"
             )),
+            TraceEvent::ModelSwitched { from, to, reason } => self
+                .v
+                .revisions
+                .push(format!("model `{from}` out ({reason}); `{to}` continues")),
             TraceEvent::ModelTurn { .. } | TraceEvent::ToolResolved { .. } => {}
             // What it was cannot be told without its secrets: it stays out of the view.
             TraceEvent::Redacted { .. } => {}
