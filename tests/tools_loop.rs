@@ -13,6 +13,11 @@ use std::sync::Arc;
 
 /// A Chat Completions answer that calls `calls` (name, arguments text) with `text`.
 fn turn(calls: &[(&str, &str)], text: &str) -> ScriptedReply {
+    turn_counted(calls, text, 100)
+}
+
+/// [`turn`], the server counting `prompt_tokens` for the request.
+fn turn_counted(calls: &[(&str, &str)], text: &str, prompt_tokens: u64) -> ScriptedReply {
     let tool_calls: Vec<Value> = calls
         .iter()
         .enumerate()
@@ -24,7 +29,7 @@ fn turn(calls: &[(&str, &str)], text: &str) -> ScriptedReply {
         json!({"role": "assistant", "content": null, "tool_calls": tool_calls})
     };
     let body = json!({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                      "usage": {"prompt_tokens": 100, "completion_tokens": 10}});
+                      "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 10}});
     (200, vec![], body.to_string())
 }
 
@@ -406,4 +411,36 @@ async fn when_the_first_model_answers_503_the_second_continues_the_run() {
     let events = trace(&report);
     assert!(events.iter().any(|e| matches!(e, TraceEvent::ModelSwitched { from, to, .. } if from == "openai:big" && to == "small")));
     assert!(events.iter().any(|e| matches!(e, TraceEvent::ModelTurn { model: Some(m), .. } if m == "small")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conversation_is_compacted_before_it_would_overflow_the_context() {
+    let h = home();
+    let spud = spud_tests::example_spud(&h, &["fs"]).await;
+    let read = r#"{"path": "/data/inventory.json"}"#;
+    let server = ScriptedModel::start(vec![
+        turn_counted(&[("fs__read", read), ("fs__read", read)], "", 300),
+        // The server counts 900 prompt tokens for the second request: the third would overflow
+        // a context of 1000 (800 for the prompt).
+        turn_counted(&[("fs__list", r#"{"path": "/data"}"#)], "", 900),
+        turn_counted(&[], "done", 400),
+    ]);
+    let options = GoalOptions {
+        loop_mode: LoopMode::Tools,
+        context_tokens: Some(1000),
+        ..GoalOptions::default()
+    };
+    let report = run_goal(spud, server.provider(), "read the inventory", options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Done, "{:?}", report.runs[0].failed);
+    let requests = server.requests.lock().unwrap().clone();
+    let second = tool_results(&requests[1]);
+    assert!(second.iter().all(|(_, c)| !c.contains("[cut")), "nothing cut yet");
+    let third = tool_results(&requests[2]);
+    // The older outputs are cut; the goal and the latest result are whole.
+    assert!(third[0].1.contains("[cut to fit the context") && third[1].1.contains("[cut"), "{third:?}");
+    assert!(third[2].1.contains("notes.txt") && !third[2].1.contains("[cut"), "{third:?}");
+    assert_eq!(requests[2].body["messages"][1]["content"], "read the inventory");
+    assert!(trace(&report).iter().any(|e| matches!(e, TraceEvent::Compacted { turn: 3, outputs_cut: 2, limit: 800, .. })));
 }

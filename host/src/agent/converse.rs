@@ -41,6 +41,8 @@ pub struct Conversation {
     pub fallback: Option<String>,
     /// The most tokens one answer of the model may have (`None`: the provider's default).
     pub answer_tokens: Option<u32>,
+    /// The model's context window in tokens (`None`: not compacted).
+    pub context_tokens: Option<u64>,
 }
 
 /// The conversation as it goes.
@@ -52,6 +54,9 @@ struct State {
     turn: u32,
     /// Failover switches already traced.
     switches: usize,
+    /// The prompt tokens of the last request (the provider's usage fields), and how many
+    /// messages it had.
+    last_prompt: (u64, usize),
 }
 
 const PROMPT: &str = "You are spud, an agent that works on the user's goal by calling sandboxed tools. \
@@ -153,6 +158,9 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
             return exhaust(ctx, "max_turns", u64::from(s.turn), max_turns);
         }
         s.turn += 1;
+        if let Some(limit) = c.context_tokens {
+            fit(ctx, s, limit);
+        }
         let request = ChatRequest {
             system: system.clone(),
             messages: s.messages.clone(),
@@ -170,6 +178,7 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
             }
         };
         ctx.spend(turn.usage);
+        s.last_prompt = (turn.usage.input_tokens, s.messages.len());
         ctx.emit(TraceEvent::ModelTurn {
             turn: s.turn,
             text: ctx.cut(&turn.text),
@@ -194,6 +203,32 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
             });
         }
     }
+}
+
+/// Compacts the conversation when the next request would overflow `context_tokens`: its size
+/// is the provider's count of the last prompt plus an estimate of what was added since.
+fn fit(ctx: &Ctx, s: &mut State, context_tokens: u64) {
+    let (last, counted) = s.last_prompt;
+    let added = super::compact::estimate(s.messages.get(counted..).unwrap_or_default());
+    let estimate = if last > 0 {
+        last + added
+    } else {
+        super::compact::estimate(&s.messages) + super::compact::tokens_of(PROMPT)
+    };
+    let limit = super::compact::prompt_limit(context_tokens);
+    if estimate <= limit {
+        return;
+    }
+    let done = super::compact::compact(&mut s.messages, estimate - limit);
+    ctx.emit(TraceEvent::Compacted {
+        turn: s.turn,
+        estimated_tokens: estimate,
+        limit,
+        outputs_cut: done.cut as u64,
+        saved_tokens: done.saved,
+    });
+    // The next estimate starts from this one, less what was cut.
+    s.last_prompt = (estimate.saturating_sub(done.saved).max(1), s.messages.len());
 }
 
 /// Traces the failover switches not traced yet (`seen` so far); returns the model in use,

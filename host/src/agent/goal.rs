@@ -66,6 +66,9 @@ pub struct GoalOptions {
     /// The most tokens one answer of the model may have in tool calling (`None`: the
     /// provider's default).
     pub answer_tokens: Option<u32>,
+    /// The model's context window in tokens (`context_tokens` in its config): tool calling
+    /// compacts the conversation before a request would overflow it.
+    pub context_tokens: Option<u64>,
 }
 
 impl Default for GoalOptions {
@@ -85,6 +88,7 @@ impl Default for GoalOptions {
             prices: None,
             loop_mode: LoopMode::default(),
             answer_tokens: None,
+            context_tokens: None,
         }
     }
 }
@@ -210,6 +214,7 @@ async fn by_tool_calling(
         context: lessons,
         fallback,
         answer_tokens: options.answer_tokens,
+        context_tokens: options.context_tokens,
     };
     let mut run_options = run_options(options, &provider, None, &used_lessons, done.usage);
     run_options.reviser = None;

@@ -10,6 +10,7 @@
 mod admission;
 mod call;
 pub mod callable;
+pub mod compact;
 mod child;
 mod context;
 pub mod converse;

@@ -132,6 +132,9 @@ fn show(line: &TraceLine) {
             "  {step}: attempt {attempt} kept (score {score:.2}), better than the last ({over_score:.2})"
         ),
         TraceEvent::ModelSwitched { from, to, reason } => format!("⇄ model `{from}` out ({reason}); `{to}` continues"),
+        TraceEvent::Compacted { turn, estimated_tokens, limit, outputs_cut, .. } => format!(
+            "  compacted before turn {turn}: {outputs_cut} older tool outputs cut ({estimated_tokens} tokens estimated, {limit} allowed)"
+        ),
         TraceEvent::Answered { text } => format!("answer: {}", text.chars().take(200).collect::<String>()),
         TraceEvent::Finished { status, steps, retries, backtracks, fuel, wall_ms } => format!(
             "finished: {status:?} — {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms"

@@ -42,6 +42,8 @@ pub struct Launcher {
     pub model_output_bytes: usize,
     /// How goals are worked on.
     pub loop_mode: LoopMode,
+    /// The planning model's context window (`context_tokens` of the config's `[model]`).
+    pub context_tokens: Option<u64>,
 }
 
 impl std::fmt::Debug for Launcher {
@@ -102,6 +104,9 @@ impl Launcher {
             revise: settings.revise.or(agent.revise).unwrap_or_default(),
             model_output_bytes: agent.model_output_bytes.unwrap_or(DEFAULT_OUTPUT_BYTES),
             loop_mode: settings.loop_mode.or(agent.loop_mode).unwrap_or_default(),
+            context_tokens: section
+                .filter(|m| settings.model.as_ref().is_none_or(|s| *s == m.spec()))
+                .and_then(|m| m.context_tokens),
         })
     }
 
@@ -158,6 +163,7 @@ impl Launcher {
                     memory: self.memory.clone(),
                     prices: self.goal_prices,
                     loop_mode: self.loop_mode,
+                    context_tokens: self.context_tokens,
                     ..GoalOptions::default()
                 };
                 let r = run_goal(spud, provider, &goal, options, observer).await?;

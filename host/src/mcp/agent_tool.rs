@@ -212,6 +212,9 @@ fn describe(line: &TraceLine) -> String {
         }
         TraceEvent::CallRejected { tool, reason, .. } => format!("call of `{tool}` not made: {reason}"),
         TraceEvent::Answered { .. } => "the model answered".to_string(),
+        TraceEvent::Compacted { turn, outputs_cut, .. } => {
+            format!("compacted before turn {turn}: {outputs_cut} tool outputs cut")
+        }
         TraceEvent::ModelSwitched { from, to, .. } => format!("model `{from}` out; `{to}` continues"),
         TraceEvent::BestKept { step, attempt, .. } => format!("{step}: attempt {attempt} kept"),
     }

@@ -28,6 +28,9 @@ pub struct ModelSection {
     /// failing after its retries, answering 5xx, or its context overflowing.
     #[serde(default)]
     pub fallback: Vec<String>,
+    /// The model's context window in tokens: tool calling compacts the conversation before a
+    /// request would overflow it.
+    pub context_tokens: Option<u64>,
 }
 
 impl ModelSection {

@@ -179,6 +179,20 @@ pub enum TraceEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         model: Option<String>,
     },
+    /// The conversation was compacted before a request that would overflow the model's
+    /// context: older tool outputs were cut.
+    Compacted {
+        /// The turn about to be asked.
+        turn: u32,
+        /// The request's estimated prompt tokens before compacting.
+        estimated_tokens: u64,
+        /// The prompt tokens allowed (the context less room for the answer).
+        limit: u64,
+        /// Tool outputs cut.
+        outputs_cut: u64,
+        /// Estimated tokens saved.
+        saved_tokens: u64,
+    },
     /// A failover chain moved on to its next model, which continues the run.
     ModelSwitched {
         /// The model that failed.

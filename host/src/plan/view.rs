@@ -188,6 +188,15 @@ impl Builder {
                 .v
                 .revisions
                 .push(format!("model `{from}` out ({reason}); `{to}` continues")),
+            TraceEvent::Compacted {
+                turn,
+                estimated_tokens,
+                limit,
+                outputs_cut,
+                ..
+            } => self.v.revisions.push(format!(
+                "before turn {turn}: {outputs_cut} older tool outputs cut ({estimated_tokens} tokens estimated, {limit} allowed)"
+            )),
             TraceEvent::ModelTurn { .. } | TraceEvent::ToolResolved { .. } => {}
             // What it was cannot be told without its secrets: it stays out of the view.
             TraceEvent::Redacted { .. } => {}
