@@ -22,9 +22,11 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
-/// Turns a tool-calling run takes at most, whatever its step budget (a model that only ever
-/// calls unknown tools uses no step).
-pub const MAX_TURNS: u64 = 100;
+/// Turns a tool-calling run takes at most: twice its step budget, and two more (a model that
+/// only ever calls unknown tools uses no step, and is stopped all the same).
+pub fn max_turns(max_steps: u64) -> u64 {
+    max_steps.saturating_mul(2).saturating_add(2)
+}
 
 /// What a tool-calling run works on, beyond its [`RunOptions`].
 #[derive(Debug, Clone, Default)]
@@ -145,7 +147,7 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
     } else {
         format!("{PROMPT}\n\n{}", c.context)
     };
-    let max_turns = ctx.plan.budget.max_steps.saturating_add(2).min(MAX_TURNS);
+    let max_turns = max_turns(ctx.plan.budget.max_steps);
     loop {
         if exhausted(ctx) {
             return;
