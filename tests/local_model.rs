@@ -11,7 +11,8 @@ use spud::plan::{Budget, LoopMode, ReviseWhen, RunStatus, TraceEvent};
 use spud_tests::llm::{missing, LocalModel};
 use spud_tests::{home, ScriptedModel};
 
-const GOAL: &str = "List the files in the folder /data with the fs__list tool, then say what is there.";
+const GOAL: &str =
+    "List the files in the folder /data with the fs__list tool, then say what is there.";
 
 fn options(mode: LoopMode, max_steps: u64, max_tokens: u64) -> GoalOptions {
     GoalOptions {
@@ -40,7 +41,10 @@ fn events(r: &GoalReport) -> Vec<TraceEvent> {
 #[test]
 fn the_loop_against_a_real_local_model() {
     if let Some(why) = missing() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI needs the local model: {why}");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs the local model: {why}"
+        );
         eprintln!("skipped: {why}");
         return;
     }
@@ -61,45 +65,98 @@ async fn scenarios(server: &LocalModel) {
     // Tool calling: every request answered (none refused as malformed), usage counted from
     // the server's fields, at most the step budget of calls, each call resolved and run or
     // answered with an error.
-    let r = run_goal(spud.clone(), model.clone(), GOAL, options(LoopMode::Tools, 2, 50_000), |_| {})
-        .await
-        .unwrap();
+    let r = run_goal(
+        spud.clone(),
+        model.clone(),
+        GOAL,
+        options(LoopMode::Tools, 2, 50_000),
+        |_| {},
+    )
+    .await
+    .unwrap();
     let run = &r.runs[0];
     assert!(!run.failed.contains_key("answer"), "{:?}", run.failed);
     assert!(run.steps <= 2, "{}", run.steps);
-    assert!(r.usage.input_tokens > 0 && r.usage.output_tokens > 0, "{:?}", r.usage);
+    assert!(
+        r.usage.input_tokens > 0 && r.usage.output_tokens > 0,
+        "{:?}",
+        r.usage
+    );
     let ev = events(&r);
-    let turns = ev.iter().filter(|e| matches!(e, TraceEvent::ModelTurn { input_tokens, .. } if *input_tokens > 0)).count();
+    let turns = ev
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::ModelTurn { input_tokens, .. } if *input_tokens > 0))
+        .count();
     assert!(turns >= 1);
-    let started = ev.iter().filter(|e| matches!(e, TraceEvent::StepStarted { .. })).count();
+    let started = ev
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::StepStarted { .. }))
+        .count();
     assert_eq!(started as u64, run.steps);
 
     // Plan mode: a plan, or the planner's own refusal of what the model wrote; never a
     // request the server refuses.
-    match run_goal(spud.clone(), model.clone(), GOAL, options(LoopMode::Plan, 2, 50_000), |_| {}).await {
+    match run_goal(
+        spud.clone(),
+        model.clone(),
+        GOAL,
+        options(LoopMode::Plan, 2, 50_000),
+        |_| {},
+    )
+    .await
+    {
         Ok(r) => assert!(r.usage.input_tokens > 0),
         Err(PlannerError::InvalidPlan(_)) | Err(PlannerError::Model(ModelError::Protocol(_))) => {}
         Err(e) => panic!("plan mode against the real server: {e}"),
     }
 
     // The token budget: the first prompt alone is over it, so no second request is made.
-    let r = run_goal(spud.clone(), model.clone(), GOAL, options(LoopMode::Tools, 5, 200), |_| {})
-        .await
-        .unwrap();
-    let turns = events(&r).iter().filter(|e| matches!(e, TraceEvent::ModelTurn { .. })).count();
+    let r = run_goal(
+        spud.clone(),
+        model.clone(),
+        GOAL,
+        options(LoopMode::Tools, 5, 200),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let turns = events(&r)
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::ModelTurn { .. }))
+        .count();
     assert_eq!(turns, 1);
-    assert!(matches!(r.status, RunStatus::BudgetExhausted | RunStatus::Done), "{:?}", r.status);
+    assert!(
+        matches!(r.status, RunStatus::BudgetExhausted | RunStatus::Done),
+        "{:?}",
+        r.status
+    );
 
     // A server too slow for the timeout, and one that is gone: the run fails cleanly.
     let slow = server.provider(1);
-    let r = run_goal(spud.clone(), slow, GOAL, options(LoopMode::Tools, 2, 50_000), |_| {})
-        .await
-        .unwrap();
+    let r = run_goal(
+        spud.clone(),
+        slow,
+        GOAL,
+        options(LoopMode::Tools, 2, 50_000),
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, RunStatus::Failed);
-    assert!(r.runs[0].failed["answer"].contains("timed out"), "{:?}", r.runs[0].failed);
+    assert!(
+        r.runs[0].failed["answer"].contains("timed out"),
+        "{:?}",
+        r.runs[0].failed
+    );
     let gone = ScriptedModel::start(Vec::new());
-    let r = run_goal(spud, gone.provider(), GOAL, options(LoopMode::Tools, 2, 50_000), |_| {})
-        .await
-        .unwrap();
+    let r = run_goal(
+        spud,
+        gone.provider(),
+        GOAL,
+        options(LoopMode::Tools, 2, 50_000),
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, RunStatus::Failed);
 }

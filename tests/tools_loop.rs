@@ -94,7 +94,14 @@ async fn calls_of_one_turn_run_concurrently_and_the_model_answers() {
     // Three fetches of a barrier that opens only when all three wait at once.
     let args = json!({"url": format!("{}/barrier/3", web.url())}).to_string();
     let server = ScriptedModel::start(vec![
-        turn(&[("http__fetch", &args), ("http__fetch", &args), ("http__fetch", &args)], ""),
+        turn(
+            &[
+                ("http__fetch", &args),
+                ("http__fetch", &args),
+                ("http__fetch", &args),
+            ],
+            "",
+        ),
         turn(&[], "All three fetched."),
     ]);
     let report = run(Arc::new(spud), &server, LoopMode::Tools, Budget::default()).await;
@@ -103,9 +110,16 @@ async fn calls_of_one_turn_run_concurrently_and_the_model_answers() {
     assert_eq!(r.steps, 3);
     assert_eq!(r.results["answer"], "All three fetched.");
     for id in ["t1-1", "t1-2", "t1-3"] {
-        assert!(r.results[id].to_string().contains("released"), "{id}: {}", r.results[id]);
+        assert!(
+            r.results[id].to_string().contains("released"),
+            "{id}: {}",
+            r.results[id]
+        );
     }
-    assert_eq!((report.usage.input_tokens, report.usage.output_tokens), (200, 20));
+    assert_eq!(
+        (report.usage.input_tokens, report.usage.output_tokens),
+        (200, 20)
+    );
 
     let requests = server.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 2);
@@ -119,7 +133,10 @@ async fn calls_of_one_turn_run_concurrently_and_the_model_answers() {
         .iter()
         .map(|t| t["function"]["name"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&"http__fetch") && names.contains(&"spawn_agent"), "{names:?}");
+    assert!(
+        names.contains(&"http__fetch") && names.contains(&"spawn_agent"),
+        "{names:?}"
+    );
     // The tool-call turn goes back with `content: ""`, never null, then one result per call.
     let assistant = &requests[1].body["messages"][2];
     assert_eq!(assistant["role"], "assistant");
@@ -128,7 +145,10 @@ async fn calls_of_one_turn_run_concurrently_and_the_model_answers() {
     let results = tool_results(&requests[1]);
     assert_eq!(results.len(), 3);
     assert_eq!(results[2].0, "call_2");
-    assert!(results.iter().all(|(_, c)| c.contains("released")), "{results:?}");
+    assert!(
+        results.iter().all(|(_, c)| c.contains("released")),
+        "{results:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,16 +188,28 @@ async fn auto_falls_back_to_tool_calling_after_two_invalid_plans() {
     let report = run(spud, &server, LoopMode::Auto, Budget::default()).await;
     let r = &report.runs[0];
     assert_eq!(r.status, RunStatus::Done, "{:?}", r.failed);
-    assert!(r.results["t1-1"].to_string().contains("notes.txt"), "{}", r.results["t1-1"]);
+    assert!(
+        r.results["t1-1"].to_string().contains("notes.txt"),
+        "{}",
+        r.results["t1-1"]
+    );
     // The failed planning counts.
-    assert_eq!((report.usage.input_tokens, report.usage.output_tokens), (300, 30));
+    assert_eq!(
+        (report.usage.input_tokens, report.usage.output_tokens),
+        (300, 30)
+    );
     let second_plan = server.requests.lock().unwrap()[1].body["messages"][1]["content"]
         .as_str()
         .unwrap()
         .to_string();
-    assert!(second_plan.contains("no tool `fs.delete`") && second_plan.contains("fs.list"), "{second_plan}");
+    assert!(
+        second_plan.contains("no tool `fs.delete`") && second_plan.contains("fs.list"),
+        "{second_plan}"
+    );
     let events = trace(&report);
-    assert!(events.iter().any(|e| matches!(e, TraceEvent::LoopFallback { reason } if reason.contains("valid plan"))));
+    assert!(events.iter().any(
+        |e| matches!(e, TraceEvent::LoopFallback { reason } if reason.contains("valid plan"))
+    ));
     assert!(events.iter().any(|e| matches!(e, TraceEvent::ToolResolved { asked, tool, .. } if asked == "list" && tool == "fs.list")));
 }
 
@@ -207,9 +239,15 @@ async fn wrong_names_and_malformed_arguments_go_back_and_the_model_corrects_them
     assert!(r.results.contains_key("t2-1"));
     let second = server.requests.lock().unwrap()[1].clone();
     let results = tool_results(&second);
-    assert!(results[0].1.contains("no tool `fs.delete`") && results[0].1.contains("fs.read"), "{results:?}");
+    assert!(
+        results[0].1.contains("no tool `fs.delete`") && results[0].1.contains("fs.read"),
+        "{results:?}"
+    );
     assert!(results[1].1.contains("not valid JSON"), "{results:?}");
-    assert!(results[2].1.contains("invalid input") && results[2].1.contains("expected a string"), "{results:?}");
+    assert!(
+        results[2].1.contains("invalid input") && results[2].1.contains("expected a string"),
+        "{results:?}"
+    );
     let rejected = trace(&report)
         .iter()
         .filter(|e| matches!(e, TraceEvent::CallRejected { .. }))
@@ -222,7 +260,10 @@ async fn a_denied_call_is_an_actionable_tool_error() {
     let h = home();
     let spud = spud_tests::example_spud(&h, &["fs"]).await;
     let server = ScriptedModel::start(vec![
-        turn(&[("fs__write", r#"{"path": "/data/x.txt", "content": "x"}"#)], ""),
+        turn(
+            &[("fs__write", r#"{"path": "/data/x.txt", "content": "x"}"#)],
+            "",
+        ),
         turn(&[], "I may not write there."),
     ]);
     let report = run(spud, &server, LoopMode::Tools, Budget::default()).await;
@@ -230,7 +271,10 @@ async fn a_denied_call_is_an_actionable_tool_error() {
     assert_eq!(r.denied, 1);
     let second = server.requests.lock().unwrap()[1].clone();
     let results = tool_results(&second);
-    assert!(results[0].1.starts_with("error:") && results[0].1.contains("denied"), "{results:?}");
+    assert!(
+        results[0].1.starts_with("error:") && results[0].1.contains("denied"),
+        "{results:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,7 +302,11 @@ async fn in_plan_mode_a_short_name_resolves_and_a_correction_may_change_the_tool
     };
     let report = run_with(spud, plan, options, |_| {}).await.unwrap();
     assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
-    assert!(report.results["read"].to_string().contains("TODO"), "{}", report.results["read"]);
+    assert!(
+        report.results["read"].to_string().contains("TODO"),
+        "{}",
+        report.results["read"]
+    );
     let events: Vec<TraceEvent> = spud::plan::read_trace(&report.dir.join("trace.jsonl"))
         .unwrap()
         .into_iter()
@@ -299,20 +347,28 @@ async fn a_judge_that_answers_garbage_abstains_and_the_step_stands() {
     let spud = spud_tests::example_spud(&h, &["json"]).await;
     // Text instead of a verdict, then a verdict that contradicts itself.
     let server = ScriptedModel::start(vec![
-        (200, vec![], ScriptedModel::chat_answer(&json!("Your goal was fulfilled"), 20, 5)),
+        (
+            200,
+            vec![],
+            ScriptedModel::chat_answer(&json!("Your goal was fulfilled"), 20, 5),
+        ),
         verdict(json!({"score": 0.0, "pass": true, "feedback": "fulfilled"})),
     ]);
     let options = RunOptions {
         judge: Some(server.provider()),
         ..RunOptions::default()
     };
-    let report = run_with(spud.clone(), judged_plan(0), options, |_| {}).await.unwrap();
+    let report = run_with(spud.clone(), judged_plan(0), options, |_| {})
+        .await
+        .unwrap();
     assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
     let options = RunOptions {
         judge: Some(server.provider()),
         ..RunOptions::default()
     };
-    let second = run_with(spud, judged_plan(0), options, |_| {}).await.unwrap();
+    let second = run_with(spud, judged_plan(0), options, |_| {})
+        .await
+        .unwrap();
     assert_eq!(second.status, RunStatus::Done, "{:?}", second.failed);
     for r in [&report, &second] {
         let critique = spud::plan::read_trace(&r.dir.join("trace.jsonl"))
@@ -324,7 +380,13 @@ async fn a_judge_that_answers_garbage_abstains_and_the_step_stands() {
             })
             .unwrap();
         assert_eq!(critique.score, 1.0);
-        assert!(critique.checks.iter().any(|c| c.what.starts_with("model judge abstained")), "{critique:?}");
+        assert!(
+            critique
+                .checks
+                .iter()
+                .any(|c| c.what.starts_with("model judge abstained")),
+            "{critique:?}"
+        );
     }
 }
 
@@ -342,7 +404,9 @@ async fn a_judge_veto_whose_retry_is_worse_keeps_the_best_attempt() {
         judge: Some(server.provider()),
         ..RunOptions::default()
     };
-    let report = run_with(spud, judged_plan(1), options, |_| {}).await.unwrap();
+    let report = run_with(spud, judged_plan(1), options, |_| {})
+        .await
+        .unwrap();
     assert_eq!(report.status, RunStatus::Done, "{:?}", report.failed);
     assert_eq!((report.steps, report.retries), (2, 1));
     let events: Vec<TraceEvent> = spud::plan::read_trace(&report.dir.join("trace.jsonl"))
@@ -376,8 +440,16 @@ async fn when_the_first_model_answers_503_the_second_continues_the_run() {
     let h = home();
     let spud = spud_tests::example_spud(&h, &["fs"]).await;
     let first = ScriptedModel::start(vec![
-        (503, vec![], r#"{"error": {"message": "overloaded"}}"#.into()),
-        (503, vec![], r#"{"error": {"message": "overloaded"}}"#.into()),
+        (
+            503,
+            vec![],
+            r#"{"error": {"message": "overloaded"}}"#.into(),
+        ),
+        (
+            503,
+            vec![],
+            r#"{"error": {"message": "overloaded"}}"#.into(),
+        ),
     ]);
     let second = ScriptedModel::start(vec![
         turn(&[("fs__list", r#"{"path": "/data"}"#)], ""),
@@ -398,19 +470,37 @@ async fn when_the_first_model_answers_503_the_second_continues_the_run() {
     let report = run_goal(spud, Arc::new(chain), "list the data", options, |_| {})
         .await
         .unwrap();
-    assert_eq!(report.status, RunStatus::Done, "{:?}", report.runs[0].failed);
-    assert_eq!(first.requests.lock().unwrap().len(), 1, "one attempt, then the next model");
+    assert_eq!(
+        report.status,
+        RunStatus::Done,
+        "{:?}",
+        report.runs[0].failed
+    );
+    assert_eq!(
+        first.requests.lock().unwrap().len(),
+        1,
+        "one attempt, then the next model"
+    );
     assert_eq!(second.requests.lock().unwrap().len(), 2);
     let models = report.models.clone().expect("a failover log");
     assert_eq!(models.current, "small");
     assert_eq!(models.switches.len(), 1);
-    assert!(models.switches[0].reason.contains("503"), "{:?}", models.switches);
-    assert_eq!((models.models[0].requests, models.models[1].requests), (0, 2));
+    assert!(
+        models.switches[0].reason.contains("503"),
+        "{:?}",
+        models.switches
+    );
+    assert_eq!(
+        (models.models[0].requests, models.models[1].requests),
+        (0, 2)
+    );
     assert_eq!(models.models[1].usage.input_tokens, 200);
     assert_eq!(models.models[1].price, Some((200.0 + 2.0 * 20.0) / 1e6));
     let events = trace(&report);
     assert!(events.iter().any(|e| matches!(e, TraceEvent::ModelSwitched { from, to, .. } if from == "openai:big" && to == "small")));
-    assert!(events.iter().any(|e| matches!(e, TraceEvent::ModelTurn { model: Some(m), .. } if m == "small")));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, TraceEvent::ModelTurn { model: Some(m), .. } if m == "small")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,17 +520,48 @@ async fn the_conversation_is_compacted_before_it_would_overflow_the_context() {
         context_tokens: Some(1000),
         ..GoalOptions::default()
     };
-    let report = run_goal(spud, server.provider(), "read the inventory", options, |_| {})
-        .await
-        .unwrap();
-    assert_eq!(report.status, RunStatus::Done, "{:?}", report.runs[0].failed);
+    let report = run_goal(
+        spud,
+        server.provider(),
+        "read the inventory",
+        options,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        report.status,
+        RunStatus::Done,
+        "{:?}",
+        report.runs[0].failed
+    );
     let requests = server.requests.lock().unwrap().clone();
     let second = tool_results(&requests[1]);
-    assert!(second.iter().all(|(_, c)| !c.contains("[cut")), "nothing cut yet");
+    assert!(
+        second.iter().all(|(_, c)| !c.contains("[cut")),
+        "nothing cut yet"
+    );
     let third = tool_results(&requests[2]);
     // The older outputs are cut; the goal and the latest result are whole.
-    assert!(third[0].1.contains("[cut to fit the context") && third[1].1.contains("[cut"), "{third:?}");
-    assert!(third[2].1.contains("notes.txt") && !third[2].1.contains("[cut"), "{third:?}");
-    assert_eq!(requests[2].body["messages"][1]["content"], "read the inventory");
-    assert!(trace(&report).iter().any(|e| matches!(e, TraceEvent::Compacted { turn: 3, outputs_cut: 2, limit: 800, .. })));
+    assert!(
+        third[0].1.contains("[cut to fit the context") && third[1].1.contains("[cut"),
+        "{third:?}"
+    );
+    assert!(
+        third[2].1.contains("notes.txt") && !third[2].1.contains("[cut"),
+        "{third:?}"
+    );
+    assert_eq!(
+        requests[2].body["messages"][1]["content"],
+        "read the inventory"
+    );
+    assert!(trace(&report).iter().any(|e| matches!(
+        e,
+        TraceEvent::Compacted {
+            turn: 3,
+            outputs_cut: 2,
+            limit: 800,
+            ..
+        }
+    )));
 }

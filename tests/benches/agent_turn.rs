@@ -50,7 +50,11 @@ impl Provider for Caller {
             Vec::new()
         };
         Ok(ChatTurn {
-            text: if calls.is_empty() { "done".into() } else { String::new() },
+            text: if calls.is_empty() {
+                "done".into()
+            } else {
+                String::new()
+            },
             calls,
             usage,
         })
@@ -73,9 +77,15 @@ fn main() {
     let n = 200;
     let mut per_turn = Vec::new();
     for round in 0..8 {
-        let model = Arc::new(Caller { turns: n, asked: AtomicUsize::new(0) });
+        let model = Arc::new(Caller {
+            turns: n,
+            asked: AtomicUsize::new(0),
+        });
         let options = GoalOptions {
-            budget: Budget { max_steps: 1000, ..Budget::default() },
+            budget: Budget {
+                max_steps: 1000,
+                ..Budget::default()
+            },
             max_tokens: u64::MAX,
             revise: ReviseWhen::Never,
             loop_mode: LoopMode::Tools,
@@ -92,18 +102,30 @@ fn main() {
             per_turn.push(elapsed.as_secs_f64() * 1e6 / n as f64);
         }
     }
-    summary("tool calling, zero-latency model, one call a turn", n, per_turn);
+    summary(
+        "tool calling, zero-latency model, one call a turn",
+        n,
+        per_turn,
+    );
 
     let mut text = String::from("goal = \"bench\"\n[budget]\nmax_steps = 1000\n");
     for i in 0..n {
-        let after = if i == 0 { String::new() } else { format!("after = [\"s{}\"]\n", i - 1) };
-        text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n{after}tool = \"hostile.echo\"\nargs = {{ s = \"x\" }}\n"));
+        let after = if i == 0 {
+            String::new()
+        } else {
+            format!("after = [\"s{}\"]\n", i - 1)
+        };
+        text.push_str(&format!(
+            "[[steps]]\nid = \"s{i}\"\n{after}tool = \"hostile.echo\"\nargs = {{ s = \"x\" }}\n"
+        ));
     }
     let plan = Plan::parse(&text, "bench.toml").expect("plan");
     let mut per_step = Vec::new();
     for round in 0..8 {
         let t = Instant::now();
-        let report = rt.block_on(run_plan(spud.clone(), plan.clone(), |_| {})).expect("run");
+        let report = rt
+            .block_on(run_plan(spud.clone(), plan.clone(), |_| {}))
+            .expect("run");
         assert_eq!(report.steps, n as u64);
         if round > 0 {
             per_step.push(t.elapsed().as_secs_f64() * 1e6 / n as f64);
@@ -131,14 +153,18 @@ async fn real_model() {
     };
     let h = home();
     let spud = spud_tests::example_spud(&h, &["fs"]).await;
-    let (mut turns, mut seconds, mut calls, mut malformed, mut corrected) = (0u64, 0.0, 0u64, 0u64, 0u64);
+    let (mut turns, mut seconds, mut calls, mut malformed, mut corrected) =
+        (0u64, 0.0, 0u64, 0u64, 0u64);
     for goal in [
         "List the files in /data.",
         "Read the file /data/notes.txt and tell me the to-dos.",
         "Search /data for the word TODO.",
     ] {
         let options = GoalOptions {
-            budget: Budget { max_steps: 4, ..Budget::default() },
+            budget: Budget {
+                max_steps: 4,
+                ..Budget::default()
+            },
             max_tokens: 40_000,
             loop_mode: LoopMode::Tools,
             answer_tokens: Some(96),
@@ -146,7 +172,15 @@ async fn real_model() {
             ..GoalOptions::default()
         };
         let t = Instant::now();
-        let Ok(r) = run_goal(spud.clone(), server.provider(300_000), goal, options, |_| {}).await else {
+        let Ok(r) = run_goal(
+            spud.clone(),
+            server.provider(300_000),
+            goal,
+            options,
+            |_| {},
+        )
+        .await
+        else {
             continue;
         };
         seconds += t.elapsed().as_secs_f64();

@@ -77,7 +77,12 @@ impl LocalModel {
             .arg(&weights)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--n_ctx", &n_ctx.to_string(), "--n_threads", "2"])
-            .args(["--chat_format", "chatml-function-calling", "--verbose", "false"])
+            .args([
+                "--chat_format",
+                "chatml-function-calling",
+                "--verbose",
+                "false",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -101,7 +101,11 @@ impl Toolbox {
     /// The tool `asked` names, or why there is none, with the candidates.
     pub fn resolve(&self, asked: &str) -> Result<Resolved, String> {
         let asked = asked.trim();
-        if let Some(t) = self.tools.iter().find(|t| t.name == asked || t.wire == asked) {
+        if let Some(t) = self
+            .tools
+            .iter()
+            .find(|t| t.name == asked || t.wire == asked)
+        {
             return Ok(Resolved::Exact(t.name.clone()));
         }
         let want = asked.to_ascii_lowercase().replace("__", ".");
@@ -174,11 +178,20 @@ mod tests {
         assert_eq!(b.resolve("fs_list"), Ok(Resolved::Short("fs.list".into())));
         assert_eq!(b.resolve("Fetch"), Ok(Resolved::Short("http.fetch".into())));
         let e = b.resolve("read").unwrap_err();
-        assert!(e.contains("fs.read, web.read") && e.contains("full name"), "{e}");
+        assert!(
+            e.contains("fs.read, web.read") && e.contains("full name"),
+            "{e}"
+        );
         let e = b.resolve("fs.delete").unwrap_err();
-        assert!(e.contains("no tool `fs.delete`") && e.contains("fs.list, fs.read"), "{e}");
+        assert!(
+            e.contains("no tool `fs.delete`") && e.contains("fs.list, fs.read"),
+            "{e}"
+        );
         let e = b.resolve("frobnicate").unwrap_err();
-        assert!(e.contains("http.fetch"), "every tool when none is near: {e}");
+        assert!(
+            e.contains("http.fetch"),
+            "every tool when none is near: {e}"
+        );
         assert_eq!(wire_name("a.b c"), "a__b_c");
     }
 }

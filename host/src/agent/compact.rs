@@ -125,7 +125,9 @@ mod tests {
         assert_eq!(done.cut, 1);
         assert!(done.saved >= 900, "{done:?}");
         assert_eq!(estimate(&m), before - done.saved);
-        assert!(matches!(&m[2], ChatMessage::Tool { content, .. } if content.contains("4000 bytes in all")));
+        assert!(
+            matches!(&m[2], ChatMessage::Tool { content, .. } if content.contains("4000 bytes in all"))
+        );
         assert!(matches!(&m[4], ChatMessage::Tool { content, .. } if content.len() == 4000));
         assert_eq!(m[0], ChatMessage::User("the goal".into()));
         // Nothing older left: nothing more is cut.

@@ -119,7 +119,12 @@ pub async fn converse(
         .await
         .is_err()
     {
-        exhaust(&ctx, "max_wall_ms", ctx.start.elapsed().as_millis() as u64, c.budget.max_wall_ms);
+        exhaust(
+            &ctx,
+            "max_wall_ms",
+            ctx.start.elapsed().as_millis() as u64,
+            c.budget.max_wall_ms,
+        );
     }
     let mut report = finish(ctx.clone(), id, dir, &s.steps, s.p)?;
     remember(&ctx, &options, &mut report, warnings);
@@ -350,8 +355,11 @@ fn prepare(ctx: &Ctx, toolbox: &Toolbox, id: &str, call: &ToolCall) -> Result<St
             tool: t.clone(),
         });
     }
-    let mut steps: Vec<Step> = vec![serde_json::from_value(json!({"id": id, "tool": tool, "args": args}))
-        .map_err(|e| format!("cannot make a step of the call: {e}"))?];
+    let mut steps: Vec<Step> =
+        vec![
+            serde_json::from_value(json!({"id": id, "tool": tool, "args": args}))
+                .map_err(|e| format!("cannot make a step of the call: {e}"))?,
+        ];
     if tool == SPAWN_AGENT {
         crate::plan::lift_spawn_agents(&mut steps)?;
     }

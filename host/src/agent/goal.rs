@@ -2,8 +2,8 @@
 //! run fails, plan again with what happened (re-planning), within a token budget; memory's
 //! lessons go into the prompt and are drawn from each run.
 
-use super::options::{RunOptions, RunReport};
 use super::converse::{converse, Conversation};
+use super::options::{RunOptions, RunReport};
 use super::planner::{plan_counted, PlannerError};
 use super::revise::Reviser;
 use super::run::run_with;
@@ -148,7 +148,10 @@ async fn work_on(
             Err(e) if options.loop_mode == LoopMode::Auto && no_plan(&e) => {
                 done.usage.input_tokens += u.input_tokens;
                 done.usage.output_tokens += u.output_tokens;
-                let why = format!("the model could not produce a valid plan twice ({})", super::prompts::cut_to(&e.to_string(), 600));
+                let why = format!(
+                    "the model could not produce a valid plan twice ({})",
+                    super::prompts::cut_to(&e.to_string(), 600)
+                );
                 let run = (lessons, used_lessons, Some(why));
                 return by_tool_calling(spud, provider, goal, &options, done, run, observer).await;
             }
@@ -221,10 +224,21 @@ async fn by_tool_calling(
     let mut report = converse(spud, provider.clone(), conversation, run_options, observer).await?;
     // The report's usage includes the failed planning, already counted.
     let before = done.usage;
-    done.usage.input_tokens += report.usage.input_tokens.saturating_sub(before.input_tokens);
-    done.usage.output_tokens += report.usage.output_tokens.saturating_sub(before.output_tokens);
-    done.learn(options.memory.as_ref(), provider.as_ref(), &mut report, goal)
-        .await;
+    done.usage.input_tokens += report
+        .usage
+        .input_tokens
+        .saturating_sub(before.input_tokens);
+    done.usage.output_tokens += report
+        .usage
+        .output_tokens
+        .saturating_sub(before.output_tokens);
+    done.learn(
+        options.memory.as_ref(),
+        provider.as_ref(),
+        &mut report,
+        goal,
+    )
+    .await;
     let status = report.status;
     done.runs.push(report);
     Ok(done.ended(status, None))

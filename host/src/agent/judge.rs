@@ -137,7 +137,8 @@ mod tests {
         ] {
             assert!(validate(&garbage).is_err(), "{garbage}");
         }
-        let e = validate(&json!({"score": 0.0, "pass": true, "feedback": "fulfilled"})).unwrap_err();
+        let e =
+            validate(&json!({"score": 0.0, "pass": true, "feedback": "fulfilled"})).unwrap_err();
         assert!(e.contains("contradicts"), "{e}");
     }
 }

@@ -10,8 +10,8 @@
 mod admission;
 mod call;
 pub mod callable;
-pub mod compact;
 mod child;
+pub mod compact;
 mod context;
 pub mod converse;
 pub mod critic;

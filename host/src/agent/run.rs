@@ -286,7 +286,12 @@ async fn ended(
 
 /// After the run: the reflection into the memory of past runs (its lessons' ids go into
 /// `report`), and `warnings` about the memory logged and reported.
-pub(super) fn remember(ctx: &Ctx, options: &RunOptions, report: &mut RunReport, mut warnings: Vec<String>) {
+pub(super) fn remember(
+    ctx: &Ctx,
+    options: &RunOptions,
+    report: &mut RunReport,
+    mut warnings: Vec<String>,
+) {
     if let Some(m) = &options.memory {
         let tokens = report.usage.input_tokens + report.usage.output_tokens;
         match crate::memory::reflect(m, &ctx.plan, ctx.trace.path(), tokens, Vec::new()) {

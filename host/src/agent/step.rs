@@ -129,7 +129,9 @@ async fn call_until_decided(
         });
         t.keep_if_best(&outcome, checks_passed, score);
         match verdict {
-            Verdict::Accept | Verdict::Fail => return settle(ctx, step, &mut t, verdict, outcome, critique),
+            Verdict::Accept | Verdict::Fail => {
+                return settle(ctx, step, &mut t, verdict, outcome, critique)
+            }
             Verdict::Retry => retry(ctx, step, &mut t, tool, &args, &critique, &output).await,
             Verdict::Backtrack => {
                 t.alternative += 1;

@@ -4,9 +4,9 @@
 
 use super::output::{fail, print_json, EXIT_USAGE};
 use spud::home::Home;
-use spud::plan::{read_trace, view, Corrections, REFERENCE_WORSE_SHARE};
 use spud::orchestrator::SubAgentRecord;
 use spud::orchestrator::{figures::Figures, prometheus::prometheus};
+use spud::plan::{read_trace, view, Corrections, REFERENCE_WORSE_SHARE};
 
 #[derive(clap::Args)]
 #[command(after_help = "Formulas: see the book, docs/src/figures.md (Figures).")]
@@ -85,7 +85,9 @@ fn across(dir: &std::path::Path, json: bool) -> i32 {
         runs += 1;
     }
     if json {
-        print_json(&serde_json::json!({"runs": runs, "corrections": total, "reference_worse_share": REFERENCE_WORSE_SHARE}));
+        print_json(
+            &serde_json::json!({"runs": runs, "corrections": total, "reference_worse_share": REFERENCE_WORSE_SHARE}),
+        );
     } else {
         println!(
             "{runs} runs: {} self-corrections, {} improved their step, {} made it worse ({:.1} %; the reference design: {:.0} %)",

@@ -210,12 +210,18 @@ fn describe(line: &TraceLine) -> String {
         TraceEvent::ToolResolved { step, asked, tool } => {
             format!("{step}: `{asked}` resolved to `{tool}`")
         }
-        TraceEvent::CallRejected { tool, reason, .. } => format!("call of `{tool}` not made: {reason}"),
+        TraceEvent::CallRejected { tool, reason, .. } => {
+            format!("call of `{tool}` not made: {reason}")
+        }
         TraceEvent::Answered { .. } => "the model answered".to_string(),
-        TraceEvent::Compacted { turn, outputs_cut, .. } => {
+        TraceEvent::Compacted {
+            turn, outputs_cut, ..
+        } => {
             format!("compacted before turn {turn}: {outputs_cut} tool outputs cut")
         }
-        TraceEvent::ModelSwitched { from, to, .. } => format!("model `{from}` out; `{to}` continues"),
+        TraceEvent::ModelSwitched { from, to, .. } => {
+            format!("model `{from}` out; `{to}` continues")
+        }
         TraceEvent::BestKept { step, attempt, .. } => format!("{step}: attempt {attempt} kept"),
     }
 }

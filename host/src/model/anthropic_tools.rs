@@ -24,14 +24,17 @@ pub(super) fn body(model: &str, request: &ChatRequest) -> Value {
                         .ok()
                         .filter(Value::is_object)
                         .unwrap_or_else(|| json!({}));
-                    content.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}));
+                    content.push(
+                        json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}),
+                    );
                 }
                 messages.push(json!({"role": "assistant", "content": content}));
             }
             ChatMessage::Tool {
                 call_id, content, ..
             } => {
-                let block = json!({"type": "tool_result", "tool_use_id": call_id, "content": content});
+                let block =
+                    json!({"type": "tool_result", "tool_use_id": call_id, "content": content});
                 // The results of one turn go back together, in one user message.
                 match messages.last_mut() {
                     Some(last) if last["role"] == "user" && last["content"].is_array() => {
@@ -47,7 +50,9 @@ pub(super) fn body(model: &str, request: &ChatRequest) -> Value {
     let tools: Vec<Value> = request
         .tools
         .iter()
-        .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+        .map(
+            |t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}),
+        )
         .collect();
     json!({
         "model": model,

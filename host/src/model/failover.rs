@@ -142,7 +142,9 @@ impl Failover {
         let mut i = self.lock().0;
         loop {
             let Some(link) = self.links.get(i) else {
-                return Err(ModelError::Protocol("no model in the failover chain".into()));
+                return Err(ModelError::Protocol(
+                    "no model in the failover chain".into(),
+                ));
             };
             match ask(link.1.clone()).await {
                 Ok((answer, usage)) => {

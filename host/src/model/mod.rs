@@ -11,9 +11,9 @@
 mod anthropic;
 mod anthropic_tools;
 mod api;
+pub mod catalog;
 pub mod chat;
 pub mod failover;
-pub mod catalog;
 mod openai;
 mod openai_tools;
 pub mod section;
@@ -22,9 +22,9 @@ mod transport;
 
 pub use anthropic::Anthropic;
 pub use api::{backoff, ModelConfig, ModelError, Provider, Usage, DEFAULT_BASE_URL};
+pub use catalog::{ModelCatalog, Models};
 pub use chat::{ChatMessage, ChatRequest, ChatTurn, ToolCall, ToolSpec};
 pub use failover::{Failover, FailoverLog, ModelUse, Switch};
-pub use catalog::{ModelCatalog, Models};
 pub use openai::{OpenAiChat, OpenAiResponses};
 pub use section::{ModelSection, Prices};
 pub use select::provider;

@@ -36,7 +36,8 @@ pub(super) fn body(model: &str, request: &ChatRequest) -> Value {
         .iter()
         .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
         .collect();
-    let mut body = json!({"model": model, "messages": messages, "tools": tools, "tool_choice": "auto"});
+    let mut body =
+        json!({"model": model, "messages": messages, "tools": tools, "tool_choice": "auto"});
     if let Some(n) = request.max_tokens {
         body["max_tokens"] = json!(n);
     }

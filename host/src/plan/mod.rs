@@ -17,6 +17,4 @@ pub use spec::{CriticSettings, LoopMode, Plan, PlanError, ReviseWhen};
 pub use step::{lift_spawn_agents, Alternative, Expectation, Step, SubAgent, SPAWN_AGENT};
 pub use trace::{read as read_trace, BudgetLeft, RunStatus, TraceEvent, TraceLine, TraceWriter};
 pub use verdict::{Check, Critique, Verdict};
-pub use view::{
-    render, view, AttemptView, Corrections, RunView, StepView, REFERENCE_WORSE_SHARE,
-};
+pub use view::{render, view, AttemptView, Corrections, RunView, StepView, REFERENCE_WORSE_SHARE};
