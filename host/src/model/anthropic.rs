@@ -1,8 +1,8 @@
 //! Anthropic Messages (`POST {base}/messages`). The schema is offered as the one tool the
 //! model must call; its input is the document.
 
-use super::api::{ModelConfig, ModelError, Provider, Usage};
-use super::chat::{ChatRequest, ChatTurn};
+use super::api::{ModelConfig, ModelError, Provider};
+use super::chat::{ChatRequest, ChatTurn, Usage};
 use super::transport::{json, Transport};
 use serde_json::{json, Value};
 

@@ -1,8 +1,8 @@
 //! Tool calling on Anthropic Messages: `tools` with `input_schema`, the model's `tool_use`
 //! blocks, and results sent back as `tool_result` blocks of one user message per turn.
 
-use super::api::{ModelError, Usage};
-use super::chat::{ChatMessage, ChatRequest, ChatTurn, ToolCall};
+use super::api::ModelError;
+use super::chat::{ChatMessage, ChatRequest, ChatTurn, ToolCall, Usage};
 use serde_json::{json, Value};
 
 /// The answer size asked for when the request sets none (the API requires one).

@@ -2,17 +2,9 @@
 //! answered with a JSON document matching a schema, token [`Usage`], typed [`ModelError`]s, the
 //! connection settings ([`ModelConfig`]) and the retry backoff.
 
+pub use super::chat::Usage;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// Tokens one request used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// Prompt tokens.
-    pub input_tokens: u64,
-    /// Completion tokens.
-    pub output_tokens: u64,
-}
 
 /// Why a model request failed.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +105,7 @@ pub trait Provider: Send + Sync {
 
     /// For a failover chain (`[model] fallback`): the model in use, the switches so far and
     /// what each model did; `None` for a single model.
-    fn failover(&self) -> Option<super::failover::FailoverLog> {
+    fn failover(&self) -> Option<super::chat::FailoverLog> {
         None
     }
 }

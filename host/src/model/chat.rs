@@ -1,9 +1,19 @@
 //! Tool calling, turn by turn: the provider-neutral conversation ([`ChatRequest`],
 //! [`ChatMessage`]), the functions a model may call ([`ToolSpec`]) and one answer
-//! ([`ChatTurn`]: text, tool calls, usage). Each provider turns these into its own wire format.
+//! ([`ChatTurn`]: text, tool calls, [`Usage`]). Each provider turns these into its own wire
+//! format. And what a failover chain did ([`FailoverLog`]): plain data, shared by the provider
+//! interface and the chain.
 
-use super::api::Usage;
 use serde::{Deserialize, Serialize};
+
+/// Tokens one request used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+}
 
 /// A function the model may call: a name its API accepts, a description and a JSON Schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,4 +82,40 @@ pub struct ChatTurn {
     pub calls: Vec<ToolCall>,
     /// Tokens, from the provider's usage fields.
     pub usage: Usage,
+}
+
+/// A switch from one model to the next.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Switch {
+    /// The model that failed.
+    pub from: String,
+    /// The model that continues.
+    pub to: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What one model of a chain did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelUse {
+    /// The model.
+    pub model: String,
+    /// Requests it answered.
+    pub requests: u64,
+    /// Its tokens.
+    pub usage: Usage,
+    /// Their price, when the model has prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+}
+
+/// What a chain did so far: the model in use, the switches, each model's use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FailoverLog {
+    /// The model in use now.
+    pub current: String,
+    /// The switches, in order.
+    pub switches: Vec<Switch>,
+    /// What each model did, in chain order.
+    pub models: Vec<ModelUse>,
 }

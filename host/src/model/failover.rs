@@ -5,50 +5,13 @@
 //! the run. What each model used, and every switch with its reason, is kept for the trace and
 //! the report.
 
-use super::api::{ModelError, Provider, Usage};
-use super::chat::{ChatRequest, ChatTurn};
+use super::api::{ModelError, Provider};
+use super::chat::{ChatRequest, ChatTurn, FailoverLog, ModelUse, Switch, Usage};
 use super::section::Prices;
-use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
 /// One model of a chain: its name, its provider and its prices.
 pub type Link = (String, Arc<dyn Provider>, Option<Prices>);
-
-/// A switch from one model to the next.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Switch {
-    /// The model that failed.
-    pub from: String,
-    /// The model that continues.
-    pub to: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// What one model of a chain did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelUse {
-    /// The model.
-    pub model: String,
-    /// Requests it answered.
-    pub requests: u64,
-    /// Its tokens.
-    pub usage: Usage,
-    /// Their price, when the model has prices.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-}
-
-/// What a chain did so far: the model in use, the switches, each model's use.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct FailoverLog {
-    /// The model in use now.
-    pub current: String,
-    /// The switches, in order.
-    pub switches: Vec<Switch>,
-    /// What each model did, in chain order.
-    pub models: Vec<ModelUse>,
-}
 
 /// A chain of models answering as one provider.
 pub struct Failover {

@@ -21,10 +21,13 @@ mod select;
 mod transport;
 
 pub use anthropic::Anthropic;
-pub use api::{backoff, ModelConfig, ModelError, Provider, Usage, DEFAULT_BASE_URL};
+pub use api::{backoff, ModelConfig, ModelError, Provider, DEFAULT_BASE_URL};
 pub use catalog::{ModelCatalog, Models};
-pub use chat::{ChatMessage, ChatRequest, ChatTurn, ToolCall, ToolSpec};
-pub use failover::{Failover, FailoverLog, ModelUse, Switch};
+pub use chat::Usage;
+pub use chat::{
+    ChatMessage, ChatRequest, ChatTurn, FailoverLog, ModelUse, Switch, ToolCall, ToolSpec,
+};
+pub use failover::Failover;
 pub use openai::{OpenAiChat, OpenAiResponses};
 pub use section::{ModelSection, Prices};
 pub use select::provider;

@@ -4,8 +4,8 @@
 //! model must call, and its arguments are the document. Servers that ignore `tool_choice` and
 //! answer with plain JSON text are understood too.
 
-use super::api::{ModelConfig, ModelError, Provider, Usage};
-use super::chat::{ChatRequest, ChatTurn};
+use super::api::{ModelConfig, ModelError, Provider};
+use super::chat::{ChatRequest, ChatTurn, Usage};
 use super::transport::{json, Transport};
 use serde_json::{json, Value};
 

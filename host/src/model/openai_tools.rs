@@ -3,8 +3,8 @@
 //! An assistant turn that only calls tools carries `content: ""`, never `null`: some
 //! OpenAI-compatible servers (llama.cpp's among them) refuse `null`.
 
-use super::api::{ModelError, Usage};
-use super::chat::{ChatMessage, ChatRequest, ChatTurn, ToolCall};
+use super::api::ModelError;
+use super::chat::{ChatMessage, ChatRequest, ChatTurn, ToolCall, Usage};
 use serde_json::{json, Value};
 
 /// The request body for `model`.
