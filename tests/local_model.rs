@@ -8,8 +8,10 @@
 use spud::agent::{run_goal, GoalOptions, GoalReport, PlannerError};
 use spud::model::ModelError;
 use spud::plan::{Budget, LoopMode, ReviseWhen, RunStatus, TraceEvent};
+use spud::Spud;
 use spud_tests::llm::{missing, LocalModel};
 use spud_tests::{home, ScriptedModel};
+use std::sync::Arc;
 
 const GOAL: &str =
     "List the files in the folder /data with the fs__list tool, then say what is there.";
@@ -60,16 +62,22 @@ fn the_loop_against_a_real_local_model() {
 async fn scenarios(server: &LocalModel) {
     let h = home();
     let spud = spud_tests::example_spud(&h, &["fs"]).await;
-    let model = server.provider(120_000);
+    tool_calling(&spud, server).await;
+    plan_mode(&spud, server).await;
+    token_budget(&spud, server).await;
+    slow_and_absent(&spud, server).await;
+}
 
-    // Tool calling: every request answered (none refused as malformed), usage counted from
-    // the server's fields, at most the step budget of calls, each call resolved and run or
-    // answered with an error.
+/// Tool calling: every request answered (none refused as malformed), usage counted from the
+/// server's fields, at most the step budget of calls, each call resolved and run or answered
+/// with an error.
+async fn tool_calling(spud: &Arc<Spud>, server: &LocalModel) {
+    let options = options(LoopMode::Tools, 2, 50_000);
     let r = run_goal(
         spud.clone(),
-        model.clone(),
+        server.provider(120_000),
         GOAL,
-        options(LoopMode::Tools, 2, 50_000),
+        options,
         |_| {},
     )
     .await
@@ -83,24 +91,27 @@ async fn scenarios(server: &LocalModel) {
         r.usage
     );
     let ev = events(&r);
-    let turns = ev
+    let counted = ev
         .iter()
         .filter(|e| matches!(e, TraceEvent::ModelTurn { input_tokens, .. } if *input_tokens > 0))
         .count();
-    assert!(turns >= 1);
+    assert!(counted >= 1);
     let started = ev
         .iter()
         .filter(|e| matches!(e, TraceEvent::StepStarted { .. }))
         .count();
     assert_eq!(started as u64, run.steps);
+}
 
-    // Plan mode: a plan, or the planner's own refusal of what the model wrote; never a
-    // request the server refuses.
+/// Plan mode: a plan, or the planner's own refusal of what the model wrote; never a request
+/// the server refuses.
+async fn plan_mode(spud: &Arc<Spud>, server: &LocalModel) {
+    let options = options(LoopMode::Plan, 2, 50_000);
     match run_goal(
         spud.clone(),
-        model.clone(),
+        server.provider(120_000),
         GOAL,
-        options(LoopMode::Plan, 2, 50_000),
+        options,
         |_| {},
     )
     .await
@@ -109,13 +120,16 @@ async fn scenarios(server: &LocalModel) {
         Err(PlannerError::InvalidPlan(_)) | Err(PlannerError::Model(ModelError::Protocol(_))) => {}
         Err(e) => panic!("plan mode against the real server: {e}"),
     }
+}
 
-    // The token budget: the first prompt alone is over it, so no second request is made.
+/// The token budget: the first prompt alone is over it, so no second request is made.
+async fn token_budget(spud: &Arc<Spud>, server: &LocalModel) {
+    let options = options(LoopMode::Tools, 5, 200);
     let r = run_goal(
         spud.clone(),
-        model.clone(),
+        server.provider(120_000),
         GOAL,
-        options(LoopMode::Tools, 5, 200),
+        options,
         |_| {},
     )
     .await
@@ -130,18 +144,14 @@ async fn scenarios(server: &LocalModel) {
         "{:?}",
         r.status
     );
+}
 
-    // A server too slow for the timeout, and one that is gone: the run fails cleanly.
-    let slow = server.provider(1);
-    let r = run_goal(
-        spud.clone(),
-        slow,
-        GOAL,
-        options(LoopMode::Tools, 2, 50_000),
-        |_| {},
-    )
-    .await
-    .unwrap();
+/// A server too slow for the timeout, and one that is gone: the run fails cleanly.
+async fn slow_and_absent(spud: &Arc<Spud>, server: &LocalModel) {
+    let options = || options(LoopMode::Tools, 2, 50_000);
+    let r = run_goal(spud.clone(), server.provider(1), GOAL, options(), |_| {})
+        .await
+        .unwrap();
     assert_eq!(r.status, RunStatus::Failed);
     assert!(
         r.runs[0].failed["answer"].contains("timed out"),
@@ -149,14 +159,8 @@ async fn scenarios(server: &LocalModel) {
         r.runs[0].failed
     );
     let gone = ScriptedModel::start(Vec::new());
-    let r = run_goal(
-        spud,
-        gone.provider(),
-        GOAL,
-        options(LoopMode::Tools, 2, 50_000),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let r = run_goal(spud.clone(), gone.provider(), GOAL, options(), |_| {})
+        .await
+        .unwrap();
     assert_eq!(r.status, RunStatus::Failed);
 }

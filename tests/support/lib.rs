@@ -214,6 +214,7 @@ pub mod http_mcp;
 pub mod llm;
 pub mod stdio_mcp;
 pub mod subagents;
+pub mod tool_turns;
 
 /// The `spud` binary of this workspace's debug build (built by `scripts/test.sh`).
 pub fn spud_bin() -> PathBuf {
