@@ -275,3 +275,41 @@ async fn in_plan_mode_a_short_name_resolves_and_a_correction_may_change_the_tool
         .to_string();
     assert!(asked.contains("Tools: fs.read"), "{asked}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spud_run_loop_tools_from_the_command_line() {
+    let h = home();
+    drop(spud_tests::example_spud(&h, &["fs"]).await);
+    let server = ScriptedModel::start(vec![
+        turn(&[("list", r#"{"path": "/data"}"#)], ""),
+        turn(&[], "listed"),
+    ]);
+    let base = server.base_url();
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(spud_tests::spud_bin())
+            .arg("--home")
+            .arg(h.path())
+            .env(
+                "SPUD_POLICY",
+                spud_tests::workspace().join("examples/policy.toml"),
+            )
+            .args([
+                "run",
+                "list the data",
+                "--model",
+                "openai:m",
+                "--base-url",
+                &base,
+            ])
+            .args(["--loop", "tools", "--json", "--no-memory"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["runs"][0]["results"]["answer"], "listed");
+    assert!(stderr.contains("`list` resolved to `fs.list`"), "{stderr}");
+}
