@@ -254,3 +254,33 @@ async fn the_conversation_is_compacted_before_it_would_overflow_the_context() {
         }
     )));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_tool_calling_the_judges_feedback_goes_back_to_the_model() {
+    let h = home();
+    let spud = spud_tests::example_spud(&h, &["fs"]).await;
+    let model = ScriptedModel::start(vec![
+        turn(&[("fs__list", r#"{"path": "/data"}"#)], ""),
+        turn(&[], "listed"),
+    ]);
+    let judge = ScriptedModel::start(vec![verdict(
+        json!({"score": 0.9, "pass": true, "feedback": "say which files are notes"}),
+    )]);
+    let options = GoalOptions {
+        loop_mode: LoopMode::Tools,
+        judge: Some(judge.provider()),
+        ..GoalOptions::default()
+    };
+    let report = run_goal(spud, model.provider(), "list the data", options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Done);
+    let second = model.requests.lock().unwrap()[1].clone();
+    let results = tool_results(&second);
+    assert!(
+        results[0]
+            .1
+            .contains("(critic: judge: say which files are notes)"),
+        "{results:?}"
+    );
+}

@@ -306,8 +306,12 @@ async fn run_calls(
             continue;
         };
         answers[i] = Some(match end {
-            StepEnd::Accepted { value, .. } => {
-                let text = ctx.cut(&value.to_string());
+            StepEnd::Accepted { value, note, .. } => {
+                // The critic's feedback on an accepted result (the judge's) goes back too.
+                let mut text = ctx.cut(&value.to_string());
+                if !note.is_empty() {
+                    text = format!("{text}\n(critic: {note})");
+                }
                 s.p.results.insert(id, value);
                 text
             }

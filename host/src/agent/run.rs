@@ -262,7 +262,9 @@ async fn ended(
     out_of_time: bool,
 ) {
     let (surprising, what) = match end {
-        StepEnd::Accepted { value, surprising } => {
+        StepEnd::Accepted {
+            value, surprising, ..
+        } => {
             let what = format!("accepted: {}", ctx.cut(&value.to_string()));
             p.results.insert(id.clone(), value);
             (surprising, what)

@@ -211,9 +211,15 @@ fn settle(
             StepEnd::Accepted {
                 value: b.value,
                 surprising: true,
+                note: format!(
+                    "attempt {} kept (score {:.2}); the last attempt scored {score:.2}: {}",
+                    b.attempt, b.score, critique.feedback
+                ),
             }
         }
-        (Verdict::Accept, None) => accepted(outcome, t.attempt > 0 || score < 1.0),
+        (Verdict::Accept, None) => {
+            accepted(outcome, t.attempt > 0 || score < 1.0, critique.feedback)
+        }
         _ => StepEnd::Failed(critique.feedback),
     }
 }
@@ -227,14 +233,15 @@ fn blocked(ctx: &Ctx, step: &Step, reason: String) -> StepEnd {
     StepEnd::Failed(reason)
 }
 
-/// The accepted end of a step, with the call's value.
-fn accepted(outcome: Outcome, surprising: bool) -> StepEnd {
+/// The accepted end of a step, with the call's value and the critic's `note` on it.
+fn accepted(outcome: Outcome, surprising: bool, note: String) -> StepEnd {
     StepEnd::Accepted {
         value: match outcome {
             Outcome::Ok { value } => value,
             _ => Value::Null,
         },
         surprising,
+        note,
     }
 }
 
