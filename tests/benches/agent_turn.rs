@@ -147,7 +147,7 @@ fn summary(what: &str, n: usize, mut v: Vec<f64>) {
 
 /// Seconds per turn and malformed-and-corrected calls with the real local model, if installed.
 async fn real_model() {
-    let server = match spud_tests::llm::LocalModel::start(4096) {
+    let server = match spud_tests::llm::LocalModel::start(8192) {
         Ok(s) => s,
         Err(why) => return println!("real local model: not measured ({why})"),
     };
