@@ -16,3 +16,5 @@ done
 "$(dirname "${BASH_SOURCE[0]}")/setup-mcp-client.sh"
 # The OCI registry and the oras client the trust-chain tests use.
 "$(dirname "${BASH_SOURCE[0]}")/setup-registry.sh"
+# A real local model (llama.cpp's server and SmolLM2 weights) for tests/local_model.rs.
+"$(dirname "${BASH_SOURCE[0]}")/setup-llm.sh"

@@ -188,6 +188,7 @@ async fn a_retry_carries_arguments_the_model_corrected() {
             attempt,
             args,
             feedback,
+            ..
         } => Some((step.clone(), *attempt, args.clone(), feedback.clone())),
         _ => None,
     });

@@ -20,6 +20,7 @@
 //! max_tokens = 200000
 //! revise = "on-surprise"         # never | on-surprise | each-step
 //! memory = true                  # use and update the memory of past runs
+//! loop = "auto"                  # plan | tools | auto
 //!
 //! [memory]
 //! retain_days = 90               # forget runs and lessons older than this (0: never)
@@ -44,6 +45,10 @@ pub struct AgentSection {
     pub model_output_bytes: Option<usize>,
     /// Use and update the memory of past runs (default true).
     pub memory: Option<bool>,
+    /// How goals are worked on: `plan`, `tools` (tool calling) or `auto` (default: plan
+    /// first, tool calling when the model cannot produce a valid plan).
+    #[serde(rename = "loop")]
+    pub loop_mode: Option<crate::plan::LoopMode>,
 }
 
 /// The `[memory]` section.

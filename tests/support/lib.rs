@@ -211,8 +211,10 @@ pub mod code_plugin;
 pub mod crash;
 pub mod fuzz;
 pub mod http_mcp;
+pub mod llm;
 pub mod stdio_mcp;
 pub mod subagents;
+pub mod tool_turns;
 
 /// The `spud` binary of this workspace's debug build (built by `scripts/test.sh`).
 pub fn spud_bin() -> PathBuf {

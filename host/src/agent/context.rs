@@ -164,8 +164,13 @@ impl Ctx {
 
 /// How a step ended.
 pub(super) enum StepEnd {
-    /// Accepted, with its result; `surprising` when it needed corrections or scored below 1.
-    Accepted { value: Value, surprising: bool },
+    /// Accepted, with its result; `surprising` when it needed corrections or scored below 1;
+    /// `note`: the critic's feedback on it (the judge's, say), empty when it had none.
+    Accepted {
+        value: Value,
+        surprising: bool,
+        note: String,
+    },
     /// Nothing left to try.
     Failed(String),
     /// A budget ran out before its call.

@@ -88,7 +88,9 @@ pub(super) fn finish(
         wall_ms,
     });
     let (subagents, figures) = subagent_figures(&ctx, &t, wall_ms);
+    let lines = crate::plan::read_trace(ctx.trace.path())?;
     let report = RunReport {
+        corrections: crate::plan::view(&lines).corrections,
         id,
         status,
         dir,
@@ -110,11 +112,7 @@ pub(super) fn finish(
         memory_warning: None,
         lessons: Vec::new(),
     };
-    super::report::write(
-        &report,
-        &ctx.plan,
-        &crate::plan::read_trace(ctx.trace.path())?,
-    )?;
+    super::report::write(&report, &ctx.plan, &lines)?;
     Ok(report)
 }
 

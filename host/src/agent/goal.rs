@@ -2,12 +2,13 @@
 //! run fails, plan again with what happened (re-planning), within a token budget; memory's
 //! lessons go into the prompt and are drawn from each run.
 
+use super::converse::{converse, Conversation};
 use super::options::{RunOptions, RunReport};
-use super::planner::{plan, PlannerError};
+use super::planner::{plan_counted, PlannerError};
 use super::revise::Reviser;
 use super::run::run_with;
-use crate::model::{Provider, Usage};
-use crate::plan::{Budget, Plan, ReviseWhen, RunStatus, TraceLine};
+use crate::model::{ModelError, Provider, Usage};
+use crate::plan::{Budget, LoopMode, Plan, ReviseWhen, RunStatus, TraceLine};
 use crate::service::Spud;
 use std::sync::Arc;
 
@@ -24,6 +25,10 @@ pub struct GoalReport {
     /// traces are kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With a failover chain (`[model] fallback`): which model did what — tokens and price
+    /// per model, and each switch with its reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<crate::model::FailoverLog>,
 }
 
 /// How a goal is worked on.
@@ -56,6 +61,14 @@ pub struct GoalOptions {
     pub memory: Option<crate::memory::MemoryOptions>,
     /// Model prices for the cost figure.
     pub prices: Option<crate::model::Prices>,
+    /// Plan first, tool calling, or plan first with tool calling when no valid plan comes.
+    pub loop_mode: LoopMode,
+    /// The most tokens one answer of the model may have in tool calling (`None`: the
+    /// provider's default).
+    pub answer_tokens: Option<u32>,
+    /// The model's context window in tokens (`context_tokens` in its config): tool calling
+    /// compacts the conversation before a request would overflow it.
+    pub context_tokens: Option<u64>,
 }
 
 impl Default for GoalOptions {
@@ -73,6 +86,9 @@ impl Default for GoalOptions {
             model_output_bytes: super::prompts::DEFAULT_OUTPUT_BYTES,
             memory: None,
             prices: None,
+            loop_mode: LoopMode::default(),
+            answer_tokens: None,
+            context_tokens: None,
         }
     }
 }
@@ -87,9 +103,26 @@ pub async fn run_goal(
     options: GoalOptions,
     observer: impl Fn(&TraceLine) + Send + Sync + Clone + 'static,
 ) -> Result<GoalReport, PlannerError> {
+    let mut report = work_on(spud, provider.clone(), goal, options, observer).await?;
+    report.models = provider.failover();
+    Ok(report)
+}
+
+/// [`run_goal`] without the failover log.
+async fn work_on(
+    spud: Arc<Spud>,
+    provider: Arc<dyn Provider>,
+    goal: &str,
+    options: GoalOptions,
+    observer: impl Fn(&TraceLine) + Send + Sync + Clone + 'static,
+) -> Result<GoalReport, PlannerError> {
     let mut done = SoFar::default();
     let (lessons, used_lessons, warning) = recall_for_goal(options.memory.as_ref(), goal);
     done.memory_warning = warning;
+    if options.loop_mode == LoopMode::Tools {
+        let run = (lessons, used_lessons, None);
+        return by_tool_calling(spud, provider, goal, &options, done, run, observer).await;
+    }
     let mut context = lessons.clone();
     let mut last_plan: Option<Plan> = None;
     for _ in 0..=options.max_replans {
@@ -97,7 +130,7 @@ pub async fn run_goal(
             return Ok(done.ended(RunStatus::BudgetExhausted, None));
         }
         let used = done.tokens();
-        let planned = plan(
+        let (planned, u) = plan_counted(
             provider.as_ref(),
             &spud,
             options.caller.as_ref(),
@@ -106,11 +139,21 @@ pub async fn run_goal(
             options.budget,
         )
         .await;
-        let (mut p, u) = match planned {
-            Ok(x) => x,
+        let mut p = match planned {
+            Ok(p) => p,
             // A provider that fails mid-run ends the goal cleanly; earlier runs keep their traces.
             Err(e) if !done.runs.is_empty() => {
                 return Ok(done.ended(RunStatus::Failed, Some(e.to_string())));
+            }
+            Err(e) if options.loop_mode == LoopMode::Auto && no_plan(&e) => {
+                done.usage.input_tokens += u.input_tokens;
+                done.usage.output_tokens += u.output_tokens;
+                let why = format!(
+                    "the model could not produce a valid plan twice ({})",
+                    super::prompts::cut_to(&e.to_string(), 600)
+                );
+                let run = (lessons, used_lessons, Some(why));
+                return by_tool_calling(spud, provider, goal, &options, done, run, observer).await;
             }
             Err(e) => return Err(e),
         };
@@ -141,6 +184,66 @@ pub async fn run_goal(
     Ok(done.ended(RunStatus::Failed, None))
 }
 
+/// Whether planning failed because the model wrote no valid plan (rather than because it
+/// could not be reached): then tool calling may do what planning could not.
+fn no_plan(e: &PlannerError) -> bool {
+    matches!(
+        e,
+        PlannerError::InvalidPlan(_) | PlannerError::Model(ModelError::Protocol(_))
+    )
+}
+
+/// Works on `goal` by tool calling (one run: the model corrects itself turn by turn, so there
+/// is no re-plan). `run` holds the lessons for the system prompt, their ids, and why tool
+/// calling was chosen when it is a fallback.
+async fn by_tool_calling(
+    spud: Arc<Spud>,
+    provider: Arc<dyn Provider>,
+    goal: &str,
+    options: &GoalOptions,
+    mut done: SoFar,
+    run: (String, Vec<i64>, Option<String>),
+    observer: impl Fn(&TraceLine) + Send + Sync + Clone + 'static,
+) -> Result<GoalReport, PlannerError> {
+    let (lessons, used_lessons, fallback) = run;
+    let spent = done.tokens();
+    let conversation = Conversation {
+        goal: goal.to_string(),
+        budget: Budget {
+            max_tokens: options.max_tokens.saturating_sub(spent),
+            ..options.budget
+        },
+        judge: options.judge.is_some(),
+        context: lessons,
+        fallback,
+        answer_tokens: options.answer_tokens,
+        context_tokens: options.context_tokens,
+    };
+    let mut run_options = run_options(options, &provider, None, &used_lessons, done.usage);
+    run_options.reviser = None;
+    let mut report = converse(spud, provider.clone(), conversation, run_options, observer).await?;
+    // The report's usage includes the failed planning, already counted.
+    let before = done.usage;
+    done.usage.input_tokens += report
+        .usage
+        .input_tokens
+        .saturating_sub(before.input_tokens);
+    done.usage.output_tokens += report
+        .usage
+        .output_tokens
+        .saturating_sub(before.output_tokens);
+    done.learn(
+        options.memory.as_ref(),
+        provider.as_ref(),
+        &mut report,
+        goal,
+    )
+    .await;
+    let status = report.status;
+    done.runs.push(report);
+    Ok(done.ended(status, None))
+}
+
 /// What a goal has done so far: its runs, the tokens they and their planning used, and a
 /// memory warning not yet given to a run's report.
 #[derive(Default)]
@@ -163,6 +266,7 @@ impl SoFar {
             usage: self.usage,
             status,
             error,
+            models: None,
         }
     }
 

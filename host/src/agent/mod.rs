@@ -4,12 +4,16 @@
 //!
 //! Files, bottom up: `ledger`, `critic`, `judge`, `prompts` → `revise` → `options` →
 //! `context`, `progress` → `planner`, `settle`, `share`, `call` → `admission`, `child` →
-//! `delegate` → `step` → `report` → `finish` → `run` → `goal`.
+//! `delegate` → `step` → `report` → `finish` → `run` → `converse` → `goal`; `callable` (the tools
+//! a model may call, and how the names it gives resolve) sits beside `prompts`.
 
 mod admission;
 mod call;
+pub mod callable;
 mod child;
+pub mod compact;
 mod context;
+pub mod converse;
 pub mod critic;
 mod delegate;
 mod finish;
@@ -27,6 +31,7 @@ mod settle;
 mod share;
 pub mod step;
 
+pub use converse::{converse, Conversation};
 pub use goal::{run_goal, GoalOptions, GoalReport};
 pub use options::{AgentError, RunOptions, RunReport};
 pub use planner::PlannerError;

@@ -66,6 +66,8 @@ pub struct RunReport {
     /// Why the memory of past runs was not used or not updated (the run itself is unaffected).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_warning: Option<String>,
+    /// Self-corrections (retries, alternatives) and how many made their step worse.
+    pub corrections: crate::plan::Corrections,
     /// Lessons stored by this run's reflection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lessons: Vec<i64>,

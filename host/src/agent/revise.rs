@@ -122,8 +122,18 @@ redo failed work under a new id. A step may use an accepted step's result as \"$
 string as JSON) and must then list that id in `after`.";
 
 const FIX: &str = "You are the executor of spud, an agent that runs sandboxed tools. A tool call's result was \
-rejected by the critic. Give corrected arguments for the same tool that match its input schema and address the \
-critic's feedback, as {\"args\": {...}}.";
+rejected by the critic. Give corrected arguments that match the tool's input schema and address the \
+critic's feedback, as {\"args\": {...}}. When another of the tools listed fits better (say the tool does not \
+exist), name it as `tool`, with arguments for it.";
+
+/// A correction before a retry: new arguments, and perhaps another tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correction {
+    /// Another tool, when the model named one.
+    pub tool: Option<String>,
+    /// The arguments.
+    pub args: Value,
+}
 
 impl Reviser {
     /// A reviser asking `provider`, revising `when`, at most three times per run.
@@ -209,24 +219,37 @@ impl Reviser {
         args: &Value,
         feedback: &str,
         output: &str,
-    ) -> (Option<Value>, Usage) {
+    ) -> (Option<Correction>, Usage) {
         let registry = spud.registry();
         let schema = registry
             .find_tool(tool)
             .map(|(_, t)| t.input_schema.clone())
             .unwrap_or_else(|_| json!({"type": "object"}));
+        let tools: Vec<String> = super::callable::Toolbox::new(spud, self.caller.as_ref())
+            .tools
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         let user = format!(
-            "Goal: {goal}\nStep: {step}\nTool: {tool}\nInput schema: {schema}\nArguments: {args}\nResult: {}\nCritic's feedback: {feedback}",
-            cut_to(output, self.output_bytes)
+            "Goal: {goal}\nStep: {step}\nTool: {tool}\nInput schema: {schema}\nArguments: {args}\nResult: {}\nCritic's feedback: {feedback}\nTools: {}",
+            cut_to(output, self.output_bytes),
+            tools.join(", ")
         );
         let answer = json!({"type": "object", "required": ["args"], "additionalProperties": false,
-            "properties": {"args": schema}});
+            "properties": {"args": schema, "tool": {"type": "string"}}});
         match self
             .provider
             .complete_json(FIX, &user, "corrected_arguments", &answer)
             .await
         {
-            Ok((doc, usage)) => (doc.get("args").filter(|a| a.is_object()).cloned(), usage),
+            Ok((doc, usage)) => {
+                let tool = doc["tool"]
+                    .as_str()
+                    .filter(|t| !t.is_empty() && *t != tool)
+                    .map(str::to_string);
+                let args = doc.get("args").filter(|a| a.is_object()).cloned();
+                (args.map(|args| Correction { tool, args }), usage)
+            }
             Err(e) => {
                 tracing::warn!("no corrected arguments for `{step}`: {e}");
                 (None, Usage::default())

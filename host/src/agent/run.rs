@@ -70,7 +70,7 @@ pub async fn run_with(
 /// Lessons from the memory of past runs: applied to `plan` (alternatives that worked moved
 /// first) in plan-file mode, or those the planner was given in goal mode. A memory that fails
 /// adds to `warnings`.
-fn recall(
+pub(super) fn recall(
     options: &RunOptions,
     plan: &mut Plan,
     warnings: &mut Vec<String>,
@@ -93,7 +93,7 @@ fn recall(
 
 /// What the steps of run `id` share: a root run starts its own tree, a sub-agent joins its
 /// parent's (`tree`).
-fn new_ctx(
+pub(super) fn new_ctx(
     spud: Arc<Spud>,
     trace: TraceWriter,
     plan: &Plan,
@@ -139,7 +139,7 @@ fn new_ctx(
 
 /// Traces the run's start: how it revises an earlier run's plan (if it does), its plan, and
 /// the lessons it uses.
-fn begin(
+pub(super) fn begin(
     ctx: &Ctx,
     options: &RunOptions,
     plan: &Plan,
@@ -262,7 +262,9 @@ async fn ended(
     out_of_time: bool,
 ) {
     let (surprising, what) = match end {
-        StepEnd::Accepted { value, surprising } => {
+        StepEnd::Accepted {
+            value, surprising, ..
+        } => {
             let what = format!("accepted: {}", ctx.cut(&value.to_string()));
             p.results.insert(id.clone(), value);
             (surprising, what)
@@ -286,7 +288,12 @@ async fn ended(
 
 /// After the run: the reflection into the memory of past runs (its lessons' ids go into
 /// `report`), and `warnings` about the memory logged and reported.
-fn remember(ctx: &Ctx, options: &RunOptions, report: &mut RunReport, mut warnings: Vec<String>) {
+pub(super) fn remember(
+    ctx: &Ctx,
+    options: &RunOptions,
+    report: &mut RunReport,
+    mut warnings: Vec<String>,
+) {
     if let Some(m) = &options.memory {
         let tokens = report.usage.input_tokens + report.usage.output_tokens;
         match crate::memory::reflect(m, &ctx.plan, ctx.trace.path(), tokens, Vec::new()) {
@@ -378,7 +385,7 @@ pub fn diff(old: &Plan, new: &Plan) -> (Vec<String>, Vec<String>, Vec<String>) {
     (added, removed, changed)
 }
 
-fn run_id() -> String {
+pub(super) fn run_id() -> String {
     let now = std::time::SystemTime::now();
     let stamp = humantime::format_rfc3339_seconds(now)
         .to_string()

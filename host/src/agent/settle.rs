@@ -181,6 +181,7 @@ fn end_of(report: RunReport, child_id: &str, budget: &Budget) -> StepEnd {
         RunStatus::Done => StepEnd::Accepted {
             value: json!({ "run": child_id, "results": report.results }),
             surprising: false,
+            note: String::new(),
         },
         RunStatus::BudgetExhausted if report.wall_ms >= budget.max_wall_ms => {
             StepEnd::Failed(format!(

@@ -54,6 +54,33 @@ struct Tries {
     previous: Option<f64>,
     /// Arguments the model corrected for the current alternative's next attempt.
     corrected: Option<Value>,
+    /// Another tool the model named with its correction.
+    corrected_tool: Option<String>,
+    /// The best attempt so far whose deterministic checks passed.
+    best: Option<Best>,
+}
+
+/// An attempt worth keeping: its checks passed (a judge may have scored it low).
+struct Best {
+    attempt: u32,
+    score: f64,
+    value: Value,
+}
+
+impl Tries {
+    /// Keeps attempt `outcome` if its checks passed and it scored higher than the best so far.
+    fn keep_if_best(&mut self, outcome: &Outcome, checks_passed: bool, score: f64) {
+        let Outcome::Ok { value } = outcome else {
+            return;
+        };
+        if checks_passed && self.best.as_ref().is_none_or(|b| score > b.score) {
+            self.best = Some(Best {
+                attempt: self.attempt,
+                score,
+                value: value.clone(),
+            });
+        }
+    }
 }
 
 /// Calls the step's tool, from way `alternative` on, until the critic accepts a result or
@@ -70,7 +97,12 @@ async fn call_until_decided(
         ..Tries::default()
     };
     loop {
-        let (tool, args, expect) = way(step, t.alternative);
+        let (planned, args, expect) = way(step, t.alternative);
+        let tool = t
+            .corrected_tool
+            .clone()
+            .unwrap_or_else(|| resolved(ctx, step, planned));
+        let tool = tool.as_str();
         let args = match t
             .corrected
             .clone()
@@ -84,7 +116,7 @@ async fn call_until_decided(
         else {
             return StepEnd::Budget;
         };
-        let critique = critique(ctx, step, &outcome, expect, results).await;
+        let (critique, checks_passed) = critique(ctx, step, &outcome, expect, results).await;
         let left = step.alternatives.len() - t.alternative;
         let verdict = critic::decide(&critique, &settings, t.retries, t.backtracks, left);
         let score = critique.score;
@@ -95,18 +127,21 @@ async fn call_until_decided(
             verdict,
             previous_score: t.previous,
         });
+        t.keep_if_best(&outcome, checks_passed, score);
         match verdict {
-            Verdict::Accept => return accepted(outcome, t.attempt > 0 || score < 1.0),
+            Verdict::Accept | Verdict::Fail => {
+                return settle(ctx, step, &mut t, verdict, outcome, critique)
+            }
             Verdict::Retry => retry(ctx, step, &mut t, tool, &args, &critique, &output).await,
             Verdict::Backtrack => {
                 t.alternative += 1;
                 t.backtracks += 1;
                 t.corrected = None;
+                t.corrected_tool = None;
                 if let Ok(mut l) = ctx.ledger.lock() {
                     l.backtracks += 1;
                 }
             }
-            Verdict::Fail => return StepEnd::Failed(critique.feedback),
         }
         t.previous = Some(score);
         t.attempt += 1;
@@ -129,6 +164,66 @@ fn way(step: &Step, alternative: usize) -> (&str, &Value, &Expectation) {
     }
 }
 
+/// The tool `planned` names: itself when it is registered, else the one tool a short name
+/// matches (`list` → `fs.list`, traced), else itself (the call then says it does not exist).
+fn resolved(ctx: &Ctx, step: &Step, planned: &str) -> String {
+    if planned.is_empty() || ctx.spud.registry().find_tool(planned).is_ok() {
+        return planned.to_string();
+    }
+    match super::callable::Toolbox::new(&ctx.spud, ctx.caller.as_ref()).resolve(planned) {
+        Ok(super::callable::Resolved::Short(tool)) => {
+            ctx.emit(TraceEvent::ToolResolved {
+                step: step.id.clone(),
+                asked: planned.to_string(),
+                tool: tool.clone(),
+            });
+            tool
+        }
+        _ => planned.to_string(),
+    }
+}
+
+/// The end of a step on an accepting or failing verdict. A better earlier attempt is kept
+/// over a worse accepted one, and a step whose checks once passed does not fail because a
+/// judge vetoed that attempt: the veto bought retries and alternatives, and when none did
+/// better (or none was left) the best attempt stands.
+fn settle(
+    ctx: &Ctx,
+    step: &Step,
+    t: &mut Tries,
+    verdict: Verdict,
+    outcome: Outcome,
+    critique: Critique,
+) -> StepEnd {
+    let score = critique.score;
+    let better = t
+        .best
+        .take()
+        .filter(|b| verdict == Verdict::Fail || b.score > score);
+    match (verdict, better) {
+        (_, Some(b)) => {
+            ctx.emit(TraceEvent::BestKept {
+                step: step.id.clone(),
+                attempt: b.attempt,
+                score: b.score,
+                over_score: score,
+            });
+            StepEnd::Accepted {
+                value: b.value,
+                surprising: true,
+                note: format!(
+                    "attempt {} kept (score {:.2}); the last attempt scored {score:.2}: {}",
+                    b.attempt, b.score, critique.feedback
+                ),
+            }
+        }
+        (Verdict::Accept, None) => {
+            accepted(outcome, t.attempt > 0 || score < 1.0, critique.feedback)
+        }
+        _ => StepEnd::Failed(critique.feedback),
+    }
+}
+
 /// A step that cannot run, traced with `reason`.
 fn blocked(ctx: &Ctx, step: &Step, reason: String) -> StepEnd {
     ctx.emit(TraceEvent::StepBlocked {
@@ -138,28 +233,31 @@ fn blocked(ctx: &Ctx, step: &Step, reason: String) -> StepEnd {
     StepEnd::Failed(reason)
 }
 
-/// The accepted end of a step, with the call's value.
-fn accepted(outcome: Outcome, surprising: bool) -> StepEnd {
+/// The accepted end of a step, with the call's value and the critic's `note` on it.
+fn accepted(outcome: Outcome, surprising: bool, note: String) -> StepEnd {
     StepEnd::Accepted {
         value: match outcome {
             Outcome::Ok { value } => value,
             _ => Value::Null,
         },
         surprising,
+        note,
     }
 }
 
 /// The critic's view of a call's `outcome` against `expect`, reviewed by the judge model
-/// when the plan asks for one and tokens are left.
+/// when the plan asks for one and tokens are left; and whether the deterministic checks
+/// alone accepted it.
 async fn critique(
     ctx: &Ctx,
     step: &Step,
     outcome: &Outcome,
     expect: &Expectation,
     results: &BTreeMap<String, Value>,
-) -> Critique {
+) -> (Critique, bool) {
     let settings = ctx.plan.critic;
     let mut critique = critic::critique(outcome, expect);
+    let checks_passed = critique.score >= settings.threshold;
     if let (Some(judge), true, Outcome::Ok { value }) = (
         &ctx.judge,
         settings.judge && settings.enabled && ctx.tokens_left(),
@@ -178,7 +276,7 @@ async fn critique(
         .await;
         ctx.spend(usage);
     }
-    critique
+    (critique, checks_passed)
 }
 
 /// Counts a retry. With a model at hand, the retry carries arguments corrected from the
@@ -211,14 +309,28 @@ async fn retry(
         )
         .await;
     ctx.spend(usage);
-    if let Some(new) = fixed.filter(|new| new != args) {
+    // A correction may name another tool: one a short name resolves to, or one that exists.
+    let toolbox = super::callable::Toolbox::new(&ctx.spud, ctx.caller.as_ref());
+    let fixed = fixed.map(|mut c| {
+        c.tool = c
+            .tool
+            .and_then(|t| toolbox.resolve(&t).ok())
+            .map(|r| r.tool().to_string())
+            .filter(|t| t != tool);
+        c
+    });
+    if let Some(new) = fixed.filter(|c| c.args != *args || c.tool.is_some()) {
         ctx.emit(TraceEvent::ArgsCorrected {
             step: step.id.clone(),
             attempt: t.attempt + 1,
-            args: new.clone(),
+            args: new.args.clone(),
             feedback: critique.feedback.clone(),
+            tool: new.tool.clone(),
         });
-        t.corrected = Some(new);
+        t.corrected = Some(new.args);
+        if new.tool.is_some() {
+            t.corrected_tool = new.tool;
+        }
     }
 }
 

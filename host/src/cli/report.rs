@@ -6,11 +6,13 @@ use super::output::{fail, print_json, EXIT_USAGE};
 use spud::home::Home;
 use spud::orchestrator::SubAgentRecord;
 use spud::orchestrator::{figures::Figures, prometheus::prometheus};
+use spud::plan::{read_trace, view, Corrections, REFERENCE_WORSE_SHARE};
 
 #[derive(clap::Args)]
 #[command(after_help = "Formulas: see the book, docs/src/figures.md (Figures).")]
 pub struct ReportArgs {
-    /// Run id (see `spud runs list`); `last` for the newest.
+    /// Run id (see `spud runs list`); `last` for the newest; `all` for the self-corrections
+    /// of every run in the home.
     run: String,
     /// The whole report as JSON.
     #[arg(long, conflicts_with = "prometheus")]
@@ -22,6 +24,9 @@ pub struct ReportArgs {
 
 pub fn run(args: ReportArgs, home: &Home) -> i32 {
     let dir = home.root().join("runs");
+    if args.run == "all" {
+        return across(&dir, args.json);
+    }
     let id = if args.run == "last" {
         let mut ids: Vec<String> = std::fs::read_dir(&dir)
             .map(|d| {
@@ -63,6 +68,35 @@ pub fn run(args: ReportArgs, home: &Home) -> i32 {
         print!("{}", prometheus(&id, &figures, &records));
     } else {
         print_human(&id, &report);
+    }
+    0
+}
+
+/// The self-corrections of every run (sub-agents' included), read from their traces: how many
+/// made their step worse, beside the reference design's share.
+fn across(dir: &std::path::Path, json: bool) -> i32 {
+    let mut total = Corrections::default();
+    let mut runs = 0u64;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(lines) = read_trace(&entry.path().join("trace.jsonl")) else {
+            continue;
+        };
+        total.add(&view(&lines).corrections);
+        runs += 1;
+    }
+    if json {
+        print_json(
+            &serde_json::json!({"runs": runs, "corrections": total, "reference_worse_share": REFERENCE_WORSE_SHARE}),
+        );
+    } else {
+        println!(
+            "{runs} runs: {} self-corrections, {} improved their step, {} made it worse ({:.1} %; the reference design: {:.0} %)",
+            total.total,
+            total.improved,
+            total.worsened,
+            total.worse_share * 100.0,
+            REFERENCE_WORSE_SHARE * 100.0
+        );
     }
     0
 }
@@ -118,6 +152,14 @@ fn print_human(id: &str, r: &serde_json::Value) {
         f["outputs_redacted"]
     );
     println!("compliance rate:           {}", pct(&f["compliance_rate"]));
+    let c = &r["corrections"];
+    println!(
+        "self-corrections:          {} ({} made their step worse: {}; the reference design: {:.0} %)",
+        c["total"].as_u64().unwrap_or(0),
+        c["worsened"].as_u64().unwrap_or(0),
+        pct(&c["worse_share"]),
+        REFERENCE_WORSE_SHARE * 100.0
+    );
     if let Some(subs) = r["subagents"].as_array() {
         for s in subs {
             println!(

@@ -3,7 +3,7 @@
 
 use super::output::{fail, print_json, EXIT_USAGE};
 use spud::launch::{Job, Launcher, Settings};
-use spud::plan::{Budget, Plan, ReviseWhen, RunStatus, TraceEvent, TraceLine};
+use spud::plan::{Budget, LoopMode, Plan, ReviseWhen, RunStatus, TraceEvent, TraceLine};
 use spud::service::Spud;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +42,12 @@ pub struct RunArgs {
     /// Default: the config's `[agent] revise`, else on-surprise.
     #[arg(long, requires = "goal")]
     revise: Option<ReviseWhen>,
+    /// With a goal: `plan` (plan first, with the critic; re-plan after a failed run), `tools`
+    /// (the model calls the tools as functions, turn by turn, and answers) or `auto` (plan
+    /// first; tool calling when the model cannot produce a valid plan). Default: the
+    /// config's `[agent] loop`, else auto.
+    #[arg(long = "loop", value_name = "MODE", requires = "goal")]
+    loop_mode: Option<LoopMode>,
     /// spud's config file (default: SPUD_CONFIG, else <home>/config.toml).
     #[arg(long, env = "SPUD_CONFIG")]
     config: Option<PathBuf>,
@@ -115,6 +121,21 @@ fn show(line: &TraceLine) {
         TraceEvent::BudgetExhausted { budget, used, limit } => format!("budget exhausted: {budget} ({used} of {limit})"),
         TraceEvent::OutputRedacted { step } => format!("  {step}: registered secrets redacted from the final output"),
         TraceEvent::Redacted { text } => format!("  (event with secrets redacted) {text}"),
+        TraceEvent::LoopFallback { reason } => format!("↪ tool calling instead of a plan: {reason}"),
+        TraceEvent::ModelTurn { turn, calls, input_tokens, output_tokens, .. } => format!(
+            "◆ turn {turn}: {} ({input_tokens} + {output_tokens} tokens)",
+            if calls.is_empty() { "answer".to_string() } else { format!("calls [{}]", calls.join(", ")) }
+        ),
+        TraceEvent::ToolResolved { step, asked, tool } => format!("  {step}: `{asked}` resolved to `{tool}`"),
+        TraceEvent::CallRejected { tool, reason, .. } => format!("✗ call of `{tool}` not made: {reason}"),
+        TraceEvent::BestKept { step, attempt, score, over_score } => format!(
+            "  {step}: attempt {attempt} kept (score {score:.2}), better than the last ({over_score:.2})"
+        ),
+        TraceEvent::ModelSwitched { from, to, reason } => format!("⇄ model `{from}` out ({reason}); `{to}` continues"),
+        TraceEvent::Compacted { turn, estimated_tokens, limit, outputs_cut, .. } => format!(
+            "  compacted before turn {turn}: {outputs_cut} older tool outputs cut ({estimated_tokens} tokens estimated, {limit} allowed)"
+        ),
+        TraceEvent::Answered { text } => format!("answer: {}", text.chars().take(200).collect::<String>()),
         TraceEvent::Finished { status, steps, retries, backtracks, fuel, wall_ms } => format!(
             "finished: {status:?} — {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms"
         ),
@@ -134,6 +155,7 @@ fn launcher(args: &RunArgs, spud: &Spud) -> Result<Launcher, String> {
         revise: args.revise,
         max_replans: args.max_replans,
         max_tokens: args.max_tokens,
+        loop_mode: args.loop_mode,
         no_memory: args.no_memory,
         goals: args.goal.is_some(),
     };

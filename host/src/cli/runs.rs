@@ -101,7 +101,7 @@ pub fn run(cmd: RunsCommand, home: &Home) -> i32 {
             if json {
                 print_json(&v);
             } else {
-                print!("{}", report::render(&v));
+                print!("{}", spud::plan::show::render(&v));
             }
             0
         }

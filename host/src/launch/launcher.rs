@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::memory::{MemoryOptions, DEFAULT_RETAIN_DAYS};
 use crate::model::{ModelCatalog, ModelSection, Models, Prices, Provider};
 use crate::orchestrator::approval::Approver;
-use crate::plan::{ReviseWhen, TraceLine};
+use crate::plan::{LoopMode, ReviseWhen, TraceLine};
 use crate::service::{Caller, Spud};
 use std::sync::Arc;
 
@@ -40,6 +40,10 @@ pub struct Launcher {
     pub revise: ReviseWhen,
     /// Bytes of each tool output handed to the model.
     pub model_output_bytes: usize,
+    /// How goals are worked on.
+    pub loop_mode: LoopMode,
+    /// The planning model's context window (`context_tokens` of the config's `[model]`).
+    pub context_tokens: Option<u64>,
 }
 
 impl std::fmt::Debug for Launcher {
@@ -78,6 +82,10 @@ impl Launcher {
         let section = config.as_ref().and_then(|c| c.model.as_ref());
         let agent = config.as_ref().map(|c| c.agent).unwrap_or_default();
         let planner = planning_model(settings, section)?;
+        let planner = match (planner, config.as_ref()) {
+            (Some(p), Some(c)) => Some(with_fallback(p, settings, c)?),
+            (p, _) => p,
+        };
         let goal_prices = section
             .filter(|m| planner.as_ref().is_some_and(|(spec, _)| *spec == m.spec()))
             .and_then(ModelSection::prices);
@@ -95,6 +103,10 @@ impl Launcher {
             max_tokens: settings.max_tokens.or(agent.max_tokens).unwrap_or(200_000),
             revise: settings.revise.or(agent.revise).unwrap_or_default(),
             model_output_bytes: agent.model_output_bytes.unwrap_or(DEFAULT_OUTPUT_BYTES),
+            loop_mode: settings.loop_mode.or(agent.loop_mode).unwrap_or_default(),
+            context_tokens: section
+                .filter(|m| settings.model.as_ref().is_none_or(|s| *s == m.spec()))
+                .and_then(|m| m.context_tokens),
         })
     }
 
@@ -150,6 +162,8 @@ impl Launcher {
                     model_output_bytes: self.model_output_bytes,
                     memory: self.memory.clone(),
                     prices: self.goal_prices,
+                    loop_mode: self.loop_mode,
+                    context_tokens: self.context_tokens,
                     ..GoalOptions::default()
                 };
                 let r = run_goal(spud, provider, &goal, options, observer).await?;
@@ -181,6 +195,31 @@ fn planning_model(
     let provider = crate::model::provider(&spec, connection(settings, section))
         .map_err(|e| LaunchError::Config(e.to_string()))?;
     Ok(Some((spec, Arc::from(provider))))
+}
+
+/// The planning model with the config's `[model] fallback` chain behind it (when the planning
+/// model is the config's `[model]` and it names fallbacks).
+fn with_fallback(
+    planner: Planner,
+    settings: &Settings,
+    config: &Config,
+) -> Result<Planner, LaunchError> {
+    let Some(section) = config.model.as_ref().filter(|m| {
+        !m.fallback.is_empty() && settings.model.as_ref().is_none_or(|s| *s == m.spec())
+    }) else {
+        return Ok(planner);
+    };
+    let catalog = ModelCatalog::from_config(config);
+    let mut links = vec![(planner.0.clone(), planner.1, section.prices())];
+    for name in &section.fallback {
+        let provider = catalog
+            .get(name)
+            .map_err(|e| LaunchError::Config(format!("[model] fallback: {e}")))?;
+        let prices = config.models.get(name).and_then(ModelSection::prices);
+        links.push((name.clone(), provider, prices));
+    }
+    let chain: Arc<dyn Provider> = Arc::new(crate::model::Failover::new(links));
+    Ok((planner.0, chain))
 }
 
 /// The `--judge` model, if one was asked for.

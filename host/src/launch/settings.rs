@@ -24,6 +24,9 @@ pub struct Settings {
     pub max_replans: Option<u32>,
     /// Model tokens per goal; default: the config's `[agent]`, else 200000.
     pub max_tokens: Option<u64>,
+    /// How goals are worked on (plan, tools, auto); default: the config's `[agent] loop`,
+    /// else auto.
+    pub loop_mode: Option<crate::plan::LoopMode>,
     /// Neither use nor update the memory of past runs.
     pub no_memory: bool,
     /// The runs will be goals: a broken config file is an error even when nothing else

@@ -203,6 +203,26 @@ fn describe(line: &TraceLine) -> String {
         TraceEvent::Finished { status, steps, .. } => {
             format!("finished: {status:?} after {steps} tool calls")
         }
+        TraceEvent::LoopFallback { reason } => format!("tool calling instead of a plan: {reason}"),
+        TraceEvent::ModelTurn { turn, calls, .. } => {
+            format!("turn {turn}: the model called [{}]", calls.join(", "))
+        }
+        TraceEvent::ToolResolved { step, asked, tool } => {
+            format!("{step}: `{asked}` resolved to `{tool}`")
+        }
+        TraceEvent::CallRejected { tool, reason, .. } => {
+            format!("call of `{tool}` not made: {reason}")
+        }
+        TraceEvent::Answered { .. } => "the model answered".to_string(),
+        TraceEvent::Compacted {
+            turn, outputs_cut, ..
+        } => {
+            format!("compacted before turn {turn}: {outputs_cut} tool outputs cut")
+        }
+        TraceEvent::ModelSwitched { from, to, .. } => {
+            format!("model `{from}` out; `{to}` continues")
+        }
+        TraceEvent::BestKept { step, attempt, .. } => format!("{step}: attempt {attempt} kept"),
     }
 }
 

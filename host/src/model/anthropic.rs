@@ -1,7 +1,8 @@
 //! Anthropic Messages (`POST {base}/messages`). The schema is offered as the one tool the
 //! model must call; its input is the document.
 
-use super::api::{ModelConfig, ModelError, Provider, Usage};
+use super::api::{ModelConfig, ModelError, Provider};
+use super::chat::{ChatRequest, ChatTurn, Usage};
 use super::transport::{json, Transport};
 use serde_json::{json, Value};
 
@@ -54,5 +55,14 @@ impl Provider for Anthropic {
                 ModelError::Protocol(format!("no tool_use block for `{schema_name}`"))
             })?;
         Ok((input, usage))
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatTurn, ModelError> {
+        let body = super::anthropic_tools::body(&self.0.config.model, request);
+        let mut headers = vec![("anthropic-version", ANTHROPIC_VERSION.to_string())];
+        if let Some(k) = self.0.key()? {
+            headers.push(("x-api-key", k));
+        }
+        super::anthropic_tools::parse(&json(&self.0.post("messages", &headers, &body).await?)?)
     }
 }

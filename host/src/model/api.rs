@@ -2,17 +2,9 @@
 //! answered with a JSON document matching a schema, token [`Usage`], typed [`ModelError`]s, the
 //! connection settings ([`ModelConfig`]) and the retry backoff.
 
+pub use super::chat::Usage;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// Tokens one request used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// Prompt tokens.
-    pub input_tokens: u64,
-    /// Completion tokens.
-    pub output_tokens: u64,
-}
 
 /// Why a model request failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +48,9 @@ pub enum ModelError {
     /// The key variable is not set.
     #[error("the environment variable `{0}` (api_key_env) is not set")]
     MissingKey(String),
+    /// The provider does not offer what was asked (tool calling on the Responses API, say).
+    #[error("this model provider does not support {0}")]
+    Unsupported(String),
 }
 
 /// The API base of `openai` models when neither a flag nor the config names one.
@@ -97,6 +92,22 @@ pub trait Provider: Send + Sync {
         schema_name: &str,
         schema: &serde_json::Value,
     ) -> Result<(serde_json::Value, Usage), ModelError>;
+
+    /// One turn of a tool-calling conversation: the model answers with text and/or calls of
+    /// `request.tools`. Providers without tool calling say so.
+    async fn chat(
+        &self,
+        request: &super::chat::ChatRequest,
+    ) -> Result<super::chat::ChatTurn, ModelError> {
+        let _ = request;
+        Err(ModelError::Unsupported("tool calling".into()))
+    }
+
+    /// For a failover chain (`[model] fallback`): the model in use, the switches so far and
+    /// what each model did; `None` for a single model.
+    fn failover(&self) -> Option<super::chat::FailoverLog> {
+        None
+    }
 }
 
 /// Backoff before attempt `n` (1-based retries): `Retry-After` when the server gave one —

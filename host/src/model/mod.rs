@@ -9,16 +9,25 @@
 //! names and never logged or written to traces.
 
 mod anthropic;
+mod anthropic_tools;
 mod api;
 pub mod catalog;
+pub mod chat;
+pub mod failover;
 mod openai;
+mod openai_tools;
 pub mod section;
 mod select;
 mod transport;
 
 pub use anthropic::Anthropic;
-pub use api::{backoff, ModelConfig, ModelError, Provider, Usage, DEFAULT_BASE_URL};
+pub use api::{backoff, ModelConfig, ModelError, Provider, DEFAULT_BASE_URL};
 pub use catalog::{ModelCatalog, Models};
+pub use chat::Usage;
+pub use chat::{
+    ChatMessage, ChatRequest, ChatTurn, FailoverLog, ModelUse, Switch, ToolCall, ToolSpec,
+};
+pub use failover::Failover;
 pub use openai::{OpenAiChat, OpenAiResponses};
 pub use section::{ModelSection, Prices};
 pub use select::provider;

@@ -4,7 +4,8 @@
 //! model must call, and its arguments are the document. Servers that ignore `tool_choice` and
 //! answer with plain JSON text are understood too.
 
-use super::api::{ModelConfig, ModelError, Provider, Usage};
+use super::api::{ModelConfig, ModelError, Provider};
+use super::chat::{ChatRequest, ChatTurn, Usage};
 use super::transport::{json, Transport};
 use serde_json::{json, Value};
 
@@ -97,6 +98,15 @@ impl Provider for OpenAiChat {
             ModelError::Protocol("no choices[0].message.tool_calls or content".into())
         })?;
         Ok((document(content)?, usage))
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatTurn, ModelError> {
+        let body = super::openai_tools::body(&self.0.config.model, request);
+        let text = self
+            .0
+            .post("chat/completions", &bearer(&self.0)?, &body)
+            .await?;
+        super::openai_tools::parse(&json(&text)?)
     }
 }
 

@@ -24,6 +24,13 @@ pub struct ModelSection {
     pub input_price_per_mtok: Option<f64>,
     /// Price per million output tokens.
     pub output_price_per_mtok: Option<f64>,
+    /// Models (names under `[models]`) that continue a run, in order, when this one is out:
+    /// failing after its retries, answering 5xx, or its context overflowing.
+    #[serde(default)]
+    pub fallback: Vec<String>,
+    /// The model's context window in tokens: tool calling compacts the conversation before a
+    /// request would overflow it.
+    pub context_tokens: Option<u64>,
 }
 
 impl ModelSection {

@@ -68,6 +68,33 @@ impl Default for CriticSettings {
     }
 }
 
+/// How a goal is worked on with a model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoopMode {
+    /// Plan first (the plan-file schema), run the plan with the critic, re-plan after a
+    /// failed run.
+    Plan,
+    /// Tool calling: the model calls the tools as functions, turn by turn, and ends with an
+    /// answer.
+    Tools,
+    /// Plan first; when the model cannot produce a valid plan (twice), tool calling.
+    #[default]
+    Auto,
+}
+
+impl std::str::FromStr for LoopMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "plan" => Ok(LoopMode::Plan),
+            "tools" => Ok(LoopMode::Tools),
+            "auto" => Ok(LoopMode::Auto),
+            other => Err(format!("`{other}` is not one of plan, tools, auto")),
+        }
+    }
+}
+
 /// When the model is asked to revise the plan during a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -67,6 +67,9 @@ pub enum TraceEvent {
         args: serde_json::Value,
         /// The feedback they answer.
         feedback: String,
+        /// Another tool the correction calls, when it changes the tool.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tool: Option<String>,
     },
     /// The run began.
     Started {
@@ -133,12 +136,95 @@ pub enum TraceEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         previous_score: Option<f64>,
     },
+    /// A step kept an earlier, better attempt: a later one scored lower, or a judge vetoed the
+    /// earlier one (its checks passed) and nothing after it did better.
+    BestKept {
+        /// Step id.
+        step: String,
+        /// The attempt kept.
+        attempt: u32,
+        /// Its score.
+        score: f64,
+        /// The score of the last attempt, which was not kept.
+        over_score: f64,
+    },
     /// A step failed before its call (e.g. a reference could not be resolved).
     StepBlocked {
         /// Step id.
         step: String,
         /// Why.
         reason: String,
+    },
+    /// The goal is worked on by tool calling instead of a plan, and why (the model could not
+    /// produce a valid plan).
+    LoopFallback {
+        /// Why.
+        reason: String,
+    },
+    /// One turn of the tool-calling loop: what the model said and which tools it called.
+    ModelTurn {
+        /// Turn number, from 1.
+        turn: u32,
+        /// Its text, cut.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+        /// The tools it called, as it named them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        calls: Vec<String>,
+        /// Prompt tokens (the provider's usage fields).
+        input_tokens: u64,
+        /// Answer tokens.
+        output_tokens: u64,
+        /// The model that answered, when a failover chain is in use.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+    },
+    /// The conversation was compacted before a request that would overflow the model's
+    /// context: older tool outputs were cut.
+    Compacted {
+        /// The turn about to be asked.
+        turn: u32,
+        /// The request's estimated prompt tokens before compacting.
+        estimated_tokens: u64,
+        /// The prompt tokens allowed (the context less room for the answer).
+        limit: u64,
+        /// Tool outputs cut.
+        outputs_cut: u64,
+        /// Estimated tokens saved.
+        saved_tokens: u64,
+    },
+    /// A failover chain moved on to its next model, which continues the run.
+    ModelSwitched {
+        /// The model that failed.
+        from: String,
+        /// The model that continues.
+        to: String,
+        /// Why.
+        reason: String,
+    },
+    /// A tool name the model gave was resolved to a callable tool (`list` → `fs.list`).
+    ToolResolved {
+        /// The step the call became.
+        step: String,
+        /// The name the model gave.
+        asked: String,
+        /// The tool called.
+        tool: String,
+    },
+    /// A tool call was not made: unknown or ambiguous tool, arguments that are not a JSON
+    /// object. The reason went back to the model.
+    CallRejected {
+        /// The turn.
+        turn: u32,
+        /// The name the model gave.
+        tool: String,
+        /// Why, with the candidates.
+        reason: String,
+    },
+    /// The tool-calling loop ended with the model's answer.
+    Answered {
+        /// The answer, cut.
+        text: String,
     },
     /// A budget ran out.
     BudgetExhausted {

@@ -51,8 +51,12 @@ pub struct StepView {
     pub blocked: Option<String>,
 }
 
+/// The share of self-corrections that made a long task worse in the reference design spud
+/// implements (6%), shown beside spud's own share.
+pub const REFERENCE_WORSE_SHARE: f64 = 0.06;
+
 /// Self-corrections (retries and backtracks) and whether they helped.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Corrections {
     /// How many.
     pub total: u64,
@@ -87,6 +91,9 @@ pub struct RunView {
     /// Lessons from earlier runs that were used, and steps they reordered.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lessons: Vec<String>,
+    /// The model's answer, when the run was worked on by tool calling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
 
 /// Builds the tree from a trace.
@@ -110,6 +117,20 @@ struct Builder {
     index: BTreeMap<String, usize>,
     /// Corrected arguments wait here for the attempt that uses them.
     corrections: BTreeMap<String, serde_json::Value>,
+}
+
+impl Corrections {
+    /// Adds `other`'s counts (for a share across runs).
+    pub fn add(&mut self, other: &Corrections) {
+        self.total += other.total;
+        self.improved += other.improved;
+        self.worsened += other.worsened;
+        self.worse_share = if self.total == 0 {
+            0.0
+        } else {
+            self.worsened as f64 / self.total as f64
+        };
+    }
 }
 
 impl Builder {
@@ -147,6 +168,36 @@ impl Builder {
                 limit,
             } => self.v.exhausted = Some((budget.clone(), *used, *limit)),
             e @ TraceEvent::Finished { .. } => self.v.finished = Some(e.clone()),
+            TraceEvent::LoopFallback { reason } => {
+                self.v.revisions.push(format!("worked on by tool calling: {reason}"))
+            }
+            TraceEvent::CallRejected { turn, tool, reason } => self
+                .v
+                .revisions
+                .push(format!("turn {turn}: call of `{tool}` not made: {reason}")),
+            TraceEvent::Answered { text } => self.v.answer = Some(text.clone()),
+            TraceEvent::BestKept {
+                step,
+                attempt,
+                score,
+                over_score,
+            } => self.v.revisions.push(format!(
+                "{step}: attempt {attempt} kept (score {score:.2}) over the last one ({over_score:.2})"
+            )),
+            TraceEvent::ModelSwitched { from, to, reason } => self
+                .v
+                .revisions
+                .push(format!("model `{from}` out ({reason}); `{to}` continues")),
+            TraceEvent::Compacted {
+                turn,
+                estimated_tokens,
+                limit,
+                outputs_cut,
+                ..
+            } => self.v.revisions.push(format!(
+                "before turn {turn}: {outputs_cut} older tool outputs cut ({estimated_tokens} tokens estimated, {limit} allowed)"
+            )),
+            TraceEvent::ModelTurn { .. } | TraceEvent::ToolResolved { .. } => {}
             // What it was cannot be told without its secrets: it stays out of the view.
             TraceEvent::Redacted { .. } => {}
         }
@@ -200,6 +251,12 @@ impl Builder {
                 tool,
                 ..
             } => {
+                if !self.index.contains_key(step) {
+                    // Tool calling: each call is a step of its own, not in the plan.
+                    if let Ok(s) = serde_json::from_value::<Step>(serde_json::json!({"id": step})) {
+                        self.add_step(s, None);
+                    }
+                }
                 if let Some(&i) = self.index.get(step) {
                     self.v.steps[i].attempts.push(AttemptView {
                         attempt: *attempt,
@@ -385,107 +442,5 @@ impl Builder {
                 reordered.join(", ")
             ));
         }
-    }
-}
-
-/// Renders the tree for people.
-pub fn render(v: &RunView) -> String {
-    let mut out = format!("run {}\ngoal: {}\n", v.run, v.goal);
-    if let Some(r) = &v.revises {
-        out.push_str(&format!("{r}\n"));
-    }
-    if let Some(TraceEvent::Finished {
-        status,
-        steps,
-        retries,
-        backtracks,
-        fuel,
-        wall_ms,
-    }) = &v.finished
-    {
-        out.push_str(&format!(
-            "status: {status:?}, {steps} tool calls, {retries} retries, {backtracks} backtracks, fuel {fuel}, {wall_ms} ms\n"
-        ));
-    } else {
-        out.push_str("status: not finished (the trace ends early)\n");
-    }
-    let c = &v.corrections;
-    out.push_str(&format!(
-        "self-corrections: {} ({} improved the step's score, {} made it worse: {:.0}%)\n",
-        c.total,
-        c.improved,
-        c.worsened,
-        c.worse_share * 100.0
-    ));
-    for r in &v.revisions {
-        out.push_str(&format!("plan revised {r}\n"));
-    }
-    for l in &v.lessons {
-        out.push_str(&format!("memory: {l}\n"));
-    }
-    // Steps grouped under their sub-goals, in the order the sub-goals first appear.
-    let mut goals: Vec<Option<&str>> = Vec::new();
-    for s in &v.steps {
-        if !goals.contains(&s.goal.as_deref()) {
-            goals.push(s.goal.as_deref());
-        }
-    }
-    let grouped = goals.iter().any(Option::is_some);
-    for g in goals {
-        let pad = if grouped { "  " } else { "" };
-        if grouped {
-            out.push_str(&format!("\n▸ {}\n", g.unwrap_or("(no sub-goal)")));
-        }
-        for s in v.steps.iter().filter(|s| s.goal.as_deref() == g) {
-            render_step(&mut out, s, pad);
-        }
-    }
-    out
-}
-
-fn render_step(out: &mut String, s: &StepView, pad: &str) {
-    let after = if s.after.is_empty() {
-        String::new()
-    } else {
-        format!(" (after {})", s.after.join(", "))
-    };
-    let mut notes = String::new();
-    if let Some(a) = &s.added_after {
-        notes.push_str(&format!(" [added after {a}]"));
-    }
-    if s.removed {
-        notes.push_str(" [dropped by a revision]");
-    }
-    out.push_str(&format!("\n{pad}- {}{after}{notes}\n", s.id));
-    if let Some(b) = &s.blocked {
-        out.push_str(&format!("{pad}    blocked: {b}\n"));
-    }
-    for a in &s.attempts {
-        let alt = if a.alternative > 0 {
-            format!(" [alternative {}]", a.alternative)
-        } else {
-            String::new()
-        };
-        out.push_str(&format!(
-            "{pad}    #{} {}{alt}: {} — score {} → {}\n",
-            a.attempt,
-            a.tool,
-            a.outcome,
-            a.score.map_or("-".into(), |s| format!("{s:.2}")),
-            a.verdict
-                .map_or("-".into(), |v| format!("{v:?}").to_lowercase())
-        ));
-        if let Some(args) = &a.corrected_args {
-            let text: String = args.to_string().chars().take(160).collect();
-            out.push_str(&format!("{pad}       corrected arguments: {text}\n"));
-        }
-        if !a.feedback.is_empty() {
-            out.push_str(&format!("{pad}       critic: {}\n", a.feedback));
-        }
-        let mut shown: String = a.output.chars().take(160).collect();
-        if shown.len() < a.output.len() {
-            shown.push('…');
-        }
-        out.push_str(&format!("{pad}       output: {shown}\n"));
     }
 }
