@@ -24,6 +24,7 @@
 //! 6. `manifest`: a checked [`Manifest`], and its requests as capabilities;
 //! 7. `scan`: the one scanner for secret values and their encoded forms ([`Scanner`]);
 //! 8. `secrets`: registered secrets and redaction;
+//! 8a. `credentials`: `[credentials.NAME]`, credentials the host injects ([`Credential`]);
 //! 9. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
 //! 10. `principals`: `[principals.NAME]` ([`Principal`]);
 //! 11. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
@@ -37,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod caps;
+mod credentials;
 mod diff;
 mod digest;
 mod effective;
@@ -60,6 +62,10 @@ mod trust;
 pub use caps::{
     Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
     Sockets, Unmounted,
+};
+pub use credentials::{
+    with_query_param, Credential, CredentialSource, CredentialValue, CredentialValueError,
+    Inject, Injection,
 };
 pub use diff::requests_beyond;
 pub use digest::{PolicyDigest, DENY_ALL_DIGEST};
