@@ -278,6 +278,7 @@ pub mod bench_support {
                     plugin: "bench",
                     resolver: spud::sandbox::system_resolver(),
                     guard: Default::default(),
+                    credentials: Default::default(),
                     meter: None,
                 };
                 let state = HostState::new(&Grant::none(), &env).expect("state");

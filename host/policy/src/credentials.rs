@@ -225,17 +225,21 @@ impl RawCredential {
             (Some(e), None) => CredentialSource::Env(e.into_inner()),
             (None, Some(f)) => CredentialSource::File(f.into_inner()),
             (Some(e), Some(_)) => {
-                return Err((e.span().start, format!("[credentials.{name}] has both value_env and value_file; keep one")));
+                return Err((
+                    e.span().start,
+                    format!("[credentials.{name}] has both value_env and value_file; keep one"),
+                ));
             }
             (None, None) => {
                 return Err((start, format!("[credentials.{name}] has no value: add value_env = \"VAR\" or value_file = \"path\"")));
             }
         };
-        let inject = self
-            .inject
-            .get_ref()
-            .parse::<Inject>()
-            .map_err(|e| (self.inject.span().start, format!("[credentials.{name}]: {e}")))?;
+        let inject = self.inject.get_ref().parse::<Inject>().map_err(|e| {
+            (
+                self.inject.span().start,
+                format!("[credentials.{name}]: {e}"),
+            )
+        })?;
         if self.destinations.is_empty() {
             return Err((start, format!("[credentials.{name}] lists no destinations; add destinations = [\"https://api.example.com\"]")));
         }
@@ -255,7 +259,13 @@ impl RawCredential {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
             if !ok {
-                return Err((t.span().start, format!("[credentials.{name}] tools: `{}` is not a plugin name", t.get_ref())));
+                return Err((
+                    t.span().start,
+                    format!(
+                        "[credentials.{name}] tools: `{}` is not a plugin name",
+                        t.get_ref()
+                    ),
+                ));
             }
             tools.push(t.into_inner());
         }
@@ -355,18 +365,29 @@ mod tests {
         let s = p.secrets(|n| (n == "GH").then(|| "ghp-secret-1".to_string()));
         assert_eq!(s.redact("x ghp-secret-1"), "x [REDACTED]");
         let g = crate::LeakGuard::new(&p, |n| (n == "GH").then(|| "ghp-secret-1".to_string()));
-        assert!(g.leaks("ghp-secret-1", Scheme::Https, "api.github.com", 443).is_empty());
-        assert_eq!(g.leaks("ghp-secret-1", Scheme::Https, "evil.test", 443)[0].secret, "gh");
+        assert!(g
+            .leaks("ghp-secret-1", Scheme::Https, "api.github.com", 443)
+            .is_empty());
+        assert_eq!(
+            g.leaks("ghp-secret-1", Scheme::Https, "evil.test", 443)[0].secret,
+            "gh"
+        );
 
         let e = parse("[credentials.gh]\nvalue_env = \"GH\"\ninject = \"cookie\"\ndestinations = [\"https://a.b\"]\n").unwrap_err();
-        assert!(e.starts_with("p.toml:3:10:") && e.contains("header:NAME"), "{e}");
+        assert!(
+            e.starts_with("p.toml:3:10:") && e.contains("header:NAME"),
+            "{e}"
+        );
         let e = parse("[credentials.gh]\nvalue_env = \"GH\"\ninject = \"bearer\"\ndestinations = [\"https://a.b\",\n \"ftp://x\"]\n").unwrap_err();
         assert!(e.starts_with("p.toml:5:2:"), "{e}");
-        let e = parse("[credentials.gh]\ninject = \"bearer\"\ndestinations = [\"https://a.b\"]\n").unwrap_err();
+        let e = parse("[credentials.gh]\ninject = \"bearer\"\ndestinations = [\"https://a.b\"]\n")
+            .unwrap_err();
         assert!(e.contains("value_env"), "{e}");
         let e = parse("[credentials.gh]\nvalue_env = \"A\"\nvalue_file = \"f\"\ninject = \"bearer\"\ndestinations = [\"https://a.b\"]\n").unwrap_err();
         assert!(e.starts_with("p.toml:2:") && e.contains("both"), "{e}");
-        let e = parse("[credentials.gh]\nvalue_env = \"A\"\ninject = \"bearer\"\ndestinations = []\n").unwrap_err();
+        let e =
+            parse("[credentials.gh]\nvalue_env = \"A\"\ninject = \"bearer\"\ndestinations = []\n")
+                .unwrap_err();
         assert!(e.contains("no destinations"), "{e}");
         let e = parse("[credentials.gh]\nvalue_env = \"A\"\ninject = \"bearer\"\ndestinations = [\"https://a.b\"]\nsecret = \"x\"\n").unwrap_err();
         assert!(e.starts_with("p.toml:5:") && e.contains("secret"), "{e}");

@@ -254,6 +254,7 @@ async fn sdk_tools(
         plugin: "(registering)",
         resolver: sandbox::system_resolver(),
         guard: Default::default(),
+        credentials: Default::default(),
         meter: None,
     };
     let json = super::call::read_sdk_manifest(&probe, manifest_idx, &env)

@@ -44,6 +44,7 @@ impl Spud {
             plugin: &loaded.entry.name,
             resolver: self.resolver.clone(),
             guard: self.guard.clone(),
+            credentials: self.credentials.clone(),
             meter: options.meter.clone(),
         };
         let mut grant = self.grant_for(caller, &loaded);

@@ -5,6 +5,7 @@
 mod approval;
 mod call;
 mod caller;
+mod credentials;
 mod install;
 mod lock;
 mod options;
