@@ -184,40 +184,8 @@ fn operation(
     } else {
         description
     };
-    let mut params = Vec::new();
-    let mut props = Map::new();
-    let mut required = Vec::new();
     let own = op.get("parameters").cloned().unwrap_or(json!([]));
-    // An operation's own parameter overrides a path-level one of the same name and place.
-    let all: Vec<&Value> = own
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(shared.as_array().into_iter().flatten())
-        .collect();
-    for p in all {
-        let p = refs::resolve(doc, p, at)?;
-        let Some((param, schema)) = parameter(doc, &p, at)? else {
-            continue;
-        };
-        if params
-            .iter()
-            .any(|q: &Param| q.name == param.name && q.location == param.location)
-        {
-            continue;
-        }
-        if props.contains_key(&param.name) {
-            return Err(OpenApiError::OperationId(format!(
-                "{at}: two parameters are named `{}`; spud names arguments by parameter name",
-                param.name
-            )));
-        }
-        if param.required {
-            required.push(json!(param.name));
-        }
-        props.insert(param.name.clone(), schema);
-        params.push(param);
-    }
+    let (params, mut props, mut required) = collect_params(doc, &own, shared, at)?;
     let body = match op.get("requestBody") {
         None => None,
         Some(b) => {
@@ -250,6 +218,53 @@ fn operation(
         body,
         input_schema,
     })
+}
+
+/// The arguments' schema properties (by name) and required names.
+type Props = (Vec<Param>, Map<String, Value>, Vec<Value>);
+
+/// The operation's parameters and the path item's (`shared`), as parameters and schema
+/// properties.
+fn collect_params(
+    doc: &Value,
+    own: &Value,
+    shared: &Value,
+    at: &str,
+) -> Result<Props, OpenApiError> {
+    let mut params = Vec::new();
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    // An operation's own parameter overrides a path-level one of the same name and place.
+    let all: Vec<&Value> = own
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(shared.as_array().into_iter().flatten())
+        .collect();
+    for p in all {
+        let p = refs::resolve(doc, p, at)?;
+        let Some((param, schema)) = parameter(doc, &p, at)? else {
+            continue;
+        };
+        if params
+            .iter()
+            .any(|q: &Param| q.name == param.name && q.location == param.location)
+        {
+            continue;
+        }
+        if props.contains_key(&param.name) {
+            return Err(OpenApiError::OperationId(format!(
+                "{at}: two parameters are named `{}`; spud names arguments by parameter name",
+                param.name
+            )));
+        }
+        if param.required {
+            required.push(json!(param.name));
+        }
+        props.insert(param.name.clone(), schema);
+        params.push(param);
+    }
+    Ok((params, props, required))
 }
 
 /// A parameter and its schema (with its description); `None` for a cookie parameter.
