@@ -16,3 +16,5 @@ done
 "$(dirname "${BASH_SOURCE[0]}")/setup-mcp-client.sh"
 # The OCI registry and the oras client the trust-chain tests use.
 "$(dirname "${BASH_SOURCE[0]}")/setup-registry.sh"
+# The servers the connector tests run against (a FastAPI app for OpenAPI action groups).
+"$(dirname "${BASH_SOURCE[0]}")/setup-connectors.sh"

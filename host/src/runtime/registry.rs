@@ -197,6 +197,7 @@ impl Registry {
             t.name = format!("{name}.{}", t.name);
         }
         let entry = Entry {
+            openapi: None,
             name,
             digest,
             source: source_of(path),

@@ -8,11 +8,13 @@ mod caller;
 mod credentials;
 mod install;
 mod lock;
+mod openapi;
 mod options;
 mod scratch;
 mod spud;
 
 pub use caller::{Caller, SpudError};
 pub use install::{Install, InstallError, Installed};
+pub use openapi::{OpenApiAddError, OPENAPI_PLUGIN, OPENAPI_SOURCE};
 pub use options::{Binding, CallOptions};
 pub use spud::{Loaded, Spud, SpudOptions};
