@@ -133,3 +133,63 @@ async fn sheet_cannot_write_where_the_grant_is_read_only() {
         "k,v\na,1\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_turns_a_page_into_readable_markdown() {
+    let (spud, h) = spud_with(
+        "[tools.html]\nfiles = [{ host = \"ro\", guest = \"/data\", access = \"read-only\" }]\n",
+        &["html"],
+    )
+    .await;
+    std::fs::write(
+        h.path().join("ro/page.html"),
+        "<html><head><title>Supplier &amp; Co</title><script>x()</script></head><body><nav>Menu</nav>\
+         <h2>Bolts</h2><ul><li>M6: 0.25</li><li>M8: 0.40</li></ul>\
+         <p><a href=\"https://supplier.test/order\">Order form</a></p></body></html>",
+    )
+    .unwrap();
+    let r = spud
+        .call("html.to_markdown", &json!({"path": "page.html"}))
+        .await
+        .unwrap();
+    let out = ok(&r.outcome);
+    assert_eq!(out["title"], "Supplier & Co");
+    let md = out["markdown"].as_str().unwrap();
+    assert!(md.contains("## Bolts") && md.contains("M8: 0.40"), "{md}");
+    assert!(!md.contains("Menu") && !md.contains("x()"), "{md}");
+    assert_eq!(
+        out["links"],
+        json!([{"text": "Order form", "url": "https://supplier.test/order"}])
+    );
+    // HTML passed in needs no grant at all.
+    let r = spud
+        .call("html.to_markdown", &json!({"html": "<p>a <i>b</i></p>"}))
+        .await
+        .unwrap();
+    assert_eq!(ok(&r.outcome)["markdown"], "a *b*");
+}
+
+#[test]
+fn connectors_list_names_what_each_needs() {
+    let out = std::process::Command::new(spud_tests::spud_bin())
+        .args(["connectors", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["openapi", "http", "sheet", "html"]);
+    for c in list.as_array().unwrap() {
+        for key in ["grants", "credentials", "server", "example"] {
+            assert!(!c[key].as_str().unwrap().is_empty(), "{c}");
+        }
+        // Every listed component is one the build makes.
+        let wasm = c["component"].as_str().unwrap().trim_end_matches(".wasm");
+        assert!(spud_tests::guest(wasm).exists());
+    }
+}
