@@ -93,3 +93,41 @@ async fn restock_writes_the_purchase_order() {
         json!([["B-M8", "Bolt M8", 12, 25], ["N-M8", "Nut M8", 8, 30]])
     );
 }
+
+#[test]
+fn init_writes_a_workflow_folder_and_never_overwrites() {
+    let h = home();
+    let dir = h.path().join("mine");
+    let init = |args: &[&str]| {
+        Command::new(spud_bin())
+            .arg("init")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = init(&["--workflow", "restock", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "README.md",
+        "plan.toml",
+        "policy.toml",
+        "data/inventory.csv",
+        "data/supplier.html",
+    ] {
+        let ours = std::fs::read(dir.join(f)).unwrap();
+        let example =
+            std::fs::read(workspace().join("examples/workflows/restock").join(f)).unwrap();
+        assert_eq!(ours, example, "{f}");
+    }
+    std::fs::write(dir.join("plan.toml"), "edited").unwrap();
+    let o = init(&["--workflow", "restock", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists already"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("plan.toml")).unwrap(),
+        "edited"
+    );
+    let o = init(&["--workflow", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("restock"));
+}

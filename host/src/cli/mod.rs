@@ -9,6 +9,7 @@ mod call;
 mod connectors;
 mod exec;
 mod grants;
+mod init;
 mod memory;
 mod output;
 mod report;
@@ -55,6 +56,8 @@ enum Command {
     /// First-party connectors: what each needs (grants, credentials, server) and an example.
     #[command(subcommand)]
     Connectors(connectors::ConnectorsCommand),
+    /// Write a workflow's plan, policy and seed data into a folder: `spud init --workflow restock`.
+    Init(init::InitArgs),
     /// Signing keys: `spud keys generate NAME` writes NAME.key (0600) and NAME.pub here.
     #[command(subcommand)]
     Keys(trust::KeysCommand),
@@ -118,6 +121,7 @@ async fn run(cli: Cli) -> i32 {
         Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref(), cli.policy.as_deref()).await,
         Command::Keys(cmd) => trust::keys(cmd),
         Command::Connectors(cmd) => connectors::run(cmd),
+        Command::Init(args) => init::run(args),
         Command::Runs(cmd) => runs::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Report(args) => report::run(args, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Memory(cmd) => memory::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
@@ -142,6 +146,7 @@ async fn run(cli: Cli) -> i32 {
                 Command::Audit(_)
                 | Command::Keys(_)
                 | Command::Connectors(_)
+                | Command::Init(_)
                 | Command::Runs(_)
                 | Command::Report(_)
                 | Command::Memory(_)
