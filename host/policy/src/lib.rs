@@ -24,16 +24,16 @@
 //! 6. `manifest`: a checked [`Manifest`], and its requests as capabilities;
 //! 7. `scan`: the one scanner for secret values and their encoded forms ([`Scanner`]);
 //! 8. `secrets`: registered secrets and redaction;
-//! 8a. `credentials`: `[credentials.NAME]`, credentials the host injects ([`Credential`]);
-//! 9. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
-//! 10. `principals`: `[principals.NAME]` ([`Principal`]);
-//! 11. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
-//! 12. `policy`: the policy file ([`Policy`]);
-//! 13. `effective`: [`effective`] and [`Principal::grant_for`];
-//! 14. `scope`: sub-agent scopes ([`Scope`]);
-//! 15. `scratch`: the per-call `/scratch` directory;
-//! 16. `leaks`: where secrets may go ([`LeakGuard`]);
-//! 17. `laws` (tests only): property tests of the meet.
+//! 9. `credentials`: `[credentials.NAME]`, credentials the host injects ([`Credential`]);
+//! 10. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
+//! 11. `principals`: `[principals.NAME]` ([`Principal`]);
+//! 12. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
+//! 13. `policy`: the policy file ([`Policy`]);
+//! 14. `effective`: [`effective`] and [`Principal::grant_for`];
+//! 15. `scope`: sub-agent scopes ([`Scope`]);
+//! 16. `scratch`: the per-call `/scratch` directory;
+//! 17. `leaks`: where secrets may go ([`LeakGuard`]);
+//! 18. `laws` (tests only): property tests of the meet.
 
 #![warn(missing_docs)]
 
