@@ -20,25 +20,14 @@ fn ok(outcome: &Outcome) -> Value {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_openapi_document_becomes_tools_that_call_the_real_api() {
-    let Some(shop) = start_shop() else { return };
-    let h = home();
-    let url = format!("http://127.0.0.1:{}", shop.port);
-    let spec = h.path().join("shop.json");
-    std::fs::write(&spec, get(shop.port, "/openapi.json")).unwrap();
-    let policy = write_policy(
-        h.path(),
-        &format!(
-            "[tools.shop]\nnetwork = [\"{url}\"]\n\n[credentials.shop]\nvalue_env = \"{TOKEN_VAR}\"\ninject = \"bearer\"\ndestinations = [\"{url}\"]\ntools = [\"shop\"]\n"
-        ),
-    );
-    let home_dir = h.path().join("spud");
+/// `spud tools add openapi.wasm`, then `spud tools add openapi:SPEC --name shop --base-url URL`
+/// (refused without `--base-url`), and the schema `spud tools show` gives.
+fn add_through_the_cli(home_dir: &std::path::Path, spec: &std::path::Path, url: &str) {
     // Through the command line: the generic component first, then the document.
     let run = |args: &[&str]| {
         Command::new(spud_bin())
             .arg("--home")
-            .arg(&home_dir)
+            .arg(home_dir)
             .args(args)
             .env_remove("SPUD_POLICY")
             .output()
@@ -54,15 +43,7 @@ async fn an_openapi_document_becomes_tools_that_call_the_real_api() {
     let out = run(&["tools", "add", &source, "--name", "shop"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--base-url"));
-    let out = run(&[
-        "tools",
-        "add",
-        &source,
-        "--name",
-        "shop",
-        "--base-url",
-        &url,
-    ]);
+    let out = run(&["tools", "add", &source, "--name", "shop", "--base-url", url]);
     assert!(
         out.status.success(),
         "{}",
@@ -77,7 +58,23 @@ async fn an_openapi_document_becomes_tools_that_call_the_real_api() {
     };
     let body = &shown["input_schema"]["properties"]["body"];
     assert_eq!(body["required"], json!(["name", "price"]), "{shown}");
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openapi_document_becomes_tools_that_call_the_real_api() {
+    let Some(shop) = start_shop() else { return };
+    let h = home();
+    let url = format!("http://127.0.0.1:{}", shop.port);
+    let spec = h.path().join("shop.json");
+    std::fs::write(&spec, get(shop.port, "/openapi.json")).unwrap();
+    let policy = write_policy(
+        h.path(),
+        &format!(
+            "[tools.shop]\nnetwork = [\"{url}\"]\n\n[credentials.shop]\nvalue_env = \"{TOKEN_VAR}\"\ninject = \"bearer\"\ndestinations = [\"{url}\"]\ntools = [\"shop\"]\n"
+        ),
+    );
+    let home_dir = h.path().join("spud");
+    add_through_the_cli(&home_dir, &spec, &url);
     std::env::set_var(TOKEN_VAR, TOKEN);
     let spud = Spud::open(SpudOptions {
         home: Some(home_dir.clone()),
