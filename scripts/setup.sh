@@ -18,3 +18,5 @@ done
 "$(dirname "${BASH_SOURCE[0]}")/setup-registry.sh"
 # A real local model (llama.cpp's server and SmolLM2 weights) for tests/local_model.rs.
 "$(dirname "${BASH_SOURCE[0]}")/setup-llm.sh"
+# The servers the connector tests run against (a FastAPI app for OpenAPI action groups).
+"$(dirname "${BASH_SOURCE[0]}")/setup-connectors.sh"

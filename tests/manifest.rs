@@ -139,6 +139,7 @@ async fn embedded_manifest(wasm: &Path) -> String {
         plugin: "probe",
         resolver: spud::sandbox::system_resolver(),
         guard: Default::default(),
+        credentials: Default::default(),
         meter: None,
     };
     spud::runtime::read_sdk_manifest(&probe, &manifest, &env)

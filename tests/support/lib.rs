@@ -208,6 +208,7 @@ pub fn write_policy(dir: &Path, policy: &str) -> PathBuf {
 }
 
 pub mod code_plugin;
+pub mod connectors;
 pub mod crash;
 pub mod fuzz;
 pub mod http_mcp;
@@ -280,6 +281,7 @@ pub mod bench_support {
                     plugin: "bench",
                     resolver: spud::sandbox::system_resolver(),
                     guard: Default::default(),
+                    credentials: Default::default(),
                     meter: None,
                 };
                 let state = HostState::new(&Grant::none(), &env).expect("state");

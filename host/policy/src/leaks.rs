@@ -85,7 +85,33 @@ impl LeakGuard {
                 }
             }
         }
+        for (name, c) in &policy.credentials {
+            if let crate::credentials::CredentialSource::Env(n) = &c.source {
+                if let Some(v) = lookup(n) {
+                    guard = guard.with_allowed(name, v, c.destinations.clone());
+                }
+            }
+        }
         guard
+    }
+
+    /// Adds a credential's value (`[credentials.NAME]`): it may go only to `allowed`, its
+    /// destinations.
+    pub fn with_allowed(mut self, name: &str, value: String, allowed: Vec<NetPattern>) -> Self {
+        let known = self
+            .named
+            .iter()
+            .any(|n| n.name == name && n.value == value);
+        if value.len() >= MIN_VALUE_LEN && !known {
+            self.named.push(Named {
+                name: name.to_string(),
+                value,
+                allowed,
+            });
+            let values: Vec<&str> = self.named.iter().map(|n| n.value.as_str()).collect();
+            self.scanner = Scanner::new(&values);
+        }
+        self
     }
 
     /// The secrets `text` carries that may not go to `scheme://host:port`.
@@ -122,27 +148,14 @@ impl LeakGuard {
     /// Adds a named secret (e.g. a secret file's contents) that may go where `[secrets.allow]`
     /// lists for `name`. A name may have several values (two tools granted the same variable
     /// with different values): each is scanned for.
-    pub fn with_named(mut self, name: &str, value: String, policy: &Policy) -> LeakGuard {
-        let known = self
-            .named
-            .iter()
-            .any(|n| n.name == name && n.value == value);
-        if value.len() >= MIN_VALUE_LEN && !known {
-            let allowed = policy
-                .secrets
-                .allow
-                .get(name)
-                .map(|v| v.iter().filter_map(|p| p.parse().ok()).collect())
-                .unwrap_or_default();
-            self.named.push(Named {
-                name: name.to_string(),
-                value,
-                allowed,
-            });
-            let values: Vec<&str> = self.named.iter().map(|n| n.value.as_str()).collect();
-            self.scanner = Scanner::new(&values);
-        }
-        self
+    pub fn with_named(self, name: &str, value: String, policy: &Policy) -> LeakGuard {
+        let allowed = policy
+            .secrets
+            .allow
+            .get(name)
+            .map(|v| v.iter().filter_map(|p| p.parse().ok()).collect())
+            .unwrap_or_default();
+        self.with_allowed(name, value, allowed)
     }
 
     /// `text` with every registered secret replaced by [`REDACTED`].

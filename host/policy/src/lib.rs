@@ -24,19 +24,21 @@
 //! 6. `manifest`: a checked [`Manifest`], and its requests as capabilities;
 //! 7. `scan`: the one scanner for secret values and their encoded forms ([`Scanner`]);
 //! 8. `secrets`: registered secrets and redaction;
-//! 9. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
-//! 10. `principals`: `[principals.NAME]` ([`Principal`]);
-//! 11. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
-//! 12. `policy`: the policy file ([`Policy`]);
-//! 13. `effective`: [`effective`] and [`Principal::grant_for`];
-//! 14. `scope`: sub-agent scopes ([`Scope`]);
-//! 15. `scratch`: the per-call `/scratch` directory;
-//! 16. `leaks`: where secrets may go ([`LeakGuard`]);
-//! 17. `laws` (tests only): property tests of the meet.
+//! 9. `credentials`: `[credentials.NAME]`, credentials the host injects ([`Credential`]);
+//! 10. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
+//! 11. `principals`: `[principals.NAME]` ([`Principal`]);
+//! 12. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
+//! 13. `policy`: the policy file ([`Policy`]);
+//! 14. `effective`: [`effective`] and [`Principal::grant_for`];
+//! 15. `scope`: sub-agent scopes ([`Scope`]);
+//! 16. `scratch`: the per-call `/scratch` directory;
+//! 17. `leaks`: where secrets may go ([`LeakGuard`]);
+//! 18. `laws` (tests only): property tests of the meet.
 
 #![warn(missing_docs)]
 
 mod caps;
+mod credentials;
 mod diff;
 mod digest;
 mod effective;
@@ -60,6 +62,10 @@ mod trust;
 pub use caps::{
     Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
     Sockets, Unmounted,
+};
+pub use credentials::{
+    with_query_param, Credential, CredentialSource, CredentialValue, CredentialValueError, Inject,
+    Injection,
 };
 pub use diff::requests_beyond;
 pub use digest::{PolicyDigest, DENY_ALL_DIGEST};

@@ -18,6 +18,7 @@
 //! ```
 
 use crate::caps::{EnvGrant, Payloads};
+use crate::credentials::{Credential, CredentialSource, RawCredential};
 use crate::digest::PolicyDigest;
 use crate::limits::Limits;
 use crate::located::Located;
@@ -68,6 +69,8 @@ pub struct Policy {
     pub keys: BTreeMap<String, TrustedKey>,
     /// The default signers (`[trust]`).
     pub trust: TrustSection,
+    /// Credentials the host injects into requests (`[credentials.NAME]`).
+    pub credentials: BTreeMap<String, Credential>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +90,8 @@ struct RawPolicy {
     keys: BTreeMap<String, RawKey>,
     #[serde(default)]
     trust: RawTrust,
+    #[serde(default)]
+    credentials: BTreeMap<String, Spanned<RawCredential>>,
 }
 
 impl Policy {
@@ -145,6 +150,15 @@ impl Policy {
                 }
             }
         }
+        let mut credentials = BTreeMap::new();
+        for (name, c) in raw.credentials {
+            let start = c.span().start;
+            let c = c
+                .into_inner()
+                .resolve(&name, start)
+                .map_err(|(offset, message)| at(offset, message))?;
+            credentials.insert(name, c);
+        }
         Ok(Policy {
             source: None,
             defaults: raw.defaults,
@@ -155,6 +169,7 @@ impl Policy {
             digest: PolicyDigest::of(src.as_bytes()),
             keys,
             trust,
+            credentials,
         })
     }
 
@@ -194,7 +209,8 @@ impl Policy {
     }
 
     /// The registered secrets: `[secrets]` patterns and `env` values, plus the values of
-    /// every environment variable granted to a tool (`NAME=value` and passed-through `NAME`).
+    /// every environment variable granted to a tool (`NAME=value` and passed-through `NAME`)
+    /// and of every `value_env` credential (file credentials are added by the host).
     pub fn secrets(&self, lookup: impl Fn(&str) -> Option<String>) -> Secrets {
         let mut values = Vec::new();
         for t in self.tools.values() {
@@ -206,6 +222,10 @@ impl Policy {
             }
         }
         values.extend(self.secrets.env.iter().filter_map(|n| lookup(n)));
+        values.extend(self.credentials.values().filter_map(|c| match &c.source {
+            CredentialSource::Env(n) => lookup(n),
+            CredentialSource::File(_) => None,
+        }));
         // Patterns were checked when the policy was parsed.
         Secrets::new(&self.secrets.patterns)
             .unwrap_or_default()

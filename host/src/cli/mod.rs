@@ -6,8 +6,10 @@ mod audit;
 mod audit_export;
 mod audit_verify;
 mod call;
+mod connectors;
 mod exec;
 mod grants;
+mod init;
 mod memory;
 mod output;
 mod report;
@@ -51,6 +53,11 @@ enum Command {
     Exec(exec::ExecArgs),
     /// For every plugin: digest, what it requests, what the policy grants, the effective grant.
     Grants(grants::GrantsArgs),
+    /// First-party connectors: what each needs (grants, credentials, server) and an example.
+    #[command(subcommand)]
+    Connectors(connectors::ConnectorsCommand),
+    /// Write a workflow's plan, policy and seed data into a folder: `spud init --workflow restock`.
+    Init(init::InitArgs),
     /// Signing keys: `spud keys generate NAME` writes NAME.key (0600) and NAME.pub here.
     #[command(subcommand)]
     Keys(trust::KeysCommand),
@@ -113,6 +120,8 @@ async fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Audit(cmd) => audit::run(cmd, cli.home.as_deref(), cli.policy.as_deref()).await,
         Command::Keys(cmd) => trust::keys(cmd),
+        Command::Connectors(cmd) => connectors::run(cmd),
+        Command::Init(args) => init::run(args),
         Command::Runs(cmd) => runs::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Report(args) => report::run(args, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Memory(cmd) => memory::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
@@ -136,6 +145,8 @@ async fn run(cli: Cli) -> i32 {
                 Command::Grants(args) => grants::run(&spud, args),
                 Command::Audit(_)
                 | Command::Keys(_)
+                | Command::Connectors(_)
+                | Command::Init(_)
                 | Command::Runs(_)
                 | Command::Report(_)
                 | Command::Memory(_)

@@ -4,13 +4,14 @@ use super::output::{fail, print_json, EXIT_USAGE};
 use clap::Subcommand;
 use spud::runtime::RegistryError;
 use spud::service::Spud;
-use spud::service::{Install, SpudError};
+use spud::service::{Install, SpudError, OPENAPI_SOURCE};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ToolsCommand {
     /// Validate, precompile and register a component: a `.wasm` file,
-    /// `oci://HOST[:PORT]/REPO:TAG` (or `@sha256:DIGEST`), or `https://…` with `--sha256`.
+    /// `oci://HOST[:PORT]/REPO:TAG` (or `@sha256:DIGEST`), or `https://…` with `--sha256`;
+    /// or `openapi:SPEC.json|yaml` with `--name` and `--base-url`: one tool per operation.
     Add {
         /// The component: a file, `oci://…` or `https://…`.
         source: String,
@@ -32,6 +33,9 @@ pub enum ToolsCommand {
         /// Sidecar manifest for components built without the SDK (default: FILE's stem + `.spud.toml`).
         #[arg(long)]
         manifest: Option<PathBuf>,
+        /// For `openapi:`: the API's base URL (the plugin requests its origin only).
+        #[arg(long)]
+        base_url: Option<String>,
         /// Print the registered entry as JSON.
         #[arg(long)]
         json: bool,
@@ -69,8 +73,12 @@ pub async fn run(spud: &Spud, cmd: ToolsCommand) -> i32 {
             registry_auth,
             name,
             manifest,
+            base_url,
             json,
         } => {
+            if let Some(spec) = source.strip_prefix(OPENAPI_SOURCE) {
+                return add_openapi(spud, spec, name, base_url, json);
+            }
             let req = Install {
                 source,
                 sha256,
@@ -97,6 +105,29 @@ async fn add(spud: &Spud, req: &Install, json: bool) -> i32 {
             0
         }
         Err(e) => fail(&e.to_string(), e.exit_code()),
+    }
+}
+
+/// `spud tools add openapi:SPEC --name NAME --base-url URL`.
+fn add_openapi(
+    spud: &Spud,
+    spec: &str,
+    name: Option<String>,
+    base_url: Option<String>,
+    json: bool,
+) -> i32 {
+    let (Some(name), Some(base_url)) = (name, base_url) else {
+        return fail(
+            "`spud tools add openapi:SPEC` needs --name NAME and --base-url URL",
+            EXIT_USAGE,
+        );
+    };
+    match spud.add_openapi(std::path::Path::new(spec), &name, &base_url) {
+        Ok(done) => {
+            super::trust::print_installed(&done, json);
+            0
+        }
+        Err(e) => fail(&e.to_string(), EXIT_USAGE),
     }
 }
 

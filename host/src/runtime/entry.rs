@@ -21,4 +21,17 @@ pub struct Entry {
     pub manifest: Manifest,
     /// Its tools.
     pub tools: Vec<ToolInfo>,
+    /// For an OpenAPI action group (`spud tools add openapi:…`): the base URL and operations
+    /// the generic `openapi` component serves under this name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<OpenApiBinding>,
+}
+
+/// The operations of an OpenAPI document registered under one plugin name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenApiBinding {
+    /// The API's base URL (`--base-url`).
+    pub base_url: String,
+    /// Its operations; tool `NAME.ID` is the operation with that id.
+    pub operations: Vec<spud_openapi::Operation>,
 }

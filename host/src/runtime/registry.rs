@@ -197,6 +197,7 @@ impl Registry {
             t.name = format!("{name}.{}", t.name);
         }
         let entry = Entry {
+            openapi: None,
             name,
             digest,
             source: source_of(path),
@@ -254,6 +255,7 @@ async fn sdk_tools(
         plugin: "(registering)",
         resolver: sandbox::system_resolver(),
         guard: Default::default(),
+        credentials: Default::default(),
         meter: None,
     };
     let json = super::call::read_sdk_manifest(&probe, manifest_idx, &env)

@@ -8,7 +8,11 @@
 //! When the policy registers secrets, the URL, headers and body (held back up to
 //! `[secrets] max_scan_bytes`) are scanned before anything is sent: a secret going where the
 //! policy does not allow it is refused and recorded as a prevented leak.
+//!
+//! Credentials (`[credentials.NAME]`) are added by the host, after every check, to requests
+//! going to their destinations only (`http_creds`): the guest never holds them.
 
+use super::http_creds::{inject, HeldCredential};
 use super::http_scan::{origin, scan};
 use super::http_wire::{connect, finished, open};
 use super::journal::{Capability, Journal};
@@ -91,6 +95,8 @@ pub struct HttpGate {
     pub(crate) guard: Arc<LeakGuard>,
     /// The caller's live network budget, if it has one.
     pub(crate) meter: Option<Arc<dyn Meter>>,
+    /// The credentials the host holds (each says which plugins and destinations get it).
+    pub(crate) credentials: Arc<[HeldCredential]>,
 }
 
 impl WasiHttpHooks for HttpGate {
@@ -106,6 +112,7 @@ impl WasiHttpHooks for HttpGate {
         let plugin = self.plugin.clone();
         let guard = self.guard.clone();
         let meter = self.meter.clone();
+        let credentials = self.credentials.clone();
         Box::new(async move {
             let gate = Gate {
                 patterns: &patterns,
@@ -114,6 +121,7 @@ impl WasiHttpHooks for HttpGate {
                 plugin: &plugin,
                 guard: &guard,
                 meter,
+                credentials: &credentials,
             };
             send(request, options, gate).await
         })
@@ -128,6 +136,7 @@ struct Gate<'a> {
     plugin: &'a str,
     guard: &'a LeakGuard,
     meter: Option<Arc<dyn Meter>>,
+    credentials: &'a [HeldCredential],
 }
 
 /// Where a request may go: the URL's scheme, host (without IPv6 brackets) and port, and the
@@ -160,6 +169,16 @@ async fn send(
     let addrs = gate.resolve(&dest.host, port, &target).await?;
     let allowed = gate.check_addresses(&dest, &addrs, &target)?;
     let journal = gate.journal;
+    let to = (scheme, dest.host.as_str(), port);
+    let uri = inject(
+        &mut request,
+        &uri,
+        to,
+        gate.credentials,
+        gate.plugin,
+        journal,
+        &target,
+    )?;
     let (connect_timeout, first_byte_timeout) = timeouts(options);
     let stream = connect(&allowed, port, connect_timeout).await?;
     journal.clone_counter().add_request();

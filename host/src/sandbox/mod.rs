@@ -5,6 +5,7 @@
 //! typed outcome) is `runtime::call`, one layer up.
 
 pub mod http;
+mod http_creds;
 mod http_scan;
 mod http_wire;
 pub mod journal;
@@ -16,6 +17,7 @@ mod output;
 mod state;
 
 pub use http::{Resolver, StaticResolver, SystemResolver};
+pub use http_creds::HeldCredential;
 pub use journal::{Capability, Decision, Leak};
 pub use meter::{Meter, Metered};
 pub use outcome::Outcome;

@@ -99,6 +99,8 @@ pub struct CallEnv<'a> {
     pub guard: Arc<spud_policy::LeakGuard>,
     /// The caller's live budget (fuel, network bytes), shared with its other calls in flight.
     pub meter: Option<Arc<dyn super::meter::Meter>>,
+    /// Credentials the HTTP gate adds to requests to their destinations (empty: none).
+    pub credentials: Arc<[super::http_creds::HeldCredential]>,
 }
 
 impl HostState {
@@ -120,6 +122,7 @@ impl HostState {
             plugin: env.plugin.into(),
             guard: env.guard.clone(),
             meter: env.meter.clone(),
+            credentials: env.credentials.clone(),
         };
         let max_bytes =
             usize::try_from(grant.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);

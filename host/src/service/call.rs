@@ -40,10 +40,12 @@ impl Spud {
         self.check_sees(caller, tool)?;
         let loaded = self.loaded_for(tool)?;
         let tool_def = self.tool_def(&loaded, tool)?;
+        let (tool_def, sent) = super::openapi::bind(&loaded.entry, tool_def, input);
         let env = CallEnv {
             plugin: &loaded.entry.name,
             resolver: self.resolver.clone(),
             guard: self.guard.clone(),
+            credentials: self.credentials.clone(),
             meter: options.meter.clone(),
         };
         let mut grant = self.grant_for(caller, &loaded);
@@ -62,7 +64,7 @@ impl Spud {
             started: std::time::Instant::now(),
             landed: false,
         };
-        let call = crate::runtime::call(&loaded.plugin, tool_def, input, &grant, &env);
+        let call = crate::runtime::call(&loaded.plugin, &tool_def, &sent, &grant, &env);
         let report = match options.cancel {
             None => call.await,
             Some(token) => tokio::select! {

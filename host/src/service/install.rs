@@ -214,7 +214,7 @@ impl Spud {
     }
 
     /// Lock checks, approval, registration, lock record and audit record.
-    fn commit(
+    pub(super) fn commit(
         &self,
         req: &Install,
         mut entry: Entry,

@@ -5,13 +5,16 @@
 mod approval;
 mod call;
 mod caller;
+mod credentials;
 mod install;
 mod lock;
+mod openapi;
 mod options;
 mod scratch;
 mod spud;
 
 pub use caller::{Caller, SpudError};
 pub use install::{Install, InstallError, Installed};
+pub use openapi::{OpenApiAddError, OPENAPI_PLUGIN, OPENAPI_SOURCE};
 pub use options::{Binding, CallOptions};
 pub use spud::{Loaded, Spud, SpudOptions};

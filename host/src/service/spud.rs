@@ -56,6 +56,8 @@ pub struct Spud {
     pub(super) principal: String,
     pub(super) guard: Arc<spud_policy::LeakGuard>,
     secrets: Arc<spud_policy::Secrets>,
+    /// `[credentials.NAME]` with their values, for the HTTP gate only.
+    pub(super) credentials: Arc<[sandbox::HeldCredential]>,
 }
 
 impl Spud {
@@ -73,8 +75,9 @@ impl Spud {
         let audit = AuditLog::open_keyed(&home.audit_file(), policy.audit.durability, key, fresh)?;
         let registry = Registry::load(&home)?;
         let lock = super::lock::load_lock(&home)?;
-        let (guard, secrets) = secrets_of(&policy)?;
+        let (guard, secrets, credentials) = secrets_of(&policy)?;
         Ok(Spud {
+            credentials: credentials.into(),
             lock: Mutex::new(Arc::new(lock)),
             guard,
             secrets,
@@ -294,12 +297,18 @@ impl Spud {
     }
 }
 
+/// The outbound guard, the redactor and the held credentials.
+type Secured = (
+    Arc<spud_policy::LeakGuard>,
+    Arc<spud_policy::Secrets>,
+    Vec<sandbox::HeldCredential>,
+);
+
 /// The policy's registered secrets, as an outbound guard and a redactor: `[secrets]` patterns,
 /// env values, granted env values, and the contents of secret files (which must be readable:
-/// a secret spud cannot read is one it cannot protect).
-fn secrets_of(
-    policy: &Policy,
-) -> Result<(Arc<spud_policy::LeakGuard>, Arc<spud_policy::Secrets>), SpudError> {
+/// a secret spud cannot read is one it cannot protect); and the credentials, whose values are
+/// secrets too.
+fn secrets_of(policy: &Policy) -> Result<Secured, SpudError> {
     let lookup = |n: &str| std::env::var(n).ok();
     let mut guard = spud_policy::LeakGuard::new(policy, lookup);
     let mut values = Vec::new();
@@ -321,6 +330,8 @@ fn secrets_of(
         guard = guard.with_named(&name, value.clone(), policy);
         values.push(value);
     }
+    let (guard, held) =
+        super::credentials::held_credentials(policy, &base, lookup, guard, &mut values)?;
     let secrets = policy.secrets(lookup).with_values(values);
-    Ok((Arc::new(guard), Arc::new(secrets)))
+    Ok((Arc::new(guard), Arc::new(secrets), held))
 }

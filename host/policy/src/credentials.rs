@@ -1,0 +1,395 @@
+//! Credentials the guest never holds: the `[credentials.NAME]` policy sections, and what the
+//! host's HTTP gate adds to a request going to one of a credential's destinations.
+//!
+//! ```toml
+//! [credentials.github]
+//! value_env = "GITHUB_TOKEN"               # or value_file = "keys/github.token" (policy folder)
+//! inject = "bearer"                        # "header:NAME", "query:NAME" or "basic" ("user:password")
+//! destinations = ["https://api.github.com"]
+//! tools = ["http"]                         # the plugins whose requests get it
+//! ```
+//!
+//! The value is read by the host, registered as a secret (scanned, redacted, allowed to go only
+//! to `destinations`) and never given to the component: the gate adds it to a request of a
+//! listed plugin only when the request's `scheme://host:port` matches one of `destinations`.
+//! Pure: reading the values (environment, files) is the host's job.
+
+use crate::network::{NetPattern, Scheme};
+use base64::Engine;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// How a credential goes into a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inject {
+    /// `Authorization: Bearer VALUE`.
+    Bearer,
+    /// `Authorization: Basic base64(VALUE)`, the value written `user:password`.
+    Basic,
+    /// A header of this name carries the value.
+    Header(String),
+    /// A query parameter of this name carries the value (replacing one the guest set).
+    Query(String),
+}
+
+impl std::fmt::Display for Inject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Inject::Bearer => f.write_str("bearer"),
+            Inject::Basic => f.write_str("basic"),
+            Inject::Header(n) => write!(f, "header:{n}"),
+            Inject::Query(n) => write!(f, "query:{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Inject {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Inject, String> {
+        let token = |n: &str| !n.is_empty() && n.bytes().all(is_token_byte);
+        match s.split_once(':') {
+            None if s == "bearer" => Ok(Inject::Bearer),
+            None if s == "basic" => Ok(Inject::Basic),
+            Some(("header", n)) if token(n) => Ok(Inject::Header(n.to_ascii_lowercase())),
+            Some(("query", n)) if token(n) => Ok(Inject::Query(n.to_string())),
+            _ => Err(format!(
+                "inject `{s}` is not one of \"bearer\", \"basic\", \"header:NAME\", \"query:NAME\""
+            )),
+        }
+    }
+}
+
+/// RFC 9110 token characters (header names, and what we allow as a query parameter name).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Where a credential's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialSource {
+    /// An environment variable of spud's process.
+    Env(String),
+    /// A file (relative paths from the policy's folder), without a trailing newline.
+    File(String),
+}
+
+/// One `[credentials.NAME]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Credential {
+    /// Where the value comes from.
+    pub source: CredentialSource,
+    /// How it goes into a request.
+    pub inject: Inject,
+    /// Where it may go (`scheme://host[:port]` patterns); requests elsewhere never get it.
+    pub destinations: Vec<NetPattern>,
+    /// The plugins whose requests get it.
+    pub tools: Vec<String>,
+}
+
+impl Credential {
+    /// Whether a request of `plugin` to `scheme://host:port` gets this credential.
+    pub fn applies(&self, plugin: &str, scheme: Scheme, host: &str, port: u16) -> bool {
+        self.tools.iter().any(|t| t == plugin)
+            && self
+                .destinations
+                .iter()
+                .any(|d| d.matches(scheme, host, port))
+    }
+
+    /// What the value, added to a request this way, looks like: the header (name, value) or
+    /// the query parameter (name, value).
+    pub fn injection(&self, value: &CredentialValue) -> Injection {
+        let v = value.expose();
+        match &self.inject {
+            Inject::Bearer => Injection::Header("authorization".into(), format!("Bearer {v}")),
+            Inject::Basic => Injection::Header(
+                "authorization".into(),
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(v)
+                ),
+            ),
+            Inject::Header(n) => Injection::Header(n.clone(), v.to_string()),
+            Inject::Query(n) => Injection::Query(n.clone(), v.to_string()),
+        }
+    }
+}
+
+/// A credential as it goes into one request.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Injection {
+    /// Set this header (replacing the guest's).
+    Header(String, String),
+    /// Set this query parameter (replacing the guest's).
+    Query(String, String),
+}
+
+impl std::fmt::Debug for Injection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Injection::Header(n, _) => write!(f, "Header({n}: [REDACTED])"),
+            Injection::Query(n, _) => write!(f, "Query({n}=[REDACTED])"),
+        }
+    }
+}
+
+/// A credential's value: never shown by `Debug`, never serialized.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredentialValue(String);
+
+impl std::fmt::Debug for CredentialValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialValue([REDACTED])")
+    }
+}
+
+/// A value that cannot go into a request as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialValueError {
+    /// Empty (after the trailing newline is cut).
+    #[error("credential {0}: the value is empty")]
+    Empty(String),
+    /// A control character (a line break, say) would break the header.
+    #[error("credential {0}: the value holds a control character (a line break?), which cannot go into a request")]
+    Control(String),
+    /// `inject = "basic"` needs `user:password`.
+    #[error("credential {0}: inject = \"basic\" needs the value written `user:password`")]
+    NotUserPassword(String),
+}
+
+impl CredentialValue {
+    /// Checks `raw` (its trailing line breaks cut) for credential `name` injected as `inject`.
+    pub fn new(name: &str, raw: &str, inject: &Inject) -> Result<Self, CredentialValueError> {
+        let v = raw.trim_end_matches(['\n', '\r']);
+        if v.is_empty() {
+            return Err(CredentialValueError::Empty(name.into()));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(CredentialValueError::Control(name.into()));
+        }
+        if *inject == Inject::Basic && !v.contains(':') {
+            return Err(CredentialValueError::NotUserPassword(name.into()));
+        }
+        Ok(CredentialValue(v.to_string()))
+    }
+
+    /// The value itself: only for putting it into a request or registering it as a secret.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Characters percent-encoded in a query value: everything but RFC 3986 unreserved ones.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `path_and_query` with parameter `name` set to `value` (percent-encoded): parameters of that
+/// name the guest wrote are dropped, the credential's is appended.
+pub fn with_query_param(path_and_query: &str, name: &str, value: &str) -> String {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some(name))
+        .collect();
+    let ours = format!("{name}={}", utf8_percent_encode(value, QUERY_VALUE));
+    kept.push(&ours);
+    format!("{path}?{}", kept.join("&"))
+}
+
+/// `[credentials.NAME]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCredential {
+    value_env: Option<Spanned<String>>,
+    value_file: Option<Spanned<String>>,
+    inject: Spanned<String>,
+    destinations: Vec<Spanned<String>>,
+    #[serde(default)]
+    tools: Vec<Spanned<String>>,
+}
+
+impl RawCredential {
+    /// Checks one section; errors are a byte offset (0: the section's start is unknown here)
+    /// and a message.
+    pub(crate) fn resolve(self, name: &str, start: usize) -> Result<Credential, (usize, String)> {
+        let source = match (self.value_env, self.value_file) {
+            (Some(e), None) => CredentialSource::Env(e.into_inner()),
+            (None, Some(f)) => CredentialSource::File(f.into_inner()),
+            (Some(e), Some(_)) => {
+                return Err((
+                    e.span().start,
+                    format!("[credentials.{name}] has both value_env and value_file; keep one"),
+                ));
+            }
+            (None, None) => {
+                return Err((start, format!("[credentials.{name}] has no value: add value_env = \"VAR\" or value_file = \"path\"")));
+            }
+        };
+        let inject = self.inject.get_ref().parse::<Inject>().map_err(|e| {
+            (
+                self.inject.span().start,
+                format!("[credentials.{name}]: {e}"),
+            )
+        })?;
+        if self.destinations.is_empty() {
+            return Err((start, format!("[credentials.{name}] lists no destinations; add destinations = [\"https://api.example.com\"]")));
+        }
+        let mut destinations = Vec::new();
+        for d in &self.destinations {
+            destinations.push(d.get_ref().parse::<NetPattern>().map_err(|e| {
+                (
+                    d.span().start,
+                    format!("[credentials.{name}] destination `{}`: {e}", d.get_ref()),
+                )
+            })?);
+        }
+        let mut tools = Vec::new();
+        for t in self.tools {
+            let ok = !t.get_ref().is_empty()
+                && t.get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+            if !ok {
+                return Err((
+                    t.span().start,
+                    format!(
+                        "[credentials.{name}] tools: `{}` is not a plugin name",
+                        t.get_ref()
+                    ),
+                ));
+            }
+            tools.push(t.into_inner());
+        }
+        Ok(Credential {
+            source,
+            inject,
+            destinations,
+            tools,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cred(inject: &str) -> Credential {
+        Credential {
+            source: CredentialSource::Env("T".into()),
+            inject: inject.parse().unwrap(),
+            destinations: vec!["https://api.example.com".parse().unwrap()],
+            tools: vec!["http".into()],
+        }
+    }
+
+    #[test]
+    fn injects_each_way() {
+        let v = |raw: &str, c: &Credential| CredentialValue::new("t", raw, &c.inject).unwrap();
+        let b = cred("bearer");
+        assert_eq!(
+            b.injection(&v("tok-1\n", &b)),
+            Injection::Header("authorization".into(), "Bearer tok-1".into())
+        );
+        let basic = cred("basic");
+        assert_eq!(
+            basic.injection(&v("user:pw", &basic)),
+            Injection::Header("authorization".into(), "Basic dXNlcjpwdw==".into())
+        );
+        let h = cred("header:X-Api-Key");
+        assert_eq!(
+            h.injection(&v("k", &h)),
+            Injection::Header("x-api-key".into(), "k".into())
+        );
+        let q = cred("query:api_key");
+        assert_eq!(
+            q.injection(&v("a b", &q)),
+            Injection::Query("api_key".into(), "a b".into())
+        );
+        assert!(!format!("{:?}", v("tok-1", &b)).contains("tok-1"));
+        assert!(!format!("{:?}", b.injection(&v("tok-1", &b))).contains("tok-1"));
+    }
+
+    #[test]
+    fn bad_values_and_injects_are_typed_errors() {
+        assert!("header:".parse::<Inject>().is_err());
+        assert!("header:a b".parse::<Inject>().is_err());
+        assert!("cookie".parse::<Inject>().is_err());
+        let e = CredentialValue::new("gh", "a\nb", &Inject::Bearer).unwrap_err();
+        assert_eq!(e, CredentialValueError::Control("gh".into()));
+        let e = CredentialValue::new("gh", "\n", &Inject::Bearer).unwrap_err();
+        assert_eq!(e, CredentialValueError::Empty("gh".into()));
+        let e = CredentialValue::new("gh", "nocolon", &Inject::Basic).unwrap_err();
+        assert_eq!(e, CredentialValueError::NotUserPassword("gh".into()));
+    }
+
+    #[test]
+    fn applies_only_to_listed_tools_and_destinations() {
+        let c = cred("bearer");
+        assert!(c.applies("http", Scheme::Https, "api.example.com", 443));
+        assert!(!c.applies("http", Scheme::Https, "evil.example.com", 443));
+        assert!(!c.applies("http", Scheme::Http, "api.example.com", 80));
+        assert!(!c.applies("http", Scheme::Https, "api.example.com", 8443));
+        assert!(!c.applies("fs", Scheme::Https, "api.example.com", 443));
+    }
+
+    #[test]
+    fn query_parameter_replaces_the_guests() {
+        assert_eq!(with_query_param("/a", "k", "v/1"), "/a?k=v%2F1");
+        assert_eq!(
+            with_query_param("/a?x=1&k=guess&y", "k", "s"),
+            "/a?x=1&y&k=s"
+        );
+        assert_eq!(with_query_param("/?kk=1", "k", "s"), "/?kk=1&k=s");
+    }
+
+    #[test]
+    fn the_policy_section_parses_and_errors_name_the_line() {
+        let parse = |src: &str| {
+            crate::Policy::parse(src, "p.toml", std::path::Path::new("."), false)
+                .map_err(|e| e.to_string())
+        };
+        let p = parse("[credentials.gh]\nvalue_env = \"GH\"\ninject = \"bearer\"\ndestinations = [\"https://api.github.com\"]\ntools = [\"http\"]\n").unwrap();
+        let gh = &p.credentials["gh"];
+        assert_eq!(gh.source, CredentialSource::Env("GH".into()));
+        assert!(gh.applies("http", Scheme::Https, "api.github.com", 443));
+        // Registered as a secret that may go only to its destinations.
+        let s = p.secrets(|n| (n == "GH").then(|| "ghp-secret-1".to_string()));
+        assert_eq!(s.redact("x ghp-secret-1"), "x [REDACTED]");
+        let g = crate::LeakGuard::new(&p, |n| (n == "GH").then(|| "ghp-secret-1".to_string()));
+        assert!(g
+            .leaks("ghp-secret-1", Scheme::Https, "api.github.com", 443)
+            .is_empty());
+        assert_eq!(
+            g.leaks("ghp-secret-1", Scheme::Https, "evil.test", 443)[0].secret,
+            "gh"
+        );
+
+        let e = parse("[credentials.gh]\nvalue_env = \"GH\"\ninject = \"cookie\"\ndestinations = [\"https://a.b\"]\n").unwrap_err();
+        assert!(
+            e.starts_with("p.toml:3:10:") && e.contains("header:NAME"),
+            "{e}"
+        );
+        let e = parse("[credentials.gh]\nvalue_env = \"GH\"\ninject = \"bearer\"\ndestinations = [\"https://a.b\",\n \"ftp://x\"]\n").unwrap_err();
+        assert!(e.starts_with("p.toml:5:2:"), "{e}");
+        let e = parse("[credentials.gh]\ninject = \"bearer\"\ndestinations = [\"https://a.b\"]\n")
+            .unwrap_err();
+        assert!(e.contains("value_env"), "{e}");
+        let e = parse("[credentials.gh]\nvalue_env = \"A\"\nvalue_file = \"f\"\ninject = \"bearer\"\ndestinations = [\"https://a.b\"]\n").unwrap_err();
+        assert!(e.starts_with("p.toml:2:") && e.contains("both"), "{e}");
+        let e =
+            parse("[credentials.gh]\nvalue_env = \"A\"\ninject = \"bearer\"\ndestinations = []\n")
+                .unwrap_err();
+        assert!(e.contains("no destinations"), "{e}");
+        let e = parse("[credentials.gh]\nvalue_env = \"A\"\ninject = \"bearer\"\ndestinations = [\"https://a.b\"]\nsecret = \"x\"\n").unwrap_err();
+        assert!(e.starts_with("p.toml:5:") && e.contains("secret"), "{e}");
+    }
+}

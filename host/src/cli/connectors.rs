@@ -1,0 +1,92 @@
+//! `spud connectors list [--json]`: every first-party connector, what it needs (grants,
+//! credentials, a server) and a one-line example.
+
+use super::output::print_json;
+use clap::Subcommand;
+use serde::Serialize;
+
+#[derive(Subcommand)]
+pub enum ConnectorsCommand {
+    /// Every connector: its tools, the grants, credentials and server it needs, an example.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// One connector as listed.
+#[derive(Serialize)]
+struct Connector {
+    name: &'static str,
+    component: &'static str,
+    what: &'static str,
+    tools: &'static [&'static str],
+    grants: &'static str,
+    credentials: &'static str,
+    server: &'static str,
+    example: &'static str,
+}
+
+const CONNECTORS: &[Connector] = &[
+    Connector {
+        name: "openapi",
+        component: "openapi.wasm",
+        what: "any REST API with an OpenAPI 3.x document: one tool per operation",
+        tools: &["NAME.<operationId>"],
+        grants: "network = [\"<base URL's origin>\"] under [tools.NAME]",
+        credentials: "[credentials.X] with tools = [\"NAME\"] (bearer, basic, header:…, query:…)",
+        server: "the API itself",
+        example: "spud tools add openapi:shop.json --name shop --base-url https://api.example.com && spud call shop.get_item '{\"item_id\": 1}'",
+    },
+    Connector {
+        name: "http",
+        component: "http.wasm",
+        what: "fetch URLs (REST, webhooks, pages, feeds), redirects checked hop by hop",
+        tools: &["http.fetch"],
+        grants: "network = [\"https://host\"] under [tools.http]",
+        credentials: "[credentials.X] with tools = [\"http\"] for each API",
+        server: "whatever it is granted",
+        example: "spud call http.fetch '{\"url\": \"https://api.example.com/v1/items\"}'",
+    },
+    Connector {
+        name: "sheet",
+        component: "sheet.wasm",
+        what: "spreadsheets: read, write and append CSV and XLSX",
+        tools: &["sheet.read", "sheet.write", "sheet.append"],
+        grants: "files = [{ host = \"…\", guest = \"/data\", access = \"read-write\" }] under [tools.sheet]",
+        credentials: "none",
+        server: "none (files)",
+        example: "spud call sheet.read '{\"path\": \"invoices.xlsx\", \"sheet\": \"November\"}'",
+    },
+    Connector {
+        name: "html",
+        component: "html.wasm",
+        what: "HTML to readable Markdown, with title and links",
+        tools: &["html.to_markdown"],
+        grants: "none for HTML passed in; files /data (read-only) for `path`",
+        credentials: "none",
+        server: "none",
+        example: "spud call html.to_markdown '{\"html\": \"<h1>Hi</h1><p>there</p>\"}'",
+    },
+];
+
+pub fn run(cmd: ConnectorsCommand) -> i32 {
+    match cmd {
+        ConnectorsCommand::List { json: true } => {
+            print_json(&CONNECTORS);
+        }
+        ConnectorsCommand::List { json: false } => {
+            for c in CONNECTORS {
+                println!("{} ({}): {}", c.name, c.component, c.what);
+                println!("  tools:       {}", c.tools.join(", "));
+                println!("  grants:      {}", c.grants);
+                println!("  credentials: {}", c.credentials);
+                println!("  server:      {}", c.server);
+                println!("  example:     {}", c.example);
+            }
+            println!("\nMore: the book's Connectors and credentials page.");
+        }
+    }
+    0
+}

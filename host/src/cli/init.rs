@@ -1,0 +1,97 @@
+//! `spud init --workflow NAME [DIR]`: writes a workflow's plan, policy, seed data and
+//! description (from `examples/workflows/NAME`, built into the binary) into a folder for the
+//! user to edit.
+
+use super::output::{fail, EXIT_USAGE};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// The workflow to start from (`spud init --workflow list` names them).
+    #[arg(long)]
+    workflow: String,
+    /// The folder to write (default: ./NAME); it must not hold any of the files yet.
+    dir: Option<PathBuf>,
+}
+
+/// A workflow as built into the binary.
+struct Workflow {
+    name: &'static str,
+    what: &'static str,
+    files: &'static [(&'static str, &'static [u8])],
+}
+
+macro_rules! workflow_file {
+    ($wf:literal, $file:literal) => {
+        (
+            $file,
+            include_bytes!(concat!("../../../examples/workflows/", $wf, "/", $file)) as &[u8],
+        )
+    };
+}
+
+const WORKFLOWS: &[Workflow] = &[Workflow {
+    name: "restock",
+    what: "restock from inventory: low-stock rows of a stock sheet into a purchase order (XLSX)",
+    files: &[
+        workflow_file!("restock", "README.md"),
+        workflow_file!("restock", "plan.toml"),
+        workflow_file!("restock", "policy.toml"),
+        workflow_file!("restock", "data/inventory.csv"),
+        workflow_file!("restock", "data/supplier.html"),
+    ],
+}];
+
+pub fn run(args: InitArgs) -> i32 {
+    let Some(wf) = WORKFLOWS.iter().find(|w| w.name == args.workflow) else {
+        let known: Vec<String> = WORKFLOWS
+            .iter()
+            .map(|w| format!("  {}: {}", w.name, w.what))
+            .collect();
+        let msg = format!("workflows:\n{}", known.join("\n"));
+        if args.workflow == "list" {
+            println!("{msg}");
+            return 0;
+        }
+        return fail(
+            &format!("no workflow named `{}`; {msg}", args.workflow),
+            EXIT_USAGE,
+        );
+    };
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from(wf.name));
+    match write(&dir, wf) {
+        Ok(()) => {
+            println!(
+                "wrote the {} workflow into {}: read README.md there, then `spud --policy {} run --plan {}`",
+                wf.name,
+                dir.display(),
+                dir.join("policy.toml").display(),
+                dir.join("plan.toml").display()
+            );
+            0
+        }
+        Err(e) => fail(&e, EXIT_USAGE),
+    }
+}
+
+/// Writes every file of `wf` under `dir`; nothing is written when one of them exists.
+fn write(dir: &Path, wf: &Workflow) -> Result<(), String> {
+    if let Some((f, _)) = wf.files.iter().find(|(f, _)| dir.join(f).exists()) {
+        return Err(format!(
+            "{} exists already; choose another folder (spud init --workflow {} DIR)",
+            dir.join(f).display(),
+            wf.name
+        ));
+    }
+    for (f, bytes) in wf.files {
+        let path = dir.join(f);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}

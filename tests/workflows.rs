@@ -1,0 +1,133 @@
+//! The workflows of `examples/workflows/`, each run offline by `spud run --plan` in a copy of
+//! its folder (plan, policy, seed data), and its end state checked on disk.
+
+use serde_json::{json, Value};
+use spud::sandbox::Outcome;
+use spud::{Spud, SpudOptions};
+use spud_tests::{guest, home, spud_bin, workspace};
+use std::path::Path;
+use std::process::Command;
+
+/// Copies `examples/workflows/NAME` into `to`.
+fn copy_workflow(name: &str, to: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(e.file_name());
+            if e.path().is_dir() {
+                copy(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+    copy(&workspace().join("examples/workflows").join(name), to);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restock_writes_the_purchase_order() {
+    let h = home();
+    let folder = h.path().join("restock");
+    copy_workflow("restock", &folder);
+    let spud_home = h.path().join("spud");
+    let run = |args: &[&str]| {
+        Command::new(spud_bin())
+            .arg("--home")
+            .arg(&spud_home)
+            .args(args)
+            .env_remove("SPUD_POLICY")
+            .output()
+            .unwrap()
+    };
+    for p in ["sheet", "html", "json"] {
+        let o = run(&["tools", "add", guest(p).to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let policy = folder.join("policy.toml");
+    let plan = folder.join("plan.toml");
+    let o = run(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "run",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(&["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The step that found nothing backtracked to its alternative.
+    assert_eq!(
+        report["results"]["low"]["document"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{report}"
+    );
+
+    // End state: the order, as a real XLSX file, holds exactly the two low items.
+    let xlsx = folder.join("data/purchase-order.xlsx");
+    assert_eq!(&std::fs::read(&xlsx).unwrap()[..2], b"PK");
+    let spud = Spud::open(SpudOptions {
+        home: Some(spud_home.clone()),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    let r = spud
+        .call("sheet.read", &json!({"path": "purchase-order.xlsx"}))
+        .await
+        .unwrap();
+    let Outcome::Ok { value } = &r.outcome else {
+        panic!("{:?}", r.outcome)
+    };
+    assert_eq!(value["sheets"], json!(["Order"]));
+    assert_eq!(
+        value["rows"],
+        json!([["B-M8", "Bolt M8", 12, 25], ["N-M8", "Nut M8", 8, 30]])
+    );
+}
+
+#[test]
+fn init_writes_a_workflow_folder_and_never_overwrites() {
+    let h = home();
+    let dir = h.path().join("mine");
+    let init = |args: &[&str]| {
+        Command::new(spud_bin())
+            .arg("init")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = init(&["--workflow", "restock", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "README.md",
+        "plan.toml",
+        "policy.toml",
+        "data/inventory.csv",
+        "data/supplier.html",
+    ] {
+        let ours = std::fs::read(dir.join(f)).unwrap();
+        let example =
+            std::fs::read(workspace().join("examples/workflows/restock").join(f)).unwrap();
+        assert_eq!(ours, example, "{f}");
+    }
+    std::fs::write(dir.join("plan.toml"), "edited").unwrap();
+    let o = init(&["--workflow", "restock", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists already"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("plan.toml")).unwrap(),
+        "edited"
+    );
+    let o = init(&["--workflow", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("restock"));
+}
