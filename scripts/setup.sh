@@ -16,3 +16,5 @@ done
 "$(dirname "${BASH_SOURCE[0]}")/setup-mcp-client.sh"
 # The OCI registry and the oras client the trust-chain tests use.
 "$(dirname "${BASH_SOURCE[0]}")/setup-registry.sh"
+# Headless Chromium for the browser capability and its tests.
+"$(dirname "${BASH_SOURCE[0]}")/setup-browser.sh"
