@@ -140,6 +140,7 @@ async fn embedded_manifest(wasm: &Path) -> String {
         resolver: spud::sandbox::system_resolver(),
         guard: Default::default(),
         meter: None,
+        browser: None,
     };
     spud::runtime::read_sdk_manifest(&probe, &manifest, &env)
         .await

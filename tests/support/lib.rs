@@ -279,6 +279,7 @@ pub mod bench_support {
                     resolver: spud::sandbox::system_resolver(),
                     guard: Default::default(),
                     meter: None,
+                    browser: None,
                 };
                 let state = HostState::new(&Grant::none(), &env).expect("state");
                 let mut store = Store::new(&engine, state);

@@ -255,6 +255,7 @@ async fn sdk_tools(
         resolver: sandbox::system_resolver(),
         guard: Default::default(),
         meter: None,
+        browser: None,
     };
     let json = super::call::read_sdk_manifest(&probe, manifest_idx, &env)
         .await

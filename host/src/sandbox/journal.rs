@@ -21,6 +21,8 @@ pub enum Capability {
     Limit,
     /// A registered secret in an outbound request.
     Secret,
+    /// A browser action (`spud:browser`), or the close of a browser session.
+    Browser,
 }
 
 impl Capability {
@@ -33,6 +35,7 @@ impl Capability {
             Capability::Dns => "dns",
             Capability::Limit => "limit",
             Capability::Secret => "secret",
+            Capability::Browser => "browser",
         }
     }
 }

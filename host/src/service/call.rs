@@ -45,6 +45,7 @@ impl Spud {
             resolver: self.resolver.clone(),
             guard: self.guard.clone(),
             meter: options.meter.clone(),
+            browser: options.browser.clone(),
         };
         let mut grant = self.grant_for(caller, &loaded);
         let binding = options.cap(&mut grant.limits);
