@@ -123,6 +123,26 @@ impl WasiHttpHooks for HttpGate {
 }
 
 impl HttpGate {
+    /// A gate for `plugin` allowing `patterns`, recording in `journal` (outside a call: a
+    /// benchmark or a test driving a browser session directly).
+    pub fn new(
+        plugin: &str,
+        patterns: Vec<NetPattern>,
+        resolver: Arc<dyn Resolver>,
+        journal: Arc<Journal>,
+        guard: Arc<LeakGuard>,
+        meter: Option<Arc<dyn Meter>>,
+    ) -> HttpGate {
+        HttpGate {
+            patterns: patterns.into(),
+            resolver,
+            journal,
+            plugin: plugin.into(),
+            guard,
+            meter,
+        }
+    }
+
     /// The gate's checks for one request, borrowing its parts.
     fn gate(&self) -> Gate<'_> {
         Gate {
