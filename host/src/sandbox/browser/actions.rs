@@ -181,49 +181,6 @@ async fn on_page(
         Action::Snapshot(_, max) => snapshot(page, max.min(snapshot_cap))
             .await
             .map(Reply::Snapshot),
-        Action::Click(_, r) => {
-            mark(page).await;
-            element(page, &r).await?.click().await?;
-            settle(page).await;
-            Ok(Reply::Done)
-        }
-        Action::Type {
-            element: r,
-            text,
-            submit,
-            ..
-        } => {
-            let el = element(page, &r).await?;
-            el.click().await?;
-            el.call_js_fn("function() { this.value = ''; }", false)
-                .await?;
-            el.type_str(&text).await?;
-            if submit {
-                mark(page).await;
-                el.press_key("Enter").await?;
-                settle(page).await;
-            }
-            Ok(Reply::Done)
-        }
-        Action::Select(_, r, value) => select(page, &r, &value).await.map(|()| Reply::Done),
-        Action::Press(_, key) => {
-            mark(page).await;
-            let el = match page.find_element(":focus").await {
-                Ok(el) => el,
-                Err(_) => page.find_element("body").await?,
-            };
-            el.press_key(&key).await?;
-            settle(page).await;
-            Ok(Reply::Done)
-        }
-        Action::Scroll(_, Some(r), _) => {
-            element(page, &r).await?.scroll_into_view().await?;
-            Ok(Reply::Done)
-        }
-        Action::Scroll(_, None, dy) => {
-            page.evaluate(format!("window.scrollBy(0, {dy})")).await?;
-            Ok(Reply::Done)
-        }
         Action::WaitText(_, text, timeout) => {
             wait_text(page, &text, timeout).await.map(|()| Reply::Done)
         }
@@ -244,6 +201,51 @@ async fn on_page(
             Ok(Reply::Text(text, cut))
         }
         Action::Screenshot(_) => screenshot(page, screenshot_cap).await.map(Reply::Png),
+        other => interact(page, other).await,
+    }
+}
+
+/// An action that acts on the page (and may navigate it).
+async fn interact(page: &Page, action: Action) -> Result<Reply, BrowserError> {
+    match action {
+        Action::Click(_, r) => {
+            mark(page).await;
+            element(page, &r).await?.click().await?;
+            settle(page).await;
+        }
+        Action::Type {
+            element: r,
+            text,
+            submit,
+            ..
+        } => {
+            let el = element(page, &r).await?;
+            el.click().await?;
+            el.call_js_fn("function() { this.value = ''; }", false)
+                .await?;
+            el.type_str(&text).await?;
+            if submit {
+                mark(page).await;
+                el.press_key("Enter").await?;
+                settle(page).await;
+            }
+        }
+        Action::Select(_, r, value) => select(page, &r, &value).await?,
+        Action::Press(_, key) => {
+            mark(page).await;
+            let el = match page.find_element(":focus").await {
+                Ok(el) => el,
+                Err(_) => page.find_element("body").await?,
+            };
+            el.press_key(&key).await?;
+            settle(page).await;
+        }
+        Action::Scroll(_, Some(r), _) => {
+            element(page, &r).await?.scroll_into_view().await?;
+        }
+        Action::Scroll(_, None, dy) => {
+            page.evaluate(format!("window.scrollBy(0, {dy})")).await?;
+        }
         Action::Back(_) | Action::Forward(_) => {
             let step = if matches!(action, Action::Back(_)) {
                 "back"
@@ -253,12 +255,11 @@ async fn on_page(
             mark(page).await;
             page.evaluate(format!("history.{step}()")).await?;
             settle(page).await;
-            Ok(Reply::Url(url(page).await))
+            return Ok(Reply::Url(url(page).await));
         }
-        Action::NewPage | Action::Pages | Action::ClosePage(_) | Action::Cookies => {
-            Err(BrowserError::Failed("not a page action".into()))
-        }
+        _ => return Err(BrowserError::Failed("not a page action".into())),
     }
+    Ok(Reply::Done)
 }
 
 async fn navigate(page: &Page, url: &str) -> Result<String, BrowserError> {

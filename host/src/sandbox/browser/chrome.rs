@@ -31,27 +31,30 @@ pub fn find() -> Result<PathBuf, BrowserError> {
 
 /// The flags that make every byte the browser sends go through `proxy`: no loopback
 /// bypass, no QUIC, no non-proxied WebRTC UDP, no name resolution of its own, no background
-/// traffic of Chromium's own (updates, sync, metrics).
-pub fn pinned_flags(proxy: SocketAddr) -> Vec<String> {
+/// traffic of Chromium's own (updates, sync, metrics). Each is a switch and its value, if any.
+pub fn pinned_flags(proxy: SocketAddr) -> Vec<(&'static str, Option<String>)> {
+    let v = |s: &str| Some(s.to_string());
     vec![
-        format!("--proxy-server=http://{proxy}"),
+        ("proxy-server", Some(format!("http://{proxy}"))),
         // Chromium bypasses a proxy for loopback unless told not to.
-        "--proxy-bypass-list=<-loopback>".into(),
-        "--disable-quic".into(),
-        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp".into(),
-        "--webrtc-ip-handling-policy=disable_non_proxied_udp".into(),
+        ("proxy-bypass-list", v("<-loopback>")),
+        ("disable-quic", None),
+        ("force-webrtc-ip-handling-policy", v("disable_non_proxied_udp")),
+        ("webrtc-ip-handling-policy", v("disable_non_proxied_udp")),
         // Names are resolved by spud (the proxy), never by Chromium.
-        "--host-resolver-rules=MAP * ~NOTFOUND".into(),
-        "--dns-prefetch-disable".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-domain-reliability".into(),
-        "--disable-sync".into(),
-        "--metrics-recording-only".into(),
-        "--no-pings".into(),
-        "--disable-features=NetworkPrediction,OptimizationHints,MediaRouter,DialMediaRouteProvider,HttpsUpgrades".into(),
-        "--disable-gpu".into(),
-        "--disable-dev-shm-usage".into(),
+        ("host-resolver-rules", v("MAP * ~NOTFOUND")),
+        ("dns-prefetch-disable", None),
+        ("disable-background-networking", None),
+        ("disable-component-update", None),
+        ("disable-domain-reliability", None),
+        ("disable-sync", None),
+        ("metrics-recording-only", None),
+        ("no-pings", None),
+        ("disable-features", v("NetworkPrediction")),
+        ("disable-features", v("OptimizationHints")),
+        ("disable-features", v("MediaRouter")),
+        ("disable-features", v("HttpsUpgrades")),
+        ("disable-gpu", None),
     ]
 }
 
@@ -67,8 +70,13 @@ pub async fn launch(
         .user_data_dir(profile)
         .launch_timeout(limits.launch)
         .request_timeout(limits.action)
-        .window_size(1280, 800)
-        .args(pinned_flags(proxy));
+        .window_size(1280, 800);
+    for (switch, value) in pinned_flags(proxy) {
+        builder = match value {
+            Some(value) => builder.arg((switch, value.as_str())),
+            None => builder.arg(switch),
+        };
+    }
     // Chromium's own sandbox needs user namespaces, which root and many containers lack.
     if is_root() {
         builder = builder.no_sandbox();

@@ -104,9 +104,9 @@ impl wit::Host for BrowserAccess {
         self.url(Action::Navigate(page, url)).await
     }
 
-    async fn snapshot(&mut self, page: u32, max_bytes: u32) -> R<wit::Snapshot> {
+    async fn snapshot(&mut self, page: u32, max_bytes: u32) -> R<wit::PageSnapshot> {
         match self.act(Action::Snapshot(page, bytes(max_bytes))).await? {
-            Reply::Snapshot(s) => Ok(wit::Snapshot {
+            Reply::Snapshot(s) => Ok(wit::PageSnapshot {
                 url: s.url,
                 title: s.title,
                 text: s.text,
