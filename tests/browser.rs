@@ -11,10 +11,10 @@ mod site;
 
 use serde_json::{json, Value};
 use site::Site;
+use spud::runtime::CallReport;
 use spud::sandbox::browser::{BrowserLimits, BrowserSlot};
 use spud::sandbox::{Capability, Outcome};
 use spud::service::CallOptions;
-use spud::runtime::CallReport;
 use spud_tests::{guest, home};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -71,7 +71,9 @@ async fn spud_with(h: &tempfile::TempDir, browser: bool) -> spud::Spud {
         principal: None,
     })
     .expect("spud opens");
-    spud.add(&guest("browser"), None, None).await.expect("the browser plugin installs");
+    spud.add(&guest("browser"), None, None)
+        .await
+        .expect("the browser plugin installs");
     spud
 }
 
@@ -81,7 +83,9 @@ async fn call(spud: &spud::Spud, slot: &Arc<BrowserSlot>, tool: &str, input: Val
         browser: Some(slot.clone()),
         ..CallOptions::default()
     };
-    spud.call_as(&spud.operator(), tool, &input, options).await.expect("call runs")
+    spud.call_as(&spud.operator(), tool, &input, options)
+        .await
+        .expect("call runs")
 }
 
 fn ok(r: &CallReport) -> Value {
@@ -114,7 +118,11 @@ fn denied(r: &CallReport, capability: Capability, what: &str) -> usize {
 }
 
 /// Polls the page's snapshot until it contains `text` (pages finish their scripts later).
-async fn wait_for(spud: &spud::Spud, slot: &Arc<BrowserSlot>, text: &str) -> (String, Vec<CallReport>) {
+async fn wait_for(
+    spud: &spud::Spud,
+    slot: &Arc<BrowserSlot>,
+    text: &str,
+) -> (String, Vec<CallReport>) {
     let mut reports = Vec::new();
     for _ in 0..50 {
         let r = call(spud, slot, "browser.snapshot", json!({})).await;
@@ -142,28 +150,63 @@ async fn everything_a_page_does_is_checked_and_the_other_server_gets_nothing() {
     let port_b = s.b.addr.port().to_string();
 
     // An image and a script from b: the page loads, both are refused and audited.
-    let r = call(&spud, &slot, "browser.open", json!({"url": format!("{}/img.html", s.a.url())})).await;
+    let r = call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/img.html", s.a.url())}),
+    )
+    .await;
     assert!(snapshot(&ok(&r)).contains("with an image and a script"));
-    assert!(denied(&r, Capability::Http, &format!("{b}/pixel.png")) == 1, "{:#?}", r.decisions);
-    assert!(denied(&r, Capability::Http, &format!("{b}/x.js")) == 1, "{:#?}", r.decisions);
+    assert!(
+        denied(&r, Capability::Http, &format!("{b}/pixel.png")) == 1,
+        "{:#?}",
+        r.decisions
+    );
+    assert!(
+        denied(&r, Capability::Http, &format!("{b}/x.js")) == 1,
+        "{:#?}",
+        r.decisions
+    );
 
     // fetch() to b.
-    let r = call(&spud, &slot, "browser.open", json!({"url": format!("{}/fetch.html", s.a.url())})).await;
+    let r = call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/fetch.html", s.a.url())}),
+    )
+    .await;
     let (text, mut reports) = wait_for(&spud, &slot, "fetch ").await;
     reports.push(r);
     assert!(!text.contains("fetch status 200"), "{text}");
-    let n: usize = reports.iter().map(|r| denied(r, Capability::Http, &format!("{b}/api"))).sum();
+    let n: usize = reports
+        .iter()
+        .map(|r| denied(r, Capability::Http, &format!("{b}/api")))
+        .sum();
     assert_eq!(n, 1, "the fetch is denied and audited once");
 
     // A redirect to b: the document itself is refused, so `open` is a denial.
-    let r = call(&spud, &slot, "browser.open", json!({"url": format!("{}/redirect", s.a.url())})).await;
+    let r = call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/redirect", s.a.url())}),
+    )
+    .await;
     match &r.outcome {
         Outcome::Denied { denial } => assert!(denial.target.contains(&b), "{denial:?}"),
         other => panic!("expected the redirect to b denied, got {other:?}"),
     }
 
     // A WebSocket to b: the tunnel is refused.
-    let r = call(&spud, &slot, "browser.open", json!({"url": format!("{}/ws.html", s.a.url())})).await;
+    let r = call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/ws.html", s.a.url())}),
+    )
+    .await;
     let (text, mut reports) = wait_for(&spud, &slot, "ws ").await;
     reports.push(r);
     assert!(text.contains("ws failed"), "{text}");
@@ -174,10 +217,19 @@ async fn everything_a_page_does_is_checked_and_the_other_server_gets_nothing() {
     assert!(n >= 1, "the WebSocket's tunnel is denied and audited");
 
     // A service worker: its script comes through the proxy from a; its fetch to b is refused.
-    call(&spud, &slot, "browser.open", json!({"url": format!("{}/sw.html", s.a.url())})).await;
+    call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/sw.html", s.a.url())}),
+    )
+    .await;
     let (text, _) = wait_for(&spud, &slot, "sw ").await;
     assert!(text.contains("sw ready"), "{text}");
-    assert!(s.a.got().iter().any(|g| g.path == "/sw.js"), "the worker's script went through spud");
+    assert!(
+        s.a.got().iter().any(|g| g.path == "/sw.js"),
+        "the worker's script went through spud"
+    );
 
     // What is allowed works: a's pages were served.
     assert!(s.a.got().iter().any(|g| g.path == "/img.html"));
@@ -198,19 +250,57 @@ async fn a_secret_is_posted_only_where_it_may_go() {
     let slot = BrowserSlot::new(BrowserLimits::default());
 
     // To c (granted, but not for the secret): refused by the secret scan, c gets nothing.
-    let v = ok(&call(&spud, &slot, "browser.open", json!({"url": format!("{}/form-c.html", s.a.url())})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/form-c.html", s.a.url())}),
+    )
+    .await);
     let field = ref_of(&snapshot(&v), "textbox");
-    let r = call(&spud, &slot, "browser.type", json!({"ref": field, "text": SECRET, "submit": true})).await;
-    assert!(denied(&r, Capability::Secret, &s.c.url()) >= 1, "{:#?}", r.decisions);
+    let r = call(
+        &spud,
+        &slot,
+        "browser.type",
+        json!({"ref": field, "text": SECRET, "submit": true}),
+    )
+    .await;
+    assert!(
+        denied(&r, Capability::Secret, &s.c.url()) >= 1,
+        "{:#?}",
+        r.decisions
+    );
     assert!(r.leaks.iter().any(|l| l.blocked), "{:?}", r.leaks);
-    assert!(s.c.got().iter().all(|g| !g.body.contains(SECRET) && g.path != "/collect"), "{:#?}", s.c.got());
+    assert!(
+        s.c.got()
+            .iter()
+            .all(|g| !g.body.contains(SECRET) && g.path != "/collect"),
+        "{:#?}",
+        s.c.got()
+    );
 
     // To a: allowed, and a got it.
-    let v = ok(&call(&spud, &slot, "browser.open", json!({"url": format!("{}/form-a.html", s.a.url())})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/form-a.html", s.a.url())}),
+    )
+    .await);
     let field = ref_of(&snapshot(&v), "textbox");
-    let v = ok(&call(&spud, &slot, "browser.type", json!({"ref": field, "text": SECRET, "submit": true})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.type",
+        json!({"ref": field, "text": SECRET, "submit": true}),
+    )
+    .await);
     assert!(snapshot(&v).contains("Received"), "{v}");
-    assert!(s.a.got().iter().any(|g| g.path == "/collect" && g.body.contains(SECRET)));
+    assert!(s
+        .a
+        .got()
+        .iter()
+        .any(|g| g.path == "/collect" && g.body.contains(SECRET)));
     slot.close().await;
 }
 
@@ -225,26 +315,65 @@ async fn a_session_keeps_cookies_across_pages_and_leaves_nothing_behind() {
     let spud = spud_with(&h, true).await;
     let slot = BrowserSlot::new(BrowserLimits::default());
 
-    let v = ok(&call(&spud, &slot, "browser.open", json!({"url": format!("{}/login.html", s.a.url())})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/login.html", s.a.url())}),
+    )
+    .await);
     let user = ref_of(&snapshot(&v), "textbox");
-    let v = ok(&call(&spud, &slot, "browser.type", json!({"ref": user, "text": "ada", "submit": true})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.type",
+        json!({"ref": user, "text": "ada", "submit": true}),
+    )
+    .await);
     assert!(snapshot(&v).contains("Welcome, ada"), "{v}");
     // Another page of the same session, in another call: still logged in.
-    let v = ok(&call(&spud, &slot, "browser.open", json!({"url": format!("{}/", s.a.url())})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/", s.a.url())}),
+    )
+    .await);
     let item = ref_of(&snapshot(&v), "Blue teapot");
     let v = ok(&call(&spud, &slot, "browser.click", json!({"ref": item})).await);
     assert!(snapshot(&v).contains("In stock: 3"), "{v}");
     let v = ok(&call(&spud, &slot, "browser.back", json!({})).await);
     assert!(v["url"].as_str().unwrap_or_default().ends_with('/'), "{v}");
-    let v = ok(&call(&spud, &slot, "browser.open", json!({"url": format!("{}/account", s.a.url())})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/account", s.a.url())}),
+    )
+    .await);
     assert!(snapshot(&v).contains("Welcome, ada"), "{v}");
     let size = ref_of(&snapshot(&v), "combobox");
-    let v = ok(&call(&spud, &slot, "browser.select", json!({"ref": size, "value": "Large"})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.select",
+        json!({"ref": size, "value": "Large"}),
+    )
+    .await);
     assert!(snapshot(&v).contains("value=\"l\""), "{v}");
     let v = ok(&call(&spud, &slot, "browser.text", json!({})).await);
-    assert!(v["text"].as_str().unwrap_or_default().contains("Welcome, ada"));
+    assert!(v["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Welcome, ada"));
     let v = ok(&call(&spud, &slot, "browser.screenshot", json!({})).await);
-    assert!(v["data_base64"].as_str().unwrap_or_default().starts_with("iVBORw0KGgo"), "a PNG");
+    assert!(
+        v["data_base64"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("iVBORw0KGgo"),
+        "a PNG"
+    );
 
     let pid = slot.pid().await.expect("a browser runs");
     let profile = slot.profile_dir().await.expect("with a profile");
@@ -252,11 +381,20 @@ async fn a_session_keeps_cookies_across_pages_and_leaves_nothing_behind() {
     let stats = slot.close().await.expect("a session ran");
     assert!(stats.peak_rss_bytes > 0 && stats.requests > 0, "{stats:?}");
     assert!(!profile.exists(), "the profile is removed");
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid), "the browser is gone");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid),
+        "the browser is gone"
+    );
 
     // A new session knows nothing of the old one.
     let fresh = BrowserSlot::new(BrowserLimits::default());
-    let v = ok(&call(&spud, &fresh, "browser.open", json!({"url": format!("{}/account", s.a.url())})).await);
+    let v = ok(&call(
+        &spud,
+        &fresh,
+        "browser.open",
+        json!({"url": format!("{}/account", s.a.url())}),
+    )
+    .await);
     assert!(snapshot(&v).contains("Please log in"), "{v}");
     fresh.close().await;
 }
@@ -274,30 +412,55 @@ async fn a_spinning_page_hits_the_deadline_a_huge_one_the_cap_a_crash_is_reporte
     let s = sites();
     let h = home();
     let spud = spud_with(&h, true).await;
-    let limits = BrowserLimits { action: Duration::from_secs(3), ..BrowserLimits::default() };
+    let limits = BrowserLimits {
+        action: Duration::from_secs(3),
+        ..BrowserLimits::default()
+    };
     let slot = BrowserSlot::new(limits);
 
     // JavaScript that never yields: the action's deadline, a typed error, the run goes on.
-    let r = call(&spud, &slot, "browser.open", json!({"url": format!("{}/spin.html", s.a.url())})).await;
+    let r = call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/spin.html", s.a.url())}),
+    )
+    .await;
     match &r.outcome {
         Outcome::ToolError { error } => assert!(error.to_string().contains("timeout"), "{error}"),
         other => panic!("expected a timeout, got {other:?}"),
     }
     // A huge page: cut at the snapshot cap.
-    let v = ok(&call(&spud, &slot, "browser.open", json!({"url": format!("{}/huge.html", s.a.url()), "new_page": true})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/huge.html", s.a.url()), "new_page": true}),
+    )
+    .await);
     assert_eq!(v["truncated"], json!(true));
     assert!(snapshot(&v).len() <= 24_000);
 
     // The browser process dies: reported as a crash, and the next call gets a new session.
     let pid = slot.pid().await.expect("a browser runs");
-    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    assert!(std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let r = call(&spud, &slot, "browser.snapshot", json!({})).await;
     match &r.outcome {
         Outcome::ToolError { error } => assert!(error.to_string().contains("crash"), "{error}"),
         other => panic!("expected a crash, got {other:?}"),
     }
-    let v = ok(&call(&spud, &slot, "browser.open", json!({"url": format!("{}/", s.a.url())})).await);
+    let v = ok(&call(
+        &spud,
+        &slot,
+        "browser.open",
+        json!({"url": format!("{}/", s.a.url())}),
+    )
+    .await);
     assert!(snapshot(&v).contains("Shop"), "{v}");
     slot.close().await;
 }
@@ -313,7 +476,11 @@ async fn without_the_grant_there_is_no_browser() {
     match &r.outcome {
         Outcome::Denied { denial } => {
             assert_eq!(denial.capability, Capability::Browser);
-            assert!(denial.reason.contains("browser = true"), "{}", denial.reason);
+            assert!(
+                denial.reason.contains("browser = true"),
+                "{}",
+                denial.reason
+            );
         }
         other => panic!("expected a denial, got {other:?}"),
     }

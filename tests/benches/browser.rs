@@ -33,7 +33,10 @@ fn ms(t: Instant) -> f64 {
 }
 
 fn ref_of(snapshot: &str, needle: &str) -> String {
-    let line = snapshot.lines().find(|l| l.contains(needle) && l.contains("[ref=")).expect("ref");
+    let line = snapshot
+        .lines()
+        .find(|l| l.contains(needle) && l.contains("[ref="))
+        .expect("ref");
     let start = line.find("[ref=").expect("ref") + 5;
     line[start..start + line[start..].find(']').expect("]")].to_string()
 }
@@ -48,22 +51,35 @@ async fn direct(url: &str, runs: usize) {
         None,
     );
     let deadline = Duration::from_secs(30);
-    let (mut start, mut open, mut snap, mut click, mut rss) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut start, mut open, mut snap, mut click, mut rss) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..runs {
         let slot = BrowserSlot::new(BrowserLimits::default());
         let t = Instant::now();
-        let Ok(Reply::Page(p)) = slot.act(&gate, Action::NewPage, deadline).await else { panic!("no page") };
+        let Ok(Reply::Page(p)) = slot.act(&gate, Action::NewPage, deadline).await else {
+            panic!("no page")
+        };
         start.push(ms(t));
         let t = Instant::now();
-        slot.act(&gate, Action::Navigate(p, format!("{url}/")), deadline).await.expect("open");
+        slot.act(&gate, Action::Navigate(p, format!("{url}/")), deadline)
+            .await
+            .expect("open");
         open.push(ms(t));
         let t = Instant::now();
-        let Ok(Reply::Snapshot(s)) = slot.act(&gate, Action::Snapshot(p, 24_000), deadline).await else { panic!("snapshot") };
+        let Ok(Reply::Snapshot(s)) = slot.act(&gate, Action::Snapshot(p, 24_000), deadline).await
+        else {
+            panic!("snapshot")
+        };
         snap.push(ms(t));
         let item = ref_of(&s.text, "Blue teapot");
         let t = Instant::now();
-        slot.act(&gate, Action::Click(p, item), deadline).await.expect("click");
-        let Ok(Reply::Snapshot(s)) = slot.act(&gate, Action::Snapshot(p, 24_000), deadline).await else { panic!("snapshot") };
+        slot.act(&gate, Action::Click(p, item), deadline)
+            .await
+            .expect("click");
+        let Ok(Reply::Snapshot(s)) = slot.act(&gate, Action::Snapshot(p, 24_000), deadline).await
+        else {
+            panic!("snapshot")
+        };
         click.push(ms(t));
         assert!(s.text.contains("In stock"));
         let stats = slot.close().await.expect("stats");
@@ -80,14 +96,32 @@ async fn direct(url: &str, runs: usize) {
 async fn plugin(url: &str, runs: usize) {
     let h = tempfile::tempdir().expect("tempdir");
     let policy = h.path().join("policy.toml");
-    std::fs::write(&policy, format!("[tools.browser]\nbrowser = true\nnetwork = [\"{url}\"]\n")).expect("policy");
-    let spud = spud::Spud::open(spud::SpudOptions { home: Some(h.path().join("home")), policy: Some(policy), principal: None }).expect("spud");
-    spud.add(&spud_tests::guest("browser"), None, None).await.expect("plugin");
+    std::fs::write(
+        &policy,
+        format!("[tools.browser]\nbrowser = true\nnetwork = [\"{url}\"]\n"),
+    )
+    .expect("policy");
+    let spud = spud::Spud::open(spud::SpudOptions {
+        home: Some(h.path().join("home")),
+        policy: Some(policy),
+        principal: None,
+    })
+    .expect("spud");
+    spud.add(&spud_tests::guest("browser"), None, None)
+        .await
+        .expect("plugin");
     let slot = BrowserSlot::new(BrowserLimits::default());
     let call = |tool: &'static str, input: serde_json::Value| {
-        let options = CallOptions { browser: Some(slot.clone()), ..CallOptions::default() };
+        let options = CallOptions {
+            browser: Some(slot.clone()),
+            ..CallOptions::default()
+        };
         let spud = &spud;
-        async move { spud.call_as(&spud.operator(), tool, &input, options).await.expect("call") }
+        async move {
+            spud.call_as(&spud.operator(), tool, &input, options)
+                .await
+                .expect("call")
+        }
     };
     call("browser.open", json!({"url": format!("{url}/")})).await;
     let (mut open, mut snap, mut click) = (vec![], vec![], vec![]);
@@ -98,8 +132,13 @@ async fn plugin(url: &str, runs: usize) {
         let t = Instant::now();
         let r = call("browser.snapshot", json!({})).await;
         snap.push(ms(t));
-        let spud::sandbox::Outcome::Ok { value } = r.outcome else { panic!("snapshot failed") };
-        let item = ref_of(value["snapshot"].as_str().unwrap_or_default(), "Blue teapot");
+        let spud::sandbox::Outcome::Ok { value } = r.outcome else {
+            panic!("snapshot failed")
+        };
+        let item = ref_of(
+            value["snapshot"].as_str().unwrap_or_default(),
+            "Blue teapot",
+        );
         let t = Instant::now();
         call("browser.click", json!({"ref": item})).await;
         click.push(ms(t));
@@ -135,10 +174,17 @@ fn main() {
         eprintln!("no Chromium (scripts/setup-browser.sh); nothing measured");
         return;
     }
-    let runs: usize = std::env::var("BROWSER_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
+    let runs: usize = std::env::var("BROWSER_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
     let b = site::Site::start(site::plain());
     let a = site::Site::start(site::pages_of_a(b.url(), b.url()));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(direct(&a.url(), runs));
     rt.block_on(plugin(&a.url(), runs));
     playwright(&a.url(), runs);

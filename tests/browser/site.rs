@@ -28,10 +28,20 @@ pub struct Answer {
 
 impl Answer {
     pub fn html(body: impl Into<String>) -> Answer {
-        Answer { status: "200 OK", headers: vec![], content_type: "text/html; charset=utf-8", body: body.into() }
+        Answer {
+            status: "200 OK",
+            headers: vec![],
+            content_type: "text/html; charset=utf-8",
+            body: body.into(),
+        }
     }
     pub fn typed(content_type: &'static str, body: impl Into<String>) -> Answer {
-        Answer { status: "200 OK", headers: vec![], content_type, body: body.into() }
+        Answer {
+            status: "200 OK",
+            headers: vec![],
+            content_type,
+            body: body.into(),
+        }
     }
     pub fn redirect(to: &str) -> Answer {
         Answer {
@@ -116,7 +126,12 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<Got>>, pages: &Pages) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    let request = Got { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() };
+    let request = Got {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
     got.lock().expect("lock").push(request.clone());
     let a = pages(&request);
     let mut head = format!(

@@ -117,9 +117,11 @@ fn fail(e: String) -> ToolError {
 fn current(d: &dyn Driver, page: Option<u32>) -> Result<u32, ToolError> {
     match page {
         Some(p) => Ok(p),
-        None => d.pages().last().copied().ok_or_else(|| {
-            ToolError::new("no page is open: call browser.open with a URL first")
-        }),
+        None => {
+            d.pages().last().copied().ok_or_else(|| {
+                ToolError::new("no page is open: call browser.open with a URL first")
+            })
+        }
     }
 }
 
@@ -201,7 +203,10 @@ pub fn screenshot(input: PageInput) -> Result<Image, ToolError> {
 #[tool]
 pub fn text(input: PageInput) -> Result<PageText, ToolError> {
     let page = current(&Host, input.page)?;
-    let max = input.max_bytes.unwrap_or(SNAPSHOT_BYTES).min(SNAPSHOT_BYTES);
+    let max = input
+        .max_bytes
+        .unwrap_or(SNAPSHOT_BYTES)
+        .min(SNAPSHOT_BYTES);
     let text = Host.text(page, max).map_err(fail)?;
     Ok(PageText { page, text })
 }

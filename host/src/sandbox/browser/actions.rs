@@ -246,20 +246,19 @@ async fn interact(page: &Page, action: Action) -> Result<Reply, BrowserError> {
         Action::Scroll(_, None, dy) => {
             page.evaluate(format!("window.scrollBy(0, {dy})")).await?;
         }
-        Action::Back(_) | Action::Forward(_) => {
-            let step = if matches!(action, Action::Back(_)) {
-                "back"
-            } else {
-                "forward"
-            };
-            mark(page).await;
-            page.evaluate(format!("history.{step}()")).await?;
-            settle(page).await;
-            return Ok(Reply::Url(url(page).await));
-        }
+        Action::Back(_) => return history(page, "back").await,
+        Action::Forward(_) => return history(page, "forward").await,
         _ => return Err(BrowserError::Failed("not a page action".into())),
     }
     Ok(Reply::Done)
+}
+
+/// `history.back()` or `history.forward()`, and the URL after.
+async fn history(page: &Page, step: &str) -> Result<Reply, BrowserError> {
+    mark(page).await;
+    page.evaluate(format!("history.{step}()")).await?;
+    settle(page).await;
+    Ok(Reply::Url(url(page).await))
 }
 
 async fn navigate(page: &Page, url: &str) -> Result<String, BrowserError> {

@@ -39,7 +39,10 @@ pub fn pinned_flags(proxy: SocketAddr) -> Vec<(&'static str, Option<String>)> {
         // Chromium bypasses a proxy for loopback unless told not to.
         ("proxy-bypass-list", v("<-loopback>")),
         ("disable-quic", None),
-        ("force-webrtc-ip-handling-policy", v("disable_non_proxied_udp")),
+        (
+            "force-webrtc-ip-handling-policy",
+            v("disable_non_proxied_udp"),
+        ),
         ("webrtc-ip-handling-policy", v("disable_non_proxied_udp")),
         // Names are resolved by spud (the proxy), never by Chromium.
         ("host-resolver-rules", v("MAP * ~NOTFOUND")),

@@ -22,5 +22,5 @@ pub mod slot;
 
 pub use error::BrowserError;
 pub use limits::BrowserLimits;
-pub use session::{Action, Reply, SessionStats, Snapshot};
+pub use session::{Action, Cookie, Reply, SessionStats, Snapshot};
 pub use slot::{BrowserAccess, BrowserSlot};

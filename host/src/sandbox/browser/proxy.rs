@@ -187,7 +187,7 @@ async fn forward(
         .boxed_unsync()
     });
     use wasmtime_wasi_http::WasiHttpHooks as _;
-    let sent = gate.send_request(req, None, Box::new(async { Ok(()) }));
+    let sent = gate.send_request(req, None, Box::new(async { Ok::<(), HttpError>(()) }));
     match Box::into_pin(sent).await {
         Ok((response, finished)) => {
             ctx.requests.fetch_add(1, Ordering::Relaxed);
@@ -233,7 +233,6 @@ async fn tunnel(
             ctx.bytes.fetch_add(a + b, Ordering::Relaxed);
         }
     });
-    let _ = gate.plugin();
     http::Response::new(empty())
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
-pub use super::actions::{Action, Reply, Snapshot};
+pub use super::actions::{Action, Cookie, Reply, Snapshot};
 
 /// What a closed session used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

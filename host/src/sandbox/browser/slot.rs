@@ -63,9 +63,11 @@ impl BrowserSlot {
             *held = Some(s);
         }
         self.ctx.bind(gate.clone());
-        let session = match held.as_mut() {
-            Some(s) => s,
-            None => held.insert(self.start().await?),
+        if held.is_none() {
+            *held = Some(self.start().await?);
+        }
+        let Some(session) = held.as_mut() else {
+            return Err(BrowserError::Failed("no browser session".into()));
         };
         let page = action.page();
         let navigating = matches!(action, Action::Navigate(..));
