@@ -300,7 +300,7 @@ async fn a_secret_is_posted_only_where_it_may_go() {
         .a
         .got()
         .iter()
-        .any(|g| g.path == "/collect" && g.body.contains(SECRET)));
+        .any(|g| g.method == "POST" && g.path == "/collect" && g.body.contains(SECRET)));
     slot.close().await;
 }
 

@@ -24,10 +24,13 @@
     return s.display === 'none' || s.visibility === 'hidden';
   };
   const field = (el) => ['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName);
+  // Only these are named by their text; containers by aria-label or title alone (their text
+  // is listed under them).
+  const TEXTUAL = ['A', 'BUTTON', 'SUMMARY', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'OPTION'];
   const name = (el) => clean(el.getAttribute('aria-label')
     || (el.labels && el.labels[0] && el.labels[0].innerText)
     || el.getAttribute('alt') || el.getAttribute('title') || el.getAttribute('placeholder')
-    || (field(el) ? el.name : el.innerText));
+    || (field(el) ? el.name : (TEXTUAL.includes(el.tagName) || el.matches(ACTIONABLE) ? el.innerText : '')));
   const roleOf = (el) => {
     if (el.tagName === 'INPUT') {
       const t = el.type;
@@ -62,7 +65,7 @@
     if (roleOf(el) || act) {
       push(describe(el, depth, act));
       d = depth + 1;
-      if (act || /^H[1-6]$/.test(el.tagName) || el.tagName === 'LABEL' || el.tagName === 'OPTION') return;
+      if (act || /^H[1-6]$/.test(el.tagName) || el.tagName === 'OPTION') return;
     }
     for (const c of el.childNodes) {
       if (len > MAX) return;
