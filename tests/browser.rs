@@ -217,13 +217,16 @@ async fn everything_a_page_does_is_checked_and_the_other_server_gets_nothing() {
     assert!(n >= 1, "the WebSocket's tunnel is denied and audited");
 
     // A service worker: its script comes through the proxy from a; its fetch to b is refused.
-    call(
+    let v = ok(&call(
         &spud,
         &slot,
         "browser.open",
         json!({"url": format!("{}/sw.html", s.a.url())}),
     )
-    .await;
+    .await);
+    // Registered by a click, so its script is fetched while a call drives the browser.
+    let register = ref_of(&snapshot(&v), "Register");
+    ok(&call(&spud, &slot, "browser.click", json!({"ref": register})).await);
     let (text, _) = wait_for(&spud, &slot, "sw ").await;
     assert!(text.contains("sw ready"), "{text}");
     assert!(

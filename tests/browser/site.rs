@@ -160,7 +160,7 @@ pub fn pages_of_a(b: String, c: String) -> Arc<Pages> {
             "/fetch.html" => Answer::html(format!("<title>fetch</title><p id=o>waiting</p><script>fetch('{b}/api', {{method: 'POST', body: 'x'}}).then(r => o.textContent = 'fetch status ' + r.status).catch(e => o.textContent = 'fetch failed')</script>")),
             "/redirect" => Answer::redirect(&format!("{b}/landing")),
             "/ws.html" => Answer::html(format!("<title>ws</title><p id=o>waiting</p><script>const w = new WebSocket('{}/ws'); w.onopen = () => o.textContent = 'ws open'; w.onerror = () => o.textContent = 'ws failed';</script>", b.replace("http://", "ws://"))),
-            "/sw.html" => Answer::html("<title>sw</title><p id=o>waiting</p><script>navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready).then(() => o.textContent = 'sw ready').catch(e => o.textContent = 'sw failed ' + e)</script>"),
+            "/sw.html" => Answer::html("<title>sw</title><p id=o>waiting</p><button onclick=\"navigator.serviceWorker.register('/sw.js').then(() => navigator.serviceWorker.ready).then(() => o.textContent = 'sw ready').catch(e => o.textContent = 'sw failed ' + e)\">Register</button>"),
             "/sw.js" => Answer::typed("text/javascript", format!("self.addEventListener('install', e => e.waitUntil(fetch('{b}/from-sw').catch(() => null)));")),
             "/form-c.html" => Answer::html(format!("<title>form c</title><form method=post action=\"{c}/collect\"><label>Token <input name=token></label><button>Send</button></form>")),
             "/form-a.html" => Answer::html("<title>form a</title><form method=post action=\"/collect\"><label>Token <input name=token></label><button>Send</button></form>"),

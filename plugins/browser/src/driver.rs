@@ -4,7 +4,7 @@
 /// What the tools need of a browser; the host's import implements it.
 pub trait Driver {
     /// The session's open pages.
-    fn pages(&self) -> Vec<u32>;
+    fn pages(&self) -> Result<Vec<u32>, String>;
     /// Opens a page.
     fn new_page(&self) -> Result<u32, String>;
     /// Goes to `url`; the final URL.
@@ -53,8 +53,8 @@ mod imp {
     }
 
     impl Driver for Host {
-        fn pages(&self) -> Vec<u32> {
-            b::pages()
+        fn pages(&self) -> Result<Vec<u32>, String> {
+            b::pages().map_err(err)
         }
         fn new_page(&self) -> Result<u32, String> {
             b::new_page().map_err(err)
@@ -95,8 +95,8 @@ mod imp {
     const NONE: &str = "no browser here: the browser tools run as a component inside spud";
 
     impl Driver for Host {
-        fn pages(&self) -> Vec<u32> {
-            Vec::new()
+        fn pages(&self) -> Result<Vec<u32>, String> {
+            Err(NONE.into())
         }
         fn new_page(&self) -> Result<u32, String> {
             Err(NONE.into())

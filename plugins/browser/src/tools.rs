@@ -118,7 +118,7 @@ fn current(d: &dyn Driver, page: Option<u32>) -> Result<u32, ToolError> {
     match page {
         Some(p) => Ok(p),
         None => {
-            d.pages().last().copied().ok_or_else(|| {
+            d.pages().map_err(fail)?.last().copied().ok_or_else(|| {
                 ToolError::new("no page is open: call browser.open with a URL first")
             })
         }
@@ -140,7 +140,7 @@ pub fn view(d: &dyn Driver, page: u32, max: Option<u32>) -> Result<PageView, Too
 
 /// `open` on a driver.
 pub fn open_with(d: &dyn Driver, input: OpenInput) -> Result<PageView, ToolError> {
-    let page = match d.pages().last().copied() {
+    let page = match d.pages().map_err(fail)?.last().copied() {
         Some(p) if !input.new_page => p,
         _ => d.new_page().map_err(fail)?,
     };

@@ -46,7 +46,10 @@ pub fn pinned_flags(proxy: SocketAddr) -> Vec<(&'static str, Option<String>)> {
         ("webrtc-ip-handling-policy", v("disable_non_proxied_udp")),
         // Names are resolved by spud (the proxy), never by Chromium.
         // (The proxy's own address, an IP literal, must stay reachable.)
-        ("host-resolver-rules", Some(format!("MAP * ~NOTFOUND , EXCLUDE {}", proxy.ip()))),
+        (
+            "host-resolver-rules",
+            Some(format!("MAP * ~NOTFOUND , EXCLUDE {}", proxy.ip())),
+        ),
         ("dns-prefetch-disable", None),
         ("disable-background-networking", None),
         ("disable-component-update", None),

@@ -89,10 +89,10 @@ impl wit::Host for BrowserAccess {
         }
     }
 
-    async fn pages(&mut self) -> Vec<u32> {
-        match self.act(Action::Pages).await {
-            Ok(Reply::Pages(p)) => p,
-            _ => Vec::new(),
+    async fn pages(&mut self) -> R<Vec<u32>> {
+        match self.act(Action::Pages).await? {
+            Reply::Pages(p) => Ok(p),
+            _ => Err(unexpected()),
         }
     }
 
