@@ -100,7 +100,7 @@ impl BrowserSlot {
 
     /// A navigation whose document itself was refused by the proxy is a denial.
     fn check_document(&self, url: String, gate: &HttpGate) -> Result<Reply, BrowserError> {
-        if self.ctx.take_refused().iter().any(|r| *r == url) {
+        if self.ctx.take_refused().contains(&url) {
             return Err(BrowserError::Denied(format!(
                 "{url} was refused: no network grant of {} allows it (the call's capability decisions say which pattern would)",
                 gate.plugin()
