@@ -188,4 +188,6 @@ fn main() {
     rt.block_on(direct(&a.url(), runs));
     rt.block_on(plugin(&a.url(), runs));
     playwright(&a.url(), runs);
+    // Every page measured came from the local site, through the proxy.
+    assert!(a.got().iter().any(|g| g.method == "GET" && g.path == "/"));
 }
