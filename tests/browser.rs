@@ -16,7 +16,7 @@ use spud::sandbox::browser::{BrowserLimits, BrowserSlot};
 use spud::sandbox::{Capability, Outcome};
 use spud::service::CallOptions;
 use spud_tests::{guest, home};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 const SECRET: &str = "s3cr3t-T0KEN-4242";
@@ -39,7 +39,7 @@ fn sites() -> &'static Sites {
 }
 
 /// One browser at a time: the machine is small.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Whether Chromium is here; missing under `CI=true` is a failure.
 fn have_chromium() -> bool {
@@ -138,7 +138,7 @@ async fn wait_for(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_a_page_does_is_checked_and_the_other_server_gets_nothing() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     if !have_chromium() {
         return;
     }
@@ -243,7 +243,7 @@ async fn everything_a_page_does_is_checked_and_the_other_server_gets_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_is_posted_only_where_it_may_go() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     if !have_chromium() {
         return;
     }
@@ -309,7 +309,7 @@ async fn a_secret_is_posted_only_where_it_may_go() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_keeps_cookies_across_pages_and_leaves_nothing_behind() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     if !have_chromium() {
         return;
     }
@@ -408,7 +408,7 @@ fn is_zombie(pid: u32) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spinning_page_hits_the_deadline_a_huge_one_the_cap_a_crash_is_reported() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     if !have_chromium() {
         return;
     }
@@ -470,7 +470,7 @@ async fn a_spinning_page_hits_the_deadline_a_huge_one_the_cap_a_crash_is_reporte
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_grant_there_is_no_browser() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let s = sites();
     let h = home();
     let spud = spud_with(&h, false).await;
