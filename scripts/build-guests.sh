@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the guest components (first-party plugins and test components) for wasm32-wasip2
 # with the `guest` profile and copies them to <target dir>/guests/<name>.wasm, where the
-# name drops the `spud_plugin_` prefix (fs, http, json, hostile, typed).
+# name drops the `spud_plugin_` prefix (fs, http, json, browser, hostile, typed).
 #
 # Environment:
 #   GUEST_PACKAGES    space-separated cargo packages to build
-#                     (default: spud-plugin-fs spud-plugin-http spud-plugin-json spud-plugin-openapi spud-plugin-sheet spud-plugin-html hostile typed)
+#                     (default: spud-plugin-fs spud-plugin-http spud-plugin-json spud-plugin-openapi spud-plugin-sheet spud-plugin-html spud-plugin-browser hostile typed)
 #   CARGO_TARGET_DIR  cargo's target directory (default: <repo>/target); outputs go to its
 #                     guests/ subdirectory
 set -euo pipefail
@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-packages="${GUEST_PACKAGES:-spud-plugin-fs spud-plugin-http spud-plugin-json spud-plugin-openapi spud-plugin-sheet spud-plugin-html hostile typed}"
+packages="${GUEST_PACKAGES:-spud-plugin-fs spud-plugin-http spud-plugin-json spud-plugin-openapi spud-plugin-sheet spud-plugin-html spud-plugin-browser hostile typed}"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 case "$target_dir" in
   /*) ;;

@@ -20,3 +20,5 @@ done
 "$(dirname "${BASH_SOURCE[0]}")/setup-llm.sh"
 # The servers the connector tests run against (a FastAPI app for OpenAPI action groups).
 "$(dirname "${BASH_SOURCE[0]}")/setup-connectors.sh"
+# Headless Chromium for the browser capability and its tests.
+"$(dirname "${BASH_SOURCE[0]}")/setup-browser.sh"

@@ -141,6 +141,7 @@ async fn embedded_manifest(wasm: &Path) -> String {
         guard: Default::default(),
         credentials: Default::default(),
         meter: None,
+        browser: None,
     };
     spud::runtime::read_sdk_manifest(&probe, &manifest, &env)
         .await

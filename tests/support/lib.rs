@@ -283,6 +283,7 @@ pub mod bench_support {
                     guard: Default::default(),
                     credentials: Default::default(),
                     meter: None,
+                    browser: None,
                 };
                 let state = HostState::new(&Grant::none(), &env).expect("state");
                 let mut store = Store::new(&engine, state);

@@ -78,6 +78,14 @@ pub struct Requests {
     /// Resource limits; the component gets at most what the operator allows.
     #[serde(default, skip_serializing_if = "Limits::is_empty")]
     pub limits: Limits,
+    /// Whether the component wants a browser (the `spud:browser` host capability). Its pages'
+    /// traffic is checked against [`Requests::network`] like the component's own requests.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub browser: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Requests {
@@ -124,6 +132,12 @@ impl Requests {
     /// Asks for DNS lookups.
     pub fn dns(mut self) -> Self {
         self.sockets.dns = true;
+        self
+    }
+
+    /// Asks for a browser (the `spud:browser` host capability).
+    pub fn browser(mut self) -> Self {
+        self.browser = true;
         self
     }
 

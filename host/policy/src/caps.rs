@@ -154,6 +154,9 @@ pub struct Caps<H = PathBuf, V = u64, P = Payloads> {
     pub limits: Limits<V>,
     /// Whether audit records keep raw arguments and results.
     pub payloads: P,
+    /// A headless browser (the `spud:browser` host capability); its pages reach only what
+    /// `network` allows.
+    pub browser: bool,
 }
 
 /// Everything one call may use. Built by `effective` and narrowed by [`Caps::meet`]; nothing
@@ -184,6 +187,7 @@ where
             sockets: Sockets::default(),
             limits: Limits::default(),
             payloads: P::default(),
+            browser: false,
         }
     }
 }
@@ -198,6 +202,7 @@ impl Grant {
             sockets: Sockets::default(),
             limits: Limits::DEFAULT,
             payloads: Payloads::Digest,
+            browser: false,
         }
     }
 
@@ -240,6 +245,8 @@ pub enum NotGranted {
     },
     /// DNS lookups.
     Dns,
+    /// A browser.
+    Browser,
     /// A per-call limit above the one held (a sub-agent asking more than its parent).
     Limit {
         /// The limit (`fuel`, `memory_mb`, …).
@@ -253,7 +260,7 @@ pub enum NotGranted {
 
 impl NotGranted {
     /// Its place when violations are listed by kind: files, network, environment, TCP, DNS,
-    /// limits.
+    /// browser, limits.
     pub fn kind_order(&self) -> u8 {
         match self {
             NotGranted::File { .. } => 0,
@@ -261,7 +268,8 @@ impl NotGranted {
             NotGranted::Env { .. } => 2,
             NotGranted::TcpConnect { .. } => 3,
             NotGranted::Dns => 4,
-            NotGranted::Limit { .. } => 5,
+            NotGranted::Browser => 5,
+            NotGranted::Limit { .. } => 6,
         }
     }
 }
@@ -274,6 +282,7 @@ impl fmt::Display for NotGranted {
             NotGranted::Env { name } => write!(f, "environment variable {name}"),
             NotGranted::TcpConnect { pattern } => write!(f, "TCP connect to {pattern}"),
             NotGranted::Dns => f.write_str("DNS lookups"),
+            NotGranted::Browser => f.write_str("a browser"),
             NotGranted::Limit { name, wanted, held } => {
                 write!(f, "limit {name} = {wanted} (at most {held} is held)")
             }

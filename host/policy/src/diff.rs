@@ -33,6 +33,9 @@ pub fn requests_beyond(old: &Requests, new: &Requests) -> Vec<String> {
     if new.sockets.dns && !old.sockets.dns {
         out.push("sockets.dns: true".into());
     }
+    if new.browser && !old.browser {
+        out.push("browser: true".into());
+    }
     for ((name, n), (_, o)) in new.limits.fields().zip(old.limits.fields()) {
         match (n, o) {
             (Some(n), Some(o)) if n > o => out.push(format!("limits.{name}: {o} -> {n}")),

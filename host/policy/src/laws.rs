@@ -119,6 +119,7 @@ prop_compose! {
             sockets,
             limits,
             payloads: if raw { Payloads::Raw } else { Payloads::Digest },
+            browser: raw,
         }
     }
 }
@@ -136,6 +137,7 @@ prop_compose! {
             sockets: g.sockets,
             limits: g.limits.map(|_, v| set.next().unwrap_or(false).then_some(v)),
             payloads: (),
+            browser: g.browser,
         }
     }
 }

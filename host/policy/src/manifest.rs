@@ -218,6 +218,7 @@ pub fn asked(requests: &Requests) -> (Asked, Vec<NotGranted>) {
         },
         limits: requests.limits,
         payloads: (),
+        browser: requests.browser,
     };
     (caps, bad)
 }

@@ -10,7 +10,7 @@
 //!   smaller of the two. Of several held directories that contain it, the one giving the most
 //!   access is used (the first, on a tie);
 //! - an environment variable meets the held variable of the same name, whose value it gets;
-//! - limits take the smaller value; DNS is allowed when both allow it.
+//! - limits take the smaller value; DNS and the browser are allowed when both allow them.
 //!
 //! The result takes the wanted side's guest paths and the held side's host paths, values and
 //! payload mode. Whatever capability the wanted side asks that the held side lacks (nothing in
@@ -117,6 +117,9 @@ impl<H: Mount, V: LimitValue, P> Caps<H, V, P> {
         if self.sockets.dns && !held.sockets.dns {
             missing.push(NotGranted::Dns);
         }
+        if self.browser && !held.browser {
+            missing.push(NotGranted::Browser);
+        }
         let limits = limits::meet(self.limits, held.limits);
         let grant = Caps {
             files,
@@ -128,6 +131,7 @@ impl<H: Mount, V: LimitValue, P> Caps<H, V, P> {
             },
             limits,
             payloads: held.payloads,
+            browser: self.browser && held.browser,
         };
         (grant, missing)
     }

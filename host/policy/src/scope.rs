@@ -57,6 +57,7 @@ impl ChildGrant {
             sockets: Sockets::default(),
             limits: self.limits,
             payloads: (),
+            browser: false,
         };
         let (mut grant, refused) = wanted.meet(parent);
         grant.files.retain(|got| {

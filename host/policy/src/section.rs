@@ -60,6 +60,7 @@ impl ToolPolicy {
             sockets: c.sockets.clone(),
             limits: limits::ceilings(c.limits, defaults),
             payloads: c.payloads.unwrap_or(payloads),
+            browser: c.browser,
         }
     }
 
@@ -89,6 +90,8 @@ pub(crate) struct RawTool {
     payloads: Option<Payloads>,
     #[serde(default)]
     approval: bool,
+    #[serde(default)]
+    browser: bool,
     #[serde(default)]
     signed_by: Vec<Spanned<String>>,
     #[serde(default)]
@@ -140,6 +143,7 @@ impl RawTool {
             sockets: self.sockets,
             limits: self.limits,
             payloads: self.payloads,
+            browser: self.browser,
         };
         if let Some(d) = &self.digest {
             if !spud_trust::is_sha256_digest(d.get_ref()) {

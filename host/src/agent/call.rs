@@ -61,11 +61,12 @@ pub(super) async fn call(
     // gets no more fuel and time than the run has left, so no run overspends its budget.
     let left = ctx.available();
     let meter = CallMeter::new(ctx.ledger.clone(), ctx.plan.budget);
-    let options = crate::service::CallOptions::default().within(
+    let mut options = crate::service::CallOptions::default().within(
         left.max_fuel,
         left.max_wall_ms,
         meter.clone(),
     );
+    options.browser = Some(ctx.browser.clone());
     let caller = ctx.caller.clone().unwrap_or_else(|| ctx.spud.operator());
     let called = ctx.spud.call_as(&caller, tool, args, options).await;
     let landed = called.is_ok();

@@ -47,6 +47,8 @@ pub(super) struct Ctx {
     pub output_bytes: usize,
     /// Model prices for the cost figure.
     pub prices: Option<crate::model::Prices>,
+    /// The run's browser session, shared by its steps and closed with the run.
+    pub browser: Arc<crate::sandbox::browser::BrowserSlot>,
 }
 
 impl Ctx {

@@ -104,6 +104,7 @@ pub(super) fn new_ctx(
 ) -> Ctx {
     Ctx {
         run_child: child_run,
+        browser: crate::sandbox::browser::BrowserSlot::new(Default::default()),
         spud,
         trace,
         start: Instant::now(),

@@ -96,6 +96,9 @@ fn print_plugin(spud: &Spud, lock: &spud_trust::LockFile, e: &spud::runtime::Ent
         none(tcp),
         if g.sockets.dns { "yes" } else { "no" }
     );
+    if g.browser {
+        println!("  browser:  yes (its pages reach only the network above)");
+    }
     let l = g.limits;
     println!(
         "  limits:   memory {} MiB, fuel {}, timeout {} ms, stdout {} B, stderr {} B, result {} B",

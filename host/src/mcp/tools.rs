@@ -60,6 +60,9 @@ pub fn unknown_tool(name: &str) -> McpError {
 pub fn result_of(report: &CallReport, info: Option<&ToolInfo>) -> CallToolResult {
     match &report.outcome {
         Outcome::Ok { value } => {
+            if let Some(image) = image_of(value) {
+                return CallToolResult::success(vec![image]);
+            }
             let structured = info
                 .and_then(|i| i.output_schema.as_ref())
                 .is_some_and(is_object_schema)
@@ -87,4 +90,13 @@ pub fn result_of(report: &CallReport, info: Option<&ToolInfo>) -> CallToolResult
             CallToolResult::error(content)
         }
     }
+}
+
+/// A tool's answer that is an image (`{"mime_type": "image/…", "data_base64": "…"}`, as
+/// `browser.screenshot` answers) as MCP image content.
+fn image_of(value: &serde_json::Value) -> Option<ContentBlock> {
+    let mime = value.get("mime_type")?.as_str()?;
+    let data = value.get("data_base64")?.as_str()?;
+    mime.starts_with("image/")
+        .then(|| ContentBlock::image(data, mime))
 }

@@ -145,7 +145,9 @@ impl Job {
             .data()
             .meter_stop
             .unwrap_or_else(|| fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
-        let state = store.into_data();
+        let mut state = store.into_data();
+        // A browser session of the call's own is closed now, what it used recorded.
+        state.browser.finish().await;
         Ok(Run {
             result: result.map(|()| out),
             state,

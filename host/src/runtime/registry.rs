@@ -257,6 +257,7 @@ async fn sdk_tools(
         guard: Default::default(),
         credentials: Default::default(),
         meter: None,
+        browser: None,
     };
     let json = super::call::read_sdk_manifest(&probe, manifest_idx, &env)
         .await

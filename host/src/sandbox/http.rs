@@ -86,7 +86,9 @@ impl Resolver for StaticResolver {
     }
 }
 
-/// The per-call HTTP hook.
+/// The per-call HTTP hook. A browser session's proxy holds a clone of the current call's gate,
+/// so the pages' requests are checked by this very code.
+#[derive(Clone)]
 pub struct HttpGate {
     pub(crate) patterns: Arc<[NetPattern]>,
     pub(crate) resolver: Arc<dyn Resolver>,
@@ -125,6 +127,70 @@ impl WasiHttpHooks for HttpGate {
             };
             send(request, options, gate).await
         })
+    }
+}
+
+impl HttpGate {
+    /// A gate for `plugin` allowing `patterns`, recording in `journal` (outside a call: a
+    /// benchmark or a test driving a browser session directly). It holds no credentials.
+    pub fn new(
+        plugin: &str,
+        patterns: Vec<NetPattern>,
+        resolver: Arc<dyn Resolver>,
+        journal: Arc<Journal>,
+        guard: Arc<LeakGuard>,
+        meter: Option<Arc<dyn Meter>>,
+    ) -> HttpGate {
+        HttpGate {
+            patterns: patterns.into(),
+            resolver,
+            journal,
+            plugin: plugin.into(),
+            guard,
+            meter,
+            credentials: Vec::new().into(),
+        }
+    }
+
+    /// The gate's checks for one request, borrowing its parts.
+    fn gate(&self) -> Gate<'_> {
+        Gate {
+            patterns: &self.patterns,
+            resolver: &*self.resolver,
+            journal: &self.journal,
+            plugin: &self.plugin,
+            guard: &self.guard,
+            meter: self.meter.clone(),
+            credentials: &self.credentials,
+        }
+    }
+
+    /// Checks a tunnel to `host:port` (an HTTP `CONNECT`, which is how a browser reaches an
+    /// HTTPS origin or a WebSocket through its proxy) exactly like a request: a pattern for
+    /// `https://host:port` or `http://host:port`, the network budget, the resolved addresses.
+    /// Returns the addresses it may connect to. The tunnel's bytes cannot be scanned for
+    /// secrets (they are TLS, or a WebSocket's frames).
+    pub(super) async fn tunnel(
+        &self,
+        host: &str,
+        port: u16,
+        target: &str,
+    ) -> Result<Vec<IpAddr>, HttpError> {
+        let gate = self.gate();
+        let dest = gate.grant_tunnel(host, port, target)?;
+        gate.check_budget(target)?;
+        let addrs = gate.resolve(&dest.host, port, target).await?;
+        gate.check_addresses(&dest, &addrs, target)
+    }
+
+    /// The journal decisions go to.
+    pub(super) fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+
+    /// The plugin whose grant this is.
+    pub(super) fn plugin(&self) -> &str {
+        &self.plugin
     }
 }
 
@@ -277,6 +343,41 @@ impl<'a> Gate<'a> {
             port,
             pattern,
         })
+    }
+
+    /// A tunnel's destination: a pattern for `https://host:port` or `http://host:port`.
+    fn grant_tunnel(
+        &self,
+        host: &str,
+        port: u16,
+        target: &str,
+    ) -> Result<Destination<'a>, HttpError> {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        for scheme in [Scheme::Https, Scheme::Http] {
+            if let Some(pattern) = self
+                .patterns
+                .iter()
+                .find(|p| p.matches(scheme, &host, port))
+            {
+                return Ok(Destination {
+                    scheme,
+                    host,
+                    port,
+                    pattern,
+                });
+            }
+        }
+        let shown = origin(Scheme::Https, &host, port);
+        let plugin = self.plugin;
+        self.journal.deny(
+            Capability::Http,
+            target,
+            format!("no network grant allows {shown} (a tunnel, for HTTPS or a WebSocket); it needs `network = [\"{shown}\"]` (or the http:// pattern) under [tools.{plugin}] in the policy (and requested by the tool)"),
+        );
+        Err(HttpError::HttpRequestDenied)
     }
 
     /// The caller's network budget (in + out), shared with its other calls in flight, must

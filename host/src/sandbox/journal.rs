@@ -23,6 +23,8 @@ pub enum Capability {
     Secret,
     /// A credential the host added to an outbound request (`[credentials.NAME]`).
     Credential,
+    /// A browser action (`spud:browser`), or the close of a browser session.
+    Browser,
 }
 
 impl Capability {
@@ -36,6 +38,7 @@ impl Capability {
             Capability::Limit => "limit",
             Capability::Secret => "secret",
             Capability::Credential => "credential",
+            Capability::Browser => "browser",
         }
     }
 }

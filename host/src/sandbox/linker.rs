@@ -28,7 +28,8 @@ pub const PROVIDED_PACKAGES: &[&str] = &[
 
 /// Whether an import name is one the host provides.
 pub fn is_provided(import: &str) -> bool {
-    PROVIDED_PACKAGES.iter().any(|p| import.starts_with(p)) && import.contains("@0.2.")
+    (PROVIDED_PACKAGES.iter().any(|p| import.starts_with(p)) && import.contains("@0.2."))
+        || import == super::browser::host::IMPORT
 }
 
 /// Builds the linker shared by every instance of every plugin: WASI and wasi-http, then the
@@ -37,6 +38,8 @@ pub fn build(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     let mut linker = Linker::<HostState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    // The browser: linked for every component, denied unless the call's grant has it.
+    super::browser::host::add_to_linker(&mut linker, |s: &mut HostState| &mut s.browser)?;
     linker.allow_shadowing(true);
     shim_dns_lookup(&mut linker)?;
     shim_open_at(&mut linker)?;

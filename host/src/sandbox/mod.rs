@@ -4,6 +4,7 @@
 //! decisions. Running the call itself (a store from the plugin's `InstancePre`, limits, a
 //! typed outcome) is `runtime::call`, one layer up.
 
+pub mod browser;
 pub mod http;
 mod http_creds;
 mod http_scan;

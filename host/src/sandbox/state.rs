@@ -2,6 +2,7 @@
 //! the granted directories and variables (no args, no stdin, no host stdio), sockets behind an
 //! address check, HTTP behind [`HttpGate`], and a memory limiter that remembers when it said no.
 
+use super::browser::{BrowserAccess, BrowserSlot};
 use super::http::{HttpGate, Resolver};
 use super::journal::{Capability, Journal};
 use super::output::Capture;
@@ -68,6 +69,8 @@ pub struct HostState {
     pub meter: Option<Arc<dyn super::meter::Meter>>,
     /// The fuel used when the meter ran dry and the call was stopped.
     pub meter_stop: Option<u64>,
+    /// The call's door to a browser (denied unless the grant has `browser`).
+    pub browser: BrowserAccess,
 }
 
 impl WasiView for HostState {
@@ -101,6 +104,9 @@ pub struct CallEnv<'a> {
     pub meter: Option<Arc<dyn super::meter::Meter>>,
     /// Credentials the HTTP gate adds to requests to their destinations (empty: none).
     pub credentials: Arc<[super::http_creds::HeldCredential]>,
+    /// The browser session of the caller's run (none: a call that drives a browser gets a
+    /// session of its own, closed when the call ends).
+    pub browser: Option<Arc<BrowserSlot>>,
 }
 
 impl HostState {
@@ -124,6 +130,12 @@ impl HostState {
             meter: env.meter.clone(),
             credentials: env.credentials.clone(),
         };
+        let browser = BrowserAccess::new(
+            grant.browser,
+            hooks.clone(),
+            env.browser.clone(),
+            std::time::Duration::from_millis(grant.limits.timeout_ms),
+        );
         let max_bytes =
             usize::try_from(grant.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         Ok(HostState {
@@ -142,6 +154,7 @@ impl HostState {
             stderr,
             meter: env.meter.clone(),
             meter_stop: None,
+            browser,
         })
     }
 }

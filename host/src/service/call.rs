@@ -47,6 +47,7 @@ impl Spud {
             guard: self.guard.clone(),
             credentials: self.credentials.clone(),
             meter: options.meter.clone(),
+            browser: options.browser.clone(),
         };
         let mut grant = self.grant_for(caller, &loaded);
         let binding = options.cap(&mut grant.limits);

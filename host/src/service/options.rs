@@ -22,6 +22,9 @@ pub struct CallOptions {
     /// The caller's live budget, charged while the call runs (fuel at each epoch check,
     /// network bytes per body frame) and shared with its other calls in flight.
     pub meter: Option<Arc<dyn Meter>>,
+    /// The browser session of the caller's run, shared by its calls (none: each call that
+    /// drives a browser gets its own, closed when the call ends).
+    pub browser: Option<Arc<crate::sandbox::browser::BrowserSlot>>,
 }
 
 impl CallOptions {

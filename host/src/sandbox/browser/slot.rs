@@ -1,0 +1,282 @@
+//! Where a run keeps its browser session ([`BrowserSlot`]), and a call's door to it
+//! ([`BrowserAccess`]): the grant check, the call's gate bound to the proxy, the action's
+//! deadline, and what a crashed or hung browser becomes.
+
+use super::error::BrowserError;
+use super::limits::BrowserLimits;
+use super::proxy::ProxyCtx;
+use super::session::{Action, Reply, Session, SessionStats};
+use crate::sandbox::http::HttpGate;
+use crate::sandbox::journal::Capability;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The browser session of one run (or MCP session, or CLI call): started by the first browser
+/// call, shared by the calls after it, closed by [`BrowserSlot::close`] (or when the last
+/// reference goes: the browser is killed with its process handle and the profile removed).
+pub struct BrowserSlot {
+    session: tokio::sync::Mutex<Option<Session>>,
+    ctx: Arc<ProxyCtx>,
+    limits: BrowserLimits,
+}
+
+impl std::fmt::Debug for BrowserSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserSlot")
+            .field("limits", &self.limits)
+            .field("bytes", &self.ctx.bytes())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrowserSlot {
+    /// An empty slot whose sessions have `limits`.
+    pub fn new(limits: BrowserLimits) -> Arc<BrowserSlot> {
+        Arc::new(BrowserSlot {
+            session: tokio::sync::Mutex::new(None),
+            ctx: ProxyCtx::new(limits.total_bytes),
+            limits,
+        })
+    }
+
+    /// Performs `action` with the pages' requests checked by `gate`, within `deadline` (and
+    /// the action limit). Starts the session if there is none. A dead browser is reported as
+    /// [`BrowserError::Crashed`] and dropped (the next action starts a new one); an action that
+    /// runs out of time is [`BrowserError::Timeout`] and its page is closed.
+    pub async fn act(
+        &self,
+        gate: &HttpGate,
+        action: Action,
+        deadline: Duration,
+    ) -> Result<Reply, BrowserError> {
+        let mut held = self.session.lock().await;
+        if let Some(mut s) = held.take() {
+            if s.is_dead() {
+                s.close().await;
+                return Err(BrowserError::Crashed("the browser process died; the session is gone (its pages and cookies with it) and the next call starts a new one".into()));
+            }
+            if s.age() > self.limits.session {
+                s.close().await;
+                return Err(BrowserError::Limit(format!("the browser session is over its wall time of {} s and was closed; the next call starts a new one", self.limits.session.as_secs())));
+            }
+            *held = Some(s);
+        }
+        self.ctx.bind(gate.clone());
+        if held.is_none() {
+            *held = Some(self.start().await?);
+        }
+        let Some(session) = held.as_mut() else {
+            return Err(BrowserError::Failed("no browser session".into()));
+        };
+        let page = action.page();
+        let navigating = matches!(action, Action::Navigate(..));
+        self.ctx.take_refused();
+        let limit = deadline.min(self.limits.action);
+        let outcome = tokio::time::timeout(limit, session.perform(action)).await;
+        match outcome {
+            Ok(Ok(Reply::Url(url))) if navigating => self.check_document(url, gate),
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => {
+                if matches!(e, BrowserError::Crashed(_)) || session.is_dead() {
+                    if let Some(s) = held.take() {
+                        s.close().await;
+                    }
+                    return Err(BrowserError::Crashed(format!("the browser died during the action ({e}); the next call starts a new session")));
+                }
+                Err(e)
+            }
+            Err(_) => {
+                if let Some(p) = page {
+                    session.drop_page(p);
+                }
+                Err(BrowserError::Timeout(format!(
+                    "the action did not finish within {} ms (a page spinning, or a load that never ends); its page was closed",
+                    limit.as_millis()
+                )))
+            }
+        }
+    }
+
+    /// A navigation whose document itself was refused by the proxy is a denial.
+    fn check_document(&self, url: String, gate: &HttpGate) -> Result<Reply, BrowserError> {
+        if self.ctx.take_refused().contains(&url) {
+            return Err(BrowserError::Denied(format!(
+                "{url} was refused: no network grant of {} allows it (the call's capability decisions say which pattern would)",
+                gate.plugin()
+            )));
+        }
+        Ok(Reply::Url(url))
+    }
+
+    async fn start(&self) -> Result<Session, BrowserError> {
+        match tokio::time::timeout(
+            self.limits.launch,
+            Session::start(self.ctx.clone(), self.limits),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(BrowserError::Timeout(format!(
+                "the browser did not start within {} s",
+                self.limits.launch.as_secs()
+            ))),
+        }
+    }
+
+    /// No call drives the browser now: its pages' requests are refused until the next one.
+    pub fn unbind(&self) {
+        self.ctx.unbind();
+    }
+
+    /// Closes the session, if there is one: the browser killed, measured, its profile removed.
+    pub async fn close(&self) -> Option<SessionStats> {
+        let session = self.session.lock().await.take()?;
+        Some(session.close().await)
+    }
+
+    /// The browser's process id, if a session runs.
+    pub async fn pid(&self) -> Option<u32> {
+        self.session.lock().await.as_ref().and_then(Session::pid)
+    }
+
+    /// The session's profile directory, if a session runs.
+    pub async fn profile_dir(&self) -> Option<PathBuf> {
+        self.session
+            .lock()
+            .await
+            .as_ref()
+            .and_then(Session::profile_dir)
+    }
+}
+
+/// One call's door to the browser: whether its grant has one, the slot of its run (or one of
+/// its own, closed when the call ends), and the call's deadline.
+pub struct BrowserAccess {
+    granted: bool,
+    gate: HttpGate,
+    slot: Option<Arc<BrowserSlot>>,
+    own: bool,
+    deadline: Instant,
+}
+
+impl BrowserAccess {
+    /// The door of a call under a grant with (`granted`) or without a browser, whose requests
+    /// `gate` checks, using the run's `slot` (none: a session of the call's own).
+    pub(crate) fn new(
+        granted: bool,
+        gate: HttpGate,
+        slot: Option<Arc<BrowserSlot>>,
+        timeout: Duration,
+    ) -> BrowserAccess {
+        BrowserAccess {
+            granted,
+            gate,
+            slot,
+            own: false,
+            deadline: Instant::now() + timeout,
+        }
+    }
+
+    /// Performs `action` if the grant has a browser; every action is a capability decision.
+    pub async fn act(&mut self, action: Action) -> Result<Reply, BrowserError> {
+        let what = describe(&action);
+        let journal = self.gate.journal().clone();
+        if !self.granted {
+            let plugin = self.gate.plugin();
+            let why = format!("the browser is not granted; it needs `browser = true` under [tools.{plugin}] in the policy (and `browser` requested by the tool)");
+            journal.deny(Capability::Browser, &what, why.clone());
+            return Err(BrowserError::Denied(why));
+        }
+        journal.allow(
+            Capability::Browser,
+            &what,
+            "granted by browser = true".into(),
+        );
+        let slot = match &self.slot {
+            Some(s) => s.clone(),
+            None => {
+                self.own = true;
+                self.slot
+                    .insert(BrowserSlot::new(BrowserLimits::default()))
+                    .clone()
+            }
+        };
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        slot.act(&self.gate, action, left.max(Duration::from_millis(1)))
+            .await
+    }
+
+    /// Closes the run's session now (a denied no-op without the grant).
+    pub async fn close_now(&mut self) {
+        if !self.granted {
+            let plugin = self.gate.plugin().to_string();
+            self.gate.journal().deny(
+                Capability::Browser,
+                "close session",
+                format!("the browser is not granted; it needs `browser = true` under [tools.{plugin}] in the policy"),
+            );
+            return;
+        }
+        if let Some(slot) = &self.slot {
+            if let Some(stats) = slot.close().await {
+                record_close(&self.gate, &stats);
+            }
+        }
+    }
+
+    /// The call is over: the pages' requests are refused from now on; a session of the call's
+    /// own is closed and what it used recorded.
+    pub async fn finish(&mut self) {
+        let Some(slot) = &self.slot else { return };
+        slot.unbind();
+        if self.own {
+            if let Some(stats) = slot.close().await {
+                record_close(&self.gate, &stats);
+            }
+        }
+    }
+}
+
+impl Drop for BrowserAccess {
+    fn drop(&mut self) {
+        if let Some(slot) = &self.slot {
+            slot.unbind();
+        }
+    }
+}
+
+/// What a closed session used, as a decision of the call that closed it.
+fn record_close(gate: &HttpGate, stats: &SessionStats) {
+    gate.journal().allow(
+        Capability::Browser,
+        "close session",
+        format!(
+            "browser killed, profile removed: peak RSS {} bytes, {} pages, {} requests, {} bytes, {} ms",
+            stats.peak_rss_bytes, stats.pages_opened, stats.requests, stats.bytes, stats.duration_ms
+        ),
+    );
+}
+
+/// An action as a decision's target (a typed text is not shown: it may be a secret).
+fn describe(action: &Action) -> String {
+    match action {
+        Action::NewPage => "new page".into(),
+        Action::Pages => "list pages".into(),
+        Action::ClosePage(p) => format!("close page {p}"),
+        Action::Navigate(p, url) => format!("navigate page {p} to {url}"),
+        Action::Snapshot(p, _) => format!("snapshot page {p}"),
+        Action::Click(p, r) => format!("click {r} on page {p}"),
+        Action::Type { page, element, .. } => format!("type into {element} on page {page}"),
+        Action::Select(p, r, _) => format!("select in {r} on page {p}"),
+        Action::Press(p, k) => format!("press {k} on page {p}"),
+        Action::Scroll(p, _, _) => format!("scroll page {p}"),
+        Action::WaitText(p, _, _) => format!("wait for text on page {p}"),
+        Action::WaitNavigation(p, _) => format!("wait for navigation on page {p}"),
+        Action::Text(p, _) => format!("text of page {p}"),
+        Action::Screenshot(p) => format!("screenshot of page {p}"),
+        Action::Back(p) => format!("back on page {p}"),
+        Action::Forward(p) => format!("forward on page {p}"),
+        Action::Cookies => "cookies".into(),
+    }
+}
