@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# The servers and clients the integration tests run against.
+./scripts/setup-tests.sh
 # The book (docs/) into target/book; fails on a broken link.
 ./scripts/build-docs.sh
 ./scripts/build-guests.sh
