@@ -96,6 +96,11 @@ const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
+/// What a JSON document that is an object starts with (written as an escape so that tools
+/// which count braces to find a function's end are not misled by a brace in a char literal).
+#[cfg(feature = "yaml")]
+const JSON_OBJECT_START: char = '\u{7b}';
+
 /// Reads a document: JSON, else (with feature `yaml`) YAML.
 pub fn parse_document(text: &str) -> Result<Value, OpenApiError> {
     let json_err = match serde_json::from_str::<Value>(text) {
@@ -104,7 +109,7 @@ pub fn parse_document(text: &str) -> Result<Value, OpenApiError> {
     };
     #[cfg(feature = "yaml")]
     {
-        if !text.trim_start().starts_with('{') {
+        if !text.trim_start().starts_with(JSON_OBJECT_START) {
             return serde_norway::from_str::<Value>(text)
                 .map_err(|e| OpenApiError::Syntax(format!("YAML: {e}")))
                 .and_then(check_version);
