@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 # The book (docs/) into target/book; fails on a broken link.
 ./scripts/build-docs.sh
 ./scripts/build-guests.sh
-# The CLI tests run the spud binary itself.
-cargo build -p spud
+# The CLI tests run the spud binary itself: `cargo test` builds it (the `spud` package has an
+# integration test, `host/tests/layers.rs`), with the same features as everything else, so no
+# dependency is compiled twice (a separate `cargo build -p spud` unified features differently
+# and rebuilt much of the tree).
 cargo test "$@"

@@ -222,7 +222,7 @@ pub fn spud_bin() -> PathBuf {
     let bin = target_dir().join("debug/spud");
     assert!(
         bin.exists(),
-        "{} is missing: run `cargo build -p spud` (scripts/test.sh does)",
+        "{} is missing: run `cargo test` from the workspace root (scripts/test.sh does), which builds it",
         bin.display()
     );
     bin
