@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 use spud::sandbox::Outcome;
 use spud::{Spud, SpudOptions};
+use spud_tests::connectors::{signature, Site};
 use spud_tests::{guest, home, spud_bin, workspace};
 use std::path::Path;
 use std::process::Command;
@@ -91,6 +92,74 @@ async fn restock_writes_the_purchase_order() {
     assert_eq!(
         value["rows"],
         json!([["B-M8", "Bolt M8", 12, 25], ["N-M8", "Nut M8", 8, 30]])
+    );
+}
+
+#[test]
+fn monitor_posts_the_digest_and_a_signed_event() {
+    const KEY: &str = "ops-key-7e6d5c4b3a29";
+    let h = home();
+    let folder = h.path().join("monitor");
+    copy_workflow("monitor", &folder);
+    let site = Site::start(&folder.join("data"), KEY);
+    // The workflow's URLs name 127.0.0.1:8808; this run's site is on a free port.
+    for f in ["plan.toml", "policy.toml"] {
+        let text = std::fs::read_to_string(folder.join(f)).unwrap();
+        std::fs::write(folder.join(f), text.replace("127.0.0.1:8808", &site.addr.to_string()))
+            .unwrap();
+    }
+    let spud_home = h.path().join("spud");
+    let run = |args: &[&str]| {
+        Command::new(spud_bin())
+            .arg("--home")
+            .arg(&spud_home)
+            .args(args)
+            .env_remove("SPUD_POLICY")
+            .env("OPS_WEBHOOK_KEY", KEY)
+            .output()
+            .unwrap()
+    };
+    for p in ["feed", "webhook"] {
+        let o = run(&["tools", "add", guest(p).to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
+    let o = run(&["--policy", policy.to_str().unwrap(), "run", "--plan", plan.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The status step backtracked from the RSS URL to the Atom one.
+    let o = run(&["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["results"]["status"]["kind"], "atom", "{report}");
+
+    // End state: what the two receivers got.
+    let posts = site.posts();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    let team = posts.iter().find(|p| p.path == "/hooks/team").expect("the team post");
+    let text = team.json()["text"].as_str().unwrap().to_string();
+    for title in [
+        "Price rise on stainless M8 bolts from 1 January",
+        "Christmas shipping: last orders 18 December",
+        "Payments delayed *(resolved)*",
+        "Scheduled maintenance on 6 December",
+    ] {
+        assert!(text.contains(title), "{title} missing from {text}");
+    }
+    assert!(!text.contains("Nylon lock nuts"), "older than `since`: {text}");
+    let ops = posts.iter().find(|p| p.path == "/hooks/signed").expect("the ops event");
+    assert_eq!(
+        ops.header("x-signature-256"),
+        Some(signature(KEY, &ops.body).as_str())
+    );
+    let event = ops.json();
+    assert_eq!(event["event"], "platform_status");
+    assert_eq!(
+        event["items"][0]["id"],
+        "tag:status.shop.example,2026:incident-4411"
     );
 }
 

@@ -64,7 +64,7 @@ pub use caps::{
     Sockets, Unmounted,
 };
 pub use credentials::{
-    with_query_param, Credential, CredentialSource, CredentialValue, CredentialValueError, Inject,
+    body_signature, with_query_param, Credential, CredentialSource, CredentialValue, CredentialValueError, Inject,
     Injection,
 };
 pub use diff::requests_beyond;

@@ -69,6 +69,26 @@ const CONNECTORS: &[Connector] = &[
         server: "none",
         example: "spud call html.to_markdown '{\"html\": \"<h1>Hi</h1><p>there</p>\"}'",
     },
+    Connector {
+        name: "feed",
+        component: "feed.wasm",
+        what: "RSS, Atom and JSON feeds: new items since a date or not yet seen, newest first, with a Markdown digest",
+        tools: &["feed.read"],
+        grants: "network = [\"https://feed-host\"] under [tools.feed] (or files /data read-only for `path`)",
+        credentials: "[credentials.X] with tools = [\"feed\"] for a private feed",
+        server: "the feed's web server",
+        example: "spud call feed.read '{\"url\": \"https://example.com/news.rss\", \"since\": \"2026-11-30\"}'",
+    },
+    Connector {
+        name: "webhook",
+        component: "webhook.wasm",
+        what: "post to Slack (and Slack-compatible), Teams (Adaptive Card) or JSON webhooks",
+        tools: &["webhook.post"],
+        grants: "network = [\"https://hooks.example.com\"] under [tools.webhook]",
+        credentials: "a signed webhook: [credentials.X] inject = \"hmac-sha256:X-Signature-256\", tools = [\"webhook\"] (the host signs the body)",
+        server: "the webhook's receiver",
+        example: "spud call webhook.post '{\"url\": \"https://hooks.slack.com/services/…\", \"format\": \"slack\", \"text\": \"Stock is low\"}'",
+    },
 ];
 
 pub fn run(cmd: ConnectorsCommand) -> i32 {
