@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use spud::sandbox::{Capability, Outcome};
 use spud::{Spud, SpudOptions};
-use spud_tests::connectors::{signature, Site};
+use spud_tests::connectors::{signature, Redis, Site};
 use spud_tests::{guest, home, write_policy};
 
 async fn spud_with(policy: &str, plugins: &[&str]) -> (Spud, tempfile::TempDir) {
@@ -322,6 +322,71 @@ async fn webhook_posts_slack_teams_and_host_signed_json() {
     assert!(tool_error(&r.outcome).contains("answered HTTP 401: bad signature"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_reads_and_writes_the_one_granted_server() {
+    let Some(redis) = Redis::start() else { return };
+    let port = redis.port;
+    let (spud, _h) = spud_with(
+        &format!(
+            "[tools.redis]\nenv = [\"REDIS_URL=redis://127.0.0.1:{port}/0\", \"REDIS_PASSWORD={}\"]\n\
+             sockets = {{ tcp_connect = [\"127.0.0.1:{port}\"] }}\n",
+            redis.password
+        ),
+        &["redis"],
+    )
+    .await;
+    let call = |tool: &'static str, input: Value| {
+        let spud = &spud;
+        async move { spud.call(tool, &input).await.unwrap() }
+    };
+    let r = call("redis.set", json!({"key": "order:1001", "value": "paid", "ttl_seconds": 3600})).await;
+    assert_eq!(ok(&r.outcome), json!({"written": true}));
+    let r = call("redis.set", json!({"key": "order:1001", "value": "x", "only_if_new": true})).await;
+    assert_eq!(ok(&r.outcome), json!({"written": false}));
+    let r = call("redis.get", json!({"keys": ["order:1001", "order:404"]})).await;
+    assert_eq!(ok(&r.outcome)["values"], json!({"order:1001": "paid", "order:404": null}));
+    let r = call("redis.hash_set", json!({"key": "stock:B-M8", "fields": {"qty": "12", "reorder_at": "25"}})).await;
+    assert_eq!(ok(&r.outcome), json!({"count": 2}));
+    let r = call("redis.hash_get", json!({"key": "stock:B-M8"})).await;
+    assert_eq!(ok(&r.outcome)["fields"], json!({"qty": "12", "reorder_at": "25"}));
+    let r = call("redis.list_push", json!({"key": "events", "items": ["a", "b", "c"]})).await;
+    assert_eq!(ok(&r.outcome), json!({"count": 3}));
+    let r = call("redis.list_range", json!({"key": "events", "start": 1})).await;
+    assert_eq!(ok(&r.outcome)["items"], json!(["b", "c"]));
+    let r = call("redis.scan", json!({"pattern": "order:*"})).await;
+    assert_eq!(ok(&r.outcome), json!({"keys": ["order:1001"], "truncated": false}));
+    let r = call("redis.command", json!({"args": ["incrby", "visits", "3"]})).await;
+    assert_eq!(ok(&r.outcome)["reply"], 3);
+    let r = call("redis.delete", json!({"keys": ["events", "nope"]})).await;
+    assert_eq!(ok(&r.outcome), json!({"count": 1}));
+    let r = call("redis.command", json!({"args": ["BLPOP", "q", "0"]})).await;
+    assert!(tool_error(&r.outcome).contains("BLPOP is not run by this connector"));
+
+    // End state, as the native client sees it.
+    assert_eq!(redis.cli(&["GET", "order:1001"]).unwrap(), "paid");
+    assert_eq!(redis.cli(&["HGET", "stock:B-M8", "qty"]).unwrap(), "12");
+    assert_eq!(redis.cli(&["EXISTS", "events"]).unwrap(), "0");
+
+    // Another address than the one granted is a socket denial.
+    let (other, _h2) = spud_with(
+        &format!(
+            "[tools.redis]\nenv = [\"REDIS_URL=redis://127.0.0.1:{}/0\"]\n\
+             sockets = {{ tcp_connect = [\"127.0.0.1:{port}\"] }}\n",
+            port.wrapping_add(1)
+        ),
+        &["redis"],
+    )
+    .await;
+    let r = other.call("redis.get", &json!({"keys": ["order:1001"]})).await.unwrap();
+    match &r.outcome {
+        Outcome::Denied { denial } => {
+            assert_eq!(denial.capability, Capability::Socket);
+            assert!(denial.reason.contains("tcp_connect"), "{}", denial.reason);
+        }
+        other => panic!("expected a socket denial, got {other:?}"),
+    }
+}
+
 #[test]
 fn connectors_list_names_what_each_needs() {
     let out = std::process::Command::new(spud_tests::spud_bin())
@@ -338,7 +403,7 @@ fn connectors_list_names_what_each_needs() {
         .collect();
     assert_eq!(
         names,
-        ["openapi", "http", "sheet", "html", "feed", "webhook"]
+        ["openapi", "http", "sheet", "html", "feed", "webhook", "redis"]
     );
     for c in list.as_array().unwrap() {
         for key in ["grants", "credentials", "server", "example"] {

@@ -240,3 +240,84 @@ fn site_answer(
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&answer);
 }
+
+/// A binary the connector tests need, or `None` outside CI when it is missing (in CI a missing
+/// server fails the test): `scripts/setup-connectors.sh` installs them.
+pub fn server_binary(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        let msg = format!("{name} is missing: run scripts/setup-connectors.sh (scripts/setup-tests.sh does)");
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+        eprintln!("skipped: {msg}");
+    }
+    found
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released: a server started right after gets it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// A real `redis-server` on 127.0.0.1, in memory only, with a password; killed when dropped.
+pub struct Redis {
+    child: Child,
+    /// Where it listens.
+    pub port: u16,
+    /// The password it requires.
+    pub password: &'static str,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Redis {
+    /// Starts it on a free port, or `None` outside CI when `redis-server` is missing.
+    pub fn start() -> Option<Redis> {
+        let bin = server_binary("redis-server")?;
+        let port = free_port();
+        let password = "redis-pw-3e2d1c0b";
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no", "--requirepass", password, "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start redis-server");
+        let redis = Redis {
+            child,
+            port,
+            password,
+        };
+        for _ in 0..100 {
+            if redis.cli(&["PING"]).is_ok_and(|r| r == "PONG") {
+                return Some(redis);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on {port}");
+    }
+
+    /// Runs one command with `redis-cli` (the native client) and returns its output, trimmed.
+    pub fn cli(&self, args: &[&str]) -> std::io::Result<String> {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "--no-auth-warning"])
+            .args(["-a", self.password])
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            return Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).into_owned()));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}

@@ -89,6 +89,26 @@ const CONNECTORS: &[Connector] = &[
         server: "the webhook's receiver",
         example: "spud call webhook.post '{\"url\": \"https://hooks.slack.com/services/…\", \"format\": \"slack\", \"text\": \"Stock is low\"}'",
     },
+    Connector {
+        name: "redis",
+        component: "redis.wasm",
+        what: "Redis: get/set keys, hashes and lists, scan keys, other commands (not blocking or admin ones)",
+        tools: &[
+            "redis.get",
+            "redis.set",
+            "redis.delete",
+            "redis.scan",
+            "redis.hash_get",
+            "redis.hash_set",
+            "redis.list_range",
+            "redis.list_push",
+            "redis.command",
+        ],
+        grants: "sockets = { tcp_connect = [\"IP:PORT\"] } and env = [\"REDIS_URL=redis://IP:PORT/0\"] under [tools.redis]",
+        credentials: "the component authenticates itself: env REDIS_PASSWORD (and REDIS_USERNAME), a registered secret",
+        server: "redis-server",
+        example: "spud call redis.get '{\"keys\": [\"order:1001\"]}'",
+    },
 ];
 
 pub fn run(cmd: ConnectorsCommand) -> i32 {
