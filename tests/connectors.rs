@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use spud::sandbox::{Capability, Outcome};
 use spud::{Spud, SpudOptions};
-use spud_tests::connectors::{signature, Redis, Site};
+use spud_tests::connectors::{signature, Postgres, Redis, Site};
 use spud_tests::{guest, home, write_policy};
 
 async fn spud_with(policy: &str, plugins: &[&str]) -> (Spud, tempfile::TempDir) {
@@ -387,6 +387,81 @@ async fn redis_reads_and_writes_the_one_granted_server() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_queries_with_parameters_read_only_unless_writes_are_granted() {
+    let Some(pg) = Postgres::start() else { return };
+    pg.psql(
+        "shop",
+        "CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, placed date NOT NULL, \
+         total numeric(10,2) NOT NULL, paid boolean NOT NULL DEFAULT false); \
+         INSERT INTO orders (customer, placed, total, paid) VALUES \
+         ('Acme', '2026-11-02', 1200.50, true), ('Bolt & Co', '2026-11-20', 80.00, false), \
+         ('Acme', '2026-11-25', 99.99, false), ('Old Ltd', '2026-10-30', 10.00, true);",
+    )
+    .unwrap();
+    let grant = |writes: bool| {
+        format!(
+            "[tools.postgres]\nenv = [\"POSTGRES_URL=postgresql://{}@127.0.0.1:{}/shop\", \"PGPASSWORD={}\"{}]\n\
+             sockets = {{ tcp_connect = [\"127.0.0.1:{}\"] }}\n",
+            pg.user,
+            pg.port,
+            pg.password,
+            if writes { ", \"POSTGRES_WRITES=allow\"" } else { "" },
+            pg.port
+        )
+    };
+    let (spud, _h) = spud_with(&grant(false), &["postgres"]).await;
+    let r = spud.call("postgres.tables", &json!({})).await.unwrap();
+    assert_eq!(
+        ok(&r.outcome)["tables"],
+        json!([{"name": "orders", "columns": ["id integer", "customer text", "placed date", "total numeric", "paid boolean"]}])
+    );
+    let sales = json!({
+        "sql": "SELECT customer, sum(total) AS total, count(*) AS orders, bool_and(paid) AS all_paid \
+                FROM orders WHERE placed >= $1 GROUP BY customer ORDER BY customer",
+        "params": ["2026-11-01"]
+    });
+    let r = spud.call("postgres.query", &sales).await.unwrap();
+    let out = ok(&r.outcome);
+    assert_eq!(out["columns"], json!(["customer", "total", "orders", "all_paid"]));
+    assert_eq!(
+        out["rows"],
+        json!([["Acme", 1300.49, 2, false], ["Bolt & Co", 80, 1, false]])
+    );
+    // A value is bound, never spliced into the SQL.
+    let r = spud
+        .call(
+            "postgres.query",
+            &json!({"sql": "SELECT id FROM orders WHERE customer = $1",
+                    "params": ["x'; DROP TABLE orders; --"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok(&r.outcome)["rows"], json!([]));
+    // Read-only: a change through `query` is refused by the server, `execute` by the connector.
+    let r = spud
+        .call("postgres.query", &json!({"sql": "DELETE FROM orders"}))
+        .await
+        .unwrap();
+    assert!(tool_error(&r.outcome).contains("25006"), "{:?}", r.outcome);
+    let insert = json!({"sql": "INSERT INTO orders (customer, placed, total) VALUES ($1, $2, $3) RETURNING id",
+                        "params": ["Nuts Inc", "2026-11-30", 42.5]});
+    let r = spud.call("postgres.execute", &insert).await.unwrap();
+    assert!(tool_error(&r.outcome).contains("POSTGRES_WRITES=allow"));
+    assert_eq!(pg.psql("shop", "SELECT count(*) FROM orders").unwrap(), "4");
+
+    // With writes granted.
+    let (writer, _h2) = spud_with(&grant(true), &["postgres"]).await;
+    let r = writer.call("postgres.execute", &insert).await.unwrap();
+    let out = ok(&r.outcome);
+    assert_eq!((out["command"].as_str(), out["rows_affected"].as_u64()), (Some("INSERT 0 1"), Some(1)));
+    assert_eq!(out["rows"], json!([[5]]));
+    assert_eq!(
+        pg.psql("shop", "SELECT customer || ' ' || total FROM orders WHERE id = 5").unwrap(),
+        "Nuts Inc 42.50"
+    );
+}
+
 #[test]
 fn connectors_list_names_what_each_needs() {
     let out = std::process::Command::new(spud_tests::spud_bin())
@@ -403,7 +478,7 @@ fn connectors_list_names_what_each_needs() {
         .collect();
     assert_eq!(
         names,
-        ["openapi", "http", "sheet", "html", "feed", "webhook", "redis"]
+        ["openapi", "http", "sheet", "html", "feed", "webhook", "redis", "postgres"]
     );
     for c in list.as_array().unwrap() {
         for key in ["grants", "credentials", "server", "example"] {

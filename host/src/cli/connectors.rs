@@ -109,6 +109,16 @@ const CONNECTORS: &[Connector] = &[
         server: "redis-server",
         example: "spud call redis.get '{\"keys\": [\"order:1001\"]}'",
     },
+    Connector {
+        name: "postgres",
+        component: "postgres.wasm",
+        what: "PostgreSQL: parameterised queries ($1, $2, …) in read-only transactions, the schema's tables, writes only when granted",
+        tools: &["postgres.query", "postgres.execute", "postgres.tables"],
+        grants: "sockets = { tcp_connect = [\"IP:PORT\"] } and env = [\"POSTGRES_URL=postgresql://USER@IP:PORT/DB\"] under [tools.postgres]; add \"POSTGRES_WRITES=allow\" for `execute`",
+        credentials: "the component authenticates itself (SCRAM-SHA-256): env PGPASSWORD, a registered secret",
+        server: "PostgreSQL",
+        example: "spud call postgres.query '{\"sql\": \"SELECT * FROM orders WHERE placed >= $1\", \"params\": [\"2026-11-01\"]}'",
+    },
 ];
 
 pub fn run(cmd: ConnectorsCommand) -> i32 {
