@@ -54,6 +54,16 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("monitor", "data/status.atom"),
         ],
     },
+    Workflow {
+        name: "sales-report",
+        what: "weekly sales report: PostgreSQL (read-only) into XLSX and CSV, the totals to a Slack-compatible webhook",
+        files: &[
+            workflow_file!("sales-report", "README.md"),
+            workflow_file!("sales-report", "plan.toml"),
+            workflow_file!("sales-report", "policy.toml"),
+            workflow_file!("sales-report", "data/seed.sql"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
