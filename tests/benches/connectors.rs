@@ -6,7 +6,7 @@
 
 use serde_json::json;
 use spud::{Spud, SpudOptions};
-use spud_tests::connectors::{get, start_shop, TOKEN};
+use spud_tests::connectors::{get, start_shop, Postgres, Redis, Site, TOKEN};
 use spud_tests::{guest, home, write_policy};
 use std::time::{Duration, Instant};
 
@@ -148,4 +148,110 @@ fn main() {
         theirs,
         "htmd in process",
     );
+    servers(&rt, &h);
+}
+
+/// The connectors with servers of their own: feed and webhook (a site on 127.0.0.1), Redis,
+/// PostgreSQL; each beside its native client.
+fn servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
+    let site = Site::start(&spud_tests::workspace().join("tests/servers/feeds"), "bench-key");
+    let redis = Redis::start().expect("redis-server (scripts/setup-connectors.sh)");
+    let pg = Postgres::start().expect("PostgreSQL (scripts/setup-connectors.sh)");
+    pg.psql("shop", "CREATE TABLE orders (id serial PRIMARY KEY, customer text, total numeric(10,2)); \
+                     INSERT INTO orders (customer, total) SELECT 'c' || (i % 20), i FROM generate_series(1, 200) i")
+        .unwrap();
+    redis.cli(&["SET", "order:1001", "paid"]).unwrap();
+    let url = site.url();
+    let policy = write_policy(
+        h.path(),
+        &format!(
+            "[tools.feed]\nnetwork = [\"{url}\"]\n[tools.webhook]\nnetwork = [\"{url}\"]\n\
+             [tools.redis]\nenv = [\"REDIS_URL=redis://127.0.0.1:{rp}/0\", \"REDIS_PASSWORD={rpw}\"]\n\
+             sockets = {{ tcp_connect = [\"127.0.0.1:{rp}\"] }}\n\
+             [tools.postgres]\nenv = [\"POSTGRES_URL=postgresql://{pu}@127.0.0.1:{pp}/shop\", \"PGPASSWORD={ppw}\"]\n\
+             sockets = {{ tcp_connect = [\"127.0.0.1:{pp}\"] }}\n",
+            rp = redis.port,
+            rpw = redis.password,
+            pu = pg.user,
+            pp = pg.port,
+            ppw = pg.password,
+        ),
+    );
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().join("spud-servers")),
+        policy: Some(policy),
+        principal: Some("bench".into()),
+    })
+    .unwrap();
+    rt.block_on(async {
+        for p in ["feed", "webhook", "redis", "postgres"] {
+            spud.add(&guest(p), None, None).await.unwrap();
+        }
+    });
+    let time = |tool: &str, input: serde_json::Value| -> Duration {
+        rt.block_on(async {
+            let mut v = Vec::new();
+            for i in 0..N + 5 {
+                let t = Instant::now();
+                let r = spud.call(tool, &input).await.unwrap();
+                assert!(r.outcome.is_ok(), "{:?}", r.outcome);
+                if i >= 5 {
+                    v.push(t.elapsed());
+                }
+            }
+            p50(v)
+        })
+    };
+    let native = |f: &mut dyn FnMut()| -> Duration {
+        let mut v = Vec::new();
+        for i in 0..N + 5 {
+            let t = Instant::now();
+            f();
+            if i >= 5 {
+                v.push(t.elapsed());
+            }
+        }
+        p50(v)
+    };
+    let client = reqwest::Client::new();
+
+    // feed: an RSS file over HTTP, parsed into items.
+    let feed_url = format!("{url}/supplier-news.rss");
+    let ours = time("feed.read", json!({"url": feed_url}));
+    let theirs = native(&mut || {
+        rt.block_on(async {
+            let bytes = client.get(&feed_url).send().await.unwrap().bytes().await.unwrap();
+            let feed = feed_rs::parser::parse(&bytes[..]).unwrap();
+            assert_eq!(feed.entries.len(), 3);
+        })
+    });
+    row("feed (feed.read, 3-item RSS over HTTP)", ours, theirs, "reqwest GET + feed-rs");
+
+    // webhook: a Slack message.
+    let hook = format!("{url}/hooks/bench");
+    let ours = time("webhook.post", json!({"url": hook, "format": "slack", "text": "Stock is *low*"}));
+    let body = json!({"text": "Stock is *low*", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Stock is *low*"}}]});
+    let theirs = native(&mut || {
+        rt.block_on(async {
+            let r = client.post(&hook).json(&body).send().await.unwrap();
+            assert!(r.status().is_success());
+        })
+    });
+    row("webhook (webhook.post, Slack format)", ours, theirs, "reqwest POST");
+
+    // redis: one GET (a connection and AUTH per call on both sides).
+    let ours = time("redis.get", json!({"keys": ["order:1001"]}));
+    let theirs = native(&mut || assert_eq!(redis.cli(&["GET", "order:1001"]).unwrap(), "paid"));
+    row("redis (redis.get)", ours, theirs, "redis-cli GET");
+
+    // postgres: an aggregate query with a parameter.
+    let sql = "SELECT customer, sum(total) FROM orders WHERE total > $1 GROUP BY customer";
+    let ours = time("postgres.query", json!({"sql": sql, "params": [10]}));
+    let theirs = native(&mut || {
+        let out = pg
+            .psql("shop", "SELECT customer, sum(total) FROM orders WHERE total > 10 GROUP BY customer")
+            .unwrap();
+        assert_eq!(out.lines().count(), 20);
+    });
+    row("postgres (postgres.query, GROUP BY)", ours, theirs, "psql -c");
 }
