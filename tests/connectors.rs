@@ -4,7 +4,11 @@
 use serde_json::{json, Value};
 use spud::sandbox::{Capability, Outcome};
 use spud::{Spud, SpudOptions};
-use spud_tests::connectors::{signature, Postgres, Redis, Site};
+use spud_tests::connectors::{signature, Site};
+
+/// Connectors that speak their protocol over a granted socket: Redis, PostgreSQL.
+#[path = "connectors/sockets.rs"]
+mod sockets;
 use spud_tests::{guest, home, write_policy};
 
 async fn spud_with(policy: &str, plugins: &[&str]) -> (Spud, tempfile::TempDir) {
@@ -200,10 +204,21 @@ async fn feed_reads_rss_and_atom_over_http_and_from_files() {
     let out = ok(&r.outcome);
     assert_eq!(out["kind"], "rss");
     assert_eq!(out["title"], "Fastener Supply Co. — News");
-    assert_eq!((out["total_items"].as_u64(), out["matching_items"].as_u64()), (Some(3), Some(2)));
-    let ids: Vec<&str> = out["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        (out["total_items"].as_u64(), out["matching_items"].as_u64()),
+        (Some(3), Some(2))
+    );
+    let ids: Vec<&str> = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["fsc-news-2026-118", "fsc-news-2026-117"]);
-    assert!(out["items"][0]["summary"].as_str().unwrap().contains("**M8**"));
+    assert!(out["items"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("**M8**"));
     assert!(out["digest"].as_str().unwrap().starts_with(
         "- [Price rise on stainless M8 bolts from 1 January](https://supplier.example/news/m8-price-2027) (2026-12-01)\n"
     ));
@@ -219,7 +234,10 @@ async fn feed_reads_rss_and_atom_over_http_and_from_files() {
         .unwrap();
     let out = ok(&r.outcome);
     assert_eq!(out["kind"], "atom");
-    assert_eq!(out["items"][0]["title"], "Scheduled maintenance on 6 December");
+    assert_eq!(
+        out["items"][0]["title"],
+        "Scheduled maintenance on 6 December"
+    );
     assert_eq!(out["items"].as_array().unwrap().len(), 1);
 
     // From a file in the granted folder.
@@ -228,19 +246,37 @@ async fn feed_reads_rss_and_atom_over_http_and_from_files() {
         h.path().join("ro/status.atom"),
     )
     .unwrap();
-    let r = spud.call("feed.read", &json!({"path": "status.atom", "max_items": 1})).await.unwrap();
+    let r = spud
+        .call("feed.read", &json!({"path": "status.atom", "max_items": 1}))
+        .await
+        .unwrap();
     let out = ok(&r.outcome);
-    assert_eq!((out["total_items"].as_u64(), out["items"].as_array().unwrap().len()), (Some(2), 1));
+    assert_eq!(
+        (
+            out["total_items"].as_u64(),
+            out["items"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
 
     // A moved feed says where it went; a feed on a host not granted is denied.
-    let r = spud.call("feed.read", &json!({"url": format!("{url}/status.rss")})).await.unwrap();
+    let r = spud
+        .call("feed.read", &json!({"url": format!("{url}/status.rss")}))
+        .await
+        .unwrap();
     assert!(tool_error(&r.outcome).contains("moved (301) to /status.atom"));
-    let r = spud.call("feed.read", &json!({"url": "http://127.0.0.1:9/feed.rss"})).await.unwrap();
+    let r = spud
+        .call("feed.read", &json!({"url": "http://127.0.0.1:9/feed.rss"}))
+        .await
+        .unwrap();
     match &r.outcome {
         Outcome::Denied { denial } => assert_eq!(denial.capability, Capability::Http),
         other => panic!("expected an HTTP denial, got {other:?}"),
     }
-    let r = spud.call("feed.read", &json!({"url": format!("{url}/nope.rss")})).await.unwrap();
+    let r = spud
+        .call("feed.read", &json!({"url": format!("{url}/nope.rss")}))
+        .await
+        .unwrap();
     assert!(tool_error(&r.outcome).contains("answered HTTP 404"));
 }
 
@@ -251,7 +287,10 @@ const HOOK_KEY: &str = "whsec-4c1d9e8f7a6b";
 async fn webhook_posts_slack_teams_and_host_signed_json() {
     // Set once, before any call; no other test in this binary reads it.
     std::env::set_var(HOOK_KEY_VAR, HOOK_KEY);
-    let site = Site::start(&spud_tests::workspace().join("tests/servers/feeds"), HOOK_KEY);
+    let site = Site::start(
+        &spud_tests::workspace().join("tests/servers/feeds"),
+        HOOK_KEY,
+    );
     let url = site.url();
     let (spud, _h) = spud_with(
         &format!(
@@ -271,11 +310,17 @@ async fn webhook_posts_slack_teams_and_host_signed_json() {
         .await
         .unwrap();
     let out = ok(&r.outcome);
-    assert_eq!((out["status"].as_u64(), out["answer"].as_str()), (Some(200), Some("ok")));
+    assert_eq!(
+        (out["status"].as_u64(), out["answer"].as_str()),
+        (Some(200), Some("ok"))
+    );
     let slack = site.posts()[0].json();
     assert_eq!(slack["text"], "Stock: 2 items are *low*");
     assert_eq!(slack["blocks"][2]["fields"][0]["text"], "*B-M8*\n12 left");
-    assert_eq!(site.posts()[0].header("content-type"), Some("application/json"));
+    assert_eq!(
+        site.posts()[0].header("content-type"),
+        Some("application/json")
+    );
 
     let r = spud
         .call(
@@ -286,7 +331,10 @@ async fn webhook_posts_slack_teams_and_host_signed_json() {
         .unwrap();
     ok(&r.outcome);
     let teams = site.posts()[1].json();
-    assert_eq!(teams["attachments"][0]["content"]["body"][0]["text"], "Backup done");
+    assert_eq!(
+        teams["attachments"][0]["content"]["body"][0]["text"],
+        "Backup done"
+    );
 
     // A signed webhook: the host signs the body with the key the component never sees, and
     // the receiver (checking with its own HMAC code) accepts it.
@@ -301,10 +349,17 @@ async fn webhook_posts_slack_teams_and_host_signed_json() {
     ok(&r.outcome);
     let signed = site.posts()[2].clone();
     assert_eq!(signed.json(), payload);
-    assert_eq!(signed.header("x-signature-256"), Some(signature(HOOK_KEY, &signed.body).as_str()));
-    assert!(r.decisions.iter().any(|d| d.capability == Capability::Credential
-        && d.allowed
-        && d.reason.contains("credential hook injected (hmac-sha256:x-signature-256)")));
+    assert_eq!(
+        signed.header("x-signature-256"),
+        Some(signature(HOOK_KEY, &signed.body).as_str())
+    );
+    assert!(r
+        .decisions
+        .iter()
+        .any(|d| d.capability == Capability::Credential
+            && d.allowed
+            && d.reason
+                .contains("credential hook injected (hmac-sha256:x-signature-256)")));
 
     // Without the credential the receiver refuses the post, and the tool says what it answered.
     let (unsigned, _h2) = spud_with(
@@ -320,146 +375,6 @@ async fn webhook_posts_slack_teams_and_host_signed_json() {
         .await
         .unwrap();
     assert!(tool_error(&r.outcome).contains("answered HTTP 401: bad signature"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_reads_and_writes_the_one_granted_server() {
-    let Some(redis) = Redis::start() else { return };
-    let port = redis.port;
-    let (spud, _h) = spud_with(
-        &format!(
-            "[tools.redis]\nenv = [\"REDIS_URL=redis://127.0.0.1:{port}/0\", \"REDIS_PASSWORD={}\"]\n\
-             sockets = {{ tcp_connect = [\"127.0.0.1:{port}\"] }}\n",
-            redis.password
-        ),
-        &["redis"],
-    )
-    .await;
-    let call = |tool: &'static str, input: Value| {
-        let spud = &spud;
-        async move { spud.call(tool, &input).await.unwrap() }
-    };
-    let r = call("redis.set", json!({"key": "order:1001", "value": "paid", "ttl_seconds": 3600})).await;
-    assert_eq!(ok(&r.outcome), json!({"written": true}));
-    let r = call("redis.set", json!({"key": "order:1001", "value": "x", "only_if_new": true})).await;
-    assert_eq!(ok(&r.outcome), json!({"written": false}));
-    let r = call("redis.get", json!({"keys": ["order:1001", "order:404"]})).await;
-    assert_eq!(ok(&r.outcome)["values"], json!({"order:1001": "paid", "order:404": null}));
-    let r = call("redis.hash_set", json!({"key": "stock:B-M8", "fields": {"qty": "12", "reorder_at": "25"}})).await;
-    assert_eq!(ok(&r.outcome), json!({"count": 2}));
-    let r = call("redis.hash_get", json!({"key": "stock:B-M8"})).await;
-    assert_eq!(ok(&r.outcome)["fields"], json!({"qty": "12", "reorder_at": "25"}));
-    let r = call("redis.list_push", json!({"key": "events", "items": ["a", "b", "c"]})).await;
-    assert_eq!(ok(&r.outcome), json!({"count": 3}));
-    let r = call("redis.list_range", json!({"key": "events", "start": 1})).await;
-    assert_eq!(ok(&r.outcome)["items"], json!(["b", "c"]));
-    let r = call("redis.scan", json!({"pattern": "order:*"})).await;
-    assert_eq!(ok(&r.outcome), json!({"keys": ["order:1001"], "truncated": false}));
-    let r = call("redis.command", json!({"args": ["incrby", "visits", "3"]})).await;
-    assert_eq!(ok(&r.outcome)["reply"], 3);
-    let r = call("redis.delete", json!({"keys": ["events", "nope"]})).await;
-    assert_eq!(ok(&r.outcome), json!({"count": 1}));
-    let r = call("redis.command", json!({"args": ["BLPOP", "q", "0"]})).await;
-    assert!(tool_error(&r.outcome).contains("BLPOP is not run by this connector"));
-
-    // End state, as the native client sees it.
-    assert_eq!(redis.cli(&["GET", "order:1001"]).unwrap(), "paid");
-    assert_eq!(redis.cli(&["HGET", "stock:B-M8", "qty"]).unwrap(), "12");
-    assert_eq!(redis.cli(&["EXISTS", "events"]).unwrap(), "0");
-
-    // Another address than the one granted is a socket denial.
-    let (other, _h2) = spud_with(
-        &format!(
-            "[tools.redis]\nenv = [\"REDIS_URL=redis://127.0.0.1:{}/0\"]\n\
-             sockets = {{ tcp_connect = [\"127.0.0.1:{port}\"] }}\n",
-            port.wrapping_add(1)
-        ),
-        &["redis"],
-    )
-    .await;
-    let r = other.call("redis.get", &json!({"keys": ["order:1001"]})).await.unwrap();
-    match &r.outcome {
-        Outcome::Denied { denial } => {
-            assert_eq!(denial.capability, Capability::Socket);
-            assert!(denial.reason.contains("tcp_connect"), "{}", denial.reason);
-        }
-        other => panic!("expected a socket denial, got {other:?}"),
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_queries_with_parameters_read_only_unless_writes_are_granted() {
-    let Some(pg) = Postgres::start() else { return };
-    pg.psql(
-        "shop",
-        "CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, placed date NOT NULL, \
-         total numeric(10,2) NOT NULL, paid boolean NOT NULL DEFAULT false); \
-         INSERT INTO orders (customer, placed, total, paid) VALUES \
-         ('Acme', '2026-11-02', 1200.50, true), ('Bolt & Co', '2026-11-20', 80.00, false), \
-         ('Acme', '2026-11-25', 99.99, false), ('Old Ltd', '2026-10-30', 10.00, true);",
-    )
-    .unwrap();
-    let grant = |writes: bool| {
-        format!(
-            "[tools.postgres]\nenv = [\"POSTGRES_URL=postgresql://{}@127.0.0.1:{}/shop\", \"PGPASSWORD={}\"{}]\n\
-             sockets = {{ tcp_connect = [\"127.0.0.1:{}\"] }}\n",
-            pg.user,
-            pg.port,
-            pg.password,
-            if writes { ", \"POSTGRES_WRITES=allow\"" } else { "" },
-            pg.port
-        )
-    };
-    let (spud, _h) = spud_with(&grant(false), &["postgres"]).await;
-    let r = spud.call("postgres.tables", &json!({})).await.unwrap();
-    assert_eq!(
-        ok(&r.outcome)["tables"],
-        json!([{"name": "orders", "columns": ["id integer", "customer text", "placed date", "total numeric", "paid boolean"]}])
-    );
-    let sales = json!({
-        "sql": "SELECT customer, sum(total) AS total, count(*) AS orders, bool_and(paid) AS all_paid \
-                FROM orders WHERE placed >= $1 GROUP BY customer ORDER BY customer",
-        "params": ["2026-11-01"]
-    });
-    let r = spud.call("postgres.query", &sales).await.unwrap();
-    let out = ok(&r.outcome);
-    assert_eq!(out["columns"], json!(["customer", "total", "orders", "all_paid"]));
-    assert_eq!(
-        out["rows"],
-        json!([["Acme", 1300.49, 2, false], ["Bolt & Co", 80, 1, false]])
-    );
-    // A value is bound, never spliced into the SQL.
-    let r = spud
-        .call(
-            "postgres.query",
-            &json!({"sql": "SELECT id FROM orders WHERE customer = $1",
-                    "params": ["x'; DROP TABLE orders; --"]}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(ok(&r.outcome)["rows"], json!([]));
-    // Read-only: a change through `query` is refused by the server, `execute` by the connector.
-    let r = spud
-        .call("postgres.query", &json!({"sql": "DELETE FROM orders"}))
-        .await
-        .unwrap();
-    assert!(tool_error(&r.outcome).contains("25006"), "{:?}", r.outcome);
-    let insert = json!({"sql": "INSERT INTO orders (customer, placed, total) VALUES ($1, $2, $3) RETURNING id",
-                        "params": ["Nuts Inc", "2026-11-30", 42.5]});
-    let r = spud.call("postgres.execute", &insert).await.unwrap();
-    assert!(tool_error(&r.outcome).contains("POSTGRES_WRITES=allow"));
-    assert_eq!(pg.psql("shop", "SELECT count(*) FROM orders").unwrap(), "4");
-
-    // With writes granted.
-    let (writer, _h2) = spud_with(&grant(true), &["postgres"]).await;
-    let r = writer.call("postgres.execute", &insert).await.unwrap();
-    let out = ok(&r.outcome);
-    assert_eq!((out["command"].as_str(), out["rows_affected"].as_u64()), (Some("INSERT 0 1"), Some(1)));
-    assert_eq!(out["rows"], json!([[5]]));
-    assert_eq!(
-        pg.psql("shop", "SELECT customer || ' ' || total FROM orders WHERE id = 5").unwrap(),
-        "Nuts Inc 42.50"
-    );
 }
 
 #[test]

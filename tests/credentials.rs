@@ -190,7 +190,9 @@ async fn the_guest_never_holds_the_value_and_cannot_send_it_elsewhere() {
             assert!(!denial.reason.contains(TOKEN));
             // What would allow it is the credential's destinations, not `[secrets.allow]`.
             assert!(
-                denial.reason.contains("`destinations` under [credentials.api]")
+                denial
+                    .reason
+                    .contains("`destinations` under [credentials.api]")
                     && !denial.reason.contains("[secrets.allow]"),
                 "{}",
                 denial.reason

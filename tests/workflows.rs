@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 use spud::sandbox::Outcome;
 use spud::{Spud, SpudOptions};
-use spud_tests::connectors::{signature, Postgres, Site};
+use spud_tests::connectors::{signature, Site};
+use spud_tests::db::Postgres;
 use spud_tests::{guest, home, spud_bin, workspace};
 use std::path::Path;
 use std::process::Command;
@@ -105,8 +106,11 @@ fn monitor_posts_the_digest_and_a_signed_event() {
     // The workflow's URLs name 127.0.0.1:8808; this run's site is on a free port.
     for f in ["plan.toml", "policy.toml"] {
         let text = std::fs::read_to_string(folder.join(f)).unwrap();
-        std::fs::write(folder.join(f), text.replace("127.0.0.1:8808", &site.addr.to_string()))
-            .unwrap();
+        std::fs::write(
+            folder.join(f),
+            text.replace("127.0.0.1:8808", &site.addr.to_string()),
+        )
+        .unwrap();
     }
     let spud_home = h.path().join("spud");
     let run = |args: &[&str]| {
@@ -124,7 +128,13 @@ fn monitor_posts_the_digest_and_a_signed_event() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
-    let o = run(&["--policy", policy.to_str().unwrap(), "run", "--plan", plan.to_str().unwrap()]);
+    let o = run(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "run",
+        "--plan",
+        plan.to_str().unwrap(),
+    ]);
     assert!(
         o.status.success(),
         "{}\n{}",
@@ -139,7 +149,10 @@ fn monitor_posts_the_digest_and_a_signed_event() {
     // End state: what the two receivers got.
     let posts = site.posts();
     assert_eq!(posts.len(), 2, "{posts:?}");
-    let team = posts.iter().find(|p| p.path == "/hooks/team").expect("the team post");
+    let team = posts
+        .iter()
+        .find(|p| p.path == "/hooks/team")
+        .expect("the team post");
     let text = team.json()["text"].as_str().unwrap().to_string();
     for title in [
         "Price rise on stainless M8 bolts from 1 January",
@@ -149,8 +162,14 @@ fn monitor_posts_the_digest_and_a_signed_event() {
     ] {
         assert!(text.contains(title), "{title} missing from {text}");
     }
-    assert!(!text.contains("Nylon lock nuts"), "older than `since`: {text}");
-    let ops = posts.iter().find(|p| p.path == "/hooks/signed").expect("the ops event");
+    assert!(
+        !text.contains("Nylon lock nuts"),
+        "older than `since`: {text}"
+    );
+    let ops = posts
+        .iter()
+        .find(|p| p.path == "/hooks/signed")
+        .expect("the ops event");
     assert_eq!(
         ops.header("x-signature-256"),
         Some(signature(KEY, &ops.body).as_str())
@@ -166,7 +185,10 @@ fn monitor_posts_the_digest_and_a_signed_event() {
 /// `spud` with `home`, no policy from the environment, and `env` set.
 fn spud_cmd(home: &Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
     let mut c = Command::new(spud_bin());
-    c.arg("--home").arg(home).args(args).env_remove("SPUD_POLICY");
+    c.arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("SPUD_POLICY");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -192,14 +214,24 @@ async fn sales_report_writes_the_sheets_and_tells_the_team() {
     let spud_home = h.path().join("spud");
     let env = [("PGPASSWORD", pg.password)];
     for p in ["postgres", "sheet", "webhook"] {
-        let o = spud_cmd(&spud_home, &env, &["tools", "add", guest(p).to_str().unwrap()]);
+        let o = spud_cmd(
+            &spud_home,
+            &env,
+            &["tools", "add", guest(p).to_str().unwrap()],
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
     let o = spud_cmd(
         &spud_home,
         &env,
-        &["--policy", policy.to_str().unwrap(), "run", "--plan", plan.to_str().unwrap()],
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "run",
+            "--plan",
+            plan.to_str().unwrap(),
+        ],
     );
     assert!(
         o.status.success(),
@@ -216,7 +248,10 @@ async fn sales_report_writes_the_sheets_and_tells_the_team() {
     })
     .unwrap();
     let r = spud
-        .call("sheet.read", &json!({"path": "weekly-sales-2026-11-23.xlsx"}))
+        .call(
+            "sheet.read",
+            &json!({"path": "weekly-sales-2026-11-23.xlsx"}),
+        )
         .await
         .unwrap();
     let Outcome::Ok { value } = &r.outcome else {
@@ -226,7 +261,11 @@ async fn sales_report_writes_the_sheets_and_tells_the_team() {
     assert_eq!(value["columns"], json!(["customer", "orders", "total"]));
     assert_eq!(
         value["rows"],
-        json!([["Acme Builders", 2, 1300.49], ["Bolt & Co", 1, 80], ["Corner Hardware", 2, 58]])
+        json!([
+            ["Acme Builders", 2, 1300.49],
+            ["Bolt & Co", 1, 80],
+            ["Corner Hardware", 2, 58]
+        ])
     );
     let csv = std::fs::read_to_string(folder.join("data/unpaid-2026-11-29.csv")).unwrap();
     assert_eq!(

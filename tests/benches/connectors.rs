@@ -6,7 +6,8 @@
 
 use serde_json::json;
 use spud::{Spud, SpudOptions};
-use spud_tests::connectors::{get, start_shop, Postgres, Redis, Site, TOKEN};
+use spud_tests::connectors::{get, start_shop, Site, TOKEN};
+use spud_tests::db::{Postgres, Redis};
 use spud_tests::{guest, home, write_policy};
 use std::time::{Duration, Instant};
 
@@ -151,10 +152,21 @@ fn main() {
     servers(&rt, &h);
 }
 
-/// The connectors with servers of their own: feed and webhook (a site on 127.0.0.1), Redis,
-/// PostgreSQL; each beside its native client.
-fn servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
-    let site = Site::start(&spud_tests::workspace().join("tests/servers/feeds"), "bench-key");
+/// The servers of the connectors that have their own: a site on 127.0.0.1 (feeds, webhooks),
+/// Redis, PostgreSQL.
+struct Servers {
+    site: Site,
+    redis: Redis,
+    pg: Postgres,
+}
+
+/// Starts the servers, seeds them, and opens spud with a policy granting each connector its
+/// server.
+fn start_servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) -> (Servers, Spud) {
+    let site = Site::start(
+        &spud_tests::workspace().join("tests/servers/feeds"),
+        "bench-key",
+    );
     let redis = Redis::start().expect("redis-server (scripts/setup-connectors.sh)");
     let pg = Postgres::start().expect("PostgreSQL (scripts/setup-connectors.sh)");
     pg.psql("shop", "CREATE TABLE orders (id serial PRIMARY KEY, customer text, total numeric(10,2)); \
@@ -188,70 +200,122 @@ fn servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
             spud.add(&guest(p), None, None).await.unwrap();
         }
     });
-    let time = |tool: &str, input: serde_json::Value| -> Duration {
-        rt.block_on(async {
-            let mut v = Vec::new();
-            for i in 0..N + 5 {
-                let t = Instant::now();
-                let r = spud.call(tool, &input).await.unwrap();
-                assert!(r.outcome.is_ok(), "{:?}", r.outcome);
-                if i >= 5 {
-                    v.push(t.elapsed());
-                }
-            }
-            p50(v)
-        })
-    };
-    let native = |f: &mut dyn FnMut()| -> Duration {
+    (Servers { site, redis, pg }, spud)
+}
+
+/// p50 of `N` calls of `tool` (after 5 warm-ups).
+fn time_call(
+    rt: &tokio::runtime::Runtime,
+    spud: &Spud,
+    tool: &str,
+    input: serde_json::Value,
+) -> Duration {
+    rt.block_on(async {
         let mut v = Vec::new();
         for i in 0..N + 5 {
             let t = Instant::now();
-            f();
+            let r = spud.call(tool, &input).await.unwrap();
+            assert!(r.outcome.is_ok(), "{:?}", r.outcome);
             if i >= 5 {
                 v.push(t.elapsed());
             }
         }
         p50(v)
-    };
+    })
+}
+
+/// p50 of `N` runs of `f` (after 5 warm-ups).
+fn time_native(f: &mut dyn FnMut()) -> Duration {
+    let mut v = Vec::new();
+    for i in 0..N + 5 {
+        let t = Instant::now();
+        f();
+        if i >= 5 {
+            v.push(t.elapsed());
+        }
+    }
+    p50(v)
+}
+
+/// The connectors with servers of their own, each beside its native client.
+fn servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
+    let (s, spud) = start_servers(rt, h);
     let client = reqwest::Client::new();
+    let url = s.site.url();
 
     // feed: an RSS file over HTTP, parsed into items.
     let feed_url = format!("{url}/supplier-news.rss");
-    let ours = time("feed.read", json!({"url": feed_url}));
-    let theirs = native(&mut || {
+    let ours = time_call(rt, &spud, "feed.read", json!({"url": feed_url}));
+    let theirs = time_native(&mut || {
         rt.block_on(async {
-            let bytes = client.get(&feed_url).send().await.unwrap().bytes().await.unwrap();
+            let bytes = client
+                .get(&feed_url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
             let feed = feed_rs::parser::parse(&bytes[..]).unwrap();
             assert_eq!(feed.entries.len(), 3);
         })
     });
-    row("feed (feed.read, 3-item RSS over HTTP)", ours, theirs, "reqwest GET + feed-rs");
+    row(
+        "feed (feed.read, 3-item RSS over HTTP)",
+        ours,
+        theirs,
+        "reqwest GET + feed-rs",
+    );
 
     // webhook: a Slack message.
     let hook = format!("{url}/hooks/bench");
-    let ours = time("webhook.post", json!({"url": hook, "format": "slack", "text": "Stock is *low*"}));
+    let ours = time_call(
+        rt,
+        &spud,
+        "webhook.post",
+        json!({"url": hook, "format": "slack", "text": "Stock is *low*"}),
+    );
     let body = json!({"text": "Stock is *low*", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Stock is *low*"}}]});
-    let theirs = native(&mut || {
+    let theirs = time_native(&mut || {
         rt.block_on(async {
             let r = client.post(&hook).json(&body).send().await.unwrap();
             assert!(r.status().is_success());
         })
     });
-    row("webhook (webhook.post, Slack format)", ours, theirs, "reqwest POST");
+    row(
+        "webhook (webhook.post, Slack format)",
+        ours,
+        theirs,
+        "reqwest POST",
+    );
 
     // redis: one GET (a connection and AUTH per call on both sides).
-    let ours = time("redis.get", json!({"keys": ["order:1001"]}));
-    let theirs = native(&mut || assert_eq!(redis.cli(&["GET", "order:1001"]).unwrap(), "paid"));
+    let ours = time_call(rt, &spud, "redis.get", json!({"keys": ["order:1001"]}));
+    let theirs =
+        time_native(&mut || assert_eq!(s.redis.cli(&["GET", "order:1001"]).unwrap(), "paid"));
     row("redis (redis.get)", ours, theirs, "redis-cli GET");
 
     // postgres: an aggregate query with a parameter.
     let sql = "SELECT customer, sum(total) FROM orders WHERE total > $1 GROUP BY customer";
-    let ours = time("postgres.query", json!({"sql": sql, "params": [10]}));
-    let theirs = native(&mut || {
-        let out = pg
-            .psql("shop", "SELECT customer, sum(total) FROM orders WHERE total > 10 GROUP BY customer")
+    let ours = time_call(
+        rt,
+        &spud,
+        "postgres.query",
+        json!({"sql": sql, "params": [10]}),
+    );
+    let theirs = time_native(&mut || {
+        let out =
+            s.pg.psql(
+                "shop",
+                "SELECT customer, sum(total) FROM orders WHERE total > 10 GROUP BY customer",
+            )
             .unwrap();
         assert_eq!(out.lines().count(), 20);
     });
-    row("postgres (postgres.query, GROUP BY)", ours, theirs, "psql -c");
+    row(
+        "postgres (postgres.query, GROUP BY)",
+        ours,
+        theirs,
+        "psql -c",
+    );
 }

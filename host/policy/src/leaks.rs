@@ -105,7 +105,13 @@ impl LeakGuard {
         self.add(name, value, allowed, true)
     }
 
-    fn add(mut self, name: &str, value: String, allowed: Vec<NetPattern>, credential: bool) -> Self {
+    fn add(
+        mut self,
+        name: &str,
+        value: String,
+        allowed: Vec<NetPattern>,
+        credential: bool,
+    ) -> Self {
         let known = self
             .named
             .iter()

@@ -310,7 +310,10 @@ impl FromStr for SocketPattern {
         let ip = match host {
             "*" => None,
             _ => Some(parse_ip_host(host).ok_or_else(|| {
-                bad(s, "socket grants name an IP address (or `*`), not a host name")
+                bad(
+                    s,
+                    "socket grants name an IP address (or `*`), not a host name",
+                )
             })?),
         };
         Ok(SocketPattern {

@@ -8,7 +8,9 @@
 use super::journal::{Capability, Journal};
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use spud_policy::{body_signature, with_query_param, Credential, CredentialValue, Injection, Scheme};
+use spud_policy::{
+    body_signature, with_query_param, Credential, CredentialValue, Injection, Scheme,
+};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 /// The most of a body signed for an `hmac-sha256` credential (the secret scan, which runs

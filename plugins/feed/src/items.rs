@@ -107,7 +107,7 @@ fn item(e: &Entry, summary: &Summary) -> Item {
         published: e.published.map(|d| d.to_rfc3339()),
         updated: e.updated.map(|d| d.to_rfc3339()),
         summary: text.map(|t| cut(&plain(&t), summary.max_chars)),
-        authors: e.authors.iter().map(|p| p.name.clone()).collect(),
+        authors: e.authors.iter().filter_map(|p| p.name.clone()).collect(),
         categories: e
             .categories
             .iter()

@@ -88,7 +88,11 @@ pub fn read(input: ReadInput) -> Result<ReadOutput, ToolError> {
     let feed = feed_rs::parser::parse(&bytes[..]).map_err(|e| {
         ToolError::new(format!(
             "{} is not an RSS, Atom or JSON feed: {e}",
-            input.url.as_deref().or(input.path.as_deref()).unwrap_or("the input")
+            input
+                .url
+                .as_deref()
+                .or(input.path.as_deref())
+                .unwrap_or("the input")
         ))
     })?;
     let summary = Summary {

@@ -19,7 +19,11 @@ fn rss_items_come_newest_first_with_markdown_summaries() {
     let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["fsc-news-2026-118", "fsc-news-2026-117", "fsc-news-2026-112"]
+        [
+            "fsc-news-2026-118",
+            "fsc-news-2026-117",
+            "fsc-news-2026-112"
+        ]
     );
     let first = &items[0];
     assert_eq!(
@@ -37,7 +41,10 @@ fn rss_items_come_newest_first_with_markdown_summaries() {
         "{summary}"
     );
     assert_eq!(first.categories, ["Prices"]);
-    assert_eq!(first.published.as_deref(), Some("2026-12-01T16:30:00+00:00"));
+    assert_eq!(
+        first.published.as_deref(),
+        Some("2026-12-01T16:30:00+00:00")
+    );
 }
 
 #[test]
@@ -61,7 +68,10 @@ fn atom_titles_and_summaries_lose_their_html() {
     let feed = parse(ATOM);
     assert_eq!(super::items::kind(&feed.feed_type), "atom");
     let items = select(&feed, None, &[], &Summary { max_chars: 20 });
-    assert_eq!(items[0].title.as_deref(), Some("Payments delayed *(resolved)*"));
+    assert_eq!(
+        items[0].title.as_deref(),
+        Some("Payments delayed *(resolved)*")
+    );
     assert_eq!(items[0].authors, ["Platform team"]);
     assert_eq!(
         items[0].link.as_deref(),
@@ -69,13 +79,21 @@ fn atom_titles_and_summaries_lose_their_html() {
     );
     assert_eq!(items[0].summary.as_deref(), Some("Card payments were d…"));
     // No summary: the content stands in.
-    assert!(items[1].summary.as_deref().unwrap().starts_with("The shop is"));
+    assert!(items[1]
+        .summary
+        .as_deref()
+        .unwrap()
+        .starts_with("The shop is"));
 }
 
 #[test]
 fn neither_or_both_sources_is_an_error() {
     let call = |json: &str| super::__spud_plugin().call("read", json);
-    assert!(call("{}").unwrap_err().contains("exactly one of `url` and `path`"));
+    assert!(call("{}")
+        .unwrap_err()
+        .contains("exactly one of `url` and `path`"));
     assert!(call(r#"{"path": "../x"}"#).unwrap_err().contains("`..`"));
-    assert!(call(r#"{"url": "ftp://x/feed"}"#).unwrap_err().contains("bad url"));
+    assert!(call(r#"{"url": "ftp://x/feed"}"#)
+        .unwrap_err()
+        .contains("bad url"));
 }

@@ -1,8 +1,8 @@
 //! spud's first-party HTTP tool. It requests any HTTP(S) destination (`http://*:*`,
 //! `https://*:*`), so what it can reach is exactly what the operator grants in the policy. Redirects are followed one hop at a time, so the host checks every hop.
 
-use spud_sdk::prelude::*;
 pub use spud_sdk::http::{Request, Response, Scheme, SendError, Transport, Url, WasiTransport};
+use spud_sdk::prelude::*;
 use std::collections::BTreeMap;
 
 const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;

@@ -31,8 +31,7 @@ pub fn to_http(request: &spud_openapi::Request) -> Result<Request, String> {
 /// Sends `request` and reads at most `max` bytes of the answer.
 pub fn send(request: &spud_openapi::Request, max: u64) -> Result<Response, String> {
     let request = to_http(request)?;
-    let response =
-        spud_sdk::http::send(&request, max).map_err(|e| e.describe(&request.url))?;
+    let response = spud_sdk::http::send(&request, max).map_err(|e| e.describe(&request.url))?;
     Ok(Response {
         status: response.status,
         content_type: response.header("content-type").map(str::to_string),

@@ -108,7 +108,9 @@ impl Conn {
     }
 
     fn authenticate(&mut self, user: &str, password: Option<&str>) -> Result<(), String> {
-        let need = || "the server asks for a password: grant PGPASSWORD under [tools.postgres]".to_string();
+        let need = || {
+            "the server asks for a password: grant PGPASSWORD under [tools.postgres]".to_string()
+        };
         let mut scram: Option<ScramSha256> = None;
         loop {
             let mut out = BytesMut::new();
@@ -148,7 +150,7 @@ impl Conn {
                     frontend::sasl_response(s.message(), &mut out).map_err(io)?;
                 }
                 Message::AuthenticationSaslFinal(body) => {
-                    let s = scram.take().ok_or("SCRAM finished before it began")?;
+                    let mut s = scram.take().ok_or("SCRAM finished before it began")?;
                     s.finish(body.data()).map_err(io)?;
                 }
                 Message::ErrorResponse(body) => return Err(server_error(&body)),

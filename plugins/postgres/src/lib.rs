@@ -8,9 +8,9 @@
 mod conn;
 mod values;
 
-pub use values::{param_text, text_to_json, Target};
 use serde_json::Value;
 use spud_sdk::prelude::*;
+pub use values::{param_text, text_to_json, Target};
 
 spud_sdk::export_plugin! {
     name: "postgres",

@@ -29,7 +29,9 @@ impl Target {
         }
         let (host, database) = rest.split_once('/').unwrap_or((rest, auth));
         let database = database.split('?').next().unwrap_or(database);
-        let addr = if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        let addr = if host
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
             && !host.ends_with(']')
         {
             host.to_string()
@@ -123,7 +125,10 @@ fn same_decimal(text: &str, f: f64) -> bool {
 
 /// Rows a command tag reports (`INSERT 0 3` → 3, `UPDATE 2` → 2; 0 when it reports none).
 pub fn rows_affected(tag: &str) -> u64 {
-    tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+    tag.rsplit(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -141,8 +146,13 @@ mod tests {
                 database: "sales".into()
             }
         );
-        assert_eq!(Target::parse("postgres://a@10.0.0.5/a").unwrap().addr, "10.0.0.5:5432");
-        assert!(Target::parse("postgresql://a:pw@1.2.3.4/x").unwrap_err().contains("PGPASSWORD"));
+        assert_eq!(
+            Target::parse("postgres://a@10.0.0.5/a").unwrap().addr,
+            "10.0.0.5:5432"
+        );
+        assert!(Target::parse("postgresql://a:pw@1.2.3.4/x")
+            .unwrap_err()
+            .contains("PGPASSWORD"));
         assert!(Target::parse("mysql://a@1.2.3.4/x").is_err());
         assert!(Target::parse("postgresql://1.2.3.4/x").is_err());
     }

@@ -35,10 +35,9 @@ impl Settings {
         if self.url.contains('@') {
             return Err("REDIS_URL may not hold a user or password; grant REDIS_USERNAME / REDIS_PASSWORD instead".into());
         }
-        let info: redis::ConnectionInfo = redis::IntoConnectionInfo::into_connection_info(
-            self.url.as_str(),
-        )
-        .map_err(|e| format!("REDIS_URL `{}` is not a redis:// URL: {e}", self.url))?;
+        let info: redis::ConnectionInfo =
+            redis::IntoConnectionInfo::into_connection_info(self.url.as_str())
+                .map_err(|e| format!("REDIS_URL `{}` is not a redis:// URL: {e}", self.url))?;
         let mut redis = info.redis_settings().clone();
         if let Some(u) = &self.username {
             redis = redis.set_username(u.clone());
@@ -70,9 +69,28 @@ pub fn error(e: redis::RedisError) -> ToolError {
 
 /// Commands `command` refuses: they block the one connection, change the server, or leave it.
 const REFUSED: [&str; 22] = [
-    "BLPOP", "BRPOP", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "SUBSCRIBE",
-    "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SYNC", "PSYNC", "SHUTDOWN", "CONFIG", "DEBUG",
-    "REPLICAOF", "SLAVEOF", "MIGRATE", "FLUSHALL", "ACL", "MODULE",
+    "BLPOP",
+    "BRPOP",
+    "BLMOVE",
+    "BLMPOP",
+    "BZPOPMIN",
+    "BZPOPMAX",
+    "BZMPOP",
+    "SUBSCRIBE",
+    "PSUBSCRIBE",
+    "SSUBSCRIBE",
+    "MONITOR",
+    "SYNC",
+    "PSYNC",
+    "SHUTDOWN",
+    "CONFIG",
+    "DEBUG",
+    "REPLICAOF",
+    "SLAVEOF",
+    "MIGRATE",
+    "FLUSHALL",
+    "ACL",
+    "MODULE",
 ];
 
 /// Whether `command` may run `name` (upper-case).
@@ -117,7 +135,12 @@ mod tests {
     #[test]
     fn replies_become_json() {
         use redis::Value as R;
-        let v = R::Array(vec![R::Int(3), R::BulkString(b"a".to_vec()), R::Nil, R::Okay]);
+        let v = R::Array(vec![
+            R::Int(3),
+            R::BulkString(b"a".to_vec()),
+            R::Nil,
+            R::Okay,
+        ]);
         assert_eq!(reply_json(&v), serde_json::json!([3, "a", null, "OK"]));
     }
 

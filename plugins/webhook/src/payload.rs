@@ -43,7 +43,9 @@ pub fn payload(
         return Err("`payload` goes only with format `json`; for Slack and Teams give `text`, `title` and `fields`".into());
     }
     if payload.is_none() && text.trim().is_empty() && title.is_none() && fields.is_empty() {
-        return Err("nothing to post: give `text` (or `title`, `fields`, or a `payload` for json)".into());
+        return Err(
+            "nothing to post: give `text` (or `title`, `fields`, or a `payload` for json)".into(),
+        );
     }
     Ok(match format {
         Format::Slack => slack(title, text, fields),
@@ -133,7 +135,10 @@ mod tests {
         assert_eq!(blocks[2]["fields"].as_array().unwrap().len(), 10);
         assert_eq!(blocks[3]["fields"][0]["text"], "*k10*\nv");
         let v = payload(Format::Slack, None, "hi", &[], None).unwrap();
-        assert_eq!(v, json!({"text": "hi", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]}));
+        assert_eq!(
+            v,
+            json!({"text": "hi", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]})
+        );
     }
 
     #[test]
@@ -141,7 +146,10 @@ mod tests {
         let v = payload(Format::Teams, Some("T"), "body", &[field("a", "1")], None).unwrap();
         assert_eq!(v["type"], "message");
         let card = &v["attachments"][0];
-        assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
+        assert_eq!(
+            card["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
         let body = card["content"]["body"].as_array().unwrap();
         assert_eq!(body[0]["text"], "T");
         assert_eq!(body[1]["text"], "body");
@@ -151,12 +159,17 @@ mod tests {
     #[test]
     fn json_sends_the_payload_or_the_message() {
         let p = json!({"event": "low_stock", "skus": ["B-M8"]});
-        assert_eq!(payload(Format::Json, None, "", &[], Some(p.clone())).unwrap(), p);
+        assert_eq!(
+            payload(Format::Json, None, "", &[], Some(p.clone())).unwrap(),
+            p
+        );
         assert_eq!(
             payload(Format::Json, Some("t"), "x", &[field("a", "1")], None).unwrap(),
             json!({"title": "t", "text": "x", "fields": {"a": "1"}})
         );
         assert!(payload(Format::Slack, None, "x", &[], Some(p)).is_err());
-        assert!(payload(Format::Json, None, " ", &[], None).unwrap_err().contains("nothing to post"));
+        assert!(payload(Format::Json, None, " ", &[], None)
+            .unwrap_err()
+            .contains("nothing to post"));
     }
 }
