@@ -148,10 +148,10 @@ impl Site {
 }
 
 /// One request as read: method, path, headers, body.
-type Read = (String, String, Vec<(String, String)>, Vec<u8>);
+type Incoming = (String, String, Vec<(String, String)>, Vec<u8>);
 
 /// Reads one request (`content-length` bodies only).
-fn read_request(reader: &mut impl BufRead) -> Option<Read> {
+fn read_request(reader: &mut impl BufRead) -> Option<Incoming> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
