@@ -1,8 +1,45 @@
 #!/usr/bin/env bash
-# Installs the real servers the connector tests start on 127.0.0.1: FastAPI and uvicorn (PyPI)
-# into a venv under the target directory, for the REST API that publishes its own OpenAPI
-# document (tests/openapi_server.py). Idempotent: skipped when the pinned versions are there.
+# Installs the real servers the connector tests start on 127.0.0.1: Debian's redis-server and
+# PostgreSQL (and redis-cli and psql, the native clients the tests check the end state with and
+# the benchmark compares with), and FastAPI and
+# uvicorn (PyPI) into a venv under the target directory, for the REST API that publishes its
+# own OpenAPI document (tests/servers/shop_api.py). Idempotent and quick when installed: one
+# `apt-get update` only when a package is missing, then all missing packages in one install.
 set -euo pipefail
+
+# Debian packages: a command each provides, and the package.
+debian=(
+  "redis-server redis-server"
+  "redis-cli redis-tools"
+  "psql postgresql-client"
+)
+missing=()
+for entry in "${debian[@]}"; do
+  read -r cmd package <<<"$entry"
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    missing+=("$package")
+  fi
+done
+# The PostgreSQL server: Debian keeps initdb and pg_ctl off the PATH, under its version.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  missing+=("postgresql")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: ${missing[*]} missing and apt-get is not available; install them" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # The tests start their own servers; stop the ones the packages' service scripts started.
+  if command -v service >/dev/null 2>&1; then
+    $sudo service redis-server stop >/dev/null 2>&1 || true
+    $sudo service postgresql stop >/dev/null 2>&1 || true
+  fi
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"

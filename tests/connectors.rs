@@ -4,6 +4,11 @@
 use serde_json::{json, Value};
 use spud::sandbox::{Capability, Outcome};
 use spud::{Spud, SpudOptions};
+use spud_tests::connectors::{signature, Site};
+
+/// Connectors that speak their protocol over a granted socket: Redis, PostgreSQL.
+#[path = "connectors/sockets.rs"]
+mod sockets;
 use spud_tests::{guest, home, write_policy};
 
 async fn spud_with(policy: &str, plugins: &[&str]) -> (Spud, tempfile::TempDir) {
@@ -169,6 +174,209 @@ async fn html_turns_a_page_into_readable_markdown() {
     assert_eq!(ok(&r.outcome)["markdown"], "a *b*");
 }
 
+fn tool_error(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::ToolError { error } => error.to_string(),
+        other => panic!("expected a tool error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_reads_rss_and_atom_over_http_and_from_files() {
+    let feeds = spud_tests::workspace().join("tests/servers/feeds");
+    let site = Site::start(&feeds, "unused");
+    let url = site.url();
+    let (spud, h) = spud_with(
+        &format!(
+            "[tools.feed]\nnetwork = [\"{url}\"]\n\
+             files = [{{ host = \"ro\", guest = \"/data\", access = \"read-only\" }}]\n"
+        ),
+        &["feed"],
+    )
+    .await;
+    let r = spud
+        .call(
+            "feed.read",
+            &json!({"url": format!("{url}/supplier-news.rss"), "since": "2026-11-25"}),
+        )
+        .await
+        .unwrap();
+    let out = ok(&r.outcome);
+    assert_eq!(out["kind"], "rss");
+    assert_eq!(out["title"], "Fastener Supply Co. — News");
+    assert_eq!(
+        (out["total_items"].as_u64(), out["matching_items"].as_u64()),
+        (Some(3), Some(2))
+    );
+    let ids: Vec<&str> = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["fsc-news-2026-118", "fsc-news-2026-117"]);
+    assert!(out["items"][0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("**M8**"));
+    assert!(out["digest"].as_str().unwrap().starts_with(
+        "- [Price rise on stainless M8 bolts from 1 January](https://supplier.example/news/m8-price-2027) (2026-12-01)\n"
+    ));
+
+    // Atom, with an item already handled left out.
+    let r = spud
+        .call(
+            "feed.read",
+            &json!({"url": format!("{url}/status.atom"),
+                    "exclude_ids": ["tag:status.shop.example,2026:incident-4411"]}),
+        )
+        .await
+        .unwrap();
+    let out = ok(&r.outcome);
+    assert_eq!(out["kind"], "atom");
+    assert_eq!(
+        out["items"][0]["title"],
+        "Scheduled maintenance on 6 December"
+    );
+    assert_eq!(out["items"].as_array().unwrap().len(), 1);
+
+    // From a file in the granted folder.
+    std::fs::copy(
+        spud_tests::workspace().join("tests/servers/feeds/status.atom"),
+        h.path().join("ro/status.atom"),
+    )
+    .unwrap();
+    let r = spud
+        .call("feed.read", &json!({"path": "status.atom", "max_items": 1}))
+        .await
+        .unwrap();
+    let out = ok(&r.outcome);
+    assert_eq!(
+        (
+            out["total_items"].as_u64(),
+            out["items"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
+
+    // A moved feed says where it went; a feed on a host not granted is denied.
+    let r = spud
+        .call("feed.read", &json!({"url": format!("{url}/status.rss")}))
+        .await
+        .unwrap();
+    assert!(tool_error(&r.outcome).contains("moved (301) to /status.atom"));
+    let r = spud
+        .call("feed.read", &json!({"url": "http://127.0.0.1:9/feed.rss"}))
+        .await
+        .unwrap();
+    match &r.outcome {
+        Outcome::Denied { denial } => assert_eq!(denial.capability, Capability::Http),
+        other => panic!("expected an HTTP denial, got {other:?}"),
+    }
+    let r = spud
+        .call("feed.read", &json!({"url": format!("{url}/nope.rss")}))
+        .await
+        .unwrap();
+    assert!(tool_error(&r.outcome).contains("answered HTTP 404"));
+}
+
+const HOOK_KEY_VAR: &str = "SPUD_TEST_WEBHOOK_KEY";
+const HOOK_KEY: &str = "whsec-4c1d9e8f7a6b";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_posts_slack_teams_and_host_signed_json() {
+    // Set once, before any call; no other test in this binary reads it.
+    std::env::set_var(HOOK_KEY_VAR, HOOK_KEY);
+    let site = Site::start(
+        &spud_tests::workspace().join("tests/servers/feeds"),
+        HOOK_KEY,
+    );
+    let url = site.url();
+    let (spud, _h) = spud_with(
+        &format!(
+            "[tools.webhook]\nnetwork = [\"{url}\"]\n\
+             [credentials.hook]\nvalue_env = \"{HOOK_KEY_VAR}\"\ninject = \"hmac-sha256:X-Signature-256\"\n\
+             destinations = [\"{url}\"]\ntools = [\"webhook\"]\n"
+        ),
+        &["webhook"],
+    )
+    .await;
+    let r = spud
+        .call(
+            "webhook.post",
+            &json!({"url": format!("{url}/hooks/team"), "format": "slack", "title": "Stock",
+                    "text": "2 items are *low*", "fields": [{"name": "B-M8", "value": "12 left"}]}),
+        )
+        .await
+        .unwrap();
+    let out = ok(&r.outcome);
+    assert_eq!(
+        (out["status"].as_u64(), out["answer"].as_str()),
+        (Some(200), Some("ok"))
+    );
+    let slack = site.posts()[0].json();
+    assert_eq!(slack["text"], "Stock: 2 items are *low*");
+    assert_eq!(slack["blocks"][2]["fields"][0]["text"], "*B-M8*\n12 left");
+    assert_eq!(
+        site.posts()[0].header("content-type"),
+        Some("application/json")
+    );
+
+    let r = spud
+        .call(
+            "webhook.post",
+            &json!({"url": format!("{url}/hooks/teams"), "format": "teams", "text": "Backup done"}),
+        )
+        .await
+        .unwrap();
+    ok(&r.outcome);
+    let teams = site.posts()[1].json();
+    assert_eq!(
+        teams["attachments"][0]["content"]["body"][0]["text"],
+        "Backup done"
+    );
+
+    // A signed webhook: the host signs the body with the key the component never sees, and
+    // the receiver (checking with its own HMAC code) accepts it.
+    let payload = json!({"event": "low_stock", "skus": ["B-M8", "N-M8"]});
+    let r = spud
+        .call(
+            "webhook.post",
+            &json!({"url": format!("{url}/hooks/signed"), "payload": payload}),
+        )
+        .await
+        .unwrap();
+    ok(&r.outcome);
+    let signed = site.posts()[2].clone();
+    assert_eq!(signed.json(), payload);
+    assert_eq!(
+        signed.header("x-signature-256"),
+        Some(signature(HOOK_KEY, &signed.body).as_str())
+    );
+    assert!(r
+        .decisions
+        .iter()
+        .any(|d| d.capability == Capability::Credential
+            && d.allowed
+            && d.reason
+                .contains("credential hook injected (hmac-sha256:x-signature-256)")));
+
+    // Without the credential the receiver refuses the post, and the tool says what it answered.
+    let (unsigned, _h2) = spud_with(
+        &format!("[tools.webhook]\nnetwork = [\"{url}\"]\n"),
+        &["webhook"],
+    )
+    .await;
+    let r = unsigned
+        .call(
+            "webhook.post",
+            &json!({"url": format!("{url}/hooks/signed"), "text": "x"}),
+        )
+        .await
+        .unwrap();
+    assert!(tool_error(&r.outcome).contains("answered HTTP 401: bad signature"));
+}
+
 #[test]
 fn connectors_list_names_what_each_needs() {
     let out = std::process::Command::new(spud_tests::spud_bin())
@@ -183,7 +391,10 @@ fn connectors_list_names_what_each_needs() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["openapi", "http", "sheet", "html"]);
+    assert_eq!(
+        names,
+        ["openapi", "http", "sheet", "html", "feed", "webhook", "redis", "postgres"]
+    );
     for c in list.as_array().unwrap() {
         for key in ["grants", "credentials", "server", "example"] {
             assert!(!c[key].as_str().unwrap().is_empty(), "{c}");

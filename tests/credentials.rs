@@ -188,6 +188,15 @@ async fn the_guest_never_holds_the_value_and_cannot_send_it_elsewhere() {
             assert_eq!(denial.capability, Capability::Secret);
             assert!(denial.reason.contains("api"), "{}", denial.reason);
             assert!(!denial.reason.contains(TOKEN));
+            // What would allow it is the credential's destinations, not `[secrets.allow]`.
+            assert!(
+                denial
+                    .reason
+                    .contains("`destinations` under [credentials.api]")
+                    && !denial.reason.contains("[secrets.allow]"),
+                "{}",
+                denial.reason
+            );
         }
         other => panic!("expected a secret denial, got {other:?}"),
     }
@@ -241,5 +250,47 @@ async fn an_unreadable_value_file_stops_spud_with_the_file_named() {
     assert!(
         e.contains("credential k") && e.contains("missing.key"),
         "{e}"
+    );
+}
+
+#[test]
+fn grants_show_each_plugins_credentials_never_their_values() {
+    let home = home();
+    let spud_home = home.path().join("spud");
+    let run = |args: &[&str]| {
+        std::process::Command::new(spud_tests::spud_bin())
+            .arg("--home")
+            .arg(&spud_home)
+            .args(args)
+            .env("SPUD_TEST_GRANTS_TOKEN", "tok-grants-1a2b3c")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["tools", "add", guest("http").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let policy = write_policy(
+        home.path(),
+        "[tools.http]\nnetwork = [\"https://api.example.com\"]\n\
+         [credentials.api]\nvalue_env = \"SPUD_TEST_GRANTS_TOKEN\"\ninject = \"bearer\"\n\
+         destinations = [\"https://api.example.com\"]\ntools = [\"http\"]\n\
+         [credentials.other]\nvalue_env = \"X\"\ninject = \"bearer\"\n\
+         destinations = [\"https://x.example.com\"]\ntools = [\"fs\"]\n",
+    );
+    let p = policy.to_str().unwrap();
+    let o = run(&["--policy", p, "grants"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("credential: api (bearer), injected by the host into requests to https://api.example.com; value from env SPUD_TEST_GRANTS_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains("credential: other") && !text.contains("tok-grants-1a2b3c"));
+    let o = run(&["--policy", p, "grants", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["plugins"][0]["credentials"],
+        json!([{"name": "api", "inject": "bearer",
+                "destinations": ["https://api.example.com"],
+                "value_from": "env SPUD_TEST_GRANTS_TOKEN"}])
     );
 }

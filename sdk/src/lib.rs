@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod http;
 mod tool;
 
 pub use error::ToolError;

@@ -6,7 +6,8 @@
 
 use serde_json::json;
 use spud::{Spud, SpudOptions};
-use spud_tests::connectors::{get, start_shop, TOKEN};
+use spud_tests::connectors::{get, start_shop, Site, TOKEN};
+use spud_tests::db::{Postgres, Redis};
 use spud_tests::{guest, home, write_policy};
 use std::time::{Duration, Instant};
 
@@ -147,5 +148,174 @@ fn main() {
         ours,
         theirs,
         "htmd in process",
+    );
+    servers(&rt, &h);
+}
+
+/// The servers of the connectors that have their own: a site on 127.0.0.1 (feeds, webhooks),
+/// Redis, PostgreSQL.
+struct Servers {
+    site: Site,
+    redis: Redis,
+    pg: Postgres,
+}
+
+/// Starts the servers, seeds them, and opens spud with a policy granting each connector its
+/// server.
+fn start_servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) -> (Servers, Spud) {
+    let site = Site::start(
+        &spud_tests::workspace().join("tests/servers/feeds"),
+        "bench-key",
+    );
+    let redis = Redis::start().expect("redis-server (scripts/setup-connectors.sh)");
+    let pg = Postgres::start().expect("PostgreSQL (scripts/setup-connectors.sh)");
+    pg.psql("shop", "CREATE TABLE orders (id serial PRIMARY KEY, customer text, total numeric(10,2)); \
+                     INSERT INTO orders (customer, total) SELECT 'c' || (i % 20), i FROM generate_series(1, 200) i")
+        .unwrap();
+    redis.cli(&["SET", "order:1001", "paid"]).unwrap();
+    let url = site.url();
+    let policy = write_policy(
+        h.path(),
+        &format!(
+            "[tools.feed]\nnetwork = [\"{url}\"]\n[tools.webhook]\nnetwork = [\"{url}\"]\n\
+             [tools.redis]\nenv = [\"REDIS_URL=redis://127.0.0.1:{rp}/0\", \"REDIS_PASSWORD={rpw}\"]\n\
+             sockets = {{ tcp_connect = [\"127.0.0.1:{rp}\"] }}\n\
+             [tools.postgres]\nenv = [\"POSTGRES_URL=postgresql://{pu}@127.0.0.1:{pp}/shop\", \"PGPASSWORD={ppw}\"]\n\
+             sockets = {{ tcp_connect = [\"127.0.0.1:{pp}\"] }}\n",
+            rp = redis.port,
+            rpw = redis.password,
+            pu = pg.user,
+            pp = pg.port,
+            ppw = pg.password,
+        ),
+    );
+    let spud = Spud::open(SpudOptions {
+        home: Some(h.path().join("spud-servers")),
+        policy: Some(policy),
+        principal: Some("bench".into()),
+    })
+    .unwrap();
+    rt.block_on(async {
+        for p in ["feed", "webhook", "redis", "postgres"] {
+            spud.add(&guest(p), None, None).await.unwrap();
+        }
+    });
+    (Servers { site, redis, pg }, spud)
+}
+
+/// p50 of `N` calls of `tool` (after 5 warm-ups).
+fn time_call(
+    rt: &tokio::runtime::Runtime,
+    spud: &Spud,
+    tool: &str,
+    input: serde_json::Value,
+) -> Duration {
+    rt.block_on(async {
+        let mut v = Vec::new();
+        for i in 0..N + 5 {
+            let t = Instant::now();
+            let r = spud.call(tool, &input).await.unwrap();
+            assert!(r.outcome.is_ok(), "{:?}", r.outcome);
+            if i >= 5 {
+                v.push(t.elapsed());
+            }
+        }
+        p50(v)
+    })
+}
+
+/// p50 of `N` runs of `f` (after 5 warm-ups).
+fn time_native(f: &mut dyn FnMut()) -> Duration {
+    let mut v = Vec::new();
+    for i in 0..N + 5 {
+        let t = Instant::now();
+        f();
+        if i >= 5 {
+            v.push(t.elapsed());
+        }
+    }
+    p50(v)
+}
+
+/// The connectors with servers of their own, each beside its native client.
+fn servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
+    let (s, spud) = start_servers(rt, h);
+    let client = reqwest::Client::new();
+    let url = s.site.url();
+
+    // feed: an RSS file over HTTP, parsed into items.
+    let feed_url = format!("{url}/supplier-news.rss");
+    let ours = time_call(rt, &spud, "feed.read", json!({"url": feed_url}));
+    let theirs = time_native(&mut || {
+        rt.block_on(async {
+            let bytes = client
+                .get(&feed_url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let feed = feed_rs::parser::parse(&bytes[..]).unwrap();
+            assert_eq!(feed.entries.len(), 3);
+        })
+    });
+    row(
+        "feed (feed.read, 3-item RSS over HTTP)",
+        ours,
+        theirs,
+        "reqwest GET + feed-rs",
+    );
+
+    // webhook: a Slack message.
+    let hook = format!("{url}/hooks/bench");
+    let ours = time_call(
+        rt,
+        &spud,
+        "webhook.post",
+        json!({"url": hook, "format": "slack", "text": "Stock is *low*"}),
+    );
+    let body = json!({"text": "Stock is *low*", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Stock is *low*"}}]});
+    let theirs = time_native(&mut || {
+        rt.block_on(async {
+            let r = client.post(&hook).json(&body).send().await.unwrap();
+            assert!(r.status().is_success());
+        })
+    });
+    row(
+        "webhook (webhook.post, Slack format)",
+        ours,
+        theirs,
+        "reqwest POST",
+    );
+
+    // redis: one GET (a connection and AUTH per call on both sides).
+    let ours = time_call(rt, &spud, "redis.get", json!({"keys": ["order:1001"]}));
+    let theirs =
+        time_native(&mut || assert_eq!(s.redis.cli(&["GET", "order:1001"]).unwrap(), "paid"));
+    row("redis (redis.get)", ours, theirs, "redis-cli GET");
+
+    // postgres: an aggregate query with a parameter.
+    let sql = "SELECT customer, sum(total) FROM orders WHERE total > $1 GROUP BY customer";
+    let ours = time_call(
+        rt,
+        &spud,
+        "postgres.query",
+        json!({"sql": sql, "params": [10]}),
+    );
+    let theirs = time_native(&mut || {
+        let out =
+            s.pg.psql(
+                "shop",
+                "SELECT customer, sum(total) FROM orders WHERE total > 10 GROUP BY customer",
+            )
+            .unwrap();
+        assert_eq!(out.lines().count(), 20);
+    });
+    row(
+        "postgres (postgres.query, GROUP BY)",
+        ours,
+        theirs,
+        "psql -c",
     );
 }

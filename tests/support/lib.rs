@@ -210,6 +210,7 @@ pub fn write_policy(dir: &Path, policy: &str) -> PathBuf {
 pub mod code_plugin;
 pub mod connectors;
 pub mod crash;
+pub mod db;
 pub mod fuzz;
 pub mod http_mcp;
 pub mod llm;

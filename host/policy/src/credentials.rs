@@ -4,7 +4,8 @@
 //! ```toml
 //! [credentials.github]
 //! value_env = "GITHUB_TOKEN"               # or value_file = "keys/github.token" (policy folder)
-//! inject = "bearer"                        # "header:NAME", "query:NAME" or "basic" ("user:password")
+//! inject = "bearer"                        # "header:NAME", "query:NAME", "basic" ("user:password")
+//!                                          # or "hmac-sha256:NAME" (the body signed into header NAME)
 //! destinations = ["https://api.github.com"]
 //! tools = ["http"]                         # the plugins whose requests get it
 //! ```
@@ -32,6 +33,9 @@ pub enum Inject {
     Header(String),
     /// A query parameter of this name carries the value (replacing one the guest set).
     Query(String),
+    /// The value is a key: a header of this name carries `sha256=HEX`, the HMAC-SHA256 of the
+    /// request body under it (a signed webhook); the key itself never leaves the host.
+    HmacSha256(String),
 }
 
 impl std::fmt::Display for Inject {
@@ -41,6 +45,7 @@ impl std::fmt::Display for Inject {
             Inject::Basic => f.write_str("basic"),
             Inject::Header(n) => write!(f, "header:{n}"),
             Inject::Query(n) => write!(f, "query:{n}"),
+            Inject::HmacSha256(n) => write!(f, "hmac-sha256:{n}"),
         }
     }
 }
@@ -55,8 +60,9 @@ impl std::str::FromStr for Inject {
             None if s == "basic" => Ok(Inject::Basic),
             Some(("header", n)) if token(n) => Ok(Inject::Header(n.to_ascii_lowercase())),
             Some(("query", n)) if token(n) => Ok(Inject::Query(n.to_string())),
+            Some(("hmac-sha256", n)) if token(n) => Ok(Inject::HmacSha256(n.to_ascii_lowercase())),
             _ => Err(format!(
-                "inject `{s}` is not one of \"bearer\", \"basic\", \"header:NAME\", \"query:NAME\""
+                "inject `{s}` is not one of \"bearer\", \"basic\", \"header:NAME\", \"query:NAME\", \"hmac-sha256:NAME\""
             )),
         }
     }
@@ -115,8 +121,22 @@ impl Credential {
             ),
             Inject::Header(n) => Injection::Header(n.clone(), v.to_string()),
             Inject::Query(n) => Injection::Query(n.clone(), v.to_string()),
+            Inject::HmacSha256(n) => Injection::SignBody(n.clone()),
         }
     }
+}
+
+/// `sha256=HEX`: the HMAC-SHA256 of `body` under the credential's value, as a signed webhook's
+/// receiver checks it (the value of an `inject = "hmac-sha256:NAME"` header). `None` only if
+/// the HMAC implementation refused the key, which it does for no length.
+pub fn body_signature(key: &CredentialValue, body: &[u8]) -> Option<String> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes()).ok()?;
+    mac.update(body);
+    Some(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// A credential as it goes into one request.
@@ -126,6 +146,8 @@ pub enum Injection {
     Header(String, String),
     /// Set this query parameter (replacing the guest's).
     Query(String, String),
+    /// Set this header to the body's signature ([`body_signature`]), once the body is known.
+    SignBody(String),
 }
 
 impl std::fmt::Debug for Injection {
@@ -133,6 +155,7 @@ impl std::fmt::Debug for Injection {
         match self {
             Injection::Header(n, _) => write!(f, "Header({n}: [REDACTED])"),
             Injection::Query(n, _) => write!(f, "Query({n}=[REDACTED])"),
+            Injection::SignBody(n) => write!(f, "SignBody({n})"),
         }
     }
 }
@@ -314,6 +337,18 @@ mod tests {
             q.injection(&v("a b", &q)),
             Injection::Query("api_key".into(), "a b".into())
         );
+        let s = cred("hmac-sha256:X-Signature-256");
+        assert_eq!(
+            s.injection(&v("k", &s)),
+            Injection::SignBody("x-signature-256".into())
+        );
+        assert_eq!(s.inject.to_string(), "hmac-sha256:x-signature-256");
+        // RFC 4231 test case 2.
+        let key = CredentialValue::new("t", "Jefe", &s.inject).unwrap();
+        assert_eq!(
+            body_signature(&key, b"what do ya want for nothing?").unwrap(),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
         assert!(!format!("{:?}", v("tok-1", &b)).contains("tok-1"));
         assert!(!format!("{:?}", b.injection(&v("tok-1", &b))).contains("tok-1"));
     }
@@ -323,6 +358,8 @@ mod tests {
         assert!("header:".parse::<Inject>().is_err());
         assert!("header:a b".parse::<Inject>().is_err());
         assert!("cookie".parse::<Inject>().is_err());
+        assert!("hmac-sha256:".parse::<Inject>().is_err());
+        assert!("hmac-md5:X-Sig".parse::<Inject>().is_err());
         let e = CredentialValue::new("gh", "a\nb", &Inject::Bearer).unwrap_err();
         assert_eq!(e, CredentialValueError::Control("gh".into()));
         let e = CredentialValue::new("gh", "\n", &Inject::Bearer).unwrap_err();

@@ -45,7 +45,9 @@ const NETS: [&str; 8] = [
     "http://127.0.0.1:*",
     "https://x.org",
 ];
-const SOCKETS: [&str; 5] = [
+const SOCKETS: [&str; 7] = [
+    "*:*",
+    "*:5432",
     "127.0.0.1:5432",
     "127.0.0.1:*",
     "[::ffff:127.0.0.1]:5432",

@@ -28,6 +28,7 @@ struct Named {
     name: String,
     value: String,
     allowed: Vec<NetPattern>,
+    credential: bool,
 }
 
 /// A secret an outbound message carries where it may not go.
@@ -37,6 +38,9 @@ pub struct Finding {
     pub secret: String,
     /// Where it may go (`scheme://host[:port]` patterns); empty: nowhere.
     pub allowed: Vec<String>,
+    /// Whether it is a `[credentials.NAME]` value (its `destinations` say where it may go),
+    /// not a `[secrets]` one (`[secrets.allow]` does).
+    pub credential: bool,
 }
 
 /// Finds secrets in outbound messages.
@@ -97,7 +101,17 @@ impl LeakGuard {
 
     /// Adds a credential's value (`[credentials.NAME]`): it may go only to `allowed`, its
     /// destinations.
-    pub fn with_allowed(mut self, name: &str, value: String, allowed: Vec<NetPattern>) -> Self {
+    pub fn with_allowed(self, name: &str, value: String, allowed: Vec<NetPattern>) -> Self {
+        self.add(name, value, allowed, true)
+    }
+
+    fn add(
+        mut self,
+        name: &str,
+        value: String,
+        allowed: Vec<NetPattern>,
+        credential: bool,
+    ) -> Self {
         let known = self
             .named
             .iter()
@@ -107,6 +121,7 @@ impl LeakGuard {
                 name: name.to_string(),
                 value,
                 allowed,
+                credential,
             });
             let values: Vec<&str> = self.named.iter().map(|n| n.value.as_str()).collect();
             self.scanner = Scanner::new(&values);
@@ -131,6 +146,7 @@ impl LeakGuard {
             out.push(Finding {
                 secret: n.name.clone(),
                 allowed: n.allowed.iter().map(ToString::to_string).collect(),
+                credential: n.credential,
             });
         }
         out.extend(
@@ -140,6 +156,7 @@ impl LeakGuard {
                 .map(|(p, _)| Finding {
                     secret: format!("pattern {p}"),
                     allowed: Vec::new(),
+                    credential: false,
                 }),
         );
         out
@@ -155,7 +172,7 @@ impl LeakGuard {
             .get(name)
             .map(|v| v.iter().filter_map(|p| p.parse().ok()).collect())
             .unwrap_or_default();
-        self.with_allowed(name, value, allowed)
+        self.add(name, value, allowed, false)
     }
 
     /// `text` with every registered secret replaced by [`REDACTED`].

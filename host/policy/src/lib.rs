@@ -64,8 +64,8 @@ pub use caps::{
     Sockets, Unmounted,
 };
 pub use credentials::{
-    with_query_param, Credential, CredentialSource, CredentialValue, CredentialValueError, Inject,
-    Injection,
+    body_signature, with_query_param, Credential, CredentialSource, CredentialValue,
+    CredentialValueError, Inject, Injection,
 };
 pub use diff::requests_beyond;
 pub use digest::{PolicyDigest, DENY_ALL_DIGEST};

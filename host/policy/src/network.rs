@@ -290,11 +290,13 @@ impl NetPattern {
     }
 }
 
-/// A raw TCP connect allowlist entry: `ip:port`, `ip:*`, `[v6]:port`.
+/// A raw TCP connect allowlist entry: `ip:port`, `ip:*`, `[v6]:port`, or `*:port` / `*:*` for
+/// any address (what a generic client such as a database connector requests in its manifest,
+/// so that the operator's grant of one `ip:port` is what it gets).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SocketPattern {
-    /// Address allowed.
-    pub ip: IpAddr,
+    /// Address allowed; `None`: any (`*`).
+    pub ip: Option<IpAddr>,
     /// Port or ports allowed.
     pub port: PortPattern,
 }
@@ -305,8 +307,15 @@ impl FromStr for SocketPattern {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (host, port) = split_host_port(s);
         let port = port.ok_or_else(|| bad(s, "expected `ip:port` or `ip:*`"))?;
-        let ip = parse_ip_host(host)
-            .ok_or_else(|| bad(s, "socket grants name an IP address, not a host name"))?;
+        let ip = match host {
+            "*" => None,
+            _ => Some(parse_ip_host(host).ok_or_else(|| {
+                bad(
+                    s,
+                    "socket grants name an IP address (or `*`), not a host name",
+                )
+            })?),
+        };
         Ok(SocketPattern {
             ip,
             port: PortPattern::parse(s, port)?,
@@ -317,8 +326,9 @@ impl FromStr for SocketPattern {
 impl fmt::Display for SocketPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.ip {
-            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
-            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+            None => write!(f, "*:{}", self.port),
+            Some(IpAddr::V4(ip)) => write!(f, "{ip}:{}", self.port),
+            Some(IpAddr::V6(ip)) => write!(f, "[{ip}]:{}", self.port),
         }
     }
 }
@@ -326,15 +336,19 @@ impl fmt::Display for SocketPattern {
 impl SocketPattern {
     /// Whether a connection to `ip:port` is allowed.
     pub fn matches(&self, ip: IpAddr, port: u16) -> bool {
-        canonical_ip(self.ip) == canonical_ip(ip) && self.port.matches(port)
+        self.ip.is_none_or(|a| canonical_ip(a) == canonical_ip(ip)) && self.port.matches(port)
     }
 
     /// The pattern allowing what both allow, if anything.
     pub fn intersect(&self, other: &SocketPattern) -> Option<SocketPattern> {
-        (canonical_ip(self.ip) == canonical_ip(other.ip))
-            .then(|| self.port.intersect(other.port))
-            .flatten()
-            .map(|port| SocketPattern { ip: self.ip, port })
+        let ip = match (self.ip, other.ip) {
+            (None, ip) | (ip, None) => ip,
+            (Some(a), Some(b)) if canonical_ip(a) == canonical_ip(b) => Some(a),
+            _ => return None,
+        };
+        self.port
+            .intersect(other.port)
+            .map(|port| SocketPattern { ip, port })
     }
 }
 

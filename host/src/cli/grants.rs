@@ -54,6 +54,14 @@ fn json_rows(
                 "granted": spud.policy().tools.get(&e.name),
                 "effective": eff.grant,
                 "not_granted": eff.not_granted,
+                "credentials": credentials_of(spud, &e.name)
+                    .map(|(name, c)| serde_json::json!({
+                        "name": name,
+                        "inject": c.inject.to_string(),
+                        "destinations": c.destinations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        "value_from": value_from(&c.source),
+                    }))
+                    .collect::<Vec<_>>(),
             })
         })
         .collect()
@@ -113,6 +121,34 @@ fn print_plugin(spud: &Spud, lock: &spud_trust::LockFile, e: &spud::runtime::Ent
     );
     for n in &eff.not_granted {
         println!("  requested, not granted: {n}");
+    }
+    for (name, c) in credentials_of(spud, &e.name) {
+        let to: Vec<String> = c.destinations.iter().map(ToString::to_string).collect();
+        println!(
+            "  credential: {name} ({}), injected by the host into requests to {}; value from {}",
+            c.inject,
+            to.join(", "),
+            value_from(&c.source)
+        );
+    }
+}
+
+/// The `[credentials.NAME]` sections that name `plugin` in their `tools`.
+fn credentials_of<'a>(
+    spud: &'a Spud,
+    plugin: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a spud_policy::Credential)> + 'a {
+    spud.policy()
+        .credentials
+        .iter()
+        .filter(move |(_, c)| c.tools.iter().any(|t| t == plugin))
+}
+
+/// Where a credential's value comes from (never the value).
+fn value_from(source: &spud_policy::CredentialSource) -> String {
+    match source {
+        spud_policy::CredentialSource::Env(v) => format!("env {v}"),
+        spud_policy::CredentialSource::File(f) => format!("file {f}"),
     }
 }
 

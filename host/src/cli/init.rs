@@ -31,17 +31,40 @@ macro_rules! workflow_file {
     };
 }
 
-const WORKFLOWS: &[Workflow] = &[Workflow {
-    name: "restock",
-    what: "restock from inventory: low-stock rows of a stock sheet into a purchase order (XLSX)",
-    files: &[
-        workflow_file!("restock", "README.md"),
-        workflow_file!("restock", "plan.toml"),
-        workflow_file!("restock", "policy.toml"),
-        workflow_file!("restock", "data/inventory.csv"),
-        workflow_file!("restock", "data/supplier.html"),
-    ],
-}];
+const WORKFLOWS: &[Workflow] = &[
+    Workflow {
+        name: "restock",
+        what: "restock from inventory: low-stock rows of a stock sheet into a purchase order (XLSX)",
+        files: &[
+            workflow_file!("restock", "README.md"),
+            workflow_file!("restock", "plan.toml"),
+            workflow_file!("restock", "policy.toml"),
+            workflow_file!("restock", "data/inventory.csv"),
+            workflow_file!("restock", "data/supplier.html"),
+        ],
+    },
+    Workflow {
+        name: "monitor",
+        what: "monitor feeds: new items of two feeds as a digest to a Slack-compatible webhook and a signed event to another",
+        files: &[
+            workflow_file!("monitor", "README.md"),
+            workflow_file!("monitor", "plan.toml"),
+            workflow_file!("monitor", "policy.toml"),
+            workflow_file!("monitor", "data/supplier-news.rss"),
+            workflow_file!("monitor", "data/status.atom"),
+        ],
+    },
+    Workflow {
+        name: "sales-report",
+        what: "weekly sales report: PostgreSQL (read-only) into XLSX and CSV, the totals to a Slack-compatible webhook",
+        files: &[
+            workflow_file!("sales-report", "README.md"),
+            workflow_file!("sales-report", "plan.toml"),
+            workflow_file!("sales-report", "policy.toml"),
+            workflow_file!("sales-report", "data/seed.sql"),
+        ],
+    },
+];
 
 pub fn run(args: InitArgs) -> i32 {
     let Some(wf) = WORKFLOWS.iter().find(|w| w.name == args.workflow) else {

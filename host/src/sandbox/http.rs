@@ -244,7 +244,8 @@ async fn send(
         gate.plugin,
         journal,
         &target,
-    )?;
+    )
+    .await?;
     let (connect_timeout, first_byte_timeout) = timeouts(options);
     let stream = connect(&allowed, port, connect_timeout).await?;
     journal.clone_counter().add_request();

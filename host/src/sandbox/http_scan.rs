@@ -6,7 +6,7 @@
 use super::journal::{Capability, Journal, Leak};
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use spud_policy::{LeakGuard, OnLeak, Scheme};
+use spud_policy::{Finding, LeakGuard, OnLeak, Scheme};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 /// `scheme://host`, with `:port` unless it is the scheme's default: a destination as decisions
@@ -44,7 +44,7 @@ pub(super) async fn scan(
     }
     if let Some(f) = found.first() {
         let names: Vec<&str> = found.iter().map(|f| f.secret.as_str()).collect();
-        let (allowed, fix) = where_it_may_go(&f.secret, &f.allowed, &destination);
+        let (allowed, fix) = where_it_may_go(f, &destination);
         if blocked {
             journal.deny(
                 Capability::Secret,
@@ -111,15 +111,22 @@ fn scanned_text(parts: &http::request::Parts, body: &Bytes) -> String {
 }
 
 /// For the first secret found: where it may go, and what in the policy would let it go to
-/// `destination` (nothing, for a secret matched by a pattern).
-fn where_it_may_go(secret: &str, allowed: &[String], destination: &str) -> (String, String) {
-    let allowed = if allowed.is_empty() {
+/// `destination` (nothing, for a secret matched by a pattern; a credential's `destinations`,
+/// for a credential).
+fn where_it_may_go(f: &Finding, destination: &str) -> (String, String) {
+    let secret = &f.secret;
+    let allowed = if f.allowed.is_empty() {
         "it may be sent nowhere".to_string()
     } else {
-        format!("it may go only to {}", allowed.join(", "))
+        format!("it may go only to {}", f.allowed.join(", "))
     };
     let fix = if secret.starts_with("pattern ") {
         "secrets matched by a pattern are never sent out".to_string()
+    } else if f.credential {
+        format!(
+            "adding \"{destination}\" to `destinations` under [credentials.{secret}] in the policy \
+             would allow it (and have the host inject it there itself)"
+        )
     } else {
         format!("`[secrets.allow] {secret} = [\"{destination}\"]` in the policy would allow it")
     };

@@ -1,13 +1,9 @@
 //! spud's first-party HTTP tool. It requests any HTTP(S) destination (`http://*:*`,
 //! `https://*:*`), so what it can reach is exactly what the operator grants in the policy. Redirects are followed one hop at a time, so the host checks every hop.
 
-mod transport;
-mod url;
-
+pub use spud_sdk::http::{Request, Response, Scheme, SendError, Transport, Url, WasiTransport};
 use spud_sdk::prelude::*;
 use std::collections::BTreeMap;
-pub use transport::{Request, Response, SendError, Transport, WasiTransport};
-pub use url::{Scheme, Url};
 
 const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
 /// Most redirects followed for one fetch.
@@ -194,12 +190,7 @@ fn output(response: Response, url: &Url, redirects: Vec<Redirect>) -> FetchOutpu
 }
 
 fn send_error(e: SendError, url: &Url, via: Option<&Redirect>) -> ToolError {
-    let message = match e {
-        SendError::Denied => {
-            format!("request to {url} was denied by the sandbox: no network grant allows it")
-        }
-        SendError::Failed(reason) => format!("request to {url} failed: {reason}"),
-    };
+    let message = e.describe(url);
     match via {
         Some(r) => ToolError::new(format!(
             "{message} (reached by a {} redirect from {})",

@@ -210,7 +210,8 @@ fn denial_is_reported_as_such() {
     let err = fetch_with(&mut t, input(serde_json::json!({"url": "https://x.test/"}))).unwrap_err();
     assert_eq!(
         err.message(),
-        "request to https://x.test/ was denied by the sandbox: no network grant allows it"
+        "request to https://x.test/ was denied by the sandbox: no network grant allows it \
+         (`network = [\"https://x.test\"]` under this tool's [tools.NAME] in the policy would)"
     );
     let mut t = Script::default()
         .answer(

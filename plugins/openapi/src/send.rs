@@ -1,7 +1,7 @@
-//! Sending one request through `wasi:http/outgoing-handler` (on the guest target; elsewhere
-//! every request fails, since only the host can send).
+//! Sending one operation's request through the SDK's `wasi:http` transport (the host checks
+//! it against the network grant, scans it and adds credentials).
 
-use spud_openapi::Request;
+use spud_sdk::http::{Request, Url};
 
 /// What came back.
 pub struct Response {
@@ -15,155 +15,53 @@ pub struct Response {
     pub truncated: bool,
 }
 
-/// `scheme`, `authority` and `path?query` of an absolute `http(s)://` URL.
-pub fn split_url(url: &str) -> Result<(bool, &str, &str), String> {
-    let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(format!("`{url}` is not an http(s) URL"));
-    };
-    let cut = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(cut);
-    if authority.is_empty() {
-        return Err(format!("`{url}` has no host"));
+/// The SDK's request for `request` (its URL parsed and checked).
+pub fn to_http(request: &spud_openapi::Request) -> Result<Request, String> {
+    let url = Url::parse(&request.url)?;
+    let mut out = Request::new(&request.method, url);
+    for (name, value) in &request.headers {
+        out = out.with_header(name, value.clone());
     }
-    Ok((https, authority, if path.is_empty() { "/" } else { path }))
+    if let Some(body) = &request.body {
+        out = out.with_body(body.clone());
+    }
+    Ok(out)
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-/// Native stand-in: there is no `wasi:http` host.
-pub fn send(request: &Request, _max: u64) -> Result<Response, String> {
-    split_url(&request.url)?;
-    Err("HTTP needs the wasi:http host; build this plugin for wasm32-wasip2".into())
-}
-
-#[cfg(target_arch = "wasm32")]
 /// Sends `request` and reads at most `max` bytes of the answer.
-pub fn send(request: &Request, max: u64) -> Result<Response, String> {
-    use wasip2::http::outgoing_handler;
-    use wasip2::http::types::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
-    let (https, authority, path) = split_url(&request.url)?;
-    let entries: Vec<(String, Vec<u8>)> = request
-        .headers
-        .iter()
-        .map(|(n, v)| (n.clone(), v.clone().into_bytes()))
-        .collect();
-    let mut entries = entries;
-    if let Some(b) = &request.body {
-        entries.push(("content-length".into(), b.len().to_string().into_bytes()));
-    }
-    let headers = Fields::from_list(&entries).map_err(|e| format!("bad header: {e:?}"))?;
-    let out = OutgoingRequest::new(headers);
-    let method = match request.method.as_str() {
-        "GET" => Method::Get,
-        "POST" => Method::Post,
-        "PUT" => Method::Put,
-        "DELETE" => Method::Delete,
-        "PATCH" => Method::Patch,
-        "HEAD" => Method::Head,
-        "OPTIONS" => Method::Options,
-        other => Method::Other(other.to_string()),
-    };
-    let scheme = if https { Scheme::Https } else { Scheme::Http };
-    out.set_method(&method)
-        .and_then(|()| out.set_scheme(Some(&scheme)))
-        .and_then(|()| out.set_authority(Some(authority)))
-        .and_then(|()| out.set_path_with_query(Some(path)))
-        .map_err(|()| {
-            format!(
-                "the host rejected the request line {} {}",
-                request.method, request.url
-            )
-        })?;
-    let body = out
-        .body()
-        .map_err(|()| "request body already taken".to_string())?;
-    let future = outgoing_handler::handle(out, None).map_err(code)?;
-    if let Some(bytes) = &request.body {
-        let stream = body
-            .write()
-            .map_err(|()| "request stream already taken".to_string())?;
-        for chunk in bytes.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| format!("sending the body failed: {e:?}"))?;
-        }
-        drop(stream);
-    }
-    OutgoingBody::finish(body, None).map_err(code)?;
-    future.subscribe().block();
-    let response = match future.get() {
-        Some(Ok(Ok(r))) => r,
-        Some(Ok(Err(c))) => return Err(code(c)),
-        _ => return Err("the host lost the response".into()),
-    };
-    read(&response, max)
-}
-
-#[cfg(target_arch = "wasm32")]
-fn read(response: &wasip2::http::types::IncomingResponse, max: u64) -> Result<Response, String> {
-    use wasip2::io::streams::StreamError;
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .first()
-        .map(|v| String::from_utf8_lossy(v).into_owned());
-    let incoming = response
-        .consume()
-        .map_err(|()| "response body already taken".to_string())?;
-    let stream = incoming
-        .stream()
-        .map_err(|()| "response stream already taken".to_string())?;
-    let (mut body, mut truncated) = (Vec::new(), false);
-    loop {
-        let room = max.saturating_sub(body.len() as u64);
-        match stream.blocking_read(room.clamp(1, 64 * 1024)) {
-            Ok(chunk) if room == 0 => {
-                truncated = !chunk.is_empty();
-                if truncated {
-                    break;
-                }
-            }
-            Ok(chunk) => body.extend_from_slice(&chunk),
-            Err(StreamError::Closed) => break,
-            Err(e) => return Err(format!("reading the response failed: {e:?}")),
-        }
-    }
-    drop(stream);
-    drop(incoming);
+pub fn send(request: &spud_openapi::Request, max: u64) -> Result<Response, String> {
+    let request = to_http(request)?;
+    let response = spud_sdk::http::send(&request, max).map_err(|e| e.describe(&request.url))?;
     Ok(Response {
-        status,
-        content_type,
-        body,
-        truncated,
+        status: response.status,
+        content_type: response.header("content-type").map(str::to_string),
+        body: response.body,
+        truncated: response.truncated,
     })
-}
-
-#[cfg(target_arch = "wasm32")]
-fn code(c: wasip2::http::types::ErrorCode) -> String {
-    use wasip2::http::types::ErrorCode;
-    match c {
-        ErrorCode::HttpRequestDenied => "the sandbox denied this request: the destination is not granted to this tool (see `network` under its [tools.NAME] in the policy)".into(),
-        ErrorCode::ConnectionRefused => "the connection was refused".into(),
-        other => format!("the request failed: {other}"),
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_url;
+    use super::to_http;
 
     #[test]
-    fn urls_split_into_their_parts() {
-        assert_eq!(
-            split_url("http://127.0.0.1:8/a?b=1"),
-            Ok((false, "127.0.0.1:8", "/a?b=1"))
-        );
-        assert_eq!(split_url("https://h?x"), Ok((true, "h", "?x")));
-        assert_eq!(split_url("https://h"), Ok((true, "h", "/")));
-        assert!(split_url("ftp://h").is_err() && split_url("http://").is_err());
+    fn an_operation_request_becomes_an_http_request() {
+        let r = to_http(&spud_openapi::Request {
+            method: "POST".into(),
+            url: "http://127.0.0.1:8/items?x=1".into(),
+            headers: vec![("x-trace".into(), "a".into())],
+            body: Some(b"{}".to_vec()),
+        })
+        .unwrap();
+        assert_eq!(r.url.to_string(), "http://127.0.0.1:8/items?x=1");
+        assert_eq!(r.header("x-trace"), Some("a"));
+        assert_eq!(r.header("content-length"), Some("2"));
+        let bad = spud_openapi::Request {
+            method: "GET".into(),
+            url: "ftp://h/x".into(),
+            headers: Vec::new(),
+            body: None,
+        };
+        assert!(to_http(&bad).is_err());
     }
 }

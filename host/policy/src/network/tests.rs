@@ -103,6 +103,20 @@ fn socket_patterns() {
         "[::1]:*".parse::<SocketPattern>().unwrap().to_string(),
         "[::1]:*"
     );
+    // `*` is any address: what a generic client requests; meeting a grant gives the grant.
+    let any: SocketPattern = "*:*".parse().unwrap();
+    assert_eq!(any.to_string(), "*:*");
+    assert!(any.matches("10.1.2.3".parse().unwrap(), 6379));
+    assert_eq!(any.intersect(&s), Some(s.clone()));
+    assert_eq!(s.intersect(&any), Some(s.clone()));
+    let any_pg: SocketPattern = "*:5432".parse().unwrap();
+    assert_eq!(
+        any_pg.intersect(&"127.0.0.1:*".parse().unwrap()),
+        Some(s.clone())
+    );
+    assert!(any_pg
+        .intersect(&"127.0.0.1:6379".parse().unwrap())
+        .is_none());
 }
 
 proptest::proptest! {

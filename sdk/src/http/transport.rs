@@ -1,7 +1,7 @@
-//! Sending one HTTP request. [`Transport`] is the seam between the redirect logic (pure,
-//! tested natively) and `wasi:http/outgoing-handler` (only on the guest target).
+//! Sending one HTTP request. [`Transport`] is the seam between a tool's logic (pure, tested
+//! natively) and `wasi:http/outgoing-handler` (only on the guest target).
 
-use crate::url::Url;
+use super::url::Url;
 
 /// One request, as sent on one hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,61 @@ pub struct Response {
     pub truncated: bool,
 }
 
+impl Request {
+    /// A request without headers or body; `method` is upper-cased.
+    pub fn new(method: &str, url: Url) -> Request {
+        Request {
+            method: method.trim().to_ascii_uppercase(),
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Adds a header (its name lowercased).
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Request {
+        self.headers
+            .push((name.trim().to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Sets the body and its `content-length` (without a length the body goes out chunked,
+    /// which some servers do not read).
+    pub fn with_body(mut self, body: Vec<u8>) -> Request {
+        self.headers.retain(|(n, _)| n != "content-length");
+        self.headers
+            .push(("content-length".into(), body.len().to_string()));
+        self.body = Some(body);
+        self
+    }
+
+    /// `value` as a JSON body, with `content-type: application/json`.
+    pub fn json_body(self, value: &serde_json::Value) -> Request {
+        let body = value.to_string().into_bytes();
+        self.with_header("content-type", "application/json")
+            .with_body(body)
+    }
+
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl Response {
+    /// The body as text; bytes that are not UTF-8 become U+FFFD.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -47,6 +101,32 @@ pub enum SendError {
     /// Anything else, described for the caller.
     Failed(String),
 }
+
+impl SendError {
+    /// What went wrong with a request to `url`, for a tool error: a denial names the grant
+    /// that would allow it.
+    pub fn describe(&self, url: &Url) -> String {
+        match self {
+            SendError::Denied => format!(
+                "request to {url} was denied by the sandbox: no network grant allows it \
+                 (`network = [\"{}\"]` under this tool's [tools.NAME] in the policy would)",
+                url.origin_string()
+            ),
+            SendError::Failed(reason) => format!("request to {url} failed: {reason}"),
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Denied => f.write_str("the sandbox denied the request"),
+            SendError::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
 
 /// Sends requests.
 pub trait Transport {
@@ -74,7 +154,7 @@ impl Transport for WasiTransport {
 #[cfg(target_arch = "wasm32")]
 mod wasi_transport {
     use super::{Request, Response, SendError, Transport};
-    use crate::url::Scheme as UrlScheme;
+    use crate::http::url::Scheme as UrlScheme;
     use wasip2::http::outgoing_handler;
     use wasip2::http::types::{
         ErrorCode, Fields, HeaderError, IncomingResponse, Method, OutgoingBody, OutgoingRequest,

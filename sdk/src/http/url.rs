@@ -109,6 +109,11 @@ impl Url {
         })
     }
 
+    /// `scheme://host[:port]`, as the policy's `network` patterns write a destination.
+    pub fn origin_string(&self) -> String {
+        format!("{}://{}", self.scheme_str(), self.authority())
+    }
+
     fn scheme_str(&self) -> &'static str {
         match self.scheme {
             Scheme::Http => "http",
