@@ -70,7 +70,7 @@ pub fn select(
     let mut kept: Vec<(Option<DateTime<Utc>>, &Entry)> = feed
         .entries
         .iter()
-        .filter(|e| !exclude.iter().any(|x| *x == e.id))
+        .filter(|e| !exclude.contains(&e.id))
         .map(|e| (latest(e), e))
         .filter(|(when, _)| match (since, when) {
             (Some(s), Some(w)) => *w > s,
