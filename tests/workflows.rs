@@ -323,3 +323,82 @@ fn init_writes_a_workflow_folder_and_never_overwrites() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("restock"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_matches_payments_and_lists_open_invoices() {
+    let h = home();
+    let folder = h.path().join("reconcile");
+    copy_workflow("reconcile", &folder);
+    let spud_home = h.path().join("spud");
+    for p in ["sheet", "json", "python"] {
+        let o = spud_cmd(
+            &spud_home,
+            &[],
+            &["tools", "add", guest(p).to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let policy = folder.join("policy.toml");
+    let plan = folder.join("plan.toml");
+    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
+    let o = spud_cmd(
+        &spud_home,
+        &[],
+        &["--policy", policy_s, "run", "--plan", plan_s],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The strict match left Birch's payment over; the alternative matched it by amount.
+    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        report["results"]["match"]["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("all payments matched"),
+        "{report}"
+    );
+
+    // End state: the reconciliation as a real XLSX file, and the open invoices as CSV.
+    let xlsx = folder.join("data/reconciliation-2026-11.xlsx");
+    assert_eq!(&std::fs::read(&xlsx).unwrap()[..2], b"PK");
+    let spud = Spud::open(SpudOptions {
+        home: Some(spud_home.clone()),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    let r = spud
+        .call(
+            "sheet.read",
+            &json!({"path": "reconciliation-2026-11.xlsx"}),
+        )
+        .await
+        .unwrap();
+    let Outcome::Ok { value } = &r.outcome else {
+        panic!("{:?}", r.outcome)
+    };
+    assert_eq!(value["sheets"], json!(["Matched"]));
+    let rows = value["rows"].as_array().unwrap();
+    let invoices: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[3].as_str().unwrap(), r[5].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        invoices,
+        [
+            ("INV-1001", "by number"),
+            ("INV-1002", "by amount"),
+            ("INV-1003", "by number"),
+            ("INV-1005", "by number"),
+        ]
+    );
+    let open = std::fs::read_to_string(folder.join("data/open-invoices-2026-11.csv")).unwrap();
+    let open: Vec<&str> = open.lines().collect();
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert!(open[1].starts_with("INV-1004,Dune Bakery,300"), "{open:?}");
+}

@@ -64,6 +64,17 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("sales-report", "data/seed.sql"),
         ],
     },
+    Workflow {
+        name: "reconcile",
+        what: "reconcile a bank statement (CSV) against invoices in sandboxed Python: matched payments to XLSX, open invoices to CSV",
+        files: &[
+            workflow_file!("reconcile", "README.md"),
+            workflow_file!("reconcile", "plan.toml"),
+            workflow_file!("reconcile", "policy.toml"),
+            workflow_file!("reconcile", "data/bank.csv"),
+            workflow_file!("reconcile", "data/invoices.csv"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
