@@ -402,3 +402,89 @@ async fn reconcile_matches_payments_and_lists_open_invoices() {
     assert_eq!(open.len(), 2, "{open:?}");
     assert!(open[1].starts_with("INV-1004,Dune Bakery,300"), "{open:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn margins_writes_the_sheet_and_names_the_low_items() {
+    let h = home();
+    let folder = h.path().join("margins");
+    copy_workflow("margins", &folder);
+    let site = Site::start(&folder.join("data"), "unused-key");
+    for f in ["plan.toml", "policy.toml"] {
+        let text = std::fs::read_to_string(folder.join(f)).unwrap();
+        std::fs::write(
+            folder.join(f),
+            text.replace("127.0.0.1:8808", &site.addr.to_string()),
+        )
+        .unwrap();
+    }
+    let spud_home = h.path().join("spud");
+    for p in ["sheet", "http", "html", "json", "python", "webhook"] {
+        let o = spud_cmd(
+            &spud_home,
+            &[],
+            &["tools", "add", guest(p).to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let policy = folder.join("policy.toml");
+    let plan = folder.join("plan.toml");
+    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
+    let o = spud_cmd(
+        &spud_home,
+        &[],
+        &["--policy", policy_s, "run", "--plan", plan_s],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The old address answered 404; the alternative fetched the new one.
+    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        report["results"]["page"]["final_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/price-list.html"),
+        "{report}"
+    );
+
+    // End state: every margin in the sheet, and one message naming exactly the low items.
+    let spud = Spud::open(SpudOptions {
+        home: Some(spud_home.clone()),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    let r = spud
+        .call("sheet.read", &json!({"path": "margins-2026-12.xlsx"}))
+        .await
+        .unwrap();
+    let Outcome::Ok { value } = &r.outcome else {
+        panic!("{:?}", r.outcome)
+    };
+    assert_eq!(value["sheets"], json!(["Margins"]));
+    let margins: Vec<(String, f64)> = value["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_string(), r[4].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        margins,
+        [
+            ("B-M8".to_string(), 35.6),
+            ("N-M8".to_string(), 22.8),
+            ("W-M8".to_string(), 55.1),
+            ("S-4X40".to_string(), 20.0),
+        ]
+    );
+    let posts = site.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].path, "/hooks/team");
+    let text = posts[0].json()["text"].as_str().unwrap().to_string();
+    assert!(text.contains("N-M8") && text.contains("S-4X40"), "{text}");
+    assert!(!text.contains("B-M8") && !text.contains("W-M8"), "{text}");
+}

@@ -75,6 +75,17 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("reconcile", "data/invoices.csv"),
         ],
     },
+    Workflow {
+        name: "margins",
+        what: "margin check: a catalogue (CSV) against a supplier's price page, margins to XLSX, the items under 30% to a Slack-compatible webhook",
+        files: &[
+            workflow_file!("margins", "README.md"),
+            workflow_file!("margins", "plan.toml"),
+            workflow_file!("margins", "policy.toml"),
+            workflow_file!("margins", "data/catalog.csv"),
+            workflow_file!("margins", "data/price-list.html"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
