@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use spud::sandbox::Outcome;
 use spud::{Spud, SpudOptions};
 use spud_tests::connectors::{signature, Site};
-use spud_tests::db::Postgres;
+use spud_tests::db::{Postgres, Redis};
 use spud_tests::{guest, home, spud_bin, workspace};
 use std::path::Path;
 use std::process::Command;
@@ -487,4 +487,95 @@ async fn margins_writes_the_sheet_and_names_the_low_items() {
     let text = posts[0].json()["text"].as_str().unwrap().to_string();
     assert!(text.contains("N-M8") && text.contains("S-4X40"), "{text}");
     assert!(!text.contains("B-M8") && !text.contains("W-M8"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carts_lists_the_reminders_and_marks_the_day_once() {
+    let Some(pg) = Postgres::start() else { return };
+    let Some(redis) = Redis::start() else { return };
+    let h = home();
+    let folder = h.path().join("carts");
+    copy_workflow("carts", &folder);
+    pg.psql(
+        "shop",
+        &std::fs::read_to_string(folder.join("data/seed.sql")).unwrap(),
+    )
+    .unwrap();
+    let seed = std::fs::read_to_string(folder.join("data/seed.redis")).unwrap();
+    for line in seed.lines().filter(|l| !l.trim().is_empty()) {
+        let (cmd, rest) = line.split_once(' ').unwrap();
+        let (key, value) = rest.split_once(' ').unwrap();
+        assert_eq!(redis.cli(&[cmd, key, value]).unwrap(), "OK");
+    }
+    let site = Site::start(&folder.join("data"), "unused");
+    for f in ["plan.toml", "policy.toml"] {
+        let text = std::fs::read_to_string(folder.join(f)).unwrap();
+        let text = text
+            .replace("127.0.0.1:8808", &site.addr.to_string())
+            .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", pg.port))
+            .replace("127.0.0.1:6379", &format!("127.0.0.1:{}", redis.port));
+        std::fs::write(folder.join(f), text).unwrap();
+    }
+    let spud_home = h.path().join("spud");
+    let env = [
+        ("PGPASSWORD", pg.password),
+        ("REDIS_PASSWORD", redis.password),
+    ];
+    for p in ["redis", "postgres", "python", "json", "sheet", "webhook"] {
+        let o = spud_cmd(
+            &spud_home,
+            &env,
+            &["tools", "add", guest(p).to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
+    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
+    let o = spud_cmd(
+        &spud_home,
+        &env,
+        &["--policy", policy_s, "run", "--plan", plan_s],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The old prefix found no cart; the alternative found three.
+    let o = spud_cmd(&spud_home, &env, &["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["results"]["carts"]["keys"].as_array().unwrap().len(),
+        3,
+        "{report}"
+    );
+
+    // End state: the list on disk, the day marked in Redis, one message; no password anywhere.
+    let csv = std::fs::read_to_string(folder.join("data/reminders-2026-12-02.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "email,name,items,total\n\
+         ada@fernandez.example,Ada Fernandez,\"2 x B-M8, 1 x W-M8\",124.9\n\
+         chloe@martin.example,Chloe Martin,3 x S-4X40,36\n"
+    );
+    assert_eq!(redis.cli(&["GET", "reminders:2026-12-02"]).unwrap(), "2");
+    let posts = site.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let text = posts[0].json()["text"].as_str().unwrap().to_string();
+    assert!(
+        text.contains("2 reminders ready (160.9 in carts)"),
+        "{text}"
+    );
+    let report_text = report.to_string();
+    assert!(!report_text.contains(pg.password) && !report_text.contains(redis.password));
+
+    // A second run the same day does not prepare the reminders twice: the mark exists.
+    let o = spud_cmd(
+        &spud_home,
+        &env,
+        &["--policy", policy_s, "run", "--plan", plan_s],
+    );
+    assert!(!o.status.success(), "a second run must not pass");
+    assert_eq!(site.posts().len(), 1, "no second message");
 }

@@ -86,6 +86,17 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("margins", "data/price-list.html"),
         ],
     },
+    Workflow {
+        name: "carts",
+        what: "abandoned carts: carts from Redis joined to opted-in customers from PostgreSQL (read-only), a reminder list (CSV), the day marked once in Redis, a Slack-compatible message",
+        files: &[
+            workflow_file!("carts", "README.md"),
+            workflow_file!("carts", "plan.toml"),
+            workflow_file!("carts", "policy.toml"),
+            workflow_file!("carts", "data/seed.sql"),
+            workflow_file!("carts", "data/seed.redis"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
