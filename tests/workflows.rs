@@ -579,3 +579,86 @@ async fn carts_lists_the_reminders_and_marks_the_day_once() {
     assert!(!o.status.success(), "a second run must not pass");
     assert_eq!(site.posts().len(), 1, "no second message");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timesheets_prices_the_billable_hours() {
+    let h = home();
+    let folder = h.path().join("timesheets");
+    copy_workflow("timesheets", &folder);
+    let site = Site::start(&folder.join("data"), "unused");
+    for f in ["plan.toml", "policy.toml"] {
+        let text = std::fs::read_to_string(folder.join(f)).unwrap();
+        std::fs::write(
+            folder.join(f),
+            text.replace("127.0.0.1:8808", &site.addr.to_string()),
+        )
+        .unwrap();
+    }
+    let spud_home = h.path().join("spud");
+    for p in ["sheet", "javascript", "json", "webhook"] {
+        let o = spud_cmd(
+            &spud_home,
+            &[],
+            &["tools", "add", guest(p).to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let policy = folder.join("policy.toml");
+    let plan = folder.join("plan.toml");
+    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
+    let o = spud_cmd(
+        &spud_home,
+        &[],
+        &["--policy", policy_s, "run", "--plan", plan_s],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The XLSX export was missing; the alternative read the CSV.
+    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["results"]["hours"]["rows"].as_array().unwrap().len(),
+        8,
+        "{report}"
+    );
+
+    // End state: six priced lines in the sheet, the totals on disk and in the message.
+    let spud = Spud::open(SpudOptions {
+        home: Some(spud_home.clone()),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    let r = spud
+        .call("sheet.read", &json!({"path": "invoice-lines-w48.xlsx"}))
+        .await
+        .unwrap();
+    let Outcome::Ok { value } = &r.outcome else {
+        panic!("{:?}", r.outcome)
+    };
+    assert_eq!(value["sheets"], json!(["Week 48"]));
+    let rows = value["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{value}");
+    assert!(rows.iter().all(|r| r[0] != "internal"), "{value}");
+    assert_eq!(
+        rows[0],
+        json!(["Harbour Cafe website", "Maya", "2026-11-23", 6.5, 95, 617.5])
+    );
+    let totals = std::fs::read_to_string(folder.join("data/totals-w48.csv")).unwrap();
+    assert_eq!(
+        totals,
+        "project,amount\nHarbour Cafe website,1562.5\nLindqvist shop,1310\n"
+    );
+    let posts = site.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let body = String::from_utf8_lossy(&posts[0].body).to_string();
+    assert!(
+        body.contains("Harbour Cafe website: 1562.5; Lindqvist shop: 1310"),
+        "{body}"
+    );
+    assert!(body.contains("AdaptiveCard"), "a Teams card: {body}");
+}

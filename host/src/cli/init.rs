@@ -97,6 +97,17 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("carts", "data/seed.redis"),
         ],
     },
+    Workflow {
+        name: "timesheets",
+        what: "bill the week's hours: a timesheet and rates (CSV) priced in sandboxed JavaScript, invoice lines to XLSX, totals to CSV and a Teams-compatible webhook",
+        files: &[
+            workflow_file!("timesheets", "README.md"),
+            workflow_file!("timesheets", "plan.toml"),
+            workflow_file!("timesheets", "policy.toml"),
+            workflow_file!("timesheets", "data/timesheet-w48.csv"),
+            workflow_file!("timesheets", "data/rates.csv"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
