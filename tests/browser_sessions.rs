@@ -267,8 +267,9 @@ async fn browser_limits_come_from_the_policy() {
     slot.close().await;
 }
 
-/// The browser processes (not their helpers) whose profile is under `tmp`.
-fn browsers_under(tmp: &Path) -> Vec<u32> {
+/// The browsers whose profile is under `tmp`: each profile directory some process still
+/// runs with (a browser, a wrapper script starting it, or one of its helpers).
+fn browsers_under(tmp: &Path) -> Vec<String> {
     let marker = format!("--user-data-dir={}", tmp.display());
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -284,18 +285,20 @@ fn browsers_under(tmp: &Path) -> Vec<u32> {
             .collect();
         let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map_or(true, |s| s.contains(") Z "));
-        if !zombie
-            && args.iter().any(|a| a.starts_with(&marker))
-            && !args.iter().any(|a| a.starts_with("--type="))
-        {
-            out.push(pid);
+        if zombie {
+            continue;
+        }
+        if let Some(dir) = args.iter().find(|a| a.starts_with(&marker)) {
+            if !out.contains(dir) {
+                out.push(dir.clone());
+            }
         }
     }
     out
 }
 
 /// Waits up to 10 s for the number of browsers under `tmp` to be `n`.
-async fn until_browsers(tmp: &Path, n: usize) -> Vec<u32> {
+async fn until_browsers(tmp: &Path, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let now = browsers_under(tmp);

@@ -51,6 +51,9 @@ impl Drop for Session {
     /// However the session ends — closed, dropped with its run, or with a panic unwinding —
     /// the browser process is killed now, not whenever the runtime gets to it.
     fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            chrome::kill_tree(pid);
+        }
         if let Some(child) = self.browser.get_mut_child() {
             let _ = child.as_mut_inner().start_kill();
         }
@@ -156,6 +159,9 @@ impl Session {
         let peak_rss_bytes = self.pid.map(chrome::peak_rss).unwrap_or(0);
         let pages_opened = u64::from(self.next_page - 1);
         let _ = tokio::time::timeout(Duration::from_secs(2), self.browser.close()).await;
+        if let Some(pid) = self.pid {
+            chrome::kill_tree(pid);
+        }
         if let Some(child) = self.browser.get_mut_child() {
             let _ = child.kill().await;
         }
