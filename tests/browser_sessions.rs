@@ -379,6 +379,12 @@ async fn each_mcp_session_has_its_own_browser_gone_when_the_session_ends() {
         .await
         .expect("call");
     assert!(answer_text(&a).contains("Welcome, one"), "{a}");
+    assert!(
+        s.a.got()
+            .iter()
+            .any(|g| g.method == "GET" && g.path == "/as?u=one"),
+        "the page's requests went through spud to a"
+    );
     let b = two
         .call(
             "browser.open",

@@ -62,19 +62,16 @@ impl SessionBrowser {
 
 impl Drop for SessionBrowser {
     fn drop(&mut self) {
-        let (slot, spud) = (self.slot.clone(), self.spud.clone());
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                // Tracked, so that a server shutting down waits for it to be recorded.
-                let task = self
-                    .browsers
-                    .closing
-                    .track_future(async move { record(&spud, &slot).await });
-                rt.spawn(task);
-            }
-            // No runtime to close it on: the slot goes with this handle, and its browser is
-            // killed as it goes (unrecorded).
-            Err(_) => {}
+        // With no runtime to close it on, the slot goes with this handle and its browser is
+        // killed as it goes (unrecorded).
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (slot, spud) = (self.slot.clone(), self.spud.clone());
+            // Tracked, so that a server shutting down waits for it to be recorded.
+            let task = self
+                .browsers
+                .closing
+                .track_future(async move { record(&spud, &slot).await });
+            rt.spawn(task);
         }
     }
 }
