@@ -177,6 +177,13 @@ pub fn pages_of_a(b: String, c: String) -> Arc<Pages> {
                     None => Answer::html("<title>Account</title><p>Please log in</p>"),
                 }
             }
+            // A page whose timer fetches c 4 s after it loads (between two calls, in the tests).
+            "/timer.html" => Answer::html(format!("<title>timer</title><p id=o>waiting</p><script>setTimeout(() => fetch('{c}/late').then(r => o.textContent = 'late ' + r.status).catch(e => o.textContent = 'late failed'), 4000)</script>")),
+            // Logs in by a plain link: `/as?u=NAME` sets the cookie, then the account page.
+            "/as" => {
+                let user = r.path.split_once("?u=").map_or("nobody", |(_, u)| u).to_string();
+                Answer::redirect("/account").with_header("Set-Cookie", &format!("user={user}; Path=/"))
+            }
             "/spin.html" => Answer::html("<title>spin</title><script>while (true) {}</script>"),
             "/huge.html" => {
                 let mut body = String::from("<title>huge</title>");

@@ -139,6 +139,19 @@ impl HttpMcp {
         self.post(body).await?.ok_or(HttpMcpError::NoAnswer)
     }
 
+    /// Ends the session (`DELETE` with its id); the answer's status.
+    pub async fn close(self) -> Result<u16, HttpMcpError> {
+        let mut req = self
+            .http
+            .delete(&self.url)
+            .bearer_auth(&self.token)
+            .header("mcp-protocol-version", "2025-06-18");
+        if let Some(s) = &self.session {
+            req = req.header("mcp-session-id", s);
+        }
+        Ok(req.send().await?.status().as_u16())
+    }
+
     /// A `tools/call`; its JSON-RPC answer.
     pub async fn call(&mut self, tool: &str, arguments: Value) -> Result<Value, HttpMcpError> {
         self.request("tools/call", json!({"name": tool, "arguments": arguments}))

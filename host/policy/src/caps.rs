@@ -12,6 +12,7 @@
 //!
 //! [`Caps::meet`] (module `meet`) computes what two of them both allow.
 
+use crate::browser::BrowserLimits;
 use crate::limits::{LimitValue, Limits, Unset};
 use crate::network::{NetPattern, SocketPattern};
 use serde::{Deserialize, Serialize};
@@ -157,6 +158,8 @@ pub struct Caps<H = PathBuf, V = u64, P = Payloads> {
     /// A headless browser (the `spud:browser` host capability); its pages reach only what
     /// `network` allows.
     pub browser: bool,
+    /// The limits of the browser session (`browser_limits`).
+    pub browser_limits: BrowserLimits<V>,
 }
 
 /// Everything one call may use. Built by `effective` and narrowed by [`Caps::meet`]; nothing
@@ -178,6 +181,7 @@ pub type FileGrant = Dir;
 impl<H, V, P: Default> Default for Caps<H, V, P>
 where
     Limits<V>: Default,
+    BrowserLimits<V>: Default,
 {
     fn default() -> Self {
         Caps {
@@ -188,6 +192,7 @@ where
             limits: Limits::default(),
             payloads: P::default(),
             browser: false,
+            browser_limits: BrowserLimits::default(),
         }
     }
 }
@@ -203,6 +208,7 @@ impl Grant {
             limits: Limits::DEFAULT,
             payloads: Payloads::Digest,
             browser: false,
+            browser_limits: BrowserLimits::DEFAULT,
         }
     }
 

@@ -122,6 +122,7 @@ prop_compose! {
             limits,
             payloads: if raw { Payloads::Raw } else { Payloads::Digest },
             browser: raw,
+            browser_limits: crate::BrowserLimits::DEFAULT,
         }
     }
 }
@@ -140,6 +141,7 @@ prop_compose! {
             limits: g.limits.map(|_, v| set.next().unwrap_or(false).then_some(v)),
             payloads: (),
             browser: g.browser,
+            browser_limits: crate::BrowserLimits::NONE,
         }
     }
 }

@@ -19,24 +19,26 @@
 //! 1. `located`: errors with file, line and column;
 //! 2. `network`: network and socket patterns;
 //! 3. `limits`: the shared [`Limits`], and how the host decides them;
-//! 4. `caps`: the capability types ([`Dir`], [`Sockets`], [`EnvGrant`], [`Caps`], …);
-//! 5. `meet`: the one operation, [`Meet`] and [`Caps::meet`];
-//! 6. `manifest`: a checked [`Manifest`], and its requests as capabilities;
-//! 7. `scan`: the one scanner for secret values and their encoded forms ([`Scanner`]);
-//! 8. `secrets`: registered secrets and redaction;
-//! 9. `credentials`: `[credentials.NAME]`, credentials the host injects ([`Credential`]);
-//! 10. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
-//! 11. `principals`: `[principals.NAME]` ([`Principal`]);
-//! 12. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
-//! 13. `policy`: the policy file ([`Policy`]);
-//! 14. `effective`: [`effective`] and [`Principal::grant_for`];
-//! 15. `scope`: sub-agent scopes ([`Scope`]);
-//! 16. `scratch`: the per-call `/scratch` directory;
-//! 17. `leaks`: where secrets may go ([`LeakGuard`]);
-//! 18. `laws` (tests only): property tests of the meet.
+//! 4. `browser`: the limits of a browser session ([`BrowserLimits`]);
+//! 5. `caps`: the capability types ([`Dir`], [`Sockets`], [`EnvGrant`], [`Caps`], …);
+//! 6. `meet`: the one operation, [`Meet`] and [`Caps::meet`];
+//! 7. `manifest`: a checked [`Manifest`], and its requests as capabilities;
+//! 8. `scan`: the one scanner for secret values and their encoded forms ([`Scanner`]);
+//! 9. `secrets`: registered secrets and redaction;
+//! 10. `credentials`: `[credentials.NAME]`, credentials the host injects ([`Credential`]);
+//! 11. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
+//! 12. `principals`: `[principals.NAME]` ([`Principal`]);
+//! 13. `trust`: trusted publisher keys and the default signers ([`TrustedKey`]);
+//! 14. `policy`: the policy file ([`Policy`]);
+//! 15. `effective`: [`effective`] and [`Principal::grant_for`];
+//! 16. `scope`: sub-agent scopes ([`Scope`]);
+//! 17. `scratch`: the per-call `/scratch` directory;
+//! 18. `leaks`: where secrets may go ([`LeakGuard`]);
+//! 19. `laws` (tests only): property tests of the meet.
 
 #![warn(missing_docs)]
 
+mod browser;
 mod caps;
 mod credentials;
 mod diff;
@@ -59,6 +61,7 @@ mod secrets;
 mod section;
 mod trust;
 
+pub use browser::BrowserLimits;
 pub use caps::{
     Access, Asked, Caps, Dir, EnvGrant, FileGrant, Grant, Mount, NotGranted, Payloads, Section,
     Sockets, Unmounted,

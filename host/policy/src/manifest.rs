@@ -219,6 +219,7 @@ pub fn asked(requests: &Requests) -> (Asked, Vec<NotGranted>) {
         limits: requests.limits,
         payloads: (),
         browser: requests.browser,
+        browser_limits: crate::browser::BrowserLimits::NONE,
     };
     (caps, bad)
 }

@@ -10,7 +10,8 @@
 //!   smaller of the two. Of several held directories that contain it, the one giving the most
 //!   access is used (the first, on a tie);
 //! - an environment variable meets the held variable of the same name, whose value it gets;
-//! - limits take the smaller value; DNS and the browser are allowed when both allow them.
+//! - limits (and the browser's limits) take the smaller value; DNS and the browser are allowed
+//!   when both allow them.
 //!
 //! The result takes the wanted side's guest paths and the held side's host paths, values and
 //! payload mode. Whatever capability the wanted side asks that the held side lacks (nothing in
@@ -132,6 +133,7 @@ impl<H: Mount, V: LimitValue, P> Caps<H, V, P> {
             limits,
             payloads: held.payloads,
             browser: self.browser && held.browser,
+            browser_limits: self.browser_limits.meet(held.browser_limits),
         };
         (grant, missing)
     }

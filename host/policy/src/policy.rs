@@ -374,6 +374,48 @@ tools = ["*"]
         assert!(e.contains("tokens"), "{e}");
     }
 
+    #[test]
+    fn browser_limits_are_parsed_met_and_named_by_position() {
+        let p = parse(
+            "[tools.web]\nbrowser = true\nbrowser_limits = { pages = 2, snapshot_bytes = 1000 }\n\
+             [principals.ci]\ntoken_env = \"T\"\ntools = [\"*\"]\n\
+             [principals.ci.grants.web]\nbrowser_limits = { pages = 1, action_ms = 500 }\n",
+        )
+        .unwrap();
+        let section = p.tool("web");
+        let g = section.ceiling(p.defaults, p.audit.payloads);
+        assert_eq!(g.browser_limits.pages, 2);
+        assert_eq!(g.browser_limits.snapshot_bytes, 1000);
+        assert_eq!(
+            g.browser_limits.action_ms,
+            crate::BrowserLimits::DEFAULT.action_ms
+        );
+        let requests = crate::Requests::new().browser();
+        let narrowed = p.principals["ci"].grant_for("web", &requests, &g, &p);
+        assert_eq!(narrowed.browser_limits.pages, 1);
+        assert_eq!(narrowed.browser_limits.action_ms, 500);
+        assert_eq!(narrowed.browser_limits.snapshot_bytes, 1000);
+
+        let e = parse("[tools.web]\nbrowser = true\nbrowser_limits = { pages = 0 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:3:18:") && e.contains("browser_limits.pages = 0"),
+            "{e}"
+        );
+        let e = parse("[tools.web]\nbrowser_limits = { pages = 99 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:2:") && e.contains("at most 8"),
+            "{e}"
+        );
+        let e = parse("[tools.web]\nbrowser_limits = { tabs = 2 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("policy.toml:2:") && e.contains("tabs"), "{e}");
+    }
+
     // Moved from `secrets.rs`: the `[secrets]` section as the policy parses it.
     #[test]
     fn policy_section_and_granted_env_values() {

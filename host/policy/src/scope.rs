@@ -58,6 +58,7 @@ impl ChildGrant {
             limits: self.limits,
             payloads: (),
             browser: false,
+            browser_limits: crate::browser::BrowserLimits::NONE,
         };
         let (mut grant, refused) = wanted.meet(parent);
         grant.files.retain(|got| {
@@ -154,6 +155,26 @@ mod tests {
         assert_eq!(g.limits.fuel, 1000);
         assert_eq!(g.limits.memory_mb, parent().limits.memory_mb);
         assert!(!g.sockets.dns, "sockets are never passed on");
+    }
+
+    #[test]
+    fn a_child_never_gets_more_browser_than_its_parent() {
+        let mut p = parent();
+        p.browser = true;
+        p.browser_limits.pages = 2;
+        // A plugin the scope lists: narrowed to what the scope asks, and it asks no browser.
+        let listed = Scope {
+            grants: [("web".to_string(), ChildGrant::default())].into(),
+            ..Scope::default()
+        };
+        assert!(!listed.grant_for("web", &p).browser);
+        // A plugin it does not list: the parent's browser, with the parent's limits.
+        let g = Scope::default().grant_for("web", &p);
+        assert!(g.browser && !g.sockets.dns);
+        assert_eq!(g.browser_limits, p.browser_limits);
+        let mut none = p.clone();
+        none.browser = false;
+        assert!(!Scope::default().grant_for("web", &none).browser);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! raw TOML with positions for errors, and resolved into the ceiling [`Grant`] that requests
 //! meet.
 
+use crate::browser::BrowserLimits;
 use crate::caps::{Access, Caps, Dir, EnvGrant, Grant, Payloads, Section, Sockets};
 use crate::limits::{self, Limits};
 use crate::located::Located;
@@ -61,6 +62,7 @@ impl ToolPolicy {
             limits: limits::ceilings(c.limits, defaults),
             payloads: c.payloads.unwrap_or(payloads),
             browser: c.browser,
+            browser_limits: c.browser_limits.ceilings(),
         }
     }
 
@@ -69,6 +71,7 @@ impl ToolPolicy {
         let mut out = self.clone();
         out.caps.limits = self.caps.limits.or(base.caps.limits);
         out.caps.payloads = self.caps.payloads.or(base.caps.payloads);
+        out.caps.browser_limits = self.caps.browser_limits.or(base.caps.browser_limits);
         out
     }
 }
@@ -92,6 +95,8 @@ pub(crate) struct RawTool {
     approval: bool,
     #[serde(default)]
     browser: bool,
+    #[serde(default)]
+    browser_limits: Option<Spanned<BrowserLimits<Option<u64>>>>,
     #[serde(default)]
     signed_by: Vec<Spanned<String>>,
     #[serde(default)]
@@ -136,6 +141,18 @@ impl RawTool {
         for e in self.env {
             env.push(env_grant(&e, at)?);
         }
+        let browser_limits = match self.browser_limits {
+            Some(b) => {
+                if let Some((name, v, why)) = b.get_ref().out_of_range() {
+                    return Err(at(
+                        b.span().start,
+                        format!("browser_limits.{name} = {v} must be {why}"),
+                    ));
+                }
+                b.into_inner()
+            }
+            None => BrowserLimits::NONE,
+        };
         let caps = Caps {
             files,
             network,
@@ -144,6 +161,7 @@ impl RawTool {
             limits: self.limits,
             payloads: self.payloads,
             browser: self.browser,
+            browser_limits,
         };
         if let Some(d) = &self.digest {
             if !spud_trust::is_sha256_digest(d.get_ref()) {

@@ -67,6 +67,7 @@ impl Toolbox {
         let mut tools: Vec<Callable> = reg
             .plugins
             .values()
+            .filter(|e| spud.offered_to_models(e))
             .flat_map(|e| e.tools.iter())
             .filter(|t| t.unavailable.is_none())
             .filter(|t| caller.is_none_or(|c| c.sees(&t.name)))

@@ -12,7 +12,7 @@ use super::context::{Ctx, StepEnd};
 use super::finish::finish;
 use super::options::{AgentError, RunOptions, RunReport};
 use super::progress::Progress;
-use super::run::{begin, new_ctx, recall, remember, run_id};
+use super::run::{begin, close_browser, new_ctx, recall, remember, run_id};
 use super::step;
 use crate::model::{ChatMessage, ChatRequest, Provider, ToolCall};
 use crate::plan::{AgentSettings, Budget, CriticSettings, Plan, Step, TraceEvent, TraceLine};
@@ -126,6 +126,7 @@ pub async fn converse(
             c.budget.max_wall_ms,
         );
     }
+    close_browser(&ctx).await;
     let mut report = finish(ctx.clone(), id, dir, &s.steps, s.p)?;
     remember(&ctx, &options, &mut report, warnings);
     Ok(report)

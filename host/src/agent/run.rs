@@ -62,6 +62,7 @@ pub async fn run_with(
     let mut steps = plan.steps.clone();
     let mut p = Progress::default();
     drive(&ctx, &mut steps, &mut p).await;
+    close_browser(&ctx).await;
     let mut report = finish(ctx.clone(), id, dir, &steps, p)?;
     remember(&ctx, &options, &mut report, warnings);
     Ok(report)
@@ -88,6 +89,16 @@ pub(super) fn recall(
             ..Default::default()
         }),
         _ => None,
+    }
+}
+
+/// The run is over: its browser session (if a step started one) is closed — the browser
+/// killed, its profile removed — and the `close session` decision, with the requests its
+/// pages made between calls, recorded in the audit log. Each run has its own session, a
+/// sub-agent's run too.
+pub(super) async fn close_browser(ctx: &Ctx) {
+    if let Err(e) = ctx.spud.close_browser(&ctx.browser).await {
+        tracing::warn!("the run's browser session could not be recorded: {e}");
     }
 }
 

@@ -105,7 +105,12 @@ fn print_plugin(spud: &Spud, lock: &spud_trust::LockFile, e: &spud::runtime::Ent
         if g.sockets.dns { "yes" } else { "no" }
     );
     if g.browser {
+        let b = g.browser_limits;
         println!("  browser:  yes (its pages reach only the network above)");
+        println!(
+            "  browser limits: {} pages, action {} ms, session {} ms, snapshot {} B, screenshot {} B, total {} B",
+            b.pages, b.action_ms, b.session_ms, b.snapshot_bytes, b.screenshot_bytes, b.total_bytes
+        );
     }
     let l = g.limits;
     println!(

@@ -209,7 +209,8 @@ fn mcp_service(
 }
 
 /// The server's task: accepts connections until `stopped`, then shuts down gracefully — calls
-/// in flight drain, connections close, then the sessions — and records `serve_stop`.
+/// in flight drain, connections close, then the sessions and their browsers — and records
+/// `serve_stop`.
 async fn run(
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
@@ -245,6 +246,7 @@ async fn run(
     let _ = tokio::time::timeout(secs(2), connections.wait()).await;
     sessions_stop.cancel();
     let _ = tokio::time::timeout(secs(3), connections.wait()).await;
+    shared.browsers.close_all(&shared.spud).await;
     drop(watch);
     shared.access("operator", "serve_stop", &format!("http {addr}"));
     shared.spud.audit().flush()?;

@@ -9,13 +9,15 @@
 //! - [`http`]: the HTTP front: authentication, rate limits (429 + `Retry-After`), request
 //!   size limits, then rmcp's Streamable HTTP service;
 //! - [`watch`]: notices tools added or removed by other processes;
-//! - [`agent_tool`]: `run_agent`, the agent loop with the caller's tools and grants.
+//! - [`agent_tool`]: `run_agent`, the agent loop with the caller's tools and grants;
+//! - [`browsers`]: one browser session per MCP session, closed with it (and at shutdown).
 //!
 //! Every call is recorded in the audit log under the caller's principal; refusals before a call
 //! (bad token, rate, concurrency, a tool the principal may not see) are `access` records.
 
 pub mod agent_tool;
 pub mod auth;
+pub mod browsers;
 pub mod http;
 pub mod limits;
 mod options;

@@ -23,12 +23,19 @@ pub struct SpudServer {
     /// The caller for a transport without per-request authentication (stdio); HTTP requests
     /// carry theirs in the request's extensions.
     fixed: Option<Caller>,
+    /// The session's browser, shared by its calls, closed when the session ends.
+    browser: Arc<super::browsers::SessionBrowser>,
 }
 
 impl SpudServer {
     /// A handler; `fixed` is the caller of every request (stdio), else taken per request.
     pub fn new(shared: Arc<Shared>, fixed: Option<Caller>) -> SpudServer {
-        SpudServer { shared, fixed }
+        let browser = Arc::new(shared.browsers.session(shared.spud.clone()));
+        SpudServer {
+            shared,
+            fixed,
+            browser,
+        }
     }
 
     /// Who sent this request: the fixed caller, or the principal the HTTP layer authenticated.
@@ -82,7 +89,12 @@ impl SpudServer {
             );
             return self.until_done(run, &ctx, &token, None, started).await;
         }
-        let call = call_tool(&self.shared.spud, &caller, &name, &args, &token);
+        let options = crate::service::CallOptions {
+            browser: Some(self.browser.slot()),
+            ..crate::service::CallOptions::default()
+        }
+        .cancel(token.clone());
+        let call = call_tool(&self.shared.spud, &caller, &name, &args, options);
         let timeout_ms = self.timeout_of(&caller, &name);
         self.until_done(
             call,
@@ -222,7 +234,8 @@ impl ServerHandler for SpudServer {
     }
 }
 
-/// One tool call through [`Spud::call_as`], cancelled by `token`, as an MCP result: a
+/// One tool call through [`Spud::call_as`] with `options` (the session's browser, the
+/// request's cancellation), as an MCP result: a
 /// successful value with its secrets redacted, a tool error, or an MCP error for an unknown
 /// tool or a cancelled call.
 async fn call_tool(
@@ -230,17 +243,9 @@ async fn call_tool(
     caller: &Caller,
     name: &str,
     args: &serde_json::Value,
-    token: &CancellationToken,
+    options: crate::service::CallOptions,
 ) -> Result<CallToolResult, McpError> {
-    match spud
-        .call_as(
-            caller,
-            name,
-            args,
-            crate::service::CallOptions::default().cancel(token.clone()),
-        )
-        .await
-    {
+    match spud.call_as(caller, name, args, options).await {
         Ok(mut report) => {
             // What goes back to a client (often a model host) carries no secret.
             if let crate::sandbox::Outcome::Ok { value } = &mut report.outcome {

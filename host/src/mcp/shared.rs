@@ -1,5 +1,5 @@
 //! [`Shared`]: the state every session of one server shares — spud, options, connected peers,
-//! per-principal limiters, calls in flight (for draining at shutdown).
+//! per-principal limiters, calls in flight (for draining at shutdown), the sessions' browsers.
 
 use super::limits::Limiters;
 use super::options::ServeOptions;
@@ -27,6 +27,8 @@ pub struct Shared {
     pub(super) idle: Notify,
     /// Cancelled when the grace period after a shutdown signal is over.
     pub hard_stop: CancellationToken,
+    /// The browsers of the sessions, one each (closed at shutdown).
+    pub browsers: Arc<super::browsers::Browsers>,
 }
 
 impl Shared {
@@ -41,6 +43,7 @@ impl Shared {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             hard_stop: CancellationToken::new(),
+            browsers: Arc::default(),
         })
     }
 

@@ -34,6 +34,7 @@ pub async fn serve_stdio(
         () = shutdown_signal() => stop.cancel(),
     }
     shared.drain().await;
+    shared.browsers.close_all(&shared.spud).await;
     shared.access(&caller.principal, "serve_stop", "stdio");
     shared.spud.audit().flush()?;
     Ok(())

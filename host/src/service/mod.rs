@@ -3,6 +3,7 @@
 //! audit records, in that order, for every call.
 
 mod approval;
+mod browser;
 mod call;
 mod caller;
 mod credentials;

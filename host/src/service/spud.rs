@@ -188,6 +188,13 @@ impl Spud {
         })
     }
 
+    /// Whether a model (the planner, tool calling) is offered `entry`'s tools: not when the
+    /// plugin needs a browser its grant does not have — every call would be denied — and
+    /// always otherwise.
+    pub fn offered_to_models(&self, entry: &Entry) -> bool {
+        !entry.manifest.requests.browser || self.effective(entry).grant.browser
+    }
+
     /// requested ∩ granted for a registered plugin.
     pub fn effective(&self, entry: &Entry) -> Effective {
         effective(&entry.name, &entry.manifest.requests, &self.policy)

@@ -10,17 +10,19 @@ use std::path::{Path, PathBuf};
 
 /// The Chromium binary: `$SPUD_CHROMIUM`, else `chromium-headless-shell` (Debian's
 /// `chromium-headless-shell` package, which `scripts/setup-browser.sh` installs), else
-/// `chromium`, on the `PATH`.
+/// `chromium`, on the `PATH`. A short wrapper script that only runs the binary (Debian's
+/// `/usr/bin/chromium-headless-shell`) is looked through, so that the process spud starts,
+/// measures and kills is the browser itself.
 pub fn find() -> Result<PathBuf, BrowserError> {
     if let Some(p) = std::env::var_os("SPUD_CHROMIUM").filter(|p| !p.is_empty()) {
-        return Ok(PathBuf::from(p));
+        return Ok(through_wrapper(PathBuf::from(p)));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in ["chromium-headless-shell", "chromium"] {
         for dir in std::env::split_paths(&path) {
             let candidate = dir.join(name);
             if candidate.is_file() {
-                return Ok(candidate);
+                return Ok(through_wrapper(candidate));
             }
         }
     }
@@ -92,6 +94,53 @@ pub async fn launch(
     Browser::launch(config)
         .await
         .map_err(|e| BrowserError::Failed(format!("the browser did not start: {e}")))
+}
+
+/// The binary a short `#!` wrapper script runs (at most 10 lines of code, naming an absolute
+/// path to an executable whose name starts with `chrom` that is not itself a script); else
+/// `path` itself.
+fn through_wrapper(path: PathBuf) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(text) = std::fs::read(&path) else {
+        return path;
+    };
+    if !text.starts_with(b"#!") || text.len() > 4096 {
+        return path;
+    }
+    let text = String::from_utf8_lossy(&text);
+    let code: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if code.len() > 10 {
+        return path;
+    }
+    let runnable = |p: &Path| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("chrom"))
+            && std::fs::metadata(p)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            && std::fs::read(p).is_ok_and(|b| !b.starts_with(b"#!"))
+    };
+    code.iter()
+        .flat_map(|l| l.split_whitespace())
+        .map(|t| PathBuf::from(t.trim_matches(|c| c == '"' || c == '\'')))
+        .find(|p| p.is_absolute() && runnable(p))
+        .unwrap_or(path)
+}
+
+/// Kills process `pid` and all its descendants (found first, so none is orphaned by its
+/// parent dying before it): a browser leaves nothing running.
+pub fn kill_tree(pid: u32) {
+    for p in tree(pid).into_iter().rev() {
+        if let Ok(p) = i32::try_from(p) {
+            // SAFETY: kill has no memory-safety preconditions; a gone pid is an error we ignore.
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
+            }
+        }
+    }
 }
 
 fn is_root() -> bool {

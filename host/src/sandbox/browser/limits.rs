@@ -1,5 +1,6 @@
-//! The limits of a browser session. Built-in values; a call's own deadline lowers the wall
-//! time of each action further.
+//! The limits of a browser session: the grant's `browser_limits` (the meet of the policy's
+//! sections along the chain, `spud_policy::BrowserLimits`) in the units the session uses; a
+//! call's own deadline lowers the wall time of each action further.
 
 use std::time::Duration;
 
@@ -18,20 +19,43 @@ pub struct BrowserLimits {
     pub screenshot_bytes: usize,
     /// Bytes the session's pages may move through the proxy (in + out).
     pub total_bytes: u64,
-    /// Time to start the browser.
+    /// Time to start the browser (built in).
     pub launch: Duration,
+}
+
+impl BrowserLimits {
+    /// The limits a grant's `browser_limits` set.
+    pub fn of(granted: &spud_policy::BrowserLimits) -> BrowserLimits {
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        BrowserLimits {
+            max_pages: size(granted.pages),
+            action: Duration::from_millis(granted.action_ms),
+            session: Duration::from_millis(granted.session_ms),
+            snapshot_bytes: size(granted.snapshot_bytes),
+            screenshot_bytes: size(granted.screenshot_bytes),
+            total_bytes: granted.total_bytes,
+            launch: Duration::from_secs(20),
+        }
+    }
+}
+
+impl BrowserLimits {
+    /// The smaller of each limit: a slot's own limits met with a calling grant's.
+    pub fn min(self, other: BrowserLimits) -> BrowserLimits {
+        BrowserLimits {
+            max_pages: self.max_pages.min(other.max_pages),
+            action: self.action.min(other.action),
+            session: self.session.min(other.session),
+            snapshot_bytes: self.snapshot_bytes.min(other.snapshot_bytes),
+            screenshot_bytes: self.screenshot_bytes.min(other.screenshot_bytes),
+            total_bytes: self.total_bytes.min(other.total_bytes),
+            launch: self.launch.min(other.launch),
+        }
+    }
 }
 
 impl Default for BrowserLimits {
     fn default() -> Self {
-        BrowserLimits {
-            max_pages: 8,
-            action: Duration::from_secs(15),
-            session: Duration::from_secs(600),
-            snapshot_bytes: 24_000,
-            screenshot_bytes: 4 << 20,
-            total_bytes: 64 << 20,
-            launch: Duration::from_secs(20),
-        }
+        BrowserLimits::of(&spud_policy::BrowserLimits::DEFAULT)
     }
 }

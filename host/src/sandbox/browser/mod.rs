@@ -3,7 +3,7 @@
 //! proxy of spud and is checked by the call's HTTP gate.
 //!
 //! - [`error`]: why a browser call failed (the WIT `browser-error`).
-//! - [`limits`]: pages, wall time, caps.
+//! - [`limits`]: pages, wall time, caps (the grant's `browser_limits`).
 //! - [`proxy`]: the per-session proxy that checks each request and tunnel with the gate.
 //! - [`chrome`]: finding and launching Chromium with its traffic pinned to the proxy; peak
 //!   memory of its processes.
@@ -23,4 +23,4 @@ pub mod slot;
 pub use error::BrowserError;
 pub use limits::BrowserLimits;
 pub use session::{Action, Cookie, Reply, SessionStats, Snapshot};
-pub use slot::{BrowserAccess, BrowserSlot};
+pub use slot::{close_decision, BrowserAccess, BrowserSlot, Ended};

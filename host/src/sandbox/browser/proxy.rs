@@ -4,11 +4,14 @@
 //! tunnel (`CONNECT`, for HTTPS and WebSockets) arrives here and is handed to the HTTP gate of
 //! the call that is driving the browser ([`ProxyCtx::bind`]): the same grant patterns,
 //! resolved-address rules, secret scan, audit decisions and network budget as a component's own
-//! `wasi:http` requests. With no call bound, everything is refused.
+//! `wasi:http` requests. With no call bound (a page's timer between two calls), everything is
+//! refused, counted against the session's budgets and kept as a `between calls` decision of
+//! the plugin that last drove the browser, until the next call or the session's close records
+//! it ([`ProxyCtx::take_between`]).
 
 use crate::sandbox::http::HttpGate;
 use crate::sandbox::http_wire::connect;
-use crate::sandbox::journal::Capability;
+use crate::sandbox::journal::{Capability, Decision};
 use bytes::Bytes;
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
@@ -36,7 +39,17 @@ pub struct ProxyCtx {
     max_bytes: AtomicU64,
     requests: AtomicU64,
     refused: Mutex<Vec<String>>,
+    /// The plugin of the last call that drove the browser.
+    last_plugin: Mutex<Option<String>>,
+    /// Requests refused between calls, not yet recorded.
+    between: Mutex<Vec<Decision>>,
+    /// Requests refused between calls, in all.
+    between_count: AtomicU64,
 }
+
+/// At most this many refusals between calls are kept until they are recorded; the rest are
+/// counted only (and the count recorded).
+const MAX_BETWEEN: usize = 1000;
 
 impl ProxyCtx {
     /// A context whose pages may move at most `max_bytes`.
@@ -48,6 +61,9 @@ impl ProxyCtx {
 
     /// From now on, requests are checked by `gate` (a call's) and recorded in its journal.
     pub fn bind(&self, gate: HttpGate) {
+        if let Ok(mut p) = self.last_plugin.lock() {
+            *p = Some(gate.plugin().to_string());
+        }
         if let Ok(mut g) = self.gate.lock() {
             *g = Some(gate);
         }
@@ -57,6 +73,18 @@ impl ProxyCtx {
     pub fn unbind(&self) {
         if let Ok(mut g) = self.gate.lock() {
             *g = None;
+        }
+    }
+
+    /// The call whose gate is `gate` is over: its requests are refused from now on, unless
+    /// another call (of the same run, in flight at once) has bound its own gate since.
+    pub fn unbind_if(&self, gate: &HttpGate) {
+        if let Ok(mut g) = self.gate.lock() {
+            if g.as_ref()
+                .is_some_and(|cur| Arc::ptr_eq(cur.journal(), gate.journal()))
+            {
+                *g = None;
+            }
         }
     }
 
@@ -76,6 +104,52 @@ impl ProxyCtx {
         if let Ok(mut r) = self.refused.lock() {
             if r.len() < 1000 {
                 r.push(uri);
+            }
+        }
+    }
+
+    /// The plugin of the last call that drove the browser, if one did.
+    pub fn last_plugin(&self) -> Option<String> {
+        self.last_plugin.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// Lowers or raises the session's byte cap (the grant of the call driving it).
+    pub fn set_max_bytes(&self, max_bytes: u64) {
+        self.max_bytes.store(max_bytes, Ordering::Relaxed);
+    }
+
+    /// The requests refused between calls since the last time, as decisions to record (at
+    /// most 1000 are kept; each one's reason says how many were refused so far), and forgets
+    /// them.
+    pub fn take_between(&self) -> Vec<Decision> {
+        self.between
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default()
+    }
+
+    /// Requests refused between calls, in all.
+    pub fn refused_between(&self) -> u64 {
+        self.between_count.load(Ordering::Relaxed)
+    }
+
+    /// A request that arrived with no call in flight: refused, its head counted against the
+    /// session's bytes, kept as a decision of the plugin that last drove the browser.
+    fn note_between(&self, target: &str, head_bytes: u64) {
+        self.bytes.fetch_add(head_bytes, Ordering::Relaxed);
+        let n = self.between_count.fetch_add(1, Ordering::Relaxed) + 1;
+        let plugin = self.last_plugin().unwrap_or_else(|| "the plugin".into());
+        let reason = format!(
+            "between calls: no call of {plugin} was in flight; a page's requests are allowed only while a call of its plugin drives the browser (request {n} refused between calls in this session)"
+        );
+        if let Ok(mut b) = self.between.lock() {
+            if b.len() < MAX_BETWEEN {
+                b.push(Decision {
+                    capability: Capability::Http,
+                    target: target.to_string(),
+                    allowed: false,
+                    reason,
+                });
             }
         }
     }
@@ -147,7 +221,8 @@ async fn handle(
     let Some(gate) = ctx.current() else {
         tracing::debug!("browser proxy: {target} refused, no call drives the browser");
         ctx.note_refused(req.uri().to_string());
-        return Ok(refused("no call of the plugin is in flight"));
+        ctx.note_between(&target, head_bytes(&req));
+        return Ok(refused("between calls: no call of the plugin is in flight"));
     };
     if ctx.over_cap(&gate, &target) {
         ctx.note_refused(req.uri().to_string());
@@ -234,6 +309,17 @@ async fn tunnel(
         }
     });
     http::Response::new(empty())
+}
+
+/// The bytes of a request's head as it came in (request line and headers).
+fn head_bytes<B>(req: &http::Request<B>) -> u64 {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    (line + headers) as u64
 }
 
 fn empty() -> ProxyBody {

@@ -25,8 +25,10 @@ pub struct SessionStats {
     pub pages_opened: u64,
     /// Requests and tunnels the proxy let through.
     pub requests: u64,
-    /// Bytes the pages moved through the proxy (in + out).
+    /// Bytes the pages moved through the proxy (in + out), refused requests' heads included.
     pub bytes: u64,
+    /// Requests refused because no call was in flight (a page's timer between two calls).
+    pub refused_between: u64,
     /// How long the session lived, ms.
     pub duration_ms: u64,
 }
@@ -43,6 +45,20 @@ pub struct Session {
     started: Instant,
     pid: Option<u32>,
     pub(super) limits: BrowserLimits,
+}
+
+impl Drop for Session {
+    /// However the session ends — closed, dropped with its run, or with a panic unwinding —
+    /// the browser process is killed now, not whenever the runtime gets to it.
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            chrome::kill_tree(pid);
+        }
+        if let Some(child) = self.browser.get_mut_child() {
+            let _ = child.as_mut_inner().start_kill();
+        }
+        self.handler.abort();
+    }
 }
 
 impl Session {
@@ -102,11 +118,16 @@ impl Session {
         self.profile.as_ref().map(|p| p.path().to_path_buf())
     }
 
+    /// The limits the next actions run under (the grant of the call driving the session).
+    pub(super) fn set_limits(&mut self, limits: BrowserLimits) {
+        self.limits = limits;
+    }
+
     /// Opens a page, if the session has room for one.
     pub(super) async fn new_page(&mut self) -> Result<u32, BrowserError> {
         if self.pages.len() >= self.limits.max_pages {
             return Err(BrowserError::Limit(format!(
-                "a session has at most {} pages open; close one first",
+                "a session has at most {} pages open (browser_limits.pages); close one first",
                 self.limits.max_pages
             )));
         }
@@ -138,6 +159,9 @@ impl Session {
         let peak_rss_bytes = self.pid.map(chrome::peak_rss).unwrap_or(0);
         let pages_opened = u64::from(self.next_page - 1);
         let _ = tokio::time::timeout(Duration::from_secs(2), self.browser.close()).await;
+        if let Some(pid) = self.pid {
+            chrome::kill_tree(pid);
+        }
         if let Some(child) = self.browser.get_mut_child() {
             let _ = child.kill().await;
         }
@@ -154,6 +178,7 @@ impl Session {
             pages_opened,
             requests: self.ctx.requests(),
             bytes: self.ctx.bytes(),
+            refused_between: self.ctx.refused_between(),
             duration_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         }
     }

@@ -7,7 +7,7 @@ use super::limits::BrowserLimits;
 use super::proxy::ProxyCtx;
 use super::session::{Action, Reply, Session, SessionStats};
 use crate::sandbox::http::HttpGate;
-use crate::sandbox::journal::Capability;
+use crate::sandbox::journal::{Capability, Decision};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,39 +40,59 @@ impl BrowserSlot {
         })
     }
 
-    /// Performs `action` with the pages' requests checked by `gate`, within `deadline` (and
-    /// the action limit). Starts the session if there is none. A dead browser is reported as
-    /// [`BrowserError::Crashed`] and dropped (the next action starts a new one); an action that
-    /// runs out of time is [`BrowserError::Timeout`] and its page is closed.
+    /// Performs `action` under the slot's own limits ([`BrowserSlot::act_under`]).
     pub async fn act(
         &self,
         gate: &HttpGate,
         action: Action,
         deadline: Duration,
     ) -> Result<Reply, BrowserError> {
+        self.act_under(gate, action, deadline, self.limits).await
+    }
+
+    /// Performs `action` with the pages' requests checked by `gate`, within `deadline` (and
+    /// the action limit of `limits`, the calling grant's, met with the slot's own). Starts the
+    /// session if there is none.
+    /// Requests refused between calls are recorded first, as decisions of this call. A dead
+    /// browser is reported as [`BrowserError::Crashed`] and dropped (the next action starts a
+    /// new one); an action that runs out of time is [`BrowserError::Timeout`] and its page is
+    /// closed.
+    pub async fn act_under(
+        &self,
+        gate: &HttpGate,
+        action: Action,
+        deadline: Duration,
+        limits: BrowserLimits,
+    ) -> Result<Reply, BrowserError> {
+        let limits = self.limits.min(limits);
         let mut held = self.session.lock().await;
+        for d in self.ctx.take_between() {
+            gate.journal().deny(d.capability, &d.target, d.reason);
+        }
         if let Some(mut s) = held.take() {
             if s.is_dead() {
                 s.close().await;
                 return Err(BrowserError::Crashed("the browser process died; the session is gone (its pages and cookies with it) and the next call starts a new one".into()));
             }
-            if s.age() > self.limits.session {
+            if s.age() > limits.session {
                 s.close().await;
-                return Err(BrowserError::Limit(format!("the browser session is over its wall time of {} s and was closed; the next call starts a new one", self.limits.session.as_secs())));
+                return Err(BrowserError::Limit(format!("the browser session is over its wall time of {} ms (browser_limits.session_ms) and was closed; the next call starts a new one", limits.session.as_millis())));
             }
             *held = Some(s);
         }
+        self.ctx.set_max_bytes(limits.total_bytes);
         self.ctx.bind(gate.clone());
         if held.is_none() {
-            *held = Some(self.start().await?);
+            *held = Some(self.start(limits).await?);
         }
         let Some(session) = held.as_mut() else {
             return Err(BrowserError::Failed("no browser session".into()));
         };
+        session.set_limits(limits);
         let page = action.page();
         let navigating = matches!(action, Action::Navigate(..));
         self.ctx.take_refused();
-        let limit = deadline.min(self.limits.action);
+        let limit = deadline.min(limits.action);
         let outcome = tokio::time::timeout(limit, session.perform(action)).await;
         match outcome {
             Ok(Ok(Reply::Url(url))) if navigating => self.check_document(url, gate),
@@ -109,12 +129,9 @@ impl BrowserSlot {
         Ok(Reply::Url(url))
     }
 
-    async fn start(&self) -> Result<Session, BrowserError> {
-        match tokio::time::timeout(
-            self.limits.launch,
-            Session::start(self.ctx.clone(), self.limits),
-        )
-        .await
+    async fn start(&self, limits: BrowserLimits) -> Result<Session, BrowserError> {
+        match tokio::time::timeout(self.limits.launch, Session::start(self.ctx.clone(), limits))
+            .await
         {
             Ok(r) => r,
             Err(_) => Err(BrowserError::Timeout(format!(
@@ -129,10 +146,34 @@ impl BrowserSlot {
         self.ctx.unbind();
     }
 
+    /// The call whose requests `gate` checks is over: its pages' requests are refused until
+    /// the next call (unless another call of the run drives the browser now).
+    pub fn release(&self, gate: &HttpGate) {
+        self.ctx.unbind_if(gate);
+    }
+
     /// Closes the session, if there is one: the browser killed, measured, its profile removed.
     pub async fn close(&self) -> Option<SessionStats> {
         let session = self.session.lock().await.take()?;
         Some(session.close().await)
+    }
+
+    /// The run or MCP session that owns the slot is over: the browser is closed, and what is
+    /// left to record — requests refused between calls since the last call, and the `close
+    /// session` decision with what the session used — is returned with the plugin that last
+    /// drove it. `None` when no call ever drove a browser through the slot.
+    pub async fn end(&self) -> Option<Ended> {
+        let stats = self.close().await;
+        let plugin = self.ctx.last_plugin()?;
+        let mut decisions = self.ctx.take_between();
+        if let Some(stats) = &stats {
+            decisions.push(close_decision(stats));
+        }
+        Some(Ended {
+            plugin,
+            decisions,
+            stats,
+        })
     }
 
     /// The browser's process id, if a session runs.
@@ -150,6 +191,18 @@ impl BrowserSlot {
     }
 }
 
+/// What a slot's end leaves to record: decisions of `plugin`'s browser session made outside
+/// any call.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    /// The plugin that last drove the browser.
+    pub plugin: String,
+    /// Requests refused between calls, then `close session` (when a session was running).
+    pub decisions: Vec<Decision>,
+    /// What the session used, when one was running.
+    pub stats: Option<SessionStats>,
+}
+
 /// One call's door to the browser: whether its grant has one, the slot of its run (or one of
 /// its own, closed when the call ends), and the call's deadline.
 pub struct BrowserAccess {
@@ -158,16 +211,19 @@ pub struct BrowserAccess {
     slot: Option<Arc<BrowserSlot>>,
     own: bool,
     deadline: Instant,
+    limits: BrowserLimits,
 }
 
 impl BrowserAccess {
     /// The door of a call under a grant with (`granted`) or without a browser, whose requests
-    /// `gate` checks, using the run's `slot` (none: a session of the call's own).
+    /// `gate` checks, using the run's `slot` (none: a session of the call's own), under the
+    /// grant's browser `limits`.
     pub(crate) fn new(
         granted: bool,
         gate: HttpGate,
         slot: Option<Arc<BrowserSlot>>,
         timeout: Duration,
+        limits: BrowserLimits,
     ) -> BrowserAccess {
         BrowserAccess {
             granted,
@@ -175,6 +231,7 @@ impl BrowserAccess {
             slot,
             own: false,
             deadline: Instant::now() + timeout,
+            limits,
         }
     }
 
@@ -197,14 +254,17 @@ impl BrowserAccess {
             Some(s) => s.clone(),
             None => {
                 self.own = true;
-                self.slot
-                    .insert(BrowserSlot::new(BrowserLimits::default()))
-                    .clone()
+                self.slot.insert(BrowserSlot::new(self.limits)).clone()
             }
         };
         let left = self.deadline.saturating_duration_since(Instant::now());
-        slot.act(&self.gate, action, left.max(Duration::from_millis(1)))
-            .await
+        slot.act_under(
+            &self.gate,
+            action,
+            left.max(Duration::from_millis(1)),
+            self.limits,
+        )
+        .await
     }
 
     /// Closes the run's session now (a denied no-op without the grant).
@@ -220,7 +280,7 @@ impl BrowserAccess {
         }
         if let Some(slot) = &self.slot {
             if let Some(stats) = slot.close().await {
-                record_close(&self.gate, &stats);
+                record_close(&self.gate, slot, &stats);
             }
         }
     }
@@ -229,10 +289,10 @@ impl BrowserAccess {
     /// own is closed and what it used recorded.
     pub async fn finish(&mut self) {
         let Some(slot) = &self.slot else { return };
-        slot.unbind();
+        slot.release(&self.gate);
         if self.own {
             if let Some(stats) = slot.close().await {
-                record_close(&self.gate, &stats);
+                record_close(&self.gate, slot, &stats);
             }
         }
     }
@@ -241,21 +301,37 @@ impl BrowserAccess {
 impl Drop for BrowserAccess {
     fn drop(&mut self) {
         if let Some(slot) = &self.slot {
-            slot.unbind();
+            slot.release(&self.gate);
         }
     }
 }
 
-/// What a closed session used, as a decision of the call that closed it.
-fn record_close(gate: &HttpGate, stats: &SessionStats) {
-    gate.journal().allow(
-        Capability::Browser,
-        "close session",
-        format!(
-            "browser killed, profile removed: peak RSS {} bytes, {} pages, {} requests, {} bytes, {} ms",
-            stats.peak_rss_bytes, stats.pages_opened, stats.requests, stats.bytes, stats.duration_ms
+/// What a closed session used, as a decision of the call that closed it (with the requests
+/// refused between calls, recorded first).
+fn record_close(gate: &HttpGate, slot: &BrowserSlot, stats: &SessionStats) {
+    for d in slot.ctx.take_between() {
+        gate.journal().deny(d.capability, &d.target, d.reason);
+    }
+    let d = close_decision(stats);
+    gate.journal().allow(d.capability, &d.target, d.reason);
+}
+
+/// The `close session` decision: what the session used.
+pub fn close_decision(stats: &SessionStats) -> Decision {
+    Decision {
+        capability: Capability::Browser,
+        target: "close session".into(),
+        allowed: true,
+        reason: format!(
+            "browser killed, profile removed: peak RSS {} bytes, {} pages, {} requests, {} bytes, {} refused between calls, {} ms",
+            stats.peak_rss_bytes,
+            stats.pages_opened,
+            stats.requests,
+            stats.bytes,
+            stats.refused_between,
+            stats.duration_ms
         ),
-    );
+    }
 }
 
 /// An action as a decision's target (a typed text is not shown: it may be a secret).
