@@ -150,7 +150,7 @@ fn query(c: &Client, start: NaiveDateTime, end: NaiveDateTime) -> Result<Vec<Eve
             }
         }
     }
-    out.sort_by(|a, b| a.span.cmp(&b.span));
+    out.sort_by_key(|e| e.span);
     Ok(out)
 }
 

@@ -75,7 +75,7 @@ pub fn search(input: SearchInput) -> Result<SearchOutput, ToolError> {
         .flatten()
         .filter(|c| c.matches(&input.query))
         .collect();
-    found.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    found.sort_by_key(|c| c.name.to_lowercase());
     let matching = found.len() as u64;
     found.truncate(input.max_results.unwrap_or(50) as usize);
     Ok(SearchOutput {
