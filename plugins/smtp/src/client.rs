@@ -83,9 +83,10 @@ impl Conn {
 
     /// Sends `line` (shown as `shown` in errors) and expects a reply of class `class` (2, 3).
     fn command(&mut self, line: &str, shown: &str, class: u16) -> Result<Reply, SmtpError> {
+        // One write per command: a command and its CRLF in two segments would wait for the
+        // server's delayed ACK of the first (Nagle), ~40 ms a command.
         let stream = self.reader.get_mut();
-        stream.write_all(line.as_bytes())?;
-        stream.write_all(b"\r\n")?;
+        stream.write_all(format!("{line}\r\n").as_bytes())?;
         stream.flush()?;
         self.expect(shown, class)
     }
