@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real servers the connector tests start on 127.0.0.1: Debian's redis-server and
 # PostgreSQL (and redis-cli and psql, the native clients the tests check the end state with and
-# the benchmark compares with), and FastAPI and
-# uvicorn (PyPI) into a venv under the target directory, for the REST API that publishes its
-# own OpenAPI document (tests/servers/shop_api.py). Idempotent and quick when installed: one
+# the benchmark compares with), and into a venv under the target directory (PyPI): FastAPI and
+# uvicorn, for the REST API that publishes its own OpenAPI document (tests/servers/shop_api.py);
+# aiosmtpd, the SMTP server the email connector is tested against (tests/servers/mail_sink.py);
+# Radicale, the CalDAV and CardDAV server of the calendar and contacts connectors. Idempotent and quick when installed: one
 # `apt-get update` only when a package is missing, then all missing packages in one install.
 set -euo pipefail
 
@@ -50,12 +51,23 @@ esac
 venv="$target_dir/py-connectors"
 fastapi="0.163.2"
 uvicorn="0.54.0"
+aiosmtpd="1.4.6"
+radicale="3.9.0"
+
+# A venv copied from another target directory (a copy, or hard links) still runs the other
+# one's pip, which would install there: start this one afresh (removing it only unlinks).
+if [ -f "$venv/bin/pip" ] && ! head -n 1 "$venv/bin/pip" | grep -qF "$venv/bin/"; then
+  echo "setup: $venv was copied from another venv; making it afresh" >&2
+  rm -rf "$venv"
+fi
 
 have() {
   "$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || true
 }
-if [ "$(have fastapi)" != "$fastapi" ] || [ "$(have uvicorn)" != "$uvicorn" ]; then
-  echo "setup: installing FastAPI $fastapi and uvicorn $uvicorn into $venv" >&2
+if [ "$(have fastapi)" != "$fastapi" ] || [ "$(have uvicorn)" != "$uvicorn" ] \
+  || [ "$(have aiosmtpd)" != "$aiosmtpd" ] || [ "$(have radicale)" != "$radicale" ]; then
+  echo "setup: installing FastAPI $fastapi, uvicorn $uvicorn, aiosmtpd $aiosmtpd and Radicale $radicale into $venv" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "fastapi==$fastapi" "uvicorn==$uvicorn"
+  "$venv/bin/pip" install --quiet "fastapi==$fastapi" "uvicorn==$uvicorn" \
+    "aiosmtpd==$aiosmtpd" "radicale==$radicale"
 fi

@@ -6,6 +6,12 @@ use spud::sandbox::{Capability, Outcome};
 use spud::{Spud, SpudOptions};
 use spud_tests::connectors::{signature, Site};
 
+/// The calendar and contacts connectors against a real CalDAV/CardDAV server.
+#[path = "connectors/dav.rs"]
+mod dav;
+/// The email connector against a real SMTP server.
+#[path = "connectors/mail.rs"]
+mod mail;
 /// Connectors that speak their protocol over a granted socket: Redis, PostgreSQL.
 #[path = "connectors/sockets.rs"]
 mod sockets;
@@ -393,7 +399,10 @@ fn connectors_list_names_what_each_needs() {
         .collect();
     assert_eq!(
         names,
-        ["openapi", "http", "sheet", "html", "feed", "webhook", "redis", "postgres"]
+        [
+            "openapi", "http", "sheet", "html", "feed", "webhook", "redis", "postgres", "smtp",
+            "calendar", "contacts"
+        ]
     );
     for c in list.as_array().unwrap() {
         for key in ["grants", "credentials", "server", "example"] {

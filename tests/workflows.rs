@@ -6,6 +6,7 @@ use spud::sandbox::Outcome;
 use spud::{Spud, SpudOptions};
 use spud_tests::connectors::{signature, Site};
 use spud_tests::db::{Postgres, Redis};
+use spud_tests::mail::{MailSink, Radicale};
 use spud_tests::{guest, home, spud_bin, workspace};
 use std::path::Path;
 use std::process::Command;
@@ -284,6 +285,105 @@ async fn sales_report_writes_the_sheets_and_tells_the_team() {
     );
     // Read-only: the report changed nothing in the database.
     assert_eq!(pg.psql("shop", "SELECT count(*) FROM orders").unwrap(), "7");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn book_appointment_books_the_slot_and_emails_the_customer() {
+    let Some(dav) = Radicale::start() else { return };
+    let Some(sink) = MailSink::start() else {
+        return;
+    };
+    let h = home();
+    let folder = h.path().join("book-appointment");
+    copy_workflow("book-appointment", &folder);
+    // The seed data, loaded as the README says: one PUT per collection.
+    let seed = |f: &str| std::fs::read_to_string(folder.join("data").join(f)).unwrap();
+    dav.put(
+        "/shop/appointments/",
+        "text/calendar; charset=utf-8",
+        &seed("appointments.ics"),
+    );
+    dav.put(
+        "/shop/customers/",
+        "text/vcard; charset=utf-8",
+        &seed("customers.vcf"),
+    );
+    for f in ["plan.toml", "policy.toml"] {
+        let text = std::fs::read_to_string(folder.join(f)).unwrap();
+        let text = text
+            .replace("127.0.0.1:5232", &format!("127.0.0.1:{}", dav.port))
+            .replace("127.0.0.1:2525", &sink.addr());
+        std::fs::write(folder.join(f), text).unwrap();
+    }
+    let spud_home = h.path().join("spud");
+    let login = dav.login();
+    let env = [
+        ("DAV_LOGIN", login.as_str()),
+        ("SMTP_PASSWORD", sink.password),
+    ];
+    for p in ["calendar", "contacts", "smtp"] {
+        let o = spud_cmd(
+            &spud_home,
+            &env,
+            &["tools", "add", guest(p).to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
+    let o = spud_cmd(
+        &spud_home,
+        &env,
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "run",
+            "--plan",
+            plan.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The mornings were all taken: the slot came from the afternoons (the alternative).
+    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["results"]["slot"]["slots"][0],
+        json!({"start": "2026-12-08T14:00:00Z", "end": "2026-12-08T15:00:00Z"}),
+        "{report}"
+    );
+
+    // End state: the event on the CalDAV server, as it serves it.
+    let url = report["results"]["book"]["url"].as_str().unwrap();
+    let calendar = format!("{}/shop/appointments/", dav.origin());
+    assert!(url.starts_with(&calendar), "{url}");
+    let (status, ics) = dav.get(&url[dav.origin().len()..]);
+    assert_eq!(status, 200, "{ics}");
+    for line in [
+        "SUMMARY:Fitting: Cara Diaz",
+        "DTSTART:20261208T140000Z",
+        "DTEND:20261208T150000Z",
+        "mailto:cara.diaz@example.org",
+    ] {
+        assert!(ics.contains(line), "{line} missing from {ics}");
+    }
+    // ... and the one email the SMTP server received.
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let m = &mail[0];
+    assert_eq!(m["mail_from"], "shop@corner.example");
+    assert_eq!(m["rcpt_tos"], json!(["cara.diaz@example.org"]));
+    assert_eq!(m["to"], "Cara Diaz <cara.diaz@example.org>");
+    assert_eq!(m["subject"], "Your fitting at Corner Hardware");
+    let text = m["text"].as_str().unwrap();
+    assert!(
+        text.contains("Dear Cara Diaz,")
+            && text.contains("booked from 2026-12-08T14:00:00Z to 2026-12-08T15:00:00Z"),
+        "{text}"
+    );
 }
 
 #[test]

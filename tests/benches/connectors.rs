@@ -8,6 +8,7 @@ use serde_json::json;
 use spud::{Spud, SpudOptions};
 use spud_tests::connectors::{get, start_shop, Site, TOKEN};
 use spud_tests::db::{Postgres, Redis};
+use spud_tests::mail::{MailSink, Radicale};
 use spud_tests::{guest, home, write_policy};
 use std::time::{Duration, Instant};
 
@@ -150,6 +151,7 @@ fn main() {
         "htmd in process",
     );
     servers(&rt, &h);
+    mail_and_calendar(&rt, &h);
 }
 
 /// The servers of the connectors that have their own: a site on 127.0.0.1 (feeds, webhooks),
@@ -317,5 +319,119 @@ fn servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
         ours,
         theirs,
         "psql -c",
+    );
+}
+
+/// `smtp.send` beside Python's smtplib, and a CalDAV query through `calendar.events` beside the
+/// same REPORT sent directly with reqwest.
+fn mail_and_calendar(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
+    let sink = MailSink::start().expect("aiosmtpd (scripts/setup-connectors.sh)");
+    let dav = Radicale::start().expect("Radicale (scripts/setup-connectors.sh)");
+    dav.make_calendar("work", "Work");
+    for day in 7..12 {
+        dav.put(
+            &format!("/shop/work/e{day}.ics"),
+            "text/calendar",
+            &format!(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\nUID:e{day}\r\n\
+                 DTSTAMP:20261201T000000Z\r\nDTSTART:202612{day:02}T100000Z\r\nDTEND:202612{day:02}T110000Z\r\n\
+                 SUMMARY:Meeting {day}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            ),
+        );
+    }
+    let dir = h.path().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dav.login"), dav.login()).unwrap();
+    let (o, addr) = (dav.origin(), sink.addr());
+    std::fs::write(
+        dir.join("policy.toml"),
+        format!(
+            "[tools.smtp]\nenv = [\"SMTP_SERVER={addr}\", \"SMTP_FROM=Corner Shop <shop@corner.example>\", \
+             \"SMTP_USERNAME={}\", \"SMTP_PASSWORD={}\"]\nsockets = {{ tcp_connect = [\"{addr}\"] }}\n\
+             [tools.calendar]\nnetwork = [\"{o}\"]\n\
+             [credentials.dav]\nvalue_file = \"dav.login\"\ninject = \"basic\"\ndestinations = [\"{o}\"]\n\
+             tools = [\"calendar\"]\n",
+            sink.user, sink.password
+        ),
+    )
+    .unwrap();
+    let spud = Spud::open(SpudOptions {
+        home: Some(dir.join("spud")),
+        policy: Some(dir.join("policy.toml")),
+        principal: Some("bench".into()),
+    })
+    .unwrap();
+    rt.block_on(async {
+        for p in ["smtp", "calendar"] {
+            spud.add(&guest(p), None, None).await.unwrap();
+        }
+    });
+
+    // smtp: one message (a connection, EHLO, AUTH PLAIN and the message on both sides).
+    let text = "Please find our order below.\n\nBolt M8: 25\nNut M8: 30\n";
+    let ours = time_call(
+        rt,
+        &spud,
+        "smtp.send",
+        json!({"to": ["ann@supplier.example"], "subject": "Order 1001", "text": text}),
+    );
+    let python = spud_tests::target_dir().join("py-connectors/bin/python");
+    let out = std::process::Command::new(python)
+        .arg(spud_tests::workspace().join("tests/servers/smtp_send_p50.py"))
+        .args([
+            &sink.port.to_string(),
+            sink.user,
+            sink.password,
+            &N.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ms: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    row(
+        "smtp (smtp.send, a short text message)",
+        ours,
+        Duration::from_secs_f64(ms / 1e3),
+        "Python smtplib",
+    );
+
+    // calendar: the events of one week (a CalDAV time-range REPORT, five events).
+    let ours = time_call(
+        rt,
+        &spud,
+        "calendar.events",
+        json!({"calendar": format!("{o}/shop/work/"), "start": "2026-12-07", "end": "2026-12-14"}),
+    );
+    let client = reqwest::Client::new();
+    let url = format!("{o}/shop/work/");
+    let report = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<C:calendar-query xmlns:D=\"DAV:\" \
+        xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter>\
+        <C:comp-filter name=\"VCALENDAR\"><C:comp-filter name=\"VEVENT\"><C:time-range start=\"20261207T000000Z\" \
+        end=\"20261214T000000Z\"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>";
+    let method = reqwest::Method::from_bytes(b"REPORT").unwrap();
+    let theirs = time_native(&mut || {
+        rt.block_on(async {
+            let r = client
+                .request(method.clone(), &url)
+                .basic_auth(dav.user, Some(dav.password))
+                .header("depth", "1")
+                .header("content-type", "application/xml")
+                .body(report)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 207);
+            assert_eq!(r.text().await.unwrap().matches("BEGIN:VEVENT").count(), 5);
+        })
+    });
+    row(
+        "calendar (calendar.events, a week of 5 events over CalDAV)",
+        ours,
+        theirs,
+        "reqwest REPORT",
     );
 }

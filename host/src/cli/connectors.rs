@@ -119,6 +119,41 @@ const CONNECTORS: &[Connector] = &[
         server: "PostgreSQL",
         example: "spud call postgres.query '{\"sql\": \"SELECT * FROM orders WHERE placed >= $1\", \"params\": [\"2026-11-01\"]}'",
     },
+    Connector {
+        name: "smtp",
+        component: "smtp.wasm",
+        what: "send email: plain text, cc, bcc, reply-to, attachments from /data, from the operator's fixed sender",
+        tools: &["smtp.send"],
+        grants: "sockets = { tcp_connect = [\"IP:PORT\"] } and env = [\"SMTP_SERVER=IP:PORT\", \"SMTP_FROM=Shop <shop@example.com>\", \"SMTP_USERNAME=…\", \"SMTP_PASSWORD\"] under [tools.smtp]; files /data (read-only) for attachments",
+        credentials: "the component authenticates itself (AUTH PLAIN/LOGIN, no TLS): env SMTP_PASSWORD, a registered secret",
+        server: "an SMTP relay on the host or a trusted network",
+        example: "spud call smtp.send '{\"to\": [\"ann@example.org\"], \"subject\": \"Your order\", \"text\": \"It ships today.\"}'",
+    },
+    Connector {
+        name: "calendar",
+        component: "calendar.wasm",
+        what: "CalDAV calendars: list them, events in a time range, free slots, create an event (iCalendar)",
+        tools: &[
+            "calendar.calendars",
+            "calendar.events",
+            "calendar.free_slots",
+            "calendar.create_event",
+        ],
+        grants: "network = [\"https://dav-host\"] under [tools.calendar]; calendars are named by URL",
+        credentials: "[credentials.X] inject = \"basic\" (value user:password), tools = [\"calendar\"]: the host logs in, the component never sees the password",
+        server: "a CalDAV server (e.g. Radicale, Nextcloud)",
+        example: "spud call calendar.free_slots '{\"calendar\": \"https://dav.example.com/shop/work/\", \"start\": \"2026-12-07\", \"end\": \"2026-12-12\", \"minutes\": 60}'",
+    },
+    Connector {
+        name: "contacts",
+        component: "contacts.wasm",
+        what: "CardDAV address books: search contacts, add a contact (vCard)",
+        tools: &["contacts.search", "contacts.add"],
+        grants: "network = [\"https://dav-host\"] under [tools.contacts]; address books are named by URL",
+        credentials: "[credentials.X] inject = \"basic\" (value user:password), tools = [\"contacts\"]",
+        server: "a CardDAV server (e.g. Radicale, Nextcloud)",
+        example: "spud call contacts.search '{\"address_book\": \"https://dav.example.com/shop/contacts/\", \"query\": \"acme\"}'",
+    },
 ];
 
 pub fn run(cmd: ConnectorsCommand) -> i32 {

@@ -108,6 +108,17 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("timesheets", "data/rates.csv"),
         ],
     },
+    Workflow {
+        name: "book-appointment",
+        what: "book an appointment: a free calendar slot (CalDAV) for a customer from the address book (CardDAV), booked, confirmed by email (SMTP)",
+        files: &[
+            workflow_file!("book-appointment", "README.md"),
+            workflow_file!("book-appointment", "plan.toml"),
+            workflow_file!("book-appointment", "policy.toml"),
+            workflow_file!("book-appointment", "data/appointments.ics"),
+            workflow_file!("book-appointment", "data/customers.vcf"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
