@@ -6,6 +6,9 @@ use spud::sandbox::{Capability, Outcome};
 use spud::{Spud, SpudOptions};
 use spud_tests::connectors::{signature, Site};
 
+/// The PDF connector over real files.
+#[path = "connectors/pdf.rs"]
+mod pdf;
 /// Connectors that speak their protocol over a granted socket: Redis, PostgreSQL.
 #[path = "connectors/sockets.rs"]
 mod sockets;
@@ -393,7 +396,7 @@ fn connectors_list_names_what_each_needs() {
         .collect();
     assert_eq!(
         names,
-        ["openapi", "http", "sheet", "html", "feed", "webhook", "redis", "postgres"]
+        ["openapi", "http", "sheet", "html", "pdf", "feed", "webhook", "redis", "postgres"]
     );
     for c in list.as_array().unwrap() {
         for key in ["grants", "credentials", "server", "example"] {
