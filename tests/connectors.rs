@@ -12,6 +12,9 @@ mod dav;
 /// The email connector against a real SMTP server.
 #[path = "connectors/mail.rs"]
 mod mail;
+/// The PDF connector over real files.
+#[path = "connectors/pdf.rs"]
+mod pdf;
 /// Connectors that speak their protocol over a granted socket: Redis, PostgreSQL.
 #[path = "connectors/sockets.rs"]
 mod sockets;
@@ -400,8 +403,8 @@ fn connectors_list_names_what_each_needs() {
     assert_eq!(
         names,
         [
-            "openapi", "http", "sheet", "html", "feed", "webhook", "redis", "postgres", "smtp",
-            "calendar", "contacts"
+            "openapi", "http", "sheet", "html", "pdf", "feed", "webhook", "redis", "postgres",
+            "smtp", "calendar", "contacts"
         ]
     );
     for c in list.as_array().unwrap() {

@@ -762,3 +762,79 @@ async fn timesheets_prices_the_billable_hours() {
     );
     assert!(body.contains("AdaptiveCard"), "a Teams card: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expenses_collects_the_receipts_into_the_sheet() {
+    let h = home();
+    let folder = h.path().join("expenses");
+    copy_workflow("expenses", &folder);
+    let spud_home = h.path().join("spud");
+    for p in ["pdf", "python", "json", "sheet"] {
+        let o = spud_cmd(
+            &spud_home,
+            &[],
+            &["tools", "add", guest(p).to_str().unwrap()],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let policy = folder.join("policy.toml");
+    let plan = folder.join("plan.toml");
+    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
+    let o = spud_cmd(
+        &spud_home,
+        &[],
+        &["--policy", policy_s, "run", "--plan", plan_s],
+    );
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The taxi receipt has no table: its step backtracked to the text.
+    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        report["results"]["taxi"]["pages"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Amount paid: 24.60 EUR"),
+        "{report}"
+    );
+
+    // End state: the sheet with each receipt's total, the totals per category on disk.
+    let spud = Spud::open(SpudOptions {
+        home: Some(spud_home.clone()),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    let r = spud
+        .call("sheet.read", &json!({"path": "expenses-2026-11.xlsx"}))
+        .await
+        .unwrap();
+    let Outcome::Ok { value } = &r.outcome else {
+        panic!("{:?}", r.outcome)
+    };
+    assert_eq!(value["sheets"], json!(["November"]));
+    let amounts: Vec<(&str, f64)> = value["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[1].as_str().unwrap(), r[3].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        amounts,
+        [
+            ("Harbour Cafe", 19.3),
+            ("Papeterie Nord", 116.5),
+            ("City Taxi", 24.6)
+        ]
+    );
+    let csv =
+        std::fs::read_to_string(folder.join("data/expenses-2026-11-by-category.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "category,amount\nmeals,19.3\noffice supplies,116.5\ntravel,24.6\ntotal,160.4\n"
+    );
+}

@@ -70,6 +70,16 @@ const CONNECTORS: &[Connector] = &[
         example: "spud call html.to_markdown '{\"html\": \"<h1>Hi</h1><p>there</p>\"}'",
     },
     Connector {
+        name: "pdf",
+        component: "pdf.wasm",
+        what: "PDF text per page in reading order, tables as rows of cells, metadata",
+        tools: &["pdf.text", "pdf.tables", "pdf.info"],
+        grants: "files = [{ host = \"…\", guest = \"/data\", access = \"read-only\" }] under [tools.pdf]",
+        credentials: "none",
+        server: "none (files)",
+        example: "spud call pdf.tables '{\"path\": \"receipts/2026-11-21.pdf\"}'",
+    },
+    Connector {
         name: "feed",
         component: "feed.wasm",
         what: "RSS, Atom and JSON feeds: new items since a date or not yet seen, newest first, with a Markdown digest",

@@ -119,6 +119,18 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("book-appointment", "data/customers.vcf"),
         ],
     },
+    Workflow {
+        name: "expenses",
+        what: "receipts into the expense sheet: totals from PDF receipts (tables, or the text when a receipt has none) to XLSX and a CSV per category",
+        files: &[
+            workflow_file!("expenses", "README.md"),
+            workflow_file!("expenses", "plan.toml"),
+            workflow_file!("expenses", "policy.toml"),
+            workflow_file!("expenses", "data/receipts/2026-11-18-harbour-cafe.pdf"),
+            workflow_file!("expenses", "data/receipts/2026-11-21-papeterie-nord.pdf"),
+            workflow_file!("expenses", "data/receipts/2026-11-26-city-taxi.pdf"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
