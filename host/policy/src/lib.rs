@@ -24,6 +24,7 @@
 //! 6. `manifest`: a checked [`Manifest`], and its requests as capabilities;
 //! 7. `scan`: the one scanner for secret values and their encoded forms ([`Scanner`]);
 //! 8. `secrets`: registered secrets and redaction;
+//!    `pieces`: redacting a text that arrives in pieces ([`PieceRedactor`]);
 //! 9. `credentials`: `[credentials.NAME]`, credentials the host injects ([`Credential`]);
 //! 10. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
 //! 11. `principals`: `[principals.NAME]` ([`Principal`]);
@@ -50,6 +51,7 @@ mod located;
 mod manifest;
 mod meet;
 mod network;
+mod pieces;
 mod policy;
 mod principals;
 mod scan;
@@ -78,6 +80,7 @@ pub use meet::Meet;
 pub use network::{
     is_public_address, HostPattern, NetPattern, PatternError, PortPattern, Scheme, SocketPattern,
 };
+pub use pieces::PieceRedactor;
 pub use policy::{AuditSettings, Durability, Policy};
 pub use principals::{
     Principal, TokenSource, DEFAULT_BURST, DEFAULT_MAX_CONCURRENT, DEFAULT_RATE_PER_MINUTE,

@@ -38,6 +38,18 @@ impl Transport {
         headers: &[(&str, String)],
         body: &serde_json::Value,
     ) -> Result<String, ModelError> {
+        let resp = self.send(path, headers, body).await?;
+        Ok(resp.text().await.unwrap_or_default())
+    }
+
+    /// POSTs `body` to `{base_url}/{path}` with `headers`, retrying 429 and 5xx; returns the
+    /// 2xx response with its body unread (a stream, perhaps).
+    pub async fn send(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &serde_json::Value,
+    ) -> Result<reqwest::Response, ModelError> {
         let url = format!("{}/{path}", self.config.base_url.trim_end_matches('/'));
         let attempts = self.config.max_attempts.max(1);
         let mut last = String::new();
@@ -61,6 +73,9 @@ impl Transport {
                 }
             };
             let status = resp.status().as_u16();
+            if (200..=299).contains(&status) {
+                return Ok(resp);
+            }
             let retry_after = resp
                 .headers()
                 .get("retry-after")
@@ -68,7 +83,6 @@ impl Transport {
                 .map(str::to_string);
             let text = resp.text().await.unwrap_or_default();
             match status {
-                200..=299 => return Ok(text),
                 401 | 403 => return Err(ModelError::Auth { status }),
                 404 => {
                     return Err(ModelError::UnknownModel {
