@@ -73,7 +73,7 @@ impl Provider for Anthropic {
         let streamed = move || async move {
             let mut body = body.clone();
             body["stream"] = json!(true);
-            let resp = self.0.send("messages", headers, &body).await?;
+            let resp = self.0.send_streamed("messages", headers, &body).await?;
             super::sse::read(resp, watch, AnthropicStream::default()).await
         };
         let plain = move || async move {

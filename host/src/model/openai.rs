@@ -113,7 +113,10 @@ impl Provider for OpenAiChat {
             let mut body = body.clone();
             body["stream"] = json!(true);
             body["stream_options"] = json!({"include_usage": true});
-            let resp = self.0.send("chat/completions", headers, &body).await?;
+            let resp = self
+                .0
+                .send_streamed("chat/completions", headers, &body)
+                .await?;
             super::sse::read(resp, watch, OpenAiStream::default()).await
         };
         let plain = move || async move {
