@@ -2,11 +2,14 @@
 //! (installed by `scripts/setup-llm.sh`), one server for this whole binary on 127.0.0.1. The
 //! assertions are about the loop's mechanics — requests the server accepts, usage counted
 //! from its answers, tool calls parsed and run, budgets that hold, a slow or absent server
-//! handled — never about what a tiny model answers. Without the venv the test says so and
-//! passes, except in CI (`CI=true`), where it fails.
+//! handled, a turn streamed without tools and streaming turned off where the server cannot
+//! stream with tools — never about what a tiny model answers. Without the venv the test says
+//! so and passes, except in CI (`CI=true`), where it fails.
 
 use spud::agent::{run_goal, GoalOptions, GoalReport, PlannerError};
-use spud::model::ModelError;
+use spud::model::{
+    ChatMessage, ChatRequest, ModelError, Provider, QuietWatch, StreamMode, TurnWatch,
+};
 use spud::plan::{Budget, LoopMode, ReviseWhen, RunStatus, TraceEvent};
 use spud::Spud;
 use spud_tests::llm::{missing, LocalModel};
@@ -63,6 +66,7 @@ async fn scenarios(server: &LocalModel) {
     let h = home();
     let spud = spud_tests::example_spud(&h, &["fs"]).await;
     tool_calling(&spud, server).await;
+    streams_without_tools(server).await;
     plan_mode(&spud, server).await;
     token_budget(&spud, server).await;
     slow_and_absent(&spud, server).await;
@@ -101,6 +105,56 @@ async fn tool_calling(spud: &Arc<Spud>, server: &LocalModel) {
         .filter(|e| matches!(e, TraceEvent::StepStarted { .. }))
         .count();
     assert_eq!(started as u64, run.steps);
+    // `stream = "auto"`: llama.cpp's Python server (0.3.16) answers a streamed request with
+    // tools with an event stream without events, so the first turn is asked again unstreamed
+    // and streaming stays off for the rest of the run: traced once, however many turns.
+    let off: Vec<&TraceEvent> = ev
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::StreamingOff { .. }))
+        .collect();
+    assert_eq!(off.len(), 1, "{off:?}");
+    assert!(
+        matches!(off[0], TraceEvent::StreamingOff { model, reason } if model == "smollm2" && reason.contains("first event")),
+        "{off:?}"
+    );
+}
+
+/// Without tools the server streams: the text arrives in pieces, which make the turn's text,
+/// and the tokens are counted (by estimate: this server sends no usage in a stream).
+async fn streams_without_tools(server: &LocalModel) {
+    #[derive(Default)]
+    struct Pieces(std::sync::Mutex<Vec<String>>, QuietWatch);
+    impl TurnWatch for Pieces {
+        fn text(&self, piece: &str) {
+            self.0.lock().unwrap().push(piece.to_string());
+        }
+        fn streaming_off(&self, model: &str) -> bool {
+            self.1.streaming_off(model)
+        }
+        fn turn_off(&self, model: &str, reason: &str) {
+            self.1.turn_off(model, reason)
+        }
+    }
+    let request = ChatRequest {
+        system: "You are a helpful assistant.".into(),
+        messages: vec![ChatMessage::User("Count from 1 to 5.".into())],
+        tools: Vec::new(),
+        max_tokens: Some(16),
+    };
+    let watch = Pieces::default();
+    let turn = server
+        .chat(120_000, StreamMode::On)
+        .chat(&request, &watch)
+        .await
+        .expect("a streamed turn");
+    let pieces = watch.0.lock().unwrap().clone();
+    assert!(!pieces.is_empty(), "no piece streamed");
+    assert_eq!(pieces.concat(), turn.text);
+    assert!(
+        turn.usage.input_tokens > 0 && turn.usage.output_tokens > 0,
+        "{:?}",
+        turn.usage
+    );
 }
 
 /// Plan mode: a plan, or the planner's own refusal of what the model wrote, or a typed context

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use spud::agent::{run_goal, GoalOptions, GoalReport, PlannerError};
-use spud::model::{ModelConfig, ModelError, OpenAiChat, Provider};
+use spud::model::{ModelConfig, ModelError, OpenAiChat, Provider, StreamMode};
 use spud::plan::ReviseWhen;
 use spud::plan::RunStatus;
 use spud::{Spud, SpudOptions};
@@ -26,6 +26,7 @@ fn chat(server: &ScriptedModel, key_env: Option<&str>) -> OpenAiChat {
         api_key_env: key_env.map(str::to_string),
         timeout_ms: 10_000,
         max_attempts: 3,
+        stream: StreamMode::Off,
     })
     .unwrap()
 }
@@ -164,6 +165,7 @@ async fn bad_keys_and_unknown_models_are_clear_errors() {
         api_key_env: Some("SPUD_TEST_NO_SUCH_VAR".into()),
         timeout_ms: 1000,
         max_attempts: 1,
+        stream: StreamMode::Off,
     })
     .unwrap();
     let e = goal(spud, Arc::new(missing), "g", 0, 1000)
@@ -231,6 +233,7 @@ fn config(server: &ScriptedModel, key_env: Option<&str>) -> ModelConfig {
         api_key_env: key_env.map(str::to_string),
         timeout_ms: 10_000,
         max_attempts: 3,
+        stream: StreamMode::Off,
     }
 }
 

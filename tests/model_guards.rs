@@ -1,7 +1,8 @@
 //! The guards around the tool-calling loop's models, against scripted Chat Completions
 //! servers on 127.0.0.1: a judge that answers garbage abstains, a judge's veto whose retry is
-//! worse keeps the best attempt, a failover chain continues on its second model after 503s,
-//! and a conversation is compacted before it would overflow the model's context.
+//! worse keeps the best attempt, a failover chain continues on its second model after 503s
+//! (traced as `model_switched` in tool calling and in plan mode), and a conversation is
+//! compacted before it would overflow the model's context.
 
 use serde_json::{json, Value};
 use spud::agent::{run_goal, GoalOptions};
@@ -190,6 +191,54 @@ async fn when_the_first_model_answers_503_the_second_continues_the_run() {
     assert!(events
         .iter()
         .any(|e| matches!(e, TraceEvent::ModelTurn { model: Some(m), .. } if m == "small")));
+}
+
+/// Plan mode traces a switch as tool calling does: the run whose plan the second model made
+/// starts with `model_switched`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_plan_mode_a_switch_is_traced_too() {
+    use spud::model::Failover;
+    let h = home();
+    let spud = spud_tests::example_spud(&h, &["fs"]).await;
+    let first = ScriptedModel::start(vec![(
+        503,
+        vec![],
+        r#"{"error": {"message": "overloaded"}}"#.into(),
+    )]);
+    let plan = json!({"steps": [{"id": "ls", "tool": "fs.list", "args": {"path": "/data"}}]});
+    let second = ScriptedModel::start(vec![(
+        200,
+        vec![],
+        ScriptedModel::chat_call("plan", &plan, 50, 5),
+    )]);
+    let chain = Failover::new(vec![
+        ("openai:big".into(), first.provider(), None),
+        ("small".into(), second.provider(), None),
+    ]);
+    let options = GoalOptions {
+        loop_mode: LoopMode::Plan,
+        max_replans: 0,
+        revise: spud::plan::ReviseWhen::Never,
+        ..GoalOptions::default()
+    };
+    let report = run_goal(spud, Arc::new(chain), "list the data", options, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        report.status,
+        RunStatus::Done,
+        "{:?}",
+        report.runs[0].failed
+    );
+    let switched: Vec<TraceEvent> = trace(&report)
+        .into_iter()
+        .filter(|e| matches!(e, TraceEvent::ModelSwitched { .. }))
+        .collect();
+    assert_eq!(switched.len(), 1, "{switched:?}");
+    assert!(
+        matches!(&switched[0], TraceEvent::ModelSwitched { from, to, reason } if from == "openai:big" && to == "small" && reason.contains("503")),
+        "{switched:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -313,3 +313,47 @@ async fn spud_run_loop_tools_from_the_command_line() {
     assert_eq!(report["runs"][0]["results"]["answer"], "listed");
     assert!(stderr.contains("`list` resolved to `fs.list`"), "{stderr}");
 }
+
+/// `spud run --max-steps` and `--max-wall-ms` hold for a goal: a model that keeps calling
+/// tools is stopped after one call, and a streamed answer that takes longer than the wall
+/// time is cut; both exit 4 (budget exhausted), naming the budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spud_run_budget_flags_hold() {
+    let h = home();
+    drop(spud_tests::example_spud(&h, &["fs"]).await);
+    let call = turn(&[("fs__list", r#"{"path": "/data"}"#)], "");
+    let calls = ScriptedModel::start(vec![call; 4]);
+    // Forty events five milliseconds apart: longer than the wall time allowed.
+    let pieces: Vec<String> = (0..40).map(|i| format!("{i} ")).collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let slow = ScriptedModel::start(vec![spud_tests::sse::openai_stream(&pieces, &[], (5, 5))]);
+    let home = h.path().to_path_buf();
+    let run = move |base: String, flag: &'static str, value: &'static str| {
+        let home = home.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(spud_tests::spud_bin())
+                .arg("--home")
+                .arg(&home)
+                .env(
+                    "SPUD_POLICY",
+                    spud_tests::workspace().join("examples/policy.toml"),
+                )
+                .args(["run", "list the data", "--model", "openai:m"])
+                .args(["--base-url", &base, "--loop", "tools", "--no-memory"])
+                .args(["--json", flag, value])
+                .output()
+                .unwrap()
+        })
+    };
+    let o = run(calls.base_url(), "--max-steps", "1").await.unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["runs"][0]["steps"], 1, "{report}");
+    assert!(stderr.contains("budget exhausted: max_steps"), "{stderr}");
+
+    let o = run(slow.base_url(), "--max-wall-ms", "50").await.unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("budget exhausted: max_wall_ms"), "{stderr}");
+}

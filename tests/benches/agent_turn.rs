@@ -4,11 +4,15 @@
 //! critic, trace and ledger), 7 runs; the same 200 calls as a plan of dependent steps. Then,
 //! when `scripts/setup-llm.sh` installed it, the real local model (SmolLM2-135M-Instruct on
 //! llama.cpp's server): seconds per turn, and the share of tool calls that were malformed
-//! (rejected, or refused by the tool's input schema) and later corrected.
+//! (rejected, or refused by the tool's input schema) and later corrected; and streamed turns
+//! without tools: time to the first piece of text beside the whole answer.
 //! `cargo bench -p spud-tests --bench agent_turn` after `scripts/build-guests.sh`.
 
 use spud::agent::{run_goal, run_plan, GoalOptions};
-use spud::model::{ChatRequest, ChatTurn, ModelError, Provider, ToolCall, Usage};
+use spud::model::{
+    ChatMessage, ChatRequest, ChatTurn, ModelError, Provider, QuietWatch, StreamMode, ToolCall,
+    TurnWatch, Usage,
+};
 use spud::plan::{Budget, LoopMode, Plan, ReviseWhen, RunStatus, TraceEvent};
 use spud::{Spud, SpudOptions};
 use spud_tests::{guest, home, sidecar};
@@ -34,7 +38,11 @@ impl Provider for Caller {
         Err(ModelError::Unsupported("plans".into()))
     }
 
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatTurn, ModelError> {
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        _watch: &dyn TurnWatch,
+    ) -> Result<ChatTurn, ModelError> {
         let n = self.asked.fetch_add(1, Ordering::SeqCst);
         let usage = Usage {
             input_tokens: request.messages.len() as u64,
@@ -211,5 +219,67 @@ async fn real_model() {
     println!(
         "real local model (SmolLM2-135M-Instruct, llama.cpp server, 3 goals): {turns} turns, {:.2} s per turn; {calls} tool calls, {malformed} malformed, {corrected} of them corrected later",
         seconds / turns.max(1) as f64
+    );
+    streamed_turns(&server).await;
+}
+
+/// A watch that notes when the first piece of text arrived, and how many came.
+struct FirstPiece {
+    start: Instant,
+    first: std::sync::Mutex<Option<f64>>,
+    pieces: AtomicUsize,
+    off: QuietWatch,
+}
+
+impl TurnWatch for FirstPiece {
+    fn text(&self, _piece: &str) {
+        self.pieces.fetch_add(1, Ordering::SeqCst);
+        let mut first = self.first.lock().unwrap();
+        first.get_or_insert(self.start.elapsed().as_secs_f64());
+    }
+    fn streaming_off(&self, model: &str) -> bool {
+        self.off.streaming_off(model)
+    }
+    fn turn_off(&self, model: &str, reason: &str) {
+        self.off.turn_off(model, reason)
+    }
+}
+
+/// Streamed turns without tools (what live progress shows): time to the first piece of text
+/// beside the whole answer, 5 turns of at most 48 tokens.
+async fn streamed_turns(server: &spud_tests::llm::LocalModel) {
+    let model = server.chat(300_000, StreamMode::On);
+    let request = ChatRequest {
+        system: "You are a helpful assistant.".into(),
+        messages: vec![ChatMessage::User("Count from 1 to 20.".into())],
+        tools: Vec::new(),
+        max_tokens: Some(48),
+    };
+    let (mut first, mut whole, mut pieces) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..5 {
+        let watch = FirstPiece {
+            start: Instant::now(),
+            first: std::sync::Mutex::new(None),
+            pieces: AtomicUsize::new(0),
+            off: QuietWatch::default(),
+        };
+        if model.chat(&request, &watch).await.is_err() {
+            continue;
+        }
+        whole.push(watch.start.elapsed().as_secs_f64());
+        if let Some(f) = *watch.first.lock().unwrap() {
+            first.push(f);
+        }
+        pieces += watch.pieces.load(Ordering::SeqCst);
+    }
+    if first.is_empty() {
+        return println!("streamed turns: no text streamed");
+    }
+    let n = whole.len();
+    println!(
+        "streamed turns without tools ({n}, at most 48 tokens): first piece after median {:.2} s, whole answer median {:.2} s, {:.1} pieces a turn",
+        spud_tests::median(first),
+        spud_tests::median(whole),
+        pieces as f64 / n as f64
     );
 }

@@ -215,6 +215,7 @@ pub mod fuzz;
 pub mod http_mcp;
 pub mod llm;
 pub mod mail;
+pub mod sse;
 pub mod stdio_mcp;
 pub mod subagents;
 pub mod tool_turns;
@@ -384,12 +385,26 @@ impl ScriptedModel {
                     .iter()
                     .map(|(k, v)| format!("{k}: {v}\r\n"))
                     .collect();
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+                // Server-sent events go out event by event, as a streaming server sends them.
+                let events = body.starts_with("data:") || body.starts_with("event:");
+                let kind = if events {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                };
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
                     body.len()
                 );
                 let mut stream = stream;
-                let _ = stream.write_all(response.as_bytes());
+                let _ = stream.write_all(head.as_bytes());
+                for part in body.split_inclusive("\n\n") {
+                    let _ = stream.write_all(part.as_bytes());
+                    let _ = stream.flush();
+                    if events {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                }
             }
         });
         ScriptedModel { addr, requests }
@@ -400,18 +415,26 @@ impl ScriptedModel {
         format!("http://{}/v1", self.addr)
     }
 
-    /// An OpenAI Chat provider (model `planner-1`, one attempt, no key) talking to this server.
+    /// An OpenAI Chat provider (model `planner-1`, one attempt, no key, unstreamed) talking
+    /// to this server.
     pub fn provider(&self) -> Arc<dyn spud::model::Provider> {
         Arc::new(
-            spud::model::OpenAiChat::new(spud::model::ModelConfig {
-                model: "planner-1".into(),
-                base_url: self.base_url(),
-                api_key_env: None,
-                timeout_ms: 10_000,
-                max_attempts: 1,
-            })
-            .expect("provider"),
+            spud::model::OpenAiChat::new(self.config(spud::model::StreamMode::Off))
+                .expect("provider"),
         )
+    }
+
+    /// The connection of a provider of this server: model `planner-1`, one attempt, no key,
+    /// `stream` as given.
+    pub fn config(&self, stream: spud::model::StreamMode) -> spud::model::ModelConfig {
+        spud::model::ModelConfig {
+            model: "planner-1".into(),
+            base_url: self.base_url(),
+            api_key_env: None,
+            timeout_ms: 10_000,
+            max_attempts: 1,
+            stream,
+        }
     }
 
     /// A Chat Completions answer that calls the function `name` with `arguments`, as a model

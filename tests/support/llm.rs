@@ -121,19 +121,27 @@ impl LocalModel {
         s.read_exact(&mut head).is_ok() && head.ends_with(b"200")
     }
 
-    /// An OpenAI Chat provider for this server, with `timeout_ms` per request and one
-    /// attempt.
+    /// An OpenAI Chat provider for this server, with `timeout_ms` per request, one attempt
+    /// and `stream = "auto"` (the default).
     pub fn provider(&self, timeout_ms: u64) -> std::sync::Arc<dyn spud::model::Provider> {
-        std::sync::Arc::new(
-            spud::model::OpenAiChat::new(spud::model::ModelConfig {
-                model: "smollm2".into(),
-                base_url: self.base_url(),
-                api_key_env: None,
-                timeout_ms,
-                max_attempts: 1,
-            })
-            .expect("provider"),
-        )
+        std::sync::Arc::new(self.chat(timeout_ms, spud::model::StreamMode::Auto))
+    }
+
+    /// [`LocalModel::provider`] as its own type, streaming as `stream` says.
+    pub fn chat(
+        &self,
+        timeout_ms: u64,
+        stream: spud::model::StreamMode,
+    ) -> spud::model::OpenAiChat {
+        spud::model::OpenAiChat::new(spud::model::ModelConfig {
+            model: "smollm2".into(),
+            base_url: self.base_url(),
+            api_key_env: None,
+            timeout_ms,
+            max_attempts: 1,
+            stream,
+        })
+        .expect("provider")
     }
 }
 

@@ -25,6 +25,7 @@
 //! 7. `manifest`: a checked [`Manifest`], and its requests as capabilities;
 //! 8. `scan`: the one scanner for secret values and their encoded forms ([`Scanner`]);
 //! 9. `secrets`: registered secrets and redaction;
+//!    `pieces`: redacting a text that arrives in pieces ([`PieceRedactor`]);
 //! 10. `credentials`: `[credentials.NAME]`, credentials the host injects ([`Credential`]);
 //! 11. `section`: a `[tools.NAME]`-shaped policy section ([`ToolPolicy`]);
 //! 12. `principals`: `[principals.NAME]` ([`Principal`]);
@@ -52,6 +53,7 @@ mod located;
 mod manifest;
 mod meet;
 mod network;
+mod pieces;
 mod policy;
 mod principals;
 mod scan;
@@ -81,6 +83,7 @@ pub use meet::Meet;
 pub use network::{
     is_public_address, HostPattern, NetPattern, PatternError, PortPattern, Scheme, SocketPattern,
 };
+pub use pieces::PieceRedactor;
 pub use policy::{AuditSettings, Durability, Policy};
 pub use principals::{
     Principal, TokenSource, DEFAULT_BURST, DEFAULT_MAX_CONCURRENT, DEFAULT_RATE_PER_MINUTE,

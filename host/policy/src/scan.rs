@@ -102,6 +102,7 @@ impl Needles {
 pub struct Scanner {
     needles: Option<Needles>,
     values: usize,
+    longest: usize,
 }
 
 impl Scanner {
@@ -116,10 +117,18 @@ impl Scanner {
         // One needle per text and value, named by its plainest form (the order of `Encoding`).
         needles.sort();
         needles.dedup_by(|b, a| a.0 == b.0 && a.1 == b.1);
+        let longest = needles.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
         Scanner {
             needles: Needles::build(needles),
             values: values.len(),
+            longest,
         }
+    }
+
+    /// Bytes of the longest form of any value (0 with none): a text that arrives in pieces
+    /// can be searched safely up to this many bytes before its end.
+    pub fn longest(&self) -> usize {
+        self.longest
     }
 
     /// Whether no value is registered.

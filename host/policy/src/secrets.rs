@@ -155,6 +155,32 @@ impl Secrets {
         Some(serde_json::from_str(&clean).unwrap_or(serde_json::Value::String(clean)))
     }
 
+    /// Where `text` carries a registered secret: every value in every form, every pattern
+    /// match (byte ranges on character boundaries, overlapping ones included).
+    pub fn spans(&self, text: &str) -> Vec<std::ops::Range<usize>> {
+        let mut out: Vec<std::ops::Range<usize>> = self
+            .scanner
+            .hits(text)
+            .into_iter()
+            .map(|h| h.span)
+            .collect();
+        for p in &self.patterns {
+            out.extend(p.find_iter(text).map(|m| m.range()));
+        }
+        out
+    }
+
+    /// Bytes of the longest form of a registered value (0 with none).
+    pub fn longest_value(&self) -> usize {
+        self.scanner.longest()
+    }
+
+    /// True when patterns (regular expressions) are registered: their matches have no
+    /// length limit.
+    pub fn has_patterns(&self) -> bool {
+        !self.patterns.is_empty()
+    }
+
     /// `text` with every value (in any form the scanner knows; overlapping ones as one) and
     /// every pattern match replaced by [`REDACTED`].
     pub fn redact(&self, text: &str) -> String {

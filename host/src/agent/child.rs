@@ -59,6 +59,8 @@ pub(super) fn prepare(
             slot: Some(slot.clone()),
         }),
         prices: ctx.prices,
+        // The parent's model (when the child uses it) switched before: traced by the parent.
+        switches_traced: ctx.switches.load(std::sync::atomic::Ordering::SeqCst),
         ..RunOptions::default()
     };
     Child {

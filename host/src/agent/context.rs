@@ -49,6 +49,8 @@ pub(super) struct Ctx {
     pub prices: Option<crate::model::Prices>,
     /// The run's browser session, shared by its steps and closed with the run.
     pub browser: Arc<crate::sandbox::browser::BrowserSlot>,
+    /// The goal model's failover switches traced so far (by this run or earlier ones).
+    pub switches: std::sync::atomic::AtomicUsize,
 }
 
 impl Ctx {
@@ -133,6 +135,22 @@ impl Ctx {
             tracing::warn!("trace write failed: {e}");
         }
         (self.observer)(&line);
+    }
+
+    /// Traces the failover switches of `provider` not traced yet, as `model_switched`;
+    /// returns the model in use, when `provider` is a failover chain.
+    pub fn trace_switches(&self, provider: &dyn Provider) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        let log = provider.failover()?;
+        let seen = self.switches.swap(log.switches.len(), Ordering::SeqCst);
+        for s in log.switches.iter().skip(seen) {
+            self.emit(TraceEvent::ModelSwitched {
+                from: s.from.clone(),
+                to: s.to.clone(),
+                reason: s.reason.clone(),
+            });
+        }
+        Some(log.current)
     }
 
     /// Counts model tokens against the run's budget.

@@ -5,7 +5,8 @@
 //! the call's result, and the run ends with the model's answer — or when a budget runs out.
 //! A tool name the model gave is resolved when it names exactly one tool; an unknown or
 //! ambiguous one, or arguments that are not a JSON object, go back as an error with the
-//! candidates, so the next turn may call another tool.
+//! candidates, so the next turn may call another tool. A streamed answer's text is shown as it
+//! arrives (`watch`).
 
 use super::callable::{Resolved, Toolbox};
 use super::context::{Ctx, StepEnd};
@@ -14,6 +15,7 @@ use super::options::{AgentError, RunOptions, RunReport};
 use super::progress::Progress;
 use super::run::{begin, close_browser, new_ctx, recall, remember, run_id};
 use super::step;
+use super::watch::{LiveText, Watch};
 use crate::model::{ChatMessage, ChatRequest, Provider, ToolCall};
 use crate::plan::{AgentSettings, Budget, CriticSettings, Plan, Step, TraceEvent, TraceLine};
 use crate::plan::{TraceWriter, SPAWN_AGENT};
@@ -45,6 +47,8 @@ pub struct Conversation {
     pub answer_tokens: Option<u32>,
     /// The model's context window in tokens (`None`: not compacted).
     pub context_tokens: Option<u64>,
+    /// Where the model's text is shown as it streams in (none: not shown).
+    pub live: Option<LiveText>,
 }
 
 /// The conversation as it goes.
@@ -54,8 +58,6 @@ struct State {
     steps: Vec<Step>,
     p: Progress,
     turn: u32,
-    /// Failover switches already traced.
-    switches: usize,
     /// The prompt tokens of the last request (the provider's usage fields), and how many
     /// messages it had.
     last_prompt: (u64, usize),
@@ -154,6 +156,7 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
         format!("{PROMPT}\n\n{}", c.context)
     };
     let max_turns = max_turns(ctx.plan.budget.max_steps);
+    let watch = Watch::new(ctx.clone(), c.live.clone());
     loop {
         if exhausted(ctx) {
             return;
@@ -175,8 +178,9 @@ async fn talk(ctx: &Arc<Ctx>, provider: &dyn Provider, c: &Conversation, s: &mut
             tools: toolbox.specs(),
             max_tokens: c.answer_tokens,
         };
-        let answer = provider.chat(&request).await;
-        let model = switched(ctx, provider, &mut s.switches);
+        let answer = provider.chat(&request, &watch).await;
+        watch.end_turn();
+        let model = ctx.trace_switches(provider);
         let turn = match answer {
             Ok(t) => t,
             Err(e) => {
@@ -237,21 +241,6 @@ fn fit(ctx: &Ctx, s: &mut State, context_tokens: u64) {
     });
     // The next estimate starts from this one, less what was cut.
     s.last_prompt = (estimate.saturating_sub(done.saved).max(1), s.messages.len());
-}
-
-/// Traces the failover switches not traced yet (`seen` so far); returns the model in use,
-/// when `provider` is a failover chain.
-fn switched(ctx: &Ctx, provider: &dyn Provider, seen: &mut usize) -> Option<String> {
-    let log = provider.failover()?;
-    for s in log.switches.iter().skip(*seen) {
-        ctx.emit(TraceEvent::ModelSwitched {
-            from: s.from.clone(),
-            to: s.to.clone(),
-            reason: s.reason.clone(),
-        });
-    }
-    *seen = log.switches.len();
-    Some(log.current)
 }
 
 /// The model answered: its text is the run's `answer` result, and the failed calls before it

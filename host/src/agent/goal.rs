@@ -69,6 +69,8 @@ pub struct GoalOptions {
     /// The model's context window in tokens (`context_tokens` in its config): tool calling
     /// compacts the conversation before a request would overflow it.
     pub context_tokens: Option<u64>,
+    /// Where tool calling shows the model's text as it streams in (none: not shown).
+    pub live: Option<super::watch::LiveText>,
 }
 
 impl Default for GoalOptions {
@@ -89,6 +91,7 @@ impl Default for GoalOptions {
             loop_mode: LoopMode::default(),
             answer_tokens: None,
             context_tokens: None,
+            live: None,
         }
     }
 }
@@ -165,8 +168,11 @@ async fn work_on(
             .map(|r: &RunReport| r.id.clone())
             .zip(last_plan.take());
         fit(&mut p, &options, used + u.input_tokens + u.output_tokens);
-        let run_options = run_options(&options, &provider, previous, &used_lessons, u);
+        let mut run_options = run_options(&options, &provider, previous, &used_lessons, u);
+        run_options.switches_traced = done.switches;
         let mut report = run_with(spud.clone(), p.clone(), run_options, observer.clone()).await?;
+        // The run traced the model's switches so far (its planning's too).
+        done.switches = provider.failover().map_or(0, |l| l.switches.len());
         // The run's usage includes its planning, already counted above.
         done.usage.input_tokens += report.usage.input_tokens.saturating_sub(u.input_tokens);
         done.usage.output_tokens += report.usage.output_tokens.saturating_sub(u.output_tokens);
@@ -218,9 +224,11 @@ async fn by_tool_calling(
         fallback,
         answer_tokens: options.answer_tokens,
         context_tokens: options.context_tokens,
+        live: options.live.clone(),
     };
     let mut run_options = run_options(options, &provider, None, &used_lessons, done.usage);
     run_options.reviser = None;
+    run_options.switches_traced = done.switches;
     let mut report = converse(spud, provider.clone(), conversation, run_options, observer).await?;
     // The report's usage includes the failed planning, already counted.
     let before = done.usage;
@@ -251,6 +259,8 @@ struct SoFar {
     runs: Vec<RunReport>,
     usage: Usage,
     memory_warning: Option<String>,
+    /// The goal model's failover switches traced by its runs.
+    switches: usize,
 }
 
 impl SoFar {
@@ -339,6 +349,7 @@ fn run_options(
             }),
         prices: options.prices,
         planning,
+        switches_traced: 0,
     }
 }
 

@@ -4,8 +4,8 @@
 //!
 //! Files, bottom up: `ledger`, `critic`, `judge`, `prompts` → `revise` → `options` →
 //! `context`, `progress` → `planner`, `settle`, `share`, `call` → `admission`, `child` →
-//! `delegate` → `step` → `report` → `finish` → `run` → `converse` → `goal`; `callable` (the tools
-//! a model may call, and how the names it gives resolve) sits beside `prompts`.
+//! `delegate` → `step` → `report` → `finish` → `run` → `watch` → `converse` → `goal`; `callable`
+//! (the tools a model may call, and how the names it gives resolve) sits beside `prompts`.
 
 mod admission;
 mod call;
@@ -30,6 +30,7 @@ pub mod run;
 mod settle;
 mod share;
 pub mod step;
+pub mod watch;
 
 pub use converse::{converse, Conversation};
 pub use goal::{run_goal, GoalOptions, GoalReport};
@@ -38,3 +39,4 @@ pub use planner::PlannerError;
 pub use prompts::DEFAULT_OUTPUT_BYTES;
 pub use revise::Reviser;
 pub use run::{run_plan, run_with};
+pub use watch::{Live, LiveText};

@@ -103,4 +103,6 @@ pub struct RunOptions {
     /// Model tokens spent making this run's plan: part of its usage and cost, not of its
     /// budget (which the planner already lowered by them).
     pub planning: Usage,
+    /// Failover switches of the goal's model already traced by earlier runs of the goal.
+    pub switches_traced: usize,
 }

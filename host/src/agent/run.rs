@@ -62,6 +62,7 @@ pub async fn run_with(
     let mut steps = plan.steps.clone();
     let mut p = Progress::default();
     drive(&ctx, &mut steps, &mut p).await;
+    switched(&ctx);
     close_browser(&ctx).await;
     let mut report = finish(ctx.clone(), id, dir, &steps, p)?;
     remember(&ctx, &options, &mut report, warnings);
@@ -146,6 +147,7 @@ pub(super) fn new_ctx(
             .unwrap_or(super::prompts::DEFAULT_OUTPUT_BYTES)
             .max(64),
         prices: options.prices,
+        switches: options.switches_traced.into(),
     }
 }
 
@@ -181,6 +183,15 @@ pub(super) fn begin(
             lessons: r.texts,
             reordered: r.reordered,
         });
+    }
+    // The goal model's switches while this run's plan was made.
+    switched(ctx);
+}
+
+/// Traces the switches of the goal model's failover chain (the reviser's) not traced yet.
+fn switched(ctx: &Ctx) {
+    if let Some(r) = &ctx.reviser {
+        ctx.trace_switches(r.provider().as_ref());
     }
 }
 
@@ -337,6 +348,7 @@ async fn revise_after(
         .revise(&ctx.spud, &ctx.plan.goal, &progress, after, what)
         .await;
     ctx.spend(usage);
+    switched(ctx);
     let revision = match answer {
         Ok(Some(r)) => r,
         Ok(None) => return,

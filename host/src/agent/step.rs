@@ -309,6 +309,7 @@ async fn retry(
         )
         .await;
     ctx.spend(usage);
+    ctx.trace_switches(reviser.provider().as_ref());
     // A correction may name another tool: one a short name resolves to, or one that exists.
     let toolbox = super::callable::Toolbox::new(&ctx.spud, ctx.caller.as_ref());
     let fixed = fixed.map(|mut c| {

@@ -2,7 +2,9 @@
 //! shown live.
 
 use super::output::{fail, print_json, EXIT_USAGE};
+use spud::agent::{Live, LiveText};
 use spud::launch::{Job, Launcher, Settings};
+use spud::model::StreamMode;
 use spud::plan::{Budget, LoopMode, Plan, ReviseWhen, RunStatus, TraceEvent, TraceLine};
 use spud::service::Spud;
 use std::path::PathBuf;
@@ -48,6 +50,17 @@ pub struct RunArgs {
     /// config's `[agent] loop`, else auto.
     #[arg(long = "loop", value_name = "MODE", requires = "goal")]
     loop_mode: Option<LoopMode>,
+    /// With a goal: whether the model's tool-calling turns are streamed (its text shown as
+    /// it arrives) — `true`, `false` or `auto` (stream; without, for the rest of the run,
+    /// when the server cannot). Default: the config's `[model] stream`, else auto.
+    #[arg(long, value_name = "MODE", requires = "goal")]
+    stream: Option<StreamMode>,
+    /// Tool calls the run may make (default: the plan's budget; for a goal, 50).
+    #[arg(long)]
+    max_steps: Option<u64>,
+    /// Wall time the run may take, ms (default: the plan's budget; for a goal, 120000).
+    #[arg(long)]
+    max_wall_ms: Option<u64>,
     /// spud's config file (default: SPUD_CONFIG, else <home>/config.toml).
     #[arg(long, env = "SPUD_CONFIG")]
     config: Option<PathBuf>,
@@ -132,6 +145,7 @@ fn show(line: &TraceLine) {
             "  {step}: attempt {attempt} kept (score {score:.2}), better than the last ({over_score:.2})"
         ),
         TraceEvent::ModelSwitched { from, to, reason } => format!("⇄ model `{from}` out ({reason}); `{to}` continues"),
+        TraceEvent::StreamingOff { model, reason } => format!("  streaming off for `{model}`: {reason}"),
         TraceEvent::Compacted { turn, estimated_tokens, limit, outputs_cut, .. } => format!(
             "  compacted before turn {turn}: {outputs_cut} older tool outputs cut ({estimated_tokens} tokens estimated, {limit} allowed)"
         ),
@@ -156,14 +170,49 @@ fn launcher(args: &RunArgs, spud: &Spud) -> Result<Launcher, String> {
         max_replans: args.max_replans,
         max_tokens: args.max_tokens,
         loop_mode: args.loop_mode,
+        stream: args.stream,
         no_memory: args.no_memory,
         goals: args.goal.is_some(),
     };
     let approver = spud::orchestrator::approval::TerminalApprover::if_interactive()
         .map(|a| Arc::new(a) as Arc<dyn spud::orchestrator::approval::Approver>);
+    let live = (!args.quiet && !args.json).then(live_line);
     Launcher::new(spud, &settings)
-        .map(|l| l.with_approver(approver))
+        .map(|l| l.with_approver(approver).with_live(live))
         .map_err(|e| e.to_string())
+}
+
+/// The model's text on stderr as it streams in, one indented block per turn.
+fn live_line() -> LiveText {
+    use std::io::Write;
+    let open = std::sync::atomic::AtomicBool::new(false);
+    LiveText::new(move |live| {
+        let mut err = std::io::stderr().lock();
+        let _ = match live {
+            Live::Text(text) => {
+                let start = if open.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    ""
+                } else {
+                    "           ✎ "
+                };
+                write!(err, "{start}{}", text.replace('\n', "\n             "))
+            }
+            Live::End => {
+                open.store(false, std::sync::atomic::Ordering::SeqCst);
+                writeln!(err)
+            }
+        };
+        let _ = err.flush();
+    })
+}
+
+/// The run's budget: the plan's (a goal's: the default), with the flags' limits.
+fn budget(args: &RunArgs, of_plan: Budget) -> Budget {
+    Budget {
+        max_steps: args.max_steps.unwrap_or(of_plan.max_steps),
+        max_wall_ms: args.max_wall_ms.unwrap_or(of_plan.max_wall_ms),
+        ..of_plan
+    }
 }
 
 pub async fn run(spud: Spud, args: RunArgs) -> i32 {
@@ -179,7 +228,10 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
     };
     let job = match (&args.plan, &args.goal) {
         (Some(path), _) => match Plan::load(path) {
-            Ok(p) => Job::Plan(p),
+            Ok(mut p) => {
+                p.budget = budget(&args, p.budget);
+                Job::Plan(p)
+            }
             Err(e) => return fail(&e.to_string(), EXIT_USAGE),
         },
         (None, goal) => {
@@ -188,7 +240,7 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             }
             Job::Goal {
                 goal: goal.clone().unwrap_or_default(),
-                budget: Budget::default(),
+                budget: budget(&args, Budget::default()),
                 max_tokens: None,
             }
         }

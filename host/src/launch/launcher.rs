@@ -3,7 +3,7 @@
 
 use super::job::{Finished, Job, LaunchError};
 use super::settings::Settings;
-use crate::agent::{run_goal, run_with, GoalOptions, RunOptions, DEFAULT_OUTPUT_BYTES};
+use crate::agent::{run_goal, run_with, GoalOptions, LiveText, RunOptions, DEFAULT_OUTPUT_BYTES};
 use crate::config::Config;
 use crate::memory::{MemoryOptions, DEFAULT_RETAIN_DAYS};
 use crate::model::{ModelCatalog, ModelSection, Models, Prices, Provider};
@@ -44,6 +44,8 @@ pub struct Launcher {
     pub loop_mode: LoopMode,
     /// The planning model's context window (`context_tokens` of the config's `[model]`).
     pub context_tokens: Option<u64>,
+    /// Where tool calling shows the model's text as it streams in; none: not shown.
+    pub live: Option<LiveText>,
 }
 
 impl std::fmt::Debug for Launcher {
@@ -107,12 +109,19 @@ impl Launcher {
             context_tokens: section
                 .filter(|m| settings.model.as_ref().is_none_or(|s| *s == m.spec()))
                 .and_then(|m| m.context_tokens),
+            live: None,
         })
     }
 
     /// With `approver` asked about sub-agents that need approval.
     pub fn with_approver(mut self, approver: Option<Arc<dyn Approver>>) -> Launcher {
         self.approver = approver;
+        self
+    }
+
+    /// With the model's text shown on `live` as it streams in (tool calling).
+    pub fn with_live(mut self, live: Option<LiveText>) -> Launcher {
+        self.live = live;
         self
     }
 
@@ -164,6 +173,7 @@ impl Launcher {
                     prices: self.goal_prices,
                     loop_mode: self.loop_mode,
                     context_tokens: self.context_tokens,
+                    live: self.live.clone(),
                     ..GoalOptions::default()
                 };
                 let r = run_goal(spud, provider, &goal, options, observer).await?;
@@ -237,11 +247,15 @@ fn judge_model(
 
 /// Flags (`--base-url`, `--api-key-env`) first, then the config's `[model]`, then defaults.
 fn connection(settings: &Settings, section: Option<&ModelSection>) -> crate::model::ModelConfig {
-    ModelSection::connection(
+    let mut config = ModelSection::connection(
         section,
         settings.base_url.as_deref(),
         settings.api_key_env.as_deref(),
-    )
+    );
+    if let Some(stream) = settings.stream {
+        config.stream = stream;
+    }
+    config
 }
 
 /// The memory options of these runs, unless `--no-memory` or `[agent] memory = false`.

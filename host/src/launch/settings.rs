@@ -27,6 +27,9 @@ pub struct Settings {
     /// How goals are worked on (plan, tools, auto); default: the config's `[agent] loop`,
     /// else auto.
     pub loop_mode: Option<crate::plan::LoopMode>,
+    /// Whether the planning model's tool-calling turns are streamed; default: its config
+    /// section's `stream`, else auto.
+    pub stream: Option<crate::model::StreamMode>,
     /// Neither use nor update the memory of past runs.
     pub no_memory: bool,
     /// The runs will be goals: a broken config file is an error even when nothing else

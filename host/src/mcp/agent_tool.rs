@@ -223,6 +223,7 @@ fn describe(line: &TraceLine) -> String {
             format!("model `{from}` out; `{to}` continues")
         }
         TraceEvent::BestKept { step, attempt, .. } => format!("{step}: attempt {attempt} kept"),
+        TraceEvent::StreamingOff { model, .. } => format!("streaming off for `{model}`"),
     }
 }
 

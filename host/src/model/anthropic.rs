@@ -1,8 +1,10 @@
 //! Anthropic Messages (`POST {base}/messages`). The schema is offered as the one tool the
-//! model must call; its input is the document.
+//! model must call; its input is the document. Tool-calling turns may be streamed
+//! (`anthropic_stream`).
 
+use super::anthropic_stream::AnthropicStream;
 use super::api::{ModelConfig, ModelError, Provider};
-use super::chat::{ChatRequest, ChatTurn, Usage};
+use super::chat::{ChatRequest, ChatTurn, TurnWatch, Usage};
 use super::transport::{json, Transport};
 use serde_json::{json, Value};
 
@@ -57,12 +59,27 @@ impl Provider for Anthropic {
         Ok((input, usage))
     }
 
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatTurn, ModelError> {
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        watch: &dyn TurnWatch,
+    ) -> Result<ChatTurn, ModelError> {
         let body = super::anthropic_tools::body(&self.0.config.model, request);
         let mut headers = vec![("anthropic-version", ANTHROPIC_VERSION.to_string())];
         if let Some(k) = self.0.key()? {
             headers.push(("x-api-key", k));
         }
-        super::anthropic_tools::parse(&json(&self.0.post("messages", &headers, &body).await?)?)
+        let (body, headers) = (&body, &headers);
+        let streamed = move || async move {
+            let mut body = body.clone();
+            body["stream"] = json!(true);
+            let resp = self.0.send_streamed("messages", headers, &body).await?;
+            super::sse::read(resp, watch, AnthropicStream::default()).await
+        };
+        let plain = move || async move {
+            super::anthropic_tools::parse(&json(&self.0.post("messages", headers, body).await?)?)
+        };
+        let parse = |text: &str| super::anthropic_tools::parse(&json(text)?);
+        super::streaming::turn(&self.0.config, request, watch, streamed, plain, parse).await
     }
 }

@@ -72,6 +72,9 @@ pub struct ModelConfig {
     /// Attempts for 429/5xx before giving up.
     #[serde(default = "d_attempts")]
     pub max_attempts: u32,
+    /// Whether tool-calling turns are streamed.
+    #[serde(default)]
+    pub stream: super::chat::StreamMode,
 }
 
 fn d_timeout() -> u64 {
@@ -94,12 +97,14 @@ pub trait Provider: Send + Sync {
     ) -> Result<(serde_json::Value, Usage), ModelError>;
 
     /// One turn of a tool-calling conversation: the model answers with text and/or calls of
-    /// `request.tools`. Providers without tool calling say so.
+    /// `request.tools`. A streamed answer shows its text to `watch` as it arrives. Providers
+    /// without tool calling say so.
     async fn chat(
         &self,
         request: &super::chat::ChatRequest,
+        watch: &dyn super::chat::TurnWatch,
     ) -> Result<super::chat::ChatTurn, ModelError> {
-        let _ = request;
+        let _ = (request, watch);
         Err(ModelError::Unsupported("tool calling".into()))
     }
 

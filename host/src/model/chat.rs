@@ -1,10 +1,108 @@
 //! Tool calling, turn by turn: the provider-neutral conversation ([`ChatRequest`],
 //! [`ChatMessage`]), the functions a model may call ([`ToolSpec`]) and one answer
 //! ([`ChatTurn`]: text, tool calls, [`Usage`]). Each provider turns these into its own wire
-//! format. And what a failover chain did ([`FailoverLog`]): plain data, shared by the provider
-//! interface and the chain.
+//! format. Whether answers are streamed ([`StreamMode`]) and who watches a turn as it streams
+//! ([`TurnWatch`]). And what a failover chain did ([`FailoverLog`]): plain data, shared by the
+//! provider interface and the chain.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+/// Whether a model's tool-calling turns are streamed (server-sent events): `stream` in its
+/// config section, `true`, `false` or `"auto"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StreamSetting", into = "StreamSetting")]
+pub enum StreamMode {
+    /// Never (`false`).
+    Off,
+    /// Always; a server that cannot stream is an error (`true`).
+    On,
+    /// Stream; when the model's server cannot (it refuses a streamed request, or does not
+    /// answer with events), ask again without streaming and stay so with that model for the
+    /// rest of the run (`"auto"`, the default).
+    #[default]
+    Auto,
+}
+
+/// `stream` as written: a boolean or a word.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum StreamSetting {
+    Flag(bool),
+    Word(String),
+}
+
+impl TryFrom<StreamSetting> for StreamMode {
+    type Error = String;
+    fn try_from(s: StreamSetting) -> Result<StreamMode, String> {
+        match s {
+            StreamSetting::Flag(true) => Ok(StreamMode::On),
+            StreamSetting::Flag(false) => Ok(StreamMode::Off),
+            StreamSetting::Word(w) => w.parse(),
+        }
+    }
+}
+
+impl From<StreamMode> for StreamSetting {
+    fn from(m: StreamMode) -> StreamSetting {
+        match m {
+            StreamMode::On => StreamSetting::Flag(true),
+            StreamMode::Off => StreamSetting::Flag(false),
+            StreamMode::Auto => StreamSetting::Word("auto".into()),
+        }
+    }
+}
+
+impl std::str::FromStr for StreamMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<StreamMode, String> {
+        match s {
+            "true" | "on" => Ok(StreamMode::On),
+            "false" | "off" => Ok(StreamMode::Off),
+            "auto" => Ok(StreamMode::Auto),
+            other => Err(format!(
+                "`stream` is true, false or \"auto\", not `{other}`"
+            )),
+        }
+    }
+}
+
+/// Who watches a tool-calling turn while it is asked: the model's text as it streams in, and
+/// which models' servers cannot stream (in `auto`, streaming stays off with them for the rest
+/// of the run).
+pub trait TurnWatch: Send + Sync {
+    /// A piece of the model's text, as it arrived.
+    fn text(&self, piece: &str);
+    /// Whether streaming was turned off for `model` in this run.
+    fn streaming_off(&self, model: &str) -> bool;
+    /// `model`'s server cannot stream (`reason`): no more streaming with it in this run.
+    fn turn_off(&self, model: &str, reason: &str);
+}
+
+/// A [`TurnWatch`] that shows nothing and only remembers which models cannot stream.
+#[derive(Debug, Default)]
+pub struct QuietWatch {
+    off: Mutex<BTreeSet<String>>,
+}
+
+impl TurnWatch for QuietWatch {
+    fn text(&self, _piece: &str) {}
+
+    fn streaming_off(&self, model: &str) -> bool {
+        self.off
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(model)
+    }
+
+    fn turn_off(&self, model: &str, _reason: &str) {
+        self.off
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(model.to_string());
+    }
+}
 
 /// Tokens one request used.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

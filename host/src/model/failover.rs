@@ -6,7 +6,7 @@
 //! the report.
 
 use super::api::{ModelError, Provider};
-use super::chat::{ChatRequest, ChatTurn, FailoverLog, ModelUse, Switch, Usage};
+use super::chat::{ChatRequest, ChatTurn, FailoverLog, ModelUse, Switch, TurnWatch, Usage};
 use super::section::Prices;
 use std::sync::{Arc, Mutex};
 
@@ -137,9 +137,13 @@ impl Provider for Failover {
         .await
     }
 
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatTurn, ModelError> {
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        watch: &dyn TurnWatch,
+    ) -> Result<ChatTurn, ModelError> {
         self.each(|p| async move {
-            let turn = p.chat(request).await?;
+            let turn = p.chat(request, watch).await?;
             let u = turn.usage;
             Ok((turn, u))
         })

@@ -2,10 +2,12 @@
 //! covers Ollama, vLLM, llama.cpp's server and LM Studio) and Responses (`POST
 //! {base}/responses`). Both use function calling: the schema is offered as the one function the
 //! model must call, and its arguments are the document. Servers that ignore `tool_choice` and
-//! answer with plain JSON text are understood too.
+//! answer with plain JSON text are understood too. Tool-calling turns on Chat Completions may
+//! be streamed (`openai_stream`).
 
 use super::api::{ModelConfig, ModelError, Provider};
-use super::chat::{ChatRequest, ChatTurn, Usage};
+use super::chat::{ChatRequest, ChatTurn, TurnWatch, Usage};
+use super::openai_stream::OpenAiStream;
 use super::transport::{json, Transport};
 use serde_json::{json, Value};
 
@@ -100,13 +102,29 @@ impl Provider for OpenAiChat {
         Ok((document(content)?, usage))
     }
 
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatTurn, ModelError> {
-        let body = super::openai_tools::body(&self.0.config.model, request);
-        let text = self
-            .0
-            .post("chat/completions", &bearer(&self.0)?, &body)
-            .await?;
-        super::openai_tools::parse(&json(&text)?)
+    async fn chat(
+        &self,
+        request: &ChatRequest,
+        watch: &dyn TurnWatch,
+    ) -> Result<ChatTurn, ModelError> {
+        let body = &super::openai_tools::body(&self.0.config.model, request);
+        let headers = &bearer(&self.0)?;
+        let streamed = move || async move {
+            let mut body = body.clone();
+            body["stream"] = json!(true);
+            body["stream_options"] = json!({"include_usage": true});
+            let resp = self
+                .0
+                .send_streamed("chat/completions", headers, &body)
+                .await?;
+            super::sse::read(resp, watch, OpenAiStream::default()).await
+        };
+        let plain = move || async move {
+            let text = self.0.post("chat/completions", headers, body).await?;
+            super::openai_tools::parse(&json(&text)?)
+        };
+        let parse = |text: &str| super::openai_tools::parse(&json(text)?);
+        super::streaming::turn(&self.0.config, request, watch, streamed, plain, parse).await
     }
 }
 

@@ -31,6 +31,9 @@ pub struct ModelSection {
     /// The model's context window in tokens: tool calling compacts the conversation before a
     /// request would overflow it.
     pub context_tokens: Option<u64>,
+    /// Whether tool-calling turns are streamed: `true`, `false` or `"auto"` (the default).
+    #[serde(default)]
+    pub stream: super::chat::StreamMode,
 }
 
 impl ModelSection {
@@ -56,6 +59,7 @@ impl ModelSection {
                 .or_else(|| section.and_then(|m| m.api_key_env.clone())),
             timeout_ms: section.and_then(|m| m.timeout_ms).unwrap_or(60_000),
             max_attempts: section.and_then(|m| m.max_attempts).unwrap_or(4),
+            stream: section.map(|m| m.stream).unwrap_or_default(),
         }
     }
 
@@ -77,4 +81,30 @@ pub struct Prices {
     pub input_per_mtok: f64,
     /// Per million output tokens.
     pub output_per_mtok: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::StreamMode;
+
+    fn section(extra: &str) -> Result<ModelSection, toml::de::Error> {
+        toml::from_str(&format!("provider = \"openai\"\nmodel = \"m\"\n{extra}"))
+    }
+
+    #[test]
+    fn stream_is_true_false_or_auto() {
+        let stream = |extra: &str| section(extra).map(|s| s.stream);
+        assert_eq!(stream("").unwrap(), StreamMode::Auto);
+        assert_eq!(stream("stream = true").unwrap(), StreamMode::On);
+        assert_eq!(stream("stream = false").unwrap(), StreamMode::Off);
+        assert_eq!(stream("stream = \"auto\"").unwrap(), StreamMode::Auto);
+        let e = stream("stream = \"sometimes\"").unwrap_err().to_string();
+        assert!(e.contains("true, false or \"auto\""), "{e}");
+        let s = section("stream = false").unwrap();
+        assert_eq!(
+            ModelSection::connection(Some(&s), None, None).stream,
+            StreamMode::Off
+        );
+    }
 }

@@ -9,16 +9,27 @@ pub struct Transport {
     /// The model's configuration.
     pub config: ModelConfig,
     client: reqwest::Client,
+    /// For streamed requests: their connections are not kept for another request (a server
+    /// may close one after a stream that ended abnormally, as llama.cpp's does).
+    streams: reqwest::Client,
 }
 
 impl Transport {
     /// A client with the config's timeout.
     pub fn new(config: ModelConfig) -> Result<Transport, ModelError> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.timeout_ms))
-            .build()
-            .map_err(|e| ModelError::Protocol(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Transport { config, client })
+        let build = |idle: usize| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_millis(config.timeout_ms))
+                .pool_max_idle_per_host(idle)
+                .build()
+                .map_err(|e| ModelError::Protocol(format!("cannot build the HTTP client: {e}")))
+        };
+        let (client, streams) = (build(usize::MAX)?, build(0)?);
+        Ok(Transport {
+            config,
+            client,
+            streams,
+        })
     }
 
     /// The API key from the configured environment variable, if one is configured.
@@ -38,11 +49,35 @@ impl Transport {
         headers: &[(&str, String)],
         body: &serde_json::Value,
     ) -> Result<String, ModelError> {
+        let resp = self.send_on(&self.client, path, headers, body).await?;
+        Ok(resp.text().await.unwrap_or_default())
+    }
+
+    /// POSTs `body` as [`Transport::post`] does, for a streamed answer: returns the 2xx
+    /// response with its body unread, on a connection of its own.
+    pub async fn send_streamed(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &serde_json::Value,
+    ) -> Result<reqwest::Response, ModelError> {
+        self.send_on(&self.streams, path, headers, body).await
+    }
+
+    /// POSTs `body` to `{base_url}/{path}` with `headers` on `client`, retrying 429 and 5xx;
+    /// returns the 2xx response with its body unread.
+    async fn send_on(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &serde_json::Value,
+    ) -> Result<reqwest::Response, ModelError> {
         let url = format!("{}/{path}", self.config.base_url.trim_end_matches('/'));
         let attempts = self.config.max_attempts.max(1);
         let mut last = String::new();
         for attempt in 1..=attempts {
-            let mut req = self.client.post(&url).json(body);
+            let mut req = client.post(&url).json(body);
             for (k, v) in headers {
                 req = req.header(*k, v);
             }
@@ -61,6 +96,9 @@ impl Transport {
                 }
             };
             let status = resp.status().as_u16();
+            if (200..=299).contains(&status) {
+                return Ok(resp);
+            }
             let retry_after = resp
                 .headers()
                 .get("retry-after")
@@ -68,7 +106,6 @@ impl Transport {
                 .map(str::to_string);
             let text = resp.text().await.unwrap_or_default();
             match status {
-                200..=299 => return Ok(text),
                 401 | 403 => return Err(ModelError::Auth { status }),
                 404 => {
                     return Err(ModelError::UnknownModel {

@@ -202,6 +202,14 @@ pub enum TraceEvent {
         /// Why.
         reason: String,
     },
+    /// Streaming was turned off for a model for the rest of the run (`stream = "auto"`): its
+    /// server could not stream a request, which was asked again without streaming.
+    StreamingOff {
+        /// The model, as its API knows it.
+        model: String,
+        /// What showed the server cannot stream.
+        reason: String,
+    },
     /// A tool name the model gave was resolved to a callable tool (`list` → `fs.list`).
     ToolResolved {
         /// The step the call became.

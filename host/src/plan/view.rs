@@ -188,6 +188,10 @@ impl Builder {
                 .v
                 .revisions
                 .push(format!("model `{from}` out ({reason}); `{to}` continues")),
+            TraceEvent::StreamingOff { model, reason } => self
+                .v
+                .revisions
+                .push(format!("streaming off for `{model}`: {reason}")),
             TraceEvent::Compacted {
                 turn,
                 estimated_tokens,
