@@ -214,6 +214,7 @@ pub mod db;
 pub mod fuzz;
 pub mod http_mcp;
 pub mod llm;
+pub mod nats;
 pub mod stdio_mcp;
 pub mod subagents;
 pub mod tool_turns;

@@ -49,6 +49,8 @@ pub(super) struct Ctx {
     pub prices: Option<crate::model::Prices>,
     /// The run's browser session, shared by its steps and closed with the run.
     pub browser: Arc<crate::sandbox::browser::BrowserSlot>,
+    /// Where this run's own sub-agents run instead of this process, if elsewhere.
+    pub dispatch: Option<Arc<dyn super::options::Dispatch>>,
 }
 
 impl Ctx {

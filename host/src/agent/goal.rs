@@ -339,6 +339,7 @@ fn run_options(
             }),
         prices: options.prices,
         planning,
+        dispatch: None,
     }
 }
 

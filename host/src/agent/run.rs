@@ -135,6 +135,7 @@ pub(super) fn new_ctx(
             .unwrap_or(super::prompts::DEFAULT_OUTPUT_BYTES)
             .max(64),
         prices: options.prices,
+        dispatch: options.dispatch.clone(),
     }
 }
 

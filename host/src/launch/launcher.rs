@@ -3,7 +3,7 @@
 
 use super::job::{Finished, Job, LaunchError};
 use super::settings::Settings;
-use crate::agent::{run_goal, run_with, GoalOptions, RunOptions, DEFAULT_OUTPUT_BYTES};
+use crate::agent::{run_goal, run_with, Dispatch, GoalOptions, RunOptions, DEFAULT_OUTPUT_BYTES};
 use crate::config::Config;
 use crate::memory::{MemoryOptions, DEFAULT_RETAIN_DAYS};
 use crate::model::{ModelCatalog, ModelSection, Models, Prices, Provider};
@@ -44,6 +44,9 @@ pub struct Launcher {
     pub loop_mode: LoopMode,
     /// The planning model's context window (`context_tokens` of the config's `[model]`).
     pub context_tokens: Option<u64>,
+    /// Where plan runs' sub-agents run instead of this process (`spud run --nats`: the
+    /// cluster's workers).
+    pub dispatch: Option<Arc<dyn Dispatch>>,
 }
 
 impl std::fmt::Debug for Launcher {
@@ -99,6 +102,7 @@ impl Launcher {
             goal_prices,
             planner,
             approver: None,
+            dispatch: None,
             max_replans: settings.max_replans.or(agent.max_replans).unwrap_or(2),
             max_tokens: settings.max_tokens.or(agent.max_tokens).unwrap_or(200_000),
             revise: settings.revise.or(agent.revise).unwrap_or_default(),
@@ -113,6 +117,12 @@ impl Launcher {
     /// With `approver` asked about sub-agents that need approval.
     pub fn with_approver(mut self, approver: Option<Arc<dyn Approver>>) -> Launcher {
         self.approver = approver;
+        self
+    }
+
+    /// With plan runs' sub-agents handed to `dispatch` (the cluster) instead of run here.
+    pub fn with_dispatch(mut self, dispatch: Option<Arc<dyn Dispatch>>) -> Launcher {
+        self.dispatch = dispatch;
         self
     }
 
@@ -134,6 +144,7 @@ impl Launcher {
                     prices: self.plan_prices,
                     models: self.models.clone(),
                     caller,
+                    dispatch: self.dispatch.clone(),
                     ..RunOptions::default()
                 };
                 let r = run_with(spud, plan, options, observer).await?;
