@@ -25,6 +25,10 @@ pub struct Submitter {
     spud: Arc<Spud>,
     /// The root run's whole budget (the ledger's limit).
     budget: Budget,
+    /// Held around each ledger transition: this process never races itself on the entry
+    /// (nats-server 2.9 can let two concurrent compare-and-set writes on one key of a
+    /// replicated bucket both succeed; other writers are still caught by compare-and-set).
+    ledger_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Submitter {
@@ -35,6 +39,7 @@ impl Submitter {
             cluster,
             spud,
             budget,
+            ledger_lock: Arc::default(),
         }
     }
 
@@ -43,12 +48,14 @@ impl Submitter {
         let ledger_key = key_for(&child.root);
         let limit = amounts(&self.budget);
         let want = amounts(&child.plan.budget);
+        let held = self.ledger_lock.lock().await;
         cas::apply(&self.cluster.ledger, &ledger_key, |l: Option<&Ledger>| {
             l.cloned()
                 .unwrap_or_else(|| Ledger::new(limit))
                 .reserve(&child.id, want)
         })
         .await?;
+        drop(held);
         let answer = self.submit_and_wait(&child).await;
         let used = match &answer {
             Ok(r) => Amounts {
@@ -59,10 +66,12 @@ impl Submitter {
             },
             Err(_) => Amounts::default(),
         };
+        let held = self.ledger_lock.lock().await;
         cas::apply(&self.cluster.ledger, &ledger_key, |l: Option<&Ledger>| {
             l.cloned().unwrap_or_default().settle(&child.id, used)
         })
         .await?;
+        drop(held);
         answer
     }
 
