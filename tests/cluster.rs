@@ -202,15 +202,36 @@ fn workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated() {
     let url = env.cluster.url();
     let seed = seed_from_clock();
     let mut rng = Rng::new(seed);
+    // Only this run's records count: other tests ran the same sub-agent names before.
+    let before: BTreeMap<PathBuf, usize> = env
+        .workers
+        .iter()
+        .map(|w| (w.home.clone(), records(&w.home).len()))
+        .collect();
     let submitter = env.submitter.clone();
     let (u, n) = (url.clone(), 40);
-    let run_thread = std::thread::spawn(move || run(&submitter, &plan(n, 20_000_000), Some(&u)));
+    // Long calls (hundreds of ms each on a busy machine), so that a worker is killed while
+    // its lanes are in the middle of tasks.
+    let heavy = plan(n, 200_000_000).replace(
+        "max_steps = 1000",
+        "max_steps = 1000\nmax_fuel = 1000000000000",
+    );
+    let run_thread = std::thread::spawn(move || run(&submitter, &heavy, Some(&u)));
     for round in 0..2 {
-        std::thread::sleep(Duration::from_millis(rng.range(300, 2000)));
         let alive: Vec<usize> = (0..env.workers.len())
             .filter(|&i| env.workers[i].alive())
             .collect();
+        assert!(!alive.is_empty(), "seed {seed}: every worker died");
         let victim = alive[rng.range(0, alive.len() as u64) as usize];
+        // At work in this run once it has written a record of it; then a random moment.
+        let skip = before.get(&env.workers[victim].home).copied().unwrap_or(0);
+        let waiting = std::time::Instant::now();
+        while records(&env.workers[victim].home).len() <= skip
+            && waiting.elapsed() < Duration::from_secs(60)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(rng.range(0, 400)));
         eprintln!(
             "seed {seed}: killing {} (round {round})",
             env.workers[victim].name
@@ -230,7 +251,8 @@ fn workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated() {
     let mut calls: BTreeMap<String, usize> = BTreeMap::new();
     let mut repeated: Vec<String> = Vec::new();
     for w in &env.workers {
-        for r in records(&w.home) {
+        let skip = before.get(&w.home).copied().unwrap_or(0);
+        for r in records(&w.home).into_iter().skip(skip) {
             let e = &r["event"];
             let principal = e["principal"].as_str().unwrap_or_default().to_string();
             if e["kind"] == "call" && e["tool"] == "hostile.echo" {
@@ -249,6 +271,10 @@ fn workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated() {
             "seed {seed}: {p} recorded {c} times, not marked possibly repeated"
         );
     }
+    assert!(
+        !repeated.is_empty(),
+        "seed {seed}: no task was redelivered, so no worker died mid-task"
+    );
     assert_eq!(verify(&url), 0, "seed {seed}");
 }
 

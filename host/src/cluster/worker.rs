@@ -42,8 +42,11 @@ impl Worker {
 
     /// Takes and runs tasks, `concurrency` at a time, until the process is stopped.
     pub async fn run(self: Arc<Self>, concurrency: usize) -> Result<(), ClusterError> {
-        // Records from before (an earlier life of this home) go first.
-        self.ship().await?;
+        // Records from before (an earlier life of this home) go first; a cluster that is still
+        // electing its leaders gets them with the first task's.
+        if let Err(e) = self.ship().await {
+            tracing::warn!("worker {}: earlier records not shipped yet: {e}", self.name);
+        }
         let mut lanes = tokio::task::JoinSet::new();
         for _ in 0..concurrency.max(1) {
             let w = self.clone();
@@ -262,15 +265,23 @@ impl Worker {
         Ok(())
     }
 
-    /// Stores the audit records appended since the last shipment.
+    /// Stores the audit records appended since the last shipment, retrying for a few seconds
+    /// while the stream is unavailable (a leader election, a node failing over).
     async fn ship(&self) -> Result<(), ClusterError> {
         let _ = self.spud.audit().flush();
-        self.shipper
-            .lock()
-            .await
-            .ship(&self.cluster)
-            .await
-            .map(|_| ())
+        let mut shipper = self.shipper.lock().await;
+        let mut attempt = 0;
+        loop {
+            match shipper.ship(&self.cluster).await {
+                Ok(_) => return Ok(()),
+                Err(e @ ClusterError::JetStream { .. }) if attempt < 20 => {
+                    tracing::debug!("worker {}: shipping records: {e}; retrying", self.name);
+                }
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
 
     /// Acks `msg` and waits for the server to confirm it.
