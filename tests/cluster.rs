@@ -3,7 +3,8 @@
 //! as the same plan run in one process; workers killed mid-run and a killed NATS node do not
 //! stop the run, no acknowledged call is recorded twice unless marked possibly repeated, and
 //! every worker's chain verifies from the cluster's audit stream; a component whose digest is
-//! not the approved one is refused. One cluster per test binary; the tests take turns.
+//! not the approved one is refused. One cluster per test binary: the scenarios run in turn on
+//! it (the node is killed last), and every process is killed when the test ends, pass or fail.
 
 use serde_json::Value;
 use spud_tests::crash::{seed_from_clock, Rng};
@@ -12,7 +13,6 @@ use spud_tests::{guest, sidecar, spud_bin};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// A task's ack wait in these tests: a killed worker's tasks come back after it.
@@ -24,19 +24,13 @@ files = [{ host = "data", guest = "/data", access = "read-only" }]
 limits = { timeout_ms = 60000, fuel = 100_000_000_000 }
 "#;
 
-/// The cluster, its workers and the submitting home, shared by the tests of this binary.
+/// The cluster, its workers and the submitting home; dropping it kills every process.
 struct Env {
-    dir: tempfile::TempDir,
-    cluster: NatsCluster,
+    // Dropped in this order: the workers, then the nodes, then their folders.
     workers: Vec<WorkerProcess>,
+    cluster: NatsCluster,
     submitter: PathBuf,
-}
-
-fn env() -> Option<MutexGuard<'static, Env>> {
-    static ENV: OnceLock<Option<Mutex<Env>>> = OnceLock::new();
-    ENV.get_or_init(|| start().map(Mutex::new))
-        .as_ref()
-        .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    dir: tempfile::TempDir,
 }
 
 /// A home with `policy.toml`, `data/` and the hostile component registered from `wasm`.
@@ -151,8 +145,15 @@ fn results(report: &Value) -> BTreeMap<String, Value> {
 }
 
 #[test]
-fn fifty_sub_agents_on_three_workers_give_the_local_result() {
-    let Some(env) = env() else { return };
+fn on_a_three_node_cluster() {
+    let Some(mut env) = start() else { return };
+    fifty_sub_agents_on_three_workers_give_the_local_result(&env);
+    a_component_with_another_digest_is_refused(&env);
+    workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated(&mut env);
+    a_nats_node_killed_mid_run_loses_nothing(&mut env);
+}
+
+fn fifty_sub_agents_on_three_workers_give_the_local_result(env: &Env) {
     let local = run(&env.submitter, &plan(50, 1000), None);
     assert_eq!(local["status"], "done", "{local}");
     let remote = run(&env.submitter, &plan(50, 1000), Some(&env.cluster.url()));
@@ -196,9 +197,7 @@ fn records(home: &Path) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated() {
-    let Some(mut env) = env() else { return };
+fn workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated(env: &mut Env) {
     let url = env.cluster.url();
     let seed = seed_from_clock();
     let mut rng = Rng::new(seed);
@@ -237,7 +236,7 @@ fn workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated() {
             env.workers[victim].name
         );
         env.workers[victim].kill();
-        add_worker(&mut env, &format!("k{seed:x}-{round}"));
+        add_worker(env, &format!("k{seed:x}-{round}"));
     }
     let report = run_thread.join().unwrap();
     assert_eq!(
@@ -278,9 +277,7 @@ fn workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated() {
     assert_eq!(verify(&url), 0, "seed {seed}");
 }
 
-#[test]
-fn a_nats_node_killed_mid_run_loses_nothing() {
-    let Some(mut env) = env() else { return };
+fn a_nats_node_killed_mid_run_loses_nothing(env: &mut Env) {
     let url = env.cluster.url();
     let submitter = env.submitter.clone();
     let u = url.clone();
@@ -293,9 +290,7 @@ fn a_nats_node_killed_mid_run_loses_nothing() {
     assert_eq!(verify(&url), 0);
 }
 
-#[test]
-fn a_component_with_another_digest_is_refused() {
-    let Some(env) = env() else { return };
+fn a_component_with_another_digest_is_refused(env: &Env) {
     // The hostile component with one more custom section: the same tools, another digest.
     let mut bytes = std::fs::read(guest("hostile")).unwrap();
     bytes.extend_from_slice(&[0, 6, 4, b's', b'p', b'u', b'd', b'x']);
