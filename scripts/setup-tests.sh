@@ -14,3 +14,5 @@ here="$(dirname "${BASH_SOURCE[0]}")"
 "$here/setup-connectors.sh"
 # Headless Chromium for the browser capability and its tests.
 "$here/setup-browser.sh"
+# A JetStream server (a 3-node cluster started by tests/cluster.rs) for scale-out.
+"$here/setup-nats.sh"

@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod cluster;
 pub mod config;
 pub mod distribution;
 pub mod home;

@@ -216,6 +216,7 @@ pub mod http_mcp;
 pub mod llm;
 pub mod mail;
 pub mod sse;
+pub mod nats;
 pub mod stdio_mcp;
 pub mod subagents;
 pub mod tool_turns;

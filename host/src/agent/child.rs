@@ -1,8 +1,9 @@
 //! A sub-agent's child run: its plan (planned by a model first when it has only a goal), its
-//! narrowed caller, its model, its place in the tree, and running it under an outer deadline.
+//! narrowed caller, its model, its place in the tree, and running it under an outer deadline —
+//! here, or elsewhere when the run has a [`Dispatch`](super::options::Dispatch).
 
 use super::context::Ctx;
-use super::options::{AgentError, RunOptions};
+use super::options::{AgentError, RemoteChild, RunOptions};
 use super::revise::Reviser;
 use super::settle::ChildResult;
 use crate::model::{Provider, Usage};
@@ -110,7 +111,18 @@ pub(super) async fn run(ctx: &Ctx, child: Child, limit: Duration) -> (ChildResul
         if plan.steps.is_empty() {
             plan_goal(ctx, reviser.as_deref(), &options, &mut plan, &planning).await?;
         }
-        (ctx.run_child)(ctx.spud.clone(), plan, options).await
+        match (&ctx.dispatch, &options.caller, &options.tree) {
+            (Some(d), Some(caller), Some(tree)) => {
+                let child = RemoteChild {
+                    id: tree.id.clone(),
+                    root: ctx.run_id.clone(),
+                    plan,
+                    caller: caller.clone(),
+                };
+                d.dispatch(child).await
+            }
+            _ => (ctx.run_child)(ctx.spud.clone(), plan, options).await,
+        }
     };
     let result = tokio::time::timeout(limit, run).await;
     let planned = planning.lock().map(|u| *u).unwrap_or_default();

@@ -51,6 +51,8 @@ pub(super) struct Ctx {
     pub browser: Arc<crate::sandbox::browser::BrowserSlot>,
     /// The goal model's failover switches traced so far (by this run or earlier ones).
     pub switches: std::sync::atomic::AtomicUsize,
+    /// Where this run's own sub-agents run instead of this process, if elsewhere.
+    pub dispatch: Option<Arc<dyn super::options::Dispatch>>,
 }
 
 impl Ctx {

@@ -350,6 +350,7 @@ fn run_options(
         prices: options.prices,
         planning,
         switches_traced: 0,
+        dispatch: None,
     }
 }
 

@@ -34,7 +34,7 @@ pub mod watch;
 
 pub use converse::{converse, Conversation};
 pub use goal::{run_goal, GoalOptions, GoalReport};
-pub use options::{AgentError, RunOptions, RunReport};
+pub use options::{AgentError, Dispatch, RemoteChild, RemoteRun, RunOptions, RunReport};
 pub use planner::PlannerError;
 pub use prompts::DEFAULT_OUTPUT_BYTES;
 pub use revise::Reviser;

@@ -1,12 +1,16 @@
-//! What a run is given ([`RunOptions`]), what it reports ([`RunReport`]) and what stops it
-//! before it starts ([`AgentError`]).
+//! What a run is given ([`RunOptions`]), what it reports ([`RunReport`]), what stops it
+//! before it starts ([`AgentError`]), and where its sub-agents may run instead of this process
+//! ([`Dispatch`]).
 
 use super::revise::Reviser;
 use crate::model::{Provider, Usage};
 use crate::plan::{Plan, RunStatus};
+use crate::service::Caller;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// Failures that stop a run before it starts.
@@ -18,6 +22,10 @@ pub enum AgentError {
     /// A sub-agent without steps could not be planned.
     #[error("its goal could not be planned: {0}")]
     Planning(String),
+    /// A sub-agent handed to another process (a cluster worker) did not come back with a
+    /// report.
+    #[error("it did not run remotely: {0}")]
+    Remote(String),
 }
 
 /// What a finished run measured.
@@ -105,4 +113,33 @@ pub struct RunOptions {
     pub planning: Usage,
     /// Failover switches of the goal's model already traced by earlier runs of the goal.
     pub switches_traced: usize,
+    /// Where this run's sub-agents run instead of this process (`spud run --nats`: the
+    /// cluster's workers); `None`: here. Only the run's own sub-agents are handed out: theirs
+    /// run where they do.
+    pub dispatch: Option<Arc<dyn Dispatch>>,
+}
+
+/// A sub-agent's run, ready to be run by another process. A root run given a [`Dispatch`]
+/// (`spud run --nats`) hands each of its sub-agents' runs — admitted, funded and given a slot
+/// here — to it; the root keeps the scheduler's order, the shares and the ledger, and the
+/// sub-agent's plan runs under exactly the caller and budget it would have had locally.
+#[derive(Debug, Clone)]
+pub struct RemoteChild {
+    /// Its run id (`PARENT.STEP`, `PARENT.STEP~N` for a retry).
+    pub id: String,
+    /// The root run it belongs to.
+    pub root: String,
+    /// Its plan, with its budget (deadline included) already allocated.
+    pub plan: Plan,
+    /// Whom it calls tools as: its parent narrowed by its scope.
+    pub caller: Caller,
+}
+
+/// A remote run's future: the child's report, or why it could not run.
+pub type RemoteRun = Pin<Box<dyn Future<Output = Result<RunReport, AgentError>> + Send>>;
+
+/// Runs sub-agents' runs somewhere else (the cluster's workers).
+pub trait Dispatch: Send + Sync {
+    /// Runs `child` to its end elsewhere.
+    fn dispatch(&self, child: RemoteChild) -> RemoteRun;
 }

@@ -148,6 +148,7 @@ pub(super) fn new_ctx(
             .max(64),
         prices: options.prices,
         switches: options.switches_traced.into(),
+        dispatch: options.dispatch.clone(),
     }
 }
 

@@ -31,6 +31,10 @@ pub enum AuditCommand {
         /// Fail (exit 7) when records after the last checkpoint are not yet covered.
         #[arg(long)]
         require_covered: bool,
+        /// Verify every worker's chain in this NATS cluster's audit stream instead of the
+        /// home's log (exit 1 when one is broken).
+        #[arg(long, conflicts_with_all = ["file", "checkpoints", "public_key", "require_covered"])]
+        nats: Option<String>,
     },
     /// Export records as JSON lines (stdout or `--out FILE`) or as OpenTelemetry log records
     /// over OTLP/HTTP (`--otlp URL`); payloads as digests unless the policy keeps them raw.
@@ -66,11 +70,17 @@ pub async fn run(cmd: AuditCommand, home: Option<&Path>, policy: Option<&Path>) 
     match cmd {
         AuditCommand::Export(args) => audit_export::run(args, &home, policy).await,
         AuditCommand::Verify {
+            nats: Some(url),
+            json,
+            ..
+        } => super::cluster::verify(&url, json).await,
+        AuditCommand::Verify {
             json,
             file,
             checkpoints,
             public_key,
             require_covered,
+            nats: None,
         } => audit_verify::run(
             VerifyArgs {
                 json,

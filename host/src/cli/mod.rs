@@ -6,6 +6,7 @@ mod audit;
 mod audit_export;
 mod audit_verify;
 mod call;
+mod cluster;
 mod connectors;
 mod exec;
 mod grants;
@@ -79,6 +80,9 @@ enum Command {
     /// Serve every tool, and the agent (`run_agent`), over MCP: stdio, or Streamable HTTP with
     /// bearer tokens per principal (`--http`).
     Serve(serve::ServeArgs),
+    /// Join a NATS JetStream cluster and run the sub-agent tasks it hands out, with this
+    /// home's registry and policy: `spud worker --nats nats://127.0.0.1:4222`.
+    Worker(cluster::WorkerArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -133,6 +137,10 @@ async fn run(cli: Cli) -> i32 {
             Ok(s) => serve::run(s, args).await,
             Err(e) => fail(&e.to_string(), EXIT_USAGE),
         },
+        Command::Worker(args) => match open() {
+            Ok(s) => cluster::worker(s, args).await,
+            Err(e) => fail(&e.to_string(), EXIT_USAGE),
+        },
         command => {
             let spud = match open() {
                 Ok(s) => s,
@@ -151,7 +159,8 @@ async fn run(cli: Cli) -> i32 {
                 | Command::Report(_)
                 | Command::Memory(_)
                 | Command::Run(_)
-                | Command::Serve(_) => handled_above(),
+                | Command::Serve(_)
+                | Command::Worker(_) => handled_above(),
             }
         }
     }

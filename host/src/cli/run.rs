@@ -74,6 +74,12 @@ pub struct RunArgs {
     /// No live progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Run the plan's sub-agents on the workers of this NATS JetStream cluster
+    /// (`spud worker`); the root run stays here.
+    #[arg(long, requires = "plan")]
+    nats: Option<String>,
+    #[command(flatten)]
+    cluster: super::cluster::NatsArgs,
 }
 
 fn show(line: &TraceLine) {
@@ -245,7 +251,17 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             }
         }
     };
-    let finished = match launcher.launch(Arc::new(spud), job, None, observer).await {
+    let spud = Arc::new(spud);
+    let launcher = match (&args.nats, &job) {
+        (Some(url), Job::Plan(plan)) => {
+            match super::cluster::submitter(url, &args.cluster, spud.clone(), plan.budget).await {
+                Ok(s) => launcher.with_dispatch(Some(Arc::new(s))),
+                Err(e) => return fail(&e, 1),
+            }
+        }
+        _ => launcher,
+    };
+    let finished = match launcher.launch(spud, job, None, observer).await {
         Ok(f) => f,
         Err(e) => return fail(&e.to_string(), 1),
     };

@@ -3,7 +3,9 @@
 
 use super::job::{Finished, Job, LaunchError};
 use super::settings::Settings;
-use crate::agent::{run_goal, run_with, GoalOptions, LiveText, RunOptions, DEFAULT_OUTPUT_BYTES};
+use crate::agent::{
+    run_goal, run_with, Dispatch, GoalOptions, LiveText, RunOptions, DEFAULT_OUTPUT_BYTES,
+};
 use crate::config::Config;
 use crate::memory::{MemoryOptions, DEFAULT_RETAIN_DAYS};
 use crate::model::{ModelCatalog, ModelSection, Models, Prices, Provider};
@@ -46,6 +48,9 @@ pub struct Launcher {
     pub context_tokens: Option<u64>,
     /// Where tool calling shows the model's text as it streams in; none: not shown.
     pub live: Option<LiveText>,
+    /// Where plan runs' sub-agents run instead of this process (`spud run --nats`: the
+    /// cluster's workers).
+    pub dispatch: Option<Arc<dyn Dispatch>>,
 }
 
 impl std::fmt::Debug for Launcher {
@@ -101,6 +106,7 @@ impl Launcher {
             goal_prices,
             planner,
             approver: None,
+            dispatch: None,
             max_replans: settings.max_replans.or(agent.max_replans).unwrap_or(2),
             max_tokens: settings.max_tokens.or(agent.max_tokens).unwrap_or(200_000),
             revise: settings.revise.or(agent.revise).unwrap_or_default(),
@@ -125,6 +131,12 @@ impl Launcher {
         self
     }
 
+    /// With plan runs' sub-agents handed to `dispatch` (the cluster) instead of run here.
+    pub fn with_dispatch(mut self, dispatch: Option<Arc<dyn Dispatch>>) -> Launcher {
+        self.dispatch = dispatch;
+        self
+    }
+
     /// Runs `job` for `caller` (`None`: the operator, every tool), showing every trace line
     /// to `observer` as it is written.
     pub async fn launch(
@@ -143,6 +155,7 @@ impl Launcher {
                     prices: self.plan_prices,
                     models: self.models.clone(),
                     caller,
+                    dispatch: self.dispatch.clone(),
                     ..RunOptions::default()
                 };
                 let r = run_with(spud, plan, options, observer).await?;

@@ -1,0 +1,105 @@
+//! `spud worker --nats URL`, and the cluster side of `spud run --nats` and
+//! `spud audit verify --nats`.
+
+use super::output::{fail, print_json, EXIT_USAGE};
+use spud::cluster::{verify_cluster, Cluster, ClusterSettings, Submitter, Worker};
+use spud::plan::Budget;
+use spud::service::Spud;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How to reach the cluster (shared by every command that talks to it).
+#[derive(clap::Args, Clone, Debug)]
+pub struct NatsArgs {
+    /// Replicas of the cluster's streams and buckets when they are created (default: 3 when
+    /// the cluster advertises 3 or more servers, else 1).
+    #[arg(long)]
+    pub replicas: Option<usize>,
+    /// How long a task may go without an ack or heartbeat before it is redelivered, ms.
+    #[arg(long, default_value_t = 10_000)]
+    pub ack_wait_ms: u64,
+}
+
+impl NatsArgs {
+    /// The settings for `url`.
+    pub fn settings(&self, url: &str) -> ClusterSettings {
+        let mut s = ClusterSettings::new(url);
+        s.replicas = self.replicas;
+        s.ack_wait = Duration::from_millis(self.ack_wait_ms.max(100));
+        s
+    }
+}
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// The NATS server(s) of the cluster (`nats://127.0.0.1:4222`, comma-separated).
+    #[arg(long, env = "SPUD_NATS")]
+    nats: String,
+    /// This worker's name: its audit chain in the cluster (default: `worker-PID`).
+    #[arg(long)]
+    name: Option<String>,
+    /// Tasks run at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    #[command(flatten)]
+    cluster: NatsArgs,
+}
+
+/// `spud worker`: takes tasks until stopped.
+pub async fn worker(spud: Spud, args: WorkerArgs) -> i32 {
+    let cluster = match Cluster::connect(&args.cluster.settings(&args.nats)).await {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    let name = args
+        .name
+        .unwrap_or_else(|| format!("worker-{}", std::process::id()));
+    eprintln!("spud worker {name}: taking tasks from {}", args.nats);
+    let worker = Arc::new(Worker::new(&name, Arc::new(spud), cluster));
+    match worker.run(args.concurrency).await {
+        Ok(()) => 0,
+        Err(e) => fail(&e.to_string(), 1),
+    }
+}
+
+/// The dispatch of a `spud run --nats` root run with `budget`.
+pub async fn submitter(
+    url: &str,
+    args: &NatsArgs,
+    spud: Arc<Spud>,
+    budget: Budget,
+) -> Result<Submitter, String> {
+    let cluster = Cluster::connect(&args.settings(url))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Submitter::new(cluster, spud, budget))
+}
+
+/// `spud audit verify --nats URL`: every worker's chain from the cluster's audit stream.
+pub async fn verify(url: &str, json: bool) -> i32 {
+    let cluster = match Cluster::connect(&ClusterSettings::new(url)).await {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+    };
+    let chains = match verify_cluster(&cluster).await {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    let broken = chains.iter().any(|c| !c.problems.is_empty());
+    if json {
+        print_json(&chains);
+    } else {
+        for c in &chains {
+            let state = if c.problems.is_empty() {
+                "intact"
+            } else {
+                "BROKEN"
+            };
+            println!("{}: {} records, {state}", c.worker, c.records);
+            for p in &c.problems {
+                println!("  {p}");
+            }
+        }
+    }
+    i32::from(broken)
+}

@@ -1,0 +1,25 @@
+//! Scale-out on NATS JetStream: `spud worker` takes tasks from the cluster's work queue and runs
+//! them with exactly the grants and budgets a local host would; `spud run --nats` hands a
+//! root run's sub-agents to the workers ([`Submitter`], a [`Dispatch`](crate::agent::Dispatch))
+//! while the root keeps the scheduler's order and the budget ledger; `spud audit verify --nats`
+//! checks every worker's hash chain from the cluster's audit stream.
+//!
+//! The rules (task envelope, leases, ledger transitions, possibly repeated calls) are the pure
+//! crate `spud-task`; this module stores them in JetStream. Files: `error`, `setup`
+//! (connection, streams and buckets) → `cas` (compare-and-set on a bucket entry) → `wire`
+//! (what a task and its answer carry), `records` (shipping and verifying audit records) →
+//! `submit`, `worker`.
+
+mod cas;
+mod error;
+mod records;
+mod setup;
+mod submit;
+mod wire;
+mod worker;
+
+pub use error::ClusterError;
+pub use records::{verify_cluster, ChainReport, Shipper};
+pub use setup::{Cluster, ClusterSettings};
+pub use submit::Submitter;
+pub use worker::Worker;

@@ -1,0 +1,293 @@
+//! `spud worker`: pulls tasks from the work queue and runs each with exactly the grants and
+//! budgets a local host would — the sub-agent's plan under its principal and scopes, through
+//! the same loop and the same `Spud` — while heartbeating (ack progress, lease renewal). Before
+//! it acks, the task's audit records are stored in `SPUD_AUDIT` and its answer in
+//! `spud-results`, both acknowledged by JetStream; a worker whose lease expired meanwhile
+//! commits nothing (its result is late and refused).
+
+use super::cas;
+use super::error::ClusterError;
+use super::records::Shipper;
+use super::setup::{now_ms, Cluster, WORKERS};
+use super::wire::{Answer, SubAgentTask};
+use crate::agent::{run_with, RunOptions};
+use crate::orchestrator::{Tree, TreeContext};
+use crate::service::Spud;
+use async_nats::jetstream::{consumer, AckKind, Message};
+use futures::StreamExt;
+use spud_audit::Event;
+use spud_task::{key_for, possibly_repeated, Envelope, Lease, LeaseError, TaskKind};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A worker: its name, its spud (home, policy, registry) and the cluster.
+pub struct Worker {
+    name: String,
+    spud: Arc<Spud>,
+    cluster: Cluster,
+    shipper: tokio::sync::Mutex<Shipper>,
+}
+
+impl Worker {
+    /// A worker named `name` running tasks with `spud`.
+    pub fn new(name: &str, spud: Arc<Spud>, cluster: Cluster) -> Worker {
+        let shipper = Shipper::new(spud.audit().path().to_path_buf(), name);
+        Worker {
+            name: name.to_string(),
+            spud,
+            cluster,
+            shipper: tokio::sync::Mutex::new(shipper),
+        }
+    }
+
+    /// Takes and runs tasks, `concurrency` at a time, until the process is stopped.
+    pub async fn run(self: Arc<Self>, concurrency: usize) -> Result<(), ClusterError> {
+        // Records from before (an earlier life of this home) go first; a cluster that is still
+        // electing its leaders gets them with the first task's.
+        if let Err(e) = self.ship().await {
+            tracing::warn!("worker {}: earlier records not shipped yet: {e}", self.name);
+        }
+        let mut lanes = tokio::task::JoinSet::new();
+        for _ in 0..concurrency.max(1) {
+            let w = self.clone();
+            lanes.spawn(async move { w.pull().await });
+        }
+        match lanes.join_next().await {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => Err(ClusterError::Task {
+                task: "(worker lane)".into(),
+                reason: e.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// One lane: pulls one task at a time and handles it.
+    async fn pull(&self) -> Result<(), ClusterError> {
+        let consumer: consumer::PullConsumer = self
+            .cluster
+            .tasks
+            .get_consumer(WORKERS)
+            .await
+            .map_err(|e| ClusterError::js("consumer workers", e))?;
+        loop {
+            let batch = consumer
+                .batch()
+                .max_messages(1)
+                .expires(Duration::from_secs(2))
+                .messages()
+                .await;
+            let mut batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!("worker {}: pulling failed: {e}; retrying", self.name);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            while let Some(msg) = batch.next().await {
+                match msg {
+                    Ok(m) => {
+                        if let Err(e) = self.handle(&m).await {
+                            tracing::warn!("worker {}: task not acked: {e}", self.name);
+                        }
+                    }
+                    Err(e) => tracing::warn!("worker {}: bad delivery: {e}", self.name),
+                }
+            }
+        }
+    }
+
+    /// Runs one delivered task and acks it once its answer and records are stored.
+    async fn handle(&self, msg: &Message) -> Result<(), ClusterError> {
+        let delivered = msg.info().map(|i| i.delivered.max(1) as u64).unwrap_or(1);
+        let envelope = match Envelope::from_bytes(&msg.payload) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(
+                    "worker {}: a task that does not parse is dropped: {e}",
+                    self.name
+                );
+                let _ = msg.ack_with(AckKind::Term).await;
+                return Ok(());
+            }
+        };
+        let key = key_for(&envelope.id);
+        if cas::read::<Answer>(&self.cluster.results, &key)
+            .await?
+            .0
+            .is_some()
+        {
+            // Answered already (the ack of an earlier delivery was lost).
+            return self.ack(msg).await;
+        }
+        let lease_ms = envelope.lease_ms;
+        let taken = cas::apply(&self.cluster.leases, &key, |l: Option<&Lease>| {
+            Lease::take(l, &self.name, delivered, now_ms(), lease_ms)
+        })
+        .await;
+        match taken {
+            Ok(_) => {}
+            // Redelivered a moment before the old lease ran out: come back when it has.
+            Err(ClusterError::Lease(LeaseError::Held { expires_ms, .. })) => {
+                let wait = expires_ms.saturating_sub(now_ms()) + 100;
+                let _ = msg
+                    .ack_with(AckKind::Nak(Some(Duration::from_millis(wait))))
+                    .await;
+                return Ok(());
+            }
+            Err(ClusterError::Lease(LeaseError::Committed { .. })) => return self.ack(msg).await,
+            Err(e) => return Err(e),
+        }
+        let outcome = self.with_heartbeat(msg, &envelope, delivered).await;
+        self.ship().await?;
+        cas::apply(&self.cluster.leases, &key, |l: Option<&Lease>| match l {
+            Some(l) => l.commit(&self.name, delivered, now_ms()),
+            None => Err(LeaseError::Lost {
+                worker: self.name.clone(),
+                delivery: delivered,
+            }),
+        })
+        .await?;
+        let answer = Answer {
+            worker: self.name.clone(),
+            delivery: delivered,
+            possibly_repeated: possibly_repeated(delivered),
+            outcome,
+        };
+        let bytes = serde_json::to_vec(&answer).map_err(|e| ClusterError::data("answer", e))?;
+        // Another delivery may have answered first: that answer stands.
+        let _ = self.cluster.results.create(&key, bytes.into()).await;
+        self.ack(msg).await
+    }
+
+    /// Runs the task, sending ack progress and renewing its lease meanwhile.
+    async fn with_heartbeat(
+        &self,
+        msg: &Message,
+        envelope: &Envelope,
+        delivered: u64,
+    ) -> Result<serde_json::Value, String> {
+        let beat = Duration::from_millis((envelope.lease_ms / 3).max(100));
+        let key = key_for(&envelope.id);
+        let work = self.execute(envelope, delivered);
+        tokio::pin!(work);
+        let mut tick = tokio::time::interval(beat);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = tick.tick() => {
+                    let _ = msg.ack_with(AckKind::Progress).await;
+                    let renewed = cas::apply(&self.cluster.leases, &key, |l: Option<&Lease>| match l {
+                        Some(l) => l.renew(&self.name, delivered, now_ms(), envelope.lease_ms),
+                        None => Lease::take(None, &self.name, delivered, now_ms(), envelope.lease_ms),
+                    })
+                    .await;
+                    if let Err(e) = renewed {
+                        tracing::warn!("worker {}: lease of {} lost: {e}", self.name, envelope.id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs the task here: checks the digests it approves, then runs the sub-agent's plan.
+    async fn execute(
+        &self,
+        envelope: &Envelope,
+        delivered: u64,
+    ) -> Result<serde_json::Value, String> {
+        if envelope.kind != TaskKind::SubAgent {
+            return Err(format!(
+                "this worker runs sub-agent tasks; `{:?}` tasks are not supported yet",
+                envelope.kind
+            ));
+        }
+        let task: SubAgentTask = serde_json::from_value(envelope.body.clone())
+            .map_err(|e| format!("the task does not parse: {e}"))?;
+        let caller = task.caller(self.spud.policy())?;
+        self.check_digests(envelope, &caller.principal)
+            .map_err(|e| e.to_string())?;
+        if possibly_repeated(delivered) {
+            let detail = format!(
+                "task {} delivery {delivered}: its calls may have run before on another worker",
+                envelope.id
+            );
+            let _ = self.spud.audit().append(Event::access(
+                &caller.principal,
+                "possibly_repeated",
+                &detail,
+            ));
+        }
+        let options = RunOptions {
+            caller: Some(caller),
+            tree: Some(TreeContext {
+                tree: Tree::new(task.plan.agents, None, None),
+                id: envelope.id.clone(),
+                depth: 1,
+                slot: None,
+            }),
+            ..RunOptions::default()
+        };
+        let report = run_with(self.spud.clone(), task.plan, options, |_| {})
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::to_value(&report).map_err(|e| e.to_string())
+    }
+
+    /// Refuses the task when a plugin it approves has another digest here (or is missing),
+    /// with a `digest_refused` registry record per plugin.
+    fn check_digests(&self, envelope: &Envelope, principal: &str) -> Result<(), ClusterError> {
+        let registry = self.spud.registry();
+        for (plugin, approved) in &envelope.digests {
+            let found = registry.plugins.get(plugin).map(|e| e.digest.clone());
+            if found.as_deref() == Some(approved.as_str()) {
+                continue;
+            }
+            let found = found.unwrap_or_else(|| "none".into());
+            let record = spud_audit::RegistryEvent {
+                action: "digest_refused".into(),
+                plugin: plugin.clone(),
+                digest: found.clone(),
+                by: Some(principal.to_string()),
+                source: Some(format!("task {} approves {approved}", envelope.id)),
+                signer: None,
+                approved: Some(false),
+            };
+            let _ = self.spud.audit().append(Event::registry_change(record));
+            return Err(ClusterError::DigestRefused {
+                plugin: plugin.clone(),
+                approved: approved.clone(),
+                found,
+            });
+        }
+        Ok(())
+    }
+
+    /// Stores the audit records appended since the last shipment, retrying for a few seconds
+    /// while the stream is unavailable (a leader election, a node failing over).
+    async fn ship(&self) -> Result<(), ClusterError> {
+        let _ = self.spud.audit().flush();
+        let mut shipper = self.shipper.lock().await;
+        let mut attempt = 0;
+        loop {
+            match shipper.ship(&self.cluster).await {
+                Ok(_) => return Ok(()),
+                Err(e @ ClusterError::JetStream { .. }) if attempt < 20 => {
+                    tracing::debug!("worker {}: shipping records: {e}; retrying", self.name);
+                }
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Acks `msg` and waits for the server to confirm it.
+    async fn ack(&self, msg: &Message) -> Result<(), ClusterError> {
+        msg.double_ack()
+            .await
+            .map_err(|e| ClusterError::js("ack task", e))
+    }
+}
