@@ -110,19 +110,18 @@ pub fn data_path(path: &str) -> Result<PathBuf, String> {
     Ok(Path::new("/data").join(p))
 }
 
+/// What an attachment that cannot be read needs: the grant of `/data`.
+const DATA_GRANT: &str = "attachments are read from /data: the policy grants it with files = \
+     [{ host = \"…\", guest = \"/data\", access = \"read-only\" }] under [tools.smtp]";
+
 /// Reads the attachments, at most [`MAX_ATTACHMENT_BYTES`] together.
 pub fn read_files(paths: &[String]) -> Result<Vec<File>, String> {
     let mut files = Vec::new();
     let mut total = 0u64;
     for path in paths {
         let p = data_path(path)?;
-        let meta = std::fs::metadata(&p).map_err(|e| {
-            format!(
-                "attachment {}: {e} (attachments are read from /data: the policy grants it with \
-                 files = [{{ host = \"…\", guest = \"/data\", access = \"read-only\" }}] under [tools.smtp])",
-                p.display()
-            )
-        })?;
+        let meta = std::fs::metadata(&p)
+            .map_err(|e| format!("attachment {}: {e} ({DATA_GRANT})", p.display()))?;
         total += meta.len();
         if total > MAX_ATTACHMENT_BYTES {
             return Err(format!(

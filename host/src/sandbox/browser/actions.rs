@@ -256,7 +256,13 @@ async fn interact(page: &Page, action: Action) -> Result<Reply, BrowserError> {
 /// `history.back()` or `history.forward()`, and the URL after.
 async fn history(page: &Page, step: &str) -> Result<Reply, BrowserError> {
     mark(page).await;
-    page.evaluate(format!("history.{step}()")).await?;
+    if let Err(e) = page.evaluate(format!("history.{step}()")).await {
+        // Going back or forward to another document can answer the evaluation itself with
+        // "Inspected target navigated or closed": that is the navigation asked for.
+        if !e.to_string().contains("navigated or closed") {
+            return Err(e.into());
+        }
+    }
     settle(page).await;
     Ok(Reply::Url(url(page).await))
 }
