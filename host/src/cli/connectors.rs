@@ -152,7 +152,7 @@ const CONNECTORS: &[Connector] = &[
         grants: "network = [\"https://dav-host\"] under [tools.calendar]; calendars are named by URL",
         credentials: "[credentials.X] inject = \"basic\" (value user:password), tools = [\"calendar\"]: the host logs in, the component never sees the password",
         server: "a CalDAV server (e.g. Radicale, Nextcloud)",
-        example: "spud call calendar.free_slots '{\"calendar\": \"https://dav.example.com/shop/work/\", \"start\": \"2026-12-07\", \"end\": \"2026-12-12\", \"minutes\": 60}'",
+        example: "spud call calendar.free_slots '{\"calendar\": \"https://dav.example.com/team/calendar/\", \"start\": \"2026-12-07\", \"end\": \"2026-12-12\", \"minutes\": 60}'",
     },
     Connector {
         name: "contacts",
@@ -162,7 +162,7 @@ const CONNECTORS: &[Connector] = &[
         grants: "network = [\"https://dav-host\"] under [tools.contacts]; address books are named by URL",
         credentials: "[credentials.X] inject = \"basic\" (value user:password), tools = [\"contacts\"]",
         server: "a CardDAV server (e.g. Radicale, Nextcloud)",
-        example: "spud call contacts.search '{\"address_book\": \"https://dav.example.com/shop/contacts/\", \"query\": \"acme\"}'",
+        example: "spud call contacts.search '{\"address_book\": \"https://dav.example.com/team/contacts/\", \"query\": \"acme\"}'",
     },
 ];
 

@@ -255,7 +255,7 @@ mod tests {
 
     #[test]
     fn reads_timed_all_day_and_zoned_events() {
-        let ev = events(ICS, "/shop/work/x.ics").unwrap();
+        let ev = events(ICS, "/team/calendar/x.ics").unwrap();
         assert_eq!(ev.len(), 3);
         assert_eq!(
             (ev[0].start.as_str(), ev[0].end.as_str()),

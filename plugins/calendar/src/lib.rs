@@ -1,5 +1,5 @@
 //! spud's first-party calendar connector, over CalDAV (RFC 4791): the calendars under a
-//! collection (a user's home, e.g. `https://dav.example.com/shop/`), their events in a time
+//! collection (a user's home, e.g. `https://dav.example.com/team/`), their events in a time
 //! range, free slots for an appointment, and new events. Calendars are named by their URL. It
 //! speaks HTTP through the SDK, so the host checks each request against the network grant and
 //! logs in for it: the password is a `basic` credential the component never holds.
@@ -41,7 +41,7 @@ fn err(e: DavError) -> ToolError {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarsInput {
-    /// The collection that holds the calendars, e.g. `https://dav.example.com/shop/`.
+    /// The collection that holds the calendars, e.g. `https://dav.example.com/team/`.
     pub url: String,
 }
 
@@ -106,7 +106,7 @@ pub fn calendars(input: CalendarsInput) -> Result<CalendarsOutput, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventsInput {
-    /// The calendar's URL (from `calendars`), e.g. `https://dav.example.com/shop/work/`.
+    /// The calendar's URL (from `calendars`), e.g. `https://dav.example.com/team/calendar/`.
     pub calendar: String,
     /// From: `2026-12-07T09:00:00Z` (RFC 3339) or `2026-12-07`.
     pub start: String,
@@ -168,7 +168,7 @@ pub fn events(input: EventsInput) -> Result<EventsOutput, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotsInput {
-    /// The calendar's URL, e.g. `https://dav.example.com/shop/work/`.
+    /// The calendar's URL, e.g. `https://dav.example.com/team/calendar/`.
     pub calendar: String,
     /// Search from: `2026-12-07T09:00:00Z` or `2026-12-07`.
     pub start: String,
@@ -247,7 +247,7 @@ pub fn free_slots_tool(input: SlotsInput) -> Result<SlotsOutput, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInput {
-    /// The calendar's URL, e.g. `https://dav.example.com/shop/work/`.
+    /// The calendar's URL, e.g. `https://dav.example.com/team/calendar/`.
     pub calendar: String,
     /// The title.
     pub summary: String,
