@@ -424,37 +424,57 @@ fn init_writes_a_workflow_folder_and_never_overwrites() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("restock"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconcile_matches_payments_and_lists_open_invoices() {
-    let h = home();
-    let folder = h.path().join("reconcile");
-    copy_workflow("reconcile", &folder);
-    let spud_home = h.path().join("spud");
-    for p in ["sheet", "json", "python"] {
-        let o = spud_cmd(
-            &spud_home,
-            &[],
-            &["tools", "add", guest(p).to_str().unwrap()],
-        );
+/// Adds the workflow's plugins to `home`.
+fn add_plugins(home: &Path, env: &[(&str, &str)], plugins: &[&str]) {
+    for p in plugins {
+        let o = spud_cmd(home, env, &["tools", "add", guest(p).to_str().unwrap()]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    let policy = folder.join("policy.toml");
-    let plan = folder.join("plan.toml");
-    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
-    let o = spud_cmd(
-        &spud_home,
-        &[],
-        &["--policy", policy_s, "run", "--plan", plan_s],
-    );
+}
+
+/// Runs `plan` under `policy` (it must succeed) and returns the run's report.
+fn run_plan(home: &Path, env: &[(&str, &str)], policy: &str, plan: &str) -> Value {
+    let o = spud_cmd(home, env, &["--policy", policy, "run", "--plan", plan]);
     assert!(
         o.status.success(),
         "{}\n{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
+    let o = spud_cmd(home, env, &["report", "last", "--json"]);
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The sheet at `path` as the workflow's own policy lets `sheet.read` see it.
+async fn read_sheet(home: &Path, policy: std::path::PathBuf, path: &str) -> Value {
+    let spud = Spud::open(SpudOptions {
+        home: Some(home.to_path_buf()),
+        policy: Some(policy),
+        principal: None,
+    })
+    .unwrap();
+    let r = spud
+        .call("sheet.read", &json!({ "path": path }))
+        .await
+        .unwrap();
+    match r.outcome {
+        Outcome::Ok { value } => value,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_matches_payments_and_lists_open_invoices() {
+    let h = home();
+    let folder = h.path().join("reconcile");
+    copy_workflow("reconcile", &folder);
+    let spud_home = h.path().join("spud");
+    add_plugins(&spud_home, &[], &["sheet", "json", "python"]);
+    let policy = folder.join("policy.toml");
+    let plan = folder.join("plan.toml");
+    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
+    let report = run_plan(&spud_home, &[], policy_s, plan_s);
     // The strict match left Birch's payment over; the alternative matched it by amount.
-    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(
         report["results"]["match"]["stderr"]
             .as_str()
@@ -518,31 +538,16 @@ async fn margins_writes_the_sheet_and_names_the_low_items() {
         .unwrap();
     }
     let spud_home = h.path().join("spud");
-    for p in ["sheet", "http", "html", "json", "python", "webhook"] {
-        let o = spud_cmd(
-            &spud_home,
-            &[],
-            &["tools", "add", guest(p).to_str().unwrap()],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
+    add_plugins(
+        &spud_home,
+        &[],
+        &["sheet", "http", "html", "json", "python", "webhook"],
+    );
     let policy = folder.join("policy.toml");
     let plan = folder.join("plan.toml");
     let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
-    let o = spud_cmd(
-        &spud_home,
-        &[],
-        &["--policy", policy_s, "run", "--plan", plan_s],
-    );
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let report = run_plan(&spud_home, &[], policy_s, plan_s);
     // The old address answered 404; the alternative fetched the new one.
-    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(
         report["results"]["page"]["final_url"]
             .as_str()
@@ -552,19 +557,7 @@ async fn margins_writes_the_sheet_and_names_the_low_items() {
     );
 
     // End state: every margin in the sheet, and one message naming exactly the low items.
-    let spud = Spud::open(SpudOptions {
-        home: Some(spud_home.clone()),
-        policy: Some(policy),
-        principal: None,
-    })
-    .unwrap();
-    let r = spud
-        .call("sheet.read", &json!({"path": "margins-2026-12.xlsx"}))
-        .await
-        .unwrap();
-    let Outcome::Ok { value } = &r.outcome else {
-        panic!("{:?}", r.outcome)
-    };
+    let value = &read_sheet(&spud_home, policy, "margins-2026-12.xlsx").await;
     assert_eq!(value["sheets"], json!(["Margins"]));
     let margins: Vec<(String, f64)> = value["rows"]
         .as_array()
@@ -621,30 +614,15 @@ async fn carts_lists_the_reminders_and_marks_the_day_once() {
         ("PGPASSWORD", pg.password),
         ("REDIS_PASSWORD", redis.password),
     ];
-    for p in ["redis", "postgres", "python", "json", "sheet", "webhook"] {
-        let o = spud_cmd(
-            &spud_home,
-            &env,
-            &["tools", "add", guest(p).to_str().unwrap()],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-    let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
-    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
-    let o = spud_cmd(
+    add_plugins(
         &spud_home,
         &env,
-        &["--policy", policy_s, "run", "--plan", plan_s],
+        &["redis", "postgres", "python", "json", "sheet", "webhook"],
     );
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
+    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
+    let report = run_plan(&spud_home, &env, policy_s, plan_s);
     // The old prefix found no cart; the alternative found three.
-    let o = spud_cmd(&spud_home, &env, &["report", "last", "--json"]);
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         report["results"]["carts"]["keys"].as_array().unwrap().len(),
         3,
@@ -695,31 +673,12 @@ async fn timesheets_prices_the_billable_hours() {
         .unwrap();
     }
     let spud_home = h.path().join("spud");
-    for p in ["sheet", "javascript", "json", "webhook"] {
-        let o = spud_cmd(
-            &spud_home,
-            &[],
-            &["tools", "add", guest(p).to_str().unwrap()],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
+    add_plugins(&spud_home, &[], &["sheet", "javascript", "json", "webhook"]);
     let policy = folder.join("policy.toml");
     let plan = folder.join("plan.toml");
     let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
-    let o = spud_cmd(
-        &spud_home,
-        &[],
-        &["--policy", policy_s, "run", "--plan", plan_s],
-    );
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let report = run_plan(&spud_home, &[], policy_s, plan_s);
     // The XLSX export was missing; the alternative read the CSV.
-    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         report["results"]["hours"]["rows"].as_array().unwrap().len(),
         8,
@@ -727,19 +686,7 @@ async fn timesheets_prices_the_billable_hours() {
     );
 
     // End state: six priced lines in the sheet, the totals on disk and in the message.
-    let spud = Spud::open(SpudOptions {
-        home: Some(spud_home.clone()),
-        policy: Some(policy),
-        principal: None,
-    })
-    .unwrap();
-    let r = spud
-        .call("sheet.read", &json!({"path": "invoice-lines-w48.xlsx"}))
-        .await
-        .unwrap();
-    let Outcome::Ok { value } = &r.outcome else {
-        panic!("{:?}", r.outcome)
-    };
+    let value = &read_sheet(&spud_home, policy, "invoice-lines-w48.xlsx").await;
     assert_eq!(value["sheets"], json!(["Week 48"]));
     let rows = value["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 6, "{value}");
@@ -769,31 +716,12 @@ async fn expenses_collects_the_receipts_into_the_sheet() {
     let folder = h.path().join("expenses");
     copy_workflow("expenses", &folder);
     let spud_home = h.path().join("spud");
-    for p in ["pdf", "python", "json", "sheet"] {
-        let o = spud_cmd(
-            &spud_home,
-            &[],
-            &["tools", "add", guest(p).to_str().unwrap()],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
+    add_plugins(&spud_home, &[], &["pdf", "python", "json", "sheet"]);
     let policy = folder.join("policy.toml");
     let plan = folder.join("plan.toml");
     let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
-    let o = spud_cmd(
-        &spud_home,
-        &[],
-        &["--policy", policy_s, "run", "--plan", plan_s],
-    );
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let report = run_plan(&spud_home, &[], policy_s, plan_s);
     // The taxi receipt has no table: its step backtracked to the text.
-    let o = spud_cmd(&spud_home, &[], &["report", "last", "--json"]);
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(
         report["results"]["taxi"]["pages"][0]["text"]
             .as_str()
@@ -803,19 +731,7 @@ async fn expenses_collects_the_receipts_into_the_sheet() {
     );
 
     // End state: the sheet with each receipt's total, the totals per category on disk.
-    let spud = Spud::open(SpudOptions {
-        home: Some(spud_home.clone()),
-        policy: Some(policy),
-        principal: None,
-    })
-    .unwrap();
-    let r = spud
-        .call("sheet.read", &json!({"path": "expenses-2026-11.xlsx"}))
-        .await
-        .unwrap();
-    let Outcome::Ok { value } = &r.outcome else {
-        panic!("{:?}", r.outcome)
-    };
+    let value = &read_sheet(&spud_home, policy, "expenses-2026-11.xlsx").await;
     assert_eq!(value["sheets"], json!(["November"]));
     let amounts: Vec<(&str, f64)> = value["rows"]
         .as_array()
