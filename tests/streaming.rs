@@ -2,7 +2,8 @@
 //! event by event and record what spud asks: a streamed turn — text in pieces, tool calls whose
 //! arguments are split across deltas — is the same turn unstreamed on both wire formats, with
 //! the usage the stream reports; `auto` asks again without streaming when a server cannot
-//! stream with tools, once per run; `stream = false` never asks for a stream and `true` reports
+//! stream with tools, once per run, and sends requests with tools unstreamed to an
+//! OpenAI-compatible server; `stream = false` never asks for a stream and `true` reports
 //! a server that cannot; and `spud run` shows the text as it arrives without ever showing a
 //! registered secret, not even one split across two pieces.
 
@@ -160,7 +161,8 @@ async fn the_loop_runs_a_streamed_tool_call_and_shows_the_text_live() {
             Live::End => "<end>".into(),
         })
     });
-    let provider = provider("openai", &server, StreamMode::Auto);
+    // `true`: under `auto` a request with tools goes to an OpenAI-compatible server unstreamed.
+    let provider = provider("openai", &server, StreamMode::On);
     let report = run_goal(spud, provider, "list the data", options(Some(live)), |_| {})
         .await
         .unwrap();
@@ -190,9 +192,9 @@ async fn the_loop_runs_a_streamed_tool_call_and_shows_the_text_live() {
     assert_eq!(shown, "Listing the folder.<end>There are notes.<end>");
 }
 
-/// `auto` against a server that cannot stream with tools — a 500, or (as llama.cpp's Python
-/// server does) an event stream without events — asks the same request again unstreamed,
-/// traces `streaming_off` once, and does not stream to that model again in the run.
+/// `auto` against a server that cannot stream with tools — a 500, or an event stream without
+/// events — asks the same request again unstreamed, traces `streaming_off` once, and does not
+/// stream to that model again in the run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_turns_streaming_off_once_when_the_server_cannot_stream_tool_calls() {
     let refused = (
@@ -205,10 +207,14 @@ async fn auto_turns_streaming_off_once_when_the_server_cannot_stream_tool_calls(
         let spud = spud_tests::example_spud(&h, &["fs"]).await;
         let server = ScriptedModel::start(vec![
             refusal,
-            turn(&[("fs__list", r#"{"path": "/data"}"#)], ""),
-            turn(&[], "The files are listed."),
+            anthropic_whole(
+                &[],
+                &[("c1", "fs__list", &[r#"{"path": "/data"}"#])],
+                (50, 9),
+            ),
+            anthropic_whole(&["The files are listed."], &[], (60, 5)),
         ]);
-        let provider = provider("openai", &server, StreamMode::Auto);
+        let provider = provider("anthropic", &server, StreamMode::Auto);
         let report = run_goal(spud, provider, "list the data", options(None), |_| {})
             .await
             .unwrap();
@@ -226,6 +232,32 @@ async fn auto_turns_streaming_off_once_when_the_server_cannot_stream_tool_calls(
         assert_eq!(requests[0].body["messages"], requests[1].body["messages"]);
         assert!(requests[1..].iter().all(|r| r.body.get("stream").is_none()));
     }
+}
+
+/// `auto` sends requests with tools unstreamed to an OpenAI-compatible server (llama.cpp's
+/// Python server answers them with an empty stream, and asking twice made a tool-calling run
+/// crawl), says so once, and `stream = true` streams them all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_sends_tool_requests_unstreamed_to_an_openai_compatible_server() {
+    let h = home();
+    let spud = spud_tests::example_spud(&h, &["fs"]).await;
+    let server = ScriptedModel::start(vec![
+        turn(&[("fs__list", r#"{"path": "/data"}"#)], ""),
+        turn(&[], "The files are listed."),
+    ]);
+    let provider = provider("openai", &server, StreamMode::Auto);
+    let report = run_goal(spud, provider, "list the data", options(None), |_| {})
+        .await
+        .unwrap();
+    let r = &report.runs[0];
+    assert_eq!(r.status, RunStatus::Done, "{:?}", r.failed);
+    let off = streaming_off(&report);
+    assert_eq!(off.len(), 1, "{off:?}");
+    assert!(off[0].1.contains("OpenAI-compatible"), "{off:?}");
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "each request asked once");
+    assert!(!requests[0].body["tools"].as_array().unwrap().is_empty());
+    assert!(requests.iter().all(|r| r.body.get("stream").is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,7 +310,10 @@ fn spud_run_shows_the_text_live_and_never_a_secret_split_across_pieces() {
         .arg(h.path())
         .arg("--policy")
         .arg(&policy)
+        // `true`: the request offers tools (`spawn_agent`), which `auto` sends unstreamed to
+        // an OpenAI-compatible server.
         .args(["run", "tell me the key", "--loop", "tools", "--no-memory"])
+        .args(["--stream", "true"])
         .args([
             "--model",
             "openai:planner-1",

@@ -51,8 +51,8 @@ pub struct RunArgs {
     #[arg(long = "loop", value_name = "MODE", requires = "goal")]
     loop_mode: Option<LoopMode>,
     /// With a goal: whether the model's tool-calling turns are streamed (its text shown as
-    /// it arrives) — `true`, `false` or `auto` (stream; without, for the rest of the run,
-    /// when the server cannot). Default: the config's `[model] stream`, else auto.
+    /// it arrives) — `true`, `false` or `auto` (stream, but not requests with tools to an
+    /// OpenAI-compatible server; without, for the rest of the run, when the server cannot). Default: the config's `[model] stream`, else auto.
     #[arg(long, value_name = "MODE", requires = "goal")]
     stream: Option<StreamMode>,
     /// Tool calls the run may make (default: the plan's budget; for a goal, 50).

@@ -80,6 +80,6 @@ impl Provider for Anthropic {
             super::anthropic_tools::parse(&json(&self.0.post("messages", headers, body).await?)?)
         };
         let parse = |text: &str| super::anthropic_tools::parse(&json(text)?);
-        super::streaming::turn(&self.0.config, request, watch, streamed, plain, parse).await
+        super::streaming::turn(&self.0.config, true, request, watch, streamed, plain, parse).await
     }
 }

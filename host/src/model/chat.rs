@@ -18,7 +18,8 @@ pub enum StreamMode {
     Off,
     /// Always; a server that cannot stream is an error (`true`).
     On,
-    /// Stream; when the model's server cannot (it refuses a streamed request, or does not
+    /// Stream, except a request with tools to an OpenAI-compatible server other than OpenAI's
+    /// own (sent unstreamed); when the model's server cannot (it refuses a streamed request, or does not
     /// answer with events), ask again without streaming and stay so with that model for the
     /// rest of the run (`"auto"`, the default).
     #[default]

@@ -124,8 +124,16 @@ impl Provider for OpenAiChat {
             super::openai_tools::parse(&json(&text)?)
         };
         let parse = |text: &str| super::openai_tools::parse(&json(text)?);
-        super::streaming::turn(&self.0.config, request, watch, streamed, plain, parse).await
+        let config = &self.0.config;
+        let tools_stream = official(&config.base_url);
+        super::streaming::turn(config, tools_stream, request, watch, streamed, plain, parse).await
     }
+}
+
+/// Whether `base_url` is OpenAI's own API, whose streamed tool calls work (other servers that
+/// speak its protocol often cannot stream them).
+fn official(base_url: &str) -> bool {
+    base_url.trim_end_matches('/') == super::api::DEFAULT_BASE_URL
 }
 
 /// The Responses API.

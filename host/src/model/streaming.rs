@@ -1,5 +1,9 @@
 //! One tool-calling turn, streamed or not ([`StreamMode`]). `Off` asks plainly. `On` streams
-//! and reports every failure. `Auto` streams, and when the server says it cannot — a body that
+//! and reports every failure. `Auto` sends a request with tools unstreamed to a server whose
+//! streamed tool calls are not known to work (any OpenAI-compatible server other than OpenAI's
+//! own: llama.cpp's Python server answers them with an empty stream, and a tool-calling run
+//! against it slowed from 4 s to 180 s a turn), and says so once. Otherwise it streams, and
+//! when the server says it cannot — a body that
 //! is not server-sent events, a stream without a single event, a 4xx, or a 5xx on a request
 //! with tools (llama.cpp's Python server refuses to stream tool calls) — asks the same request
 //! again without streaming; once that answers, streaming stays off with the model for the rest
@@ -14,9 +18,11 @@ use super::sse::Streamed;
 use std::future::Future;
 
 /// Asks for one turn as `config.stream` says: `streamed` sends the request streamed, `plain`
-/// unstreamed, and `parse` reads an unstreamed answer's body.
+/// unstreamed, and `parse` reads an unstreamed answer's body. `tools_stream`: whether `Auto`
+/// streams a request that carries tools to this server.
 pub(super) async fn turn<S, SF, P, PF>(
     config: &ModelConfig,
+    tools_stream: bool,
     request: &ChatRequest,
     watch: &dyn TurnWatch,
     streamed: S,
@@ -31,6 +37,10 @@ where
 {
     let (mode, model) = (config.stream, config.model.as_str());
     if mode == StreamMode::Off || (mode == StreamMode::Auto && watch.streaming_off(model)) {
+        return plain().await;
+    }
+    if mode == StreamMode::Auto && !tools_stream && !request.tools.is_empty() {
+        watch.turn_off(model, UNSTREAMED_TOOLS);
         return plain().await;
     }
     let why = match streamed().await {
@@ -67,6 +77,10 @@ where
     watch.turn_off(model, &why);
     Ok(t)
 }
+
+/// Why `Auto` sent a request with tools unstreamed.
+pub(super) const UNSTREAMED_TOOLS: &str = "requests with tools go unstreamed to an \
+    OpenAI-compatible server under `stream = \"auto\"` (`stream = true` streams them)";
 
 /// Whether `e`, the answer to a streamed request (`with_tools` or not), says the server cannot
 /// stream it: a 4xx other than a refused key, an unknown model or an overflow (those are
