@@ -2,7 +2,8 @@
 //! servers on 127.0.0.1 started here. Requests a page makes between two calls are refused,
 //! audited and never arrive; `browser_limits` from the policy apply; two MCP sessions over
 //! `spud serve` get separate browsers, each gone when its session ends; a `spud run` of a plan
-//! closes its browser at the end and records it.
+//! closes its browser at the end and records it; a granted `browser_profile` keeps cookies
+//! from one session to the next and is held by one session at a time.
 //!
 //! Needs `chromium-headless-shell` (`scripts/setup-browser.sh`); without it the tests say so
 //! and pass, except under `CI=true`, where they fail.
@@ -265,6 +266,63 @@ async fn browser_limits_come_from_the_policy() {
     assert!(e.contains("timeout") && e.contains("3000 ms"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(12), "{started:?}");
     slot.close().await;
+}
+
+/// Without `browser_profile` a session starts with nothing of the one before; with it, a
+/// cookie set in one session is there in the next, the directory stays after the browser
+/// closes, and a second session on it while the first runs is a `limit` error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_profile_keeps_cookies_and_serves_one_session_at_a_time() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    if !have_chromium() {
+        return;
+    }
+    let s = sites();
+    let account = || json!({"url": format!("{}/account", s.a.url())});
+    let remember = || json!({"url": format!("{}/remember?u=ada", s.a.url())});
+    let snapshot = |v: Value| v["snapshot"].as_str().unwrap_or_default().to_string();
+    let session = || BrowserSlot::new(BrowserLimits::default());
+
+    // No profile granted: the next session does not know the cookie.
+    let h = home();
+    let spud = spud_with(&h, &policy("")).await;
+    let first = session();
+    let v = ok(&call(&spud, &first, "browser.open", remember()).await);
+    assert!(snapshot(v).contains("Welcome, ada"));
+    first.close().await;
+    let second = session();
+    let v = ok(&call(&spud, &second, "browser.open", account()).await);
+    assert!(snapshot(v).contains("Please log in"));
+    second.close().await;
+
+    // A profile granted: it does, and the directory stays.
+    let h = home();
+    let spud = spud_with(&h, &policy("browser_profile = \"profiles/shop\"")).await;
+    let dir = h.path().join("profiles/shop");
+    let first = session();
+    let v = ok(&call(&spud, &first, "browser.open", remember()).await);
+    assert!(snapshot(v).contains("Welcome, ada"));
+    assert_eq!(
+        first.profile_dir().await.map(|d| d.canonicalize().unwrap()),
+        Some(dir.canonicalize().unwrap())
+    );
+    first.close().await;
+    assert!(dir.join("Default").is_dir(), "the profile stays");
+    let second = session();
+    let v = ok(&call(&spud, &second, "browser.open", account()).await);
+    assert!(snapshot(v.clone()).contains("Welcome, ada"), "{v}");
+
+    // One session at a time on the profile: a second one is refused while `second` runs.
+    let third = session();
+    let e = tool_error(&call(&spud, &third, "browser.open", account()).await);
+    assert!(
+        e.contains("limit") && e.contains("in use by another session"),
+        "{e}"
+    );
+    second.close().await;
+    let v = ok(&call(&spud, &third, "browser.open", account()).await);
+    assert!(snapshot(v).contains("Welcome, ada"));
+    third.close().await;
 }
 
 /// The browsers whose profile is under `tmp`: each profile directory some process still

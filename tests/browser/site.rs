@@ -184,6 +184,11 @@ pub fn pages_of_a(b: String, c: String) -> Arc<Pages> {
                 let user = r.path.split_once("?u=").map_or("nobody", |(_, u)| u).to_string();
                 Answer::redirect("/account").with_header("Set-Cookie", &format!("user={user}; Path=/"))
             }
+            // Logs in for an hour: a cookie that outlives the browser, if its profile does.
+            "/remember" => {
+                let user = r.path.split_once("?u=").map_or("nobody", |(_, u)| u).to_string();
+                Answer::redirect("/account").with_header("Set-Cookie", &format!("user={user}; Path=/; Max-Age=3600"))
+            }
             "/spin.html" => Answer::html("<title>spin</title><script>while (true) {}</script>"),
             "/huge.html" => {
                 let mut body = String::from("<title>huge</title>");

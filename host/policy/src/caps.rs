@@ -160,6 +160,12 @@ pub struct Caps<H = PathBuf, V = u64, P = Payloads> {
     pub browser: bool,
     /// The limits of the browser session (`browser_limits`).
     pub browser_limits: BrowserLimits<V>,
+    /// The directory the browser keeps its profile in (cookies, storage, history) from one
+    /// session to the next (`browser_profile`); `None`: a fresh profile each session, removed
+    /// when it closes. A request holds [`Unmounted`] here when it would use whichever profile
+    /// the operator grants; a sub-agent's scope never does, so a profile is not inherited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser_profile: Option<H>,
 }
 
 /// Everything one call may use. Built by `effective` and narrowed by [`Caps::meet`]; nothing
@@ -193,6 +199,7 @@ where
             payloads: P::default(),
             browser: false,
             browser_limits: BrowserLimits::default(),
+            browser_profile: None,
         }
     }
 }
@@ -209,6 +216,7 @@ impl Grant {
             payloads: Payloads::Digest,
             browser: false,
             browser_limits: BrowserLimits::DEFAULT,
+            browser_profile: None,
         }
     }
 

@@ -123,6 +123,7 @@ prop_compose! {
             payloads: if raw { Payloads::Raw } else { Payloads::Digest },
             browser: raw,
             browser_limits: crate::BrowserLimits::DEFAULT,
+            browser_profile: raw.then(|| std::path::PathBuf::from("/profiles/p")),
         }
     }
 }
@@ -142,6 +143,7 @@ prop_compose! {
             payloads: (),
             browser: g.browser,
             browser_limits: crate::BrowserLimits::NONE,
+            browser_profile: g.browser_profile.as_ref().map(|_| crate::Unmounted),
         }
     }
 }

@@ -220,6 +220,8 @@ pub fn asked(requests: &Requests) -> (Asked, Vec<NotGranted>) {
         payloads: (),
         browser: requests.browser,
         browser_limits: crate::browser::BrowserLimits::NONE,
+        // A browser tool uses whichever profile the operator grants, if any.
+        browser_profile: requests.browser.then_some(crate::Unmounted),
     };
     (caps, bad)
 }

@@ -11,7 +11,10 @@
 //!   access is used (the first, on a tie);
 //! - an environment variable meets the held variable of the same name, whose value it gets;
 //! - limits (and the browser's limits) take the smaller value; DNS and the browser are allowed
-//!   when both allow them.
+//!   when both allow them;
+//! - the browser's profile directory is the held side's when both allow the browser and the
+//!   wanted side takes it: by guest side ([`Unmounted`](crate::Unmounted)), any the held side
+//!   grants; by host path, only that same directory. A side that names none gets none.
 //!
 //! The result takes the wanted side's guest paths and the held side's host paths, values and
 //! payload mode. Whatever capability the wanted side asks that the held side lacks (nothing in
@@ -134,8 +137,24 @@ impl<H: Mount, V: LimitValue, P> Caps<H, V, P> {
             payloads: held.payloads,
             browser: self.browser && held.browser,
             browser_limits: self.browser_limits.meet(held.browser_limits),
+            browser_profile: self.profile_meet(held),
         };
         (grant, missing)
+    }
+}
+
+impl<H: Mount, V, P> Caps<H, V, P> {
+    /// The browser profile `self` (wanted) gets from `held`.
+    fn profile_meet(&self, held: &Grant) -> Option<PathBuf> {
+        if !(self.browser && held.browser) {
+            return None;
+        }
+        let wanted = self.browser_profile.as_ref()?;
+        let have = held.browser_profile.as_ref()?;
+        match wanted.host_path() {
+            Some(p) if p != have.as_path() => None,
+            _ => Some(have.clone()),
+        }
     }
 }
 

@@ -416,6 +416,47 @@ tools = ["*"]
         assert!(e.starts_with("policy.toml:2:") && e.contains("tabs"), "{e}");
     }
 
+    #[test]
+    fn a_browser_profile_is_granted_by_the_section_and_never_inherited() {
+        let p = parse(
+            "[tools.web]\nbrowser = true\nbrowser_profile = \"profiles/web\"\n\
+             [principals.ci]\ntoken_env = \"T\"\ntools = [\"*\"]\n\
+             [principals.ci.grants.web]\nbrowser = true\n\
+             [principals.ops]\ntoken_env = \"U\"\ntools = [\"*\"]\n\
+             [principals.ops.grants.web]\nbrowser = true\nbrowser_profile = \"profiles/web\"\n",
+        )
+        .unwrap();
+        let profile = Path::new("/tmp/profiles/web");
+        let requests = crate::Requests::new().browser();
+        let g = crate::effective("web", &requests, &p).grant;
+        assert_eq!(g.browser_profile.as_deref(), Some(profile));
+        // A tool that does not ask for the browser gets no profile either.
+        let plain = crate::effective("web", &crate::Requests::new(), &p).grant;
+        assert_eq!(plain.browser_profile, None);
+        // A principal keeps it only when its own section grants the same directory.
+        let ci = p.principals["ci"].grant_for("web", &requests, &g, &p);
+        assert!(ci.browser && ci.browser_profile.is_none());
+        let ops = p.principals["ops"].grant_for("web", &requests, &g, &p);
+        assert_eq!(ops.browser_profile.as_deref(), Some(profile));
+        // A sub-agent's scope never carries it, listed or not.
+        let scope: crate::Scope =
+            toml::from_str("tools = [\"*\"]\n[grants.web]\nnetwork = []\n").unwrap();
+        assert_eq!(scope.grant_for("web", &g).browser_profile, None);
+        assert_eq!(scope.grant_for("other", &g).browser_profile, None);
+
+        let e = parse("[tools.web]\nbrowser_profile = \"p\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("policy.toml:2:19:") && e.contains("needs `browser = true`"),
+            "{e}"
+        );
+        let e = parse("[tools.web]\nbrowser = true\nbrowser_profile = \"../p\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("policy.toml:3:") && e.contains("`..`"), "{e}");
+    }
+
     // Moved from `secrets.rs`: the `[secrets]` section as the policy parses it.
     #[test]
     fn policy_section_and_granted_env_values() {

@@ -59,6 +59,8 @@ impl ChildGrant {
             payloads: (),
             browser: false,
             browser_limits: crate::browser::BrowserLimits::NONE,
+            // Never inherited: a sub-agent's browser is a fresh one of its own.
+            browser_profile: None,
         };
         let (mut grant, refused) = wanted.meet(parent);
         grant.files.retain(|got| {
@@ -92,7 +94,7 @@ pub struct Scope {
     pub tools: Vec<String>,
     /// Per plugin, what it wants of the parent's grant; a plugin not listed keeps the
     /// parent's directories, network patterns, environment variables and limits, but never
-    /// its raw sockets or DNS.
+    /// its raw sockets, DNS or browser profile.
     #[serde(default)]
     pub grants: BTreeMap<String, ChildGrant>,
 }
@@ -106,12 +108,14 @@ impl Scope {
     /// The grant for `plugin` under this scope, given the parent's. Raw sockets and DNS are
     /// never passed on, whether the plugin is listed or not: a sub-agent's tools reach the
     /// network only through the HTTP gate, which checks every request and scans it for
-    /// secrets.
+    /// secrets. Nor is a browser profile: a sub-agent's browser starts fresh and leaves
+    /// nothing behind.
     pub fn grant_for(&self, plugin: &str, parent: &Grant) -> Grant {
         match self.grants.get(plugin) {
             Some(g) => g.narrow(parent).0,
             None => Grant {
                 sockets: Sockets::default(),
+                browser_profile: None,
                 ..parent.clone()
             },
         }

@@ -63,6 +63,7 @@ impl ToolPolicy {
             payloads: c.payloads.unwrap_or(payloads),
             browser: c.browser,
             browser_limits: c.browser_limits.ceilings(),
+            browser_profile: c.browser_profile.clone(),
         }
     }
 
@@ -97,6 +98,8 @@ pub(crate) struct RawTool {
     browser: bool,
     #[serde(default)]
     browser_limits: Option<Spanned<BrowserLimits<Option<u64>>>>,
+    #[serde(default)]
+    browser_profile: Option<Spanned<String>>,
     #[serde(default)]
     signed_by: Vec<Spanned<String>>,
     #[serde(default)]
@@ -153,6 +156,10 @@ impl RawTool {
             }
             None => BrowserLimits::NONE,
         };
+        let browser_profile = match &self.browser_profile {
+            Some(p) => Some(profile_dir(p, self.browser, at, base)?),
+            None => None,
+        };
         let caps = Caps {
             files,
             network,
@@ -162,6 +169,7 @@ impl RawTool {
             payloads: self.payloads,
             browser: self.browser,
             browser_limits,
+            browser_profile,
         };
         if let Some(d) = &self.digest {
             if !spud_trust::is_sha256_digest(d.get_ref()) {
@@ -178,6 +186,36 @@ impl RawTool {
             digest: self.digest.map(Spanned::into_inner),
         })
     }
+}
+
+/// `browser_profile`: a host directory (relative to `base`), for a section that grants the
+/// browser. It need not exist yet: the first session creates it.
+fn profile_dir(
+    p: &Spanned<String>,
+    browser: bool,
+    at: &At<'_>,
+    base: &Path,
+) -> Result<std::path::PathBuf, PolicyError> {
+    let fail = |why: String| at(p.span().start, why);
+    if !browser {
+        return Err(fail(
+            "`browser_profile` needs `browser = true` in the same section".into(),
+        ));
+    }
+    if p.get_ref().trim().is_empty() || p.get_ref().split(['/', '\\']).any(|c| c == "..") {
+        return Err(fail(format!(
+            "browser_profile `{}` must name a directory without `..`",
+            p.get_ref()
+        )));
+    }
+    let dir = base.join(p.get_ref());
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail(format!(
+            "browser_profile `{}` is not a directory",
+            dir.display()
+        )));
+    }
+    Ok(std::fs::canonicalize(&dir).unwrap_or(dir))
 }
 
 impl RawDir {

@@ -111,6 +111,13 @@ fn print_plugin(spud: &Spud, lock: &spud_trust::LockFile, e: &spud::runtime::Ent
             "  browser limits: {} pages, action {} ms, session {} ms, snapshot {} B, screenshot {} B, total {} B",
             b.pages, b.action_ms, b.session_ms, b.snapshot_bytes, b.screenshot_bytes, b.total_bytes
         );
+        match &g.browser_profile {
+            Some(d) => println!(
+                "  browser profile: {} (kept between sessions, one session at a time)",
+                d.display()
+            ),
+            None => println!("  browser profile: fresh each session, removed when it closes"),
+        }
     }
     let l = g.limits;
     println!(

@@ -135,7 +135,10 @@ impl HostState {
             hooks.clone(),
             env.browser.clone(),
             std::time::Duration::from_millis(grant.limits.timeout_ms),
-            super::browser::BrowserLimits::of(&grant.browser_limits),
+            (
+                super::browser::BrowserLimits::of(&grant.browser_limits),
+                grant.browser_profile.clone(),
+            ),
         );
         let max_bytes =
             usize::try_from(grant.limits.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);

@@ -67,7 +67,7 @@ pub fn pinned_flags(proxy: SocketAddr) -> Vec<(&'static str, Option<String>)> {
     ]
 }
 
-/// Starts Chromium with a fresh profile in `profile` and its traffic pinned to `proxy`.
+/// Starts Chromium with its profile in `profile` and its traffic pinned to `proxy`.
 pub async fn launch(
     profile: &Path,
     proxy: SocketAddr,

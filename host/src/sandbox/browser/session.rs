@@ -1,6 +1,7 @@
-//! One browser session: a Chromium process with a fresh profile, its proxy, its pages. Started
-//! on the first browser call of a run, closed with the run: the process is killed, its peak
-//! memory measured and its profile removed.
+//! One browser session: a Chromium process with a profile, its proxy, its pages. Started on the
+//! first browser call of a run, closed with the run: the process is killed, its peak memory
+//! measured and its profile removed — unless the grant names a profile directory
+//! (`browser_profile`), which is kept for the next session and held by one session at a time.
 
 use super::chrome;
 use super::error::BrowserError;
@@ -9,6 +10,7 @@ use super::proxy::{self, Proxy, ProxyCtx};
 use chromiumoxide::{Browser, Page};
 use futures::StreamExt;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -41,10 +43,81 @@ pub struct Session {
     next_page: u32,
     _proxy: Proxy,
     pub(super) ctx: Arc<ProxyCtx>,
-    profile: Option<tempfile::TempDir>,
+    profile: Option<Profile>,
     started: Instant,
     pid: Option<u32>,
     pub(super) limits: BrowserLimits,
+}
+
+/// Where a session keeps its profile.
+enum Profile {
+    /// A fresh directory, removed when the session closes.
+    Fresh(tempfile::TempDir),
+    /// The grant's directory, kept; `_lock` holds it for this session alone.
+    Kept { dir: PathBuf, _lock: std::fs::File },
+}
+
+impl Profile {
+    /// A fresh profile, or the granted directory `kept` (created if missing), locked.
+    fn open(kept: Option<&Path>) -> Result<Profile, BrowserError> {
+        let Some(dir) = kept else {
+            return tempfile::Builder::new()
+                .prefix("spud-browser-")
+                .tempdir()
+                .map(Profile::Fresh)
+                .map_err(|e| BrowserError::Failed(format!("no profile directory: {e}")));
+        };
+        let failed = |e: std::io::Error| {
+            BrowserError::Failed(format!(
+                "the browser profile {} (browser_profile) cannot be used: {e}",
+                dir.display()
+            ))
+        };
+        std::fs::create_dir_all(dir).map_err(failed)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("spud-session.lock"))
+            .map_err(failed)?;
+        match lock.try_lock() {
+            Ok(()) => {
+                // Chromium's own marks of a running browser, left by one spud killed: no
+                // browser uses this profile now (the lock says so).
+                for mark in ["SingletonLock", "SingletonSocket", "SingletonCookie"] {
+                    let _ = std::fs::remove_file(dir.join(mark));
+                }
+                Ok(Profile::Kept {
+                    dir: dir.to_path_buf(),
+                    _lock: lock,
+                })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(BrowserError::Limit(format!(
+                "the browser profile {} is in use by another session (one session at a time \
+                 per browser_profile); wait for it to end, or give this tool its own profile",
+                dir.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Profile::Fresh(t) => t.path(),
+            Profile::Kept { dir, .. } => dir,
+        }
+    }
+
+    /// Removes a fresh profile; a kept one stays (its lock released).
+    fn close(self) {
+        if let Profile::Fresh(t) = self {
+            let path = t.path().to_path_buf();
+            if t.close().is_err() {
+                // A child process may still have been writing; one more try.
+                let _ = std::fs::remove_dir_all(path);
+            }
+        }
+    }
 }
 
 impl Drop for Session {
@@ -62,13 +135,14 @@ impl Drop for Session {
 }
 
 impl Session {
-    /// Starts Chromium with a fresh profile, its traffic pinned to a new proxy checking with
-    /// `ctx`.
-    pub async fn start(ctx: Arc<ProxyCtx>, limits: BrowserLimits) -> Result<Session, BrowserError> {
-        let profile = tempfile::Builder::new()
-            .prefix("spud-browser-")
-            .tempdir()
-            .map_err(|e| BrowserError::Failed(format!("no profile directory: {e}")))?;
+    /// Starts Chromium with a fresh profile (or the granted directory `kept`), its traffic
+    /// pinned to a new proxy checking with `ctx`.
+    pub async fn start(
+        ctx: Arc<ProxyCtx>,
+        limits: BrowserLimits,
+        kept: Option<&Path>,
+    ) -> Result<Session, BrowserError> {
+        let profile = Profile::open(kept)?;
         let proxy = proxy::start(ctx.clone())
             .await
             .map_err(|e| BrowserError::Failed(format!("the browser's proxy did not start: {e}")))?;
@@ -113,8 +187,8 @@ impl Session {
         self.started.elapsed()
     }
 
-    /// The profile directory (removed on close).
-    pub fn profile_dir(&self) -> Option<std::path::PathBuf> {
+    /// The profile directory (removed on close unless the grant names it).
+    pub fn profile_dir(&self) -> Option<PathBuf> {
         self.profile.as_ref().map(|p| p.path().to_path_buf())
     }
 
@@ -159,6 +233,11 @@ impl Session {
         let peak_rss_bytes = self.pid.map(chrome::peak_rss).unwrap_or(0);
         let pages_opened = u64::from(self.next_page - 1);
         let _ = tokio::time::timeout(Duration::from_secs(2), self.browser.close()).await;
+        if matches!(self.profile, Some(Profile::Kept { .. })) {
+            // A kept profile is written on the way out (cookies are flushed at shutdown): let
+            // the browser finish exiting before anything is killed.
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.browser.wait()).await;
+        }
         if let Some(pid) = self.pid {
             chrome::kill_tree(pid);
         }
@@ -167,11 +246,7 @@ impl Session {
         }
         self.handler.abort();
         if let Some(profile) = self.profile.take() {
-            let path = profile.path().to_path_buf();
-            if profile.close().is_err() {
-                // A child process may still have been writing; one more try.
-                let _ = std::fs::remove_dir_all(path);
-            }
+            profile.close();
         }
         SessionStats {
             peak_rss_bytes,

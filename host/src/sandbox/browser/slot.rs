@@ -47,12 +47,13 @@ impl BrowserSlot {
         action: Action,
         deadline: Duration,
     ) -> Result<Reply, BrowserError> {
-        self.act_under(gate, action, deadline, self.limits).await
+        self.act_under(gate, action, deadline, self.limits, None)
+            .await
     }
 
     /// Performs `action` with the pages' requests checked by `gate`, within `deadline` (and
     /// the action limit of `limits`, the calling grant's, met with the slot's own). Starts the
-    /// session if there is none.
+    /// session if there is none, its profile the calling grant's `profile` if it names one.
     /// Requests refused between calls are recorded first, as decisions of this call. A dead
     /// browser is reported as [`BrowserError::Crashed`] and dropped (the next action starts a
     /// new one); an action that runs out of time is [`BrowserError::Timeout`] and its page is
@@ -63,6 +64,7 @@ impl BrowserSlot {
         action: Action,
         deadline: Duration,
         limits: BrowserLimits,
+        profile: Option<&std::path::Path>,
     ) -> Result<Reply, BrowserError> {
         let limits = self.limits.min(limits);
         let mut held = self.session.lock().await;
@@ -83,7 +85,7 @@ impl BrowserSlot {
         self.ctx.set_max_bytes(limits.total_bytes);
         self.ctx.bind(gate.clone());
         if held.is_none() {
-            *held = Some(self.start(limits).await?);
+            *held = Some(self.start(limits, profile).await?);
         }
         let Some(session) = held.as_mut() else {
             return Err(BrowserError::Failed("no browser session".into()));
@@ -129,10 +131,13 @@ impl BrowserSlot {
         Ok(Reply::Url(url))
     }
 
-    async fn start(&self, limits: BrowserLimits) -> Result<Session, BrowserError> {
-        match tokio::time::timeout(self.limits.launch, Session::start(self.ctx.clone(), limits))
-            .await
-        {
+    async fn start(
+        &self,
+        limits: BrowserLimits,
+        profile: Option<&std::path::Path>,
+    ) -> Result<Session, BrowserError> {
+        let start = Session::start(self.ctx.clone(), limits, profile);
+        match tokio::time::timeout(self.limits.launch, start).await {
             Ok(r) => r,
             Err(_) => Err(BrowserError::Timeout(format!(
                 "the browser did not start within {} s",
@@ -152,7 +157,8 @@ impl BrowserSlot {
         self.ctx.unbind_if(gate);
     }
 
-    /// Closes the session, if there is one: the browser killed, measured, its profile removed.
+    /// Closes the session, if there is one: the browser killed, measured, its profile removed
+    /// (unless granted to be kept).
     pub async fn close(&self) -> Option<SessionStats> {
         let session = self.session.lock().await.take()?;
         Some(session.close().await)
@@ -212,18 +218,20 @@ pub struct BrowserAccess {
     own: bool,
     deadline: Instant,
     limits: BrowserLimits,
+    profile: Option<PathBuf>,
 }
 
 impl BrowserAccess {
     /// The door of a call under a grant with (`granted`) or without a browser, whose requests
     /// `gate` checks, using the run's `slot` (none: a session of the call's own), under the
-    /// grant's browser `limits`.
+    /// grant's browser `limits` and `profile` directory (a session this call starts keeps its
+    /// profile there).
     pub(crate) fn new(
         granted: bool,
         gate: HttpGate,
         slot: Option<Arc<BrowserSlot>>,
         timeout: Duration,
-        limits: BrowserLimits,
+        (limits, profile): (BrowserLimits, Option<PathBuf>),
     ) -> BrowserAccess {
         BrowserAccess {
             granted,
@@ -232,6 +240,7 @@ impl BrowserAccess {
             own: false,
             deadline: Instant::now() + timeout,
             limits,
+            profile,
         }
     }
 
@@ -263,6 +272,7 @@ impl BrowserAccess {
             action,
             left.max(Duration::from_millis(1)),
             self.limits,
+            self.profile.as_deref(),
         )
         .await
     }
