@@ -2,8 +2,9 @@
 //! `spud worker` processes, each with its own home: a plan's 50 sub-agents give the same results
 //! as the same plan run in one process; workers killed mid-run and a killed NATS node do not
 //! stop the run, no acknowledged call is recorded twice unless marked possibly repeated, and
-//! every worker's chain verifies from the cluster's audit stream; a component whose digest is
-//! not the approved one is refused. One cluster per test binary: the scenarios run in turn on
+//! every worker's chain verifies from the cluster's audit stream. The workers start without the
+//! component: they pull it from the cluster's object store by digest and register it; one whose
+//! policy pins another digest refuses it. One cluster per test binary: the scenarios run in turn on
 //! it (the node is killed last), and every process is killed when the test ends, pass or fail.
 
 use serde_json::Value;
@@ -33,11 +34,27 @@ struct Env {
     dir: tempfile::TempDir,
 }
 
-/// A home with `policy.toml`, `data/` and the hostile component registered from `wasm`.
-fn home_with(dir: &Path, name: &str, wasm: &Path) -> PathBuf {
+/// A home with `policy.toml` (`POLICY` and `extra` lines in its section) and `data/`.
+fn bare_home(dir: &Path, name: &str, extra: &str) -> PathBuf {
     let h = dir.join(name);
     std::fs::create_dir_all(h.join("data")).unwrap();
-    std::fs::write(h.join("policy.toml"), POLICY).unwrap();
+    std::fs::write(h.join("policy.toml"), format!("{POLICY}{extra}\n")).unwrap();
+    h
+}
+
+/// The digest of a file, as a policy pins it.
+fn digest_of(path: &Path) -> String {
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// A home with `policy.toml`, `data/` and the hostile component registered from `wasm`.
+fn home_with(dir: &Path, name: &str, wasm: &Path) -> PathBuf {
+    let h = bare_home(dir, name, "");
     let out = spud(
         &h,
         &[
@@ -84,8 +101,10 @@ fn start() -> Option<Env> {
     Some(env)
 }
 
+/// A worker without any component, whose policy pins the hostile component's digest.
 fn add_worker(env: &mut Env, name: &str) {
-    let h = home_with(env.dir.path(), name, &guest("hostile"));
+    let pin = format!("digest = \"{}\"", digest_of(&guest("hostile")));
+    let h = bare_home(env.dir.path(), name, &pin);
     let w = WorkerProcess::start(
         &spud_bin(),
         &h,
@@ -174,6 +193,21 @@ fn fifty_sub_agents_on_three_workers_give_the_local_result(env: &Env) {
         on_workers >= 50,
         "{on_workers} sub-agent runs on the workers"
     );
+    // Each worker that ran one pulled the component by digest and registered it once.
+    let hex = digest_of(&guest("hostile")).replace("sha256:", "");
+    let mut pulled = 0;
+    for w in &env.workers {
+        let added: Vec<Value> = records(&w.home)
+            .into_iter()
+            .filter(|r| r["event"]["kind"] == "registry" && r["event"]["plugin"] == "hostile")
+            .collect();
+        if w.home.join("runs").is_dir() {
+            assert_eq!(added.len(), 1, "{added:?}");
+            assert_eq!(added[0]["event"]["digest"], hex.as_str(), "{added:?}");
+            pulled += 1;
+        }
+    }
+    assert!(pulled >= 1);
     assert_eq!(verify(&env.cluster.url()), 0);
 }
 
@@ -290,6 +324,8 @@ fn a_nats_node_killed_mid_run_loses_nothing(env: &mut Env) {
     assert_eq!(verify(&url), 0);
 }
 
+/// Another build of the component, approved by another submitter: it reaches the object store,
+/// but every worker's policy pins the first build, so the task is refused.
 fn a_component_with_another_digest_is_refused(env: &Env) {
     // The hostile component with one more custom section: the same tools, another digest.
     let mut bytes = std::fs::read(guest("hostile")).unwrap();

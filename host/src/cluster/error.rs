@@ -37,7 +37,7 @@ pub enum ClusterError {
     },
     /// A worker refused a component whose digest is not the one the submitter's policy
     /// approved.
-    #[error("denied: the task approves `{plugin}` with digest {approved}, but this worker has {found}; register the approved component on the worker (spud tools add) or approve the new digest on the submitting host")]
+    #[error("denied: the task approves `{plugin}` with digest {approved}, but this worker has {found}; pin the approved digest in the worker's policy (`digest` under [tools.{plugin}]) or approve the worker's digest on the submitting host")]
     DigestRefused {
         /// The plugin.
         plugin: String,

@@ -6,11 +6,12 @@
 //!
 //! The rules (task envelope, leases, ledger transitions, possibly repeated calls) are the pure
 //! crate `spud-task`; this module stores them in JetStream. Files: `error`, `setup`
-//! (connection, streams and buckets) → `cas` (compare-and-set on a bucket entry) → `wire`
-//! (what a task and its answer carry), `records` (shipping and verifying audit records) →
-//! `submit`, `worker`.
+//! (connection, streams, buckets and the object store) → `cas` (compare-and-set on a bucket
+//! entry), `components` (components by digest in the object store) → `wire` (what a task and
+//! its answer carry), `records` (shipping and verifying audit records) → `submit`, `worker`.
 
 mod cas;
+mod components;
 mod error;
 mod records;
 mod setup;
@@ -18,6 +19,7 @@ mod submit;
 mod wire;
 mod worker;
 
+pub use components::COMPONENTS;
 pub use error::ClusterError;
 pub use records::{verify_cluster, ChainReport, Shipper};
 pub use setup::{Cluster, ClusterSettings};

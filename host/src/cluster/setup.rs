@@ -1,7 +1,7 @@
 //! The connection and the cluster's layout: the work-queue stream `SPUD_TASKS` with its durable
 //! pull consumer `workers`, the key-value buckets `spud-results`, `spud-leases` and
-//! `spud-ledger`, and the audit stream `SPUD_AUDIT`, each created when missing with the
-//! cluster's replica count.
+//! `spud-ledger`, the audit stream `SPUD_AUDIT` and the object store `spud-components`, each
+//! created when missing with the cluster's replica count.
 //!
 //! Buckets are made as plain streams in the key-value layout (`KV_<name>`, subjects
 //! `$KV.<name>.>`, one message per subject, roll-ups allowed, deletes denied) rather than with
@@ -9,7 +9,7 @@
 //! direct gets, which may read a lagging replica and break compare-and-set.
 
 use super::error::ClusterError;
-use async_nats::jetstream::{self, consumer, kv, stream};
+use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 use std::time::Duration;
 
 /// The work-queue stream.
@@ -61,6 +61,8 @@ pub struct Cluster {
     pub leases: kv::Store,
     /// Budget ledgers by root run.
     pub ledger: kv::Store,
+    /// Components by digest.
+    pub components: object_store::ObjectStore,
     /// What it was opened with (the replica count resolved).
     pub settings: ClusterSettings,
 }
@@ -165,6 +167,7 @@ async fn layout(
         results: bucket(js, "spud-results", replicas, Duration::from_secs(7 * 86400)).await?,
         leases: bucket(js, "spud-leases", replicas, Duration::from_secs(86400)).await?,
         ledger: bucket(js, "spud-ledger", replicas, Duration::from_secs(7 * 86400)).await?,
+        components: objects(js, super::components::COMPONENTS, replicas).await?,
         js: js.clone(),
         tasks,
         audit,
@@ -198,6 +201,24 @@ async fn bucket(
     js.get_key_value(name)
         .await
         .map_err(|e| ClusterError::js(&what, e))
+}
+
+/// The object store `name`, made when missing.
+async fn objects(
+    js: &jetstream::Context,
+    name: &str,
+    replicas: usize,
+) -> Result<object_store::ObjectStore, ClusterError> {
+    if let Ok(store) = js.get_object_store(name).await {
+        return Ok(store);
+    }
+    js.create_object_store(object_store::Config {
+        bucket: name.to_string(),
+        num_replicas: replicas,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| ClusterError::js(&format!("create object store {name}"), e))
 }
 
 /// Milliseconds since the Unix epoch (leases compare them across workers).

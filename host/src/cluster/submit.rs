@@ -29,6 +29,8 @@ pub struct Submitter {
     /// (nats-server 2.9 can let two concurrent compare-and-set writes on one key of a
     /// replicated bucket both succeed; other writers are still caught by compare-and-set).
     ledger_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Digests already in the object store.
+    uploaded: Arc<tokio::sync::Mutex<BTreeSet<String>>>,
 }
 
 impl Submitter {
@@ -40,6 +42,7 @@ impl Submitter {
             spud,
             budget,
             ledger_lock: Arc::default(),
+            uploaded: Arc::default(),
         }
     }
 
@@ -87,6 +90,7 @@ impl Submitter {
             digests: self.digests(&body),
             body,
         };
+        self.upload(&envelope.digests).await?;
         self.publish(&key, &child.id, envelope.to_bytes()).await?;
         let answer = self.answer(&key).await?;
         match answer.outcome {
@@ -101,6 +105,22 @@ impl Submitter {
                 reason: format!("worker `{}`: {reason}", answer.worker),
             }),
         }
+    }
+
+    /// Puts the components `digests` approves into the cluster's object store (once per
+    /// digest and process), so that a worker without them can pull them.
+    async fn upload(&self, digests: &BTreeMap<String, String>) -> Result<(), ClusterError> {
+        let registry = self.spud.registry();
+        for (plugin, hex) in digests {
+            if self.uploaded.lock().await.contains(hex) {
+                continue;
+            }
+            if let Some(entry) = registry.plugins.get(plugin) {
+                super::components::upload(&self.cluster, &self.spud, entry).await?;
+                self.uploaded.lock().await.insert(hex.clone());
+            }
+        }
+        Ok(())
     }
 
     /// Publishes a task until JetStream stores it (a retry after a lost ack is dropped as a

@@ -3,7 +3,9 @@
 //! the same loop and the same `Spud` — while heartbeating (ack progress, lease renewal). Before
 //! it acks, the task's audit records are stored in `SPUD_AUDIT` and its answer in
 //! `spud-results`, both acknowledged by JetStream; a worker whose lease expired meanwhile
-//! commits nothing (its result is late and refused).
+//! commits nothing (its result is late and refused). A component the task approves that the
+//! worker lacks (or has at another digest) is pulled from the cluster's object store by digest,
+//! checked and registered first; one its own policy pins to another digest is refused.
 
 use super::cas;
 use super::error::ClusterError;
@@ -26,6 +28,8 @@ pub struct Worker {
     spud: Arc<Spud>,
     cluster: Cluster,
     shipper: tokio::sync::Mutex<Shipper>,
+    /// Held while components are pulled and registered: one at a time.
+    installing: tokio::sync::Mutex<()>,
 }
 
 impl Worker {
@@ -37,6 +41,7 @@ impl Worker {
             spud,
             cluster,
             shipper: tokio::sync::Mutex::new(shipper),
+            installing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -207,7 +212,8 @@ impl Worker {
         let task: SubAgentTask = serde_json::from_value(envelope.body.clone())
             .map_err(|e| format!("the task does not parse: {e}"))?;
         let caller = task.caller(self.spud.policy())?;
-        self.check_digests(envelope, &caller.principal)
+        self.ensure_components(envelope, &caller.principal)
+            .await
             .map_err(|e| e.to_string())?;
         if possibly_repeated(delivered) {
             let detail = format!(
@@ -236,33 +242,89 @@ impl Worker {
         serde_json::to_value(&report).map_err(|e| e.to_string())
     }
 
-    /// Refuses the task when a plugin it approves has another digest here (or is missing),
-    /// with a `digest_refused` registry record per plugin.
-    fn check_digests(&self, envelope: &Envelope, principal: &str) -> Result<(), ClusterError> {
-        let registry = self.spud.registry();
+    /// Makes sure every plugin the task approves is registered here at the approved digest:
+    /// a missing or other digest is pulled from the cluster's object store and registered —
+    /// unless this worker's policy pins the plugin to another digest, or the pulled bytes do
+    /// not have the approved one; either is refused with a `digest_refused` registry record.
+    async fn ensure_components(
+        &self,
+        envelope: &Envelope,
+        principal: &str,
+    ) -> Result<(), ClusterError> {
+        let _one = self.installing.lock().await;
         for (plugin, approved) in &envelope.digests {
-            let found = registry.plugins.get(plugin).map(|e| e.digest.clone());
+            let found = self
+                .spud
+                .registry()
+                .plugins
+                .get(plugin)
+                .map(|e| e.digest.clone());
             if found.as_deref() == Some(approved.as_str()) {
                 continue;
             }
-            let found = found.unwrap_or_else(|| "none".into());
-            let record = spud_audit::RegistryEvent {
-                action: "digest_refused".into(),
-                plugin: plugin.clone(),
-                digest: found.clone(),
-                by: Some(principal.to_string()),
-                source: Some(format!("task {} approves {approved}", envelope.id)),
-                signer: None,
-                approved: Some(false),
+            let pinned = self.spud.policy().tool(plugin).digest;
+            let refused = match pinned {
+                Some(pin) if pin != format!("sha256:{approved}") => {
+                    Err(ClusterError::DigestRefused {
+                        plugin: plugin.clone(),
+                        approved: approved.clone(),
+                        found: format!("{pin} pinned by this worker's policy"),
+                    })
+                }
+                _ => self.pull_component(plugin, approved).await,
             };
-            let _ = self.spud.audit().append(Event::registry_change(record));
-            return Err(ClusterError::DigestRefused {
-                plugin: plugin.clone(),
-                approved: approved.clone(),
-                found,
-            });
+            if let Err(e) = refused {
+                if let ClusterError::DigestRefused { found, .. } = &e {
+                    self.record_refusal(envelope, principal, plugin, approved, found);
+                }
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// Pulls `plugin` at digest `approved` and registers it (approved: the task's submitter
+    /// approved it; this worker's policy still decides what it may do).
+    async fn pull_component(&self, plugin: &str, approved: &str) -> Result<(), ClusterError> {
+        let under = self.spud.home().downloads_dir();
+        let pulled = super::components::pull(&self.cluster, plugin, approved, &under).await?;
+        let install = crate::service::Install {
+            source: pulled.file.display().to_string(),
+            name: Some(plugin.to_string()),
+            manifest: pulled.manifest.clone(),
+            yes: true,
+            ..Default::default()
+        };
+        let installed = self.spud.install(&install).await.map_err(|e| ClusterError::Task {
+            task: format!("(component {plugin})"),
+            reason: format!("the approved component {plugin} ({approved}) pulled from the cluster could not be registered here: {e}"),
+        })?;
+        tracing::info!(
+            "worker {}: registered {plugin} {approved} from the cluster ({})",
+            self.name,
+            installed.action
+        );
+        Ok(())
+    }
+
+    fn record_refusal(
+        &self,
+        envelope: &Envelope,
+        principal: &str,
+        plugin: &str,
+        approved: &str,
+        found: &str,
+    ) {
+        let record = spud_audit::RegistryEvent {
+            action: "digest_refused".into(),
+            plugin: plugin.to_string(),
+            digest: found.to_string(),
+            by: Some(principal.to_string()),
+            source: Some(format!("task {} approves {approved}", envelope.id)),
+            signer: None,
+            approved: Some(false),
+        };
+        let _ = self.spud.audit().append(Event::registry_change(record));
     }
 
     /// Stores the audit records appended since the last shipment, retrying for a few seconds
