@@ -180,7 +180,7 @@ async fn imap_without_the_socket_grant_or_with_a_wrong_password_is_refused() {
     let r = spud.call("imap.folders", &json!({})).await.unwrap();
     let e = tool_error(&r.outcome);
     assert!(e.starts_with("login refused by"), "{e}");
-    assert!(e.contains(&format!("`{}`", b.user)) && e.contains("AUTHENTICATIONFAILED"), "{e}");
+    assert!(e.contains("AUTHENTICATIONFAILED"), "{e}");
     let report = serde_json::to_string(&r).unwrap();
     assert!(!report.contains(wrong), "{report}");
     let leaked = files_under(&h.path().join("spud"))

@@ -37,7 +37,7 @@ pub struct MoveInput {
     /// The folder the messages are in (default `INBOX`).
     #[serde(default = "default_inbox")]
     pub folder: String,
-    /// Their UIDs (from `search`).
+    /// Their UIDs (from `search`); an empty list moves nothing.
     pub uids: Vec<u32>,
     /// The folder to move them to, e.g. `Invoices`.
     pub to: String,
@@ -64,10 +64,14 @@ pub struct MoveOutput {
 /// Moves messages (by UID) from one folder to another, making the target folder first if create is true.
 #[tool(name = "move")]
 pub fn move_messages(input: MoveInput) -> Result<MoveOutput, ToolError> {
-    uid_set(&input.uids).map_err(ToolError::new)?;
     if input.to.trim().is_empty() {
         return Err(ToolError::new("give the folder to move to in `to`"));
     }
+    if input.uids.is_empty() {
+        // Nothing to move (a plan's group that is empty today): nothing to ask the server.
+        return Ok(MoveOutput { moved: vec![], missing: vec![], to: input.to, new_uids: vec![], created: false });
+    }
+    uid_set(&input.uids).map_err(ToolError::new)?;
     let (settings, mut s) = open()?;
     let out = run_move(&mut s, &input).map_err(|e| fail(&settings, e))?;
     s.logout();
@@ -120,7 +124,7 @@ pub struct FlagInput {
     /// The folder (default `INBOX`).
     #[serde(default = "default_inbox")]
     pub folder: String,
-    /// The messages' UIDs.
+    /// The messages' UIDs; an empty list changes nothing.
     pub uids: Vec<u32>,
     /// Read (true) or unread (false).
     #[serde(default)]
@@ -154,13 +158,16 @@ pub struct FlagOutput {
 /// Marks messages (by UID) read or unread, flagged or not, answered or not; answers their flags afterwards.
 #[tool]
 pub fn flag(input: FlagInput) -> Result<FlagOutput, ToolError> {
-    let set = uid_set(&input.uids).map_err(ToolError::new)?;
     let changes = [("\\Seen", input.seen), ("\\Flagged", input.flagged), ("\\Answered", input.answered)];
     let add: Vec<&str> = changes.iter().filter(|c| c.1 == Some(true)).map(|c| c.0).collect();
     let remove: Vec<&str> = changes.iter().filter(|c| c.1 == Some(false)).map(|c| c.0).collect();
     if add.is_empty() && remove.is_empty() {
         return Err(ToolError::new("give at least one of seen, flagged, answered (true or false)"));
     }
+    if input.uids.is_empty() {
+        return Ok(FlagOutput { messages: vec![], missing: vec![] });
+    }
+    let set = uid_set(&input.uids).map_err(ToolError::new)?;
     let (settings, mut s) = open()?;
     let out = (|| -> Result<FlagOutput, ImapError> {
         choose(&mut s, &input.folder, true)?;
