@@ -55,7 +55,7 @@ def dump(box):
             messages.append(
                 {
                     "uid": int(uid),
-                    "flags": sorted(f.decode() for f in flags),
+                    "flags": sorted(f.decode() for f in flags if f != b"\\Recent"),
                     "from": str(msg["From"] or ""),
                     "to": str(msg["To"] or ""),
                     "subject": str(msg["Subject"] or ""),

@@ -92,8 +92,9 @@ impl Dovecot {
     }
 
     fn start() -> Option<Dovecot> {
-        let bin = server_binary("dovecot")
-            .or_else(|| Path::new("/usr/sbin/dovecot").is_file().then(|| "/usr/sbin/dovecot".into()))?;
+        // Debian puts it in /usr/sbin, which not every PATH has.
+        let debian = Path::new("/usr/sbin/dovecot");
+        let bin = if debian.is_file() { debian.to_path_buf() } else { server_binary("dovecot")? };
         let dir = tempfile::tempdir().expect("a temporary folder");
         let (user, uid, gid) = run_as();
         let group = std::fs::read_to_string("/etc/group")
@@ -111,15 +112,17 @@ impl Dovecot {
             .map(|n| format!("box{n}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{}/mail/box{n}::\n", dir.path().display()))
             .collect();
         std::fs::write(dir.path().join("users"), users).expect("the users file");
-        for p in [dir.path(), &conf, &dir.path().join("users")] {
-            std::os::unix::fs::chown(p, Some(uid), Some(gid)).expect("chown the server's folder");
+        for p in [dir.path().to_path_buf(), conf.clone(), dir.path().join("users")] {
+            std::os::unix::fs::chown(&p, Some(uid), Some(gid)).expect("chown the server's folder");
         }
-        // `read` returns when this process's end of the pipe closes: the server stops with it.
+        // `read` returns when this process's end of the pipe closes (the test binary exited):
+        // the server stops with it, and its folder goes.
         let mut child = Command::new("sh")
             .arg("-c")
-            .arg("\"$0\" -F -c \"$1\" & pid=$!; read _ignored; kill $pid; wait $pid")
+            .arg("\"$0\" -F -c \"$1\" & pid=$!; read _ignored; kill $pid; wait $pid; rm -rf \"$2\"")
             .arg(&bin)
             .arg(&conf)
+            .arg(dir.path())
             .uid(uid)
             .gid(gid)
             .stdin(Stdio::piped())

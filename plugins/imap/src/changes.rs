@@ -112,7 +112,7 @@ fn run_move(s: &mut Session, input: &MoveInput) -> Result<Result<MoveOutput, Str
     };
     let new_uids = done
         .code("COPYUID")
-        .and_then(|w| w.get(3).map(|set| crate::names::expand_set(set)))
+        .and_then(|w| w.get(3).map(|set| crate::names::expand_set(set.as_str())))
         .unwrap_or_default();
     Ok(Ok(MoveOutput { moved, missing, to: input.to.clone(), new_uids, created }))
 }
@@ -169,26 +169,27 @@ pub fn flag(input: FlagInput) -> Result<FlagOutput, ToolError> {
     }
     let set = uid_set(&input.uids).map_err(ToolError::new)?;
     let (settings, mut s) = open()?;
-    let out = (|| -> Result<FlagOutput, ImapError> {
-        choose(&mut s, &input.folder, true)?;
-        for (sign, list) in [("+", &add), ("-", &remove)] {
-            if !list.is_empty() {
-                let what = format!("{sign}FLAGS.SILENT ({})", list.join(" "));
-                s.run(&[Arg::Raw("UID"), Arg::Raw("STORE"), Arg::Raw(&set), Arg::Raw(&what)], "UID STORE")?;
-            }
-        }
-        let done = s.run(&[Arg::Raw("UID"), Arg::Raw("FETCH"), Arg::Raw(&set), Arg::Raw("(UID FLAGS)")], "UID FETCH")?;
-        let mut messages: Vec<Flags> = fetched(&done)?
-            .iter()
-            .filter_map(|p| Some(Flags { uid: item(p, "UID")?.num()? as u32, flags: flags(p) }))
-            .collect();
-        messages.sort_by_key(|m| m.uid);
-        let missing = input.uids.iter().copied().filter(|u| !messages.iter().any(|m| m.uid == *u)).collect();
-        Ok(FlagOutput { messages, missing })
-    })()
-    .map_err(|e| fail(&settings, e))?;
+    let out = run_flag(&mut s, &input, &set, [add.as_slice(), remove.as_slice()]).map_err(|e| fail(&settings, e))?;
     s.logout();
     Ok(out)
+}
+
+fn run_flag(s: &mut Session, input: &FlagInput, set: &str, [add, remove]: [&[&str]; 2]) -> Result<FlagOutput, ImapError> {
+    choose(s, &input.folder, true)?;
+    for (sign, list) in [("+", add), ("-", remove)] {
+        if !list.is_empty() {
+            let what = format!("{sign}FLAGS.SILENT ({})", list.join(" "));
+            s.run(&[Arg::Raw("UID"), Arg::Raw("STORE"), Arg::Raw(set), Arg::Raw(&what)], "UID STORE")?;
+        }
+    }
+    let done = s.run(&[Arg::Raw("UID"), Arg::Raw("FETCH"), Arg::Raw(set), Arg::Raw("(UID FLAGS)")], "UID FETCH")?;
+    let mut messages: Vec<Flags> = fetched(&done)?
+        .iter()
+        .filter_map(|p| Some(Flags { uid: item(p, "UID")?.num()? as u32, flags: flags(p) }))
+        .collect();
+    messages.sort_by_key(|m| m.uid);
+    let missing = input.uids.iter().copied().filter(|u| !messages.iter().any(|m| m.uid == *u)).collect();
+    Ok(FlagOutput { messages, missing })
 }
 
 /// Input of `append`: a draft saved into a folder (it is not sent).

@@ -1,6 +1,6 @@
 //! A draft as a message (RFC 5322): headers, a plain-text body, built with lettre.
 
-use lettre::message::header::{ContentType, InReplyTo, References};
+use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::Message;
 
@@ -72,8 +72,8 @@ pub fn build(draft: &Draft<'_>) -> Result<(Vec<u8>, String), String> {
             ));
         }
         b = b
-            .header(InReplyTo::from(parent.to_string()))
-            .header(References::from(parent.to_string()));
+            .in_reply_to(parent.to_string())
+            .references(parent.to_string());
     }
     let message = b
         .header(ContentType::TEXT_PLAIN)

@@ -125,10 +125,9 @@ fn encoded_word(s: &str) -> Option<(String, usize)> {
 /// anything else read as UTF-8, with replacement characters where it is not).
 pub fn to_text(bytes: &[u8], charset: &str) -> String {
     let cs = charset.to_ascii_lowercase();
-    if ["iso-8859-1", "latin1", "iso-8859-15", "windows-1252", "cp1252"].contains(&cs.as_str()) {
-        if std::str::from_utf8(bytes).is_err() {
-            return bytes.iter().map(|&b| b as char).collect();
-        }
+    let single_byte = ["iso-8859-1", "latin1", "iso-8859-15", "windows-1252", "cp1252"];
+    if single_byte.contains(&cs.as_str()) && std::str::from_utf8(bytes).is_err() {
+        return bytes.iter().map(|&b| b as char).collect();
     }
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -311,7 +310,7 @@ pub fn html_text(html: &str) -> String {
         if (name == "script" || name == "style") && !tag.starts_with("</") {
             let close = format!("</{name}");
             let lower = rest.to_ascii_lowercase();
-            let end = lower.find(&close).map_or(rest.len(), |i| i);
+            let end = lower.find(&close).unwrap_or(rest.len());
             rest = &rest[end..];
             continue;
         }

@@ -71,10 +71,17 @@ pub fn item<'a>(pairs: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-/// The flags of a `FETCH` answer, e.g. `["\\Seen"]`.
+/// The flags of a `FETCH` answer, e.g. `["\\Seen"]` (without `\\Recent`, which only says
+/// that this session is the first to see the message).
 pub fn flags(pairs: &[(String, Value)]) -> Vec<String> {
     item(pairs, "FLAGS")
-        .map(|f| f.items().iter().filter_map(Value::text).collect())
+        .map(|f| {
+            f.items()
+                .iter()
+                .filter_map(Value::text)
+                .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -297,8 +304,9 @@ fn run_search(s: &mut Session, folder: &str, criteria: &[Criterion], max: usize)
         .iter()
         .flat_map(|a| a[1..].iter().filter_map(Value::num).map(|n| n as u32).collect::<Vec<_>>())
         .collect();
-    uids.sort_unstable_by(|a, b| b.cmp(a));
+    uids.sort_unstable();
     uids.dedup();
+    uids.reverse();
     let total = uids.len() as u32;
     let chosen: Vec<u32> = uids.iter().copied().take(max).collect();
     let mut messages = Vec::new();
@@ -324,7 +332,7 @@ fn run_search(s: &mut Session, folder: &str, criteria: &[Criterion], max: usize)
                 size: item(&pairs, "RFC822.SIZE").and_then(Value::num).unwrap_or(0),
             });
         }
-        messages.sort_by(|a, b| b.uid.cmp(&a.uid));
+        messages.sort_by_key(|m| std::cmp::Reverse(m.uid));
     }
     Ok(SearchOutput {
         folder: folder.to_string(),
@@ -478,7 +486,8 @@ mod tests {
         let c = criteria(&input).unwrap();
         assert_eq!(c[0], ("FROM", Some("acme".into())));
         assert_eq!(c[1], ("SINCE", Some("2-Nov-2026".into())));
-        assert_eq!(&c[2..], &[("UNSEEN", None), ("UNFLAGGED", None)]);
+        assert_eq!(c[2], ("UNSEEN", None));
+        assert_eq!(c[3], ("UNFLAGGED", None));
         let empty: SearchInput = serde_json::from_value(serde_json::json!({})).unwrap();
         assert_eq!(criteria(&empty).unwrap(), [("ALL", None)]);
         let bad: SearchInput = serde_json::from_value(serde_json::json!({"before": "soon"})).unwrap();
