@@ -445,8 +445,16 @@ fn mailbox(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
     let server = Dovecot::shared().expect("Dovecot (scripts/setup-connectors.sh)");
     let b = server.mailbox();
     for i in 0..20 {
-        let from = if i % 4 == 0 { "Ann Lee <ann@acme.example>" } else { "Bob <bob@news.example>" };
-        b.append("INBOX", "", &message(from, &format!("Message {i}"), "A short text."));
+        let from = if i % 4 == 0 {
+            "Ann Lee <ann@acme.example>"
+        } else {
+            "Bob <bob@news.example>"
+        };
+        b.append(
+            "INBOX",
+            "",
+            &message(from, &format!("Message {i}"), "A short text."),
+        );
     }
     let dir = h.path().join("imap");
     std::fs::create_dir_all(&dir).unwrap();

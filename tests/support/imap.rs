@@ -45,7 +45,9 @@ pub struct Mailbox {
 
 /// The user the server runs as: name, uid, gid.
 fn run_as() -> (String, u32, u32) {
-    let me = std::fs::metadata("/proc/self").map(|m| (m.uid(), m.gid())).unwrap_or((0, 0));
+    let me = std::fs::metadata("/proc/self")
+        .map(|m| (m.uid(), m.gid()))
+        .unwrap_or((0, 0));
     let name = |uid: u32| {
         let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
         passwd.lines().find_map(|l| {
@@ -54,7 +56,11 @@ fn run_as() -> (String, u32, u32) {
         })
     };
     if me.0 != 0 {
-        return (name(me.0).expect("the current user in /etc/passwd"), me.0, me.1);
+        return (
+            name(me.0).expect("the current user in /etc/passwd"),
+            me.0,
+            me.1,
+        );
     }
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let entry = passwd
@@ -62,7 +68,11 @@ fn run_as() -> (String, u32, u32) {
         .map(|l| l.split(':').collect::<Vec<_>>())
         .find(|f| f.len() > 3 && f[0] == "dovecot")
         .expect("the dovecot user (made by the dovecot-core package)");
-    ("dovecot".into(), entry[2].parse().expect("uid"), entry[3].parse().expect("gid"))
+    (
+        "dovecot".into(),
+        entry[2].parse().expect("uid"),
+        entry[3].parse().expect("gid"),
+    )
 }
 
 fn config(dir: &Path, port: u16, user: &str, group: &str) -> String {
@@ -94,7 +104,11 @@ impl Dovecot {
     fn start() -> Option<Dovecot> {
         // Debian puts it in /usr/sbin, which not every PATH has.
         let debian = Path::new("/usr/sbin/dovecot");
-        let bin = if debian.is_file() { debian.to_path_buf() } else { server_binary("dovecot")? };
+        let bin = if debian.is_file() {
+            debian.to_path_buf()
+        } else {
+            server_binary("dovecot")?
+        };
         let dir = tempfile::tempdir().expect("a temporary folder");
         let (user, uid, gid) = run_as();
         let group = std::fs::read_to_string("/etc/group")
@@ -109,10 +123,19 @@ impl Dovecot {
         let conf = dir.path().join("dovecot.conf");
         std::fs::write(&conf, config(dir.path(), port, &user, &group)).expect("the config");
         let users: String = (1..=MAILBOXES)
-            .map(|n| format!("box{n}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{}/mail/box{n}::\n", dir.path().display()))
+            .map(|n| {
+                format!(
+                    "box{n}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{}/mail/box{n}::\n",
+                    dir.path().display()
+                )
+            })
             .collect();
         std::fs::write(dir.path().join("users"), users).expect("the users file");
-        for p in [dir.path().to_path_buf(), conf.clone(), dir.path().join("users")] {
+        for p in [
+            dir.path().to_path_buf(),
+            conf.clone(),
+            dir.path().join("users"),
+        ] {
             std::os::unix::fs::chown(&p, Some(uid), Some(gid)).expect("chown the server's folder");
         }
         // `read` returns when this process's end of the pipe closes (the test binary exited):
@@ -131,7 +154,12 @@ impl Dovecot {
             .spawn()
             .expect("start dovecot");
         let stdin = child.stdin.take().expect("stdin");
-        let server = Dovecot { port, _stdin: Mutex::new(stdin), _dir: dir, next: AtomicUsize::new(1) };
+        let server = Dovecot {
+            port,
+            _stdin: Mutex::new(stdin),
+            _dir: dir,
+            next: AtomicUsize::new(1),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -146,8 +174,15 @@ impl Dovecot {
     /// A mailbox of its own for one test (INBOX, Drafts and Sent, empty).
     pub fn mailbox(&self) -> Mailbox {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
-        assert!(n <= MAILBOXES, "more than {MAILBOXES} mailboxes asked for: raise MAILBOXES");
-        Mailbox { port: self.port, user: format!("box{n}"), password: PASSWORD }
+        assert!(
+            n <= MAILBOXES,
+            "more than {MAILBOXES} mailboxes asked for: raise MAILBOXES"
+        );
+        Mailbox {
+            port: self.port,
+            user: format!("box{n}"),
+            password: PASSWORD,
+        }
     }
 }
 
@@ -167,9 +202,18 @@ impl Mailbox {
             .stderr(Stdio::piped())
             .spawn()
             .expect("python3");
-        child.stdin.take().expect("stdin").write_all(stdin).expect("write");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("write");
         let out = child.wait_with_output().expect("imap_box.py");
-        assert!(out.status.success(), "imap_box.py {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "imap_box.py {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 

@@ -18,15 +18,38 @@ fn default_drafts() -> String {
 /// The UIDs of `uids` that are in the selected folder, in the order given.
 fn existing(s: &mut Session, uids: &[u32]) -> Result<Vec<u32>, ImapError> {
     let set = uid_set(uids).unwrap_or_default();
-    let done = s.run(&[Arg::Raw("UID"), Arg::Raw("SEARCH"), Arg::Raw("UID"), Arg::Raw(&set)], "UID SEARCH")?;
-    let found: Vec<u64> = done.answers("SEARCH")?.iter().flat_map(|a| a[1..].iter().filter_map(Value::num).collect::<Vec<_>>()).collect();
-    Ok(uids.iter().copied().filter(|u| found.contains(&(*u as u64))).collect())
+    let done = s.run(
+        &[
+            Arg::Raw("UID"),
+            Arg::Raw("SEARCH"),
+            Arg::Raw("UID"),
+            Arg::Raw(&set),
+        ],
+        "UID SEARCH",
+    )?;
+    let found: Vec<u64> = done
+        .answers("SEARCH")?
+        .iter()
+        .flat_map(|a| a[1..].iter().filter_map(Value::num).collect::<Vec<_>>())
+        .collect();
+    Ok(uids
+        .iter()
+        .copied()
+        .filter(|u| found.contains(&(*u as u64)))
+        .collect())
 }
 
 /// Whether a folder exists.
 fn folder_exists(s: &mut Session, folder: &str) -> Result<bool, ImapError> {
     let name = encode_folder(folder);
-    let done = s.run(&[Arg::Raw("LIST"), Arg::Raw("\"\""), Arg::Str(name.as_bytes())], "LIST")?;
+    let done = s.run(
+        &[
+            Arg::Raw("LIST"),
+            Arg::Raw("\"\""),
+            Arg::Str(name.as_bytes()),
+        ],
+        "LIST",
+    )?;
     Ok(!done.answers("LIST")?.is_empty())
 }
 
@@ -69,7 +92,13 @@ pub fn move_messages(input: MoveInput) -> Result<MoveOutput, ToolError> {
     }
     if input.uids.is_empty() {
         // Nothing to move (a plan's group that is empty today): nothing to ask the server.
-        return Ok(MoveOutput { moved: vec![], missing: vec![], to: input.to, new_uids: vec![], created: false });
+        return Ok(MoveOutput {
+            moved: vec![],
+            missing: vec![],
+            to: input.to,
+            new_uids: vec![],
+            created: false,
+        });
     }
     uid_set(&input.uids).map_err(ToolError::new)?;
     let (settings, mut s) = open()?;
@@ -88,24 +117,65 @@ fn run_move(s: &mut Session, input: &MoveInput) -> Result<Result<MoveOutput, Str
             )));
         }
         let name = encode_folder(&input.to);
-        s.run(&[Arg::Raw("CREATE"), Arg::Str(name.as_bytes())], &format!("CREATE {}", input.to))?;
-        let _ = s.run(&[Arg::Raw("SUBSCRIBE"), Arg::Str(name.as_bytes())], "SUBSCRIBE");
+        s.run(
+            &[Arg::Raw("CREATE"), Arg::Str(name.as_bytes())],
+            &format!("CREATE {}", input.to),
+        )?;
+        let _ = s.run(
+            &[Arg::Raw("SUBSCRIBE"), Arg::Str(name.as_bytes())],
+            "SUBSCRIBE",
+        );
         created = true;
     }
     choose(s, &input.folder, true)?;
     let moved = existing(s, &input.uids)?;
-    let missing: Vec<u32> = input.uids.iter().copied().filter(|u| !moved.contains(u)).collect();
+    let missing: Vec<u32> = input
+        .uids
+        .iter()
+        .copied()
+        .filter(|u| !moved.contains(u))
+        .collect();
     if moved.is_empty() {
-        return Ok(Err(format!("none of the uids {:?} is in `{}`", input.uids, input.folder)));
+        return Ok(Err(format!(
+            "none of the uids {:?} is in `{}`",
+            input.uids, input.folder
+        )));
     }
     let set = uid_set(&moved).unwrap_or_default();
     let target = encode_folder(&input.to);
     let done = if s.has("MOVE") {
-        s.run(&[Arg::Raw("UID"), Arg::Raw("MOVE"), Arg::Raw(&set), Arg::Str(target.as_bytes())], "UID MOVE")?
+        s.run(
+            &[
+                Arg::Raw("UID"),
+                Arg::Raw("MOVE"),
+                Arg::Raw(&set),
+                Arg::Str(target.as_bytes()),
+            ],
+            "UID MOVE",
+        )?
     } else if s.has("UIDPLUS") {
-        let copied = s.run(&[Arg::Raw("UID"), Arg::Raw("COPY"), Arg::Raw(&set), Arg::Str(target.as_bytes())], "UID COPY")?;
-        s.run(&[Arg::Raw("UID"), Arg::Raw("STORE"), Arg::Raw(&set), Arg::Raw("+FLAGS.SILENT (\\Deleted)")], "UID STORE")?;
-        s.run(&[Arg::Raw("UID"), Arg::Raw("EXPUNGE"), Arg::Raw(&set)], "UID EXPUNGE")?;
+        let copied = s.run(
+            &[
+                Arg::Raw("UID"),
+                Arg::Raw("COPY"),
+                Arg::Raw(&set),
+                Arg::Str(target.as_bytes()),
+            ],
+            "UID COPY",
+        )?;
+        s.run(
+            &[
+                Arg::Raw("UID"),
+                Arg::Raw("STORE"),
+                Arg::Raw(&set),
+                Arg::Raw("+FLAGS.SILENT (\\Deleted)"),
+            ],
+            "UID STORE",
+        )?;
+        s.run(
+            &[Arg::Raw("UID"), Arg::Raw("EXPUNGE"), Arg::Raw(&set)],
+            "UID EXPUNGE",
+        )?;
         copied
     } else {
         return Ok(Err("the server has neither MOVE nor UIDPLUS: moving would expunge other deleted messages too".into()));
@@ -114,7 +184,13 @@ fn run_move(s: &mut Session, input: &MoveInput) -> Result<Result<MoveOutput, Str
         .code("COPYUID")
         .and_then(|w| w.get(3).map(|set| crate::names::expand_set(set.as_str())))
         .unwrap_or_default();
-    Ok(Ok(MoveOutput { moved, missing, to: input.to.clone(), new_uids, created }))
+    Ok(Ok(MoveOutput {
+        moved,
+        missing,
+        to: input.to.clone(),
+        new_uids,
+        created,
+    }))
 }
 
 /// Input of `flag`: each flag given is set (true) or cleared (false).
@@ -158,37 +234,86 @@ pub struct FlagOutput {
 /// Marks messages (by UID) read or unread, flagged or not, answered or not; answers their flags afterwards.
 #[tool]
 pub fn flag(input: FlagInput) -> Result<FlagOutput, ToolError> {
-    let changes = [("\\Seen", input.seen), ("\\Flagged", input.flagged), ("\\Answered", input.answered)];
-    let add: Vec<&str> = changes.iter().filter(|c| c.1 == Some(true)).map(|c| c.0).collect();
-    let remove: Vec<&str> = changes.iter().filter(|c| c.1 == Some(false)).map(|c| c.0).collect();
+    let changes = [
+        ("\\Seen", input.seen),
+        ("\\Flagged", input.flagged),
+        ("\\Answered", input.answered),
+    ];
+    let add: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.1 == Some(true))
+        .map(|c| c.0)
+        .collect();
+    let remove: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.1 == Some(false))
+        .map(|c| c.0)
+        .collect();
     if add.is_empty() && remove.is_empty() {
-        return Err(ToolError::new("give at least one of seen, flagged, answered (true or false)"));
+        return Err(ToolError::new(
+            "give at least one of seen, flagged, answered (true or false)",
+        ));
     }
     if input.uids.is_empty() {
-        return Ok(FlagOutput { messages: vec![], missing: vec![] });
+        return Ok(FlagOutput {
+            messages: vec![],
+            missing: vec![],
+        });
     }
     let set = uid_set(&input.uids).map_err(ToolError::new)?;
     let (settings, mut s) = open()?;
-    let out = run_flag(&mut s, &input, &set, [add.as_slice(), remove.as_slice()]).map_err(|e| fail(&settings, e))?;
+    let out = run_flag(&mut s, &input, &set, [add.as_slice(), remove.as_slice()])
+        .map_err(|e| fail(&settings, e))?;
     s.logout();
     Ok(out)
 }
 
-fn run_flag(s: &mut Session, input: &FlagInput, set: &str, [add, remove]: [&[&str]; 2]) -> Result<FlagOutput, ImapError> {
+fn run_flag(
+    s: &mut Session,
+    input: &FlagInput,
+    set: &str,
+    [add, remove]: [&[&str]; 2],
+) -> Result<FlagOutput, ImapError> {
     choose(s, &input.folder, true)?;
     for (sign, list) in [("+", add), ("-", remove)] {
         if !list.is_empty() {
             let what = format!("{sign}FLAGS.SILENT ({})", list.join(" "));
-            s.run(&[Arg::Raw("UID"), Arg::Raw("STORE"), Arg::Raw(set), Arg::Raw(&what)], "UID STORE")?;
+            s.run(
+                &[
+                    Arg::Raw("UID"),
+                    Arg::Raw("STORE"),
+                    Arg::Raw(set),
+                    Arg::Raw(&what),
+                ],
+                "UID STORE",
+            )?;
         }
     }
-    let done = s.run(&[Arg::Raw("UID"), Arg::Raw("FETCH"), Arg::Raw(set), Arg::Raw("(UID FLAGS)")], "UID FETCH")?;
+    let done = s.run(
+        &[
+            Arg::Raw("UID"),
+            Arg::Raw("FETCH"),
+            Arg::Raw(set),
+            Arg::Raw("(UID FLAGS)"),
+        ],
+        "UID FETCH",
+    )?;
     let mut messages: Vec<Flags> = fetched(&done)?
         .iter()
-        .filter_map(|p| Some(Flags { uid: item(p, "UID")?.num()? as u32, flags: flags(p) }))
+        .filter_map(|p| {
+            Some(Flags {
+                uid: item(p, "UID")?.num()? as u32,
+                flags: flags(p),
+            })
+        })
         .collect();
     messages.sort_by_key(|m| m.uid);
-    let missing = input.uids.iter().copied().filter(|u| !messages.iter().any(|m| m.uid == *u)).collect();
+    let missing = input
+        .uids
+        .iter()
+        .copied()
+        .filter(|u| !messages.iter().any(|m| m.uid == *u))
+        .collect();
     Ok(FlagOutput { messages, missing })
 }
 
@@ -230,7 +355,10 @@ pub struct AppendOutput {
 #[tool]
 pub fn append(input: AppendInput) -> Result<AppendOutput, ToolError> {
     let settings = crate::Settings::from_env().map_err(ToolError::new)?;
-    let from = settings.from.clone().unwrap_or_else(|| settings.username.clone());
+    let from = settings
+        .from
+        .clone()
+        .unwrap_or_else(|| settings.username.clone());
     let (bytes, message_id) = compose::build(&Draft {
         from: &from,
         to: &input.to,
@@ -244,17 +372,29 @@ pub fn append(input: AppendInput) -> Result<AppendOutput, ToolError> {
     let name = encode_folder(&input.folder);
     let done = s
         .run(
-            &[Arg::Raw("APPEND"), Arg::Str(name.as_bytes()), Arg::Raw("(\\Draft \\Seen)"), Arg::Str(&bytes)],
+            &[
+                Arg::Raw("APPEND"),
+                Arg::Str(name.as_bytes()),
+                Arg::Raw("(\\Draft \\Seen)"),
+                Arg::Str(&bytes),
+            ],
             &format!("APPEND {}", input.folder),
         )
         .map_err(|e| match e {
-            ImapError::Refused { text, .. } if text.contains("TRYCREATE") => ToolError::new(format!(
-                "no folder `{}` to save the draft in: imap.folders lists them",
-                input.folder
-            )),
+            ImapError::Refused { text, .. } if text.contains("TRYCREATE") => {
+                ToolError::new(format!(
+                    "no folder `{}` to save the draft in: imap.folders lists them",
+                    input.folder
+                ))
+            }
             e => fail(&settings, e),
         })?;
     s.logout();
     let uid = done.code("APPENDUID").and_then(|w| w.get(2)?.parse().ok());
-    Ok(AppendOutput { folder: input.folder, uid, message_id, size: bytes.len() })
+    Ok(AppendOutput {
+        folder: input.folder,
+        uid,
+        message_id,
+        size: bytes.len(),
+    })
 }

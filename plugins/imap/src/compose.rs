@@ -101,8 +101,16 @@ mod tests {
         let text = String::from_utf8(bytes).unwrap();
         assert!(id.ends_with("@corner.example>"), "{id}");
         assert!(text.contains("In-Reply-To: <1@acme.example>"), "{text}");
-        assert!(text.contains("To: \"Ann Lee\" <ann@acme.example>") || text.contains("To: Ann Lee <ann@acme.example>"), "{text}");
-        let e = build(&Draft { from: "nobody", ..Draft::default() }).unwrap_err();
+        assert!(
+            text.contains("To: \"Ann Lee\" <ann@acme.example>")
+                || text.contains("To: Ann Lee <ann@acme.example>"),
+            "{text}"
+        );
+        let e = build(&Draft {
+            from: "nobody",
+            ..Draft::default()
+        })
+        .unwrap_err();
         assert!(e.contains("IMAP_FROM"), "{e}");
     }
 }

@@ -10,10 +10,12 @@
 //! The IMAP dialogue is the component's own: [`wire`] reads and parses answers (literals,
 //! quoted strings, lists), [`session`] runs tagged commands, [`mime`] makes envelopes and body
 //! structures readable, [`names`] spells folder names, dates and UID sets, [`compose`] builds
-//! drafts; the tools are in [`tools`] (reading) and [`changes`] (moving, flagging, saving).
+//! drafts; the tools are in [`tools`] (folders, search), [`message`] (fetch) and [`changes`]
+//! (moving, flagging, saving).
 
 pub mod changes;
 pub mod compose;
+pub mod message;
 pub mod mime;
 pub mod names;
 pub mod session;
@@ -22,6 +24,7 @@ pub mod tools;
 pub mod wire;
 
 pub use changes::*;
+pub use message::*;
 pub use settings::Settings;
 pub use tools::*;
 

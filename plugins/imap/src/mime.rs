@@ -63,9 +63,17 @@ fn addresses(v: &Value) -> Vec<String> {
             if mailbox.is_empty() {
                 return None; // a group's start or end
             }
-            let email = if host.is_empty() { mailbox } else { format!("{mailbox}@{host}") };
+            let email = if host.is_empty() {
+                mailbox
+            } else {
+                format!("{mailbox}@{host}")
+            };
             let name = f.first().map(words).unwrap_or_default();
-            Some(if name.is_empty() { email } else { format!("{name} <{email}>") })
+            Some(if name.is_empty() {
+                email
+            } else {
+                format!("{name} <{email}>")
+            })
         })
         .collect()
 }
@@ -109,7 +117,9 @@ fn encoded_word(s: &str) -> Option<(String, usize)> {
     let bytes = match enc {
         "B" | "b" => base64::engine::general_purpose::STANDARD
             .decode(data.trim_end_matches('='))
-            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(data.trim_end_matches('=')))
+            .or_else(|_| {
+                base64::engine::general_purpose::STANDARD_NO_PAD.decode(data.trim_end_matches('='))
+            })
             .ok()?,
         "Q" | "q" => {
             let d = data.replace('_', " ");
@@ -118,14 +128,23 @@ fn encoded_word(s: &str) -> Option<(String, usize)> {
         _ => return None,
     };
     let len = 2 + charset.len() + 1 + enc.len() + 1 + end + 2;
-    Some((to_text(&bytes, charset.split('*').next().unwrap_or(charset)), len))
+    Some((
+        to_text(&bytes, charset.split('*').next().unwrap_or(charset)),
+        len,
+    ))
 }
 
 /// Bytes in a charset as text (UTF-8 and ASCII as such, Latin-1 and Windows-1252 by byte;
 /// anything else read as UTF-8, with replacement characters where it is not).
 pub fn to_text(bytes: &[u8], charset: &str) -> String {
     let cs = charset.to_ascii_lowercase();
-    let single_byte = ["iso-8859-1", "latin1", "iso-8859-15", "windows-1252", "cp1252"];
+    let single_byte = [
+        "iso-8859-1",
+        "latin1",
+        "iso-8859-15",
+        "windows-1252",
+        "cp1252",
+    ];
     if single_byte.contains(&cs.as_str()) && std::str::from_utf8(bytes).is_err() {
         return bytes.iter().map(|&b| b as char).collect();
     }
@@ -136,7 +155,11 @@ pub fn to_text(bytes: &[u8], charset: &str) -> String {
 pub fn transfer_decode(bytes: &[u8], encoding: &str) -> Vec<u8> {
     match encoding.to_ascii_lowercase().as_str() {
         "base64" => {
-            let clean: Vec<u8> = bytes.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            let clean: Vec<u8> = bytes
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
             base64::engine::general_purpose::STANDARD
                 .decode(&clean)
                 .or_else(|_| {
@@ -199,12 +222,22 @@ fn walk(body: &Value, prefix: &str, out: &mut Vec<Part>) {
         }
     };
     if items.first().is_some_and(|v| matches!(v, Value::List(_))) {
-        for (i, sub) in items.iter().take_while(|v| matches!(v, Value::List(_))).enumerate() {
+        for (i, sub) in items
+            .iter()
+            .take_while(|v| matches!(v, Value::List(_)))
+            .enumerate()
+        {
             walk(sub, &child(i), out);
         }
         return;
     }
-    let lower = |i: usize| items.get(i).and_then(Value::text).unwrap_or_default().to_ascii_lowercase();
+    let lower = |i: usize| {
+        items
+            .get(i)
+            .and_then(Value::text)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
     let mime = format!("{}/{}", lower(0), lower(1));
     let params = items.get(2).map(pairs).unwrap_or_default();
     // Where the disposition sits depends on the type (RFC 3501 section 7.4.2).
@@ -213,14 +246,26 @@ fn walk(body: &Value, prefix: &str, out: &mut Vec<Part>) {
         "message/rfc822" => 11,
         _ => 8,
     };
-    let disposition = items.get(disposition_at).map(|d| d.items()).unwrap_or_default();
-    let kind = disposition.first().and_then(Value::text).unwrap_or_default();
+    let disposition = items
+        .get(disposition_at)
+        .map(|d| d.items())
+        .unwrap_or_default();
+    let kind = disposition
+        .first()
+        .and_then(Value::text)
+        .unwrap_or_default();
     let dparams = disposition.get(1).map(pairs).unwrap_or_default();
     let filename = param(&dparams, "filename").or_else(|| param(&params, "name"));
     out.push(Part {
-        section: if prefix.is_empty() { "1".into() } else { prefix.to_string() },
+        section: if prefix.is_empty() {
+            "1".into()
+        } else {
+            prefix.to_string()
+        },
         mime,
-        charset: param(&params, "charset").unwrap_or_default().to_ascii_lowercase(),
+        charset: param(&params, "charset")
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
         encoding: lower(5),
         size: items.get(6).and_then(Value::num).unwrap_or(0),
         filename,
@@ -252,7 +297,9 @@ fn percent_decode(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -278,7 +325,10 @@ impl Part {
     /// As the tools report it.
     pub fn to_attachment(&self) -> Attachment {
         Attachment {
-            name: self.filename.clone().unwrap_or_else(|| format!("part-{}", self.section)),
+            name: self
+                .filename
+                .clone()
+                .unwrap_or_else(|| format!("part-{}", self.section)),
             content_type: self.mime.clone(),
             size: self.size,
         }
@@ -337,8 +387,14 @@ mod tests {
 
     #[test]
     fn decodes_encoded_words() {
-        assert_eq!(decode_words("=?UTF-8?B?R3LDvMOfZQ==?= =?UTF-8?Q?_aus_K=C3=B6ln?="), "Grüße aus Köln");
-        assert_eq!(decode_words("Re: =?ISO-8859-1?Q?M=FCller?= ok"), "Re: Müller ok");
+        assert_eq!(
+            decode_words("=?UTF-8?B?R3LDvMOfZQ==?= =?UTF-8?Q?_aus_K=C3=B6ln?="),
+            "Grüße aus Köln"
+        );
+        assert_eq!(
+            decode_words("Re: =?ISO-8859-1?Q?M=FCller?= ok"),
+            "Re: Müller ok"
+        );
         assert_eq!(decode_words("plain =? text"), "plain =? text");
     }
 
@@ -367,14 +423,21 @@ mod tests {
         assert_eq!((t.section.as_str(), t.charset.as_str()), ("1", "utf-8"));
         assert_eq!(p[1].section, "2");
         assert_eq!(p[1].to_attachment().name, "Grüße.pdf");
-        let single = values(b"(\"text\" \"html\" NIL NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL)").unwrap();
+        let single =
+            values(b"(\"text\" \"html\" NIL NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL)").unwrap();
         assert_eq!(text_part(&parts(&single[0])).unwrap().section, "1");
     }
 
     #[test]
     fn decodes_bodies_and_html() {
-        assert_eq!(transfer_decode(b"Gr=C3=BC=C3=9Fe=\r\n!", "quoted-printable"), "Grüße!".as_bytes());
-        assert_eq!(transfer_decode(b"aGVsbG8g\r\nd29ybGQ=", "BASE64"), b"hello world");
+        assert_eq!(
+            transfer_decode(b"Gr=C3=BC=C3=9Fe=\r\n!", "quoted-printable"),
+            "Grüße!".as_bytes()
+        );
+        assert_eq!(
+            transfer_decode(b"aGVsbG8g\r\nd29ybGQ=", "BASE64"),
+            b"hello world"
+        );
         assert_eq!(to_text(&[0x4d, 0xfc], "ISO-8859-1"), "Mü");
         assert_eq!(
             html_text("<style>p{}</style><p>Hi &amp; bye</p><br>x"),

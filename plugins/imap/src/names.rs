@@ -24,7 +24,11 @@ pub fn encode_folder(name: &str) -> String {
     for c in name.chars() {
         if (' '..='~').contains(&c) {
             flush(&mut run, &mut out);
-            out.push_str(if c == '&' { "&-" } else { c.encode_utf8(&mut [0; 4]) });
+            out.push_str(if c == '&' {
+                "&-"
+            } else {
+                c.encode_utf8(&mut [0; 4])
+            });
         } else {
             let mut buf = [0u16; 2];
             run.extend_from_slice(c.encode_utf16(&mut buf));
@@ -70,7 +74,12 @@ pub fn search_date(field: &str, date: &str) -> Result<String, String> {
     ];
     let bad = || format!("{field}: `{date}` is not a date like 2026-11-02");
     let mut parts = date.trim().splitn(3, '-');
-    let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok()).ok_or_else(bad);
+    let mut next = || {
+        parts
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .ok_or_else(bad)
+    };
     let (y, m, d) = (next()?, next()?, next()?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1900..=9999).contains(&y) {
         return Err(bad());
@@ -86,7 +95,11 @@ pub fn uid_set(uids: &[u32]) -> Result<String, String> {
     if uids.contains(&0) {
         return Err("uids start at 1; 0 is no message".into());
     }
-    Ok(uids.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+    Ok(uids
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 /// Expands a set as servers answer it (`3:5,9`) into UIDs.
@@ -123,7 +136,9 @@ mod tests {
     #[test]
     fn dates_and_sets() {
         assert_eq!(search_date("since", "2026-11-02").unwrap(), "2-Nov-2026");
-        assert!(search_date("since", "02/11/2026").unwrap_err().contains("since"));
+        assert!(search_date("since", "02/11/2026")
+            .unwrap_err()
+            .contains("since"));
         assert_eq!(uid_set(&[3, 5]).unwrap(), "3,5");
         assert!(uid_set(&[]).is_err());
         assert_eq!(expand_set("3:5,9"), [3, 4, 5, 9]);

@@ -124,7 +124,9 @@ impl Session {
         let greeting = s.read()?;
         let text = String::from_utf8_lossy(&greeting).into_owned();
         match text.split_once(' ') {
-            Some(("*", rest)) if starts_with_word(rest, "OK") || starts_with_word(rest, "PREAUTH") => {
+            Some(("*", rest))
+                if starts_with_word(rest, "OK") || starts_with_word(rest, "PREAUTH") =>
+            {
                 s.note_capabilities(rest.split_once(' ').map_or("", |(_, t)| t))
             }
             Some(("*", rest)) if starts_with_word(rest, "BYE") => {
@@ -142,7 +144,11 @@ impl Session {
             return Err(ImapError::LoginDisabled);
         }
         match s.run(
-            &[Arg::Raw("LOGIN"), Arg::Str(user.as_bytes()), Arg::Str(password.as_bytes())],
+            &[
+                Arg::Raw("LOGIN"),
+                Arg::Str(user.as_bytes()),
+                Arg::Str(password.as_bytes()),
+            ],
             "LOGIN",
         ) {
             Ok(done) => {
@@ -165,9 +171,16 @@ impl Session {
 
     /// Takes the capabilities from a `[CAPABILITY …]` code at the start of `text`, if any.
     fn note_capabilities(&mut self, text: &str) {
-        if let Some((code, _)) = text.trim_start().strip_prefix('[').and_then(|t| t.split_once(']')) {
+        if let Some((code, _)) = text
+            .trim_start()
+            .strip_prefix('[')
+            .and_then(|t| t.split_once(']'))
+        {
             let mut words = code.split_whitespace();
-            if words.next().is_some_and(|w| w.eq_ignore_ascii_case("CAPABILITY")) {
+            if words
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("CAPABILITY"))
+            {
                 self.capabilities = words.map(upper).collect();
             }
         }
@@ -223,7 +236,12 @@ impl Session {
         Ok(())
     }
 
-    fn await_continuation(&mut self, tag: &str, shown: &str, done: &mut Done) -> Result<(), ImapError> {
+    fn await_continuation(
+        &mut self,
+        tag: &str,
+        shown: &str,
+        done: &mut Done,
+    ) -> Result<(), ImapError> {
         loop {
             let r = self.read()?;
             if r.starts_with(b"+") {
@@ -246,7 +264,9 @@ impl Session {
             let r = self.read()?;
             if let Some(u) = r.strip_prefix(b"* ") {
                 if starts_with_word(&String::from_utf8_lossy(u), "BYE") && shown != "LOGOUT" {
-                    return Err(ImapError::Bye(String::from_utf8_lossy(&u[3..]).trim().into()));
+                    return Err(ImapError::Bye(
+                        String::from_utf8_lossy(&u[3..]).trim().into(),
+                    ));
                 }
                 done.untagged.push(u.to_vec());
                 continue;
@@ -295,7 +315,9 @@ fn garbled(text: &str) -> ImapError {
 }
 
 fn starts_with_word(text: &str, word: &str) -> bool {
-    text.split(' ').next().is_some_and(|w| w.eq_ignore_ascii_case(word))
+    text.split(' ')
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case(word))
 }
 
 fn upper(s: impl AsRef<str>) -> String {
@@ -312,8 +334,12 @@ mod tests {
             completion("a3", "X", "a3 OK [APPENDUID 1 9] done").unwrap(),
             "[APPENDUID 1 9] done"
         );
-        let e = completion("a1", "LOGIN", "a1 NO [AUTHENTICATIONFAILED] Authentication failed.")
-            .unwrap_err();
+        let e = completion(
+            "a1",
+            "LOGIN",
+            "a1 NO [AUTHENTICATIONFAILED] Authentication failed.",
+        )
+        .unwrap_err();
         assert!(matches!(&e, ImapError::Refused { status, .. } if status == "NO"));
         assert_eq!(
             e.to_string(),
@@ -324,10 +350,16 @@ mod tests {
     #[test]
     fn finds_response_codes() {
         let done = Done {
-            untagged: vec![b"OK [COPYUID 7 1:2 5:6] Moved".to_vec(), b"2 EXPUNGE".to_vec()],
+            untagged: vec![
+                b"OK [COPYUID 7 1:2 5:6] Moved".to_vec(),
+                b"2 EXPUNGE".to_vec(),
+            ],
             text: "Done".into(),
         };
-        assert_eq!(done.code("copyuid").unwrap(), ["COPYUID", "7", "1:2", "5:6"]);
+        assert_eq!(
+            done.code("copyuid").unwrap(),
+            ["COPYUID", "7", "1:2", "5:6"]
+        );
         assert!(done.code("APPENDUID").is_none());
         assert_eq!(done.answers("EXPUNGE").unwrap().len(), 1);
     }

@@ -1,7 +1,7 @@
-//! The reading tools — `folders`, `search`, `fetch` — and what every tool shares: opening the
+//! The tools that look — `folders`, `search` (and `fetch` in [`crate::message`]) — and what every tool shares: opening the
 //! session, choosing a folder, reading `FETCH` answers, explaining a failure.
 
-use crate::mime::{self, Attachment};
+use crate::mime;
 use crate::names::{decode_folder, encode_folder, search_date};
 use crate::session::{Arg, ImapError, Session};
 use crate::settings::{Settings, GRANT};
@@ -10,8 +10,6 @@ use spud_sdk::prelude::*;
 
 /// The most messages one search answers with.
 pub const MAX_RESULTS: u32 = 200;
-/// The most characters of text one fetch answers with.
-pub const MAX_CHARS: u32 = 200_000;
 
 /// Opens a logged-in session with the granted settings.
 pub fn open() -> Result<(Settings, Session), ToolError> {
@@ -41,7 +39,10 @@ pub fn fail(settings: &Settings, e: ImapError) -> ToolError {
 pub fn choose(s: &mut Session, folder: &str, write: bool) -> Result<(), ImapError> {
     let verb = if write { "SELECT" } else { "EXAMINE" };
     let name = encode_folder(folder);
-    match s.run(&[Arg::Raw(verb), Arg::Str(name.as_bytes())], &format!("{verb} {folder}")) {
+    match s.run(
+        &[Arg::Raw(verb), Arg::Str(name.as_bytes())],
+        &format!("{verb} {folder}"),
+    ) {
         Err(ImapError::Refused { status, text, .. }) if status == "NO" => Err(ImapError::Refused {
             command: format!("{verb} {folder}"),
             status,
@@ -85,7 +86,8 @@ pub fn flags(pairs: &[(String, Value)]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn has_flag(flags: &[String], flag: &str) -> bool {
+/// Whether `flags` holds `flag` (any case).
+pub fn has_flag(flags: &[String], flag: &str) -> bool {
     flags.iter().any(|f| f.eq_ignore_ascii_case(flag))
 }
 
@@ -132,26 +134,47 @@ pub fn folders(input: FoldersInput) -> Result<FoldersOutput, ToolError> {
 }
 
 fn list_folders(s: &mut Session, counts: bool) -> Result<Vec<Folder>, ImapError> {
-    let done = s.run(&[Arg::Raw("LIST"), Arg::Raw("\"\""), Arg::Raw("\"*\"")], "LIST")?;
+    let done = s.run(
+        &[Arg::Raw("LIST"), Arg::Raw("\"\""), Arg::Raw("\"*\"")],
+        "LIST",
+    )?;
     let mut out = Vec::new();
     for answer in done.answers("LIST")? {
-        let attrs: Vec<String> = answer.get(1).map(|a| a.items().iter().filter_map(Value::text).collect()).unwrap_or_default();
-        let Some(raw) = answer.get(3).and_then(Value::text) else { continue };
+        let attrs: Vec<String> = answer
+            .get(1)
+            .map(|a| a.items().iter().filter_map(Value::text).collect())
+            .unwrap_or_default();
+        let Some(raw) = answer.get(3).and_then(Value::text) else {
+            continue;
+        };
         let special = ["drafts", "sent", "trash", "junk", "archive"]
             .into_iter()
-            .find(|u| attrs.iter().any(|a| a.eq_ignore_ascii_case(&format!("\\{u}"))));
+            .find(|u| {
+                attrs
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&format!("\\{u}")))
+            });
         let selectable = !attrs.iter().any(|a| a.eq_ignore_ascii_case("\\Noselect"));
         let (mut messages, mut unseen) = (None, None);
         if counts && selectable {
             let st = s.run(
-                &[Arg::Raw("STATUS"), Arg::Str(raw.as_bytes()), Arg::Raw("(MESSAGES UNSEEN)")],
+                &[
+                    Arg::Raw("STATUS"),
+                    Arg::Str(raw.as_bytes()),
+                    Arg::Raw("(MESSAGES UNSEEN)"),
+                ],
                 "STATUS",
             )?;
             for a in st.answers("STATUS")? {
                 let kv = a.get(2).map(Value::items).unwrap_or_default();
                 for pair in kv.chunks(2) {
                     let n = pair.get(1).and_then(Value::num).map(|n| n as u32);
-                    match pair[0].text().unwrap_or_default().to_ascii_uppercase().as_str() {
+                    match pair[0]
+                        .text()
+                        .unwrap_or_default()
+                        .to_ascii_uppercase()
+                        .as_str()
+                    {
                         "MESSAGES" => messages = n,
                         "UNSEEN" => unseen = n,
                         _ => {}
@@ -258,7 +281,12 @@ type Criterion = (&'static str, Option<String>);
 
 fn criteria(input: &SearchInput) -> Result<Vec<Criterion>, String> {
     let mut c: Vec<Criterion> = Vec::new();
-    let words = [("FROM", &input.from), ("TO", &input.to), ("SUBJECT", &input.subject), ("TEXT", &input.text)];
+    let words = [
+        ("FROM", &input.from),
+        ("TO", &input.to),
+        ("SUBJECT", &input.subject),
+        ("TEXT", &input.text),
+    ];
     for (key, value) in words {
         if let Some(v) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             c.push((key, Some(v.to_string())));
@@ -286,23 +314,41 @@ fn criteria(input: &SearchInput) -> Result<Vec<Criterion>, String> {
     Ok(c)
 }
 
-fn run_search(s: &mut Session, folder: &str, criteria: &[Criterion], max: usize) -> Result<SearchOutput, ImapError> {
+fn run_search(
+    s: &mut Session,
+    folder: &str,
+    criteria: &[Criterion],
+    max: usize,
+) -> Result<SearchOutput, ImapError> {
     choose(s, folder, false)?;
     let mut args = vec![Arg::Raw("UID"), Arg::Raw("SEARCH")];
-    if criteria.iter().any(|(_, v)| v.as_deref().is_some_and(|v| !v.is_ascii())) {
+    if criteria
+        .iter()
+        .any(|(_, v)| v.as_deref().is_some_and(|v| !v.is_ascii()))
+    {
         args.extend([Arg::Raw("CHARSET"), Arg::Raw("UTF-8")]);
     }
     for (key, value) in criteria {
         args.push(Arg::Raw(key));
         if let Some(v) = value {
-            args.push(if key.ends_with("SINCE") || *key == "BEFORE" { Arg::Raw(v) } else { Arg::Str(v.as_bytes()) });
+            args.push(if key.ends_with("SINCE") || *key == "BEFORE" {
+                Arg::Raw(v)
+            } else {
+                Arg::Str(v.as_bytes())
+            });
         }
     }
     let done = s.run(&args, "UID SEARCH")?;
     let mut uids: Vec<u32> = done
         .answers("SEARCH")?
         .iter()
-        .flat_map(|a| a[1..].iter().filter_map(Value::num).map(|n| n as u32).collect::<Vec<_>>())
+        .flat_map(|a| {
+            a[1..]
+                .iter()
+                .filter_map(Value::num)
+                .map(|n| n as u32)
+                .collect::<Vec<_>>()
+        })
         .collect();
     uids.sort_unstable();
     uids.dedup();
@@ -311,14 +357,27 @@ fn run_search(s: &mut Session, folder: &str, criteria: &[Criterion], max: usize)
     let chosen: Vec<u32> = uids.iter().copied().take(max).collect();
     let mut messages = Vec::new();
     if !chosen.is_empty() {
-        let set = chosen.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let set = chosen
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let done = s.run(
-            &[Arg::Raw("UID"), Arg::Raw("FETCH"), Arg::Raw(&set), Arg::Raw("(UID FLAGS ENVELOPE RFC822.SIZE)")],
+            &[
+                Arg::Raw("UID"),
+                Arg::Raw("FETCH"),
+                Arg::Raw(&set),
+                Arg::Raw("(UID FLAGS ENVELOPE RFC822.SIZE)"),
+            ],
             "UID FETCH",
         )?;
         for pairs in fetched(&done)? {
-            let Some(uid) = item(&pairs, "UID").and_then(Value::num) else { continue };
-            let env = item(&pairs, "ENVELOPE").map(mime::envelope).unwrap_or_default();
+            let Some(uid) = item(&pairs, "UID").and_then(Value::num) else {
+                continue;
+            };
+            let env = item(&pairs, "ENVELOPE")
+                .map(mime::envelope)
+                .unwrap_or_default();
             let f = flags(&pairs);
             messages.push(Summary {
                 uid: uid as u32,
@@ -329,7 +388,9 @@ fn run_search(s: &mut Session, folder: &str, criteria: &[Criterion], max: usize)
                 message_id: env.message_id,
                 seen: has_flag(&f, "\\Seen"),
                 flagged: has_flag(&f, "\\Flagged"),
-                size: item(&pairs, "RFC822.SIZE").and_then(Value::num).unwrap_or(0),
+                size: item(&pairs, "RFC822.SIZE")
+                    .and_then(Value::num)
+                    .unwrap_or(0),
             });
         }
         messages.sort_by_key(|m| std::cmp::Reverse(m.uid));
@@ -340,137 +401,6 @@ fn run_search(s: &mut Session, folder: &str, criteria: &[Criterion], max: usize)
         truncated: total as usize > messages.len(),
         messages,
     })
-}
-
-/// Input of `fetch`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FetchInput {
-    /// The folder (default `INBOX`).
-    #[serde(default = "default_inbox")]
-    pub folder: String,
-    /// The message's UID (from `search`).
-    pub uid: u32,
-    /// The most characters of text to answer with (default 20000, at most 200000).
-    #[serde(default)]
-    pub max_chars: Option<u32>,
-    /// Mark the message as read (default false: reading leaves it unseen).
-    #[serde(default)]
-    pub mark_seen: bool,
-}
-
-/// One message, read.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct FetchOutput {
-    /// Its UID.
-    pub uid: u32,
-    /// The folder.
-    pub folder: String,
-    /// Its `Date` header.
-    pub date: String,
-    /// The sender(s).
-    pub from: Vec<String>,
-    /// Where replies should go, if not to the sender.
-    pub reply_to: Vec<String>,
-    /// The recipients.
-    pub to: Vec<String>,
-    /// The copies.
-    pub cc: Vec<String>,
-    /// The subject.
-    pub subject: String,
-    /// Its `Message-ID`.
-    pub message_id: String,
-    /// The `Message-ID` it answers, if any.
-    pub in_reply_to: String,
-    /// Its flags, e.g. `["\\Seen", "\\Flagged"]`.
-    pub flags: Vec<String>,
-    /// Its text (the plain-text part, else the HTML part's text), at most `max_chars`.
-    pub text: String,
-    /// Whether the text was cut at `max_chars`.
-    pub truncated: bool,
-    /// The type the text came from: `text/plain`, `text/html`, or empty when it has none.
-    pub text_type: String,
-    /// The attached files (names, types, sizes; not their content).
-    pub attachments: Vec<Attachment>,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
-/// Reads one message by UID: headers, its text (bounded by max_chars), the names of its attachments; leaves it unseen unless mark_seen.
-#[tool]
-pub fn fetch(input: FetchInput) -> Result<FetchOutput, ToolError> {
-    let max_chars = input.max_chars.unwrap_or(20_000).clamp(1, MAX_CHARS) as usize;
-    if input.uid == 0 {
-        return Err(ToolError::new("uids start at 1; 0 is no message"));
-    }
-    let (settings, mut s) = open()?;
-    let out = read_message(&mut s, &input, max_chars).map_err(|e| fail(&settings, e))?;
-    s.logout();
-    out.ok_or_else(|| {
-        ToolError::new(format!("no message with uid {} in `{}`", input.uid, input.folder))
-    })
-}
-
-fn read_message(s: &mut Session, input: &FetchInput, max_chars: usize) -> Result<Option<FetchOutput>, ImapError> {
-    choose(s, &input.folder, input.mark_seen)?;
-    let uid = input.uid.to_string();
-    let done = s.run(
-        &[Arg::Raw("UID"), Arg::Raw("FETCH"), Arg::Raw(&uid), Arg::Raw("(UID FLAGS ENVELOPE BODYSTRUCTURE RFC822.SIZE)")],
-        "UID FETCH",
-    )?;
-    let all = fetched(&done)?;
-    let Some(pairs) = all.into_iter().find(|p| item(p, "UID").and_then(Value::num) == Some(input.uid as u64)) else {
-        return Ok(None);
-    };
-    let parts = item(&pairs, "BODYSTRUCTURE").map(mime::parts).unwrap_or_default();
-    let (mut text, mut truncated, mut text_type) = (String::new(), false, String::new());
-    if let Some(part) = mime::text_part(&parts) {
-        // Encoded text is at most about 4 bytes a character (base64 of 3-byte UTF-8).
-        let limit = (max_chars as u64 * 4 + 16).min(part.size.max(1));
-        let section = format!("(BODY.PEEK[{}]<0.{limit}>)", part.section);
-        let body = s.run(&[Arg::Raw("UID"), Arg::Raw("FETCH"), Arg::Raw(&uid), Arg::Raw(&section)], "UID FETCH")?;
-        let bytes = fetched(&body)?
-            .iter()
-            .flat_map(|p| p.iter().filter(|(k, _)| k.starts_with("BODY[")).filter_map(|(_, v)| match v {
-                Value::Str(b) => Some(b.clone()),
-                _ => None,
-            }))
-            .next()
-            .unwrap_or_default();
-        let mut decoded = mime::to_text(&mime::transfer_decode(&bytes, &part.encoding), &part.charset);
-        if part.mime == "text/html" {
-            decoded = mime::html_text(&decoded);
-        }
-        truncated = part.size > limit || decoded.chars().count() > max_chars;
-        text = decoded.chars().take(max_chars).collect();
-        text_type = part.mime.clone();
-    }
-    if input.mark_seen {
-        s.run(&[Arg::Raw("UID"), Arg::Raw("STORE"), Arg::Raw(&uid), Arg::Raw("+FLAGS.SILENT (\\Seen)")], "UID STORE")?;
-    }
-    let env = item(&pairs, "ENVELOPE").map(mime::envelope).unwrap_or_default();
-    let mut f = flags(&pairs);
-    if input.mark_seen && !has_flag(&f, "\\Seen") {
-        f.push("\\Seen".into());
-    }
-    Ok(Some(FetchOutput {
-        uid: input.uid,
-        folder: input.folder.clone(),
-        date: env.date,
-        from: env.from,
-        reply_to: env.reply_to,
-        to: env.to,
-        cc: env.cc,
-        subject: env.subject,
-        message_id: env.message_id,
-        in_reply_to: env.in_reply_to,
-        flags: f,
-        text,
-        truncated,
-        text_type,
-        attachments: parts.iter().filter(|p| p.is_attachment()).map(mime::Part::to_attachment).collect(),
-        size: item(&pairs, "RFC822.SIZE").and_then(Value::num).unwrap_or(0),
-    }))
 }
 
 #[cfg(test)]
@@ -490,7 +420,8 @@ mod tests {
         assert_eq!(c[3], ("UNFLAGGED", None));
         let empty: SearchInput = serde_json::from_value(serde_json::json!({})).unwrap();
         assert_eq!(criteria(&empty).unwrap(), [("ALL", None)]);
-        let bad: SearchInput = serde_json::from_value(serde_json::json!({"before": "soon"})).unwrap();
+        let bad: SearchInput =
+            serde_json::from_value(serde_json::json!({"before": "soon"})).unwrap();
         assert!(criteria(&bad).unwrap_err().contains("before"));
     }
 }

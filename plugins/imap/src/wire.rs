@@ -68,7 +68,10 @@ pub fn read_response<R: BufRead>(r: &mut R, max: usize) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let start = out.len();
-        let n = r.by_ref().take((max + 2) as u64).read_until(b'\n', &mut out)?;
+        let n = r
+            .by_ref()
+            .take((max + 2) as u64)
+            .read_until(b'\n', &mut out)?;
         if n == 0 {
             if out.is_empty() {
                 return Ok(out);
@@ -111,7 +114,9 @@ fn literal_size(line: &[u8]) -> Option<usize> {
     let line = line.strip_suffix(b"\r\n").or(line.strip_suffix(b"\n"))?;
     let body = line.strip_suffix(b"}")?;
     let open = body.iter().rposition(|b| *b == b'{')?;
-    let digits = body[open + 1..].strip_suffix(b"+").unwrap_or(&body[open + 1..]);
+    let digits = body[open + 1..]
+        .strip_suffix(b"+")
+        .unwrap_or(&body[open + 1..]);
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -324,7 +329,10 @@ mod tests {
         let items = v[2].items();
         assert_eq!(items[1], Value::Num(7));
         assert_eq!(items[3], Value::List(vec![Value::Atom("\\Seen".into())]));
-        assert_eq!(items[4], Value::Atom("BODY[HEADER.FIELDS (FROM)]<0>".into()));
+        assert_eq!(
+            items[4],
+            Value::Atom("BODY[HEADER.FIELDS (FROM)]<0>".into())
+        );
         assert_eq!(items[5], s("abc"));
         assert_eq!(items[6], s("q\"x"));
         assert_eq!(items[7], Value::Nil);
