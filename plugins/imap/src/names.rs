@@ -24,11 +24,11 @@ pub fn encode_folder(name: &str) -> String {
     for c in name.chars() {
         if (' '..='~').contains(&c) {
             flush(&mut run, &mut out);
-            out.push_str(if c == '&' {
-                "&-"
+            if c == '&' {
+                out.push_str("&-");
             } else {
-                c.encode_utf8(&mut [0; 4])
-            });
+                out.push(c);
+            }
         } else {
             let mut buf = [0u16; 2];
             run.extend_from_slice(c.encode_utf16(&mut buf));

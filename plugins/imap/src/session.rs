@@ -3,7 +3,7 @@
 //! untagged answers collected until the command's tagged completion, `LOGOUT`. Plain IMAP: no
 //! STARTTLS.
 
-use crate::wire::{self, Parser, Value};
+use crate::wire::{self, Value};
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
