@@ -186,7 +186,7 @@ async fn imap_moves_flags_and_saves_drafts() {
 
     let r = call("imap.move", json!({"uids": [1], "to": "Invoices/2026"})).await;
     assert!(
-        tool_error(&r.outcome).contains("\"create\": true"),
+        tool_error(&r.outcome).contains("no folder `Invoices/2026`: pass"),
         "{:?}",
         r.outcome
     );
@@ -304,7 +304,7 @@ async fn imap_without_the_socket_grant_or_with_a_wrong_password_is_refused() {
     let (spud, h) = spud_with(&grant(&b, wrong), &["imap"]).await;
     let r = spud.call("imap.folders", &json!({})).await.unwrap();
     let e = tool_error(&r.outcome);
-    assert!(e.starts_with("login refused by"), "{e}");
+    assert!(e.contains("login refused by"), "{e}");
     assert!(e.contains("AUTHENTICATIONFAILED"), "{e}");
     let report = serde_json::to_string(&r).unwrap();
     assert!(!report.contains(wrong), "{report}");

@@ -33,6 +33,9 @@ def folder_names(box):
     for line in check(box.list('""', "*")):
         # (\HasNoChildren) "/" Name   or   (\HasNoChildren) "/" "Two words"
         match = re.match(r'\((.*?)\) "(.)" (.*)', line.decode())
+        attributes = match.group(1).lower()
+        if "\\noselect" in attributes or "\\nonexistent" in attributes:
+            continue  # a level of the hierarchy that holds no messages itself
         names.append(match.group(3).strip('"'))
     return sorted(names)
 

@@ -154,7 +154,9 @@ fn list_folders(s: &mut Session, counts: bool) -> Result<Vec<Folder>, ImapError>
                     .iter()
                     .any(|a| a.eq_ignore_ascii_case(&format!("\\{u}")))
             });
-        let selectable = !attrs.iter().any(|a| a.eq_ignore_ascii_case("\\Noselect"));
+        let selectable = !attrs.iter().any(|a| {
+            a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent")
+        });
         let (mut messages, mut unseen) = (None, None);
         if counts && selectable {
             let st = s.run(
