@@ -419,7 +419,10 @@ async fn triage_inbox_sorts_the_mail_and_drafts_the_reply() {
     let text = std::fs::read_to_string(&policy)
         .unwrap()
         .replace("127.0.0.1:1143", &b.addr())
-        .replace("IMAP_USERNAME=frontdesk", &format!("IMAP_USERNAME={}", b.user))
+        .replace(
+            "IMAP_USERNAME=frontdesk",
+            &format!("IMAP_USERNAME={}", b.user),
+        )
         .replace("127.0.0.1:2525", &sink.addr());
     std::fs::write(&policy, text).unwrap();
     let spud_home = h.path().join("spud");

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -28,6 +28,7 @@ pub struct Dovecot {
     /// Where it listens on 127.0.0.1.
     pub port: u16,
     _stdin: Mutex<ChildStdin>,
+    _shell: Mutex<Child>,
     _dir: tempfile::TempDir,
     next: AtomicUsize,
 }
@@ -157,6 +158,7 @@ impl Dovecot {
         let server = Dovecot {
             port,
             _stdin: Mutex::new(stdin),
+            _shell: Mutex::new(child),
             _dir: dir,
             next: AtomicUsize::new(1),
         };
