@@ -4,7 +4,9 @@
 # the benchmark compares with), and into a venv under the target directory (PyPI): FastAPI and
 # uvicorn, for the REST API that publishes its own OpenAPI document (tests/servers/shop_api.py);
 # aiosmtpd, the SMTP server the email connector is tested against (tests/servers/mail_sink.py);
-# Radicale, the CalDAV and CardDAV server of the calendar and contacts connectors. Idempotent and quick when installed: one
+# Radicale, the CalDAV and CardDAV server of the calendar and contacts connectors; Debian's
+# Dovecot (dovecot-imapd), the IMAP server of the mailbox connector (started by the tests as an
+# unprivileged process with its own configuration). Idempotent and quick when installed: one
 # `apt-get update` only when a package is missing, then all missing packages in one install.
 set -euo pipefail
 
@@ -25,6 +27,10 @@ done
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   missing+=("postgresql")
 fi
+# Dovecot's IMAP server (dovecot-core alone has the master but not the IMAP process).
+if [ ! -x /usr/lib/dovecot/imap ]; then
+  missing+=("dovecot-imapd")
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: ${missing[*]} missing and apt-get is not available; install them" >&2
@@ -39,6 +45,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if command -v service >/dev/null 2>&1; then
     $sudo service redis-server stop >/dev/null 2>&1 || true
     $sudo service postgresql stop >/dev/null 2>&1 || true
+    $sudo service dovecot stop >/dev/null 2>&1 || true
   fi
 fi
 

@@ -8,6 +8,7 @@ use serde_json::json;
 use spud::{Spud, SpudOptions};
 use spud_tests::connectors::{get, start_shop, Site, TOKEN};
 use spud_tests::db::{Postgres, Redis};
+use spud_tests::imap::{message, Dovecot};
 use spud_tests::mail::{MailSink, Radicale};
 use spud_tests::{guest, home, write_policy};
 use std::time::{Duration, Instant};
@@ -152,6 +153,7 @@ fn main() {
     );
     servers(&rt, &h);
     mail_and_calendar(&rt, &h);
+    mailbox(&rt, &h);
 }
 
 /// The servers of the connectors that have their own: a site on 127.0.0.1 (feeds, webhooks),
@@ -433,5 +435,58 @@ fn mail_and_calendar(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
         ours,
         theirs,
         "reqwest REPORT",
+    );
+}
+
+/// `imap.search` beside Python's imaplib doing the same against the same Dovecot: a session of
+/// its own each time (connect, log in, open the folder read-only, search by sender, fetch the
+/// matches' envelopes, log out), as one call of the connector does.
+fn mailbox(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
+    let server = Dovecot::shared().expect("Dovecot (scripts/setup-connectors.sh)");
+    let b = server.mailbox();
+    for i in 0..20 {
+        let from = if i % 4 == 0 {
+            "Ann Lee <ann@acme.example>"
+        } else {
+            "Bob <bob@news.example>"
+        };
+        b.append(
+            "INBOX",
+            "",
+            &message(from, &format!("Message {i}"), "A short text."),
+        );
+    }
+    let dir = h.path().join("imap");
+    std::fs::create_dir_all(&dir).unwrap();
+    let addr = b.addr();
+    std::fs::write(
+        dir.join("policy.toml"),
+        format!(
+            "[tools.imap]\nenv = [\"IMAP_SERVER={addr}\", \"IMAP_USERNAME={}\", \"IMAP_PASSWORD={}\"]\n\
+             sockets = {{ tcp_connect = [\"{addr}\"] }}\n[secrets]\nenv = [\"IMAP_PASSWORD\"]\n",
+            b.user, b.password
+        ),
+    )
+    .unwrap();
+    let spud = Spud::open(SpudOptions {
+        home: Some(dir.join("spud")),
+        policy: Some(dir.join("policy.toml")),
+        principal: Some("bench".into()),
+    })
+    .unwrap();
+    rt.block_on(async { spud.add(&guest("imap"), None, None).await.unwrap() });
+    let ours = time_call(rt, &spud, "imap.search", json!({"from": "acme.example"}));
+    let mut theirs: Vec<Duration> = b
+        .bench_native(N + 5, "INBOX", "acme.example")
+        .into_iter()
+        .skip(5)
+        .map(|ms| Duration::from_secs_f64(ms / 1e3))
+        .collect();
+    theirs.truncate(N);
+    row(
+        "imap (imap.search, 5 of 20 messages by sender, with their envelopes)",
+        ours,
+        p50(theirs),
+        "Python imaplib",
     );
 }

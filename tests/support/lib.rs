@@ -213,6 +213,7 @@ pub mod crash;
 pub mod db;
 pub mod fuzz;
 pub mod http_mcp;
+pub mod imap;
 pub mod llm;
 pub mod mail;
 pub mod nats;

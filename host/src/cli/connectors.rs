@@ -140,6 +140,23 @@ const CONNECTORS: &[Connector] = &[
         example: "spud call smtp.send '{\"to\": [\"ann@example.org\"], \"subject\": \"Your order\", \"text\": \"It ships today.\"}'",
     },
     Connector {
+        name: "imap",
+        component: "imap.wasm",
+        what: "a mailbox over IMAP: list folders, search (from, subject, words, dates, unseen, flagged), read a message (text bounded, attachment names), move, flag, save drafts",
+        tools: &[
+            "imap.folders",
+            "imap.search",
+            "imap.fetch",
+            "imap.move",
+            "imap.flag",
+            "imap.append",
+        ],
+        grants: "sockets = { tcp_connect = [\"IP:PORT\"] } and env = [\"IMAP_SERVER=IP:PORT\", \"IMAP_USERNAME=…\", \"IMAP_PASSWORD\", \"IMAP_FROM=Shop <shop@example.com>\"] under [tools.imap]",
+        credentials: "the component logs in itself (LOGIN, no TLS): env IMAP_PASSWORD, a registered secret",
+        server: "an IMAP server on the host or a trusted network (e.g. Dovecot)",
+        example: "spud call imap.search '{\"folder\": \"INBOX\", \"unseen\": true, \"from\": \"acme.example\"}'",
+    },
+    Connector {
         name: "calendar",
         component: "calendar.wasm",
         what: "CalDAV calendars: list them, events in a time range, free slots, create an event (iCalendar)",

@@ -120,6 +120,20 @@ const WORKFLOWS: &[Workflow] = &[
         ],
     },
     Workflow {
+        name: "triage-inbox",
+        what: "triage the inbox: unread mail (IMAP) sorted in sandboxed Python into invoices, newsletters and support, moved to folders, a reply drafted, the team told (SMTP)",
+        files: &[
+            workflow_file!("triage-inbox", "README.md"),
+            workflow_file!("triage-inbox", "plan.toml"),
+            workflow_file!("triage-inbox", "policy.toml"),
+            workflow_file!("triage-inbox", "data/inbox/1-invoice-acme.eml"),
+            workflow_file!("triage-inbox", "data/inbox/2-newsletter.eml"),
+            workflow_file!("triage-inbox", "data/inbox/3-support-damaged.eml"),
+            workflow_file!("triage-inbox", "data/inbox/4-invoice-boltco.eml"),
+            workflow_file!("triage-inbox", "data/inbox/5-read-lunch.eml"),
+        ],
+    },
+    Workflow {
         name: "expenses",
         what: "receipts into the expense sheet: totals from PDF receipts (tables, or the text when a receipt has none) to XLSX and a CSV per category",
         files: &[
