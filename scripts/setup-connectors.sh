@@ -4,7 +4,9 @@
 # the benchmark compares with), and into a venv under the target directory (PyPI): FastAPI and
 # uvicorn, for the REST API that publishes its own OpenAPI document (tests/servers/shop_api.py);
 # aiosmtpd, the SMTP server the email connector is tested against (tests/servers/mail_sink.py);
-# Radicale, the CalDAV and CardDAV server of the calendar and contacts connectors. Idempotent and quick when installed: one
+# Radicale, the CalDAV and CardDAV server of the calendar and contacts connectors; WsgiDAV on
+# cheroot, the WebDAV file server of the webdav connector (tests/servers/webdav_server.py).
+# Idempotent and quick when installed: one
 # `apt-get update` only when a package is missing, then all missing packages in one install.
 set -euo pipefail
 
@@ -53,6 +55,8 @@ fastapi="0.163.2"
 uvicorn="0.54.0"
 aiosmtpd="1.4.6"
 radicale="3.9.0"
+wsgidav="4.4.0"
+cheroot="11.1.2"
 
 # A venv copied from another target directory (a copy, or hard links) still runs the other
 # one's pip, which would install there: start this one afresh (removing it only unlinks).
@@ -65,9 +69,10 @@ have() {
   "$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || true
 }
 if [ "$(have fastapi)" != "$fastapi" ] || [ "$(have uvicorn)" != "$uvicorn" ] \
-  || [ "$(have aiosmtpd)" != "$aiosmtpd" ] || [ "$(have radicale)" != "$radicale" ]; then
-  echo "setup: installing FastAPI $fastapi, uvicorn $uvicorn, aiosmtpd $aiosmtpd and Radicale $radicale into $venv" >&2
+  || [ "$(have aiosmtpd)" != "$aiosmtpd" ] || [ "$(have radicale)" != "$radicale" ] \
+  || [ "$(have wsgidav)" != "$wsgidav" ] || [ "$(have cheroot)" != "$cheroot" ]; then
+  echo "setup: installing FastAPI $fastapi, uvicorn $uvicorn, aiosmtpd $aiosmtpd, Radicale $radicale, WsgiDAV $wsgidav and cheroot $cheroot into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "fastapi==$fastapi" "uvicorn==$uvicorn" \
-    "aiosmtpd==$aiosmtpd" "radicale==$radicale"
+    "aiosmtpd==$aiosmtpd" "radicale==$radicale" "wsgidav==$wsgidav" "cheroot==$cheroot"
 fi

@@ -9,6 +9,9 @@ use spud_tests::connectors::{signature, Site};
 /// The calendar and contacts connectors against a real CalDAV/CardDAV server.
 #[path = "connectors/dav.rs"]
 mod dav;
+/// The files connector against a real WebDAV server.
+#[path = "connectors/files.rs"]
+mod files;
 /// The email connector against a real SMTP server.
 #[path = "connectors/mail.rs"]
 mod mail;
@@ -404,7 +407,7 @@ fn connectors_list_names_what_each_needs() {
         names,
         [
             "openapi", "http", "sheet", "html", "pdf", "feed", "webhook", "redis", "postgres",
-            "smtp", "calendar", "contacts"
+            "smtp", "calendar", "contacts", "webdav"
         ]
     );
     for c in list.as_array().unwrap() {

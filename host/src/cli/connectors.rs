@@ -164,6 +164,23 @@ const CONNECTORS: &[Connector] = &[
         server: "a CardDAV server (e.g. Radicale, Nextcloud)",
         example: "spud call contacts.search '{\"address_book\": \"https://dav.example.com/team/contacts/\", \"query\": \"acme\"}'",
     },
+    Connector {
+        name: "webdav",
+        component: "webdav.wasm",
+        what: "files on a WebDAV server (Nextcloud, ownCloud, a NAS): list a folder, read (text, base64, or saved to /data), write (text, base64, a file from /data), make folders, move, delete",
+        tools: &[
+            "webdav.list",
+            "webdav.read",
+            "webdav.write",
+            "webdav.mkdir",
+            "webdav.move",
+            "webdav.delete",
+        ],
+        grants: "network = [\"https://dav-host\"] under [tools.webdav]; files = [{ host = \"…\", guest = \"/data\", access = \"read-write\" }] only for save_to and from_file; files and folders are named by URL",
+        credentials: "[credentials.X] inject = \"basic\" (value user:password), tools = [\"webdav\"]: the host logs in, the component never sees the password",
+        server: "a WebDAV server (e.g. Nextcloud, ownCloud, Apache mod_dav, WsgiDAV)",
+        example: "spud call webdav.list '{\"url\": \"https://dav.example.com/team/invoices/\", \"extension\": \"pdf\"}'",
+    },
 ];
 
 pub fn run(cmd: ConnectorsCommand) -> i32 {
