@@ -12,6 +12,9 @@ mod dav;
 /// The files connector against a real WebDAV server.
 #[path = "connectors/files.rs"]
 mod files;
+/// The object-storage connector against a real S3 API server that checks signatures.
+#[path = "connectors/s3.rs"]
+mod s3;
 /// The email connector against a real SMTP server.
 #[path = "connectors/mail.rs"]
 mod mail;
@@ -407,7 +410,7 @@ fn connectors_list_names_what_each_needs() {
         names,
         [
             "openapi", "http", "sheet", "html", "pdf", "feed", "webhook", "redis", "postgres",
-            "smtp", "calendar", "contacts", "webdav"
+            "smtp", "calendar", "contacts", "webdav", "s3"
         ]
     );
     for c in list.as_array().unwrap() {

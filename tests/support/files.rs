@@ -2,7 +2,8 @@
 //! from the Python venv `scripts/setup-connectors.sh` makes (`target/py-connectors`): WsgiDAV
 //! (`tests/servers/webdav_server.py`), one per test binary, serving a temporary folder at `/`
 //! and a read-only one at `/archive/`, with a basic-auth login. Each test works in a folder of
-//! its own ([`WebDav::folder`]) and checks the end state on the server's disk.
+//! its own ([`WebDav::folder`]) and checks the end state on the server's disk; and moto's S3
+//! server (`tests/servers/s3_server.py`), which checks each request's AWS signature.
 
 use crate::mail::venv_python;
 use crate::workspace;
@@ -126,5 +127,123 @@ impl WebDav {
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
         (status, raw[split..].to_vec())
+    }
+}
+
+/// One IAM user's key pair on the S3 server.
+#[derive(Debug, Clone)]
+pub struct KeyPair {
+    /// The access key id.
+    pub key_id: String,
+    /// The secret access key.
+    pub secret: String,
+}
+
+impl KeyPair {
+    /// `ACCESS_KEY_ID:SECRET_ACCESS_KEY`, the value of a `sigv4` credential.
+    pub fn value(&self) -> String {
+        format!("{}:{}", self.key_id, self.secret)
+    }
+}
+
+/// moto's S3 server on 127.0.0.1, one per test binary, checking every request's signature:
+/// the buckets `reports` and `backups`, a user who may do anything in S3 ([`S3::writer`]) and
+/// one who may only list and get ([`S3::reader`]). It stops when the test process ends.
+pub struct S3 {
+    _child: Child,
+    _stdin: ChildStdin,
+    /// Where it listens.
+    pub port: u16,
+    /// The key pair allowed everything.
+    pub writer: KeyPair,
+    /// The key pair allowed to list and get only.
+    pub reader: KeyPair,
+}
+
+impl S3 {
+    /// The test binary's server, started on first use; `None` outside CI when moto is not
+    /// installed.
+    pub fn shared() -> Option<&'static S3> {
+        static SERVER: OnceLock<Option<S3>> = OnceLock::new();
+        SERVER.get_or_init(S3::start).as_ref()
+    }
+
+    fn start() -> Option<S3> {
+        let python = venv_python("moto")?;
+        let mut child = Command::new(python)
+            .arg(workspace().join("tests/servers/s3_server.py"))
+            .args(["reports", "backups"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the S3 server");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the S3 server prints its port and keys");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        let pair = |who: &str| KeyPair {
+            key_id: v[who]["key_id"].as_str().expect("a key id").to_string(),
+            secret: v[who]["secret"].as_str().expect("a secret").to_string(),
+        };
+        Some(S3 {
+            _child: child,
+            _stdin: stdin,
+            port: v["port"].as_u64().expect("a port") as u16,
+            writer: pair("writer"),
+            reader: pair("reader"),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The object `key` of `bucket` as the server holds it, read with boto3 (the native
+    /// client), as the writer; `None` when there is none.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let out = self.boto3(&format!(
+            "import sys\ntry:\n    body = s3.get_object(Bucket={bucket:?}, Key={key:?})['Body'].read()\n\
+             except s3.exceptions.NoSuchKey:\n    sys.exit(3)\nsys.stdout.buffer.write(body)\n"
+        ));
+        match out.status.code() {
+            Some(0) => Some(out.stdout),
+            Some(3) => None,
+            _ => panic!("boto3: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+
+    /// Puts `body` under `key` of `bucket` with boto3, as the writer.
+    pub fn put(&self, bucket: &str, key: &str, body: &[u8]) {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(body);
+        let out = self.boto3(&format!(
+            "import base64\ns3.put_object(Bucket={bucket:?}, Key={key:?}, Body=base64.b64decode({b64:?}))\n"
+        ));
+        assert!(
+            out.status.success(),
+            "boto3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs `code` in the venv's Python with `s3`, a boto3 client signed as the writer.
+    pub fn boto3(&self, code: &str) -> std::process::Output {
+        let python = crate::target_dir().join("py-connectors/bin/python");
+        let prelude = format!(
+            "import boto3\ns3 = boto3.client('s3', endpoint_url={:?}, region_name='us-east-1', \
+             aws_access_key_id={:?}, aws_secret_access_key={:?})\n",
+            self.origin(),
+            self.writer.key_id,
+            self.writer.secret
+        );
+        Command::new(python)
+            .args(["-c", &format!("{prelude}{code}")])
+            .output()
+            .expect("run Python")
     }
 }

@@ -181,6 +181,16 @@ const CONNECTORS: &[Connector] = &[
         server: "a WebDAV server (e.g. Nextcloud, ownCloud, Apache mod_dav, WsgiDAV)",
         example: "spud call webdav.list '{\"url\": \"https://dav.example.com/team/invoices/\", \"extension\": \"pdf\"}'",
     },
+    Connector {
+        name: "s3",
+        component: "s3.wasm",
+        what: "objects in S3-compatible storage (AWS S3, MinIO, Ceph, …): list under a prefix, get (text, base64, or saved to /data), put (text, base64, a file from /data), delete",
+        tools: &["s3.list", "s3.get", "s3.put", "s3.delete"],
+        grants: "network = [\"https://s3-endpoint\"] under [tools.s3]; files = [{ host = \"…\", guest = \"/data\", access = \"read-write\" }] only for save_to and from_file; buckets are named by URL",
+        credentials: "[credentials.X] inject = \"sigv4:REGION:s3\" (value ACCESS_KEY_ID:SECRET_ACCESS_KEY), tools = [\"s3\"]: the host signs each request (AWS Signature V4), the component never sees the secret key",
+        server: "an S3 API (AWS S3, MinIO, Ceph RGW, Garage, …)",
+        example: "spud call s3.list '{\"bucket\": \"https://s3.eu-west-1.amazonaws.com/reports/\", \"prefix\": \"2026/11/\"}'",
+    },
 ];
 
 pub fn run(cmd: ConnectorsCommand) -> i32 {

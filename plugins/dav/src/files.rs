@@ -130,31 +130,6 @@ impl Resource {
     }
 }
 
-/// The media type of a file named `name`, from its extension.
-pub fn media_type(name: &str) -> &'static str {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "md" => "text/plain; charset=utf-8",
-        "csv" => "text/csv; charset=utf-8",
-        "html" | "htm" => "text/html; charset=utf-8",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "ics" => "text/calendar; charset=utf-8",
-        "vcf" => "text/vcard; charset=utf-8",
-        "pdf" => "application/pdf",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "zip" => "application/zip",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Whether two request paths name the same resource (trailing `/` and escapes aside).
 fn same_path(a: &str, b: &str) -> bool {
     percent_decode(a.trim_end_matches('/')) == percent_decode(b.trim_end_matches('/'))

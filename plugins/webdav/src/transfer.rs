@@ -3,39 +3,11 @@
 //! base64 or a file under `/data`.
 
 use crate::advice::{err, Op};
-use base64::Engine as _;
-use spud_dav::files::{self, http_date_to_rfc3339, media_type};
+use spud_content::{Encoding, DEFAULT_CONTENT, MAX_CONTENT, MAX_FILE};
+use spud_dav::files::{self, http_date_to_rfc3339};
 use spud_dav::DavError;
 use spud_sdk::http::Response;
 use spud_sdk::prelude::*;
-use std::path::{Component, Path, PathBuf};
-
-/// The most returned as content (2 MiB: base64 makes it 2.7 MiB, under the 4 MiB result).
-pub const MAX_CONTENT: u64 = 2 << 20;
-/// The most read by default.
-pub const DEFAULT_CONTENT: u64 = 256 << 10;
-/// The largest file saved to or uploaded from `/data` (32 MiB).
-pub const MAX_FILE: u64 = 32 << 20;
-
-/// What a `/data` path needs: the grant.
-const DATA_GRANT: &str = "local files are under /data: the policy grants it with files = \
-     [{ host = \"…\", guest = \"/data\", access = \"read-write\" }] under [tools.webdav]";
-
-/// `path` under `/data` (relative paths resolve there); `..` and an empty path are refused.
-pub fn data_path(field: &str, path: &str) -> Result<PathBuf, ToolError> {
-    let rel = path.strip_prefix("/data/").unwrap_or(path);
-    let rel = rel.trim_start_matches('/');
-    let p = Path::new(rel);
-    if rel.is_empty()
-        || p.components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        return Err(ToolError::new(format!(
-            "{field}: `{path}` must be a file under /data, without `..`"
-        )));
-    }
-    Ok(Path::new("/data").join(p))
-}
 
 /// Input of `read`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -101,17 +73,13 @@ pub fn read(input: ReadInput) -> Result<ReadOutput, ToolError> {
             "{url} is a folder: list it with webdav.list"
         )));
     }
-    let encoding = input.encoding.as_deref().unwrap_or("auto");
-    if !["auto", "text", "base64"].contains(&encoding) {
-        return Err(ToolError::new(format!(
-            "encoding: `{encoding}` is not one of auto, text, base64"
-        )));
-    }
+    let encoding = Encoding::parse(input.encoding.as_deref()).map_err(ToolError::new)?;
     let save = input
         .save_to
         .as_deref()
-        .map(|p| data_path("save_to", p))
-        .transpose()?;
+        .map(|p| spud_content::data_path("save_to", p))
+        .transpose()
+        .map_err(ToolError::new)?;
     let max = if save.is_some() {
         MAX_FILE
     } else {
@@ -141,51 +109,16 @@ pub fn read(input: ReadInput) -> Result<ReadOutput, ToolError> {
                 "{url} is larger than {MAX_FILE} bytes, the most saved at once; nothing was saved"
             )));
         }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ToolError::new(format!("save_to: {}: {e} ({DATA_GRANT})", dir.display())))?;
-        }
-        std::fs::write(&path, &response.body)
-            .map_err(|e| ToolError::new(format!("save_to: {}: {e} ({DATA_GRANT})", path.display())))?;
-        out.saved_to = Some(path.display().to_string());
+        let saved = spud_content::save(&path, &response.body, crate::TOOL).map_err(ToolError::new)?;
+        out.saved_to = Some(saved);
         return Ok(out);
     }
-    let (encoding, content) = encode(&response.body, response.truncated, encoding)
+    let encoded = spud_content::encode(&response.body, response.truncated, encoding)
         .map_err(|e| ToolError::new(format!("{url}: {e}")))?;
-    out.bytes = content.1;
-    out.encoding = Some(encoding.to_string());
-    out.content = Some(content.0);
+    out.bytes = encoded.bytes;
+    out.encoding = Some(encoded.encoding.to_string());
+    out.content = Some(encoded.content);
     Ok(out)
-}
-
-/// The body as `text` (UTF-8; a character cut at the end of a truncated read is left out) or
-/// `base64`, as asked; with `auto`, text when it is UTF-8 without NUL bytes. Returns the
-/// encoding and the content with the bytes it holds.
-pub fn encode(
-    body: &[u8],
-    truncated: bool,
-    asked: &str,
-) -> Result<(&'static str, (String, u64)), String> {
-    let text = match std::str::from_utf8(body) {
-        Ok(t) => Some(t),
-        // A read cut inside a character: keep the whole ones.
-        Err(e) if truncated && e.error_len().is_none() => {
-            std::str::from_utf8(&body[..e.valid_up_to()]).ok()
-        }
-        Err(_) => None,
-    }
-    .filter(|t| asked == "text" || !t.contains('\0'));
-    match (asked, text) {
-        ("base64", _) | ("auto", None) => Ok((
-            "base64",
-            (
-                base64::engine::general_purpose::STANDARD.encode(body),
-                body.len() as u64,
-            ),
-        )),
-        (_, Some(t)) => Ok(("text", (t.to_string(), t.len() as u64))),
-        (_, None) => Err("it is not UTF-8 text; read it with encoding: base64, or save it with save_to".into()),
-    }
 }
 
 /// Input of `write`.
@@ -229,33 +162,6 @@ pub struct WriteOutput {
     pub created_folders: Vec<String>,
 }
 
-/// The bytes to write: exactly one of text, base64, a file under `/data`.
-fn content(input: &WriteInput) -> Result<Vec<u8>, ToolError> {
-    match (&input.text, &input.base64, &input.from_file) {
-        (Some(t), None, None) => Ok(t.clone().into_bytes()),
-        (None, Some(b), None) => base64::engine::general_purpose::STANDARD
-            .decode(b.trim())
-            .map_err(|e| ToolError::new(format!("base64: not base64: {e}"))),
-        (None, None, Some(f)) => {
-            let path = data_path("from_file", f)?;
-            let meta = std::fs::metadata(&path)
-                .map_err(|e| ToolError::new(format!("from_file: {}: {e} ({DATA_GRANT})", path.display())))?;
-            if meta.len() > MAX_FILE {
-                return Err(ToolError::new(format!(
-                    "from_file: {} is {} bytes, more than the {MAX_FILE} uploaded at once",
-                    path.display(),
-                    meta.len()
-                )));
-            }
-            std::fs::read(&path)
-                .map_err(|e| ToolError::new(format!("from_file: {}: {e} ({DATA_GRANT})", path.display())))
-        }
-        _ => Err(ToolError::new(
-            "give exactly one of `text`, `base64` or `from_file`",
-        )),
-    }
-}
-
 /// Writes a file to a WebDAV server from text, base64 or a file under /data; never replaces one unless `overwrite`; makes missing folders with `create_parents`.
 #[tool]
 pub fn write(input: WriteInput) -> Result<WriteOutput, ToolError> {
@@ -265,13 +171,19 @@ pub fn write(input: WriteInput) -> Result<WriteOutput, ToolError> {
             "url: {url} names a folder; give the file's URL, e.g. {url}report.csv"
         )));
     }
-    let body = content(&input)?;
+    let body = spud_content::upload_bytes(
+        input.text.as_deref(),
+        input.base64.as_deref(),
+        input.from_file.as_deref(),
+        crate::TOOL,
+    )
+    .map_err(ToolError::new)?;
     let size = body.len() as u64;
     let name = files::name_of(&url.path_and_query);
     let content_type = input
         .content_type
         .clone()
-        .unwrap_or_else(|| media_type(&name).to_string());
+        .unwrap_or_else(|| spud_content::media_type(&name).to_string());
     let mut created_folders = Vec::new();
     if input.create_parents {
         if let Some(up) = files::parent(&url) {
@@ -288,44 +200,4 @@ pub fn write(input: WriteInput) -> Result<WriteOutput, ToolError> {
         etag,
         created_folders,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_or_base64() {
-        assert_eq!(
-            encode(b"caf\xc3\xa9", false, "auto").unwrap(),
-            ("text", ("café".to_string(), 5))
-        );
-        // Cut inside the é: the whole characters are kept.
-        assert_eq!(
-            encode(b"caf\xc3", true, "auto").unwrap(),
-            ("text", ("caf".to_string(), 3))
-        );
-        assert_eq!(
-            encode(b"%PDF\0\xff", false, "auto").unwrap(),
-            ("base64", ("JVBERgD/".to_string(), 6))
-        );
-        assert_eq!(encode(b"ab", false, "base64").unwrap().1 .0, "YWI=");
-        assert!(encode(b"\xff\xfe", false, "text")
-            .unwrap_err()
-            .contains("base64"));
-    }
-
-    #[test]
-    fn local_paths_stay_under_data() {
-        assert_eq!(
-            data_path("save_to", "inbox/a.pdf").unwrap(),
-            Path::new("/data/inbox/a.pdf")
-        );
-        assert_eq!(
-            data_path("save_to", "/data/a.pdf").unwrap(),
-            Path::new("/data/a.pdf")
-        );
-        assert!(data_path("save_to", "../etc/passwd").is_err());
-        assert!(data_path("save_to", "").is_err());
-    }
 }
