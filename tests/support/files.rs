@@ -208,7 +208,7 @@ impl S3 {
     pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let out = self.boto3(&format!(
             "import sys\ntry:\n    body = s3.get_object(Bucket={bucket:?}, Key={key:?})['Body'].read()\n\
-             except s3.exceptions.NoSuchKey:\n    sys.exit(3)\nsys.stdout.buffer.write(body)\n"
+             except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):\n    sys.exit(3)\nsys.stdout.buffer.write(body)\n"
         ));
         match out.status.code() {
             Some(0) => Some(out.stdout),

@@ -1,8 +1,11 @@
-//! The workflows that keep files on a WebDAV share, run against the test binary's WsgiDAV
-//! server, each in a folder of its own there; the end state is checked on the server's disk.
+//! The workflows that keep files on a WebDAV share or in S3-compatible storage, run against
+//! the test binary's WsgiDAV server (each in a folder of its own there; the end state checked
+//! on the server's disk) and moto's S3 server (checked with boto3).
 
 use super::{add_plugins, copy_workflow, read_sheet, run_plan};
-use spud_tests::files::WebDav;
+use serde_json::json;
+use spud_tests::connectors::Site;
+use spud_tests::files::{WebDav, S3};
 use spud_tests::home;
 use std::path::Path;
 
@@ -92,4 +95,49 @@ async fn file_invoices_files_the_pdfs_and_uploads_the_summary() {
     assert_eq!(local["rows"][1][6], 356.25);
     // No password in the report.
     assert!(!report.to_string().contains(d.password));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_report_uploads_the_report_and_posts_the_link() {
+    let Some(s3) = S3::shared() else { return };
+    let h = home();
+    let folder = h.path().join("share-report");
+    copy_workflow("share-report", &folder);
+    let site = Site::start(&folder.join("data"), "unused");
+    for f in ["plan.toml", "policy.toml"] {
+        let text = std::fs::read_to_string(folder.join(f)).unwrap();
+        let text = text
+            .replace("127.0.0.1:8808", &site.addr.to_string())
+            .replace("http://127.0.0.1:9000", &s3.origin());
+        std::fs::write(folder.join(f), text).unwrap();
+    }
+    let spud_home = h.path().join("spud");
+    let keys = s3.writer.value();
+    let env = [("S3_KEYS", keys.as_str())];
+    add_plugins(&spud_home, &env, &["sheet", "s3", "webhook"]);
+    let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
+    let report = run_plan(
+        &spud_home,
+        &env,
+        policy.to_str().unwrap(),
+        plan.to_str().unwrap(),
+    );
+    // The old bucket is gone: the upload backtracked to the current one.
+    let url = format!("{}/reports/sales/2026-w48.xlsx", s3.origin());
+    assert_eq!(report["results"]["upload"]["url"], url, "{report}");
+
+    // End state: the report in the bucket, byte for byte the one written, and the link posted.
+    let local = std::fs::read(folder.join("data/sales-w48.xlsx")).unwrap();
+    assert_eq!(&local[..2], b"PK");
+    assert_eq!(s3.object("reports", "sales/2026-w48.xlsx").unwrap(), local);
+    assert_eq!(s3.object("team-reports", "sales/2026-w48.xlsx"), None);
+    let sheet = read_sheet(&spud_home, policy, "sales-w48.xlsx").await;
+    assert_eq!(sheet["sheets"], json!(["Week 48"]));
+    assert_eq!(sheet["rows"][0], json!(["Acme Builders", 4, 1890.4]));
+    let posts = site.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].path, "/hooks/team");
+    let text = posts[0].json()["text"].as_str().unwrap().to_string();
+    assert!(text.contains(&url), "{text}");
+    assert!(!report.to_string().contains(&s3.writer.secret));
 }

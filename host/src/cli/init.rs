@@ -149,6 +149,16 @@ const WORKFLOWS: &[Workflow] = &[
             ),
         ],
     },
+    Workflow {
+        name: "share-report",
+        what: "share the week's sales report: a sales sheet (CSV) as XLSX, uploaded to S3-compatible storage (signed by the host), the link to a Slack-compatible webhook",
+        files: &[
+            workflow_file!("share-report", "README.md"),
+            workflow_file!("share-report", "plan.toml"),
+            workflow_file!("share-report", "policy.toml"),
+            workflow_file!("share-report", "data/sales-w48.csv"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
