@@ -192,7 +192,7 @@ async fn s3_refusals_are_typed_errors() {
     let rep = bad.call("s3.put", &put).await.unwrap();
     let e = tool_error(&rep.outcome);
     assert!(
-        e.contains("SignatureDoesNotMatch") && e.contains("inject = \"sigv4:REGION:s3\""),
+        e.contains("SignatureDoesNotMatch") && e.contains("sigv4:REGION:s3"),
         "{e}"
     );
     assert_eq!(s3.object("backups", "t2/new.txt"), None);

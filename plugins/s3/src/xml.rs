@@ -50,11 +50,11 @@ fn walk(xml: &str, mut on: impl FnMut(&[String], &str)) -> Result<(), String> {
             .map_err(|e| format!("the server's answer is not XML: {e}"))?
         {
             Event::Start(e) => {
-                path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                path.push(e.local_name().as_ref().to_string());
                 text.clear();
             }
             Event::Empty(e) => {
-                path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+                path.push(e.local_name().as_ref().to_string());
                 on(&path, "");
                 path.pop();
             }
