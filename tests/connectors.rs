@@ -12,15 +12,15 @@ mod dav;
 /// The files connector against a real WebDAV server.
 #[path = "connectors/files.rs"]
 mod files;
-/// The object-storage connector against a real S3 API server that checks signatures.
-#[path = "connectors/s3.rs"]
-mod s3;
 /// The email connector against a real SMTP server.
 #[path = "connectors/mail.rs"]
 mod mail;
 /// The PDF connector over real files.
 #[path = "connectors/pdf.rs"]
 mod pdf;
+/// The object-storage connector against a real S3 API server that checks signatures.
+#[path = "connectors/s3.rs"]
+mod s3;
 /// Connectors that speak their protocol over a granted socket: Redis, PostgreSQL.
 #[path = "connectors/sockets.rs"]
 mod sockets;

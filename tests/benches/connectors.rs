@@ -157,6 +157,7 @@ fn main() {
     servers(&rt, &h);
     mail_and_calendar(&rt, &h);
     files::webdav(&rt, &h);
+    files::s3(&rt, &h);
 }
 
 /// The servers of the connectors that have their own: a site on 127.0.0.1 (feeds, webhooks),

@@ -72,7 +72,10 @@ async fn webdav_lists_reads_and_writes_files_on_wsgidav() {
     assert_eq!(notes["url"], format!("{url}notes.txt"));
     assert_eq!(notes["size"], 30);
     assert_eq!(notes["is_dir"], false);
-    assert!(notes["modified"].as_str().unwrap().ends_with('Z'), "{notes}");
+    assert!(
+        notes["modified"].as_str().unwrap().ends_with('Z'),
+        "{notes}"
+    );
     assert_eq!(listed["entries"][0]["is_dir"], true);
     assert_eq!(listed["entries"][0]["url"], format!("{url}old/"));
     // The host logged in: a credential decision, the password never in the report.
@@ -220,7 +223,10 @@ async fn webdav_makes_folders_moves_and_deletes_on_wsgidav() {
     let (from, to) = (format!("{url}notes.txt"), format!("{url}done/notes.txt"));
     let rep = call("webdav.move", json!({"from": from, "to": to})).await;
     let e = tool_error(&rep.outcome);
-    assert!(e.contains("HTTP 409") && e.contains("create_parents"), "{e}");
+    assert!(
+        e.contains("HTTP 409") && e.contains("create_parents"),
+        "{e}"
+    );
     assert!(dir.join("notes.txt").exists());
     let rep = call(
         "webdav.move",
@@ -241,7 +247,10 @@ async fn webdav_makes_folders_moves_and_deletes_on_wsgidav() {
     )
     .await;
     let e = tool_error(&rep.outcome);
-    assert!(e.contains("HTTP 412") && e.contains("overwrite: true"), "{e}");
+    assert!(
+        e.contains("HTTP 412") && e.contains("overwrite: true"),
+        "{e}"
+    );
     assert!(dir.join("scan.pdf").exists());
     let rep = call(
         "webdav.move",
@@ -296,7 +305,10 @@ async fn webdav_refusals_are_typed_errors() {
 
     // The read-only share: readable, but a write is 403 with what to do; nothing changes.
     let rep = spud
-        .call("webdav.read", &json!({"url": format!("{o}/archive/2025.csv")}))
+        .call(
+            "webdav.read",
+            &json!({"url": format!("{o}/archive/2025.csv")}),
+        )
         .await
         .unwrap();
     assert_eq!(ok(&rep.outcome)["content"], "year,total\n2025,10\n");
@@ -314,7 +326,10 @@ async fn webdav_refusals_are_typed_errors() {
         "year,total\n2025,10\n"
     );
     let rep = spud
-        .call("webdav.read", &json!({"url": format!("{o}/no-such-file.txt")}))
+        .call(
+            "webdav.read",
+            &json!({"url": format!("{o}/no-such-file.txt")}),
+        )
         .await
         .unwrap();
     let e = tool_error(&rep.outcome);

@@ -70,7 +70,9 @@ async fn s3_puts_lists_gets_and_deletes_with_host_signatures() {
         .decisions
         .iter()
         .any(|d| d.capability == Capability::Credential && d.allowed));
-    assert!(!serde_json::to_string(&rep).unwrap().contains(&s3.writer.secret));
+    assert!(!serde_json::to_string(&rep)
+        .unwrap()
+        .contains(&s3.writer.secret));
     assert_eq!(
         s3.object("reports", "t1/notes.txt").unwrap(),
         b"Order 1001: 25 bolts\n"
@@ -149,12 +151,23 @@ async fn s3_puts_lists_gets_and_deletes_with_host_signatures() {
     )
     .await;
     assert_eq!(ok(&rep.outcome)["saved_to"], "/data/in/scan.pdf");
-    assert_eq!(std::fs::read(h.path().join("data/in/scan.pdf")).unwrap(), BINARY);
+    assert_eq!(
+        std::fs::read(h.path().join("data/in/scan.pdf")).unwrap(),
+        BINARY
+    );
 
-    let rep = call("s3.delete", json!({"bucket": bucket, "key": "t1/notes.txt"})).await;
+    let rep = call(
+        "s3.delete",
+        json!({"bucket": bucket, "key": "t1/notes.txt"}),
+    )
+    .await;
     assert_eq!(ok(&rep.outcome)["existed"], true);
     assert_eq!(s3.object("reports", "t1/notes.txt"), None);
-    let rep = call("s3.delete", json!({"bucket": bucket, "key": "t1/notes.txt"})).await;
+    let rep = call(
+        "s3.delete",
+        json!({"bucket": bucket, "key": "t1/notes.txt"}),
+    )
+    .await;
     assert_eq!(ok(&rep.outcome)["existed"], false);
     let rep = call("s3.get", json!({"bucket": bucket, "key": "t1/notes.txt"})).await;
     let e = tool_error(&rep.outcome);

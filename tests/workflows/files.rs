@@ -82,8 +82,8 @@ async fn file_invoices_files_the_pdfs_and_uploads_the_summary() {
             "{f}"
         );
     }
-    let summary = std::fs::read_to_string(share.join("invoices/reports/invoices-2026-11.csv"))
-        .unwrap();
+    let summary =
+        std::fs::read_to_string(share.join("invoices/reports/invoices-2026-11.csv")).unwrap();
     assert_eq!(
         summary,
         "file,supplier,invoice,date,due,account,total\n\

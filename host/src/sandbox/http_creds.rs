@@ -216,6 +216,8 @@ async fn sign_sigv4(
     let mut value = http::HeaderValue::from_str(&sigv4::authorization(key_id, secret, &r, &scope))
         .map_err(|_| bad("does not fit a header"))?;
     value.set_sensitive(true);
-    request.headers_mut().insert(http::header::AUTHORIZATION, value);
+    request
+        .headers_mut()
+        .insert(http::header::AUTHORIZATION, value);
     Ok(())
 }

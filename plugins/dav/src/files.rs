@@ -58,7 +58,12 @@ pub fn parent(url: &Url) -> Option<Url> {
 /// The last path segment of `path`, percent-decoded (a folder's without its `/`).
 pub fn name_of(path: &str) -> String {
     let path = path.split('?').next().unwrap_or_default();
-    percent_decode(path.trim_end_matches('/').rsplit('/').next().unwrap_or_default())
+    percent_decode(
+        path.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default(),
+    )
 }
 
 /// Decodes `%XX` escapes (invalid ones stay as they are; bytes that are not UTF-8 become U+FFFD).
@@ -120,11 +125,7 @@ impl Resource {
                 text("getcontentlength").and_then(|s| s.parse().ok())
             },
             modified: text("getlastmodified").map(|d| http_date_to_rfc3339(&d)),
-            content_type: if is_dir {
-                None
-            } else {
-                text("getcontenttype")
-            },
+            content_type: if is_dir { None } else { text("getcontenttype") },
             etag: text("getetag"),
         }
     }

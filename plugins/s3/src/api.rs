@@ -147,13 +147,18 @@ pub fn refusal(request: &Request, response: &Response) -> S3Error {
     match (response.status, api.as_ref().map(|e| e.code.as_str())) {
         (_, Some("NoSuchBucket")) => S3Error::NoSuchBucket { url },
         (404, Some("NoSuchKey")) | (404, None) if method != "DELETE" => S3Error::NoSuchKey { url },
-        (403, Some(code @ ("SignatureDoesNotMatch" | "InvalidAccessKeyId" | "AuthorizationHeaderMalformed"))) => {
-            S3Error::Signature {
-                url,
-                code: code.to_string(),
-                origin,
-            }
-        }
+        (
+            403,
+            Some(
+                code @ ("SignatureDoesNotMatch"
+                | "InvalidAccessKeyId"
+                | "AuthorizationHeaderMalformed"),
+            ),
+        ) => S3Error::Signature {
+            url,
+            code: code.to_string(),
+            origin,
+        },
         (403, _) => S3Error::Denied {
             method,
             url,
@@ -199,15 +204,42 @@ mod tests {
             body: body.as_bytes().to_vec(),
             truncated: false,
         };
-        let e = refusal(&req, &answer(404, "<Error><Code>NoSuchKey</Code><Message>m</Message></Error>"));
+        let e = refusal(
+            &req,
+            &answer(
+                404,
+                "<Error><Code>NoSuchKey</Code><Message>m</Message></Error>",
+            ),
+        );
         assert!(matches!(e, S3Error::NoSuchKey { .. }), "{e}");
-        let e = refusal(&req, &answer(403, "<Error><Code>SignatureDoesNotMatch</Code><Message>m</Message></Error>"));
+        let e = refusal(
+            &req,
+            &answer(
+                403,
+                "<Error><Code>SignatureDoesNotMatch</Code><Message>m</Message></Error>",
+            ),
+        );
         assert!(e.to_string().contains("sigv4:REGION:s3"), "{e}");
         let e = refusal(&req, &answer(403, ""));
         assert!(matches!(e, S3Error::Denied { .. }), "{e}");
-        let e = refusal(&req, &answer(404, "<Error><Code>NoSuchBucket</Code><Message>m</Message></Error>"));
+        let e = refusal(
+            &req,
+            &answer(
+                404,
+                "<Error><Code>NoSuchBucket</Code><Message>m</Message></Error>",
+            ),
+        );
         assert!(e.to_string().contains("bucket URL"), "{e}");
-        let e = refusal(&req, &answer(503, "<Error><Code>SlowDown</Code><Message>wait</Message></Error>"));
-        assert_eq!(e.to_string(), "GET http://h:1/b/k answered HTTP 503 (SlowDown: wait)");
+        let e = refusal(
+            &req,
+            &answer(
+                503,
+                "<Error><Code>SlowDown</Code><Message>wait</Message></Error>",
+            ),
+        );
+        assert_eq!(
+            e.to_string(),
+            "GET http://h:1/b/k answered HTTP 503 (SlowDown: wait)"
+        );
     }
 }

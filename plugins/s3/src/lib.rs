@@ -112,7 +112,8 @@ pub fn list(input: ListInput) -> Result<ListOutput, ToolError> {
             "{url}: the listing is over {MAX_LISTING} bytes; ask for fewer with max_keys"
         )));
     }
-    let listing = xml::listing(&response.text()).map_err(|e| ToolError::new(format!("{url}: {e}")))?;
+    let listing =
+        xml::listing(&response.text()).map_err(|e| ToolError::new(format!("{url}: {e}")))?;
     let mut objects = Vec::new();
     for o in listing.objects {
         objects.push(Object {
@@ -188,7 +189,10 @@ pub fn get(input: GetInput) -> Result<GetOutput, ToolError> {
         .map_err(ToolError::new)?;
     let max = match save {
         Some(_) => MAX_FILE,
-        None => input.max_bytes.unwrap_or(DEFAULT_CONTENT).clamp(1, MAX_CONTENT),
+        None => input
+            .max_bytes
+            .unwrap_or(DEFAULT_CONTENT)
+            .clamp(1, MAX_CONTENT),
     };
     let r = send(&Request::new("GET", url.clone()), max).map_err(err)?;
     let mut out = GetOutput {

@@ -94,7 +94,9 @@ mod tests {
             url: "http://h/x/a.txt".into(),
             body: "Conflict".into(),
         };
-        assert!(err(Op::Write, c()).to_string().contains("create_parents: true"));
+        assert!(err(Op::Write, c())
+            .to_string()
+            .contains("create_parents: true"));
         assert!(err(Op::Mkdir, c()).to_string().contains("parents: true"));
         let p = DavError::Precondition {
             method: "MOVE".into(),

@@ -61,7 +61,8 @@ fn total_size(r: &Response) -> Option<u64> {
     if !r.truncated {
         return Some(r.body.len() as u64);
     }
-    r.header("content-length").and_then(|l| l.trim().parse().ok())
+    r.header("content-length")
+        .and_then(|l| l.trim().parse().ok())
 }
 
 /// Reads a file from a WebDAV server: as text or base64 (bounded), or saved whole under /data for other tools.
@@ -83,7 +84,10 @@ pub fn read(input: ReadInput) -> Result<ReadOutput, ToolError> {
     let max = if save.is_some() {
         MAX_FILE
     } else {
-        input.max_bytes.unwrap_or(DEFAULT_CONTENT).clamp(1, MAX_CONTENT)
+        input
+            .max_bytes
+            .unwrap_or(DEFAULT_CONTENT)
+            .clamp(1, MAX_CONTENT)
     };
     let response = match client.get(&url, max) {
         // 416: an empty file has no byte 0; ask again without a range.
@@ -109,7 +113,8 @@ pub fn read(input: ReadInput) -> Result<ReadOutput, ToolError> {
                 "{url} is larger than {MAX_FILE} bytes, the most saved at once; nothing was saved"
             )));
         }
-        let saved = spud_content::save(&path, &response.body, crate::TOOL).map_err(ToolError::new)?;
+        let saved =
+            spud_content::save(&path, &response.body, crate::TOOL).map_err(ToolError::new)?;
         out.saved_to = Some(saved);
         return Ok(out);
     }
