@@ -6,7 +6,11 @@
 # aiosmtpd, the SMTP server the email connector is tested against (tests/servers/mail_sink.py);
 # Radicale, the CalDAV and CardDAV server of the calendar and contacts connectors; Debian's
 # Dovecot (dovecot-imapd), the IMAP server of the mailbox connector (started by the tests as an
-# unprivileged process with its own configuration). Idempotent and quick when installed: one
+# unprivileged process with its own configuration); WsgiDAV on
+# cheroot, the WebDAV file server of the webdav connector (tests/servers/webdav_server.py);
+# moto's server and boto3, the S3 API of the s3 connector (tests/servers/s3_server.py), which
+# checks request signatures, and its native client.
+# Idempotent and quick when installed: one
 # `apt-get update` only when a package is missing, then all missing packages in one install.
 set -euo pipefail
 
@@ -60,6 +64,10 @@ fastapi="0.163.2"
 uvicorn="0.54.0"
 aiosmtpd="1.4.6"
 radicale="3.9.0"
+wsgidav="4.4.0"
+cheroot="11.1.2"
+moto="5.2.5"
+boto3="1.44.5"
 
 # A venv copied from another target directory (a copy, or hard links) still runs the other
 # one's pip, which would install there: start this one afresh (removing it only unlinks).
@@ -72,9 +80,12 @@ have() {
   "$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || true
 }
 if [ "$(have fastapi)" != "$fastapi" ] || [ "$(have uvicorn)" != "$uvicorn" ] \
-  || [ "$(have aiosmtpd)" != "$aiosmtpd" ] || [ "$(have radicale)" != "$radicale" ]; then
-  echo "setup: installing FastAPI $fastapi, uvicorn $uvicorn, aiosmtpd $aiosmtpd and Radicale $radicale into $venv" >&2
+  || [ "$(have aiosmtpd)" != "$aiosmtpd" ] || [ "$(have radicale)" != "$radicale" ] \
+  || [ "$(have wsgidav)" != "$wsgidav" ] || [ "$(have cheroot)" != "$cheroot" ] \
+  || [ "$(have moto)" != "$moto" ] || [ "$(have boto3)" != "$boto3" ]; then
+  echo "setup: installing FastAPI $fastapi, uvicorn $uvicorn, aiosmtpd $aiosmtpd, Radicale $radicale, WsgiDAV $wsgidav, cheroot $cheroot, moto $moto and boto3 $boto3 into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "fastapi==$fastapi" "uvicorn==$uvicorn" \
-    "aiosmtpd==$aiosmtpd" "radicale==$radicale"
+    "aiosmtpd==$aiosmtpd" "radicale==$radicale" "wsgidav==$wsgidav" "cheroot==$cheroot" \
+    "moto[server]==$moto" "boto3==$boto3"
 fi

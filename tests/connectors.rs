@@ -12,12 +12,18 @@ mod dav;
 /// The mailbox connector against a real IMAP server.
 #[path = "connectors/imap.rs"]
 mod imap;
+/// The files connector against a real WebDAV server.
+#[path = "connectors/files.rs"]
+mod files;
 /// The email connector against a real SMTP server.
 #[path = "connectors/mail.rs"]
 mod mail;
 /// The PDF connector over real files.
 #[path = "connectors/pdf.rs"]
 mod pdf;
+/// The object-storage connector against a real S3 API server that checks signatures.
+#[path = "connectors/s3.rs"]
+mod s3;
 /// Connectors that speak their protocol over a granted socket: Redis, PostgreSQL.
 #[path = "connectors/sockets.rs"]
 mod sockets;
@@ -407,7 +413,7 @@ fn connectors_list_names_what_each_needs() {
         names,
         [
             "openapi", "http", "sheet", "html", "pdf", "feed", "webhook", "redis", "postgres",
-            "smtp", "imap", "calendar", "contacts"
+            "smtp", "imap", "calendar", "contacts", "webdav", "s3"
         ]
     );
     for c in list.as_array().unwrap() {

@@ -12,6 +12,10 @@ use spud_tests::{guest, home, spud_bin, workspace};
 use std::path::Path;
 use std::process::Command;
 
+/// The workflows that keep files on a WebDAV share.
+#[path = "workflows/files.rs"]
+mod files;
+
 /// Copies `examples/workflows/NAME` into `to`.
 fn copy_workflow(name: &str, to: &Path) {
     fn copy(from: &Path, to: &Path) {

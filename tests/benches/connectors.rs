@@ -13,6 +13,10 @@ use spud_tests::mail::{MailSink, Radicale};
 use spud_tests::{guest, home, write_policy};
 use std::time::{Duration, Instant};
 
+/// The files connectors' rows.
+#[path = "connectors/files.rs"]
+mod files;
+
 const N: usize = 60;
 
 fn p50(mut v: Vec<Duration>) -> Duration {
@@ -154,6 +158,8 @@ fn main() {
     servers(&rt, &h);
     mail_and_calendar(&rt, &h);
     mailbox(&rt, &h);
+    files::webdav(&rt, &h);
+    files::s3(&rt, &h);
 }
 
 /// The servers of the connectors that have their own: a site on 127.0.0.1 (feeds, webhooks),

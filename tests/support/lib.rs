@@ -211,6 +211,7 @@ pub mod code_plugin;
 pub mod connectors;
 pub mod crash;
 pub mod db;
+pub mod files;
 pub mod fuzz;
 pub mod http_mcp;
 pub mod imap;

@@ -4,8 +4,9 @@
 //! ```toml
 //! [credentials.github]
 //! value_env = "GITHUB_TOKEN"               # or value_file = "keys/github.token" (policy folder)
-//! inject = "bearer"                        # "header:NAME", "query:NAME", "basic" ("user:password")
-//!                                          # or "hmac-sha256:NAME" (the body signed into header NAME)
+//! inject = "bearer"                        # "header:NAME", "query:NAME", "basic" ("user:password"),
+//!                                          # "hmac-sha256:NAME" (the body signed into header NAME)
+//!                                          # or "sigv4:REGION:SERVICE" ("KEY_ID:SECRET": AWS SigV4)
 //! destinations = ["https://api.github.com"]
 //! tools = ["http"]                         # the plugins whose requests get it
 //! ```
@@ -36,6 +37,15 @@ pub enum Inject {
     /// The value is a key: a header of this name carries `sha256=HEX`, the HMAC-SHA256 of the
     /// request body under it (a signed webhook); the key itself never leaves the host.
     HmacSha256(String),
+    /// The value is an AWS key pair `ACCESS_KEY_ID:SECRET_ACCESS_KEY`: the request is signed
+    /// with Signature Version 4 for this region and service (`Authorization`, `x-amz-date`,
+    /// `x-amz-content-sha256`); the secret never leaves the host.
+    SigV4 {
+        /// e.g. `us-east-1`.
+        region: String,
+        /// e.g. `s3`.
+        service: String,
+    },
 }
 
 impl std::fmt::Display for Inject {
@@ -46,6 +56,7 @@ impl std::fmt::Display for Inject {
             Inject::Header(n) => write!(f, "header:{n}"),
             Inject::Query(n) => write!(f, "query:{n}"),
             Inject::HmacSha256(n) => write!(f, "hmac-sha256:{n}"),
+            Inject::SigV4 { region, service } => write!(f, "sigv4:{region}:{service}"),
         }
     }
 }
@@ -55,6 +66,22 @@ impl std::str::FromStr for Inject {
 
     fn from_str(s: &str) -> Result<Inject, String> {
         let token = |n: &str| !n.is_empty() && n.bytes().all(is_token_byte);
+        let aws = |n: &str| {
+            !n.is_empty()
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        if let Some(rest) = s.strip_prefix("sigv4:") {
+            return match rest.split_once(':') {
+                Some((region, service)) if aws(region) && aws(service) => Ok(Inject::SigV4 {
+                    region: region.into(),
+                    service: service.into(),
+                }),
+                _ => Err(format!(
+                    "inject `{s}`: write \"sigv4:REGION:SERVICE\", e.g. \"sigv4:us-east-1:s3\" (lower-case letters, digits, `-`)"
+                )),
+            };
+        }
         match s.split_once(':') {
             None if s == "bearer" => Ok(Inject::Bearer),
             None if s == "basic" => Ok(Inject::Basic),
@@ -62,7 +89,7 @@ impl std::str::FromStr for Inject {
             Some(("query", n)) if token(n) => Ok(Inject::Query(n.to_string())),
             Some(("hmac-sha256", n)) if token(n) => Ok(Inject::HmacSha256(n.to_ascii_lowercase())),
             _ => Err(format!(
-                "inject `{s}` is not one of \"bearer\", \"basic\", \"header:NAME\", \"query:NAME\", \"hmac-sha256:NAME\""
+                "inject `{s}` is not one of \"bearer\", \"basic\", \"header:NAME\", \"query:NAME\", \"hmac-sha256:NAME\", \"sigv4:REGION:SERVICE\""
             )),
         }
     }
@@ -122,6 +149,10 @@ impl Credential {
             Inject::Header(n) => Injection::Header(n.clone(), v.to_string()),
             Inject::Query(n) => Injection::Query(n.clone(), v.to_string()),
             Inject::HmacSha256(n) => Injection::SignBody(n.clone()),
+            Inject::SigV4 { region, service } => Injection::SigV4 {
+                region: region.clone(),
+                service: service.clone(),
+            },
         }
     }
 }
@@ -148,6 +179,14 @@ pub enum Injection {
     Query(String, String),
     /// Set this header to the body's signature ([`body_signature`]), once the body is known.
     SignBody(String),
+    /// Sign the whole request with AWS Signature V4 ([`crate::sigv4`]) for this region and
+    /// service, once the body is known.
+    SigV4 {
+        /// The region.
+        region: String,
+        /// The service.
+        service: String,
+    },
 }
 
 impl std::fmt::Debug for Injection {
@@ -156,6 +195,7 @@ impl std::fmt::Debug for Injection {
             Injection::Header(n, _) => write!(f, "Header({n}: [REDACTED])"),
             Injection::Query(n, _) => write!(f, "Query({n}=[REDACTED])"),
             Injection::SignBody(n) => write!(f, "SignBody({n})"),
+            Injection::SigV4 { region, service } => write!(f, "SigV4({region}/{service})"),
         }
     }
 }
@@ -182,6 +222,9 @@ pub enum CredentialValueError {
     /// `inject = "basic"` needs `user:password`.
     #[error("credential {0}: inject = \"basic\" needs the value written `user:password`")]
     NotUserPassword(String),
+    /// `inject = "sigv4:…"` needs `ACCESS_KEY_ID:SECRET_ACCESS_KEY`.
+    #[error("credential {0}: inject = \"sigv4:…\" needs the value written `ACCESS_KEY_ID:SECRET_ACCESS_KEY`")]
+    NotKeyPair(String),
 }
 
 impl CredentialValue {
@@ -197,12 +240,24 @@ impl CredentialValue {
         if *inject == Inject::Basic && !v.contains(':') {
             return Err(CredentialValueError::NotUserPassword(name.into()));
         }
+        if matches!(inject, Inject::SigV4 { .. })
+            && !v
+                .split_once(':')
+                .is_some_and(|(id, secret)| !id.is_empty() && !secret.is_empty())
+        {
+            return Err(CredentialValueError::NotKeyPair(name.into()));
+        }
         Ok(CredentialValue(v.to_string()))
     }
 
     /// The value itself: only for putting it into a request or registering it as a secret.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// An AWS key pair's two halves (`ACCESS_KEY_ID`, `SECRET_ACCESS_KEY`), for signing.
+    pub fn key_pair(&self) -> Option<(&str, &str)> {
+        self.0.split_once(':')
     }
 }
 
@@ -343,6 +398,19 @@ mod tests {
             Injection::SignBody("x-signature-256".into())
         );
         assert_eq!(s.inject.to_string(), "hmac-sha256:x-signature-256");
+        let aws = cred("sigv4:eu-west-1:s3");
+        assert_eq!(
+            aws.injection(&v("AKID:secret/1", &aws)),
+            Injection::SigV4 {
+                region: "eu-west-1".into(),
+                service: "s3".into()
+            }
+        );
+        assert_eq!(aws.inject.to_string(), "sigv4:eu-west-1:s3");
+        assert_eq!(
+            v("AKID:secret/1", &aws).key_pair(),
+            Some(("AKID", "secret/1"))
+        );
         // RFC 4231 test case 2.
         let key = CredentialValue::new("t", "Jefe", &s.inject).unwrap();
         assert_eq!(
@@ -360,6 +428,12 @@ mod tests {
         assert!("cookie".parse::<Inject>().is_err());
         assert!("hmac-sha256:".parse::<Inject>().is_err());
         assert!("hmac-md5:X-Sig".parse::<Inject>().is_err());
+        assert!("sigv4:us-east-1".parse::<Inject>().is_err());
+        assert!("sigv4:US:s3".parse::<Inject>().is_err());
+        let aws = "sigv4:us-east-1:s3".parse::<Inject>().unwrap();
+        let e = CredentialValue::new("s3", "AKIDONLY", &aws).unwrap_err();
+        assert_eq!(e, CredentialValueError::NotKeyPair("s3".into()));
+        assert!(CredentialValue::new("s3", "AKID:", &aws).is_err());
         let e = CredentialValue::new("gh", "a\nb", &Inject::Bearer).unwrap_err();
         assert_eq!(e, CredentialValueError::Control("gh".into()));
         let e = CredentialValue::new("gh", "\n", &Inject::Bearer).unwrap_err();

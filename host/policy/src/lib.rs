@@ -61,6 +61,7 @@ mod scope;
 mod scratch;
 mod secrets;
 mod section;
+pub mod sigv4;
 mod trust;
 
 pub use browser::BrowserLimits;

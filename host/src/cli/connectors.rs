@@ -181,6 +181,33 @@ const CONNECTORS: &[Connector] = &[
         server: "a CardDAV server (e.g. Radicale, Nextcloud)",
         example: "spud call contacts.search '{\"address_book\": \"https://dav.example.com/team/contacts/\", \"query\": \"acme\"}'",
     },
+    Connector {
+        name: "webdav",
+        component: "webdav.wasm",
+        what: "files on a WebDAV server (Nextcloud, ownCloud, a NAS): list a folder, read (text, base64, or saved to /data), write (text, base64, a file from /data), make folders, move, delete",
+        tools: &[
+            "webdav.list",
+            "webdav.read",
+            "webdav.write",
+            "webdav.mkdir",
+            "webdav.move",
+            "webdav.delete",
+        ],
+        grants: "network = [\"https://dav-host\"] under [tools.webdav]; files = [{ host = \"…\", guest = \"/data\", access = \"read-write\" }] only for save_to and from_file; files and folders are named by URL",
+        credentials: "[credentials.X] inject = \"basic\" (value user:password), tools = [\"webdav\"]: the host logs in, the component never sees the password",
+        server: "a WebDAV server (e.g. Nextcloud, ownCloud, Apache mod_dav, WsgiDAV)",
+        example: "spud call webdav.list '{\"url\": \"https://dav.example.com/team/invoices/\", \"extension\": \"pdf\"}'",
+    },
+    Connector {
+        name: "s3",
+        component: "s3.wasm",
+        what: "objects in S3-compatible storage (AWS S3, MinIO, Ceph, …): list under a prefix, get (text, base64, or saved to /data), put (text, base64, a file from /data), delete",
+        tools: &["s3.list", "s3.get", "s3.put", "s3.delete"],
+        grants: "network = [\"https://s3-endpoint\"] under [tools.s3]; files = [{ host = \"…\", guest = \"/data\", access = \"read-write\" }] only for save_to and from_file; buckets are named by URL",
+        credentials: "[credentials.X] inject = \"sigv4:REGION:s3\" (value ACCESS_KEY_ID:SECRET_ACCESS_KEY), tools = [\"s3\"]: the host signs each request (AWS Signature V4), the component never sees the secret key",
+        server: "an S3 API (AWS S3, MinIO, Ceph RGW, Garage, …)",
+        example: "spud call s3.list '{\"bucket\": \"https://s3.eu-west-1.amazonaws.com/reports/\", \"prefix\": \"2026/11/\"}'",
+    },
 ];
 
 pub fn run(cmd: ConnectorsCommand) -> i32 {

@@ -145,6 +145,34 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("expenses", "data/receipts/2026-11-26-city-taxi.pdf"),
         ],
     },
+    Workflow {
+        name: "file-invoices",
+        what: "file supplier invoices from a WebDAV share: new PDFs downloaded and read, a summary sheet (CSV) uploaded to the share, the invoices moved into done/",
+        files: &[
+            workflow_file!("file-invoices", "README.md"),
+            workflow_file!("file-invoices", "plan.toml"),
+            workflow_file!("file-invoices", "policy.toml"),
+            workflow_file!("file-invoices", "data/suppliers.csv"),
+            workflow_file!(
+                "file-invoices",
+                "share/invoices/inbox/2026-11-24-nordic-fasteners.pdf"
+            ),
+            workflow_file!(
+                "file-invoices",
+                "share/invoices/inbox/2026-11-27-harbour-timber.pdf"
+            ),
+        ],
+    },
+    Workflow {
+        name: "share-report",
+        what: "share the week's sales report: a sales sheet (CSV) as XLSX, uploaded to S3-compatible storage (signed by the host), the link to a Slack-compatible webhook",
+        files: &[
+            workflow_file!("share-report", "README.md"),
+            workflow_file!("share-report", "plan.toml"),
+            workflow_file!("share-report", "policy.toml"),
+            workflow_file!("share-report", "data/sales-w48.csv"),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {

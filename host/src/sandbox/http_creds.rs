@@ -1,7 +1,8 @@
 //! Credentials the guest never holds: after a request has passed its grant, its secret scan and
 //! its address check, the gate adds each `[credentials.NAME]` granted to the plugin whose
 //! destinations match the request's `scheme://host:port` — a header, or a query parameter —
-//! replacing whatever the guest wrote there, or a signature of the body under a key. A request
+//! replacing whatever the guest wrote there, a signature of the body under a key, or an AWS
+//! Signature V4 of the whole request (`sigv4`, computed by `spud_policy::sigv4`). A request
 //! anywhere else is sent as the guest wrote it. Every injection is a `credential` decision in the call's journal, naming the credential,
 //! never its value.
 
@@ -80,6 +81,10 @@ pub(super) async fn inject(
                 uri = http::Uri::from_parts(parts).map_err(|_| HttpError::HttpRequestUriInvalid)?;
             }
             Injection::SignBody(name) => sign(request, &name, value, &h.name).await?,
+            Injection::SigV4 { region, service } => {
+                let scope = (region.as_str(), service.as_str());
+                sign_sigv4(request, &uri, scope, value, &h.name).await?
+            }
         }
         journal.allow(
             Capability::Credential,
@@ -93,6 +98,36 @@ pub(super) async fn inject(
     Ok(uri)
 }
 
+/// Takes the request's body, whole, to be signed (at most [`MAX_SIGNED_BYTES`]).
+async fn take_body(
+    request: &mut http::Request<WasiBody>,
+    credential: &str,
+) -> Result<Bytes, HttpError> {
+    let empty = http_body_util::Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let body = std::mem::replace(request.body_mut(), empty);
+    match http_body_util::Limited::new(body, MAX_SIGNED_BYTES)
+        .collect()
+        .await
+    {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) => Err(match e.downcast::<HttpError>() {
+            Ok(e) => *e,
+            Err(e) => HttpError::InternalError(Some(format!(
+                "the body cannot be signed for credential {credential}: {e}"
+            ))),
+        }),
+    }
+}
+
+/// Puts a body taken by [`take_body`] back, byte for byte.
+fn put_body(request: &mut http::Request<WasiBody>, bytes: Bytes) {
+    *request.body_mut() = http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+}
+
 /// Sets header `name` to the signature of the request's body under `key` (the body is held
 /// back to be signed, then sent as it was).
 async fn sign(
@@ -101,24 +136,7 @@ async fn sign(
     key: &CredentialValue,
     credential: &str,
 ) -> Result<(), HttpError> {
-    let empty = http_body_util::Empty::<Bytes>::new()
-        .map_err(|never| match never {})
-        .boxed_unsync();
-    let body = std::mem::replace(request.body_mut(), empty);
-    let bytes = match http_body_util::Limited::new(body, MAX_SIGNED_BYTES)
-        .collect()
-        .await
-    {
-        Ok(c) => c.to_bytes(),
-        Err(e) => {
-            return Err(match e.downcast::<HttpError>() {
-                Ok(e) => *e,
-                Err(e) => HttpError::InternalError(Some(format!(
-                    "the body cannot be signed for credential {credential}: {e}"
-                ))),
-            })
-        }
-    };
+    let bytes = take_body(request, credential).await?;
     let bad = || {
         HttpError::InternalError(Some(format!(
             "credential {credential}: the signature does not fit header {name}"
@@ -130,8 +148,76 @@ async fn sign(
         name,
         http::HeaderValue::from_str(&signature).map_err(|_| bad())?,
     );
-    *request.body_mut() = http_body_util::Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync();
+    put_body(request, bytes);
+    Ok(())
+}
+
+/// Signs the request with AWS Signature V4 under the key pair `key` for (region, service):
+/// `x-amz-date`, `x-amz-content-sha256` (of the body, held back and sent as it was) and
+/// `Authorization`, replacing any the guest set. Signed: `host`, `content-type`,
+/// `content-md5` and every `x-amz-*` header.
+async fn sign_sigv4(
+    request: &mut http::Request<WasiBody>,
+    uri: &http::Uri,
+    (region, service): (&str, &str),
+    key: &CredentialValue,
+    credential: &str,
+) -> Result<(), HttpError> {
+    use spud_policy::sigv4;
+    let bad = |what: &str| {
+        HttpError::InternalError(Some(format!(
+            "credential {credential}: the AWS signature {what}"
+        )))
+    };
+    let (key_id, secret) = key.key_pair().ok_or_else(|| bad("has no key pair"))?;
+    let bytes = take_body(request, credential).await?;
+    let payload_hash = sigv4::sha256_hex(&bytes);
+    put_body(request, bytes);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let amz_date = sigv4::amz_date(now);
+    let headers = request.headers_mut();
+    for name in ["authorization", "x-amz-security-token"] {
+        headers.remove(name);
+    }
+    let set = |headers: &mut http::HeaderMap, name: &'static str, value: &str| {
+        let value = http::HeaderValue::from_str(value).map_err(|_| bad("does not fit a header"))?;
+        headers.insert(name, value);
+        Ok::<(), HttpError>(())
+    };
+    set(headers, "x-amz-date", &amz_date)?;
+    set(headers, "x-amz-content-sha256", &payload_hash)?;
+    if !headers.contains_key(http::header::HOST) {
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        set(headers, "host", authority)?;
+    }
+    let signed: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(n, _)| {
+            let n = n.as_str();
+            n == "host" || n == "content-type" || n == "content-md5" || n.starts_with("x-amz-")
+        })
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let r = sigv4::SigV4Request {
+        method: request.method().as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &signed,
+        payload_hash: &payload_hash,
+    };
+    let scope = sigv4::SigV4Scope {
+        amz_date: &amz_date,
+        region,
+        service,
+    };
+    let mut value = http::HeaderValue::from_str(&sigv4::authorization(key_id, secret, &r, &scope))
+        .map_err(|_| bad("does not fit a header"))?;
+    value.set_sensitive(true);
+    request
+        .headers_mut()
+        .insert(http::header::AUTHORIZATION, value);
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::multistatus::{self, Entry};
 use spud_sdk::http::{Request, Response, Url};
 
 /// The most of an answer read (16 MiB).
-const MAX_ANSWER: u64 = 16 << 20;
+pub const MAX_ANSWER: u64 = 16 << 20;
 
 /// Why a WebDAV request did not give what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -22,16 +22,70 @@ pub enum DavError {
     Login {
         /// The request's URL.
         url: String,
-        /// 401 or 403.
+        /// 401.
         status: u16,
         /// Its origin.
         origin: String,
         /// The plugin.
         tool: &'static str,
     },
+    /// The login is fine but the server refuses this request on that resource (a read-only
+    /// folder, no rights there).
+    #[error("{method} {url} answered HTTP 403: the server refuses this to the login the host sends for {origin}")]
+    Forbidden {
+        /// The method.
+        method: String,
+        /// The request's URL.
+        url: String,
+        /// Its origin.
+        origin: String,
+    },
+    /// Nothing is at that URL.
+    #[error("{method} {url} answered HTTP 404: nothing is there")]
+    NotFound {
+        /// The method.
+        method: String,
+        /// The URL.
+        url: String,
+    },
+    /// The request conflicts with the server's state: for PUT, MKCOL, MOVE and COPY, a parent
+    /// folder is missing (RFC 4918, 9.7.1, 9.3.1, 9.9.4).
+    #[error("{method} {url} answered HTTP 409: {body}")]
+    Conflict {
+        /// The method.
+        method: String,
+        /// The URL.
+        url: String,
+        /// The start of the body.
+        body: String,
+    },
     /// `If-None-Match: *` failed: something is already at that URL.
     #[error("{0} exists already; nothing was changed")]
     Exists(String),
+    /// Another precondition failed (for MOVE with `Overwrite: F`: the destination exists).
+    #[error("{method} {url} answered HTTP 412: a precondition failed; nothing was changed")]
+    Precondition {
+        /// The method.
+        method: String,
+        /// The URL.
+        url: String,
+    },
+    /// The resource is locked by someone else.
+    #[error("{method} {url} answered HTTP 423: it is locked")]
+    Locked {
+        /// The method.
+        method: String,
+        /// The URL.
+        url: String,
+    },
+    /// The server has no room left (quota or disk).
+    #[error("{method} {url} answered HTTP 507: the server has no room left for it")]
+    InsufficientStorage {
+        /// The method.
+        method: String,
+        /// The URL.
+        url: String,
+    },
     /// Any other answer outside 2xx.
     #[error("{method} {url} answered HTTP {status}: {body}")]
     Status {
@@ -98,24 +152,52 @@ impl Client {
 
     /// Sends one request; an answer outside 2xx (and 207) is an error.
     pub fn send(&self, request: &Request) -> Result<Response, DavError> {
-        let response = spud_sdk::http::send(request, MAX_ANSWER)
+        self.send_bounded(request, MAX_ANSWER)
+    }
+
+    /// Sends one request, reading at most `max_bytes` of the answer's body; an answer outside
+    /// 2xx is an error.
+    pub fn send_bounded(&self, request: &Request, max_bytes: u64) -> Result<Response, DavError> {
+        let response = spud_sdk::http::send(request, max_bytes)
             .map_err(|e| DavError::Send(e.describe(&request.url)))?;
+        if response.is_success() {
+            return Ok(response);
+        }
+        Err(self.refusal(request, &response))
+    }
+
+    /// The typed error for an answer outside 2xx.
+    pub fn refusal(&self, request: &Request, response: &Response) -> DavError {
         let url = request.url.to_string();
+        let method = request.method.clone();
         match response.status {
-            200..=299 => Ok(response),
-            401 | 403 => Err(DavError::Login {
+            401 => DavError::Login {
                 url,
-                status: response.status,
+                status: 401,
                 origin: request.url.origin_string(),
                 tool: self.tool,
-            }),
-            412 if request.header("if-none-match") == Some("*") => Err(DavError::Exists(url)),
-            status => Err(DavError::Status {
-                method: request.method.clone(),
+            },
+            403 => DavError::Forbidden {
+                method,
+                url,
+                origin: request.url.origin_string(),
+            },
+            404 => DavError::NotFound { method, url },
+            409 => DavError::Conflict {
+                method,
+                url,
+                body: brief(response),
+            },
+            412 if request.header("if-none-match") == Some("*") => DavError::Exists(url),
+            412 => DavError::Precondition { method, url },
+            423 => DavError::Locked { method, url },
+            507 => DavError::InsufficientStorage { method, url },
+            status => DavError::Status {
+                method,
                 url,
                 status,
-                body: response.text().chars().take(500).collect(),
-            }),
+                body: brief(response),
+            },
         }
     }
 
@@ -172,6 +254,30 @@ impl Client {
         let response = self.send(&request.with_body(body.into_bytes()))?;
         Ok(response.header("etag").map(str::to_string))
     }
+}
+
+/// The start of an error answer's body (500 characters), its markup left out.
+fn brief(response: &Response) -> String {
+    let text = response.text();
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(500)
+        .collect()
 }
 
 /// The namespace prefixes the request bodies use.

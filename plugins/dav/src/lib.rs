@@ -1,14 +1,17 @@
-//! WebDAV as spud's calendar (CalDAV) and contacts (CardDAV) connectors speak it: one
-//! [`Client`] per call, rooted at the collection URL the tool was given, whose requests go
-//! through the SDK's HTTP — so the host checks each against the network grant and
+//! WebDAV as spud's calendar (CalDAV), contacts (CardDAV) and files (`webdav`) connectors
+//! speak it: one [`Client`] per call, rooted at the collection URL the tool was given, whose
+//! requests go through the SDK's HTTP — so the host checks each against the network grant and
 //! logs in for the component (a `basic` credential); the [`multistatus`] answers of PROPFIND
-//! and REPORT; and the [`lines`] of iCalendar and vCard (RFC 5545, RFC 6350).
+//! and REPORT; [`files`] and folders (GET, PUT, MKCOL, MOVE, DELETE, a folder's listing); and
+//! the [`lines`] of iCalendar and vCard (RFC 5545, RFC 6350).
 
 pub mod client;
+pub mod files;
 pub mod lines;
 pub mod multistatus;
 
 pub use client::{Client, DavError};
+pub use files::Resource;
 pub use multistatus::Entry;
 
 /// A fresh unique id for a new event or contact: time and randomness, hex.
