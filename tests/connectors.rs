@@ -9,12 +9,12 @@ use spud_tests::connectors::{signature, Site};
 /// The calendar and contacts connectors against a real CalDAV/CardDAV server.
 #[path = "connectors/dav.rs"]
 mod dav;
-/// The mailbox connector against a real IMAP server.
-#[path = "connectors/imap.rs"]
-mod imap;
 /// The files connector against a real WebDAV server.
 #[path = "connectors/files.rs"]
 mod files;
+/// The mailbox connector against a real IMAP server.
+#[path = "connectors/imap.rs"]
+mod imap;
 /// The email connector against a real SMTP server.
 #[path = "connectors/mail.rs"]
 mod mail;

@@ -13,9 +13,6 @@ use crate::service::Spud;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
-/// The object store's bucket.
-pub const COMPONENTS: &str = "spud-components";
-
 /// The object holding the component of digest `hex`.
 fn wasm_object(hex: &str) -> String {
     format!("{hex}.wasm")

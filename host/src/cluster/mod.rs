@@ -19,9 +19,8 @@ mod submit;
 mod wire;
 mod worker;
 
-pub use components::COMPONENTS;
 pub use error::ClusterError;
 pub use records::{verify_cluster, ChainReport, Shipper};
-pub use setup::{Cluster, ClusterSettings};
+pub use setup::{Cluster, ClusterSettings, COMPONENTS};
 pub use submit::Submitter;
 pub use worker::Worker;

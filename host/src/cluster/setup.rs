@@ -18,6 +18,8 @@ pub const TASKS: &str = "SPUD_TASKS";
 pub const WORKERS: &str = "workers";
 /// The audit stream.
 pub const AUDIT: &str = "SPUD_AUDIT";
+/// The object store of components by digest.
+pub const COMPONENTS: &str = "spud-components";
 
 /// How to reach the cluster and how its streams are made.
 #[derive(Debug, Clone)]
@@ -167,7 +169,7 @@ async fn layout(
         results: bucket(js, "spud-results", replicas, Duration::from_secs(7 * 86400)).await?,
         leases: bucket(js, "spud-leases", replicas, Duration::from_secs(86400)).await?,
         ledger: bucket(js, "spud-ledger", replicas, Duration::from_secs(7 * 86400)).await?,
-        components: objects(js, super::components::COMPONENTS, replicas).await?,
+        components: objects(js, COMPONENTS, replicas).await?,
         js: js.clone(),
         tasks,
         audit,
