@@ -11,7 +11,7 @@
 //! applies the principal's tool list, narrowed grants and concurrency limit per call.
 
 use super::auth::Tokens;
-use super::options::{shutdown_signal, ServeError};
+use super::options::{ServeError, Shutdown};
 use super::server::SpudServer;
 use super::shared::Shared;
 use crate::service::Caller;
@@ -289,10 +289,13 @@ pub async fn serve(
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let server = start(shared, options).await?;
+    // Listening before the address is told: a SIGTERM right after start still shuts down
+    // gracefully.
+    let signals = Shutdown::listen();
     ready(server.addr);
     let stop = server.stop.clone();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signals.wait().await;
         stop.cancel();
     });
     server.wait().await

@@ -27,7 +27,7 @@ mod stdio;
 pub mod tools;
 pub mod watch;
 
-pub use options::{shutdown_signal, ServeError, ServeOptions};
+pub use options::{shutdown_signal, ServeError, ServeOptions, Shutdown};
 pub use server::SpudServer;
 pub use shared::Shared;
 pub use stdio::serve_stdio;
