@@ -15,6 +15,9 @@ use std::process::Command;
 /// The workflows that keep files on a WebDAV share.
 #[path = "workflows/files.rs"]
 mod files;
+/// The back-office workflows: invoice reminders, new customers, backups.
+#[path = "workflows/office.rs"]
+mod office;
 
 /// Copies `examples/workflows/NAME` into `to`.
 fn copy_workflow(name: &str, to: &Path) {

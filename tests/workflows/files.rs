@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// Copies the workflow's `share/` onto the server's folder `dir` (as a WebDAV client would
 /// upload it: the server serves its disk).
-fn seed_share(from: &Path, dir: &Path) {
+pub(super) fn seed_share(from: &Path, dir: &Path) {
     for e in std::fs::read_dir(from).unwrap().flatten() {
         let target = dir.join(e.file_name());
         if e.path().is_dir() {

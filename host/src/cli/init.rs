@@ -173,6 +173,47 @@ const WORKFLOWS: &[Workflow] = &[
             workflow_file!("share-report", "data/sales-w48.csv"),
         ],
     },
+    Workflow {
+        name: "invoice-reminders",
+        what: "chase overdue invoices: unpaid invoices from PostgreSQL, a reminder email per customer (SMTP), a follow-up call booked in a free calendar slot (CalDAV), the invoices marked, the run logged in a sheet",
+        files: &[
+            workflow_file!("invoice-reminders", "README.md"),
+            workflow_file!("invoice-reminders", "plan.toml"),
+            workflow_file!("invoice-reminders", "policy.toml"),
+            workflow_file!("invoice-reminders", "data/seed.sql"),
+            workflow_file!("invoice-reminders", "data/accounts.ics"),
+            workflow_file!("invoice-reminders", "data/reminder-log.csv"),
+        ],
+    },
+    Workflow {
+        name: "new-customer",
+        what: "welcome a new customer: the next signup from a Redis stream, checked in sandboxed Python, added to the address book (CardDAV) and the CRM table (PostgreSQL), a welcome email with the price list (SMTP), the signup acknowledged",
+        files: &[
+            workflow_file!("new-customer", "README.md"),
+            workflow_file!("new-customer", "plan.toml"),
+            workflow_file!("new-customer", "policy.toml"),
+            workflow_file!("new-customer", "data/seed.redis"),
+            workflow_file!("new-customer", "data/seed.sql"),
+            workflow_file!("new-customer", "data/customers.vcf"),
+            workflow_file!("new-customer", "data/trade-price-list.csv"),
+        ],
+    },
+    Workflow {
+        name: "backup-reports",
+        what: "back up the week's reports: the files of a local folder copied to S3-compatible storage under a dated prefix (signed by the host) and to a WebDAV share, the object list to a Slack-compatible webhook",
+        files: &[
+            workflow_file!("backup-reports", "README.md"),
+            workflow_file!("backup-reports", "plan.toml"),
+            workflow_file!("backup-reports", "policy.toml"),
+            workflow_file!("backup-reports", "data/reports/2026-w48/sales-w48.xlsx"),
+            workflow_file!("backup-reports", "data/reports/2026-w48/stock-2026-11-29.csv"),
+            workflow_file!("backup-reports", "data/reports/2026-w48/timesheets-w48.csv"),
+            workflow_file!(
+                "backup-reports",
+                "share/Archive/2026-w47/stock-2026-11-22.csv"
+            ),
+        ],
+    },
 ];
 
 pub fn run(args: InitArgs) -> i32 {
