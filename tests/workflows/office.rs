@@ -99,6 +99,12 @@ async fn invoice_reminders_email_the_customers_and_book_the_call() {
     let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
     let policy_s = policy.to_str().unwrap();
     let report = run_plan(&spud_home, &env, policy_s, plan.to_str().unwrap());
+    // One step backtracked to its alternative; no call was denied a grant.
+    assert_eq!(
+        (&report["backtracks"], &report["denied"]),
+        (&json!(1), &json!(0)),
+        "{report}"
+    );
     // Tomorrow is the month-end close: the slot came from the rest of the week.
     assert_eq!(
         report["results"]["slot"]["slots"][0],
@@ -110,8 +116,22 @@ async fn invoice_reminders_email_the_customers_and_book_the_call() {
     let mail = mail_by_recipient(&sink);
     assert_eq!(mail.len(), 2, "{mail:?}");
     let expected = [
-        ("accounts@acme.example", "Ana Kowalski", "INV-2026-0412", "32", "1250.00", "2026-10-31"),
-        ("maya@harbourcafe.example", "Maya Lindgren", "INV-2026-0431", "19", "310.50", "2026-11-13"),
+        (
+            "accounts@acme.example",
+            "Ana Kowalski",
+            "INV-2026-0412",
+            "32",
+            "1250.00",
+            "2026-10-31",
+        ),
+        (
+            "maya@harbourcafe.example",
+            "Maya Lindgren",
+            "INV-2026-0431",
+            "19",
+            "310.50",
+            "2026-11-13",
+        ),
     ];
     for (m, (email, contact, number, days, amount, due)) in mail.iter().zip(expected) {
         assert_eq!(m["mail_from"], "accounts@corner.example");
@@ -140,7 +160,10 @@ async fn invoice_reminders_email_the_customers_and_book_the_call() {
     );
     // ... the call in the calendar, as the CalDAV server serves it ...
     let url = report["results"]["call"]["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("{}/shop/accounts/", dav.origin())), "{url}");
+    assert!(
+        url.starts_with(&format!("{}/shop/accounts/", dav.origin())),
+        "{url}"
+    );
     let (status, event) = dav.get(&url[dav.origin().len()..]);
     assert_eq!(status, 200, "{event}");
     for line in [
@@ -166,7 +189,11 @@ async fn invoice_reminders_email_the_customers_and_book_the_call() {
         "{log}"
     );
     let text = report.to_string();
-    assert!(!text.contains(pg.password) && !text.contains(sink.password) && !text.contains(dav.password));
+    assert!(
+        !text.contains(pg.password)
+            && !text.contains(sink.password)
+            && !text.contains(dav.password)
+    );
 
     // The workflow's database role may mark invoices, not change what they are worth.
     let o = spud_cmd(
@@ -180,9 +207,19 @@ async fn invoice_reminders_email_the_customers_and_book_the_call() {
             r#"{"sql": "UPDATE invoices SET amount = 0"}"#,
         ],
     );
-    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(!o.status.success() && out.contains("permission denied"), "{out}");
-    assert_eq!(pg.psql("shop", "SELECT sum(amount) FROM invoices").unwrap(), "2835.49");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        !o.status.success() && out.contains("permission denied"),
+        "{out}"
+    );
+    assert_eq!(
+        pg.psql("shop", "SELECT sum(amount) FROM invoices").unwrap(),
+        "2835.49"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +234,10 @@ async fn new_customer_adds_the_contact_and_the_row_and_sends_the_welcome() {
     let folder = h.path().join("new-customer");
     copy_workflow("new-customer", &folder);
     // The seed data, loaded as the README says.
-    for line in seed(&folder, "seed.redis").lines().filter(|l| !l.trim().is_empty()) {
+    for line in seed(&folder, "seed.redis")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
         let args = words(line);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         redis.cli(&args).unwrap();
@@ -227,11 +267,21 @@ async fn new_customer_adds_the_contact_and_the_row_and_sends_the_welcome() {
     let plugins = ["redis", "python", "json", "postgres", "contacts", "smtp"];
     add_plugins(&spud_home, &env, &plugins);
     let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
-    let report = run_plan(&spud_home, &env, policy.to_str().unwrap(), plan.to_str().unwrap());
+    let report = run_plan(
+        &spud_home,
+        &env,
+        policy.to_str().unwrap(),
+        plan.to_str().unwrap(),
+    );
+    // One step backtracked to its alternative; no call was denied a grant.
+    assert_eq!(
+        (&report["backtracks"], &report["denied"]),
+        (&json!(1), &json!(0)),
+        "{report}"
+    );
     // Nothing was pending: the signup came from the alternative, the oldest new one.
     assert_eq!(
-        report["results"]["signup"]["reply"][0][1][0][0],
-        "1796149205000-0",
+        report["results"]["signup"]["reply"][0][1][0][0], "1796149205000-0",
         "{report}"
     );
 
@@ -246,10 +296,16 @@ async fn new_customer_adds_the_contact_and_the_row_and_sends_the_welcome() {
         row,
         "1043|Ines Moreau|Atelier Moreau|ines.moreau@atelier-moreau.example|+33 4 91 55 20 18|trade|1796149205000-0"
     );
-    assert_eq!(pg.psql("shop", "SELECT count(*) FROM customers").unwrap(), "3");
+    assert_eq!(
+        pg.psql("shop", "SELECT count(*) FROM customers").unwrap(),
+        "3"
+    );
     // ... the contact, as the CardDAV server serves it ...
     let url = report["results"]["contact"]["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("{}/shop/customers/", dav.origin())), "{url}");
+    assert!(
+        url.starts_with(&format!("{}/shop/customers/", dav.origin())),
+        "{url}"
+    );
     let (status, card) = dav.get(&url[dav.origin().len()..]);
     assert_eq!(status, 200, "{card}");
     for line in [
@@ -286,7 +342,11 @@ async fn new_customer_adds_the_contact_and_the_row_and_sends_the_welcome() {
     let groups = redis.cli(&["XINFO", "GROUPS", "signups"]).unwrap();
     assert!(groups.contains("1796149205000-0"), "{groups}");
     let text = report.to_string();
-    assert!(!text.contains(pg.password) && !text.contains(redis.password) && !text.contains(sink.password));
+    assert!(
+        !text.contains(pg.password)
+            && !text.contains(redis.password)
+            && !text.contains(sink.password)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,13 +373,32 @@ async fn backup_reports_copies_the_files_to_the_bucket_and_the_share() {
     let env = [("S3_KEYS", keys.as_str()), ("WEBDAV_LOGIN", login.as_str())];
     add_plugins(&spud_home, &env, &["fs", "s3", "webdav", "webhook"]);
     let (policy, plan) = (folder.join("policy.toml"), folder.join("plan.toml"));
-    let report = run_plan(&spud_home, &env, policy.to_str().unwrap(), plan.to_str().unwrap());
+    let report = run_plan(
+        &spud_home,
+        &env,
+        policy.to_str().unwrap(),
+        plan.to_str().unwrap(),
+    );
+    // One step backtracked to its alternative; no call was denied a grant.
+    assert_eq!(
+        (&report["backtracks"], &report["denied"]),
+        (&json!(1), &json!(0)),
+        "{report}"
+    );
     // `Backups/` is gone: the target backtracked to `Archive/`.
-    assert_eq!(report["results"]["target"]["url"], format!("{url}Archive/"), "{report}");
+    assert_eq!(
+        report["results"]["target"]["url"],
+        format!("{url}Archive/"),
+        "{report}"
+    );
 
     // End state: each report, byte for byte, in the bucket and on the share.
     let week = folder.join("data/reports/2026-w48");
-    let files = ["sales-w48.xlsx", "stock-2026-11-29.csv", "timesheets-w48.csv"];
+    let files = [
+        "sales-w48.xlsx",
+        "stock-2026-11-29.csv",
+        "timesheets-w48.csv",
+    ];
     for f in files {
         let local = std::fs::read(week.join(f)).unwrap();
         let key = format!("reports/2026-w48/{f}");
@@ -335,7 +414,10 @@ async fn backup_reports_copies_the_files_to_the_bucket_and_the_share() {
     let body = String::from_utf8_lossy(&posts[0].body).to_string();
     for f in files {
         let size = std::fs::metadata(week.join(f)).unwrap().len();
-        assert!(body.contains(&format!("reports/2026-w48/{f}")), "{f}: {body}");
+        assert!(
+            body.contains(&format!("reports/2026-w48/{f}")),
+            "{f}: {body}"
+        );
         assert!(body.contains(&format!("{size} bytes")), "{f}: {body}");
     }
     let text = report.to_string();
