@@ -347,6 +347,38 @@ async fn new_customer_adds_the_contact_and_the_row_and_sends_the_welcome() {
             && !text.contains(redis.password)
             && !text.contains(sink.password)
     );
+
+    // The next signup is someone the shop had entered by hand: the run stops at the CRM check,
+    // adds and sends nothing, and leaves the signup pending for a person to look at.
+    let by_hand = "INSERT INTO customers (name, company, email, plan) \
+                   VALUES ('Jonas Berg', 'Berg Bygg AB', 'jonas@bergbygg.example', 'retail')";
+    pg.psql("shop", by_hand).unwrap();
+    let (policy_s, plan_s) = (policy.to_str().unwrap(), plan.to_str().unwrap());
+    let o = spud_cmd(
+        &spud_home,
+        &env,
+        &["--policy", policy_s, "run", "--plan", plan_s],
+    );
+    assert!(!o.status.success(), "a known customer must stop the run");
+    let o = spud_cmd(&spud_home, &env, &["report", "last", "--json"]);
+    let second: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        second["results"]["signup"]["reply"][0][1][0][0], "1796197272000-0",
+        "{second}"
+    );
+    for step in ["contact", "customer", "welcome", "ack"] {
+        assert!(
+            second["results"].get(step).is_none(),
+            "{step} ran: {second}"
+        );
+    }
+    assert_eq!(sink.messages().len(), 1, "no second welcome");
+    assert_eq!(
+        pg.psql("shop", "SELECT count(*) FROM customers").unwrap(),
+        "4"
+    );
+    let pending = redis.cli(&["XPENDING", "signups", "crm"]).unwrap();
+    assert!(pending.starts_with("1\n1796197272000-0"), "{pending}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
