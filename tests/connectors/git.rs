@@ -255,6 +255,51 @@ async fn git_reads_history_changes_and_files_as_git_does() {
     assert_eq!(names("branches"), ["main", "pricing"]);
     assert_eq!(names("tags"), ["v1.0"]);
     assert_eq!(v["tags"][0]["subject"], "Add the logo");
+
+    // Revision expressions resolve as `git rev-parse` resolves them; a bare clone reads alike.
+    for rev in ["HEAD~2", "main^", "v1.0^{}", "v1.0~1^1", "@"] {
+        let native = git(
+            &repo,
+            &["rev-parse", &format!("{rev}^{{commit}}")],
+            "2026-12-01T00:00:00Z",
+            ANA,
+        );
+        let r = spud
+            .call(
+                "git.show",
+                &json!({"repo": "shop", "rev": rev, "patch": false}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ok(&r.outcome)["commit"]["id"], native.trim(), "{rev}");
+    }
+    let short = &native_head(&repo)[..7];
+    let r = spud
+        .call(
+            "git.log",
+            &json!({"repo": "shop", "rev": short, "max_count": 1}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok(&r.outcome)["commits"][0]["id"], native_head(&repo));
+    git(
+        h.path().join("ro").as_path(),
+        &["clone", "-q", "--bare", "shop", "shop.git"],
+        "2026-12-01T00:00:00Z",
+        ANA,
+    );
+    let r = spud
+        .call("git.log", &json!({"repo": "shop.git"}))
+        .await
+        .unwrap();
+    assert_eq!(ok(&r.outcome)["commits"].as_array().unwrap().len(), 5);
+}
+
+/// HEAD's id as `git` says.
+fn native_head(repo: &Path) -> String {
+    git(repo, &["rev-parse", "HEAD"], "2026-12-01T00:00:00Z", ANA)
+        .trim()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

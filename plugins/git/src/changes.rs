@@ -1,10 +1,11 @@
 //! What changed between two trees: one entry per file, and a unified patch.
 
-use gix::bstr::ByteSlice;
-use gix::object::tree::diff::ChangeDetached;
+use crate::objects::{Entry, Oid};
+use crate::store::Repo;
 use serde::Serialize;
 use similar::TextDiff;
 use spud_sdk::prelude::*;
+use std::collections::BTreeMap;
 
 /// One changed file.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -42,87 +43,90 @@ pub struct Request<'a> {
     pub max_patch_bytes: usize,
 }
 
-/// The changes from `old` (none: the empty tree) to `new`.
+/// The changes from tree `old` (none: the empty tree) to tree `new`.
 pub fn between(
-    repo: &gix::Repository,
-    old: Option<&gix::Tree<'_>>,
-    new: &gix::Tree<'_>,
+    repo: &Repo,
+    old: Option<Oid>,
+    new: Oid,
     request: &Request<'_>,
 ) -> Result<Changes, ToolError> {
-    let options = gix::diff::Options::default().with_rewrites(None);
-    let detached = repo
-        .diff_tree_to_tree(old, Some(new), options)
+    let mut files = Vec::new();
+    diff_trees(repo, old, Some(new), "", request.path, &mut files)
         .map_err(|e| ToolError::new(format!("comparing the trees: {e}")))?;
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = Changes::default();
-    for change in detached {
-        let Some((path, status, before, after)) = file_change(&change) else {
-            continue;
-        };
-        if request.path.is_some_and(|p| !path.starts_with(p)) {
-            continue;
-        }
+    for (path, status, before, after) in files {
         let old_text = blob(repo, before)?;
         let new_text = blob(repo, after)?;
         let change = diff_file(&path, status, &old_text, &new_text, request, &mut out);
         out.files.push(change);
     }
-    out.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-/// A file-level change's path, status and blob ids (none on the missing side); trees and
-/// submodules are left out.
-fn file_change(
-    change: &ChangeDetached,
-) -> Option<(
-    String,
-    &'static str,
-    Option<gix::ObjectId>,
-    Option<gix::ObjectId>,
-)> {
-    let (location, status, before, after, mode) = match change {
-        ChangeDetached::Addition {
-            location,
-            id,
-            entry_mode,
-            ..
-        } => (location, "added", None, Some(*id), entry_mode),
-        ChangeDetached::Deletion {
-            location,
-            id,
-            entry_mode,
-            ..
-        } => (location, "deleted", Some(*id), None, entry_mode),
-        ChangeDetached::Modification {
-            location,
-            previous_id,
-            id,
-            entry_mode,
-            ..
-        } => (
-            location,
-            "modified",
-            Some(*previous_id),
-            Some(*id),
-            entry_mode,
-        ),
-        ChangeDetached::Rewrite { .. } => return None,
+/// A changed file: its path, status and blob ids (none on the missing side).
+type FileDiff = (String, &'static str, Option<Oid>, Option<Oid>);
+
+/// Appends the files that differ between trees `old` and `new` under `dir` (only those
+/// under `only`, when given); submodules are left out.
+fn diff_trees(
+    repo: &Repo,
+    old: Option<Oid>,
+    new: Option<Oid>,
+    dir: &str,
+    only: Option<&str>,
+    out: &mut Vec<FileDiff>,
+) -> Result<(), String> {
+    let entries = |id: Option<Oid>| -> Result<BTreeMap<String, Entry>, String> {
+        Ok(match id {
+            Some(id) => repo
+                .tree(&id)?
+                .into_iter()
+                .map(|e| (e.name.clone(), e))
+                .collect(),
+            None => BTreeMap::new(),
+        })
     };
-    if !mode.is_blob() && !mode.is_link() {
-        return None;
+    let (a, b) = (entries(old)?, entries(new)?);
+    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for name in names {
+        let path = format!("{dir}{name}");
+        let (x, y) = (a.get(name), b.get(name));
+        if x.map(|e| (e.id, e.mode)) == y.map(|e| (e.id, e.mode)) {
+            continue;
+        }
+        let wanted = |is_tree: bool| match only {
+            None => true,
+            Some(p) if is_tree => p.starts_with(&format!("{path}/")) || path.starts_with(p),
+            Some(p) => path.starts_with(p),
+        };
+        let tree_of = |e: Option<&Entry>| e.filter(|e| e.is_tree()).map(|e| e.id);
+        let file_of = |e: Option<&Entry>| e.filter(|e| e.is_file()).map(|e| e.id);
+        if (tree_of(x).is_some() || tree_of(y).is_some()) && wanted(true) {
+            diff_trees(repo, tree_of(x), tree_of(y), &format!("{path}/"), only, out)?;
+        }
+        let (before, after) = (file_of(x), file_of(y));
+        let status = match (before, after) {
+            (None, None) => continue,
+            (None, Some(_)) => "added",
+            (Some(_), None) => "deleted",
+            (Some(_), Some(_)) => "modified",
+        };
+        if wanted(false) {
+            out.push((path, status, before, after));
+        }
     }
-    Some((location.to_str_lossy().into_owned(), status, before, after))
+    Ok(())
 }
 
 /// A blob's bytes (empty for the missing side).
-fn blob(repo: &gix::Repository, id: Option<gix::ObjectId>) -> Result<Vec<u8>, ToolError> {
+fn blob(repo: &Repo, id: Option<Oid>) -> Result<std::rc::Rc<Vec<u8>>, ToolError> {
     let Some(id) = id else {
-        return Ok(Vec::new());
+        return Ok(std::rc::Rc::default());
     };
-    let mut blob = repo
-        .find_blob(id)
-        .map_err(|e| ToolError::new(format!("reading blob {id}: {e}")))?;
-    Ok(blob.take_data())
+    repo.object(&id)
+        .map(|(_, data)| data)
+        .map_err(|e| ToolError::new(format!("reading blob {id}: {e}")))
 }
 
 /// Counts one file's lines and appends its part of the patch.

@@ -1,10 +1,12 @@
 //! Walking history with filters, and the branches and tags.
 
+use crate::objects::{Commit, Oid};
 use crate::repo::{self, CommitInfo};
+use crate::store::Repo;
 use crate::LogInput;
-use gix::bstr::ByteSlice;
 use serde::Serialize;
 use spud_sdk::prelude::*;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 /// Which commits `log` keeps.
 #[derive(Debug, Default)]
@@ -41,9 +43,8 @@ impl Filter {
         })
     }
 
-    /// Whether `info` passes the filters that need no tree.
-    fn keeps(&self, info: &CommitInfo) -> bool {
-        let when = info.timestamp();
+    /// Whether `info` (authored at `when`) passes the filters that need no tree.
+    fn keeps(&self, info: &CommitInfo, when: i64) -> bool {
         let text = |s: &str| s.to_lowercase();
         self.since.is_none_or(|s| when >= s)
             && self.until.is_none_or(|u| when < u)
@@ -58,34 +59,42 @@ impl Filter {
     }
 }
 
-/// Up to `max` commits reachable from `rev` that pass `filter`, newest first, and whether
-/// more passed.
+/// Up to `max` commits reachable from `rev` that pass `filter`, newest first (by commit
+/// time), and whether more passed.
 pub fn walk(
-    repo: &gix::Repository,
+    repo: &Repo,
     rev: &str,
     filter: &Filter,
     max: usize,
 ) -> Result<(Vec<CommitInfo>, bool), ToolError> {
-    let tip = repo::commit(repo, rev)?;
-    let walk = repo
-        .rev_walk([tip.id])
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(
-            Default::default(),
-        ))
-        .all()
-        .map_err(|e| ToolError::new(format!("walking history from `{rev}`: {e}")))?;
+    let (tip, _) = repo::commit(repo, rev)?;
+    let fail = |e: String| ToolError::new(format!("walking history from `{rev}`: {e}"));
+    // Commits queued by commit time, parsed once.
+    let mut queue = BinaryHeap::new();
+    let mut pending = HashMap::new();
+    let mut seen = HashSet::new();
+    let (_, first) = repo.commit(tip).map_err(fail)?;
+    queue.push((first.committer.seconds, tip));
+    pending.insert(tip, first);
+    seen.insert(tip);
     let mut out = Vec::new();
-    for step in walk {
-        let step = step.map_err(|e| ToolError::new(format!("walking history: {e}")))?;
-        let commit = step
-            .object()
-            .map_err(|e| ToolError::new(format!("reading commit {}: {e}", step.id)))?;
-        let info = CommitInfo::of(&commit)?;
-        if !filter.keeps(&info) {
+    while let Some((_, id)) = queue.pop() {
+        let Some(commit) = pending.remove(&id) else {
+            continue;
+        };
+        for parent in &commit.parents {
+            if seen.insert(*parent) {
+                let (_, p) = repo.commit(*parent).map_err(fail)?;
+                queue.push((p.committer.seconds, *parent));
+                pending.insert(*parent, p);
+            }
+        }
+        let info = CommitInfo::of(id, &commit);
+        if !filter.keeps(&info, commit.author.seconds) {
             continue;
         }
         if let Some(path) = &filter.path {
-            if !touches(repo, &commit, path)? {
+            if !touches(repo, &commit, path).map_err(fail)? {
                 continue;
             }
         }
@@ -100,19 +109,14 @@ pub fn walk(
 /// Whether `commit` changed what is at `path`: it differs from every parent's (a first
 /// commit touches a path it has). A merge that took the path from one parent unchanged does
 /// not touch it.
-fn touches(
-    repo: &gix::Repository,
-    commit: &gix::Commit<'_>,
-    path: &str,
-) -> Result<bool, ToolError> {
-    let mine = entry_at(commit, path)?;
-    let mut parents = commit.parent_ids().peekable();
-    if parents.peek().is_none() {
+fn touches(repo: &Repo, commit: &Commit, path: &str) -> Result<bool, String> {
+    let mine = entry_at(repo, commit, path)?;
+    if commit.parents.is_empty() {
         return Ok(mine.is_some());
     }
-    for parent in parents {
-        let parent = repo::commit(repo, &parent.to_string())?;
-        if entry_at(&parent, path)? == mine {
+    for parent in &commit.parents {
+        let (_, parent) = repo.commit(*parent)?;
+        if entry_at(repo, &parent, path)? == mine {
             return Ok(false);
         }
     }
@@ -120,12 +124,21 @@ fn touches(
 }
 
 /// The id of what `commit` has at `path` (a blob or a tree), if anything.
-fn entry_at(commit: &gix::Commit<'_>, path: &str) -> Result<Option<gix::ObjectId>, ToolError> {
-    let tree = repo::tree(commit)?;
-    let entry = tree
-        .lookup_entry_by_path(path)
-        .map_err(|e| ToolError::new(format!("looking up `{path}`: {e}")))?;
-    Ok(entry.map(|e| e.object_id()))
+fn entry_at(repo: &Repo, commit: &Commit, path: &str) -> Result<Option<Oid>, String> {
+    let Some(mut id) = commit.tree else {
+        return Ok(None);
+    };
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        let entries = match repo.tree(&id) {
+            Ok(e) => e,
+            Err(_) => return Ok(None),
+        };
+        match entries.into_iter().find(|e| e.name == part) {
+            Some(e) => id = e.id,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(id))
 }
 
 /// A branch or tag and the commit it points to.
@@ -153,38 +166,29 @@ pub struct RefsOutput {
 }
 
 /// The branches, the tags and HEAD of `repo`.
-pub fn refs(repo: &gix::Repository) -> Result<RefsOutput, ToolError> {
-    let fail = |e: &dyn std::fmt::Display| ToolError::new(format!("reading refs: {e}"));
-    let platform = repo.references().map_err(|e| fail(&e))?;
-    let tips = |iter: gix::reference::iter::Iter<'_, '_>| -> Result<Vec<Tip>, ToolError> {
+pub fn refs(repo: &Repo) -> Result<RefsOutput, ToolError> {
+    let fail = |e: String| ToolError::new(format!("reading refs: {e}"));
+    let tips = |prefix: &str| -> Result<Vec<Tip>, ToolError> {
         let mut out = Vec::new();
-        for r in iter {
-            let mut r = r.map_err(|e| fail(&e))?;
-            let name = r.name().shorten().to_str_lossy().into_owned();
-            let Ok(commit) = r.peel_to_commit() else {
+        for (name, id) in repo.refs_under(prefix).map_err(fail)? {
+            let Ok((id, commit)) = repo.commit(id) else {
                 continue;
             };
-            let info = CommitInfo::of(&commit)?;
             out.push(Tip {
-                name,
-                id: info.id,
-                subject: info.subject,
+                name: name.trim_start_matches(prefix).to_string(),
+                id: id.to_string(),
+                subject: repo::split_message(&commit.message).0,
             });
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     };
-    let branches = tips(platform.local_branches().map_err(|e| fail(&e))?)?;
-    let tags = tips(platform.tags().map_err(|e| fail(&e))?)?;
-    let head_branch = repo
-        .head_name()
-        .map_err(|e| fail(&e))?
-        .map(|n| n.shorten().to_str_lossy().into_owned());
-    let head = repo.head_id().ok().map(|id| id.to_string());
     Ok(RefsOutput {
-        head_branch,
-        head,
-        branches,
-        tags,
+        head_branch: repo.head_branch().map_err(fail)?,
+        head: repo
+            .resolve_ref("HEAD")
+            .map_err(fail)?
+            .map(|id| id.to_string()),
+        branches: tips("refs/heads/")?,
+        tags: tips("refs/tags/")?,
     })
 }

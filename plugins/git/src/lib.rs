@@ -1,14 +1,19 @@
 //! spud's first-party Git connector: the repositories the operator grants under `/repos`, read
 //! only — history (`log`), one commit with its patch (`show`), the changes between two
 //! revisions (`diff`), a search of the files at a revision (`grep`) and the branches and tags
-//! (`refs`). Objects, packs, refs and revisions are read by `gix` from the object database
-//! alone: no worktree, no index, no hooks, no global configuration, no network, nothing
-//! written.
+//! (`refs`). It reads the object database and refs itself — loose objects, packs and their
+//! deltas, packed refs, revision expressions — with positional reads (WASI has no `mmap`,
+//! which the `gix` object store needs): no worktree, no index, no hooks, no configuration, no
+//! network, nothing written.
 
 mod changes;
 mod history;
+mod objects;
+mod odb;
+mod pack;
 mod repo;
 mod search;
+mod store;
 
 pub use changes::FileChange;
 pub use repo::CommitInfo;
@@ -139,10 +144,10 @@ pub struct ShowOutput {
 #[tool]
 pub fn show(input: ShowInput) -> Result<ShowOutput, ToolError> {
     let repo = repo::open(&input.repo)?;
-    let commit = repo::commit(&repo, &input.rev)?;
-    let info = CommitInfo::of(&commit)?;
-    let parent = match info.parents.first() {
-        Some(p) => Some(repo::commit(&repo, p)?),
+    let (id, commit) = repo::commit(&repo, &input.rev)?;
+    let info = CommitInfo::of(id, &commit);
+    let parent = match commit.parents.first() {
+        Some(p) => Some(repo::commit(&repo, &p.to_string())?.1),
         None => None,
     };
     let request = request(input.path.as_deref(), input.patch, input.max_patch_bytes);
@@ -191,13 +196,13 @@ pub struct DiffOutput {
 #[tool]
 pub fn diff(input: DiffInput) -> Result<DiffOutput, ToolError> {
     let repo = repo::open(&input.repo)?;
-    let from = repo::commit(&repo, &input.from)?;
-    let to = repo::commit(&repo, &input.to)?;
+    let (from_id, from) = repo::commit(&repo, &input.from)?;
+    let (to_id, to) = repo::commit(&repo, &input.to)?;
     let request = request(input.path.as_deref(), input.patch, input.max_patch_bytes);
     let changes = compare(&repo, Some(&from), &to, &request)?;
     Ok(DiffOutput {
-        from: from.id().to_string(),
-        to: to.id().to_string(),
+        from: from_id.to_string(),
+        to: to_id.to_string(),
         changes,
     })
 }
@@ -213,13 +218,13 @@ fn request(path: Option<&str>, patch: Option<bool>, max: Option<u32>) -> changes
 
 /// The changes from `old`'s tree (none: empty) to `new`'s.
 fn compare(
-    repo: &gix::Repository,
-    old: Option<&gix::Commit<'_>>,
-    new: &gix::Commit<'_>,
+    repo: &store::Repo,
+    old: Option<&objects::Commit>,
+    new: &objects::Commit,
     request: &changes::Request<'_>,
 ) -> Result<ChangesOutput, ToolError> {
     let old_tree = old.map(repo::tree).transpose()?;
-    let c = changes::between(repo, old_tree.as_ref(), &repo::tree(new)?, request)?;
+    let c = changes::between(repo, old_tree, repo::tree(new)?, request)?;
     Ok(ChangesOutput {
         additions: c.files.iter().map(|f| f.additions).sum(),
         deletions: c.files.iter().map(|f| f.deletions).sum(),
@@ -274,13 +279,13 @@ pub fn grep(input: GrepInput) -> Result<GrepOutput, ToolError> {
         .build()
         .map_err(|e| ToolError::new(format!("bad pattern: {e}")))?;
     let repo = repo::open(&input.repo)?;
-    let commit = repo::commit(&repo, &input.rev)?;
+    let (id, commit) = repo::commit(&repo, &input.rev)?;
     let tree = repo::tree(&commit)?;
     let max = input.max_matches.unwrap_or(100).clamp(1, 10_000) as usize;
     let prefix = input.path.as_deref().map(|p| p.trim_start_matches("./"));
-    let found = search::grep(&repo, &tree, &pattern, prefix, max)?;
+    let found = search::grep(&repo, tree, &pattern, prefix, max)?;
     Ok(GrepOutput {
-        commit: commit.id().to_string(),
+        commit: id.to_string(),
         matches: found.matches,
         files_searched: found.files_searched,
         truncated: found.truncated,

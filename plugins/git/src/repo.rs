@@ -1,6 +1,7 @@
 //! Opening a repository under the granted root and reading commits as models see them.
 
-use gix::bstr::ByteSlice;
+use crate::objects::{Commit, Oid};
+use crate::store::Repo;
 use serde::Serialize;
 use spud_sdk::prelude::*;
 use std::path::{Component, Path, PathBuf};
@@ -9,21 +10,21 @@ use std::path::{Component, Path, PathBuf};
 pub const ROOT: &str = "/repos";
 
 /// The repository at `repo` (relative to [`ROOT`]; `.` is the root itself): a working tree
-/// with a `.git` directory, or a bare repository. Opened without any global or user
-/// configuration, read only.
-pub fn open(repo: &str) -> Result<gix::Repository, ToolError> {
+/// with a `.git` directory, or a bare repository. Read only.
+pub fn open(repo: &str) -> Result<Repo, ToolError> {
     let path = under_root(repo)?;
     if !path.is_dir() {
         return Err(ToolError::new(format!(
             "no directory `{repo}` under {ROOT} (the repositories the operator granted)"
         )));
     }
-    gix::open_opts(&path, gix::open::Options::isolated()).map_err(|e| {
-        ToolError::new(format!(
-            "`{repo}` is not a Git repository (no .git found at {}): {e}",
-            path.display()
-        ))
-    })
+    match Repo::open(&path) {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(ToolError::new(format!(
+            "`{repo}` is not a Git repository (no .git directory, and not a bare repository)"
+        ))),
+        Err(e) => Err(ToolError::new(format!("`{repo}`: {e}"))),
+    }
 }
 
 /// `repo` joined under [`ROOT`], `..` and absolute paths outside it refused.
@@ -42,23 +43,19 @@ fn under_root(repo: &str) -> Result<PathBuf, ToolError> {
 }
 
 /// The commit `rev` names (`HEAD`, a branch, a tag, an id or its prefix, `main~2`, ...).
-pub fn commit<'r>(repo: &'r gix::Repository, rev: &str) -> Result<gix::Commit<'r>, ToolError> {
+pub fn commit(repo: &Repo, rev: &str) -> Result<(Oid, Commit), ToolError> {
     let id = repo
-        .rev_parse_single(rev)
+        .rev_parse(rev)
         .map_err(|e| ToolError::new(format!("`{rev}` names no commit here: {e}")))?;
-    let object = id
-        .object()
-        .map_err(|e| ToolError::new(format!("`{rev}`: {e}")))?;
-    object
-        .peel_to_commit()
-        .map_err(|e| ToolError::new(format!("`{rev}` is not a commit (or a tag of one): {e}")))
+    repo.commit(id)
+        .map_err(|e| ToolError::new(format!("`{rev}`: {e}")))
 }
 
 /// The tree of `commit`.
-pub fn tree<'r>(commit: &gix::Commit<'r>) -> Result<gix::Tree<'r>, ToolError> {
+pub fn tree(commit: &Commit) -> Result<Oid, ToolError> {
     commit
-        .tree()
-        .map_err(|e| ToolError::new(format!("commit {}: no tree: {e}", commit.id())))
+        .tree
+        .ok_or_else(|| ToolError::new("a commit without a tree"))
 }
 
 /// A commit as a model reads it.
@@ -83,33 +80,21 @@ pub struct CommitInfo {
 }
 
 impl CommitInfo {
-    /// What `commit` says of itself.
-    pub fn of(commit: &gix::Commit<'_>) -> Result<CommitInfo, ToolError> {
-        let id = commit.id().to_string();
-        let author = commit
-            .author()
-            .map_err(|e| ToolError::new(format!("commit {id}: unreadable author: {e}")))?;
-        let time = author
-            .time()
-            .map_err(|e| ToolError::new(format!("commit {id}: unreadable date: {e}")))?;
-        let (subject, body) = split_message(commit.message_raw_sloppy().to_str_lossy().as_ref());
-        Ok(CommitInfo {
+    /// What commit `id` says of itself.
+    pub fn of(id: Oid, commit: &Commit) -> CommitInfo {
+        let id = id.to_string();
+        let (subject, body) = split_message(&commit.message);
+        let a = &commit.author;
+        CommitInfo {
             short_id: id.chars().take(7).collect(),
-            author: author.name.trim().to_str_lossy().into_owned(),
-            email: author.email.trim().to_str_lossy().into_owned(),
-            date: rfc3339(time.seconds, time.offset),
+            author: a.name.clone(),
+            email: a.email.clone(),
+            date: rfc3339(a.seconds, a.offset),
             subject,
             body,
-            parents: commit.parent_ids().map(|p| p.to_string()).collect(),
+            parents: commit.parents.iter().map(|p| p.to_string()).collect(),
             id,
-        })
-    }
-
-    /// Seconds since the epoch of `date` (for `since`/`until` filters).
-    pub fn timestamp(&self) -> i64 {
-        chrono::DateTime::parse_from_rfc3339(&self.date)
-            .map(|d| d.timestamp())
-            .unwrap_or(0)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `grep` over the files of one commit's tree.
 
-use gix::bstr::ByteSlice;
+use crate::objects::Oid;
+use crate::store::Repo;
 use serde::Serialize;
 use spud_sdk::prelude::*;
 
@@ -26,32 +27,24 @@ pub struct Found {
     pub truncated: bool,
 }
 
-/// The lines of the text files in `tree` under `prefix` that `pattern` matches.
+/// The lines of the text files in tree `tree` under `prefix` that `pattern` matches.
 pub fn grep(
-    repo: &gix::Repository,
-    tree: &gix::Tree<'_>,
+    repo: &Repo,
+    tree: Oid,
     pattern: &regex::Regex,
     prefix: Option<&str>,
     max_matches: usize,
 ) -> Result<Found, ToolError> {
-    let mut recorder = gix::traverse::tree::Recorder::default();
-    tree.traverse()
-        .breadthfirst(&mut recorder)
+    let mut entries = Vec::new();
+    files(repo, tree, "", prefix, &mut entries)
         .map_err(|e| ToolError::new(format!("walking the tree: {e}")))?;
-    let mut entries: Vec<_> = recorder
-        .records
-        .into_iter()
-        .filter(|e| e.mode.is_blob())
-        .map(|e| (e.filepath.to_str_lossy().into_owned(), e.oid))
-        .filter(|(path, _)| prefix.is_none_or(|p| path.starts_with(p)))
-        .collect();
     entries.sort();
     let mut found = Found::default();
     for (path, oid) in entries {
-        let blob = repo
-            .find_blob(oid)
+        let (_, blob) = repo
+            .object(&oid)
             .map_err(|e| ToolError::new(format!("reading {path}: {e}")))?;
-        let Ok(text) = std::str::from_utf8(&blob.data) else {
+        let Ok(text) = std::str::from_utf8(&blob) else {
             continue;
         };
         if text.contains('\0') {
@@ -74,4 +67,26 @@ pub fn grep(
         }
     }
     Ok(found)
+}
+
+/// Appends every file (path, blob id) of tree `id` under `dir`, only under `prefix` if given.
+fn files(
+    repo: &Repo,
+    id: Oid,
+    dir: &str,
+    prefix: Option<&str>,
+    out: &mut Vec<(String, Oid)>,
+) -> Result<(), String> {
+    for e in repo.tree(&id)? {
+        let path = format!("{dir}{}", e.name);
+        if e.is_tree() {
+            let inside = format!("{path}/");
+            if prefix.is_none_or(|p| p.starts_with(&inside) || inside.starts_with(p)) {
+                files(repo, e.id, &inside, prefix, out)?;
+            }
+        } else if e.is_file() && e.mode != 0o120000 && prefix.is_none_or(|p| path.starts_with(p)) {
+            out.push((path, e.id));
+        }
+    }
+    Ok(())
 }
