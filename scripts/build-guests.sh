@@ -5,7 +5,7 @@
 #
 # Environment:
 #   GUEST_PACKAGES    space-separated cargo packages to build
-#                     (default: spud-plugin-fs spud-plugin-http spud-plugin-json spud-plugin-openapi spud-plugin-sheet spud-plugin-html spud-plugin-feed spud-plugin-webhook spud-plugin-redis spud-plugin-postgres spud-plugin-smtp spud-plugin-imap spud-plugin-calendar spud-plugin-contacts spud-plugin-webdav spud-plugin-s3 spud-plugin-pdf spud-plugin-browser hostile typed)
+#                     (default: spud-plugin-fs spud-plugin-http spud-plugin-json spud-plugin-openapi spud-plugin-sheet spud-plugin-html spud-plugin-feed spud-plugin-webhook spud-plugin-redis spud-plugin-postgres spud-plugin-smtp spud-plugin-imap spud-plugin-calendar spud-plugin-contacts spud-plugin-webdav spud-plugin-s3 spud-plugin-pdf spud-plugin-git spud-plugin-browser hostile typed)
 #   CARGO_TARGET_DIR  cargo's target directory (default: <repo>/target); outputs go to its
 #                     guests/ subdirectory
 set -euo pipefail
@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-packages="${GUEST_PACKAGES:-spud-plugin-fs spud-plugin-http spud-plugin-json spud-plugin-openapi spud-plugin-sheet spud-plugin-html spud-plugin-feed spud-plugin-webhook spud-plugin-redis spud-plugin-postgres spud-plugin-smtp spud-plugin-imap spud-plugin-calendar spud-plugin-contacts spud-plugin-webdav spud-plugin-s3 spud-plugin-pdf spud-plugin-browser hostile typed}"
+packages="${GUEST_PACKAGES:-spud-plugin-fs spud-plugin-http spud-plugin-json spud-plugin-openapi spud-plugin-sheet spud-plugin-html spud-plugin-feed spud-plugin-webhook spud-plugin-redis spud-plugin-postgres spud-plugin-smtp spud-plugin-imap spud-plugin-calendar spud-plugin-contacts spud-plugin-webdav spud-plugin-s3 spud-plugin-pdf spud-plugin-git spud-plugin-browser hostile typed}"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 case "$target_dir" in
   /*) ;;

@@ -9,7 +9,8 @@
 # unprivileged process with its own configuration); WsgiDAV on
 # cheroot, the WebDAV file server of the webdav connector (tests/servers/webdav_server.py);
 # moto's server and boto3, the S3 API of the s3 connector (tests/servers/s3_server.py), which
-# checks request signatures, and its native client.
+# checks request signatures, and its native client; `git`, which makes the repositories the
+# git connector is tested on, and poppler's `pdftotext`, the native side of the pdf benchmark.
 # Idempotent and quick when installed: one
 # `apt-get update` only when a package is missing, then all missing packages in one install.
 set -euo pipefail
@@ -19,6 +20,8 @@ debian=(
   "redis-server redis-server"
   "redis-cli redis-tools"
   "psql postgresql-client"
+  "git git"
+  "pdftotext poppler-utils"
 )
 missing=()
 for entry in "${debian[@]}"; do

@@ -12,6 +12,9 @@ mod dav;
 /// The files connector against a real WebDAV server.
 #[path = "connectors/files.rs"]
 mod files;
+/// The Git connector over a repository made by `git`.
+#[path = "connectors/git.rs"]
+mod git;
 /// The mailbox connector against a real IMAP server.
 #[path = "connectors/imap.rs"]
 mod imap;
@@ -412,8 +415,8 @@ fn connectors_list_names_what_each_needs() {
     assert_eq!(
         names,
         [
-            "openapi", "http", "sheet", "html", "pdf", "feed", "webhook", "redis", "postgres",
-            "smtp", "imap", "calendar", "contacts", "webdav", "s3"
+            "openapi", "http", "sheet", "html", "pdf", "git", "feed", "webhook", "redis",
+            "postgres", "smtp", "imap", "calendar", "contacts", "webdav", "s3"
         ]
     );
     for c in list.as_array().unwrap() {

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 /// The files connectors' rows.
 #[path = "connectors/files.rs"]
 mod files;
+/// The git and pdf rows.
+#[path = "connectors/repos.rs"]
+mod repos;
 
 const N: usize = 60;
 
@@ -160,6 +163,7 @@ fn main() {
     mailbox(&rt, &h);
     files::webdav(&rt, &h);
     files::s3(&rt, &h);
+    repos::repos_and_pdfs(&rt, &h);
 }
 
 /// The servers of the connectors that have their own: a site on 127.0.0.1 (feeds, webhooks),

@@ -80,6 +80,16 @@ const CONNECTORS: &[Connector] = &[
         example: "spud call pdf.tables '{\"path\": \"receipts/2026-11-21.pdf\"}'",
     },
     Connector {
+        name: "git",
+        component: "git.wasm",
+        what: "Git repositories, read only: history with filters, a commit's patch, the diff of two revisions, grep, branches and tags",
+        tools: &["git.log", "git.show", "git.diff", "git.grep", "git.refs"],
+        grants: "files = [{ host = \"…\", guest = \"/repos\", access = \"read-only\" }] under [tools.git]",
+        credentials: "none",
+        server: "none (a repository on disk)",
+        example: "spud call git.log '{\"repo\": \"shop\", \"path\": \"src/\", \"since\": \"2026-11-01\"}'",
+    },
+    Connector {
         name: "feed",
         component: "feed.wasm",
         what: "RSS, Atom and JSON feeds: new items since a date or not yet seen, newest first, with a Markdown digest",
