@@ -13,6 +13,9 @@ use spud_tests::mail::{MailSink, Radicale};
 use spud_tests::{guest, home, write_policy};
 use std::time::{Duration, Instant};
 
+/// The contacts row.
+#[path = "connectors/contacts.rs"]
+mod contacts;
 /// The files connectors' rows.
 #[path = "connectors/files.rs"]
 mod files;
@@ -163,6 +166,7 @@ fn main() {
     mailbox(&rt, &h);
     files::webdav(&rt, &h);
     files::s3(&rt, &h);
+    contacts::contacts(&rt, &h);
     repos::repos_and_pdfs(&rt, &h);
 }
 

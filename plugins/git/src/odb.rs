@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// How deep a chain of deltas may go.
 const MAX_CHAIN: usize = 10_000;
@@ -13,12 +14,15 @@ const MAX_CHAIN: usize = 10_000;
 /// Resolved pack entries kept for reuse as delta bases.
 const CACHE_ENTRIES: usize = 512;
 
+/// An object: its kind and its bytes (shared, so resolved delta bases are reused).
+pub type Object = (Kind, Rc<Vec<u8>>);
+
 /// A repository's objects.
 pub struct Odb {
     objects: PathBuf,
     packs: Vec<RefCell<Pack>>,
     /// Resolved entries by (pack, offset).
-    cache: RefCell<HashMap<(usize, u64), (Kind, std::rc::Rc<Vec<u8>>)>>,
+    cache: RefCell<HashMap<(usize, u64), Object>>,
 }
 
 impl Odb {
@@ -44,9 +48,9 @@ impl Odb {
     }
 
     /// The object `id`: its kind and bytes; `Ok(None)` when there is none.
-    pub fn find(&self, id: &Oid) -> Result<Option<(Kind, std::rc::Rc<Vec<u8>>)>, String> {
+    pub fn find(&self, id: &Oid) -> Result<Option<Object>, String> {
         if let Some(found) = self.loose(id)? {
-            return Ok(Some((found.0, std::rc::Rc::new(found.1))));
+            return Ok(Some((found.0, Rc::new(found.1))));
         }
         for (i, pack) in self.packs.iter().enumerate() {
             let offset = pack.borrow().offset_of(id);
@@ -84,12 +88,7 @@ impl Odb {
     }
 
     /// The entry at `offset` of pack `pack`, its deltas applied.
-    fn packed(
-        &self,
-        pack: usize,
-        offset: u64,
-        depth: usize,
-    ) -> Result<(Kind, std::rc::Rc<Vec<u8>>), String> {
+    fn packed(&self, pack: usize, offset: u64, depth: usize) -> Result<Object, String> {
         if let Some(hit) = self.cache.borrow().get(&(pack, offset)) {
             return Ok(hit.clone());
         }
@@ -110,7 +109,7 @@ impl Odb {
                 (kind, apply_delta(&base, &delta)?)
             }
         };
-        let resolved = (kind, std::rc::Rc::new(data));
+        let resolved = (kind, Rc::new(data));
         let mut cache = self.cache.borrow_mut();
         if cache.len() >= CACHE_ENTRIES {
             cache.clear();

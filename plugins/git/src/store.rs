@@ -2,7 +2,7 @@
 //! its objects read through them.
 
 use crate::objects::{self, Kind, Oid};
-use crate::odb::Odb;
+use crate::odb::{Object, Odb};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,7 @@ impl Repo {
     }
 
     /// The object `id`, which must exist.
-    pub fn object(&self, id: &Oid) -> Result<(Kind, std::rc::Rc<Vec<u8>>), String> {
+    pub fn object(&self, id: &Oid) -> Result<Object, String> {
         self.odb
             .find(id)?
             .ok_or_else(|| format!("object {id} is missing"))
