@@ -15,6 +15,9 @@ use std::process::Command;
 /// The workflows that keep files on a WebDAV share.
 #[path = "workflows/files.rs"]
 mod files;
+/// `spud init` writes each workflow whole.
+#[path = "workflows/init.rs"]
+mod init;
 /// The back-office workflows: invoice reminders, new customers, backups.
 #[path = "workflows/office.rs"]
 mod office;

@@ -1,7 +1,7 @@
 //! The back-office workflows: chasing overdue invoices (PostgreSQL, Radicale's CalDAV, the
 //! SMTP sink), welcoming a new customer (a Redis stream, PostgreSQL, Radicale's CardDAV, the
 //! SMTP sink) and backing up the week's reports (moto's S3, WsgiDAV, a webhook receiver); each
-//! end state checked on the servers themselves. And `spud init` writes each of them whole.
+//! end state checked on the servers themselves.
 
 use super::files::seed_share;
 use super::{add_plugins, copy_workflow, run_plan, spud_cmd};
@@ -454,50 +454,4 @@ async fn backup_reports_copies_the_files_to_the_bucket_and_the_share() {
     }
     let text = report.to_string();
     assert!(!text.contains(&s3.writer.secret) && !text.contains(d.password));
-}
-
-/// The files under `dir`, relative to it, sorted.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.path().is_dir() {
-            let nested = files_under(&e.path());
-            found.extend(
-                nested
-                    .into_iter()
-                    .map(|f| Path::new(&e.file_name()).join(f)),
-            );
-        } else {
-            found.push(e.file_name().into());
-        }
-    }
-    found.sort();
-    found
-}
-
-#[test]
-fn init_writes_every_file_of_the_back_office_workflows() {
-    let h = home();
-    for name in ["invoice-reminders", "new-customer", "backup-reports"] {
-        let dir = h.path().join(name);
-        let o = std::process::Command::new(spud_tests::spud_bin())
-            .args(["init", "--workflow", name])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let example = spud_tests::workspace()
-            .join("examples/workflows")
-            .join(name);
-        let files = files_under(&example);
-        assert_eq!(files_under(&dir), files, "{name}");
-        for f in files {
-            let (ours, theirs) = (dir.join(&f), example.join(&f));
-            assert_eq!(
-                std::fs::read(ours).unwrap(),
-                std::fs::read(theirs).unwrap(),
-                "{name}: {f:?}"
-            );
-        }
-    }
 }

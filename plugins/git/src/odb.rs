@@ -49,16 +49,13 @@ impl Odb {
 
     /// The object `id`: its kind and bytes; `Ok(None)` when there is none.
     pub fn find(&self, id: &Oid) -> Result<Option<Object>, String> {
-        if let Some(found) = self.loose(id)? {
-            return Ok(Some((found.0, Rc::new(found.1))));
-        }
         for (i, pack) in self.packs.iter().enumerate() {
             let offset = pack.borrow().offset_of(id);
             if let Some(offset) = offset {
                 return self.packed(i, offset, 0).map(Some);
             }
         }
-        Ok(None)
+        Ok(self.loose(id)?.map(|(kind, data)| (kind, Rc::new(data))))
     }
 
     /// A loose object, if there is one.

@@ -27,6 +27,9 @@ pub enum Raw {
     RefDelta(Oid, Vec<u8>),
 }
 
+/// The bytes read at an entry's offset in one go (header and, usually, its compressed body).
+const WINDOW: usize = 4096;
+
 /// The most bytes one object may inflate to (guards against a corrupt size).
 const MAX_OBJECT: u64 = 512 << 20;
 
@@ -65,11 +68,24 @@ impl Pack {
         start..end.min(self.count)
     }
 
+    /// `id`'s position in the index, by binary search within its first byte's bucket.
+    fn position(&self, id: &Oid) -> Option<usize> {
+        let bucket = self.bucket(id.0[0]);
+        let (mut lo, mut hi) = (bucket.start, bucket.end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.id_at(mid).cmp(&id.0[..]) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
     /// Where `id` is in the pack, if it is.
     pub fn offset_of(&self, id: &Oid) -> Option<u64> {
-        let range = self.bucket(id.0[0]);
-        let ids: Vec<&[u8]> = range.clone().map(|i| self.id_at(i)).collect();
-        let found = ids.binary_search(&&id.0[..]).ok()? + range.start;
+        let found = self.position(id)?;
         let offsets = 8 + 256 * 4 + self.count * 24;
         let small = be32(&self.idx, offsets + found * 4);
         if small & 0x8000_0000 == 0 {
@@ -91,72 +107,68 @@ impl Pack {
             .collect()
     }
 
-    /// The entry at `offset`.
+    /// The entry at `offset`: one read of a small window holds the header and, for most
+    /// entries, the whole compressed body; a longer body is read on from there.
     pub fn entry(&mut self, offset: u64) -> Result<Raw, String> {
-        let mut head = [0u8; 32];
         self.data
             .seek(SeekFrom::Start(offset))
             .map_err(|e| format!("pack: {e}"))?;
-        let n = read_up_to(&mut self.data, &mut head)?;
-        let head = &head[..n];
-        let mut at = 0;
-        let mut byte = *head.first().ok_or("pack: entry past the end")?;
-        let kind = (byte >> 4) & 7;
-        let mut size = (byte & 0x0f) as u64;
-        let mut shift = 4;
-        while byte & 0x80 != 0 {
-            at += 1;
-            byte = *head.get(at).ok_or("pack: bad entry header")?;
-            size |= ((byte & 0x7f) as u64) << shift;
-            shift += 7;
-        }
-        at += 1;
+        let mut window = vec![0u8; WINDOW];
+        let n = read_up_to(&mut self.data, &mut window)?;
+        window.truncate(n);
+        let (kind, size, mut at) = entry_header(&window)?;
         if size > MAX_OBJECT {
             return Err(format!("pack: an object of {size} bytes is over the limit"));
         }
         let base = match kind {
             6 => {
-                let (distance, used) = offset_distance(&head[at..])?;
+                let (distance, used) = offset_distance(&window[at..])?;
                 at += used;
-                Some(Err(offset
-                    .checked_sub(distance)
-                    .ok_or("pack: bad delta base")?))
+                Some(Err(offset.checked_sub(distance).ok_or("pack: bad delta base")?))
             }
             7 => {
-                let id: [u8; 20] = head
-                    .get(at..at + 20)
-                    .ok_or("pack: bad delta base")?
-                    .try_into()
-                    .map_err(|_| "pack")?;
+                let id = window.get(at..at + 20).ok_or("pack: bad delta base")?;
+                let id = Oid(id.try_into().map_err(|_| "pack: bad delta base")?);
                 at += 20;
-                Some(Ok(Oid(id)))
+                Some(Ok(id))
             }
             _ => None,
         };
-        let body = self.inflate_at(offset + at as u64, size)?;
+        let rest = std::io::BufReader::with_capacity(WINDOW, &mut self.data);
+        let compressed = (&window[at..]).chain(rest);
+        let mut body = Vec::with_capacity(size as usize);
+        flate2::bufread::ZlibDecoder::new(compressed)
+            .take(size)
+            .read_to_end(&mut body)
+            .map_err(|e| format!("pack: corrupt compressed data: {e}"))?;
+        if body.len() as u64 != size {
+            return Err("pack: an entry is shorter than its header says".into());
+        }
         Ok(match base {
             Some(Err(base_offset)) => Raw::OffsetDelta(base_offset, body),
             Some(Ok(id)) => Raw::RefDelta(id, body),
             None => Raw::Whole(pack_kind(kind)?, body),
         })
     }
+}
 
-    /// Inflates `size` bytes of zlib data starting at `offset`.
-    fn inflate_at(&mut self, offset: u64, size: u64) -> Result<Vec<u8>, String> {
-        self.data
-            .seek(SeekFrom::Start(offset))
-            .map_err(|e| format!("pack: {e}"))?;
-        let reader = std::io::BufReader::with_capacity(16 * 1024, &mut self.data);
-        let mut out = Vec::with_capacity(size as usize);
-        flate2::read::ZlibDecoder::new(reader)
-            .take(size)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("pack: corrupt compressed data: {e}"))?;
-        if out.len() as u64 != size {
-            return Err("pack: an entry is shorter than its header says".into());
+/// An entry's type number, inflated size and header length.
+fn entry_header(bytes: &[u8]) -> Result<(u8, u64, usize), String> {
+    let mut at = 0;
+    let mut byte = *bytes.first().ok_or("pack: entry past the end")?;
+    let kind = (byte >> 4) & 7;
+    let mut size = (byte & 0x0f) as u64;
+    let mut shift = 4;
+    while byte & 0x80 != 0 {
+        at += 1;
+        byte = *bytes.get(at).ok_or("pack: bad entry header")?;
+        if shift > 57 {
+            return Err("pack: bad entry header".into());
         }
-        Ok(out)
+        size |= ((byte & 0x7f) as u64) << shift;
+        shift += 7;
     }
+    Ok((kind, size, at + 1))
 }
 
 /// A pack's type number as a kind.
