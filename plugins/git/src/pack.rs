@@ -124,7 +124,9 @@ impl Pack {
             6 => {
                 let (distance, used) = offset_distance(&window[at..])?;
                 at += used;
-                Some(Err(offset.checked_sub(distance).ok_or("pack: bad delta base")?))
+                Some(Err(offset
+                    .checked_sub(distance)
+                    .ok_or("pack: bad delta base")?))
             }
             7 => {
                 let id = window.get(at..at + 20).ok_or("pack: bad delta base")?;
