@@ -410,16 +410,20 @@ pub fn diff(old: &Plan, new: &Plan) -> (Vec<String>, Vec<String>, Vec<String>) {
     (added, removed, changed)
 }
 
+/// A new run's id: its start time to the millisecond (`20261203-081500-123`, so ids sort in
+/// start order and `last` is the newest even for runs started in the same second) and two hex
+/// digits that keep two processes starting in the same millisecond apart.
 pub(super) fn run_id() -> String {
     let now = std::time::SystemTime::now();
-    let stamp = humantime::format_rfc3339_seconds(now)
+    let stamp = humantime::format_rfc3339_millis(now)
         .to_string()
         .replace([':', '-'], "")
         .replace('T', "-")
+        .replace('.', "-")
         .trim_end_matches('Z')
         .to_string();
     let nanos = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("{stamp}-{:04x}", (nanos ^ std::process::id()) & 0xffff)
+    format!("{stamp}{:02x}", (nanos ^ std::process::id()) & 0xff)
 }
