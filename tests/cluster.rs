@@ -4,8 +4,14 @@
 //! stop the run, no acknowledged call is recorded twice unless marked possibly repeated, and
 //! every worker's chain verifies from the cluster's audit stream. The workers start without the
 //! component: they pull it from the cluster's object store by digest and register it; one whose
-//! policy pins another digest refuses it. One cluster per test binary: the scenarios run in turn on
+//! policy pins another digest refuses it. Single tool calls (`spud call --nats`, `spud serve
+//! --nats`) are in `cluster/calls.rs`, goal runs (`spud run --nats "GOAL"`) in `cluster/goal.rs`. One cluster per test binary: the scenarios run in turn on
 //! it (the node is killed last), and every process is killed when the test ends, pass or fail.
+
+#[path = "cluster/calls.rs"]
+mod calls;
+#[path = "cluster/goal.rs"]
+mod goal;
 
 use serde_json::Value;
 use spud_tests::crash::{seed_from_clock, Rng};
@@ -167,6 +173,10 @@ fn results(report: &Value) -> BTreeMap<String, Value> {
 fn on_a_three_node_cluster() {
     let Some(mut env) = start() else { return };
     fifty_sub_agents_on_three_workers_give_the_local_result(&env);
+    calls::a_tool_call_gives_the_local_result_and_one_record_on_its_worker(&env);
+    calls::a_denied_call_comes_back_as_the_local_denial(&env);
+    calls::serve_nats_answers_tools_call_through_a_worker(&env);
+    goal::a_goal_is_planned_here_and_its_sub_agents_run_on_workers(&env);
     a_component_with_another_digest_is_refused(&env);
     workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated(&mut env);
     a_nats_node_killed_mid_run_loses_nothing(&mut env);

@@ -1,5 +1,5 @@
-//! `spud worker --nats URL`, and the cluster side of `spud run --nats` and
-//! `spud audit verify --nats`.
+//! `spud worker --nats URL`, and the cluster side of `spud run --nats`, `spud call --nats`,
+//! `spud serve --nats` and `spud audit verify --nats`.
 
 use super::output::{fail, print_json, EXIT_USAGE};
 use spud::cluster::{verify_cluster, Cluster, ClusterSettings, Submitter, Worker};
@@ -18,6 +18,10 @@ pub struct NatsArgs {
     /// How long a task may go without an ack or heartbeat before it is redelivered, ms.
     #[arg(long, default_value_t = 10_000)]
     pub ack_wait_ms: u64,
+    /// How long a single tool call (`spud call --nats`, `spud serve --nats`) waits for a
+    /// worker's answer, ms.
+    #[arg(long, default_value_t = 300_000)]
+    pub call_wait_ms: u64,
 }
 
 impl NatsArgs {
@@ -26,6 +30,7 @@ impl NatsArgs {
         let mut s = ClusterSettings::new(url);
         s.replicas = self.replicas;
         s.ack_wait = Duration::from_millis(self.ack_wait_ms.max(100));
+        s.call_wait = Duration::from_millis(self.call_wait_ms.max(1));
         s
     }
 }
@@ -73,6 +78,18 @@ pub async fn submitter(
         .await
         .map_err(|e| e.to_string())?;
     Ok(Submitter::new(cluster, spud, budget))
+}
+
+/// The submitter of single tool calls (`spud call --nats`, `spud serve --nats`).
+pub async fn call_submitter(
+    url: &str,
+    args: &NatsArgs,
+    spud: Arc<Spud>,
+) -> Result<Submitter, String> {
+    let cluster = Cluster::connect(&args.settings(url))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Submitter::for_calls(cluster, spud))
 }
 
 /// `spud audit verify --nats URL`: every worker's chain from the cluster's audit stream.

@@ -74,9 +74,10 @@ pub struct RunArgs {
     /// No live progress on stderr.
     #[arg(long, short)]
     quiet: bool,
-    /// Run the plan's sub-agents on the workers of this NATS JetStream cluster
-    /// (`spud worker`); the root run stays here.
-    #[arg(long, requires = "plan")]
+    /// Run the sub-agents on the workers of this NATS JetStream cluster (`spud worker`): a
+    /// plan's, or those of the plans the model makes for a goal. The root run (and a goal's
+    /// planning) stays here.
+    #[arg(long, value_name = "URL")]
     nats: Option<String>,
     #[command(flatten)]
     cluster: super::cluster::NatsArgs,
@@ -221,6 +222,18 @@ fn budget(args: &RunArgs, of_plan: Budget) -> Budget {
     }
 }
 
+/// What each root run of `job` may hand out through the cluster's ledger: a plan's budget; a
+/// goal's, with its token budget (each of its plans may spend what planning left of it).
+fn ledger_limit(job: &Job, max_tokens: u64) -> Budget {
+    match job {
+        Job::Plan(plan) => plan.budget,
+        Job::Goal { budget, .. } => Budget {
+            max_tokens: budget.max_tokens.max(max_tokens),
+            ..*budget
+        },
+    }
+}
+
 pub async fn run(spud: Spud, args: RunArgs) -> i32 {
     let quiet = args.quiet;
     let observer = move |l: &TraceLine| {
@@ -252,14 +265,15 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         }
     };
     let spud = Arc::new(spud);
-    let launcher = match (&args.nats, &job) {
-        (Some(url), Job::Plan(plan)) => {
-            match super::cluster::submitter(url, &args.cluster, spud.clone(), plan.budget).await {
+    let launcher = match &args.nats {
+        Some(url) => {
+            let budget = ledger_limit(&job, launcher.max_tokens);
+            match super::cluster::submitter(url, &args.cluster, spud.clone(), budget).await {
                 Ok(s) => launcher.with_dispatch(Some(Arc::new(s))),
                 Err(e) => return fail(&e, 1),
             }
         }
-        _ => launcher,
+        None => launcher,
     };
     let finished = match launcher.launch(spud, job, None, observer).await {
         Ok(f) => f,

@@ -33,17 +33,21 @@ pub struct ClusterSettings {
     pub ack_wait: Duration,
     /// How many times a task is delivered at most.
     pub max_deliver: i64,
+    /// How long a submitter waits for the answer of a single tool call (`spud call --nats`,
+    /// `spud serve --nats`) before it gives up on it.
+    pub call_wait: Duration,
 }
 
 impl ClusterSettings {
     /// Settings for `url` with the defaults: replicas from the cluster's size, a 10 s ack
-    /// wait, 5 deliveries.
+    /// wait, 5 deliveries, 5 minutes' wait for a call's answer.
     pub fn new(url: &str) -> ClusterSettings {
         ClusterSettings {
             url: url.to_string(),
             replicas: None,
             ack_wait: Duration::from_secs(10),
             max_deliver: 5,
+            call_wait: Duration::from_secs(300),
         }
     }
 }

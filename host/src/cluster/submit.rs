@@ -1,5 +1,5 @@
 //! The submitting side: a root run's sub-agents go to the cluster as tasks ([`Submitter`], the
-//! root run's [`Dispatch`]). Each sub-agent reserves its share in the root's ledger entry in
+//! root run's [`Dispatch`]; single tool calls are in `call`). Each sub-agent reserves its share in the root's ledger entry in
 //! `spud-ledger` (compare-and-set), is published once (the run id is the message id, so a
 //! retried publish is dropped as a duplicate), and is answered through `spud-results`; what it
 //! used is then spent and the rest of its share returns.
@@ -21,8 +21,8 @@ use std::time::Duration;
 /// Hands a root run's sub-agents to the cluster's workers.
 #[derive(Clone)]
 pub struct Submitter {
-    cluster: Cluster,
-    spud: Arc<Spud>,
+    pub(super) cluster: Cluster,
+    pub(super) spud: Arc<Spud>,
     /// The root run's whole budget (the ledger's limit).
     budget: Budget,
     /// Held around each ledger transition: this process never races itself on the entry
@@ -44,6 +44,12 @@ impl Submitter {
             ledger_lock: Arc::default(),
             uploaded: Arc::default(),
         }
+    }
+
+    /// A submitter of single tool calls ([`Submitter::call_remote`]): they draw on no run's
+    /// ledger.
+    pub fn for_calls(cluster: Cluster, spud: Arc<Spud>) -> Submitter {
+        Submitter::new(cluster, spud, Budget::default())
     }
 
     /// Runs `child` on some worker: reserve, publish, wait for the answer, settle.
@@ -109,7 +115,10 @@ impl Submitter {
 
     /// Puts the components `digests` approves into the cluster's object store (once per
     /// digest and process), so that a worker without them can pull them.
-    async fn upload(&self, digests: &BTreeMap<String, String>) -> Result<(), ClusterError> {
+    pub(super) async fn upload(
+        &self,
+        digests: &BTreeMap<String, String>,
+    ) -> Result<(), ClusterError> {
         let registry = self.spud.registry();
         for (plugin, hex) in digests {
             if self.uploaded.lock().await.contains(hex) {
@@ -125,7 +134,12 @@ impl Submitter {
 
     /// Publishes a task until JetStream stores it (a retry after a lost ack is dropped as a
     /// duplicate: the task id is the message id).
-    async fn publish(&self, key: &str, id: &str, bytes: Vec<u8>) -> Result<(), ClusterError> {
+    pub(super) async fn publish(
+        &self,
+        key: &str,
+        id: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ClusterError> {
         let what = format!("publish task {id}");
         let mut last = None;
         for _ in 0..20 {
@@ -167,7 +181,7 @@ impl Submitter {
 
     /// Waits for the answer under `key` (the child's own deadline, enforced by its parent,
     /// stops the wait).
-    async fn answer(&self, key: &str) -> Result<Answer, ClusterError> {
+    pub(super) async fn answer(&self, key: &str) -> Result<Answer, ClusterError> {
         let mut pause = Duration::from_millis(10);
         loop {
             match cas::read::<Answer>(&self.cluster.results, key).await {
