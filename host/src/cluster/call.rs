@@ -67,7 +67,9 @@ impl Submitter {
             .await
             .map_err(|e| elsewhere(&id, &e))?;
         let wait = self.cluster.settings.call_wait;
-        let answer = tokio::time::timeout(wait, self.answer(&key))
+        // A call is short: its answer is looked for early and often.
+        let polled = self.answer(&key, std::time::Duration::from_millis(1));
+        let answer = tokio::time::timeout(wait, polled)
             .await
             .map_err(|_| {
                 SpudError::Elsewhere(format!(

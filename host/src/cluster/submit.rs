@@ -98,7 +98,7 @@ impl Submitter {
         };
         self.upload(&envelope.digests).await?;
         self.publish(&key, &child.id, envelope.to_bytes()).await?;
-        let answer = self.answer(&key).await?;
+        let answer = self.answer(&key, Duration::from_millis(10)).await?;
         match answer.outcome {
             Ok(json) => {
                 report_of(&child.id, &answer.worker, json).map_err(|reason| ClusterError::Task {
@@ -180,9 +180,10 @@ impl Submitter {
     }
 
     /// Waits for the answer under `key` (the child's own deadline, enforced by its parent,
-    /// stops the wait).
-    pub(super) async fn answer(&self, key: &str) -> Result<Answer, ClusterError> {
-        let mut pause = Duration::from_millis(10);
+    /// stops the wait), reading it after `first`, then after pauses growing by half up to
+    /// 200 ms.
+    pub(super) async fn answer(&self, key: &str, first: Duration) -> Result<Answer, ClusterError> {
+        let mut pause = first;
         loop {
             match cas::read::<Answer>(&self.cluster.results, key).await {
                 Ok((Some(a), _)) => return Ok(a),
@@ -194,7 +195,7 @@ impl Submitter {
                 Err(e) => return Err(e),
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
+            pause = (pause * 3 / 2).min(Duration::from_millis(200));
         }
     }
 }
