@@ -5,13 +5,16 @@
 //! every worker's chain verifies from the cluster's audit stream. The workers start without the
 //! component: they pull it from the cluster's object store by digest and register it; one whose
 //! policy pins another digest refuses it. Single tool calls (`spud call --nats`, `spud serve
-//! --nats`) are in `cluster/calls.rs`, goal runs (`spud run --nats "GOAL"`) in `cluster/goal.rs`. One cluster per test binary: the scenarios run in turn on
+//! --nats`) are in `cluster/calls.rs`, goal runs (`spud run --nats "GOAL"`) in `cluster/goal.rs`, lessons shared between
+//! submitting hosts in `cluster/lessons.rs`. One cluster per test binary: the scenarios run in turn on
 //! it (the node is killed last), and every process is killed when the test ends, pass or fail.
 
 #[path = "cluster/calls.rs"]
 mod calls;
 #[path = "cluster/goal.rs"]
 mod goal;
+#[path = "cluster/lessons.rs"]
+mod lessons;
 
 use serde_json::Value;
 use spud_tests::crash::{seed_from_clock, Rng};
@@ -177,6 +180,7 @@ fn on_a_three_node_cluster() {
     calls::a_denied_call_comes_back_as_the_local_denial(&env);
     calls::serve_nats_answers_tools_call_through_a_worker(&env);
     goal::a_goal_is_planned_here_and_its_sub_agents_run_on_workers(&env);
+    lessons::a_lesson_learned_on_one_host_is_used_by_a_run_planned_on_another(&env);
     a_component_with_another_digest_is_refused(&env);
     workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated(&mut env);
     a_nats_node_killed_mid_run_loses_nothing(&mut env);

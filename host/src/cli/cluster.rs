@@ -3,6 +3,7 @@
 
 use super::output::{fail, print_json, EXIT_USAGE};
 use spud::cluster::{verify_cluster, Cluster, ClusterSettings, Submitter, Worker};
+use spud::memory::MemoryOptions;
 use spud::plan::Budget;
 use spud::service::Spud;
 use std::sync::Arc;
@@ -90,6 +91,23 @@ pub async fn call_submitter(
         .await
         .map_err(|e| e.to_string())?;
     Ok(Submitter::for_calls(cluster, spud))
+}
+
+/// Exchanges the lessons of `memory` with the cluster (`spud run --nats`, before planning and
+/// after the run); a failure is a warning, never the run's failure.
+pub async fn exchange_lessons(url: &str, args: &NatsArgs, memory: &MemoryOptions) {
+    let exchanged = match Cluster::connect(&args.settings(url)).await {
+        Ok(cluster) => spud::cluster::exchange_lessons(&cluster, memory).await,
+        Err(e) => Err(e),
+    };
+    match exchanged {
+        Ok(x) => tracing::debug!(
+            "lessons: {} from the cluster, {} to it",
+            x.imported,
+            x.exported
+        ),
+        Err(e) => eprintln!("spud: warning: lessons not shared with the cluster: {e}"),
+    }
 }
 
 /// `spud audit verify --nats URL`: every worker's chain from the cluster's audit stream.

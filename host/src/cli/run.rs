@@ -275,10 +275,19 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         }
         None => launcher,
     };
+    // On the cluster, lessons learned on any host are read before planning, and this run's
+    // are shared once it has reflected.
+    let shared = args.nats.as_ref().zip(launcher.memory.as_ref());
+    if let Some((url, memory)) = shared {
+        super::cluster::exchange_lessons(url, &args.cluster, memory).await;
+    }
     let finished = match launcher.launch(spud, job, None, observer).await {
         Ok(f) => f,
         Err(e) => return fail(&e.to_string(), 1),
     };
+    if let Some((url, memory)) = shared {
+        super::cluster::exchange_lessons(url, &args.cluster, memory).await;
+    }
     for w in &finished.memory_warnings {
         eprintln!("spud: warning: {w}");
     }

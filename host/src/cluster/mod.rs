@@ -11,12 +11,14 @@
 //! (connection, streams, buckets and the object store) → `cas` (compare-and-set on a bucket
 //! entry), `components` (components by digest in the object store) → `wire` (what a task and
 //! its answer carry), `records` (shipping and verifying audit records) → `submit`, `worker`,
-//! `call` (single tool calls: `spud call --nats`, `spud serve --nats`).
+//! `call` (single tool calls: `spud call --nats`, `spud serve --nats`); `lessons` (the memory's
+//! lessons shared through the bucket `spud-lessons`).
 
 mod call;
 mod cas;
 mod components;
 mod error;
+mod lessons;
 mod records;
 mod setup;
 mod submit;
@@ -25,6 +27,7 @@ mod worker;
 
 pub use call::CallOrigin;
 pub use error::ClusterError;
+pub use lessons::{exchange_lessons, Exchanged};
 pub use records::{verify_cluster, ChainReport, Shipper};
 pub use setup::{Cluster, ClusterSettings, COMPONENTS};
 pub use submit::Submitter;
