@@ -98,6 +98,10 @@ fn start() -> Option<Env> {
     let dir = tempfile::tempdir().unwrap();
     let cluster = NatsCluster::start(dir.path(), 3)?;
     let submitter = home_with(dir.path(), "submitter", &guest("hostile"));
+    // Principal `ci` may call every hostile tool here; the workers' policies narrow it.
+    let policy = submitter.join("policy.toml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(&policy, format!("{text}{}", principal_ci("hostile.*"))).unwrap();
     let mut env = Env {
         dir,
         cluster,
@@ -110,9 +114,23 @@ fn start() -> Option<Env> {
     Some(env)
 }
 
-/// A worker without any component, whose policy pins the hostile component's digest.
+/// The sha256 of principal `ci`'s token (a principal needs one; no test sends it).
+const CI_TOKEN_SHA256: &str = "b6c0b937addbc45fcb12b10bd9b4ac04dabff7e2eb340a54da66c366e6136715";
+
+/// A `[principals.ci]` table that lets `ci` call `tools` (its token is for HTTP, unused here:
+/// the tests serve stdio with `--principal ci`).
+fn principal_ci(tools: &str) -> String {
+    format!("\n[principals.ci]\ntoken_sha256 = \"{CI_TOKEN_SHA256}\"\ntools = [\"{tools}\"]\n")
+}
+
+/// A worker without any component, whose policy pins the hostile component's digest (and lets
+/// principal `ci` call only `hostile.spin`).
 fn add_worker(env: &mut Env, name: &str) {
-    let pin = format!("digest = \"{}\"", digest_of(&guest("hostile")));
+    let pin = format!(
+        "digest = \"{}\"\n{}",
+        digest_of(&guest("hostile")),
+        principal_ci("hostile.spin")
+    );
     let h = bare_home(env.dir.path(), name, &pin);
     let w = WorkerProcess::start(
         &spud_bin(),

@@ -175,6 +175,7 @@ pub(super) fn serve_nats_answers_tools_call_through_a_worker(env: &Env) {
     assert!(denied.is_error(), "{}", denied.response);
     assert!(denied.text().starts_with("denied:"), "{}", denied.response);
     mcp.kill();
+    a_refusal_on_the_worker_comes_back_typed(env);
     // Made by a worker: one record there, none here.
     let landed = gained(&before, &calls_of(env, "hostile.echo"));
     assert_eq!(
@@ -183,4 +184,38 @@ pub(super) fn serve_nats_answers_tools_call_through_a_worker(env: &Env) {
         "{landed:?}"
     );
     assert_eq!(mine("hostile.echo"), here);
+}
+
+/// A principal this host lets call `hostile.echo` but the workers' policies do not: the
+/// worker's `Spud` refuses the call before any sandbox (recorded in its chain), and the
+/// refusal comes back as the same typed error, with its message, that a local host gives.
+fn a_refusal_on_the_worker_comes_back_typed(env: &Env) {
+    let url = env.cluster.url();
+    let home = &env.submitter;
+    let mut flags = vec!["--principal", "ci"];
+    flags.extend(nats_flags(&url));
+    let mcp = StdioMcp::start_with(&spud_bin(), home, &home.join("policy.toml"), &flags);
+    let answer = mcp
+        .call_wait(
+            "hostile.echo",
+            json!({ "s": "no" }),
+            Duration::from_secs(120),
+        )
+        .expect("tools/call answered");
+    mcp.kill();
+    assert!(answer.is_error(), "{}", answer.response);
+    assert_eq!(
+        answer.text(),
+        "principal `ci` may not call `hostile.echo`: add it to `tools` under [principals.ci] in the policy",
+        "{}",
+        answer.response
+    );
+    let recorded = env.workers.iter().any(|w| {
+        records(&w.home).iter().any(|r| {
+            r["event"]["kind"] == "access"
+                && r["event"]["action"] == "tool_denied"
+                && r["event"]["principal"] == "ci"
+        })
+    });
+    assert!(recorded, "no worker recorded the refusal");
 }
