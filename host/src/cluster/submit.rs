@@ -1,8 +1,8 @@
-//! The submitting side: a root run's sub-agents go to the cluster as tasks ([`Submitter`], the
-//! root run's [`Dispatch`]; single tool calls are in `call`). Each sub-agent reserves its share in the root's ledger entry in
-//! `spud-ledger` (compare-and-set), is published once (the run id is the message id, so a
-//! retried publish is dropped as a duplicate), and is answered through `spud-results`; what it
-//! used is then spent and the rest of its share returns.
+//! The submitting side: a root run's sub-agents go to the cluster as tasks ([`Submitter`], the root
+//! run's [`Dispatch`]; single tool calls are in `call`). Each sub-agent reserves its share in the
+//! root's ledger entry in `spud-ledger` (compare-and-set), is published once (the run id is the
+//! message id, so a retried publish is dropped as a duplicate), and is answered through
+//! `spud-results`; what it used is then spent and the rest of its share returns.
 
 use super::cas;
 use super::error::ClusterError;

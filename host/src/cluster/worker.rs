@@ -1,10 +1,10 @@
-//! `spud worker`: pulls tasks from the work queue and runs each with exactly the grants and
-//! budgets a local host would — the sub-agent's plan under its principal and scopes, through
-//! the same loop and the same `Spud`, or one tool call through `Spud::call_as` — while heartbeating (ack progress, lease renewal). Before
-//! it acks, the task's audit records are stored in `SPUD_AUDIT` and its answer in
-//! `spud-results`, both acknowledged by JetStream; a worker whose lease expired meanwhile
-//! commits nothing (its result is late and refused). A component the task approves that the
-//! worker lacks (or has at another digest) is pulled from the cluster's object store by digest,
+//! `spud worker`: pulls tasks from the work queue and runs each with exactly the grants and budgets
+//! a local host would — the sub-agent's plan under its principal and scopes, through the same loop
+//! and the same `Spud`, or one tool call through `Spud::call_as` — while heartbeating (ack
+//! progress, lease renewal). Before it acks, the task's audit records are stored in `SPUD_AUDIT`
+//! and its answer in `spud-results`, both acknowledged by JetStream; a worker whose lease expired
+//! meanwhile commits nothing (its result is late and refused). A component the task approves that
+//! the worker lacks (or has at another digest) is pulled from the cluster's object store by digest,
 //! checked and registered first; one its own policy pins to another digest is refused.
 
 use super::cas;
