@@ -158,7 +158,7 @@ fn call_overhead(dir: &Path, submitter: &Path, url: &str) {
         let mut settings = ClusterSettings::new(url);
         settings.replicas = Some(3);
         let cluster = Cluster::connect(&settings).await.expect("connect");
-        let remote = spud::cluster::Submitter::for_calls(cluster, spud.clone());
+        let remote = spud::cluster::Submitter::new(cluster, spud.clone());
         let caller = spud.operator();
         let mut local = Vec::new();
         let mut through = Vec::new();

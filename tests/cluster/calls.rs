@@ -174,13 +174,14 @@ pub(super) fn serve_nats_answers_tools_call_through_a_worker(env: &Env) {
         .expect("tools/call answered");
     assert!(denied.is_error(), "{}", denied.response);
     assert!(denied.text().starts_with("denied:"), "{}", denied.response);
+    run_agent_hands_its_sub_agents_to_the_workers(env, &mcp);
     mcp.kill();
     a_refusal_on_the_worker_comes_back_typed(env);
-    // Made by a worker: one record there, none here.
+    // Made by a worker: one record there (three with run_agent's sub-agents), none here.
     let landed = gained(&before, &calls_of(env, "hostile.echo"));
     assert_eq!(
         landed.iter().map(|(_, n)| n).sum::<usize>(),
-        1,
+        3,
         "{landed:?}"
     );
     assert_eq!(mine("hostile.echo"), here);
@@ -218,4 +219,39 @@ fn a_refusal_on_the_worker_comes_back_typed(env: &Env) {
         })
     });
     assert!(recorded, "no worker recorded the refusal");
+}
+
+/// `run_agent` on `serve --nats`: the root run is the server's, its two sub-agents run on the
+/// workers (their calls recorded there as `stdio/STEP`), and the report has their results.
+fn run_agent_hands_its_sub_agents_to_the_workers(env: &Env, mcp: &StdioMcp) {
+    let agent = |i: usize| {
+        json!({"id": format!("m{i}"), "agent": {"goal": format!("part {i}"),
+            "steps": [{"id": "echo", "tool": "hostile.echo", "args": {"s": format!("mcp-{i}")}}]}})
+    };
+    let plan = json!({"goal": "fan out over mcp", "steps": [agent(0), agent(1)]});
+    let answer = mcp
+        .call_wait(
+            "run_agent",
+            json!({ "plan": plan }),
+            Duration::from_secs(120),
+        )
+        .expect("run_agent answered");
+    assert!(!answer.is_error(), "{}", answer.response);
+    let report: Value = serde_json::from_str(answer.text()).unwrap_or(Value::Null);
+    for i in 0..2 {
+        assert_eq!(
+            report["results"][format!("m{i}")]["results"]["echo"],
+            format!("mcp-{i}"),
+            "{report}"
+        );
+    }
+    for i in 0..2 {
+        let principal = format!("stdio/m{i}");
+        let on_workers = env.workers.iter().any(|w| {
+            records(&w.home).iter().any(|r| {
+                r["event"]["kind"] == "call" && r["event"]["principal"] == principal.as_str()
+            })
+        });
+        assert!(on_workers, "{principal}'s call is not in a worker's log");
+    }
 }

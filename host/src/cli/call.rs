@@ -36,7 +36,7 @@ async fn make(
     let Some(url) = &args.nats else {
         return spud.call(&args.tool, input).await.map(|r| (r, None));
     };
-    let submitter = super::cluster::call_submitter(url, &args.cluster, spud.clone())
+    let submitter = super::cluster::submitter(url, &args.cluster, spud.clone())
         .await
         .map_err(SpudError::Elsewhere)?;
     let (report, origin) = submitter

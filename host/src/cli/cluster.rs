@@ -4,7 +4,6 @@
 use super::output::{fail, print_json, EXIT_USAGE};
 use spud::cluster::{verify_cluster, Cluster, ClusterSettings, Submitter, Worker};
 use spud::memory::MemoryOptions;
-use spud::plan::Budget;
 use spud::service::Spud;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,29 +67,13 @@ pub async fn worker(spud: Spud, args: WorkerArgs) -> i32 {
     }
 }
 
-/// The dispatch of a `spud run --nats` root run with `budget`.
-pub async fn submitter(
-    url: &str,
-    args: &NatsArgs,
-    spud: Arc<Spud>,
-    budget: Budget,
-) -> Result<Submitter, String> {
+/// The submitter of this process's tasks: the sub-agents of `spud run --nats` and of `spud
+/// serve --nats`'s `run_agent`, and single tool calls (`spud call --nats`, `spud serve --nats`).
+pub async fn submitter(url: &str, args: &NatsArgs, spud: Arc<Spud>) -> Result<Submitter, String> {
     let cluster = Cluster::connect(&args.settings(url))
         .await
         .map_err(|e| e.to_string())?;
-    Ok(Submitter::new(cluster, spud, budget))
-}
-
-/// The submitter of single tool calls (`spud call --nats`, `spud serve --nats`).
-pub async fn call_submitter(
-    url: &str,
-    args: &NatsArgs,
-    spud: Arc<Spud>,
-) -> Result<Submitter, String> {
-    let cluster = Cluster::connect(&args.settings(url))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(Submitter::for_calls(cluster, spud))
+    Ok(Submitter::new(cluster, spud))
 }
 
 /// Exchanges the lessons of `memory` with the cluster (`spud run --nats`, before planning and

@@ -222,18 +222,6 @@ fn budget(args: &RunArgs, of_plan: Budget) -> Budget {
     }
 }
 
-/// What each root run of `job` may hand out through the cluster's ledger: a plan's budget; a
-/// goal's, with its token budget (each of its plans may spend what planning left of it).
-fn ledger_limit(job: &Job, max_tokens: u64) -> Budget {
-    match job {
-        Job::Plan(plan) => plan.budget,
-        Job::Goal { budget, .. } => Budget {
-            max_tokens: budget.max_tokens.max(max_tokens),
-            ..*budget
-        },
-    }
-}
-
 pub async fn run(spud: Spud, args: RunArgs) -> i32 {
     let quiet = args.quiet;
     let observer = move |l: &TraceLine| {
@@ -266,13 +254,10 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
     };
     let spud = Arc::new(spud);
     let launcher = match &args.nats {
-        Some(url) => {
-            let budget = ledger_limit(&job, launcher.max_tokens);
-            match super::cluster::submitter(url, &args.cluster, spud.clone(), budget).await {
-                Ok(s) => launcher.with_dispatch(Some(Arc::new(s))),
-                Err(e) => return fail(&e, 1),
-            }
-        }
+        Some(url) => match super::cluster::submitter(url, &args.cluster, spud.clone()).await {
+            Ok(s) => launcher.with_dispatch(Some(Arc::new(s))),
+            Err(e) => return fail(&e, 1),
+        },
         None => launcher,
     };
     // On the cluster, lessons learned on any host are read before planning, and this run's

@@ -69,7 +69,8 @@ pub struct ServeArgs {
     config: Option<std::path::PathBuf>,
     /// Make every `tools/call` on a worker of this NATS JetStream cluster (`spud worker`)
     /// instead of here (same caller, grant, outcome and refusals; the audit record is in the
-    /// worker's chain); `tools/list` stays local, from this registry.
+    /// worker's chain), and run `run_agent`'s sub-agents there; `tools/list` stays local,
+    /// from this registry.
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
     #[command(flatten)]
@@ -98,10 +99,14 @@ pub async fn run(spud: Spud, args: ServeArgs) -> i32 {
         Err(e) => return fail(&e, EXIT_USAGE),
     };
     let spud = Arc::new(spud);
-    let calls = match &args.nats {
-        None => None,
-        Some(url) => match super::cluster::call_submitter(url, &args.cluster, spud.clone()).await {
-            Ok(s) => Some(Arc::new(s) as Arc<dyn spud::service::CallDispatch>),
+    // With --nats, tool calls and `run_agent`'s sub-agents go to the cluster.
+    let (launcher, calls) = match &args.nats {
+        None => (launcher, None),
+        Some(url) => match super::cluster::submitter(url, &args.cluster, spud.clone()).await {
+            Ok(s) => (
+                launcher.with_dispatch(Some(Arc::new(s.clone()))),
+                Some(Arc::new(s) as Arc<dyn spud::service::CallDispatch>),
+            ),
             Err(e) => return fail(&e, 1),
         },
     };

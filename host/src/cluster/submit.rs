@@ -18,13 +18,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Hands a root run's sub-agents to the cluster's workers.
+/// Hands root runs' sub-agents (and single tool calls) to the cluster's workers. One submitter
+/// serves every root run of its process: each run's ledger entry has that run's budget as its
+/// limit.
 #[derive(Clone)]
 pub struct Submitter {
     pub(super) cluster: Cluster,
     pub(super) spud: Arc<Spud>,
-    /// The root run's whole budget (the ledger's limit).
-    budget: Budget,
     /// Held around each ledger transition: this process never races itself on the entry
     /// (nats-server 2.9 can let two concurrent compare-and-set writes on one key of a
     /// replicated bucket both succeed; other writers are still caught by compare-and-set).
@@ -34,28 +34,21 @@ pub struct Submitter {
 }
 
 impl Submitter {
-    /// A submitter for a root run with `budget`, whose sub-agents may call the plugins of
-    /// `spud`'s registry at the digests registered there.
-    pub fn new(cluster: Cluster, spud: Arc<Spud>, budget: Budget) -> Submitter {
+    /// A submitter whose tasks may call the plugins of `spud`'s registry at the digests
+    /// registered there.
+    pub fn new(cluster: Cluster, spud: Arc<Spud>) -> Submitter {
         Submitter {
             cluster,
             spud,
-            budget,
             ledger_lock: Arc::default(),
             uploaded: Arc::default(),
         }
     }
 
-    /// A submitter of single tool calls ([`Submitter::call_remote`]): they draw on no run's
-    /// ledger.
-    pub fn for_calls(cluster: Cluster, spud: Arc<Spud>) -> Submitter {
-        Submitter::new(cluster, spud, Budget::default())
-    }
-
     /// Runs `child` on some worker: reserve, publish, wait for the answer, settle.
     pub async fn run_remote(&self, child: RemoteChild) -> Result<RunReport, ClusterError> {
         let ledger_key = key_for(&child.root);
-        let limit = amounts(&self.budget);
+        let limit = amounts(&child.root_budget);
         let want = amounts(&child.plan.budget);
         let held = self.ledger_lock.lock().await;
         cas::apply(&self.cluster.ledger, &ledger_key, |l: Option<&Ledger>| {
