@@ -4,8 +4,17 @@
 //! stop the run, no acknowledged call is recorded twice unless marked possibly repeated, and
 //! every worker's chain verifies from the cluster's audit stream. The workers start without the
 //! component: they pull it from the cluster's object store by digest and register it; one whose
-//! policy pins another digest refuses it. One cluster per test binary: the scenarios run in turn on
+//! policy pins another digest refuses it. Single tool calls (`spud call --nats`, `spud serve
+//! --nats`) are in `cluster/calls.rs`, goal runs (`spud run --nats "GOAL"`) in `cluster/goal.rs`, lessons shared between
+//! submitting hosts in `cluster/lessons.rs`. One cluster per test binary: the scenarios run in turn on
 //! it (the node is killed last), and every process is killed when the test ends, pass or fail.
+
+#[path = "cluster/calls.rs"]
+mod calls;
+#[path = "cluster/goal.rs"]
+mod goal;
+#[path = "cluster/lessons.rs"]
+mod lessons;
 
 use serde_json::Value;
 use spud_tests::crash::{seed_from_clock, Rng};
@@ -89,6 +98,10 @@ fn start() -> Option<Env> {
     let dir = tempfile::tempdir().unwrap();
     let cluster = NatsCluster::start(dir.path(), 3)?;
     let submitter = home_with(dir.path(), "submitter", &guest("hostile"));
+    // Principal `ci` may call every hostile tool here; the workers' policies narrow it.
+    let policy = submitter.join("policy.toml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(&policy, format!("{text}{}", principal_ci("hostile.*"))).unwrap();
     let mut env = Env {
         dir,
         cluster,
@@ -101,9 +114,23 @@ fn start() -> Option<Env> {
     Some(env)
 }
 
-/// A worker without any component, whose policy pins the hostile component's digest.
+/// The sha256 of principal `ci`'s token (a principal needs one; no test sends it).
+const CI_TOKEN_SHA256: &str = "b6c0b937addbc45fcb12b10bd9b4ac04dabff7e2eb340a54da66c366e6136715";
+
+/// A `[principals.ci]` table that lets `ci` call `tools` (its token is for HTTP, unused here:
+/// the tests serve stdio with `--principal ci`).
+fn principal_ci(tools: &str) -> String {
+    format!("\n[principals.ci]\ntoken_sha256 = \"{CI_TOKEN_SHA256}\"\ntools = [\"{tools}\"]\n")
+}
+
+/// A worker without any component, whose policy pins the hostile component's digest (and lets
+/// principal `ci` call only `hostile.spin`).
 fn add_worker(env: &mut Env, name: &str) {
-    let pin = format!("digest = \"{}\"", digest_of(&guest("hostile")));
+    let pin = format!(
+        "digest = \"{}\"\n{}",
+        digest_of(&guest("hostile")),
+        principal_ci("hostile.spin")
+    );
     let h = bare_home(env.dir.path(), name, &pin);
     let w = WorkerProcess::start(
         &spud_bin(),
@@ -167,6 +194,11 @@ fn results(report: &Value) -> BTreeMap<String, Value> {
 fn on_a_three_node_cluster() {
     let Some(mut env) = start() else { return };
     fifty_sub_agents_on_three_workers_give_the_local_result(&env);
+    calls::a_tool_call_gives_the_local_result_and_one_record_on_its_worker(&env);
+    calls::a_denied_call_comes_back_as_the_local_denial(&env);
+    calls::serve_nats_answers_tools_call_through_a_worker(&env);
+    goal::a_goal_is_planned_here_and_its_sub_agents_run_on_workers(&env);
+    lessons::a_lesson_learned_on_one_host_is_used_by_a_run_planned_on_another(&env);
     a_component_with_another_digest_is_refused(&env);
     workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated(&mut env);
     a_nats_node_killed_mid_run_loses_nothing(&mut env);

@@ -5,8 +5,12 @@
 //! of going through the cluster; then the JetStream write cost per audit record: 2,000 records
 //! of a real audit log shipped to `SPUD_AUDIT` the way a worker ships them (one message each,
 //! with its message id, all acks awaited).
+//! Then the per-call overhead of a single tool call through the cluster (`spud call --nats`,
+//! `spud serve --nats`): `CALLS` sequential `hostile.echo` calls made in process, through
+//! `Spud::call` and through `Submitter::call_remote` with one worker, medians compared.
 //! `cargo bench -p spud-tests --bench cluster` after `scripts/build-guests.sh` and
-//! `cargo build`; needs `nats-server` (`scripts/setup-nats.sh`).
+//! `cargo build`; needs `nats-server` (`scripts/setup-nats.sh`). With the argument `calls`
+//! (`cargo test --bench cluster -- calls`) only the tool-call part runs.
 
 use spud::audit::{AuditLog, Durability, Event};
 use spud::cluster::{Cluster, ClusterSettings, Shipper};
@@ -18,6 +22,7 @@ use std::time::Instant;
 
 const N: usize = 1000;
 const RECORDS: usize = 2000;
+const CALLS: usize = 200;
 const POLICY: &str = "[tools.hostile]\nlimits = { timeout_ms = 60000 }\n";
 
 fn spud(home: &Path, args: &[&str]) -> std::process::Output {
@@ -91,6 +96,10 @@ fn main() {
     };
     let url = cluster.url();
     let submitter = home(dir.path(), "submitter");
+    if std::env::args().any(|a| a == "calls") {
+        call_overhead(dir.path(), &submitter, &url);
+        return;
+    }
     let local = timed_run(&submitter, None);
     println!(
         "{N} sub-agents in one process: {local:.0} ms, {:.0} tasks/s",
@@ -121,6 +130,62 @@ fn main() {
     let rt = spud_tests::bench_runtime();
     let us = rt.block_on(audit_cost(dir.path(), &url));
     println!("JetStream write per audit record (replicas 3, {RECORDS} records, acks awaited): {us:.0} µs");
+    call_overhead(dir.path(), &submitter, &url);
+}
+
+/// Median µs of one `hostile.echo` call here and through the cluster (one worker).
+fn call_overhead(dir: &Path, submitter: &Path, url: &str) {
+    let h = home(dir, "call-worker");
+    let _worker = WorkerProcess::start(
+        &spud_bin(),
+        &h,
+        &h.join("policy.toml"),
+        url,
+        "call-worker",
+        &["--replicas", "3"],
+    );
+    let spud = std::sync::Arc::new(
+        spud::Spud::open(spud::SpudOptions {
+            home: Some(submitter.to_path_buf()),
+            policy: Some(submitter.join("policy.toml")),
+            principal: None,
+        })
+        .expect("open spud"),
+    );
+    let args = serde_json::json!({ "s": "x" });
+    let rt = spud_tests::bench_runtime();
+    let (local, remote) = rt.block_on(async {
+        let mut settings = ClusterSettings::new(url);
+        settings.replicas = Some(3);
+        let cluster = Cluster::connect(&settings).await.expect("connect");
+        let remote = spud::cluster::Submitter::new(cluster, spud.clone());
+        let caller = spud.operator();
+        let mut local = Vec::new();
+        let mut through = Vec::new();
+        // The first of each warms the caches (compilation, the worker's pull by digest).
+        for i in 0..=CALLS {
+            let t = Instant::now();
+            let r = spud.call("hostile.echo", &args).await.expect("local call");
+            assert!(r.outcome.is_ok());
+            local.push(t.elapsed().as_secs_f64() * 1e6);
+            let t = Instant::now();
+            let (r, _) = remote
+                .call_remote(&caller, "hostile.echo", &args)
+                .await
+                .expect("call through the cluster");
+            assert!(r.outcome.is_ok());
+            through.push(t.elapsed().as_secs_f64() * 1e6);
+            if i == 0 {
+                local.clear();
+                through.clear();
+            }
+        }
+        (spud_tests::median(local), spud_tests::median(through))
+    });
+    println!(
+        "one hostile.echo call ({CALLS} in a row, medians): {local:.0} µs here, {remote:.0} µs through the cluster (1 worker), {:.0} µs of overhead",
+        remote - local
+    );
 }
 
 /// µs per audit record shipped to `SPUD_AUDIT`.

@@ -49,12 +49,18 @@ pub struct StdioMcp {
 impl StdioMcp {
     /// Starts `bin --home home --policy policy serve` and performs the MCP handshake.
     pub fn start(bin: &Path, home: &Path, policy: &Path) -> StdioMcp {
+        StdioMcp::start_with(bin, home, policy, &[])
+    }
+
+    /// Starts `bin --home home --policy policy serve EXTRA…` and performs the MCP handshake.
+    pub fn start_with(bin: &Path, home: &Path, policy: &Path, extra: &[&str]) -> StdioMcp {
         let mut child = Command::new(bin)
             .arg("--home")
             .arg(home)
             .arg("--policy")
             .arg(policy)
             .arg("serve")
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -118,6 +118,8 @@ pub(super) async fn run(ctx: &Ctx, child: Child, limit: Duration) -> (ChildResul
                     root: ctx.run_id.clone(),
                     plan,
                     caller: caller.clone(),
+                    // Only a root run hands out sub-agents: its plan's budget is the root's.
+                    root_budget: ctx.plan.budget,
                 };
                 d.dispatch(child).await
             }

@@ -71,6 +71,10 @@ pub struct GoalOptions {
     pub context_tokens: Option<u64>,
     /// Where tool calling shows the model's text as it streams in (none: not shown).
     pub live: Option<super::watch::LiveText>,
+    /// Where each run's sub-agents run instead of this process (`spud run --nats "GOAL"`: the
+    /// cluster's workers): the goal is planned here, by this model, and each of its runs keeps
+    /// its scheduler and ledger here, as a plan run does.
+    pub dispatch: Option<Arc<dyn super::options::Dispatch>>,
 }
 
 impl Default for GoalOptions {
@@ -92,6 +96,7 @@ impl Default for GoalOptions {
             answer_tokens: None,
             context_tokens: None,
             live: None,
+            dispatch: None,
         }
     }
 }
@@ -350,7 +355,7 @@ fn run_options(
         prices: options.prices,
         planning,
         switches_traced: 0,
-        dispatch: None,
+        dispatch: options.dispatch.clone(),
     }
 }
 

@@ -133,6 +133,9 @@ pub struct RemoteChild {
     pub plan: Plan,
     /// Whom it calls tools as: its parent narrowed by its scope.
     pub caller: Caller,
+    /// The root run's whole budget: the limit of its ledger, which every sub-agent it hands
+    /// out draws on.
+    pub root_budget: crate::plan::Budget,
 }
 
 /// A remote run's future: the child's report, or why it could not run.

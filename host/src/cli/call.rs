@@ -1,11 +1,13 @@
-//! `spud call TOOL JSON`.
+//! `spud call TOOL JSON`, here or on a worker of the cluster (`--nats URL`).
 
 use super::output::{fail, print_json, EXIT_USAGE};
-use spud::runtime::RegistryError;
+use spud::cluster::CallOrigin;
+use spud::runtime::{CallReport, RegistryError};
 use spud::sandbox::Outcome;
 use spud::service::Spud;
 use spud::service::SpudError;
 use std::io::Read;
+use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct CallArgs {
@@ -16,9 +18,34 @@ pub struct CallArgs {
     /// Print the whole call report (outcome, output, fuel, decisions) as JSON.
     #[arg(long)]
     json: bool,
+    /// Make the call on a worker of this NATS JetStream cluster (`spud worker`) instead of
+    /// here: same caller, grant, outcome and refusals; the audit record is in the worker's
+    /// chain (`spud audit verify --nats`).
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+    #[command(flatten)]
+    cluster: super::cluster::NatsArgs,
 }
 
-pub async fn run(spud: &Spud, args: CallArgs) -> i32 {
+/// The call here, or on the cluster with `--nats` (then with where it ran).
+async fn make(
+    spud: Arc<Spud>,
+    args: &CallArgs,
+    input: &serde_json::Value,
+) -> Result<(CallReport, Option<CallOrigin>), SpudError> {
+    let Some(url) = &args.nats else {
+        return spud.call(&args.tool, input).await.map(|r| (r, None));
+    };
+    let submitter = super::cluster::submitter(url, &args.cluster, spud.clone())
+        .await
+        .map_err(SpudError::Elsewhere)?;
+    let (report, origin) = submitter
+        .call_remote(&spud.operator(), &args.tool, input)
+        .await?;
+    Ok((report, Some(origin)))
+}
+
+pub async fn run(spud: Spud, args: CallArgs) -> i32 {
     let text = match args.input.as_deref() {
         None => "{}".to_string(),
         Some("-") => {
@@ -39,7 +66,8 @@ pub async fn run(spud: &Spud, args: CallArgs) -> i32 {
             )
         }
     };
-    let report = match spud.call(&args.tool, &input).await {
+    let spud = Arc::new(spud);
+    let (report, origin) = match make(spud.clone(), &args, &input).await {
         Ok(r) => r,
         Err(SpudError::Registry(e @ RegistryError::Unknown { .. })) => {
             return fail(&e.to_string(), EXIT_USAGE)
@@ -52,11 +80,20 @@ pub async fn run(spud: &Spud, args: CallArgs) -> i32 {
     };
     let code = report.outcome.exit_code();
     if args.json {
-        // The report, and the digest of the policy it ran under (as on its audit record).
+        // The report, and the digest of the policy it ran under (as on its audit record);
+        // on the cluster, the worker's, and the worker and task.
         let mut value = serde_json::to_value(&report).unwrap_or_default();
         if let Some(fields) = value.as_object_mut() {
-            let digest = spud.policy().digest().to_string();
+            let digest = match &origin {
+                Some(o) => o.policy_sha256.clone(),
+                None => spud.policy().digest().to_string(),
+            };
             fields.insert("policy_sha256".into(), digest.into());
+            if let Some(o) = &origin {
+                fields.insert("worker".into(), o.worker.clone().into());
+                fields.insert("task".into(), o.task.clone().into());
+                fields.insert("possibly_repeated".into(), o.possibly_repeated.into());
+            }
         }
         print_json(&value);
         return code;

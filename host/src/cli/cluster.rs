@@ -1,9 +1,9 @@
-//! `spud worker --nats URL`, and the cluster side of `spud run --nats` and
-//! `spud audit verify --nats`.
+//! `spud worker --nats URL`, and the cluster side of `spud run --nats`, `spud call --nats`,
+//! `spud serve --nats` and `spud audit verify --nats`.
 
 use super::output::{fail, print_json, EXIT_USAGE};
 use spud::cluster::{verify_cluster, Cluster, ClusterSettings, Submitter, Worker};
-use spud::plan::Budget;
+use spud::memory::MemoryOptions;
 use spud::service::Spud;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,10 @@ pub struct NatsArgs {
     /// How long a task may go without an ack or heartbeat before it is redelivered, ms.
     #[arg(long, default_value_t = 10_000)]
     pub ack_wait_ms: u64,
+    /// How long a single tool call (`spud call --nats`, `spud serve --nats`) waits for a
+    /// worker's answer, ms.
+    #[arg(long, default_value_t = 300_000)]
+    pub call_wait_ms: u64,
 }
 
 impl NatsArgs {
@@ -26,6 +30,7 @@ impl NatsArgs {
         let mut s = ClusterSettings::new(url);
         s.replicas = self.replicas;
         s.ack_wait = Duration::from_millis(self.ack_wait_ms.max(100));
+        s.call_wait = Duration::from_millis(self.call_wait_ms.max(1));
         s
     }
 }
@@ -62,17 +67,30 @@ pub async fn worker(spud: Spud, args: WorkerArgs) -> i32 {
     }
 }
 
-/// The dispatch of a `spud run --nats` root run with `budget`.
-pub async fn submitter(
-    url: &str,
-    args: &NatsArgs,
-    spud: Arc<Spud>,
-    budget: Budget,
-) -> Result<Submitter, String> {
+/// The submitter of this process's tasks: the sub-agents of `spud run --nats` and of `spud
+/// serve --nats`'s `run_agent`, and single tool calls (`spud call --nats`, `spud serve --nats`).
+pub async fn submitter(url: &str, args: &NatsArgs, spud: Arc<Spud>) -> Result<Submitter, String> {
     let cluster = Cluster::connect(&args.settings(url))
         .await
         .map_err(|e| e.to_string())?;
-    Ok(Submitter::new(cluster, spud, budget))
+    Ok(Submitter::new(cluster, spud))
+}
+
+/// Exchanges the lessons of `memory` with the cluster (`spud run --nats`, before planning and
+/// after the run); a failure is a warning, never the run's failure.
+pub async fn exchange_lessons(url: &str, args: &NatsArgs, memory: &MemoryOptions) {
+    let exchanged = match Cluster::connect(&args.settings(url)).await {
+        Ok(cluster) => spud::cluster::exchange_lessons(&cluster, memory).await,
+        Err(e) => Err(e),
+    };
+    match exchanged {
+        Ok(x) => tracing::debug!(
+            "lessons: {} from the cluster, {} to it",
+            x.imported,
+            x.exported
+        ),
+        Err(e) => eprintln!("spud: warning: lessons not shared with the cluster: {e}"),
+    }
 }
 
 /// `spud audit verify --nats URL`: every worker's chain from the cluster's audit stream.

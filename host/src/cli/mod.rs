@@ -137,6 +137,10 @@ async fn run(cli: Cli) -> i32 {
             Ok(s) => serve::run(s, args).await,
             Err(e) => fail(&e.to_string(), EXIT_USAGE),
         },
+        Command::Call(args) => match open() {
+            Ok(s) => call::run(s, args).await,
+            Err(e) => fail(&e.to_string(), EXIT_USAGE),
+        },
         Command::Worker(args) => match open() {
             Ok(s) => cluster::worker(s, args).await,
             Err(e) => fail(&e.to_string(), EXIT_USAGE),
@@ -148,7 +152,6 @@ async fn run(cli: Cli) -> i32 {
             };
             match command {
                 Command::Tools(cmd) => tools::run(&spud, cmd).await,
-                Command::Call(args) => call::run(&spud, args).await,
                 Command::Exec(args) => exec::run(&spud, args).await,
                 Command::Grants(args) => grants::run(&spud, args),
                 Command::Audit(_)
@@ -160,6 +163,7 @@ async fn run(cli: Cli) -> i32 {
                 | Command::Memory(_)
                 | Command::Run(_)
                 | Command::Serve(_)
+                | Command::Call(_)
                 | Command::Worker(_) => handled_above(),
             }
         }

@@ -74,9 +74,10 @@ pub struct RunArgs {
     /// No live progress on stderr.
     #[arg(long, short)]
     quiet: bool,
-    /// Run the plan's sub-agents on the workers of this NATS JetStream cluster
-    /// (`spud worker`); the root run stays here.
-    #[arg(long, requires = "plan")]
+    /// Run the sub-agents on the workers of this NATS JetStream cluster (`spud worker`): a
+    /// plan's, or those of the plans the model makes for a goal. The root run (and a goal's
+    /// planning) stays here.
+    #[arg(long, value_name = "URL")]
     nats: Option<String>,
     #[command(flatten)]
     cluster: super::cluster::NatsArgs,
@@ -252,19 +253,26 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         }
     };
     let spud = Arc::new(spud);
-    let launcher = match (&args.nats, &job) {
-        (Some(url), Job::Plan(plan)) => {
-            match super::cluster::submitter(url, &args.cluster, spud.clone(), plan.budget).await {
-                Ok(s) => launcher.with_dispatch(Some(Arc::new(s))),
-                Err(e) => return fail(&e, 1),
-            }
-        }
-        _ => launcher,
+    let launcher = match &args.nats {
+        Some(url) => match super::cluster::submitter(url, &args.cluster, spud.clone()).await {
+            Ok(s) => launcher.with_dispatch(Some(Arc::new(s))),
+            Err(e) => return fail(&e, 1),
+        },
+        None => launcher,
     };
+    // On the cluster, lessons learned on any host are read before planning, and this run's
+    // are shared once it has reflected.
+    let shared = args.nats.as_ref().zip(launcher.memory.as_ref());
+    if let Some((url, memory)) = shared {
+        super::cluster::exchange_lessons(url, &args.cluster, memory).await;
+    }
     let finished = match launcher.launch(spud, job, None, observer).await {
         Ok(f) => f,
         Err(e) => return fail(&e.to_string(), 1),
     };
+    if let Some((url, memory)) = shared {
+        super::cluster::exchange_lessons(url, &args.cluster, memory).await;
+    }
     for w in &finished.memory_warnings {
         eprintln!("spud: warning: {w}");
     }

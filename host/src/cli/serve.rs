@@ -1,4 +1,5 @@
-//! `spud serve`: every registered tool (and `run_agent`) over MCP, on stdio or Streamable HTTP.
+//! `spud serve`: every registered tool (and `run_agent`) over MCP, on stdio or Streamable HTTP;
+//! with `--nats`, tool calls run on the cluster's workers.
 
 use super::output::{fail, EXIT_USAGE};
 use spud::launch::{Launcher, Settings};
@@ -66,6 +67,14 @@ pub struct ServeArgs {
     /// spud's config file (default: SPUD_CONFIG, else <home>/config.toml).
     #[arg(long, env = "SPUD_CONFIG", value_name = "FILE")]
     config: Option<std::path::PathBuf>,
+    /// Make every `tools/call` on a worker of this NATS JetStream cluster (`spud worker`)
+    /// instead of here (same caller, grant, outcome and refusals; the audit record is in the
+    /// worker's chain), and run `run_agent`'s sub-agents there; `tools/list` stays local,
+    /// from this registry.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+    #[command(flatten)]
+    cluster: super::cluster::NatsArgs,
 }
 
 /// The launcher of `run_agent`'s runs: the config file and flags, resolved once.
@@ -89,13 +98,25 @@ pub async fn run(spud: Spud, args: ServeArgs) -> i32 {
         Ok(l) => l,
         Err(e) => return fail(&e, EXIT_USAGE),
     };
+    let spud = Arc::new(spud);
+    // With --nats, tool calls and `run_agent`'s sub-agents go to the cluster.
+    let (launcher, calls) = match &args.nats {
+        None => (launcher, None),
+        Some(url) => match super::cluster::submitter(url, &args.cluster, spud.clone()).await {
+            Ok(s) => (
+                launcher.with_dispatch(Some(Arc::new(s.clone()))),
+                Some(Arc::new(s) as Arc<dyn spud::service::CallDispatch>),
+            ),
+            Err(e) => return fail(&e, 1),
+        },
+    };
     let options = ServeOptions {
         launcher,
         watch_interval: Duration::from_millis(args.watch_ms.max(10)),
         grace: Duration::from_millis(args.grace_ms),
+        calls,
         ..ServeOptions::default()
     };
-    let spud = Arc::new(spud);
     let result = match args.http {
         Some(bind) => {
             let shared = Shared::new(spud, options);

@@ -1,6 +1,6 @@
 //! The connection and the cluster's layout: the work-queue stream `SPUD_TASKS` with its durable
-//! pull consumer `workers`, the key-value buckets `spud-results`, `spud-leases` and
-//! `spud-ledger`, the audit stream `SPUD_AUDIT` and the object store `spud-components`, each
+//! pull consumer `workers`, the key-value buckets `spud-results`, `spud-leases`, `spud-ledger`
+//! and `spud-lessons`, the audit stream `SPUD_AUDIT` and the object store `spud-components`, each
 //! created when missing with the cluster's replica count.
 //!
 //! Buckets are made as plain streams in the key-value layout (`KV_<name>`, subjects
@@ -20,6 +20,8 @@ pub const WORKERS: &str = "workers";
 pub const AUDIT: &str = "SPUD_AUDIT";
 /// The object store of components by digest.
 pub const COMPONENTS: &str = "spud-components";
+/// The bucket of lessons shared by every host of the cluster.
+pub const LESSONS: &str = "spud-lessons";
 
 /// How to reach the cluster and how its streams are made.
 #[derive(Debug, Clone)]
@@ -33,17 +35,21 @@ pub struct ClusterSettings {
     pub ack_wait: Duration,
     /// How many times a task is delivered at most.
     pub max_deliver: i64,
+    /// How long a submitter waits for the answer of a single tool call (`spud call --nats`,
+    /// `spud serve --nats`) before it gives up on it.
+    pub call_wait: Duration,
 }
 
 impl ClusterSettings {
     /// Settings for `url` with the defaults: replicas from the cluster's size, a 10 s ack
-    /// wait, 5 deliveries.
+    /// wait, 5 deliveries, 5 minutes' wait for a call's answer.
     pub fn new(url: &str) -> ClusterSettings {
         ClusterSettings {
             url: url.to_string(),
             replicas: None,
             ack_wait: Duration::from_secs(10),
             max_deliver: 5,
+            call_wait: Duration::from_secs(300),
         }
     }
 }
@@ -63,6 +69,8 @@ pub struct Cluster {
     pub leases: kv::Store,
     /// Budget ledgers by root run.
     pub ledger: kv::Store,
+    /// Lessons learned on any host, by a digest of what they say.
+    pub lessons: kv::Store,
     /// Components by digest.
     pub components: object_store::ObjectStore,
     /// What it was opened with (the replica count resolved).
@@ -169,6 +177,7 @@ async fn layout(
         results: bucket(js, "spud-results", replicas, Duration::from_secs(7 * 86400)).await?,
         leases: bucket(js, "spud-leases", replicas, Duration::from_secs(86400)).await?,
         ledger: bucket(js, "spud-ledger", replicas, Duration::from_secs(7 * 86400)).await?,
+        lessons: bucket(js, LESSONS, replicas, Duration::from_secs(90 * 86400)).await?,
         components: objects(js, COMPONENTS, replicas).await?,
         js: js.clone(),
         tasks,

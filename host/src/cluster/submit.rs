@@ -1,8 +1,8 @@
-//! The submitting side: a root run's sub-agents go to the cluster as tasks ([`Submitter`], the
-//! root run's [`Dispatch`]). Each sub-agent reserves its share in the root's ledger entry in
-//! `spud-ledger` (compare-and-set), is published once (the run id is the message id, so a
-//! retried publish is dropped as a duplicate), and is answered through `spud-results`; what it
-//! used is then spent and the rest of its share returns.
+//! The submitting side: a root run's sub-agents go to the cluster as tasks ([`Submitter`], the root
+//! run's [`Dispatch`]; single tool calls are in `call`). Each sub-agent reserves its share in the
+//! root's ledger entry in `spud-ledger` (compare-and-set), is published once (the run id is the
+//! message id, so a retried publish is dropped as a duplicate), and is answered through
+//! `spud-results`; what it used is then spent and the rest of its share returns.
 
 use super::cas;
 use super::error::ClusterError;
@@ -18,13 +18,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Hands a root run's sub-agents to the cluster's workers.
+/// Hands root runs' sub-agents (and single tool calls) to the cluster's workers. One submitter
+/// serves every root run of its process: each run's ledger entry has that run's budget as its
+/// limit.
 #[derive(Clone)]
 pub struct Submitter {
-    cluster: Cluster,
-    spud: Arc<Spud>,
-    /// The root run's whole budget (the ledger's limit).
-    budget: Budget,
+    pub(super) cluster: Cluster,
+    pub(super) spud: Arc<Spud>,
     /// Held around each ledger transition: this process never races itself on the entry
     /// (nats-server 2.9 can let two concurrent compare-and-set writes on one key of a
     /// replicated bucket both succeed; other writers are still caught by compare-and-set).
@@ -34,13 +34,12 @@ pub struct Submitter {
 }
 
 impl Submitter {
-    /// A submitter for a root run with `budget`, whose sub-agents may call the plugins of
-    /// `spud`'s registry at the digests registered there.
-    pub fn new(cluster: Cluster, spud: Arc<Spud>, budget: Budget) -> Submitter {
+    /// A submitter whose tasks may call the plugins of `spud`'s registry at the digests
+    /// registered there.
+    pub fn new(cluster: Cluster, spud: Arc<Spud>) -> Submitter {
         Submitter {
             cluster,
             spud,
-            budget,
             ledger_lock: Arc::default(),
             uploaded: Arc::default(),
         }
@@ -49,7 +48,7 @@ impl Submitter {
     /// Runs `child` on some worker: reserve, publish, wait for the answer, settle.
     pub async fn run_remote(&self, child: RemoteChild) -> Result<RunReport, ClusterError> {
         let ledger_key = key_for(&child.root);
-        let limit = amounts(&self.budget);
+        let limit = amounts(&child.root_budget);
         let want = amounts(&child.plan.budget);
         let held = self.ledger_lock.lock().await;
         cas::apply(&self.cluster.ledger, &ledger_key, |l: Option<&Ledger>| {
@@ -92,7 +91,7 @@ impl Submitter {
         };
         self.upload(&envelope.digests).await?;
         self.publish(&key, &child.id, envelope.to_bytes()).await?;
-        let answer = self.answer(&key).await?;
+        let answer = self.answer(&key, Duration::from_millis(10)).await?;
         match answer.outcome {
             Ok(json) => {
                 report_of(&child.id, &answer.worker, json).map_err(|reason| ClusterError::Task {
@@ -109,7 +108,10 @@ impl Submitter {
 
     /// Puts the components `digests` approves into the cluster's object store (once per
     /// digest and process), so that a worker without them can pull them.
-    async fn upload(&self, digests: &BTreeMap<String, String>) -> Result<(), ClusterError> {
+    pub(super) async fn upload(
+        &self,
+        digests: &BTreeMap<String, String>,
+    ) -> Result<(), ClusterError> {
         let registry = self.spud.registry();
         for (plugin, hex) in digests {
             if self.uploaded.lock().await.contains(hex) {
@@ -125,7 +127,12 @@ impl Submitter {
 
     /// Publishes a task until JetStream stores it (a retry after a lost ack is dropped as a
     /// duplicate: the task id is the message id).
-    async fn publish(&self, key: &str, id: &str, bytes: Vec<u8>) -> Result<(), ClusterError> {
+    pub(super) async fn publish(
+        &self,
+        key: &str,
+        id: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ClusterError> {
         let what = format!("publish task {id}");
         let mut last = None;
         for _ in 0..20 {
@@ -166,9 +173,10 @@ impl Submitter {
     }
 
     /// Waits for the answer under `key` (the child's own deadline, enforced by its parent,
-    /// stops the wait).
-    async fn answer(&self, key: &str) -> Result<Answer, ClusterError> {
-        let mut pause = Duration::from_millis(10);
+    /// stops the wait), reading it after `first`, then after pauses growing by half up to
+    /// 200 ms.
+    pub(super) async fn answer(&self, key: &str, first: Duration) -> Result<Answer, ClusterError> {
+        let mut pause = first;
         loop {
             match cas::read::<Answer>(&self.cluster.results, key).await {
                 Ok((Some(a), _)) => return Ok(a),
@@ -180,7 +188,7 @@ impl Submitter {
                 Err(e) => return Err(e),
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
+            pause = (pause * 3 / 2).min(Duration::from_millis(200));
         }
     }
 }

@@ -1,23 +1,24 @@
 //! What a task carries to its worker and what comes back: the sub-agent's plan with the caller
-//! it runs as ([`SubAgentTask`]), and the worker's [`Answer`] with the child's report.
+//! it runs as ([`SubAgentTask`]) or one tool call ([`ToolCallTask`]), and the worker's
+//! [`Answer`] with the child's report or the call's ([`CallAnswer`]).
 
 use crate::agent::RunReport;
 use crate::model::Usage;
 use crate::orchestrator::figures::{DataFlow, Figures};
 use crate::plan::{Corrections, Plan, RunStatus};
-use crate::service::Caller;
+use crate::runtime::{CallReport, RegistryError};
+use crate::service::{Caller, SpudError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A sub-agent's run: its plan (budget and deadline allocated) and whom it calls tools as.
+/// Whom a task's calls are made as: the caller's principal, narrowing and scopes, by name (a
+/// worker looks the narrowing principal up in its own policy).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct SubAgentTask {
-    /// The plan.
-    pub plan: Plan,
-    /// The name its calls are recorded under (`PRINCIPAL/STEP`).
+pub(super) struct WireCaller {
+    /// The name its calls are recorded under (`PRINCIPAL/STEP` for a sub-agent).
     pub principal: String,
     /// The policy principal whose narrowing applies; `None`: the operator.
     pub narrowing: Option<String>,
@@ -25,18 +26,17 @@ pub(super) struct SubAgentTask {
     pub scopes: Vec<spud_policy::Scope>,
 }
 
-impl SubAgentTask {
-    /// The task for `plan` run as `caller`.
-    pub fn new(plan: Plan, caller: &Caller) -> SubAgentTask {
-        SubAgentTask {
-            plan,
+impl WireCaller {
+    /// `caller` as a task carries it.
+    pub fn new(caller: &Caller) -> WireCaller {
+        WireCaller {
             principal: caller.principal.clone(),
             narrowing: caller.narrowing.as_ref().map(|p| p.name.clone()),
             scopes: caller.scopes.iter().map(|s| (**s).clone()).collect(),
         }
     }
 
-    /// The caller it runs as under `policy`; a principal the policy does not know is refused.
+    /// The caller under `policy`; a principal the policy does not know is refused.
     pub fn caller(&self, policy: &spud_policy::Policy) -> Result<Caller, String> {
         let narrowing = match &self.narrowing {
             None => None,
@@ -49,6 +49,118 @@ impl SubAgentTask {
             narrowing,
             scopes: self.scopes.iter().cloned().map(Arc::new).collect(),
         })
+    }
+}
+
+/// A sub-agent's run: its plan (budget and deadline allocated) and whom it calls tools as.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct SubAgentTask {
+    /// The plan.
+    pub plan: Plan,
+    /// Its caller.
+    #[serde(flatten)]
+    pub caller: WireCaller,
+}
+
+impl SubAgentTask {
+    /// The task for `plan` run as `caller`.
+    pub fn new(plan: Plan, caller: &Caller) -> SubAgentTask {
+        SubAgentTask {
+            plan,
+            caller: WireCaller::new(caller),
+        }
+    }
+}
+
+/// One tool call: the tool, its arguments and whom it is made as.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ToolCallTask {
+    /// The tool, `plugin.function`.
+    pub tool: String,
+    /// Its arguments.
+    pub args: Value,
+    /// Its caller.
+    #[serde(flatten)]
+    pub caller: WireCaller,
+}
+
+/// How a tool-call task ended on its worker: the call's report (whatever its outcome: a value,
+/// a denial naming the grant that would allow it, a tool error, a trap, a limit), or the
+/// refusal that stopped it before a sandbox, as the worker's `Spud` gave it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum CallAnswer {
+    /// The call ran.
+    Ran {
+        /// Its report.
+        report: Box<CallReport>,
+        /// The run budget that stopped it, by name (a report does not read it back).
+        budget_stop: Option<String>,
+        /// The digest of the worker's policy it ran under (as on its audit record).
+        policy_sha256: String,
+    },
+    /// It was refused before a sandbox.
+    Refused(Refusal),
+}
+
+/// A [`SpudError`] as it travels: each refusal keeps its fields, so the submitter gives back
+/// the very error (and message) a local call would.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
+pub(super) enum Refusal {
+    /// No such tool.
+    UnknownTool {
+        /// The name asked for.
+        name: String,
+        /// Close names.
+        known: Vec<String>,
+    },
+    /// The caller may not call it.
+    NotAllowed {
+        /// The principal.
+        principal: String,
+        /// The tool.
+        tool: String,
+    },
+    /// Its plugin's digest is not approved.
+    NotApproved {
+        /// The plugin.
+        plugin: String,
+        /// Why.
+        message: String,
+    },
+    /// Anything else, as its message.
+    Other {
+        /// The error's message.
+        message: String,
+    },
+}
+
+impl From<SpudError> for Refusal {
+    fn from(e: SpudError) -> Refusal {
+        match e {
+            SpudError::Registry(RegistryError::Unknown { name, known }) => {
+                Refusal::UnknownTool { name, known }
+            }
+            SpudError::NotAllowed { principal, tool } => Refusal::NotAllowed { principal, tool },
+            SpudError::NotApproved { plugin, message } => Refusal::NotApproved { plugin, message },
+            other => Refusal::Other {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<Refusal> for SpudError {
+    fn from(r: Refusal) -> SpudError {
+        match r {
+            Refusal::UnknownTool { name, known } => {
+                SpudError::Registry(RegistryError::Unknown { name, known })
+            }
+            Refusal::NotAllowed { principal, tool } => SpudError::NotAllowed { principal, tool },
+            Refusal::NotApproved { plugin, message } => SpudError::NotApproved { plugin, message },
+            Refusal::Other { message } => SpudError::Elsewhere(message),
+        }
     }
 }
 

@@ -1,20 +1,20 @@
-//! `spud worker`: pulls tasks from the work queue and runs each with exactly the grants and
-//! budgets a local host would — the sub-agent's plan under its principal and scopes, through
-//! the same loop and the same `Spud` — while heartbeating (ack progress, lease renewal). Before
-//! it acks, the task's audit records are stored in `SPUD_AUDIT` and its answer in
-//! `spud-results`, both acknowledged by JetStream; a worker whose lease expired meanwhile
-//! commits nothing (its result is late and refused). A component the task approves that the
-//! worker lacks (or has at another digest) is pulled from the cluster's object store by digest,
+//! `spud worker`: pulls tasks from the work queue and runs each with exactly the grants and budgets
+//! a local host would — the sub-agent's plan under its principal and scopes, through the same loop
+//! and the same `Spud`, or one tool call through `Spud::call_as` — while heartbeating (ack
+//! progress, lease renewal). Before it acks, the task's audit records are stored in `SPUD_AUDIT`
+//! and its answer in `spud-results`, both acknowledged by JetStream; a worker whose lease expired
+//! meanwhile commits nothing (its result is late and refused). A component the task approves that
+//! the worker lacks (or has at another digest) is pulled from the cluster's object store by digest,
 //! checked and registered first; one its own policy pins to another digest is refused.
 
 use super::cas;
 use super::error::ClusterError;
 use super::records::Shipper;
 use super::setup::{now_ms, Cluster, WORKERS};
-use super::wire::{Answer, SubAgentTask};
+use super::wire::{Answer, SubAgentTask, ToolCallTask, WireCaller};
 use crate::agent::{run_with, RunOptions};
 use crate::orchestrator::{Tree, TreeContext};
-use crate::service::Spud;
+use crate::service::{Caller, Spud};
 use async_nats::jetstream::{consumer, AckKind, Message};
 use futures::StreamExt;
 use spud_audit::Event;
@@ -197,21 +197,44 @@ impl Worker {
         }
     }
 
-    /// Runs the task here: checks the digests it approves, then runs the sub-agent's plan.
+    /// Runs the task here: a sub-agent's plan, or one tool call.
     async fn execute(
         &self,
         envelope: &Envelope,
         delivered: u64,
     ) -> Result<serde_json::Value, String> {
-        if envelope.kind != TaskKind::SubAgent {
-            return Err(format!(
-                "this worker runs sub-agent tasks; `{:?}` tasks are not supported yet",
-                envelope.kind
-            ));
+        let parse =
+            |kind: &str, e: serde_json::Error| format!("the {kind} task does not parse: {e}");
+        match envelope.kind {
+            TaskKind::SubAgent => {
+                let task: SubAgentTask = serde_json::from_value(envelope.body.clone())
+                    .map_err(|e| parse("sub-agent", e))?;
+                let caller = self.prepare(envelope, &task.caller, delivered).await?;
+                self.run_sub_agent(envelope, task.plan, caller).await
+            }
+            TaskKind::ToolCall => {
+                let task: ToolCallTask = serde_json::from_value(envelope.body.clone())
+                    .map_err(|e| parse("tool-call", e))?;
+                let caller = self.prepare(envelope, &task.caller, delivered).await?;
+                super::call::run_call(&self.spud, &task, &caller).await
+            }
+            TaskKind::Run => Err(
+                "this worker runs sub-agent and tool-call tasks; whole-run tasks are not supported yet"
+                    .into(),
+            ),
         }
-        let task: SubAgentTask = serde_json::from_value(envelope.body.clone())
-            .map_err(|e| format!("the task does not parse: {e}"))?;
-        let caller = task.caller(self.spud.policy())?;
+    }
+
+    /// What every task does before it runs: its caller under this worker's policy, the
+    /// components it approves at their digests, and — on a redelivery — the
+    /// `possibly_repeated` record that marks the calls that follow.
+    async fn prepare(
+        &self,
+        envelope: &Envelope,
+        wire: &WireCaller,
+        delivered: u64,
+    ) -> Result<Caller, String> {
+        let caller = wire.caller(self.spud.policy())?;
         self.ensure_components(envelope, &caller.principal)
             .await
             .map_err(|e| e.to_string())?;
@@ -226,17 +249,27 @@ impl Worker {
                 &detail,
             ));
         }
+        Ok(caller)
+    }
+
+    /// Runs a sub-agent's plan as `caller`, as the root of its own tree.
+    async fn run_sub_agent(
+        &self,
+        envelope: &Envelope,
+        plan: crate::plan::Plan,
+        caller: Caller,
+    ) -> Result<serde_json::Value, String> {
         let options = RunOptions {
             caller: Some(caller),
             tree: Some(TreeContext {
-                tree: Tree::new(task.plan.agents, None, None),
+                tree: Tree::new(plan.agents, None, None),
                 id: envelope.id.clone(),
                 depth: 1,
                 slot: None,
             }),
             ..RunOptions::default()
         };
-        let report = run_with(self.spud.clone(), task.plan, options, |_| {})
+        let report = run_with(self.spud.clone(), plan, options, |_| {})
             .await
             .map_err(|e| e.to_string())?;
         serde_json::to_value(&report).map_err(|e| e.to_string())

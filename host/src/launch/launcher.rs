@@ -48,8 +48,8 @@ pub struct Launcher {
     pub context_tokens: Option<u64>,
     /// Where tool calling shows the model's text as it streams in; none: not shown.
     pub live: Option<LiveText>,
-    /// Where plan runs' sub-agents run instead of this process (`spud run --nats`: the
-    /// cluster's workers).
+    /// Where runs' sub-agents run instead of this process (`spud run --nats`, with a plan or a
+    /// goal: the cluster's workers).
     pub dispatch: Option<Arc<dyn Dispatch>>,
 }
 
@@ -131,7 +131,8 @@ impl Launcher {
         self
     }
 
-    /// With plan runs' sub-agents handed to `dispatch` (the cluster) instead of run here.
+    /// With runs' sub-agents (of plans and goals) handed to `dispatch` (the cluster) instead of
+    /// run here.
     pub fn with_dispatch(mut self, dispatch: Option<Arc<dyn Dispatch>>) -> Launcher {
         self.dispatch = dispatch;
         self
@@ -187,6 +188,7 @@ impl Launcher {
                     loop_mode: self.loop_mode,
                     context_tokens: self.context_tokens,
                     live: self.live.clone(),
+                    dispatch: self.dispatch.clone(),
                     ..GoalOptions::default()
                 };
                 let r = run_goal(spud, provider, &goal, options, observer).await?;

@@ -2,6 +2,8 @@
 //! shutdown signal.
 
 use crate::launch::Launcher;
+use crate::service::CallDispatch;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What stops `spud serve` from starting.
@@ -48,7 +50,7 @@ pub enum ServeError {
 }
 
 /// Settings common to both transports.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeOptions {
     /// How often the registry file is checked for tools added or removed.
     pub watch_interval: Duration,
@@ -58,6 +60,21 @@ pub struct ServeOptions {
     pub progress_interval: Duration,
     /// The model `run_agent` plans goals with; without one, `run_agent` takes plans only.
     pub launcher: Launcher,
+    /// Where `tools/call` runs tools instead of this process's sandbox (`spud serve --nats`:
+    /// the cluster's workers); listing tools stays local, from the registry.
+    pub calls: Option<Arc<dyn CallDispatch>>,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("watch_interval", &self.watch_interval)
+            .field("grace", &self.grace)
+            .field("progress_interval", &self.progress_interval)
+            .field("launcher", &self.launcher)
+            .field("calls_elsewhere", &self.calls.is_some())
+            .finish()
+    }
 }
 
 impl Default for ServeOptions {
@@ -67,6 +84,7 @@ impl Default for ServeOptions {
             grace: Duration::from_secs(10),
             progress_interval: Duration::from_millis(250),
             launcher: Launcher::default(),
+            calls: None,
         }
     }
 }

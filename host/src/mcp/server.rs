@@ -3,7 +3,7 @@
 
 use super::shared::Shared;
 use super::{agent_tool, tools};
-use crate::service::{Caller, Spud, SpudError};
+use crate::service::{CallDispatch, Caller, Spud, SpudError};
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
     Implementation, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
@@ -94,8 +94,13 @@ impl SpudServer {
             ..crate::service::CallOptions::default()
         }
         .cancel(token.clone());
-        let call = call_tool(&self.shared.spud, &caller, &name, &args, options);
-        let timeout_ms = self.timeout_of(&caller, &name);
+        let elsewhere = self.shared.options.calls.as_deref();
+        let call = call_tool(&self.shared.spud, &caller, &name, &args, options, elsewhere);
+        // A call made elsewhere runs under the worker's grant: its deadline is not known here.
+        let timeout_ms = match elsewhere {
+            None => self.timeout_of(&caller, &name),
+            Some(_) => None,
+        };
         self.until_done(
             call,
             &ctx,
@@ -235,17 +240,22 @@ impl ServerHandler for SpudServer {
 }
 
 /// One tool call through [`Spud::call_as`] with `options` (the session's browser, the
-/// request's cancellation), as an MCP result: a
-/// successful value with its secrets redacted, a tool error, or an MCP error for an unknown
-/// tool or a cancelled call.
+/// request's cancellation) — or through `elsewhere` (the cluster), cancelled the same way —
+/// as an MCP result: a successful value with its secrets redacted, a tool error, or an MCP
+/// error for an unknown tool or a cancelled call.
 async fn call_tool(
     spud: &Spud,
     caller: &Caller,
     name: &str,
     args: &serde_json::Value,
     options: crate::service::CallOptions,
+    elsewhere: Option<&dyn CallDispatch>,
 ) -> Result<CallToolResult, McpError> {
-    match spud.call_as(caller, name, args, options).await {
+    let called = match elsewhere {
+        None => spud.call_as(caller, name, args, options).await,
+        Some(d) => call_elsewhere(d, caller, name, args, options.cancel).await,
+    };
+    match called {
         Ok(mut report) => {
             // What goes back to a client (often a model host) carries no secret.
             if let crate::sandbox::Outcome::Ok { value } = &mut report.outcome {
@@ -265,5 +275,28 @@ async fn call_tool(
         Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(
             e.to_string(),
         )])),
+    }
+}
+
+/// A call made by `dispatch`, until it answers or `cancel` fires: then it is no longer waited
+/// for ([`SpudError::Cancelled`]); the task it became may still run on its worker.
+async fn call_elsewhere(
+    dispatch: &dyn CallDispatch,
+    caller: &Caller,
+    name: &str,
+    args: &serde_json::Value,
+    cancel: Option<CancellationToken>,
+) -> Result<crate::runtime::CallReport, SpudError> {
+    let started = Instant::now();
+    let call = dispatch.call(caller, name, args);
+    let Some(token) = cancel else {
+        return call.await;
+    };
+    tokio::select! {
+        r = call => r,
+        () = token.cancelled() => Err(SpudError::Cancelled {
+            tool: name.to_string(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        }),
     }
 }

@@ -278,6 +278,37 @@ impl Store {
         Ok(ids)
     }
 
+    /// Adds a lesson learned elsewhere (another host of a cluster), with its run, goal and
+    /// time, unless the store has it already (the same run, kind, step and text). Returns
+    /// whether it was added.
+    pub fn import(&mut self, l: &Lesson) -> Result<bool, MemoryError> {
+        let known: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM lessons WHERE run = ?1 AND kind = ?2 AND step = ?3 AND text = ?4)",
+                params![l.run, l.kind.as_str(), l.step, l.text],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if known {
+            return Ok(false);
+        }
+        let new = NewLesson {
+            kind: l.kind,
+            step: l.step.clone(),
+            tools: l.tools.clone(),
+            errors: l.errors.clone(),
+            worked: None,
+            call: l.call.clone(),
+            text: l.text.clone(),
+        };
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| classify(&path, e))?;
+        insert_lessons(&tx, &l.run, &l.goal, &[new], l.created).map_err(|e| classify(&path, e))?;
+        tx.commit().map_err(|e| classify(&path, e))?;
+        Ok(true)
+    }
+
     /// Lessons matching the FTS5 `query`, best (lowest bm25) first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Lesson>, MemoryError> {
         if query.trim().is_empty() {

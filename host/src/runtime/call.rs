@@ -7,14 +7,15 @@ use super::classify::{classify, limit_decisions, trap_message, Run};
 use super::engine::EPOCH_TICK;
 use super::plugin::{Plugin, Target, Tool};
 use crate::sandbox::{CallEnv, Decision, HostState, Leak, Metered, Outcome};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spud_policy::Grant;
 use std::time::{Duration, Instant};
 use wasmtime::component::{ComponentExportIndex, InstancePre, Val};
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 
-/// Everything measured about one call.
-#[derive(Debug, Clone, Serialize)]
+/// Everything measured about one call (read back from JSON when a worker of the cluster made
+/// it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallReport {
     /// How it ended.
     #[serde(flatten)]
@@ -40,15 +41,25 @@ pub struct CallReport {
     /// Outbound requests that left for their destination.
     pub requests_out: u64,
     /// Registered secrets found in outbound requests (blocked or recorded).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leaks: Vec<Leak>,
     /// Storage used: growth of the read-write granted directories across the call, plus what
     /// its temporary `/scratch` held before removal (see [`crate::storage`]).
     pub storage_bytes: u64,
     /// The run budget that stopped the call, when a cap from the caller's remaining budget
     /// (not the tool's grant) ended it: `max_fuel`, `max_wall_ms` or `max_net_bytes`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Not read back from JSON (a name is carried beside the report and restored with
+    /// [`budget_named`]).
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub budget_stop: Option<&'static str>,
+}
+
+/// The run budgets that can stop a call, by name.
+const BUDGETS: [&str; 3] = ["max_fuel", "max_wall_ms", "max_net_bytes"];
+
+/// The [`CallReport::budget_stop`] of a budget's name; `None` for a name that is not one.
+pub fn budget_named(name: &str) -> Option<&'static str> {
+    BUDGETS.into_iter().find(|b| *b == name)
 }
 
 /// Fuel between the yields that let a call's live budget see what it used (about 2–5 ms of

@@ -14,7 +14,7 @@ pub mod registry;
 
 pub use cache::{sha256_hex, ArtifactCache, CacheOutcome, Rebuild, RebuildReason};
 pub use cache_key::{CacheKey, CacheKeyError};
-pub use call::{call, read_sdk_manifest, CallReport, SDK_INVALID_INPUT};
+pub use call::{budget_named, call, read_sdk_manifest, CallReport, SDK_INVALID_INPUT};
 pub use engine::{config, SpudEngine, EPOCH_TICK, MAX_MEMORY_BYTES};
 pub use entry::{Entry, OpenApiBinding};
 pub use loader::Runtime;

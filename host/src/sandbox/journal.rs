@@ -1,12 +1,12 @@
 //! What happened during one call, collected while it runs: every capability decision and the
 //! bytes that crossed the network. Shared between the store's hooks and the caller.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Kind of capability a decision is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// Opening a file or directory.
@@ -44,7 +44,7 @@ impl Capability {
 }
 
 /// One capability decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     /// What kind.
     pub capability: Capability,

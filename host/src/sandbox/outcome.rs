@@ -2,10 +2,10 @@
 //! a denial names the grant that would allow the action.
 
 use super::journal::Decision;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a call ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// The tool returned a value.

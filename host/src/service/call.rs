@@ -20,8 +20,7 @@ impl Spud {
         tool: &str,
         input: &serde_json::Value,
     ) -> Result<CallReport, SpudError> {
-        let caller = Caller::operator(&self.principal);
-        self.call_as(&caller, tool, input, CallOptions::default())
+        self.call_as(&self.operator(), tool, input, CallOptions::default())
             .await
     }
 

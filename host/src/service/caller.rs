@@ -48,6 +48,11 @@ pub enum SpudError {
     /// The per-call temporary scratch directory could not be created.
     #[error("cannot create a temporary scratch directory: {0}")]
     Scratch(std::io::Error),
+    /// The call was handed to another process (a worker of the cluster) and did not come back
+    /// with an outcome: the task could not be stored or answered in time, or the worker could
+    /// not run it (a component digest it refuses, say).
+    #[error("{0}")]
+    Elsewhere(String),
     /// Anything else.
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),

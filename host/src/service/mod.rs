@@ -17,5 +17,5 @@ mod spud;
 pub use caller::{Caller, SpudError};
 pub use install::{Install, InstallError, Installed};
 pub use openapi::{OpenApiAddError, OPENAPI_PLUGIN, OPENAPI_SOURCE};
-pub use options::{Binding, CallOptions};
+pub use options::{Binding, CallDispatch, CallOptions, RemoteCall};
 pub use spud::{Loaded, Spud, SpudOptions};

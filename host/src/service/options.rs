@@ -1,7 +1,7 @@
 //! How one call runs beyond its caller's grant: cancellation, and tighter limits (what is left
 //! of a run's budget), and the guard that records a call dropped mid-flight.
 
-use super::caller::Caller;
+use super::caller::{Caller, SpudError};
 use super::spud::Spud;
 use crate::runtime::{CallReport, Entry};
 use crate::sandbox::Meter;
@@ -133,4 +133,17 @@ impl Drop for InFlight<'_> {
             tracing::error!("audit: cannot record a call dropped in flight: {e}");
         }
     }
+}
+
+/// A tool call's future when it runs in another process: its report, or why it did not run.
+pub type RemoteCall =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<CallReport, SpudError>> + Send>>;
+
+/// Runs tool calls in another process (`spud serve --nats`: the cluster's workers) instead of
+/// this one's sandbox. The other process takes the same path as [`Spud::call_as`] — the
+/// caller's tools, the effective grant narrowed by it, the sandbox, the audit record (in its
+/// own log) — and the answer is the same report or the same refusal.
+pub trait CallDispatch: Send + Sync {
+    /// Calls `tool` with `input` on behalf of `caller`, elsewhere.
+    fn call(&self, caller: &Caller, tool: &str, input: &serde_json::Value) -> RemoteCall;
 }

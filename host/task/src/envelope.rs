@@ -18,8 +18,8 @@ pub enum TaskKind {
 /// One task on the work queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
-    /// The task's id: the run id of a run or sub-agent, `RUN/STEP` of a call. Unique per
-    /// cluster; its result is stored under [`key_for`] of it.
+    /// The task's id: the run id of a run or sub-agent, `call-<time>-<process>-<random>` of a
+    /// single tool call. Unique per cluster; its result is stored under [`key_for`] of it.
     pub id: String,
     /// What it is.
     pub kind: TaskKind,
