@@ -418,8 +418,7 @@ pub(super) fn run_id() -> String {
     let stamp = humantime::format_rfc3339_millis(now)
         .to_string()
         .replace([':', '-'], "")
-        .replace('T', "-")
-        .replace('.', "-")
+        .replace(['T', '.'], "-")
         .trim_end_matches('Z')
         .to_string();
     let nanos = now
