@@ -413,7 +413,7 @@ pub fn diff(old: &Plan, new: &Plan) -> (Vec<String>, Vec<String>, Vec<String>) {
 /// A new run's id: its start time to the millisecond (`20261203-081500-123`, so ids sort in
 /// start order and `last` is the newest even for runs started in the same second) and two hex
 /// digits that keep two processes starting in the same millisecond apart.
-pub(super) fn run_id() -> String {
+pub fn run_id() -> String {
     let now = std::time::SystemTime::now();
     let stamp = humantime::format_rfc3339_millis(now)
         .to_string()

@@ -76,6 +76,55 @@ pub async fn submitter(url: &str, args: &NatsArgs, spud: Arc<Spud>) -> Result<Su
     Ok(Submitter::new(cluster, spud))
 }
 
+/// `spud run --nats URL --plan FILE --on-worker`: the whole run on some worker; prints its
+/// report (or a line naming the worker) and keeps a copy in this home's `runs/ID/report.json`.
+pub async fn run_on_worker(
+    url: &str,
+    args: &NatsArgs,
+    spud: Arc<Spud>,
+    plan: spud::plan::Plan,
+    json: bool,
+) -> i32 {
+    let submitter = match submitter(url, args, spud.clone()).await {
+        Ok(s) => s,
+        Err(e) => return fail(&e, 1),
+    };
+    let id = spud::agent::run::run_id();
+    let caller = spud.operator();
+    let ran = match submitter.run_whole(&id, plan, &caller).await {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    let dir = spud.home().root().join("runs").join(&id);
+    let copy = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join("report.json"), ran.report.to_string()));
+    if let Err(e) = copy {
+        eprintln!(
+            "spud: warning: the report was not copied to {}: {e}",
+            dir.display()
+        );
+    }
+    let status = ran.report["status"]
+        .as_str()
+        .unwrap_or("failed")
+        .to_string();
+    if json {
+        print_json(&ran.report);
+    } else {
+        println!(
+            "{status}: run {id} ran on worker {} (delivery {}); its trace is in that worker's home, the report also in {}",
+            ran.worker,
+            ran.delivery,
+            dir.join("report.json").display()
+        );
+    }
+    match status.as_str() {
+        "done" => 0,
+        "budget_exhausted" => 4,
+        _ => 1,
+    }
+}
+
 /// Exchanges the lessons of `memory` with the cluster (`spud run --nats`, before planning and
 /// after the run); a failure is a warning, never the run's failure.
 pub async fn exchange_lessons(url: &str, args: &NatsArgs, memory: &MemoryOptions) {

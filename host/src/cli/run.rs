@@ -79,6 +79,11 @@ pub struct RunArgs {
     /// planning) stays here.
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
+    /// With --nats and --plan: run the whole run on a worker, the root too (its scheduler,
+    /// shares and ledger there, its sub-agents spread over the workers); this process only
+    /// waits for the report, of which it keeps a copy under `runs/ID/`.
+    #[arg(long, requires = "nats")]
+    on_worker: bool,
     #[command(flatten)]
     cluster: super::cluster::NatsArgs,
 }
@@ -229,6 +234,12 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
             show(l)
         }
     };
+    if args.on_worker && args.plan.is_none() {
+        return fail(
+            "--on-worker runs a plan file (--plan FILE); a goal is planned here: drop --on-worker to plan it here and run its sub-agents on the workers",
+            EXIT_USAGE,
+        );
+    }
     let launcher = match launcher(&args, &spud) {
         Ok(l) => l,
         Err(e) => return fail(&e, EXIT_USAGE),
@@ -253,6 +264,12 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         }
     };
     let spud = Arc::new(spud);
+    if let (true, Some(url)) = (args.on_worker, &args.nats) {
+        if let Job::Plan(plan) = job {
+            return super::cluster::run_on_worker(url, &args.cluster, spud, plan, args.json).await;
+        }
+        return fail("--on-worker runs a plan file (--plan FILE)", EXIT_USAGE);
+    }
     let launcher = match &args.nats {
         Some(url) => match super::cluster::submitter(url, &args.cluster, spud.clone()).await {
             Ok(s) => launcher.with_dispatch(Some(Arc::new(s))),

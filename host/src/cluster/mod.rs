@@ -11,8 +11,9 @@
 //! (connection, streams, buckets and the object store) → `cas` (compare-and-set on a bucket
 //! entry), `components` (components by digest in the object store) → `wire` (what a task and
 //! its answer carry), `records` (shipping and verifying audit records) → `submit`, `worker`,
-//! `call` (single tool calls: `spud call --nats`, `spud serve --nats`); `lessons` (the memory's
-//! lessons shared through the bucket `spud-lessons`).
+//! `call` (single tool calls: `spud call --nats`, `spud serve --nats`), `whole` (whole runs on
+//! a worker: `spud run --nats --on-worker`); `lessons` (the memory's lessons shared through the
+//! bucket `spud-lessons`).
 
 mod call;
 mod cas;
@@ -22,6 +23,7 @@ mod lessons;
 mod records;
 mod setup;
 mod submit;
+mod whole;
 mod wire;
 mod worker;
 
@@ -31,4 +33,5 @@ pub use lessons::{exchange_lessons, Exchanged};
 pub use records::{verify_cluster, ChainReport, Shipper};
 pub use setup::{Cluster, ClusterSettings, COMPONENTS};
 pub use submit::Submitter;
+pub use whole::WholeRun;
 pub use worker::Worker;

@@ -162,7 +162,7 @@ impl Submitter {
 
     /// The registered digest of every plugin whose tools the task's plan names (its steps,
     /// alternatives and nested sub-agents): what the worker must run.
-    fn digests(&self, body: &Value) -> BTreeMap<String, String> {
+    pub(super) fn digests(&self, body: &Value) -> BTreeMap<String, String> {
         let mut plugins = BTreeSet::new();
         tools_named(body, &mut plugins);
         let registry = self.spud.registry();

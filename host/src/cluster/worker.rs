@@ -11,6 +11,7 @@ use super::cas;
 use super::error::ClusterError;
 use super::records::Shipper;
 use super::setup::{now_ms, Cluster, WORKERS};
+use super::submit::Submitter;
 use super::wire::{Answer, SubAgentTask, ToolCallTask, WireCaller};
 use crate::agent::{run_with, RunOptions};
 use crate::orchestrator::{Tree, TreeContext};
@@ -197,7 +198,7 @@ impl Worker {
         }
     }
 
-    /// Runs the task here: a sub-agent's plan, or one tool call.
+    /// Runs the task here: a sub-agent's plan, one tool call, or a whole run.
     async fn execute(
         &self,
         envelope: &Envelope,
@@ -218,10 +219,12 @@ impl Worker {
                 let caller = self.prepare(envelope, &task.caller, delivered).await?;
                 super::call::run_call(&self.spud, &task, &caller).await
             }
-            TaskKind::Run => Err(
-                "this worker runs sub-agent and tool-call tasks; whole-run tasks are not supported yet"
-                    .into(),
-            ),
+            TaskKind::Run => {
+                let task: SubAgentTask =
+                    serde_json::from_value(envelope.body.clone()).map_err(|e| parse("run", e))?;
+                let caller = self.prepare(envelope, &task.caller, delivered).await?;
+                self.run_root(envelope, task.plan, caller).await
+            }
         }
     }
 
@@ -267,6 +270,32 @@ impl Worker {
                 depth: 1,
                 slot: None,
             }),
+            ..RunOptions::default()
+        };
+        let report = run_with(self.spud.clone(), plan, options, |_| {})
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::to_value(&report).map_err(|e| e.to_string())
+    }
+
+    /// Runs a whole run's plan as `caller`, as a root: its scheduler, shares and ledger are
+    /// here, and its sub-agents go back to the cluster (to any worker, this one included).
+    async fn run_root(
+        &self,
+        envelope: &Envelope,
+        plan: crate::plan::Plan,
+        caller: Caller,
+    ) -> Result<serde_json::Value, String> {
+        let dispatch = Submitter::new(self.cluster.clone(), self.spud.clone());
+        let options = RunOptions {
+            caller: Some(caller),
+            tree: Some(TreeContext {
+                tree: Tree::new(plan.agents, None, None),
+                id: envelope.id.clone(),
+                depth: 0,
+                slot: None,
+            }),
+            dispatch: Some(std::sync::Arc::new(dispatch)),
             ..RunOptions::default()
         };
         let report = run_with(self.spud.clone(), plan, options, |_| {})
