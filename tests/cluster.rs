@@ -6,7 +6,8 @@
 //! component: they pull it from the cluster's object store by digest and register it; one whose
 //! policy pins another digest refuses it. Single tool calls (`spud call --nats`, `spud serve
 //! --nats`) are in `cluster/calls.rs`, goal runs (`spud run --nats "GOAL"`) in
-//! `cluster/goal.rs`, whole runs on a worker (`--on-worker`) in `cluster/whole.rs`, lessons
+//! `cluster/goal.rs`, whole runs on a worker (`--on-worker`) in `cluster/whole.rs`, a worker cut
+//! off mid-task in `cluster/partition.rs`, lessons
 //! shared between submitting hosts in `cluster/lessons.rs`. One cluster per test binary: the
 //! scenarios run in turn on it (the node is killed last), and every process is killed when the
 //! test ends, pass or fail.
@@ -17,6 +18,8 @@ mod calls;
 mod goal;
 #[path = "cluster/lessons.rs"]
 mod lessons;
+#[path = "cluster/partition.rs"]
+mod partition;
 #[path = "cluster/whole.rs"]
 mod whole;
 
@@ -210,6 +213,7 @@ fn on_a_three_node_cluster() {
     lessons::a_lesson_learned_on_one_host_is_used_by_a_run_planned_on_another(&env);
     a_component_with_another_digest_is_refused(&env);
     workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated(&mut env);
+    partition::a_cut_off_worker_loses_its_lease_and_its_late_result_is_refused(&mut env);
     a_nats_node_killed_mid_run_loses_nothing(&mut env);
 }
 

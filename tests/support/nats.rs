@@ -165,6 +165,32 @@ impl WorkerProcess {
         }
     }
 
+    /// Stops it with SIGSTOP: it keeps its connections and its work, but neither heartbeats
+    /// nor answers — a worker cut off from the cluster.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused worker go on (SIGCONT), as when a partition heals.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        if let Some(c) = &self.child {
+            let ok = Command::new("kill")
+                .args([which, &c.id().to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "kill {which} {}", c.id());
+        }
+    }
+
+    /// The worker's log (its stderr) so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("worker.log")).unwrap_or_default()
+    }
+
     /// Whether it is still running.
     pub fn alive(&mut self) -> bool {
         self.child

@@ -147,14 +147,9 @@ impl Worker {
         }
         let outcome = self.with_heartbeat(msg, &envelope, delivered).await;
         self.ship().await?;
-        cas::apply(&self.cluster.leases, &key, |l: Option<&Lease>| match l {
-            Some(l) => l.commit(&self.name, delivered, now_ms()),
-            None => Err(LeaseError::Lost {
-                worker: self.name.clone(),
-                delivery: delivered,
-            }),
-        })
-        .await?;
+        if !self.commit(&key, &envelope.id, delivered).await? {
+            return self.ack(msg).await;
+        }
         let answer = Answer {
             worker: self.name.clone(),
             delivery: delivered,
@@ -165,6 +160,31 @@ impl Worker {
         // Another delivery may have answered first: that answer stands.
         let _ = self.cluster.results.create(&key, bytes.into()).await;
         self.ack(msg).await
+    }
+
+    /// Commits this delivery's lease before its answer is written: `Ok(false)` when another
+    /// delivery answered meanwhile (this one was cut off for longer than its lease: its late
+    /// result is refused); a lease that expired with nobody answering is [`LeaseError::Lost`].
+    async fn commit(&self, key: &str, id: &str, delivered: u64) -> Result<bool, ClusterError> {
+        let committed = cas::apply(&self.cluster.leases, key, |l: Option<&Lease>| match l {
+            Some(l) => l.commit(&self.name, delivered, now_ms()),
+            None => Err(LeaseError::Lost {
+                worker: self.name.clone(),
+                delivery: delivered,
+            }),
+        })
+        .await;
+        match committed {
+            Ok(_) => Ok(true),
+            Err(ClusterError::Lease(LeaseError::Committed { worker })) => {
+                tracing::warn!(
+                    "worker {}: late result refused: task {id} was answered by worker `{worker}` meanwhile",
+                    self.name
+                );
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Runs the task, sending ack progress and renewing its lease meanwhile.
