@@ -2,7 +2,7 @@
 
 use crate::compose::{self, Draft};
 use crate::names::{encode_folder, uid_set};
-use crate::session::{Arg, ImapError, Session};
+use crate::session::{Arg, Done, ImapError, Session};
 use crate::tools::{choose, fail, fetched, flags, item, open};
 use crate::wire::Value;
 use spud_sdk::prelude::*;
@@ -143,41 +143,7 @@ fn run_move(s: &mut Session, input: &MoveInput) -> Result<Result<MoveOutput, Str
     }
     let set = uid_set(&moved).unwrap_or_default();
     let target = encode_folder(&input.to);
-    let done = if s.has("MOVE") {
-        s.run(
-            &[
-                Arg::Raw("UID"),
-                Arg::Raw("MOVE"),
-                Arg::Raw(&set),
-                Arg::Str(target.as_bytes()),
-            ],
-            "UID MOVE",
-        )?
-    } else if s.has("UIDPLUS") {
-        let copied = s.run(
-            &[
-                Arg::Raw("UID"),
-                Arg::Raw("COPY"),
-                Arg::Raw(&set),
-                Arg::Str(target.as_bytes()),
-            ],
-            "UID COPY",
-        )?;
-        s.run(
-            &[
-                Arg::Raw("UID"),
-                Arg::Raw("STORE"),
-                Arg::Raw(&set),
-                Arg::Raw("+FLAGS.SILENT (\\Deleted)"),
-            ],
-            "UID STORE",
-        )?;
-        s.run(
-            &[Arg::Raw("UID"), Arg::Raw("EXPUNGE"), Arg::Raw(&set)],
-            "UID EXPUNGE",
-        )?;
-        copied
-    } else {
+    let Some(done) = transfer(s, &set, &target)? else {
         return Ok(Err("the server has neither MOVE nor UIDPLUS: moving would expunge other deleted messages too".into()));
     };
     let new_uids = done
@@ -191,6 +157,49 @@ fn run_move(s: &mut Session, input: &MoveInput) -> Result<Result<MoveOutput, Str
         new_uids,
         created,
     }))
+}
+
+/// Moves messages `set` of the selected folder to `target` (encoded): `UID MOVE`, else `UID
+/// COPY` + `\Deleted` + `UID EXPUNGE` of exactly those with UIDPLUS; `None` with neither.
+fn transfer(s: &mut Session, set: &str, target: &str) -> Result<Option<Done>, ImapError> {
+    if s.has("MOVE") {
+        let moved = s.run(
+            &[
+                Arg::Raw("UID"),
+                Arg::Raw("MOVE"),
+                Arg::Raw(set),
+                Arg::Str(target.as_bytes()),
+            ],
+            "UID MOVE",
+        )?;
+        return Ok(Some(moved));
+    }
+    if !s.has("UIDPLUS") {
+        return Ok(None);
+    }
+    let copied = s.run(
+        &[
+            Arg::Raw("UID"),
+            Arg::Raw("COPY"),
+            Arg::Raw(set),
+            Arg::Str(target.as_bytes()),
+        ],
+        "UID COPY",
+    )?;
+    s.run(
+        &[
+            Arg::Raw("UID"),
+            Arg::Raw("STORE"),
+            Arg::Raw(set),
+            Arg::Raw("+FLAGS.SILENT (\\Deleted)"),
+        ],
+        "UID STORE",
+    )?;
+    s.run(
+        &[Arg::Raw("UID"), Arg::Raw("EXPUNGE"), Arg::Raw(set)],
+        "UID EXPUNGE",
+    )?;
+    Ok(Some(copied))
 }
 
 /// Input of `flag`: each flag given is set (true) or cleared (false).

@@ -111,43 +111,10 @@ fn read_message(
     let parts = item(&pairs, "BODYSTRUCTURE")
         .map(mime::parts)
         .unwrap_or_default();
-    let (mut text, mut truncated, mut text_type) = (String::new(), false, String::new());
-    if let Some(part) = mime::text_part(&parts) {
-        // Encoded text is at most about 4 bytes a character (base64 of 3-byte UTF-8).
-        let limit = (max_chars as u64 * 4 + 16).min(part.size.max(1));
-        let section = format!("(BODY.PEEK[{}]<0.{limit}>)", part.section);
-        let body = s.run(
-            &[
-                Arg::Raw("UID"),
-                Arg::Raw("FETCH"),
-                Arg::Raw(&uid),
-                Arg::Raw(&section),
-            ],
-            "UID FETCH",
-        )?;
-        let bytes = fetched(&body)?
-            .iter()
-            .flat_map(|p| {
-                p.iter()
-                    .filter(|(k, _)| k.starts_with("BODY["))
-                    .filter_map(|(_, v)| match v {
-                        Value::Str(b) => Some(b.clone()),
-                        _ => None,
-                    })
-            })
-            .next()
-            .unwrap_or_default();
-        let mut decoded = mime::to_text(
-            &mime::transfer_decode(&bytes, &part.encoding),
-            &part.charset,
-        );
-        if part.mime == "text/html" {
-            decoded = mime::html_text(&decoded);
-        }
-        truncated = part.size > limit || decoded.chars().count() > max_chars;
-        text = decoded.chars().take(max_chars).collect();
-        text_type = part.mime.clone();
-    }
+    let (text, truncated, text_type) = match mime::text_part(&parts) {
+        Some(part) => fetch_text(s, &uid, part, max_chars)?,
+        None => (String::new(), false, String::new()),
+    };
     if input.mark_seen {
         s.run(
             &[
@@ -190,4 +157,51 @@ fn read_message(
             .and_then(Value::num)
             .unwrap_or(0),
     }))
+}
+
+/// The first `max_chars` characters of message `uid`'s text `part` (decoded, HTML as text),
+/// whether they were cut, and the part's type. Only about as many bytes as needed are fetched.
+fn fetch_text(
+    s: &mut Session,
+    uid: &str,
+    part: &mime::Part,
+    max_chars: usize,
+) -> Result<(String, bool, String), ImapError> {
+    // Encoded text is at most about 4 bytes a character (base64 of 3-byte UTF-8).
+    let limit = (max_chars as u64 * 4 + 16).min(part.size.max(1));
+    let section = format!("(BODY.PEEK[{}]<0.{limit}>)", part.section);
+    let body = s.run(
+        &[
+            Arg::Raw("UID"),
+            Arg::Raw("FETCH"),
+            Arg::Raw(uid),
+            Arg::Raw(&section),
+        ],
+        "UID FETCH",
+    )?;
+    let bytes = fetched(&body)?
+        .iter()
+        .flat_map(|p| {
+            p.iter()
+                .filter(|(k, _)| k.starts_with("BODY["))
+                .filter_map(|(_, v)| match v {
+                    Value::Str(b) => Some(b.clone()),
+                    _ => None,
+                })
+        })
+        .next()
+        .unwrap_or_default();
+    let mut decoded = mime::to_text(
+        &mime::transfer_decode(&bytes, &part.encoding),
+        &part.charset,
+    );
+    if part.mime == "text/html" {
+        decoded = mime::html_text(&decoded);
+    }
+    let truncated = part.size > limit || decoded.chars().count() > max_chars;
+    Ok((
+        decoded.chars().take(max_chars).collect(),
+        truncated,
+        part.mime.clone(),
+    ))
 }

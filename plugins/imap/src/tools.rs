@@ -357,52 +357,59 @@ fn run_search(
     uids.reverse();
     let total = uids.len() as u32;
     let chosen: Vec<u32> = uids.iter().copied().take(max).collect();
-    let mut messages = Vec::new();
-    if !chosen.is_empty() {
-        let set = chosen
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let done = s.run(
-            &[
-                Arg::Raw("UID"),
-                Arg::Raw("FETCH"),
-                Arg::Raw(&set),
-                Arg::Raw("(UID FLAGS ENVELOPE RFC822.SIZE)"),
-            ],
-            "UID FETCH",
-        )?;
-        for pairs in fetched(&done)? {
-            let Some(uid) = item(&pairs, "UID").and_then(Value::num) else {
-                continue;
-            };
-            let env = item(&pairs, "ENVELOPE")
-                .map(mime::envelope)
-                .unwrap_or_default();
-            let f = flags(&pairs);
-            messages.push(Summary {
-                uid: uid as u32,
-                date: env.date,
-                from: env.from,
-                to: env.to,
-                subject: env.subject,
-                message_id: env.message_id,
-                seen: has_flag(&f, "\\Seen"),
-                flagged: has_flag(&f, "\\Flagged"),
-                size: item(&pairs, "RFC822.SIZE")
-                    .and_then(Value::num)
-                    .unwrap_or(0),
-            });
-        }
-        messages.sort_by_key(|m| std::cmp::Reverse(m.uid));
-    }
+    let messages = summaries(s, &chosen)?;
     Ok(SearchOutput {
         folder: folder.to_string(),
         total,
         truncated: total as usize > messages.len(),
         messages,
     })
+}
+
+/// The envelopes, flags and sizes of messages `uids` in the selected folder, newest first.
+fn summaries(s: &mut Session, uids: &[u32]) -> Result<Vec<Summary>, ImapError> {
+    let mut messages = Vec::new();
+    if uids.is_empty() {
+        return Ok(messages);
+    }
+    let set = uids
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let done = s.run(
+        &[
+            Arg::Raw("UID"),
+            Arg::Raw("FETCH"),
+            Arg::Raw(&set),
+            Arg::Raw("(UID FLAGS ENVELOPE RFC822.SIZE)"),
+        ],
+        "UID FETCH",
+    )?;
+    for pairs in fetched(&done)? {
+        let Some(uid) = item(&pairs, "UID").and_then(Value::num) else {
+            continue;
+        };
+        let env = item(&pairs, "ENVELOPE")
+            .map(mime::envelope)
+            .unwrap_or_default();
+        let f = flags(&pairs);
+        messages.push(Summary {
+            uid: uid as u32,
+            date: env.date,
+            from: env.from,
+            to: env.to,
+            subject: env.subject,
+            message_id: env.message_id,
+            seen: has_flag(&f, "\\Seen"),
+            flagged: has_flag(&f, "\\Flagged"),
+            size: item(&pairs, "RFC822.SIZE")
+                .and_then(Value::num)
+                .unwrap_or(0),
+        });
+    }
+    messages.sort_by_key(|m| std::cmp::Reverse(m.uid));
+    Ok(messages)
 }
 
 #[cfg(test)]
