@@ -3,10 +3,39 @@
 use crate::objects::{Commit, Oid};
 use crate::repo::{self, CommitInfo};
 use crate::store::Repo;
-use crate::LogInput;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spud_sdk::prelude::*;
 use std::collections::{BinaryHeap, HashMap, HashSet};
+
+/// Input of `log`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogInput {
+    /// The repository, relative to `/repos` (default `.`: `/repos` itself).
+    #[serde(default = "crate::default_repo")]
+    pub repo: String,
+    /// Where history starts: a branch, tag, commit id or expression like `main~3` (default `HEAD`).
+    #[serde(default = "crate::head")]
+    pub rev: String,
+    /// Only commits that changed a file under this path (`src/`, `README.md`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Only commits whose author name or email contains this (any case).
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Only commits whose message contains this (any case).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Only commits authored at or after this time: RFC 3339 or a date (`2026-11-30`).
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Only commits authored before this time: RFC 3339 or a date.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Return at most this many commits, newest first (default 20, at most 1000).
+    #[serde(default)]
+    pub max_count: Option<u32>,
+}
 
 /// Which commits `log` keeps.
 #[derive(Debug, Default)]

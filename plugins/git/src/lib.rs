@@ -16,6 +16,7 @@ mod search;
 mod store;
 
 pub use changes::FileChange;
+pub use history::LogInput;
 pub use repo::CommitInfo;
 pub use search::Match;
 use spud_sdk::prelude::*;
@@ -44,36 +45,6 @@ fn default_repo() -> String {
 
 fn head() -> String {
     "HEAD".to_string()
-}
-
-/// Input of `log`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LogInput {
-    /// The repository, relative to `/repos` (default `.`: `/repos` itself).
-    #[serde(default = "default_repo")]
-    pub repo: String,
-    /// Where history starts: a branch, tag, commit id or expression like `main~3` (default `HEAD`).
-    #[serde(default = "head")]
-    pub rev: String,
-    /// Only commits that changed a file under this path (`src/`, `README.md`).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Only commits whose author name or email contains this (any case).
-    #[serde(default)]
-    pub author: Option<String>,
-    /// Only commits whose message contains this (any case).
-    #[serde(default)]
-    pub message: Option<String>,
-    /// Only commits authored at or after this time: RFC 3339 or a date (`2026-11-30`).
-    #[serde(default)]
-    pub since: Option<String>,
-    /// Only commits authored before this time: RFC 3339 or a date.
-    #[serde(default)]
-    pub until: Option<String>,
-    /// Return at most this many commits, newest first (default 20, at most 1000).
-    #[serde(default)]
-    pub max_count: Option<u32>,
 }
 
 /// History as read.
