@@ -1,6 +1,6 @@
 //! `spud run --nats URL --plan FILE --on-worker`: the whole run — its root too — runs on a
 //! worker, whose scheduler hands the run's sub-agents back to the cluster; the submitting host
-//! only waits, and keeps a copy of the report.
+//! only waits, and keeps a copy of the report; `runs fetch` brings the traces over.
 
 use super::{plan, records, results, run, spud, verify, Env, ACK_WAIT_MS};
 use serde_json::Value;
@@ -88,6 +88,32 @@ pub(super) fn a_whole_run_runs_on_a_worker_and_its_sub_agents_spread(env: &Env) 
         "the sub-agent a0's echo is in a worker's chain"
     );
     assert_eq!(verify(&url), 0);
+
+    // `runs fetch` copies the root's trace and its sub-agents' from the cluster: then `runs
+    // show` reads the whole tree here.
+    let fetched = spud(
+        &env.submitter,
+        &["runs", "fetch", &id, "--nats", &url, "--json"],
+    );
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    let fetched: Value = serde_json::from_slice(&fetched.stdout).unwrap();
+    assert_eq!(fetched["fetched"].as_array().unwrap().len(), 7, "{fetched}");
+    assert!(here.join("trace.jsonl").exists());
+    let shown = spud(&env.submitter, &["runs", "show", &id, "--json"]);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let missing = spud(
+        &env.submitter,
+        &["runs", "fetch", "no-such-run", "--nats", &url],
+    );
+    assert_eq!(missing.status.code(), Some(1));
 
     // A goal is planned where it is submitted: --on-worker refuses it with the way out.
     let out = spud(

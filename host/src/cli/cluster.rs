@@ -142,6 +142,36 @@ pub async fn exchange_lessons(url: &str, args: &NatsArgs, memory: &MemoryOptions
     }
 }
 
+/// `spud runs fetch RUN --nats URL`: run `RUN`'s trace and report, and its sub-agents', from
+/// the cluster into `home`'s `runs/`.
+pub async fn fetch(url: &str, run: &str, home: &spud::home::Home, json: bool) -> i32 {
+    let cluster = match Cluster::connect(&ClusterSettings::new(url)).await {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), EXIT_USAGE),
+    };
+    let runs = home.root().join("runs");
+    let dirs = match spud::cluster::fetch_run(&cluster, run, &runs).await {
+        Ok(d) => d,
+        Err(e) => return fail(&e.to_string(), 1),
+    };
+    if dirs.is_empty() {
+        return fail(
+            &format!(
+                "the cluster holds no run `{run}` (workers store the runs they run when each ends)"
+            ),
+            1,
+        );
+    }
+    if json {
+        print_json(&serde_json::json!({ "run": run, "fetched": dirs }));
+    } else {
+        for d in &dirs {
+            println!("{}", runs.join(d).display());
+        }
+    }
+    0
+}
+
 /// `spud audit verify --nats URL`: every worker's chain from the cluster's audit stream.
 pub async fn verify(url: &str, json: bool) -> i32 {
     let cluster = match Cluster::connect(&ClusterSettings::new(url)).await {

@@ -126,6 +126,10 @@ async fn run(cli: Cli) -> i32 {
         Command::Keys(cmd) => trust::keys(cmd),
         Command::Connectors(cmd) => connectors::run(cmd),
         Command::Init(args) => init::run(args),
+        Command::Runs(runs::RunsCommand::Fetch { run, nats, json }) => {
+            let home = spud::home::Home::resolve(cli.home.as_deref());
+            cluster::fetch(&nats, &run, &home, json).await
+        }
         Command::Runs(cmd) => runs::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Report(args) => report::run(args, &spud::home::Home::resolve(cli.home.as_deref())),
         Command::Memory(cmd) => memory::run(cmd, &spud::home::Home::resolve(cli.home.as_deref())),

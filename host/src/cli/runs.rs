@@ -29,6 +29,18 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Copy a run that workers of a NATS JetStream cluster ran — its trace and report, and
+    /// those of its sub-agents — into this home, where `runs show` and `report` read it.
+    Fetch {
+        /// Run id (a root run's, or a sub-agent's `ROOT.STEP`).
+        run: String,
+        /// The cluster's NATS server(s) (`nats://127.0.0.1:4222`, comma-separated).
+        #[arg(long, env = "SPUD_NATS")]
+        nats: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one run as its plan tree: each step's calls, outputs, critic scores and decisions.
     Show {
         /// Run id (see `spud runs list`); `last` for the newest.
@@ -51,6 +63,7 @@ pub fn run(cmd: RunsCommand, home: &Home) -> i32 {
         .unwrap_or_default();
     ids.sort();
     match cmd {
+        RunsCommand::Fetch { .. } => fail("`runs fetch` is handled before this point", 1),
         RunsCommand::Prune {
             older_than,
             dry_run,

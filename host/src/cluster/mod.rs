@@ -11,10 +11,11 @@
 //! (connection, streams, buckets and the object store) → `cas` (compare-and-set on a bucket
 //! entry), `components` (components by digest in the object store) → `wire` (what a task and
 //! its answer carry), `records` (shipping and verifying audit records) → `submit`, `worker`,
-//! `call` (single tool calls: `spud call --nats`, `spud serve --nats`), `whole` (whole runs on
+//! `archive` (the traces and reports of the runs workers ran), `call` (single tool calls: `spud call --nats`, `spud serve --nats`), `whole` (whole runs on
 //! a worker: `spud run --nats --on-worker`); `lessons` (the memory's lessons shared through the
 //! bucket `spud-lessons`).
 
+mod archive;
 mod call;
 mod cas;
 mod components;
@@ -27,11 +28,12 @@ mod whole;
 mod wire;
 mod worker;
 
+pub use archive::fetch_run;
 pub use call::CallOrigin;
 pub use error::ClusterError;
 pub use lessons::{exchange_lessons, Exchanged};
 pub use records::{verify_cluster, ChainReport, Shipper};
-pub use setup::{Cluster, ClusterSettings, COMPONENTS};
+pub use setup::{Cluster, ClusterSettings, COMPONENTS, RUNS};
 pub use submit::Submitter;
 pub use whole::WholeRun;
 pub use worker::Worker;

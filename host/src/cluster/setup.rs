@@ -20,6 +20,8 @@ pub const WORKERS: &str = "workers";
 pub const AUDIT: &str = "SPUD_AUDIT";
 /// The object store of components by digest.
 pub const COMPONENTS: &str = "spud-components";
+/// The object store of the traces and reports of the runs workers ran.
+pub const RUNS: &str = "spud-runs";
 /// The bucket of lessons shared by every host of the cluster.
 pub const LESSONS: &str = "spud-lessons";
 
@@ -73,6 +75,8 @@ pub struct Cluster {
     pub lessons: kv::Store,
     /// Components by digest.
     pub components: object_store::ObjectStore,
+    /// The traces and reports of the runs workers ran (`RUN/trace.jsonl`, `RUN/report.json`).
+    pub runs: object_store::ObjectStore,
     /// What it was opened with (the replica count resolved).
     pub settings: ClusterSettings,
 }
@@ -179,6 +183,7 @@ async fn layout(
         ledger: bucket(js, "spud-ledger", replicas, Duration::from_secs(7 * 86400)).await?,
         lessons: bucket(js, LESSONS, replicas, Duration::from_secs(90 * 86400)).await?,
         components: objects(js, COMPONENTS, replicas).await?,
+        runs: objects(js, RUNS, replicas).await?,
         js: js.clone(),
         tasks,
         audit,

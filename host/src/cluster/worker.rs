@@ -295,6 +295,7 @@ impl Worker {
         let report = run_with(self.spud.clone(), plan, options, |_| {})
             .await
             .map_err(|e| e.to_string())?;
+        self.archive(&envelope.id).await;
         serde_json::to_value(&report).map_err(|e| e.to_string())
     }
 
@@ -321,7 +322,20 @@ impl Worker {
         let report = run_with(self.spud.clone(), plan, options, |_| {})
             .await
             .map_err(|e| e.to_string())?;
+        self.archive(&envelope.id).await;
         serde_json::to_value(&report).map_err(|e| e.to_string())
+    }
+
+    /// Stores run `id`'s trace and report (and its own sub-agents') in the cluster, for `spud
+    /// runs fetch`; a failure is a warning (the answer and the audit records are what count).
+    async fn archive(&self, id: &str) {
+        let runs = self.spud.home().root().join("runs");
+        if let Err(e) = super::archive::store_run(&self.cluster, &runs, id).await {
+            tracing::warn!(
+                "worker {}: the trace of {id} was not stored: {e}",
+                self.name
+            );
+        }
     }
 
     /// Makes sure every plugin the task approves is registered here at the approved digest:
