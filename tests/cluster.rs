@@ -210,6 +210,7 @@ fn on_a_three_node_cluster() {
     calls::serve_nats_answers_tools_call_through_a_worker(&env);
     goal::a_goal_is_planned_here_and_its_sub_agents_run_on_workers(&env);
     whole::a_whole_run_runs_on_a_worker_and_its_sub_agents_spread(&env);
+    lessons::a_lesson_learned_by_a_whole_run_on_a_worker_reaches_another_host(&env);
     lessons::a_lesson_learned_on_one_host_is_used_by_a_run_planned_on_another(&env);
     a_component_with_another_digest_is_refused(&env);
     workers_killed_mid_run_do_not_stop_it_and_no_call_is_silently_repeated(&mut env);

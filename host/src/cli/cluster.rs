@@ -84,6 +84,7 @@ pub async fn run_on_worker(
     spud: Arc<Spud>,
     plan: spud::plan::Plan,
     json: bool,
+    memory: bool,
 ) -> i32 {
     let submitter = match submitter(url, args, spud.clone()).await {
         Ok(s) => s,
@@ -91,7 +92,7 @@ pub async fn run_on_worker(
     };
     let id = spud::agent::run::run_id();
     let caller = spud.operator();
-    let ran = match submitter.run_whole(&id, plan, &caller).await {
+    let ran = match submitter.run_whole(&id, plan, &caller, memory).await {
         Ok(r) => r,
         Err(e) => return fail(&e.to_string(), 1),
     };

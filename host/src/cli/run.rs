@@ -266,7 +266,16 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
     let spud = Arc::new(spud);
     if let (true, Some(url)) = (args.on_worker, &args.nats) {
         if let Job::Plan(plan) = job {
-            return super::cluster::run_on_worker(url, &args.cluster, spud, plan, args.json).await;
+            let memory = launcher.memory.is_some();
+            return super::cluster::run_on_worker(
+                url,
+                &args.cluster,
+                spud,
+                plan,
+                args.json,
+                memory,
+            )
+            .await;
         }
         return fail("--on-worker runs a plan file (--plan FILE)", EXIT_USAGE);
     }

@@ -6,7 +6,7 @@
 
 use super::error::ClusterError;
 use super::submit::Submitter;
-use super::wire::SubAgentTask;
+use super::wire::{RunTask, SubAgentTask};
 use crate::plan::Plan;
 use crate::service::Caller;
 use serde_json::Value;
@@ -25,16 +25,21 @@ pub struct WholeRun {
 }
 
 impl Submitter {
-    /// Runs `plan` as run `id` on some worker, on behalf of `caller`, and waits for its report
-    /// (as long as it takes: the run's own budget and deadline bound it on the worker).
+    /// Runs `plan` as run `id` on some worker, on behalf of `caller` (with the worker's memory
+    /// of past runs when `memory`), and waits for its report (as long as it takes: the run's
+    /// own budget and deadline bound it on the worker).
     pub async fn run_whole(
         &self,
         id: &str,
         plan: Plan,
         caller: &Caller,
+        memory: bool,
     ) -> Result<WholeRun, ClusterError> {
-        let body = serde_json::to_value(SubAgentTask::new(plan, caller))
-            .map_err(|e| ClusterError::data("task", e))?;
+        let task = RunTask {
+            run: SubAgentTask::new(plan, caller),
+            memory,
+        };
+        let body = serde_json::to_value(task).map_err(|e| ClusterError::data("task", e))?;
         let envelope = Envelope {
             id: id.to_string(),
             kind: TaskKind::Run,

@@ -72,6 +72,18 @@ impl SubAgentTask {
     }
 }
 
+/// A whole run (`spud run --nats --on-worker`): its plan and caller, as a sub-agent's, and
+/// whether it uses the memory of past runs (the worker's, shared through `spud-lessons`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct RunTask {
+    /// The plan and whom it calls tools as.
+    #[serde(flatten)]
+    pub run: SubAgentTask,
+    /// Lessons before, reflection after (off with the submitter's `--no-memory`).
+    #[serde(default)]
+    pub memory: bool,
+}
+
 /// One tool call: the tool, its arguments and whom it is made as.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct ToolCallTask {

@@ -12,8 +12,9 @@ use super::error::ClusterError;
 use super::records::Shipper;
 use super::setup::{now_ms, Cluster, WORKERS};
 use super::submit::Submitter;
-use super::wire::{Answer, SubAgentTask, ToolCallTask, WireCaller};
+use super::wire::{Answer, RunTask, SubAgentTask, ToolCallTask, WireCaller};
 use crate::agent::{run_with, RunOptions};
+use crate::memory::{MemoryOptions, DEFAULT_RETAIN_DAYS};
 use crate::orchestrator::{Tree, TreeContext};
 use crate::service::{Caller, Spud};
 use async_nats::jetstream::{consumer, AckKind, Message};
@@ -240,10 +241,10 @@ impl Worker {
                 super::call::run_call(&self.spud, &task, &caller).await
             }
             TaskKind::Run => {
-                let task: SubAgentTask =
+                let task: RunTask =
                     serde_json::from_value(envelope.body.clone()).map_err(|e| parse("run", e))?;
-                let caller = self.prepare(envelope, &task.caller, delivered).await?;
-                self.run_root(envelope, task.plan, caller).await
+                let caller = self.prepare(envelope, &task.run.caller, delivered).await?;
+                self.run_root(envelope, task, caller).await
             }
         }
     }
@@ -300,13 +301,20 @@ impl Worker {
     }
 
     /// Runs a whole run's plan as `caller`, as a root: its scheduler, shares and ledger are
-    /// here, and its sub-agents go back to the cluster (to any worker, this one included).
+    /// here, and its sub-agents go back to the cluster (to any worker, this one included). With
+    /// memory, it reads the cluster's lessons first and shares its own after, as `spud run
+    /// --nats` does on a submitting host.
     async fn run_root(
         &self,
         envelope: &Envelope,
-        plan: crate::plan::Plan,
+        task: RunTask,
         caller: Caller,
     ) -> Result<serde_json::Value, String> {
+        let plan = task.run.plan;
+        let memory = task
+            .memory
+            .then(|| MemoryOptions::for_spud(&self.spud, DEFAULT_RETAIN_DAYS));
+        self.share_lessons(memory.as_ref()).await;
         let dispatch = Submitter::new(self.cluster.clone(), self.spud.clone());
         let options = RunOptions {
             caller: Some(caller),
@@ -317,13 +325,27 @@ impl Worker {
                 slot: None,
             }),
             dispatch: Some(std::sync::Arc::new(dispatch)),
+            memory: memory.clone(),
             ..RunOptions::default()
         };
         let report = run_with(self.spud.clone(), plan, options, |_| {})
             .await
             .map_err(|e| e.to_string())?;
+        self.share_lessons(memory.as_ref()).await;
         self.archive(&envelope.id).await;
         serde_json::to_value(&report).map_err(|e| e.to_string())
+    }
+
+    /// Exchanges `memory`'s lessons with the cluster (nothing without memory); a failure is a
+    /// warning, never the run's.
+    async fn share_lessons(&self, memory: Option<&MemoryOptions>) {
+        let Some(memory) = memory else { return };
+        if let Err(e) = super::lessons::exchange_lessons(&self.cluster, memory).await {
+            tracing::warn!(
+                "worker {}: lessons not shared with the cluster: {e}",
+                self.name
+            );
+        }
     }
 
     /// Stores run `id`'s trace and report (and its own sub-agents') in the cluster, for `spud
