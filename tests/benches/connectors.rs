@@ -343,10 +343,10 @@ fn servers(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
 fn mail_and_calendar(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
     let sink = MailSink::start().expect("aiosmtpd (scripts/setup-connectors.sh)");
     let dav = Radicale::start().expect("Radicale (scripts/setup-connectors.sh)");
-    dav.make_calendar("work", "Work");
+    dav.make_calendar("team", "Team");
     for day in 7..12 {
         dav.put(
-            &format!("/shop/work/e{day}.ics"),
+            &format!("/shop/team/e{day}.ics"),
             "text/calendar",
             &format!(
                 "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\nUID:e{day}\r\n\
@@ -420,10 +420,10 @@ fn mail_and_calendar(rt: &tokio::runtime::Runtime, h: &tempfile::TempDir) {
         rt,
         &spud,
         "calendar.events",
-        json!({"calendar": format!("{o}/shop/work/"), "start": "2026-12-07", "end": "2026-12-14"}),
+        json!({"calendar": format!("{o}/shop/team/"), "start": "2026-12-07", "end": "2026-12-14"}),
     );
     let client = reqwest::Client::new();
-    let url = format!("{o}/shop/work/");
+    let url = format!("{o}/shop/team/");
     let report = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<C:calendar-query xmlns:D=\"DAV:\" \
         xmlns:C=\"urn:ietf:params:xml:ns:caldav\"><D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter>\
         <C:comp-filter name=\"VCALENDAR\"><C:comp-filter name=\"VEVENT\"><C:time-range start=\"20261207T000000Z\" \

@@ -41,12 +41,12 @@ fn event(uid: &str, start: &str, end: &str, summary: &str) -> String {
 }
 
 fn seed_calendar(r: &Radicale) {
-    r.make_calendar("work", "Work");
+    r.make_calendar("team", "Team");
     r.make_calendar("home", "Home");
     r.make_address_book("contacts", "Contacts");
     let ics = "text/calendar; charset=utf-8";
     r.put(
-        "/shop/work/e1.ics",
+        "/shop/team/e1.ics",
         ics,
         &event(
             "e1",
@@ -56,7 +56,7 @@ fn seed_calendar(r: &Radicale) {
         ),
     );
     r.put(
-        "/shop/work/e2.ics",
+        "/shop/team/e2.ics",
         ics,
         &event(
             "e2",
@@ -66,7 +66,7 @@ fn seed_calendar(r: &Radicale) {
         ),
     );
     r.put(
-        "/shop/work/e3.ics",
+        "/shop/team/e3.ics",
         ics,
         &event(
             "e3",
@@ -113,10 +113,10 @@ async fn calendar_lists_finds_free_slots_and_books_on_radicale() {
         cals["calendars"],
         json!([
             {"url": format!("{o}/shop/home/"), "name": "home", "display_name": "Home", "description": null},
-            {"url": format!("{o}/shop/work/"), "name": "work", "display_name": "Work", "description": null}
+            {"url": format!("{o}/shop/team/"), "name": "team", "display_name": "Team", "description": null}
         ])
     );
-    let work = format!("{o}/shop/work/");
+    let work = format!("{o}/shop/team/");
     // The host logged in: a credential decision, the value never in the report.
     assert!(rep
         .decisions

@@ -227,6 +227,24 @@ fn budget(args: &RunArgs, of_plan: Budget) -> Budget {
     }
 }
 
+/// What to run: the plan file (its budget with the flags' limits), or the goal (which needs a
+/// model to plan it).
+fn job(args: &RunArgs, has_planner: bool) -> Result<Job, String> {
+    match (&args.plan, &args.goal) {
+        (Some(path), _) => {
+            let mut p = Plan::load(path).map_err(|e| e.to_string())?;
+            p.budget = budget(args, p.budget);
+            Ok(Job::Plan(p))
+        }
+        (None, _) if !has_planner => Err("a goal needs --model PROVIDER:MODEL or a [model] section in the config file (or use --plan FILE to run offline)".into()),
+        (None, goal) => Ok(Job::Goal {
+            goal: goal.clone().unwrap_or_default(),
+            budget: budget(args, Budget::default()),
+            max_tokens: None,
+        }),
+    }
+}
+
 pub async fn run(spud: Spud, args: RunArgs) -> i32 {
     let quiet = args.quiet;
     let observer = move |l: &TraceLine| {
@@ -244,24 +262,9 @@ pub async fn run(spud: Spud, args: RunArgs) -> i32 {
         Ok(l) => l,
         Err(e) => return fail(&e, EXIT_USAGE),
     };
-    let job = match (&args.plan, &args.goal) {
-        (Some(path), _) => match Plan::load(path) {
-            Ok(mut p) => {
-                p.budget = budget(&args, p.budget);
-                Job::Plan(p)
-            }
-            Err(e) => return fail(&e.to_string(), EXIT_USAGE),
-        },
-        (None, goal) => {
-            if launcher.planner.is_none() {
-                return fail("a goal needs --model PROVIDER:MODEL or a [model] section in the config file (or use --plan FILE to run offline)", EXIT_USAGE);
-            }
-            Job::Goal {
-                goal: goal.clone().unwrap_or_default(),
-                budget: budget(&args, Budget::default()),
-                max_tokens: None,
-            }
-        }
+    let job = match job(&args, launcher.planner.is_some()) {
+        Ok(j) => j,
+        Err(e) => return fail(&e, EXIT_USAGE),
     };
     let spud = Arc::new(spud);
     if let (true, Some(url)) = (args.on_worker, &args.nats) {

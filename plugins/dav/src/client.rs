@@ -296,7 +296,7 @@ mod tests {
             c.child("e1.ics").to_string(),
             "http://127.0.0.1:5232/shop/e1.ics"
         );
-        assert_eq!(c.resolve("/shop/work/"), "http://127.0.0.1:5232/shop/work/");
+        assert_eq!(c.resolve("/shop/team/"), "http://127.0.0.1:5232/shop/team/");
         let e = Client::new("ftp://x/", "calendar", "calendar").unwrap_err();
         assert!(e.to_string().starts_with("calendar: "), "{e}");
         assert!(Client::new("http://x/a?b=1", "url", "calendar").is_err());

@@ -156,7 +156,7 @@ mod tests {
     use super::*;
 
     const PROPFIND: &str = r#"<?xml version='1.0' encoding='utf-8'?>
-<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><response><href>/shop/</href><propstat><prop><displayname /></prop><status>HTTP/1.1 404 Not Found</status></propstat><propstat><prop><resourcetype><principal /><collection /></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response><response><href>/shop/work/</href><propstat><prop><displayname>Work &amp; more</displayname><resourcetype><C:calendar /><collection /></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><response><href>/shop/</href><propstat><prop><displayname /></prop><status>HTTP/1.1 404 Not Found</status></propstat><propstat><prop><resourcetype><principal /><collection /></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response><response><href>/shop/team/</href><propstat><prop><displayname>Work &amp; more</displayname><resourcetype><C:calendar /><collection /></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
 
     #[test]
     fn reads_responses_props_and_types() {
