@@ -182,6 +182,11 @@ fn run(home: &Path, plan: &str, url: Option<&str>) -> Value {
         args.extend(["--nats", u, "--replicas", "3", "--ack-wait-ms", ACK_WAIT_MS]);
     }
     let out = spud(home, &args);
+    report_of(&out)
+}
+
+/// The JSON report `spud run --json` printed (a panic naming the exit and stderr if none).
+fn report_of(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no report ({e}); exit {:?}; stderr: {}",

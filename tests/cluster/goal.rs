@@ -1,7 +1,7 @@
 //! `spud run --nats URL "GOAL"`: the goal is planned here, by the submitting host's model (a
 //! scripted one on 127.0.0.1), and the plan's sub-agents run on the workers, as a plan run's do.
 
-use super::{records, spud, verify, Env, ACK_WAIT_MS};
+use super::{records, report_of, spud, verify, Env, ACK_WAIT_MS};
 use serde_json::{json, Value};
 use spud_tests::ScriptedModel;
 
@@ -48,13 +48,7 @@ pub(super) fn a_goal_is_planned_here_and_its_sub_agents_run_on_workers(env: &Env
             ACK_WAIT_MS,
         ],
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}); exit {:?}; stderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let report = report_of(&out);
     assert_eq!(report["status"], "done", "{report}");
     let run = &report["runs"][0];
     for i in 0..n {

@@ -2,7 +2,7 @@
 //! worker, whose scheduler hands the run's sub-agents back to the cluster; the submitting host
 //! only waits, and keeps a copy of the report; `runs fetch` brings the traces over.
 
-use super::{plan, records, results, run, spud, verify, Env, ACK_WAIT_MS};
+use super::{plan, records, report_of, results, run, spud, verify, Env, ACK_WAIT_MS};
 use serde_json::Value;
 
 pub(super) fn a_whole_run_runs_on_a_worker_and_its_sub_agents_spread(env: &Env) {
@@ -27,13 +27,7 @@ pub(super) fn a_whole_run_runs_on_a_worker_and_its_sub_agents_spread(env: &Env) 
         ACK_WAIT_MS,
     ];
     let out = spud(&env.submitter, &args);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}); exit {:?}; stderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let report = report_of(&out);
     assert!(out.status.success(), "{report}");
     assert_eq!(report["status"], "done", "{report}");
     assert_eq!(results(&report), results(&local));
